@@ -1,0 +1,43 @@
+import http from 'node:http';
+import type { Logger } from '../telemetry/logger.js';
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Admin HTTP: /healthz (the process answers), /readyz (ready to serve requests). */
+export async function startAdminServer(address: string, readiness: () => Readiness, log: Logger): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(`${JSON.stringify(body)}\n`);
+    };
+    if (path === '/healthz') return send(200, { status: 'ok' });
+    if (path === '/readyz') {
+      const r = readiness();
+      return send(r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', reasons: r.reasons });
+    }
+    send(404, { errors: [] });
+  });
+  const i = address.lastIndexOf(':');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(i + 1)), address.slice(0, i).replace(/^\[|\]$/g, ''), () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  log.child({ component: 'admin' }).info({ address, port }, 'admin server listening');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

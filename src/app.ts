@@ -1,0 +1,94 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { startAdminServer, type AdminServer } from './admin/server.js';
+import type { Config } from './config/types.js';
+import { AppError } from './errors.js';
+import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+import { startWorkerThread, type WorkerHandle } from './worker/host.js';
+import type { WorkerMessage } from './worker/protocol.js';
+
+export interface AppOptions {
+  config: Config;
+  log?: Logger;
+  logLevel?: string;
+}
+
+export interface App {
+  readonly extprocPort: number;
+  readonly adminPort: number;
+  /** Resolves when the worker asks the process to exit (exit_after_auth, exit_on_err). */
+  readonly exitRequested: Promise<{ code: number; reason: string }>;
+  hasToken(): boolean;
+  /** Drains in-flight streams until the deadline, then stops everything. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** Wires the ext_proc server, the worker and the admin server for one config. Tests start this. */
+export async function startApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger({ base: { role: 'extproc' }, ...(opts.logLevel ? { level: opts.logLevel } : {}) });
+  if (config.autoAuth?.method.type === 'unsupported') {
+    throw new AppError('AUTH_METHOD_UNSUPPORTED', `auto_auth method "${config.autoAuth.method.name}" is not implemented by vault-extproc yet (implemented: approle, token_file); serve refuses to start`);
+  }
+  let token: string | undefined;
+  let resolveExit: (v: { code: number; reason: string }) => void = () => undefined;
+  const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
+
+  const onWorkerMessage = (msg: WorkerMessage): void => {
+    if (msg.type === 'token') {
+      token = msg.token;
+      extproc?.setServing(true);
+    } else if (msg.type === 'exit') {
+      resolveExit({ code: msg.code, reason: msg.reason });
+    }
+  };
+
+  let extproc: ExtprocServer | undefined;
+  let worker: WorkerHandle | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    extproc = await startExtprocServer(config.extproc.address, {
+      listeners: config.listeners,
+      context: { useAutoAuthToken: config.apiProxy.useAutoAuthToken, autoAuthToken: () => token },
+      onEffect: (effect) => {
+        if (effect.type === 'token-suspect') worker?.suspectToken();
+      },
+      log,
+    });
+    if (!config.autoAuth) extproc.setServing(true);
+    worker = startWorkerThread(config, log, onWorkerMessage, opts.logLevel);
+    const ext = extproc;
+    admin = await startAdminServer(config.extproc.adminAddress, () => {
+      const reasons = config.autoAuth && token === undefined ? ['no auto-auth token yet'] : [];
+      return { ready: reasons.length === 0 && ext.port > 0, reasons };
+    }, log);
+    if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
+  } catch (err) {
+    await worker?.stop();
+    await extproc?.shutdown(0);
+    await admin?.close();
+    throw err;
+  }
+
+  const ext = extproc;
+  const adm = admin;
+  const wrk = worker;
+  let stopping: Promise<void> | undefined;
+  return {
+    extprocPort: ext.port,
+    adminPort: adm.port,
+    exitRequested,
+    hasToken: () => token !== undefined,
+    stop(deadlineMs = 10_000) {
+      stopping ??= (async () => {
+        log.info({ activeStreams: ext.activeStreams }, 'shutting down');
+        await ext.shutdown(deadlineMs);
+        await wrk.stop();
+        await adm.close();
+        if (config.pidFile) rmSync(config.pidFile, { force: true });
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/** The validated configuration. Durations are seconds; file modes are numbers (0o640). */
+
+export type UseAutoAuthToken = false | true | 'force';
+
+export interface VaultConfig {
+  address: string;
+  caCert?: string;
+  caPath?: string;
+  clientCert?: string;
+  clientKey?: string;
+  tlsSkipVerify: boolean;
+  tlsServerName?: string;
+  /** `vault { retry { num_retries } }`: 12 by default, -1 disables retries. */
+  numRetries: number;
+}
+
+interface MethodCommon {
+  mountPath: string;
+  namespace?: string;
+  minBackoffSeconds: number;
+  maxBackoffSeconds: number;
+  exitOnError: boolean;
+}
+
+export interface AppRoleMethod extends MethodCommon {
+  type: 'approle';
+  roleIdFilePath: string;
+  secretIdFilePath?: string;
+  removeSecretIdFileAfterReading: boolean;
+  secretIdResponseWrappingPath?: string;
+}
+
+export interface TokenFileMethod extends MethodCommon {
+  type: 'token_file';
+  tokenFilePath: string;
+}
+
+/** A method Vault knows that we do not implement yet: `check` warns, `serve` refuses. */
+export interface UnsupportedMethod {
+  type: 'unsupported';
+  name: string;
+}
+
+export type AutoAuthMethod = AppRoleMethod | TokenFileMethod | UnsupportedMethod;
+
+export interface FileSink {
+  path: string;
+  mode: number;
+}
+
+export interface AutoAuthConfig {
+  method: AutoAuthMethod;
+  sinks: FileSink[];
+}
+
+export interface ListenerConfig {
+  type: 'tcp';
+  address: string;
+  requireRequestHeader: boolean;
+  enableQuit: boolean;
+  role: 'default' | 'metrics_only';
+}
+
+export interface ExtprocConfig {
+  /** gRPC ext_proc server address (host:port). */
+  address: string;
+  /** Admin HTTP (healthz, readyz, metrics). */
+  adminAddress: string;
+}
+
+export interface Config {
+  vault: VaultConfig;
+  autoAuth?: AutoAuthConfig;
+  apiProxy: { useAutoAuthToken: UseAutoAuthToken };
+  listeners: ListenerConfig[];
+  extproc: ExtprocConfig;
+  pidFile?: string;
+  exitAfterAuth: boolean;
+}
+
+export const DEFAULTS = {
+  vaultAddress: 'https://127.0.0.1:8200',
+  listenerAddress: '127.0.0.1:8100',
+  extprocAddress: '127.0.0.1:9001',
+  adminAddress: '127.0.0.1:9002',
+  numRetries: 12,
+  sinkMode: 0o640,
+  minBackoffSeconds: 1,
+  maxBackoffSeconds: 300,
+} as const;

@@ -1,0 +1,157 @@
+import type { Config, ListenerConfig } from '../config/types.js';
+import { LISTENER_METADATA_KEY } from '../extproc/server.js';
+
+export interface BootstrapOptions {
+  /** Envoy's admin interface (host:port); default 127.0.0.1:9901. */
+  adminAddress?: string;
+}
+
+/**
+ * Timeouts and limits chosen on purpose (README "Envoy setup" says why):
+ * - message_timeout 1 s: Envoy's 200 ms default turns a GC pause or a busy core into 504s; a
+ *   second still fails a hung processor fast.
+ * - failure_mode_allow false: if vault-extproc is down, requests fail (500) instead of reaching
+ *   Vault without the listener rules and token choice the operator configured.
+ * - ext_proc cluster circuit breakers raised from 1024: every in-flight HTTP request holds a stream.
+ * - per-connection buffer 1 MiB (Envoy's default, stated): bodies ext_proc buffers must fit.
+ */
+export const EXT_PROC_MESSAGE_TIMEOUT = '1s';
+export const VAULT_ROUTE_TIMEOUT = '60s';
+export const BUFFER_LIMIT_BYTES = 1024 * 1024;
+const EXT_PROC_CLUSTER = 'vault_extproc';
+const VAULT_CLUSTER = 'vault';
+
+export function envoyBootstrap(config: Config, opts: BootstrapOptions = {}): Record<string, unknown> {
+  const admin = splitHostPort(opts.adminAddress ?? '127.0.0.1:9901');
+  return {
+    node: { id: 'vault-extproc', cluster: 'vault-extproc' },
+    admin: { address: socketAddress(admin.host, admin.port) },
+    static_resources: {
+      listeners: config.listeners.map((l, i) => listener(l, i)),
+      clusters: [extprocCluster(config.extproc.address), vaultCluster(config)],
+    },
+  };
+}
+
+function listener(l: ListenerConfig, index: number): Record<string, unknown> {
+  const { host, port } = splitHostPort(l.address);
+  return {
+    name: `vault_listener_${index}`,
+    address: socketAddress(host, port),
+    per_connection_buffer_limit_bytes: BUFFER_LIMIT_BYTES,
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          stat_prefix: `vault_listener_${index}`,
+          codec_type: 'AUTO',
+          route_config: {
+            name: 'vault',
+            virtual_hosts: [{
+              name: 'vault',
+              domains: ['*'],
+              routes: [{ match: { prefix: '/' }, route: { cluster: VAULT_CLUSTER, timeout: VAULT_ROUTE_TIMEOUT } }],
+            }],
+          },
+          http_filters: [
+            {
+              name: 'envoy.filters.http.ext_proc',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+                grpc_service: {
+                  envoy_grpc: { cluster_name: EXT_PROC_CLUSTER },
+                  // Tells vault-extproc which listener (and so which listener rules) a stream is for.
+                  initial_metadata: [{ key: LISTENER_METADATA_KEY, value: String(index) }],
+                },
+                failure_mode_allow: false,
+                message_timeout: EXT_PROC_MESSAGE_TIMEOUT,
+                allow_mode_override: true,
+                processing_mode: {
+                  request_header_mode: 'SEND',
+                  response_header_mode: 'SEND',
+                  request_body_mode: 'NONE',
+                  response_body_mode: 'NONE',
+                  request_trailer_mode: 'SKIP',
+                  response_trailer_mode: 'SKIP',
+                },
+              },
+            },
+            {
+              name: 'envoy.filters.http.router',
+              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+            },
+          ],
+        },
+      }],
+    }],
+  };
+}
+
+function extprocCluster(address: string): Record<string, unknown> {
+  const { host, port } = splitHostPort(address);
+  // A server bound to every interface is reached on loopback.
+  const target = host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
+  return {
+    name: EXT_PROC_CLUSTER,
+    type: isIp(target) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '1s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    circuit_breakers: {
+      thresholds: [{ priority: 'DEFAULT', max_connections: 100000, max_pending_requests: 100000, max_requests: 100000 }],
+    },
+    load_assignment: endpoint(EXT_PROC_CLUSTER, target, port),
+  };
+}
+
+function vaultCluster(config: Config): Record<string, unknown> {
+  const url = new URL(config.vault.address);
+  const tls = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (tls ? 443 : 80));
+  const cluster: Record<string, unknown> = {
+    name: VAULT_CLUSTER,
+    type: isIp(host) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '5s',
+    load_assignment: endpoint(VAULT_CLUSTER, host, port),
+  };
+  if (tls) {
+    const v = config.vault;
+    cluster['transport_socket'] = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        sni: v.tlsServerName ?? host,
+        common_tls_context: {
+          ...(v.tlsSkipVerify || !v.caCert ? {} : { validation_context: { trusted_ca: { filename: v.caCert } } }),
+          ...(v.clientCert && v.clientKey
+            ? { tls_certificates: [{ certificate_chain: { filename: v.clientCert }, private_key: { filename: v.clientKey } }] }
+            : {}),
+        },
+      },
+    };
+  }
+  return cluster;
+}
+
+function endpoint(name: string, host: string, port: number): Record<string, unknown> {
+  return { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] };
+}
+
+function socketAddress(host: string, port: number): Record<string, unknown> {
+  return { socket_address: { address: host.replace(/^\[|\]$/g, ''), port_value: port } };
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+function isIp(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}

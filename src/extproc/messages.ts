@@ -1,0 +1,50 @@
+import type { RequestDecision } from './decisions.js';
+import type { HeaderValueOption, ProcessingResponse } from './envoy-types.js';
+
+/** Header values go in raw_value only: Envoy ≥1.32 ignores `value`, and both set is rejected. */
+function headerOptions(headers: Record<string, string>): HeaderValueOption[] {
+  return Object.entries(headers).map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') } }));
+}
+
+/** Builds the reply to a request_headers message. */
+export function requestHeadersReply(decision: RequestDecision): ProcessingResponse {
+  if (decision.kind === 'respond') {
+    return {
+      immediate_response: {
+        status: { code: decision.status },
+        headers: { set_headers: headerOptions(decision.headers) },
+        body: Buffer.from(decision.body),
+        details: decision.details,
+      },
+    };
+  }
+  const mutation = {
+    ...(Object.keys(decision.setHeaders).length ? { set_headers: headerOptions(decision.setHeaders) } : {}),
+    ...(decision.removeHeaders.length ? { remove_headers: decision.removeHeaders } : {}),
+  };
+  return {
+    request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
+    // One round trip for requests whose response we do not need; Envoy then closes the stream.
+    mode_override: decision.watchResponse
+      ? { response_header_mode: 'SEND', response_body_mode: 'NONE' }
+      : { response_header_mode: 'SKIP', response_body_mode: 'NONE' },
+  };
+}
+
+/** The empty reply of the matching kind: "continue unchanged". */
+export function continueReply(kind: NonNullable<import('./envoy-types.js').ProcessingRequest['request']>): ProcessingResponse {
+  switch (kind) {
+    case 'request_headers':
+      return { request_headers: {} };
+    case 'response_headers':
+      return { response_headers: {} };
+    case 'request_body':
+      return { request_body: {} };
+    case 'response_body':
+      return { response_body: {} };
+    case 'request_trailers':
+      return { request_trailers: {} };
+    case 'response_trailers':
+      return { response_trailers: {} };
+  }
+}

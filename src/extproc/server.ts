@@ -1,0 +1,118 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { ListenerConfig } from '../config/types.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { vaultError } from './decisions.js';
+import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
+import { continueReply, requestHeadersReply } from './messages.js';
+import { externalProcessorService } from './protos.js';
+import { initialState, step, type StreamContext, type StreamEffect } from './stream.js';
+
+/** gRPC metadata Envoy sends on each ext_proc stream (grpc_service.initial_metadata) to name its listener. */
+export const LISTENER_METADATA_KEY = 'x-vault-extproc-listener';
+export const EXT_PROC_SERVICE_NAME = 'envoy.service.ext_proc.v3.ExternalProcessor';
+
+export interface ExtprocServerOptions {
+  listeners: ListenerConfig[];
+  context: StreamContext;
+  onEffect(effect: StreamEffect): void;
+  log: Logger;
+}
+
+export interface ExtprocServer {
+  readonly port: number;
+  /** Streams in flight (HTTP requests Envoy is processing with us). */
+  readonly activeStreams: number;
+  setServing(serving: boolean): void;
+  /** Stops accepting streams, lets in-flight ones finish until the deadline, then forces. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export async function startExtprocServer(address: string, opts: ExtprocServerOptions): Promise<ExtprocServer> {
+  const log = opts.log.child({ component: 'extproc' });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 8 * 1024 * 1024,
+    'grpc.max_send_message_length': 8 * 1024 * 1024,
+  });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  let active = 0;
+
+  server.addService(externalProcessorService(), {
+    Process: (call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) => {
+      active++;
+      const listenerIndex = Number(call.metadata.get(LISTENER_METADATA_KEY)[0] ?? 0);
+      const listener = opts.listeners[listenerIndex] ?? opts.listeners[0]!;
+      let state = initialState(listener);
+      let closed = false;
+      const finish = (): void => {
+        if (closed) return;
+        closed = true;
+        active--;
+      };
+      call.on('data', (msg: ProcessingRequest) => {
+        if (closed) return;
+        let reply: ProcessingResponse | undefined;
+        let effects: StreamEffect[] = [];
+        try {
+          const next = step(state, msg, opts.context);
+          state = next.state;
+          reply = next.reply;
+          effects = next.effects;
+        } catch (err) {
+          // Never leave Envoy waiting: answer the phase, failing closed on the request path.
+          log.error({ phase: msg.request, err: errorMessage(err) }, 'processing a message failed');
+          reply = msg.request === 'request_headers'
+            ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
+            : msg.request ? continueReply(msg.request) : undefined;
+        }
+        if (reply) call.write(reply);
+        for (const effect of effects) opts.onEffect(effect);
+      });
+      call.on('end', () => {
+        finish();
+        call.end();
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        // Envoy resets the side stream when it is done with it: CANCELLED is the normal ending.
+        if (err.code !== grpc.status.CANCELLED) log.warn({ code: err.code, err: err.message }, 'ext_proc stream error');
+        finish();
+      });
+      call.on('cancelled', finish);
+      call.on('close', finish);
+    },
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  log.info({ address, port }, 'ext_proc server listening');
+
+  return {
+    port,
+    get activeStreams() {
+      return active;
+    },
+    setServing(serving) {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(EXT_PROC_SERVICE_NAME, status);
+    },
+    async shutdown(deadlineMs) {
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(EXT_PROC_SERVICE_NAME, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, deadlineMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { join } from 'node:path';
+import { AppError, VaultResponseError, VaultUnreachableError } from '../errors.js';
+import type { VaultConfig } from '../config/types.js';
+import { HEADERS } from './paths.js';
+import type { VaultEnvelope } from './types.js';
+
+export interface VaultRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
+  /** Path below /v1/, e.g. `auth/token/renew-self`. */
+  path: string;
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface VaultReply<D = Record<string, unknown>> {
+  status: number;
+  /** Parsed JSON envelope; undefined for 204 and empty bodies. */
+  body: VaultEnvelope<D> | undefined;
+}
+
+/** The worker's HTTP client to Vault: keep-alive, TLS per the vault stanza, typed errors. */
+export class VaultClient {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly tlsWarnings: string[] = [];
+
+  constructor(config: VaultConfig, private readonly defaultTimeoutMs = 30_000) {
+    this.base = new URL(config.address);
+    if (this.base.protocol === 'https:') {
+      this.agent = new https.Agent({ keepAlive: true, ...tlsOptions(config) });
+      if (config.tlsSkipVerify) this.tlsWarnings.push('tls_skip_verify is set: Vault\'s certificate is not verified');
+    } else {
+      this.agent = new http.Agent({ keepAlive: true });
+    }
+  }
+
+  get address(): string {
+    return this.base.origin;
+  }
+
+  get warnings(): readonly string[] {
+    return this.tlsWarnings;
+  }
+
+  /** Sends a request; resolves for 2xx, rejects with VaultResponseError or VaultUnreachableError. */
+  async request<D = Record<string, unknown>>(req: VaultRequest): Promise<VaultReply<D>> {
+    const reply = await this.send<D>(req);
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    const errors = Array.isArray((reply.body as { errors?: unknown } | undefined)?.errors)
+      ? ((reply.body as unknown as { errors: unknown[] }).errors.map(String))
+      : [];
+    throw new VaultResponseError(reply.status, errors, req.path);
+  }
+
+  /** Sends a request and resolves with whatever Vault answered; rejects only when Vault is unreachable. */
+  send<D = Record<string, unknown>>(req: VaultRequest): Promise<VaultReply<D>> {
+    const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, this.base);
+    const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...req.headers };
+    if (req.token) headers[HEADERS.vaultToken] = req.token;
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const transport = this.base.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const r = transport.request(url, { method: req.method ?? 'GET', headers, agent: this.agent, timeout: req.timeoutMs ?? this.defaultTimeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new VaultUnreachableError(req.path, err)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: VaultEnvelope<D> | undefined;
+          if (text.trim() !== '') {
+            try {
+              body = JSON.parse(text) as VaultEnvelope<D>;
+            } catch {
+              reject(new AppError('VAULT_BAD_RESPONSE', `Vault answered ${res.statusCode} with a body that is not JSON for ${req.path}`));
+              return;
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      r.on('timeout', () => r.destroy(new Error(`no answer within ${req.timeoutMs ?? this.defaultTimeoutMs} ms`)));
+      r.on('error', (err) => reject(new VaultUnreachableError(req.path, err)));
+      r.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function tlsOptions(config: VaultConfig): https.AgentOptions {
+  const ca: Buffer[] = [];
+  if (config.caCert) ca.push(readFileSync(config.caCert));
+  if (config.caPath) {
+    for (const name of readdirSync(config.caPath)) {
+      if (/\.(pem|crt|cer)$/i.test(name)) ca.push(readFileSync(join(config.caPath, name)));
+    }
+  }
+  return {
+    ...(ca.length ? { ca } : {}),
+    ...(config.clientCert ? { cert: readFileSync(config.clientCert) } : {}),
+    ...(config.clientKey ? { key: readFileSync(config.clientKey) } : {}),
+    ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
+    rejectUnauthorized: !config.tlsSkipVerify,
+  };
+}

@@ -1,0 +1,262 @@
+import { VaultResponseError, errorMessage } from '../errors.js';
+import type { FileSink } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { VaultClient } from '../vault/client.js';
+import { VAULT_PATHS } from '../vault/paths.js';
+import type { AuthMethod, LoginResult } from './auth/index.js';
+import { Backoff } from './backoff.js';
+import { writeFileSink } from './sink.js';
+
+export interface Timers {
+  now(): number;
+  /** Resolves after `ms`, or early when `wake` fires. */
+  sleep(ms: number, wake: Promise<void>): Promise<void>;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  sleep: (ms, wake) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      void wake.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    }),
+};
+
+export interface AutoAuthOptions {
+  vault: VaultClient;
+  method: AuthMethod;
+  sinks: FileSink[];
+  log: Logger;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  exitOnError: boolean;
+  exitAfterAuth: boolean;
+  onToken(token: LoginResult & { obtainedAtMs: number }): void;
+  onExit(code: number, reason: string): void;
+  timers?: Timers;
+  random?: () => number;
+}
+
+/** Suspicions closer together than this cause one check, not a storm of renew-self calls. */
+const SUSPECT_MIN_INTERVAL_MS = 5_000;
+
+/**
+ * The auto-auth loop: log in (with jittered exponential backoff while Vault is down), write
+ * the sinks, hand the token to ext_proc, renew it with renew-self on Vault's schedule, and log
+ * in again when renewal fails, stops extending the token, or the token turns out revoked.
+ */
+export class AutoAuth {
+  private stopped = false;
+  private wakeResolve: () => void = () => undefined;
+  private wake: Promise<void> = this.newWake();
+  private suspected = false;
+  private lastSuspectCheckMs = -Infinity;
+  private readonly timers: Timers;
+  private readonly random: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AutoAuthOptions) {
+    this.timers = opts.timers ?? realTimers;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.log.child({ component: 'auto-auth', method: opts.method.name });
+  }
+
+  /** Runs until stop(). */
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      const login = await this.authenticate();
+      if (!login) return;
+      const obtainedAtMs = this.timers.now();
+      if (!(await this.writeSinks(login.token))) continue;
+      this.opts.onToken({ ...login, obtainedAtMs });
+      if (this.opts.exitAfterAuth) {
+        this.log.info('authenticated; exit_after_auth is set, exiting');
+        this.opts.onExit(0, 'exit_after_auth');
+        return;
+      }
+      await this.keepAlive(login, obtainedAtMs);
+      if (!this.stopped) this.log.info('re-authenticating');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wakeUp();
+  }
+
+  /** ext_proc saw a 403 for a request carrying the auto-auth token: verify the token soon. */
+  suspect(): void {
+    this.suspected = true;
+    this.wakeUp();
+  }
+
+  private newWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wakeResolve = resolve;
+    });
+  }
+
+  private wakeUp(): void {
+    this.wakeResolve();
+    this.wake = this.newWake();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return this.timers.sleep(Math.max(0, ms), this.wake);
+  }
+
+  /** Logs in, retrying with backoff; undefined only when stopped. */
+  private async authenticate(): Promise<LoginResult | undefined> {
+    const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
+    while (!this.stopped) {
+      try {
+        const result = await this.opts.method.login(this.opts.vault);
+        this.log.info({ leaseDurationSeconds: result.leaseDurationSeconds, renewable: result.renewable }, 'authenticated');
+        return result;
+      } catch (err) {
+        const delayMs = backoff.next();
+        this.log.warn({ attempt: backoff.attempts, retryInMs: delayMs, err: describeError(err) }, 'authentication failed');
+        if (this.opts.exitOnError) {
+          this.opts.onExit(1, 'authentication failed and exit_on_err is set');
+          return undefined;
+        }
+        await this.sleep(delayMs);
+      }
+    }
+    return undefined;
+  }
+
+  private async writeSinks(token: string): Promise<boolean> {
+    for (const sink of this.opts.sinks) {
+      try {
+        await writeFileSink(sink, token);
+      } catch (err) {
+        this.log.error({ path: sink.path, err: errorMessage(err) }, 'writing the token sink failed');
+        await this.sleep(this.opts.minBackoffMs);
+        return false;
+      }
+    }
+    if (this.opts.sinks.length > 0) this.log.info({ sinks: this.opts.sinks.length }, 'token written to sinks');
+    return true;
+  }
+
+  /**
+   * Keeps a token alive until a new login is needed. Renewal follows Vault's lifetime watcher:
+   * a grace of 10–20 % of the lease; sleep ⅔ of what is left plus a third of the grace, then
+   * renew-self. Log in again when renewal is refused, when it stops extending the token (max
+   * TTL), a grace before a non-renewable token expires, or when a suspected token is invalid.
+   */
+  private async keepAlive(login: LoginResult, obtainedAtMs: number): Promise<void> {
+    const ttlMs = login.leaseDurationSeconds * 1000;
+    const renewable = login.renewable && ttlMs > 0;
+    const graceMs = ttlMs * (0.1 + 0.1 * this.random());
+    let expiresAtMs = ttlMs > 0 ? obtainedAtMs + ttlMs : Infinity;
+    let nextAtMs: number;
+    if (!renewable) {
+      nextAtMs = expiresAtMs - graceMs;
+    } else {
+      const plan = renewalDelayMs(ttlMs, graceMs);
+      if (plan === undefined) return;
+      nextAtMs = obtainedAtMs + plan;
+    }
+    const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
+    while (!this.stopped) {
+      const woken = await this.sleepUntil(nextAtMs);
+      if (this.stopped) return;
+      if (woken) {
+        if (this.consumeSuspicion() && !(await this.stillValid(login.token))) {
+          this.log.warn('the auto-auth token is no longer valid');
+          return;
+        }
+        continue;
+      }
+      if (this.timers.now() >= expiresAtMs) {
+        this.log.warn('the auto-auth token expired');
+        return;
+      }
+      if (!renewable) return; // a grace before expiry: log in again
+      const outcome = await this.renew(login.token, login.leaseDurationSeconds);
+      if (outcome.kind === 'rejected') return;
+      if (outcome.kind === 'unavailable') {
+        nextAtMs = Math.min(this.timers.now() + backoff.next(), expiresAtMs);
+        continue;
+      }
+      backoff.reset();
+      const now = this.timers.now();
+      expiresAtMs = now + outcome.ttlSeconds * 1000;
+      const plan = renewalDelayMs(outcome.ttlSeconds * 1000, graceMs);
+      if (plan === undefined) {
+        this.log.info({ ttlSeconds: outcome.ttlSeconds }, 'renewal no longer extends the token (max TTL near); logging in again');
+        return;
+      }
+      nextAtMs = now + plan;
+    }
+  }
+
+  /** Sleeps until `atMs`; true when woken early (suspicion or stop). */
+  private async sleepUntil(atMs: number): Promise<boolean> {
+    if (this.suspected || this.stopped) return true;
+    const maxTimerMs = 2 ** 31 - 1;
+    while (!this.stopped && !this.suspected) {
+      const left = atMs - this.timers.now();
+      if (left <= 0) return false;
+      await this.sleep(Math.min(left, maxTimerMs));
+    }
+    return true;
+  }
+
+  private consumeSuspicion(): boolean {
+    if (!this.suspected) return false;
+    this.suspected = false;
+    const now = this.timers.now();
+    if (now - this.lastSuspectCheckMs < SUSPECT_MIN_INTERVAL_MS) return false;
+    this.lastSuspectCheckMs = now;
+    this.log.info('a request with the auto-auth token was refused; checking the token');
+    return true;
+  }
+
+  private async renew(token: string, incrementSeconds: number): Promise<{ kind: 'renewed'; ttlSeconds: number } | { kind: 'rejected' } | { kind: 'unavailable' }> {
+    try {
+      const reply = await this.opts.vault.request({
+        method: 'POST', path: VAULT_PATHS.renewSelf, token, body: { increment: incrementSeconds },
+      });
+      const ttlSeconds = reply.body?.auth?.lease_duration ?? 0;
+      this.log.debug({ ttlSeconds }, 'auto-auth token renewed');
+      return { kind: 'renewed', ttlSeconds };
+    } catch (err) {
+      if (err instanceof VaultResponseError && err.status >= 400 && err.status < 500) {
+        this.log.warn({ err: describeError(err) }, 'renewing the auto-auth token was refused');
+        return { kind: 'rejected' };
+      }
+      this.log.warn({ err: describeError(err) }, 'renewing the auto-auth token failed; retrying');
+      return { kind: 'unavailable' };
+    }
+  }
+
+  /** lookup-self: false only when Vault says 403 (revoked, expired or unknown token). */
+  private async stillValid(token: string): Promise<boolean> {
+    return this.opts.vault.request({ path: VAULT_PATHS.lookupSelf, token }).then(
+      () => true,
+      (err: unknown) => !(err instanceof VaultResponseError && err.status === 403),
+    );
+  }
+}
+
+/**
+ * Vault's lifetime-watcher schedule: sleep ⅔ of the lease plus a third of the grace; undefined
+ * when that would land inside the grace period (the lease no longer extends: log in again).
+ */
+export function renewalDelayMs(ttlMs: number, graceMs: number): number | undefined {
+  const sleepMs = (ttlMs * 2) / 3 + graceMs / 3;
+  if (ttlMs <= graceMs || ttlMs - sleepMs <= graceMs) return undefined;
+  return sleepMs;
+}
+
+function describeError(err: unknown): Record<string, unknown> {
+  if (err instanceof VaultResponseError) return { code: err.code, status: err.status, message: err.message };
+  if (err instanceof Error) return { code: (err as { code?: string }).code, message: err.message };
+  return { message: String(err) };
+}

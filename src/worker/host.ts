@@ -1,0 +1,33 @@
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import { decodeWorkerMessage, encodeMessage, type WorkerMessage } from './protocol.js';
+
+export interface WorkerHandle {
+  /** Tell the worker a request with the auto-auth token was refused by Vault. */
+  suspectToken(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts the worker role in a worker thread of this process. */
+export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: WorkerMessage) => void, logLevel?: string): WorkerHandle {
+  // Under tsx (tests, dev) this module is .ts, compiled it is .js: start the sibling of the same kind.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const worker = new Worker(new URL(`./thread${ext}`, import.meta.url), { workerData: { config, logLevel } });
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
+  worker.on('message', (bytes: Uint8Array) => onMessage(decodeWorkerMessage(bytes)));
+  worker.on('error', (err) => log.error({ component: 'worker-host', err: err.message }, 'the worker thread failed'));
+  return {
+    suspectToken() {
+      if (!exited) worker.postMessage(encodeMessage({ type: 'token-suspect' }));
+    },
+    async stop() {
+      if (exited) return;
+      worker.postMessage(encodeMessage({ type: 'stop' }));
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
+      await Promise.race([exitedPromise, timeout]);
+      if (!exited) await worker.terminate();
+    },
+  };
+}

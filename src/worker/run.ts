@@ -1,0 +1,37 @@
+import type { Config } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import { VaultClient } from '../vault/client.js';
+import { createAuthMethod } from './auth/index.js';
+import { AutoAuth } from './auto-auth.js';
+import type { ExtprocMessage, WorkerMessage } from './protocol.js';
+
+/** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
+export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage) => void): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
+  const vault = new VaultClient(config.vault);
+  for (const warning of vault.warnings) log.warn({ component: 'vault-client' }, warning);
+  const autoAuthConfig = config.autoAuth;
+  if (!autoAuthConfig || autoAuthConfig.method.type === 'unsupported') {
+    return { handle: () => undefined, done: Promise.resolve() };
+  }
+  const method = autoAuthConfig.method;
+  const autoAuth = new AutoAuth({
+    vault,
+    method: createAuthMethod(method),
+    sinks: autoAuthConfig.sinks,
+    log,
+    minBackoffMs: method.minBackoffSeconds * 1000,
+    maxBackoffMs: method.maxBackoffSeconds * 1000,
+    exitOnError: method.exitOnError,
+    exitAfterAuth: config.exitAfterAuth,
+    onToken: (t) => send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs }),
+    onExit: (code, reason) => send({ type: 'exit', code, reason }),
+  });
+  const done = autoAuth.run().finally(() => vault.close());
+  return {
+    handle(msg) {
+      if (msg.type === 'token-suspect') autoAuth.suspect();
+      else if (msg.type === 'stop') autoAuth.stop();
+    },
+    done,
+  };
+}

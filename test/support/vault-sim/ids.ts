@@ -1,0 +1,39 @@
+// Identifier formats, shaped like the ones a real Vault hands out.
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE64URL = `${BASE62}-_`;
+
+function randomFrom(alphabet: string, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+/** Request ids, entity ids, AppRole role/secret ids and mount UUIDs are v4 UUIDs. */
+export function newUuid(): string {
+  return randomUUID();
+}
+
+/** Token accessors are 24 base62 characters. */
+export function newAccessor(): string {
+  return randomFrom(BASE62, 24);
+}
+
+/**
+ * Service tokens: `hvs.` followed by a base64url protobuf blob, 95 characters in all
+ * (e.g. `hvs.CAESI…`). Only the prefix and the rough length matter to clients.
+ */
+export function newServiceToken(): string {
+  return `hvs.CAESI${randomFrom(BASE64URL, 86)}`;
+}
+
+/** Batch tokens are longer and start with `hvb.`. */
+export function newBatchToken(): string {
+  return `hvb.AAAAAQ${randomFrom(BASE64URL, 130)}`;
+}
+
+/** Mount accessors: `<type>_<8 hex>`, e.g. `kv_1a2b3c4d`. */
+export function newMountAccessor(type: string): string {
+  return `${type}_${randomBytes(4).toString('hex')}`;
+}
