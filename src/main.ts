@@ -43,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${file}: ${loaded.errors.length} error(s); not starting\n`);
     return 1;
   }
+  if (command === 'serve' && loaded.serveBlockers.length > 0) {
+    for (const p of loaded.serveBlockers) process.stderr.write(`vault-extproc: cannot serve this config: ${p.location}: ${p.message}\n`);
+    return 1;
+  }
 
   if (command === 'envoy-config') {
     const bootstrap = envoyBootstrap(loaded.config, values['envoy-admin-address'] ? { adminAddress: values['envoy-admin-address'] } : {});

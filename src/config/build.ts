@@ -34,13 +34,12 @@ export function buildConfig(root: BlockReader): Config {
   const exitAfterAuth = root.bool('exit_after_auth') ?? false;
 
   if (useAutoAuthToken !== false && !autoAuth) {
-    root.error('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block`);
+    // Vault refuses this; a partial config still passes `check`, but `serve` will not run it.
+    root.blockServe('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block: serve refuses to start without one`);
   }
   if (exitAfterAuth && !autoAuth) root.error('exit_after_auth', 'needs an auto_auth block');
-  if (listeners.length === 0 && !exitAfterAuth) {
-    root.warn('', `no listener "tcp" block: Envoy will listen on ${DEFAULTS.listenerAddress}`);
-    listeners.push(defaultListener());
-  }
+  // Without a listener block Envoy listens on the documented default address.
+  if (listeners.length === 0) listeners.push(defaultListener());
 
   for (const key of ['telemetry', 'template', 'template_config', 'env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
   for (const key of ['disable_idle_connections', 'disable_keep_alives', 'log_level', 'log_format', 'log_file']) root.unimplemented(key);
@@ -119,7 +118,7 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     return undefined;
   }
   if (!IMPLEMENTED_METHODS.has(type)) {
-    m.warn('', `auth method "${type}" is not implemented by vault-extproc yet: check accepts it, serve refuses to start`);
+    m.blockServe('', `auth method "${type}" is not implemented by vault-extproc yet (implemented: approle, token_file): check accepts it, serve refuses to start`);
     for (const key of Object.keys(m.raw)) m.accept(key);
     return { type: 'unsupported', name: type };
   }

@@ -12,6 +12,8 @@ export interface LoadedConfig {
   problems: Problem[];
   errors: Problem[];
   warnings: Problem[];
+  /** Errors plus the warnings that `serve` refuses to run with. */
+  serveBlockers: Problem[];
 }
 
 /** Parses config text (HCL v1 or JSON) and applies Vault's env overrides. Never throws for content problems. */
@@ -26,7 +28,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const config = buildConfig(new BlockReader(raw, '', problems));
   applyVaultEnv(config, env, problems);
-  return { config, problems: problems.list, errors: problems.errors, warnings: problems.warnings };
+  return { config, problems: problems.list, errors: problems.errors, warnings: problems.warnings, serveBlockers: problems.serveBlockers };
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

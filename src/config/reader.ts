@@ -112,7 +112,7 @@ export class BlockReader {
    * Blocks named `key`, labelled (`listener "tcp" {}`) or not (`listener { type = "tcp" }`).
    * A body whose only key is not one of `bodyKeys` and holds objects is read as a labelled block.
    */
-  blocks(key: string, bodyKeys: readonly string[] = []): BlockReader[] {
+  blocks(key: string, bodyKeys: readonly string[] = [], labelled = true): BlockReader[] {
     const v = this.take(key);
     if (v === undefined) return [];
     const bodies = bodiesOf(v);
@@ -124,7 +124,7 @@ export class BlockReader {
     for (const body of bodies) {
       const keys = Object.keys(body);
       const only = keys.length === 1 ? keys[0]! : undefined;
-      if (only !== undefined && !bodyKeys.includes(only) && bodiesOf(body[only]).length > 0) {
+      if (labelled && only !== undefined && !bodyKeys.includes(only) && bodiesOf(body[only]).length > 0) {
         for (const inner of bodiesOf(body[only])) found.push({ body: inner, label: only });
       } else {
         found.push({ body });
@@ -137,9 +137,9 @@ export class BlockReader {
     });
   }
 
-  /** At most one block named `key`. */
-  block(key: string, bodyKeys: readonly string[] = []): BlockReader | undefined {
-    const all = this.blocks(key, bodyKeys);
+  /** At most one unlabelled block named `key`. */
+  block(key: string): BlockReader | undefined {
+    const all = this.blocks(key, [], false);
     if (all.length > 1) this.problems.error(this.at(key), `only one ${key} block is allowed, found ${all.length}`);
     return all[0];
   }
@@ -157,6 +157,11 @@ export class BlockReader {
 
   warn(key: string, message: string): void {
     this.problems.warn(key ? this.at(key) : this.location, message);
+  }
+
+  /** Valid for `check`, refused by `serve`. */
+  blockServe(key: string, message: string): void {
+    this.problems.blockServe(key ? this.at(key) : this.location, message);
   }
 
   /** Reports keys nobody read. Vault warns about unknown keys and goes on; so do we. */

@@ -99,6 +99,9 @@ export function stampAt(ms: number): Stamp {
   return { ms, text: nanos === '' ? `${base}Z` : `${base}.${nanos}Z` };
 }
 
-export function unixSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
+/** RFC 3339 in UTC at millisecond precision, trailing zeros trimmed (for derived times). */
+export function formatTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const millis = iso.slice(20, 23).replace(/0+$/, '');
+  return millis === '' ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 19)}.${millis}Z`;
 }

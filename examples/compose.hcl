@@ -1,0 +1,35 @@
+# The vault-extproc config of docker-compose.yml. Vault Proxy HCL, plus the extproc block.
+vault {
+  address = "http://vault:8200"
+}
+
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path                   = "/run/secrets/role_id"
+      secret_id_file_path                 = "/run/secrets/secret_id"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" {
+    config = {
+      path = "/tmp/vault-token"
+      mode = 0600
+    }
+  }
+}
+
+api_proxy {
+  use_auto_auth_token = true
+}
+
+listener "tcp" {
+  address                = "0.0.0.0:8100"
+  tls_disable            = true
+  require_request_header = true
+}
+
+extproc {
+  address       = "0.0.0.0:9001"
+  admin_address = "0.0.0.0:9002"
+}

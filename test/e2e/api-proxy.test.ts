@@ -1,0 +1,260 @@
+import { expect } from 'chai';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
+import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { sleep, waitFor } from '../support/ports.js';
+import { CLI } from '../support/paths.js';
+import { Proc } from '../support/process.js';
+
+const SECRET_PATH = '/v1/secret/data/app/config';
+const APP_POLICY = 'path "secret/data/app/*" { capabilities = ["read"] }';
+
+/** Every token and credential of this file's run, to look for in the logs at the end. */
+const secrets = new Set<string>();
+const stacks: Stack[] = [];
+
+async function appRoleStack(sim: VaultSim, useAutoAuthToken: string, opts: { listenerHcl?: string; tokenTtl?: string } = {}): Promise<Stack> {
+  const creds = await setupAppRole(sim, { role: `app-${stacks.length}`, policies: ['app'], ...(opts.tokenTtl ? { tokenTtl: opts.tokenTtl, tokenMaxTtl: '1h' } : {}) });
+  secrets.add(creds.roleId);
+  secrets.add(creds.secretId);
+  const stack = await startStack({
+    vault: sim,
+    ...(opts.listenerHcl ? { listenerHcl: opts.listenerHcl } : {}),
+    hcl: ({ dir }) => {
+      writeFileSync(join(dir, 'role_id'), creds.roleId);
+      writeFileSync(join(dir, 'secret_id'), creds.secretId);
+      return `
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = "${join(dir, 'role_id')}"
+      secret_id_file_path = "${join(dir, 'secret_id')}"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" {
+    config = { path = "${join(dir, 'token')}" mode = 0600 }
+  }
+}
+api_proxy { use_auto_auth_token = ${useAutoAuthToken} }
+`;
+    },
+  });
+  stacks.push(stack);
+  return stack;
+}
+
+function sinkToken(stack: Stack): string {
+  const token = readFileSync(join(stack.dir, 'token'), 'utf8');
+  secrets.add(token);
+  return token;
+}
+
+async function get(stack: Stack, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
+  const res = await fetch(`${stack.url}${path}`, { headers });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+describe('e2e: API proxy through real Envoy', function () {
+  this.timeout(60_000);
+  let sim: VaultSim;
+  let clientToken: string;
+  showLogsOnFailure(() => stacks);
+
+  before(async () => {
+    sim = await startVaultSim({ rootToken: 'root-e2e-token' });
+    secrets.add(sim.rootToken);
+    await writePolicy(sim, 'app', APP_POLICY);
+    await vaultApi(sim, 'POST', 'secret/data/app/config', { data: { password: 'e2e-secret-value' } });
+    clientToken = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['app'] })).json.auth.client_token;
+    secrets.add(clientToken);
+  });
+
+  after(async () => {
+    await Promise.all(stacks.map((s) => s.stop()));
+    await sim.close();
+  });
+
+  describe('use_auto_auth_token = true', () => {
+    let stack: Stack;
+    before(async () => { stack = await appRoleStack(sim, 'true'); });
+
+    it('a request without a token reaches Vault carrying the auto-auth token', async () => {
+      sim.clearRequests();
+      const res = await get(stack, SECRET_PATH);
+      expect(res.status).to.equal(200);
+      expect(JSON.parse(res.body).data.data).to.deep.equal({ password: 'e2e-secret-value' });
+      const seen = sim.requestsTo(SECRET_PATH);
+      expect(seen).to.have.length(1);
+      expect(seen[0]!.token).to.equal(sinkToken(stack));
+    });
+
+    it("a request with the client's token reaches Vault with that token", async () => {
+      sim.clearRequests();
+      expect((await get(stack, SECRET_PATH, { 'x-vault-token': clientToken })).status).to.equal(200);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(clientToken);
+    });
+
+    it('Authorization: Bearer counts as a client token', async () => {
+      sim.clearRequests();
+      expect((await get(stack, SECRET_PATH, { authorization: `Bearer ${clientToken}` })).status).to.equal(200);
+      const seen = sim.requestsTo(SECRET_PATH)[0]!;
+      expect(seen.token).to.equal(clientToken);
+      expect(seen.headers['x-vault-token']).to.equal(undefined);
+    });
+
+    it('the sink file holds the current token with the configured mode', () => {
+      const path = join(stack.dir, 'token');
+      expect(statSync(path).mode & 0o777).to.equal(0o600);
+      expect(readFileSync(path, 'utf8')).to.match(/^hvs\./);
+    });
+
+    it('revoking the auto-auth token in Vault leads to a re-login; requests work again', async () => {
+      const old = sinkToken(stack);
+      sim.revokeToken(old);
+      const first = await get(stack, SECRET_PATH);
+      expect(first.status).to.equal(403); // Vault's answer for the revoked token, unchanged
+      const fresh = await waitFor('a new auto-auth token in the sink', () => {
+        const t = sinkToken(stack);
+        return t !== old ? t : undefined;
+      }, 10_000);
+      sim.clearRequests();
+      expect((await get(stack, SECRET_PATH)).status).to.equal(200);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(fresh);
+    });
+  });
+
+  describe('use_auto_auth_token = "force"', () => {
+    let stack: Stack;
+    before(async () => { stack = await appRoleStack(sim, '"force"'); });
+
+    it("the client's token is replaced by the auto-auth token", async () => {
+      sim.clearRequests();
+      const other = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['default'] })).json.auth.client_token as string;
+      secrets.add(other);
+      expect((await get(stack, SECRET_PATH, { 'x-vault-token': other })).status).to.equal(200);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(sinkToken(stack));
+    });
+
+    it('a Bearer client token is removed, not forwarded', async () => {
+      sim.clearRequests();
+      expect((await get(stack, SECRET_PATH, { authorization: `Bearer ${clientToken}` })).status).to.equal(200);
+      const seen = sim.requestsTo(SECRET_PATH)[0]!;
+      expect(seen.token).to.equal(sinkToken(stack));
+      expect(seen.headers['authorization']).to.equal(undefined);
+    });
+  });
+
+  describe('use_auto_auth_token = false', () => {
+    let stack: Stack;
+    before(async () => { stack = await appRoleStack(sim, 'false'); });
+
+    it("the client's token passes and no auto-auth token is added", async () => {
+      sim.clearRequests();
+      expect((await get(stack, SECRET_PATH, { 'x-vault-token': clientToken })).status).to.equal(200);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(clientToken);
+    });
+
+    it("with neither token, Vault's own 403 reaches the client unchanged", async () => {
+      const direct = await fetch(`${sim.url}${SECRET_PATH}`);
+      const directBody = await direct.text();
+      sim.clearRequests();
+      const res = await get(stack, SECRET_PATH);
+      expect(res.status).to.equal(403);
+      expect(res.body).to.equal(directBody);
+      expect(res.headers.get('content-type')).to.equal('application/json');
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(undefined);
+    });
+  });
+
+  describe('listener { require_request_header = true }', () => {
+    let stack: Stack;
+    before(async () => { stack = await appRoleStack(sim, 'true', { listenerHcl: 'tls_disable = true\n  require_request_header = true' }); });
+
+    it("answers 412 with {\"errors\":[\"missing 'X-Vault-Request' header\"]} without reaching Vault", async () => {
+      sim.clearRequests();
+      const res = await get(stack, SECRET_PATH);
+      expect(res.status).to.equal(412);
+      expect(JSON.parse(res.body)).to.deep.equal({ errors: ["missing 'X-Vault-Request' header"] });
+      expect(res.headers.get('content-type')).to.equal('application/json');
+      expect(sim.requestsTo(SECRET_PATH)).to.deep.equal([]);
+    });
+
+    it('passes when X-Vault-Request: true is present', async () => {
+      const res = await get(stack, SECRET_PATH, { 'x-vault-request': 'true' });
+      expect(res.status).to.equal(200);
+    });
+  });
+
+  describe('Vault down', () => {
+    let stack: Stack;
+    before(async () => { stack = await appRoleStack(sim, 'true', { tokenTtl: '2s' }); });
+
+    it('backs off while Vault is down (no hot loop) and logs in again when it is back', async () => {
+      const before = sinkToken(stack);
+      await sim.stop();
+      const downAt = Date.now();
+      await sleep(7_000);
+      const failures = stack.service.jsonLines.filter((l) => l['msg'] === 'authentication failed' && Date.parse(String(l['time'])) >= downAt);
+      // A token of 2 s runs out about 2 s into the outage; then waits of ~1, 2, 4 s: at most 4 attempts in 7 s.
+      expect(failures.length).to.be.within(1, 4);
+      const waits = failures.map((l) => Number(l['retryInMs']));
+      for (let i = 1; i < waits.length; i++) expect(waits[i]).to.be.greaterThan(waits[i - 1]!);
+      await sim.start();
+      const after = await waitFor('a new token after Vault is back', () => {
+        const t = sinkToken(stack);
+        return t !== before ? t : undefined;
+      }, 15_000);
+      expect((await get(stack, SECRET_PATH)).status).to.equal(200);
+      expect(after).to.match(/^hvs\./);
+    });
+  });
+
+  describe('exit_after_auth', () => {
+    it('serve logs in, writes the sink and exits 0', async () => {
+      const creds = await setupAppRole(sim, { role: 'once', policies: ['default'] });
+      secrets.add(creds.roleId);
+      secrets.add(creds.secretId);
+      const dir = stacks[0]!.dir;
+      writeFileSync(join(dir, 'once_role'), creds.roleId);
+      writeFileSync(join(dir, 'once_secret'), creds.secretId);
+      const config = join(dir, 'once.hcl');
+      writeFileSync(config, `
+vault { address = "${sim.url}" }
+exit_after_auth = true
+extproc {
+  address = "127.0.0.1:0"
+  admin_address = "127.0.0.1:0"
+}
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = "${join(dir, 'once_role')}"
+      secret_id_file_path = "${join(dir, 'once_secret')}"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" { config = { path = "${join(dir, 'once_token')}" } }
+}
+`);
+      const proc = new Proc('once', process.execPath, [CLI, 'serve', '--config', config]);
+      const code = await Promise.race([proc.exited, sleep(15_000).then(() => 'timeout')]);
+      expect(code).to.equal(0);
+      const token = readFileSync(join(dir, 'once_token'), 'utf8');
+      secrets.add(token);
+      expect((await vaultApi(sim, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.path).to.equal('auth/approle/login');
+      expect(statSync(join(dir, 'once_token')).mode & 0o777).to.equal(0o640);
+    });
+  });
+
+  describe('logs', () => {
+    it('no token, secret id or secret value appears anywhere in the logs of the whole run', () => {
+      const logs = stacks.map((s) => s.logs()).join('\n');
+      expect(logs.length).to.be.greaterThan(1000);
+      expect(secrets.size).to.be.greaterThan(8);
+      for (const s of [...secrets, 'e2e-secret-value']) expect(logs.includes(s), `a secret of ${s.length} chars is in the logs`).to.equal(false);
+    });
+  });
+});

@@ -1,0 +1,241 @@
+// The AppRole auth method: roles, role IDs, secret IDs and login (builtin/credential/approle).
+import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
+import { newUuid } from './ids.js';
+import type { MountEntry } from './mount-table.js';
+import { backendOf } from './router.js';
+import { calculateTtl } from './tokens.js';
+import { authInfoOf } from './tokens.js';
+import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
+
+interface AppRole {
+  readonly name: string;
+  roleId: string;
+  readonly entityId: string;
+  bindSecretId: boolean;
+  secretIdTtlSeconds: number;
+  secretIdNumUses: number;
+  tokenPolicies: string[];
+  tokenTtlSeconds: number;
+  tokenMaxTtlSeconds: number;
+  tokenPeriodSeconds: number;
+  tokenExplicitMaxTtlSeconds: number;
+  tokenNumUses: number;
+  tokenNoDefaultPolicy: boolean;
+  tokenType: string;
+}
+
+interface SecretId {
+  readonly roleName: string;
+  readonly accessor: string;
+  usesLeft: number;
+  readonly expireMs: number | null;
+  readonly metadata: Record<string, string>;
+}
+
+const INVALID = 'invalid role or secret ID';
+
+function applyRoleFields(role: AppRole, call: Call): string | undefined {
+  const d = call.req.data;
+  if (hasField(d, 'bind_secret_id')) role.bindSecretId = boolField(d, 'bind_secret_id', true);
+  if (hasField(d, 'secret_id_ttl')) role.secretIdTtlSeconds = durationField(d, 'secret_id_ttl');
+  if (hasField(d, 'secret_id_num_uses')) role.secretIdNumUses = intField(d, 'secret_id_num_uses', 0);
+  if (role.secretIdNumUses < 0) return 'secret_id_num_uses cannot be negative';
+  const policyField = hasField(d, 'token_policies') ? 'token_policies' : hasField(d, 'policies') ? 'policies' : undefined;
+  if (policyField) role.tokenPolicies = sanitizePolicies(stringListField(d, policyField), false);
+  if (hasField(d, 'token_ttl')) role.tokenTtlSeconds = durationField(d, 'token_ttl');
+  if (hasField(d, 'token_max_ttl')) role.tokenMaxTtlSeconds = durationField(d, 'token_max_ttl');
+  const periodField = hasField(d, 'token_period') ? 'token_period' : hasField(d, 'period') ? 'period' : undefined;
+  if (periodField) role.tokenPeriodSeconds = durationField(d, periodField);
+  if (hasField(d, 'token_explicit_max_ttl')) role.tokenExplicitMaxTtlSeconds = durationField(d, 'token_explicit_max_ttl');
+  if (hasField(d, 'token_num_uses')) role.tokenNumUses = intField(d, 'token_num_uses', 0);
+  if (hasField(d, 'token_no_default_policy')) role.tokenNoDefaultPolicy = boolField(d, 'token_no_default_policy', false);
+  if (hasField(d, 'token_type')) role.tokenType = stringField(d, 'token_type');
+  if (hasField(d, 'role_id')) role.roleId = stringField(d, 'role_id');
+  if (role.tokenMaxTtlSeconds > 0 && role.tokenTtlSeconds > role.tokenMaxTtlSeconds) {
+    return "'token_ttl' cannot be greater than 'token_max_ttl'";
+  }
+  if (!role.bindSecretId) return 'at least one constraint should be enabled on the role';
+  return undefined;
+}
+
+function roleData(role: AppRole): Record<string, unknown> {
+  return {
+    bind_secret_id: role.bindSecretId,
+    local_secret_ids: false,
+    secret_id_bound_cidrs: null,
+    secret_id_num_uses: role.secretIdNumUses,
+    secret_id_ttl: role.secretIdTtlSeconds,
+    token_bound_cidrs: [],
+    token_explicit_max_ttl: role.tokenExplicitMaxTtlSeconds,
+    token_max_ttl: role.tokenMaxTtlSeconds,
+    token_no_default_policy: role.tokenNoDefaultPolicy,
+    token_num_uses: role.tokenNumUses,
+    token_period: role.tokenPeriodSeconds,
+    token_policies: role.tokenPolicies,
+    token_ttl: role.tokenTtlSeconds,
+    token_type: role.tokenType,
+  };
+}
+
+export function approleBackend(now: () => number): Backend {
+  const roles = new Map<string, AppRole>();
+  const secretIds = new Map<string, SecretId>();
+  const roleOf = (call: Call): AppRole | undefined => roles.get((call.params['name'] ?? '').toLowerCase());
+
+  const writeRole = (call: Call): Outcome => {
+    const name = (call.params['name'] ?? '').toLowerCase();
+    const existing = roles.get(name);
+    if (!existing && call.req.operation !== 'create') return fail(404, `role name "${name}" doesn't exist`);
+    const role: AppRole = existing ? { ...existing } : {
+      name, roleId: newUuid(), entityId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0,
+      tokenPolicies: [], tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, tokenPeriodSeconds: 0, tokenExplicitMaxTtlSeconds: 0,
+      tokenNumUses: 0, tokenNoDefaultPolicy: false, tokenType: 'default',
+    };
+    const problem = applyRoleFields(role, call);
+    if (problem) return fail(400, problem);
+    roles.set(name, role);
+    return nothing();
+  };
+
+  const deleteRole = (call: Call): Outcome => {
+    const role = roleOf(call);
+    if (role) {
+      roles.delete(role.name);
+      for (const [id, s] of secretIds) if (s.roleName === role.name) secretIds.delete(id);
+    }
+    return nothing();
+  };
+
+  const newSecretId = (call: Call): Outcome => {
+    const role = roleOf(call);
+    if (!role) return fail(404, `role "${call.params['name'] ?? ''}" does not exist`);
+    if (!role.bindSecretId) return fail(400, 'bind_secret_id is not set on the role');
+    const d = call.req.data;
+    const numUses = hasField(d, 'num_uses') ? intField(d, 'num_uses', 0) : role.secretIdNumUses;
+    if (numUses < 0) return fail(400, 'num_uses cannot be negative');
+    if (role.secretIdNumUses > 0 && (numUses === 0 || numUses > role.secretIdNumUses)) {
+      return fail(400, "num_uses cannot be higher than the role's secret_id_num_uses");
+    }
+    const ttl = hasField(d, 'ttl') ? durationField(d, 'ttl') : role.secretIdTtlSeconds;
+    if ((ttl === 0 && role.secretIdTtlSeconds > 0) || (role.secretIdTtlSeconds > 0 && ttl > role.secretIdTtlSeconds)) {
+      return fail(400, "ttl cannot be longer than the role's secret_id_ttl");
+    }
+    let metadata: Record<string, string> = {};
+    const metaText = stringField(d, 'metadata');
+    if (metaText !== '') {
+      try {
+        metadata = JSON.parse(metaText) as Record<string, string>;
+      } catch (err) {
+        return fail(400, `failed to parse metadata: ${(err as Error).message}`);
+      }
+    }
+    const secretId = newUuid();
+    const accessor = newUuid();
+    secretIds.set(secretId, { roleName: role.name, accessor, usesLeft: numUses, expireMs: ttl > 0 ? now() + ttl * 1000 : null, metadata });
+    return respond({ data: { secret_id: secretId, secret_id_accessor: accessor, secret_id_num_uses: numUses, secret_id_ttl: ttl } });
+  };
+
+  const login = (call: Call): Outcome => {
+    const d = call.req.data;
+    const roleId = stringField(d, 'role_id').trim();
+    if (roleId === '') return fail(400, 'missing role_id');
+    const role = [...roles.values()].find((r) => r.roleId === roleId);
+    if (!role) return fail(400, INVALID);
+    if (role.bindSecretId) {
+      const secretId = stringField(d, 'secret_id').trim();
+      if (secretId === '') return fail(400, 'missing secret_id');
+      const entry = secretIds.get(secretId);
+      if (!entry || entry.roleName !== role.name) return fail(400, INVALID);
+      if (entry.expireMs !== null && entry.expireMs <= now()) {
+        secretIds.delete(secretId);
+        return fail(400, INVALID);
+      }
+      if (entry.usesLeft === 1) secretIds.delete(secretId);
+      else if (entry.usesLeft > 1) entry.usesLeft -= 1;
+    }
+    return issueToken(call, call.mount, role, roles);
+  };
+
+  return backendOf([
+    { pattern: 'login', ops: { update: login }, unauthenticated: true },
+    { pattern: 'role', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
+    {
+      pattern: 'role/:name',
+      ops: {
+        read: (call) => { const r = roleOf(call); return r ? respond({ data: roleData(r) }) : nothing(); },
+        create: writeRole,
+        update: writeRole,
+        delete: deleteRole,
+      },
+      exists: (call) => roleOf(call) !== undefined,
+    },
+    {
+      pattern: 'role/:name/role-id',
+      ops: {
+        read: (call) => { const r = roleOf(call); return r ? respond({ data: { role_id: r.roleId } }) : nothing(); },
+        update: (call) => {
+          const r = roleOf(call);
+          if (!r) return fail(404, `role "${call.params['name'] ?? ''}" does not exist`);
+          const id = stringField(call.req.data, 'role_id');
+          if (id === '') return fail(400, 'missing role_id');
+          r.roleId = id;
+          return nothing();
+        },
+      },
+    },
+    {
+      pattern: 'role/:name/secret-id',
+      ops: {
+        update: newSecretId,
+        list: (call) => {
+          const r = roleOf(call);
+          if (!r) return fail(400, `role "${call.params['name'] ?? ''}" does not exist`);
+          const keys = [...secretIds.values()].filter((s) => s.roleName === r.name).map((s) => s.accessor).sort();
+          return respond({ data: { keys } });
+        },
+      },
+    },
+    {
+      pattern: 'role/:name/secret-id/destroy',
+      ops: {
+        update: (call) => {
+          secretIds.delete(stringField(call.req.data, 'secret_id'));
+          return nothing();
+        },
+      },
+    },
+  ]);
+}
+
+/** Creates the login token: an orphan with the role's policies and TTLs, renewable up to token_max_ttl. */
+function issueToken(call: Call, mount: MountEntry, role: AppRole, roles: Map<string, AppRole>): Outcome {
+  const { state } = call;
+  const nowMs = state.now();
+  const result = calculateTtl({
+    incrementSeconds: 0, backendTtlSeconds: role.tokenTtlSeconds, periodSeconds: role.tokenPeriodSeconds,
+    backendMaxTtlSeconds: role.tokenMaxTtlSeconds, explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
+    startMs: nowMs, nowMs,
+  });
+  if ('error' in result) return failWrapped(500, result.error);
+  const roleName = role.name;
+  const entry = state.tokens.create({
+    policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
+    parent: '',
+    path: `${mount.routePrefix}login`,
+    displayName: mount.path.replace(/\//g, '-').replace(/-$/, ''),
+    meta: { role_name: roleName },
+    numUses: role.tokenNumUses,
+    ttlSeconds: result.ttlSeconds,
+    explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
+    periodSeconds: role.tokenPeriodSeconds,
+    renewable: true,
+    type: role.tokenType === 'batch' || role.tokenType === 'default-batch' ? 'batch' : 'service',
+    entityId: role.entityId,
+    renewFrom: () => {
+      const current = roles.get(roleName);
+      if (!current) return `role "${roleName}" does not exist during renewal`;
+      return { ttlSeconds: current.tokenTtlSeconds, maxTtlSeconds: current.tokenMaxTtlSeconds, periodSeconds: current.tokenPeriodSeconds };
+    },
+  });
+  return respond({ auth: authInfoOf(entry), warnings: result.warnings });
+}

@@ -1,0 +1,29 @@
+// Which backend serves which engine type.
+import { approleBackend } from './approle.js';
+import { kvV1Backend } from './kv1.js';
+import { kvV2Backend } from './kv2.js';
+import type { BackendFactory } from './mount-table.js';
+import { backendOf } from './router.js';
+import { systemBackend } from './sys.js';
+import { tokenBackend } from './token-routes.js';
+
+export function backendFactory(now: () => number): BackendFactory {
+  return (spec) => {
+    switch (spec.type) {
+      case 'kv':
+        return spec.options?.['version'] === '2' ? kvV2Backend(now) : kvV1Backend();
+      case 'approle':
+        return approleBackend(now);
+      case 'token':
+        return tokenBackend();
+      case 'system':
+        return systemBackend();
+      case 'cubbyhole':
+      case 'identity':
+        // Mounted like in a dev server, but not simulated: every path is an unsupported path.
+        return backendOf([]);
+      default:
+        return undefined;
+    }
+  };
+}

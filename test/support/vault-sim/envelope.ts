@@ -1,0 +1,116 @@
+// Response bodies and headers exactly as Vault's HTTP layer writes them.
+import type { AuthInfo, LogicalResponse } from './types.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** '' means no body. */
+  readonly body: string;
+}
+
+/** Go's json.Marshal: HTML-sensitive characters escaped, no trailing newline. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Go marshals maps with sorted keys; backend data is always a map. */
+export function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, sortKeysDeep(obj[k])]));
+  }
+  return value;
+}
+
+const BASE_HEADERS = { 'cache-control': 'no-store' } as const;
+const JSON_HEADERS = { ...BASE_HEADERS, 'content-type': 'application/json' } as const;
+
+/** json.Encoder output: the JSON text plus a newline. */
+export function jsonReply(status: number, value: unknown): Reply {
+  return { status, headers: JSON_HEADERS, body: `${goJson(value)}\n` };
+}
+
+/** `{"errors":[…]}`: one message, or none. */
+export function errorReply(status: number, message: string | null): Reply {
+  return jsonReply(status, { errors: message === null ? [] : [message] });
+}
+
+/** respondOk with a nil body: 204, still with the JSON content type. */
+export function noContentReply(): Reply {
+  return { status: 204, headers: JSON_HEADERS, body: '' };
+}
+
+export function rawReply(status: number, body: string, contentType: string): Reply {
+  return { status, headers: { ...BASE_HEADERS, 'content-type': contentType }, body };
+}
+
+/** Go's net/http NotFound, for paths outside /v1/. */
+export function notFoundPage(): Reply {
+  return {
+    status: 404,
+    headers: { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
+    body: '404 page not found\n',
+  };
+}
+
+export function httpAuth(auth: AuthInfo): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    client_token: auth.clientToken,
+    accessor: auth.accessor,
+    policies: auth.policies,
+  };
+  if (auth.tokenPolicies.length > 0) out['token_policies'] = auth.tokenPolicies;
+  Object.assign(out, {
+    metadata: auth.metadata,
+    lease_duration: auth.leaseDurationSeconds,
+    renewable: auth.renewable,
+    entity_id: auth.entityId,
+    token_type: auth.tokenType,
+    orphan: auth.orphan,
+    mfa_requirement: null,
+    num_uses: auth.numUses,
+  });
+  return out;
+}
+
+export interface WrapInfo {
+  readonly token: string;
+  readonly accessor: string;
+  readonly ttl: number;
+  readonly creation_time: string;
+  readonly creation_path: string;
+  readonly wrapped_accessor?: string;
+}
+
+/** The logical.HTTPResponse envelope, every key present, in Vault's field order. */
+export function envelopeOf(
+  requestId: string,
+  response: LogicalResponse | null,
+  mountType: string,
+  wrapInfo: WrapInfo | null = null,
+): Record<string, unknown> {
+  return {
+    request_id: requestId,
+    lease_id: response?.secret?.leaseId ?? '',
+    renewable: response?.secret?.renewable ?? false,
+    lease_duration: response?.secret?.ttlSeconds ?? 0,
+    data: response?.data == null ? null : sortKeysDeep(response.data),
+    wrap_info: wrapInfo,
+    warnings: response?.warnings && response.warnings.length > 0 ? [...response.warnings] : null,
+    auth: response?.auth ? httpAuth(response.auth) : null,
+    mount_type: mountType,
+  };
+}
+
+/** HTTPSysInjector: for some sys/ routes the data keys are repeated at the top level. */
+export function injectData(envelope: Record<string, unknown>): Record<string, unknown> {
+  const data = envelope['data'];
+  if (data === null || typeof data !== 'object' || Object.keys(data).length === 0) return envelope;
+  return { ...(data as Record<string, unknown>), ...envelope };
+}

@@ -1,0 +1,70 @@
+// KV version 1 (passthrough.go): flat maps, no versions.
+import { backendOf } from './router.js';
+import { parseDurationSeconds, SYSTEM_DEFAULT_TTL_SECONDS } from './time.js';
+import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
+
+/** The keys and folders (ending in `/`) directly under `prefix`, sorted, as a storage List returns. */
+export function listUnder(keys: Iterable<string>, prefix: string): string[] {
+  const found = new Set<string>();
+  for (const key of keys) {
+    if (!key.startsWith(prefix)) continue;
+    const rest = key.slice(prefix.length);
+    if (rest === '') continue;
+    const slash = rest.indexOf('/');
+    found.add(slash < 0 ? rest : rest.slice(0, slash + 1));
+  }
+  return [...found].sort();
+}
+
+/** A list prefix: '' for the mount root, otherwise ending in `/`. */
+export function listPrefix(path: string): string {
+  return path === '' || path.endsWith('/') ? path : `${path}/`;
+}
+
+/** KV v1 read TTL: the `ttl` (or `lease`) field when it parses, else the mount default. */
+function leaseSeconds(data: Record<string, unknown>): number {
+  const rawTtl = data['ttl'] ?? data['lease'];
+  if (rawTtl === undefined) return SYSTEM_DEFAULT_TTL_SECONDS;
+  try {
+    return Math.floor(parseDurationSeconds(rawTtl));
+  } catch {
+    return SYSTEM_DEFAULT_TTL_SECONDS;
+  }
+}
+
+export function kvV1Backend(): Backend {
+  const store = new Map<string, Record<string, unknown>>();
+  const keyOf = (call: Call): string => call.params['path'] ?? '';
+
+  const read = (call: Call): Outcome => {
+    const stored = store.get(keyOf(call));
+    if (!stored) return nothing();
+    return respond({
+      data: structuredClone(stored),
+      secret: { leaseId: '', renewable: false, ttlSeconds: leaseSeconds(stored) },
+    });
+  };
+
+  const write = (call: Call): Outcome => {
+    const key = keyOf(call);
+    if (key === '') return fail(400, 'missing path');
+    if (Object.keys(call.req.data).length === 0) return fail(400, 'missing data fields');
+    store.set(key, structuredClone(call.req.data));
+    return nothing();
+  };
+
+  const remove = (call: Call): Outcome => {
+    store.delete(keyOf(call));
+    return nothing();
+  };
+
+  const list = (call: Call): Outcome => respond({ data: { keys: listUnder(store.keys(), listPrefix(keyOf(call))) } });
+
+  return backendOf([
+    {
+      pattern: '*path',
+      ops: { read, create: write, update: write, delete: remove, list },
+      exists: (call) => store.has(keyOf(call)),
+    },
+  ]);
+}

@@ -1,0 +1,80 @@
+// sys/mounts (enable, disable, list secrets engines) and sys/internal/ui/mounts/<path>.
+import { stringField } from './fields.js';
+import { MountError, mountInfo, type MountTableName } from './mount-table.js';
+import { fail, failWrapped, nothing, respond, type Call, type Outcome, type Route } from './types.js';
+
+function optionsOf(value: unknown): Record<string, string> | null {
+  if (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+}
+
+/** Enables an engine in `table`; shared by sys/mounts/:path and sys/auth/:path. */
+export function enableMount(call: Call, table: MountTableName): Outcome {
+  const d = call.req.data;
+  let type = stringField(d, 'type');
+  if (type === '') return fail(400, 'backend type must be specified as a string');
+  let options = optionsOf(d['options']);
+  if (type === 'kv-v1' || type === 'kv-v2') {
+    options = { ...(options ?? {}), version: type.slice(-1) };
+    type = 'kv';
+  }
+  if (table === 'auth' && type !== 'approle') return fail(400, `plugin not found in the catalog: ${type}`);
+  if (table === 'mounts' && type !== 'kv') return fail(400, `plugin not found in the catalog: ${type}`);
+  try {
+    call.state.mounts.mount({
+      path: call.params['path'] ?? '',
+      table,
+      type,
+      description: stringField(d, 'description'),
+      options,
+    });
+  } catch (err) {
+    if (err instanceof MountError) return fail(400, err.message);
+    throw err;
+  }
+  return nothing();
+}
+
+export function listMounts(call: Call, table: MountTableName): Outcome {
+  const data: Record<string, unknown> = {};
+  for (const entry of call.state.mounts.list(table)) data[entry.path] = mountInfo(entry);
+  return respond({ data });
+}
+
+function disable(call: Call): Outcome {
+  const path = call.params['path'] ?? '';
+  if (['sys', 'cubbyhole', 'identity'].includes(path.replace(/\/+$/, ''))) return fail(400, `cannot unmount "${path.replace(/\/*$/, '/')}"`);
+  call.state.mounts.unmount('mounts', path);
+  return nothing();
+}
+
+function readMount(call: Call): Outcome {
+  const entry = call.state.mounts.list('mounts').find((e) => e.path === `${(call.params['path'] ?? '').replace(/\/+$/, '')}/`);
+  return entry ? respond({ data: mountInfo(entry) }) : fail(400, `No secret engine mount at ${call.params['path'] ?? ''}/`);
+}
+
+/**
+ * The KV preflight: mount details for any path inside a mount, if the caller's token has any
+ * capability under that mount; unknown and forbidden mounts both give the same 403.
+ */
+function uiMount(call: Call): Outcome {
+  const requested = call.params['path'] ?? '';
+  if (requested === '') return fail(400, 'path not set');
+  const path = `${requested.replace(/^\/+/, '').replace(/\/*$/, '')}/`;
+  const token = call.token;
+  if (!token) return failWrapped(403, 'permission denied');
+  const denied = fail(403, `preflight capability check returned 403, please ensure client's policies grant access to path "${path}"`);
+  const entry = call.state.mounts.match(path);
+  if (!entry) return denied;
+  if (!call.state.policies.acl(token.policies).grantsAnythingUnder(entry.routePrefix)) return denied;
+  return respond({ data: { ...mountInfo(entry), path: entry.table === 'auth' ? entry.routePrefix : entry.path } });
+}
+
+export const mountRoutes: readonly Route[] = [
+  { pattern: 'mounts', ops: { read: (call) => listMounts(call, 'mounts') } },
+  {
+    pattern: 'mounts/*path',
+    ops: { read: readMount, update: (call) => enableMount(call, 'mounts'), delete: disable },
+  },
+  { pattern: 'internal/ui/mounts/*path', ops: { read: uiMount }, unauthenticated: true },
+];

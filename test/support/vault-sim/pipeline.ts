@@ -1,0 +1,225 @@
+// One request through the simulator, in Vault's order: forwarding headers, request building,
+// mount/route lookup, wrapping-token check, token + ACL check, handler, status mapping, wrapping.
+import {
+  envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, notFoundPage, rawReply, type Reply,
+} from './envelope.js';
+import { FieldError } from './fields.js';
+import { newUuid } from './ids.js';
+import { matchRoute, type RouteMatch } from './router.js';
+import type { MountEntry } from './mount-table.js';
+import type { SimState } from './state.js';
+import { healthReply, sealStatusReply } from './sys.js';
+import { parseDurationSeconds } from './time.js';
+import type { TokenEntry } from './tokens.js';
+import { multiError, type Call, type Operation, type Outcome, type SimRequest } from './types.js';
+import { checkWrappingToken, WRAPPING_PATHS } from './wrapping.js';
+
+export interface HttpInput {
+  readonly method: string;
+  /** URL path as received, without the query. */
+  readonly rawPath: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly token: string | undefined;
+}
+
+/** Routes that copy `data` to the top level (http/handler.go injectDataIntoTopRoutes). */
+const INJECTED_EXACT = ['sys/audit', 'sys/auth', 'sys/config/cors', 'sys/config/auditing/request-headers',
+  'sys/capabilities', 'sys/capabilities-accessor', 'sys/capabilities-self', 'sys/ha-status', 'sys/key-status',
+  'sys/mounts', 'sys/policy', 'sys/rekey/backup', 'sys/rekey/recovery-key-backup', 'sys/remount', 'sys/rotate',
+  'sys/wrapping/wrap'];
+const INJECTED_TREES = ['sys/audit/', 'sys/audit-hash/', 'sys/auth/', 'sys/config/auditing/request-headers/',
+  'sys/mounts/', 'sys/policy/'];
+
+function isInjected(path: string): boolean {
+  return INJECTED_EXACT.includes(path) || INJECTED_TREES.some((t) => path.startsWith(t));
+}
+
+const TRUE_VALUES = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE_VALUES = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+type Parsed<T> = { readonly ok: T } | { readonly reply: Reply };
+
+function parseBody(input: HttpInput): Parsed<Record<string, unknown>> {
+  const contentType = (input.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const text = input.body.trimStart();
+  if (contentType === 'application/x-www-form-urlencoded' && !text.startsWith('{') && !text.startsWith('[')) {
+    const form = new URLSearchParams(input.body);
+    return { ok: Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.getAll(k).join(',')])) };
+  }
+  if (text === '') return { ok: {} };
+  try {
+    const parsed: unknown = JSON.parse(input.body);
+    if (parsed === null) return { ok: {} };
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) return { reply: errorReply(400, 'error parsing JSON') };
+    return { ok: parsed as Record<string, unknown> };
+  } catch {
+    return { reply: errorReply(400, 'error parsing JSON') };
+  }
+}
+
+/** buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. */
+function buildRequest(input: HttpInput): Parsed<SimRequest> {
+  const fail = (reply: Reply): Parsed<SimRequest> => ({ reply });
+  let path: string;
+  try {
+    path = decodeURIComponent(input.rawPath.slice('/v1/'.length));
+  } catch {
+    return fail(errorReply(400, null));
+  }
+  const query: Record<string, unknown> = { ...input.query };
+  let operation: Operation;
+  let data: Record<string, unknown> = query;
+  switch (input.method) {
+    case 'GET': {
+      operation = 'read';
+      const list = input.query['list'];
+      if (list !== undefined && list !== '') {
+        if (!TRUE_VALUES.includes(list) && !FALSE_VALUES.includes(list)) return fail(errorReply(400, null));
+        if (TRUE_VALUES.includes(list)) {
+          operation = 'list';
+          delete query['list'];
+          if (!path.endsWith('/')) path += '/';
+        }
+      }
+      break;
+    }
+    case 'LIST':
+      operation = 'list';
+      if (!path.endsWith('/')) path += '/';
+      break;
+    case 'DELETE':
+      operation = 'delete';
+      break;
+    case 'HEAD':
+      operation = 'header';
+      break;
+    case 'POST':
+    case 'PUT':
+    case 'PATCH': {
+      operation = input.method === 'PATCH' ? 'patch' : 'update';
+      if (operation === 'patch') {
+        const contentType = (input.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+        if (contentType === '') return fail(errorReply(400, 'mime: no media type'));
+        if (contentType !== 'application/merge-patch+json') {
+          return fail(errorReply(415, `PATCH requires Content-Type of application/merge-patch+json, provided ${contentType}`));
+        }
+      }
+      const body = parseBody(input);
+      if ('reply' in body) return body;
+      data = body.ok;
+      break;
+    }
+    default:
+      return fail(errorReply(405, null));
+  }
+  let wrapTtlSeconds = 0;
+  const wrapHeader = input.headers['x-vault-wrap-ttl'];
+  if (wrapHeader !== undefined && wrapHeader !== '') {
+    try {
+      wrapTtlSeconds = Math.floor(parseDurationSeconds(wrapHeader));
+    } catch (err) {
+      return fail(errorReply(400, `error parsing X-Vault-Wrap-TTL header: ${(err as Error).message}`));
+    }
+    if (wrapTtlSeconds < 0) {
+      return fail(errorReply(400, 'error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative'));
+    }
+  }
+  return { ok: { id: newUuid(), method: input.method, path, operation, data, headers: input.headers, token: input.token, wrapTtlSeconds } };
+}
+
+function toReply(outcome: Outcome, state: SimState, req: SimRequest, mount: MountEntry): Reply {
+  switch (outcome.kind) {
+    case 'error':
+      return errorReply(outcome.status, outcome.message);
+    case 'raw':
+      return rawReply(outcome.status, outcome.body, outcome.contentType);
+    case 'response': {
+      const resp = outcome.response;
+      const op = req.operation;
+      if (resp === null) return op === 'read' || op === 'header' || op === 'list' ? errorReply(404, null) : noContentReply();
+      if (op === 'list' && !(resp.warnings && resp.warnings.length > 0)) {
+        const keys = resp.data?.['keys'];
+        if (!resp.data || Object.keys(resp.data).length === 0) return errorReply(404, null);
+        if (Array.isArray(keys) && keys.length === 0) return errorReply(404, null);
+      }
+      const envelope = envelopeOf(req.id, resp, mount.type);
+      if (req.wrapTtlSeconds > 0) {
+        const secretIdAccessor = resp.data?.['secret_id_accessor'];
+        const wrappedAccessor = resp.auth?.accessor
+          ?? (mount.type === 'approle' && typeof secretIdAccessor === 'string' ? secretIdAccessor : '');
+        const wrapInfo = state.wraps.wrap(req.path, req.wrapTtlSeconds, goJson(envelope), wrappedAccessor);
+        return jsonReply(200, envelopeOf('', null, '', wrapInfo));
+      }
+      return jsonReply(200, isInjected(req.path) ? injectData(envelope) : envelope);
+    }
+  }
+}
+
+function denied(state: SimState, badToken: boolean): Reply {
+  const messages = badToken && state.errorStyle === 'modern' ? ['permission denied', 'invalid token'] : ['permission denied'];
+  return errorReply(403, multiError(messages));
+}
+
+interface Authorized {
+  readonly token: TokenEntry | undefined;
+  readonly revokeAfter: boolean;
+}
+
+/** CheckToken: the token must be live and its policies must allow the operation on the path. */
+function authorize(state: SimState, req: SimRequest, match: RouteMatch | undefined): Parsed<Authorized> {
+  if (WRAPPING_PATHS.includes(req.path)) {
+    const problem = checkWrappingToken({ state, req });
+    if (problem) return { reply: toReply(problem, state, req, state.mounts.match('sys/') as MountEntry) };
+  }
+  if (match?.route.unauthenticated) return { ok: { token: state.tokens.lookup(req.token), revokeAfter: false } };
+  const token = state.tokens.lookup(req.token);
+  if (!token) return { reply: denied(state, req.token !== undefined && req.token !== '') };
+  const acl = state.policies.acl(token.policies);
+  if (!acl.allows(req.path, req.operation)) return { reply: denied(state, false) };
+  if (match?.route.sudo && !acl.hasSudo(req.path, req.operation)) return { reply: denied(state, false) };
+  return { ok: { token, revokeAfter: state.tokens.use(token) } };
+}
+
+function handleLogical(state: SimState, input: HttpInput): Reply {
+  const forward = input.headers['x-vault-forward'];
+  if (forward) return errorReply(400, 'forwarding via header X-Vault-Forward disabled in configuration');
+  if (input.headers['x-vault-inconsistent'] === 'forward-active-node') {
+    return errorReply(400, 'forwarding via header X-Vault-Inconsistent=forward-active-node disabled in configuration');
+  }
+  const built = buildRequest(input);
+  if ('reply' in built) return built.reply;
+  const req = built.ok;
+  const mount = state.mounts.match(req.path);
+  const relative = mount ? req.path.slice(Math.min(mount.routePrefix.length, req.path.length)) : '';
+  const match = mount ? matchRoute(mount.backend, relative) : undefined;
+  const callFor = (token: TokenEntry | undefined): Call =>
+    ({ state, req, mount: mount as MountEntry, params: match?.params ?? {}, token });
+  if (match && req.operation === 'update' && match.route.exists && !match.route.exists(callFor(undefined))) {
+    req.operation = 'create';
+  }
+  const authorized = authorize(state, req, match);
+  if ('reply' in authorized) return authorized.reply;
+  const auth = authorized.ok;
+  try {
+    if (!mount) return errorReply(404, `no handler for route "${req.path}". route entry not found.`);
+    if (!match) return errorReply(404, multiError(['unsupported path']));
+    const handler = match.route.ops[req.operation] ?? (req.operation === 'create' ? match.route.ops.update : undefined);
+    if (!handler) return errorReply(405, multiError(['unsupported operation']));
+    return toReply(handler(callFor(auth.token)), state, req, mount);
+  } catch (err) {
+    if (err instanceof FieldError) return errorReply(400, err.message);
+    return errorReply(500, multiError([(err as Error).message]));
+  } finally {
+    if (auth.revokeAfter && auth.token) state.tokens.revokeTree(auth.token.id);
+  }
+}
+
+/** Entry point for every HTTP request. */
+export function handleHttp(state: SimState, input: HttpInput): Reply {
+  if (input.rawPath === '/v1/sys/health') return healthReply(state, input.method);
+  if (input.rawPath === '/v1/sys/seal-status') return sealStatusReply(state, input.method);
+  if (!input.rawPath.startsWith('/v1/')) return notFoundPage();
+  return handleLogical(state, input);
+}

@@ -1,0 +1,202 @@
+// ACL policies: parsing (HCL subset or JSON), the built-in policies, and the policy store.
+import { Acl, CAPABILITIES, type Capability, type PathRule } from './acl.js';
+import { parseHcl, HclParseError, type HclBody, type HclValue } from './hcl.js';
+
+export interface Policy {
+  readonly name: string;
+  readonly raw: string;
+  readonly rules: readonly PathRule[];
+}
+
+export class PolicyParseError extends Error {
+  override readonly name = 'PolicyParseError';
+}
+
+export const ROOT_POLICY = 'root';
+export const DEFAULT_POLICY = 'default';
+export const RESPONSE_WRAPPING_POLICY = 'response-wrapping';
+
+/** Vault's built-in `default` policy (the parts this simulator can serve, and a few more). */
+const DEFAULT_POLICY_TEXT = `
+# Allow tokens to look up their own properties
+path "auth/token/lookup-self" {
+    capabilities = ["read"]
+}
+
+# Allow tokens to renew themselves
+path "auth/token/renew-self" {
+    capabilities = ["update"]
+}
+
+# Allow tokens to revoke themselves
+path "auth/token/revoke-self" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up its own capabilities on a path
+path "sys/capabilities-self" {
+    capabilities = ["update"]
+}
+
+# Allow a token to renew a lease via lease_id in the request body
+path "sys/renew" {
+    capabilities = ["update"]
+}
+path "sys/leases/renew" {
+    capabilities = ["update"]
+}
+
+# Allow looking up lease properties
+path "sys/leases/lookup" {
+    capabilities = ["update"]
+}
+
+# Allow a token to manage its own cubbyhole
+path "cubbyhole/*" {
+    capabilities = ["create", "read", "update", "delete", "list"]
+}
+
+# Allow a token to wrap arbitrary values in a response-wrapping token
+path "sys/wrapping/wrap" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up the creation time and TTL of a given response-wrapping token
+path "sys/wrapping/lookup" {
+    capabilities = ["update"]
+}
+
+# Allow a token to unwrap a response-wrapping token
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+
+# Allow general purpose tools
+path "sys/tools/hash" {
+    capabilities = ["update"]
+}
+path "sys/tools/hash/*" {
+    capabilities = ["update"]
+}
+`;
+
+const RESPONSE_WRAPPING_POLICY_TEXT = `
+path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+`;
+
+const LEGACY_POLICY: Record<string, Capability[]> = {
+  deny: ['deny'],
+  read: ['read', 'list'],
+  write: ['create', 'read', 'update', 'delete', 'list'],
+  sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
+};
+
+function toStringList(value: HclValue | unknown, where: string): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new PolicyParseError(`${where}: capabilities must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function ruleFrom(pattern: string, capsRaw: unknown, legacy: unknown): PathRule {
+  const where = `path ${JSON.stringify(pattern)}`;
+  const caps = new Set<Capability>();
+  if (capsRaw !== undefined) {
+    for (const c of toStringList(capsRaw, where)) {
+      const cap = c.toLowerCase() as Capability;
+      if (!CAPABILITIES.includes(cap)) throw new PolicyParseError(`${where}: invalid capability "${c}"`);
+      caps.add(cap);
+    }
+  }
+  if (typeof legacy === 'string') {
+    const mapped = LEGACY_POLICY[legacy.toLowerCase()];
+    if (!mapped) throw new PolicyParseError(`${where}: invalid policy "${legacy}"`);
+    mapped.forEach((c) => caps.add(c));
+  }
+  return { pattern: pattern.replace(/^\/+/, ''), capabilities: caps.has('deny') ? new Set(['deny']) : caps };
+}
+
+function rulesFromHcl(body: HclBody): PathRule[] {
+  const rules: PathRule[] = [];
+  for (const block of body.blocks) {
+    if (block.key !== 'path') continue;
+    const [pattern] = block.labels;
+    if (pattern === undefined || block.labels.length !== 1) throw new PolicyParseError('path block needs one label');
+    rules.push(ruleFrom(pattern, block.body.attributes.get('capabilities'), block.body.attributes.get('policy')));
+  }
+  return rules;
+}
+
+function rulesFromJson(doc: unknown): PathRule[] {
+  const paths = (doc as { path?: unknown } | null)?.path;
+  if (paths === undefined) return [];
+  if (typeof paths !== 'object' || paths === null || Array.isArray(paths)) {
+    throw new PolicyParseError('"path" must be an object');
+  }
+  return Object.entries(paths as Record<string, Record<string, unknown>>).map(([pattern, spec]) =>
+    ruleFrom(pattern, spec?.capabilities, spec?.policy));
+}
+
+/** Parses policy text (HCL subset or JSON). Throws PolicyParseError. */
+export function parsePolicy(raw: string): PathRule[] {
+  const trimmed = raw.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      return rulesFromJson(JSON.parse(trimmed));
+    } catch (err) {
+      if (err instanceof PolicyParseError) throw err;
+      // Not JSON after all: fall through to HCL, which also starts objects with '{'.
+    }
+  }
+  try {
+    return rulesFromHcl(parseHcl(raw));
+  } catch (err) {
+    if (err instanceof HclParseError) throw new PolicyParseError(err.message);
+    throw err;
+  }
+}
+
+export class PolicyStore {
+  private readonly policies = new Map<string, Policy>();
+
+  constructor() {
+    this.put(DEFAULT_POLICY, DEFAULT_POLICY_TEXT);
+    this.put(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT);
+  }
+
+  get(name: string): Policy | undefined {
+    return this.policies.get(name);
+  }
+
+  has(name: string): boolean {
+    return name === ROOT_POLICY || this.policies.has(name);
+  }
+
+  /** Stores (or replaces) a policy. Throws PolicyParseError for bad text. */
+  put(name: string, raw: string): void {
+    this.policies.set(name, { name, raw, rules: parsePolicy(raw) });
+  }
+
+  delete(name: string): void {
+    this.policies.delete(name);
+  }
+
+  /** Names as `sys/policy` lists them: sorted, internal ones hidden, `root` last. */
+  listNames(): string[] {
+    const names = [...this.policies.keys()].filter((n) => n !== RESPONSE_WRAPPING_POLICY).sort();
+    return [...names, ROOT_POLICY];
+  }
+
+  /** The ACL for a set of policy names, evaluated now (so policy edits apply at once). */
+  acl(policyNames: readonly string[]): Acl {
+    if (policyNames.includes(ROOT_POLICY)) return new Acl(true, []);
+    const rules = policyNames.flatMap((n) => this.policies.get(n)?.rules ?? []);
+    return new Acl(false, rules);
+  }
+}

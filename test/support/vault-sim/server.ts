@@ -1,0 +1,190 @@
+// The HTTP listener: reads requests, hands them to the pipeline, records them, writes replies.
+import http from 'node:http';
+import net from 'node:net';
+import { errorReply, type Reply } from './envelope.js';
+import { attachConnection, originalMethod } from './method-shim.js';
+import { handleHttp } from './pipeline.js';
+import { SimState, type ErrorStyle } from './state.js';
+import { multiError } from './types.js';
+
+/** Vault's default max_request_size. */
+const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+export interface VaultSimOptions {
+  port?: number;
+  host?: string;
+  rootToken?: string;
+  errorStyle?: ErrorStyle;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** URL path as received, e.g. '/v1/secret/data/foo', without the query. */
+  path: string;
+  query: Record<string, string>;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: string;
+  /** X-Vault-Token, else the Authorization: Bearer token. */
+  token: string | undefined;
+  status: number;
+  /** Date.now() when the reply was ready. */
+  at: number;
+}
+
+export interface VaultSim {
+  readonly url: string;
+  readonly port: number;
+  readonly rootToken: string;
+  readonly requests: RecordedRequest[];
+  requestsTo(path: string): RecordedRequest[];
+  clearRequests(): void;
+  revokeToken(token: string): void;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function headerMap(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function canonicalHeader(name: string): string {
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
+}
+
+function tokenOf(headers: Record<string, string>): string | undefined {
+  const vaultToken = headers['x-vault-token'];
+  if (vaultToken) return vaultToken;
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(headers['authorization'] ?? '');
+  return bearer?.[1];
+}
+
+export class VaultSimServer implements VaultSim {
+  readonly requests: RecordedRequest[] = [];
+  readonly state: SimState;
+  private readonly host: string;
+  private boundPort: number;
+  /** node:http parses and answers; a plain TCP listener feeds it through the LIST method shim. */
+  private readonly http = http.createServer((req, res) => this.onRequest(req, res));
+  private listener: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private closed = false;
+
+  constructor(options: VaultSimOptions = {}) {
+    this.host = options.host ?? '127.0.0.1';
+    this.boundPort = options.port ?? 0;
+    this.state = new SimState({ rootToken: options.rootToken ?? 'root', errorStyle: options.errorStyle ?? 'legacy' });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `http://${host}:${this.boundPort}`;
+  }
+
+  get rootToken(): string {
+    return this.state.rootToken;
+  }
+
+  requestsTo(path: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  revokeToken(token: string): void {
+    this.state.tokens.revokeTree(token);
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new Error('vault-sim: closed for good; start a new one');
+    if (this.listener) return;
+    const listener = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      attachConnection(this.http, socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(this.boundPort, this.host, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    const address = listener.address();
+    if (address && typeof address === 'object') this.boundPort = address.port;
+    this.listener = listener;
+  }
+
+  async stop(): Promise<void> {
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
+    const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const method = originalMethod(req);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://vault-sim');
+      const headers = headerMap(req);
+      const input = {
+        method,
+        rawPath: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        token: tokenOf(headers),
+      };
+      let reply: Reply;
+      try {
+        reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : handleHttp(this.state, input);
+      } catch (err) {
+        reply = errorReply(500, multiError([(err as Error).message]));
+      }
+      this.requests.push({
+        method: input.method,
+        path: input.rawPath,
+        query: input.query,
+        headers: input.headers,
+        body: input.body,
+        token: input.token,
+        status: reply.status,
+        at: Date.now(),
+      });
+      // Go's net/http writes canonical header names (Cache-Control, Content-Type).
+      const outHeaders: Record<string, string | number> = {};
+      for (const [name, value] of Object.entries(reply.headers)) outHeaders[canonicalHeader(name)] = value;
+      if (reply.status !== 204) outHeaders['Content-Length'] = Buffer.byteLength(reply.body);
+      res.writeHead(reply.status, outHeaders);
+      res.end(reply.status === 204 ? undefined : reply.body);
+    });
+  }
+}

@@ -1,0 +1,53 @@
+// All simulator state, in memory: tokens, policies, mounts (each with its backend's data), wraps.
+import { backendFactory } from './backends.js';
+import { newUuid } from './ids.js';
+import { MountTable } from './mount-table.js';
+import { PolicyStore } from './policy.js';
+import { TokenStore } from './tokens.js';
+import { WrapStore } from './wrapping.js';
+
+export type ErrorStyle = 'legacy' | 'modern';
+
+export interface StateConfig {
+  readonly rootToken: string;
+  readonly errorStyle: ErrorStyle;
+  /** Wall clock in ms; injectable for tests of the simulator itself. */
+  readonly now?: () => number;
+}
+
+export class SimState {
+  readonly now: () => number;
+  readonly rootToken: string;
+  readonly errorStyle: ErrorStyle;
+  readonly clusterName = `vault-cluster-${newUuid().slice(0, 8)}`;
+  readonly clusterId = newUuid();
+  readonly tokens: TokenStore;
+  readonly policies = new PolicyStore();
+  readonly mounts: MountTable;
+  readonly wraps: WrapStore;
+
+  /** Starts like `vault server -dev`: root token, token auth, KV v2 at secret/. */
+  constructor(config: StateConfig) {
+    this.now = config.now ?? Date.now;
+    this.rootToken = config.rootToken;
+    this.errorStyle = config.errorStyle;
+    this.tokens = new TokenStore(this.now);
+    this.wraps = new WrapStore(this.tokens, this.now);
+    this.mounts = new MountTable(backendFactory(this.now));
+    this.mounts.mount({ path: 'cubbyhole/', table: 'mounts', type: 'cubbyhole', description: 'per-token private secret storage' }, true);
+    this.mounts.mount({ path: 'identity/', table: 'mounts', type: 'identity', description: 'identity store' }, true);
+    this.mounts.mount({ path: 'sys/', table: 'mounts', type: 'system', description: 'system endpoints used for control, policy and debugging' }, true);
+    this.mounts.mount({ path: 'secret/', table: 'mounts', type: 'kv', description: 'key/value secret storage', options: { version: '2' } }, true);
+    this.mounts.mount({ path: 'token/', table: 'auth', type: 'token', description: 'token based credentials' }, true);
+    this.tokens.create({
+      id: config.rootToken,
+      policies: ['root'],
+      parent: '',
+      path: 'auth/token/root',
+      displayName: 'root',
+      ttlSeconds: 0,
+      renewable: false,
+      hasLease: false,
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import type { ListenerConfig, UseAutoAuthToken } from '../../../src/config/types.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../../src/extproc/envoy-types.js';
+import { initialState, step, type StreamContext } from '../../../src/extproc/stream.js';
+
+const LISTENER: ListenerConfig = { type: 'tcp', address: '127.0.0.1:8100', requireRequestHeader: false, enableQuit: false, role: 'default' };
+const AUTO = 'hvs.auto-auth-token';
+
+/** Envoy's request_headers message for a request, header values in raw_value as Envoy ≥1.32 sends them. */
+function requestHeaders(method: string, path: string, headers: Record<string, string> = {}): ProcessingRequest {
+  const all = { ':method': method, ':path': path, ':authority': 'vault', ':scheme': 'http', ...headers };
+  return {
+    request: 'request_headers',
+    request_headers: { headers: { headers: Object.entries(all).map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) }, end_of_stream: true },
+  };
+}
+
+/** `token: null` means the worker holds no auto-auth token yet. */
+function ctx(mode: UseAutoAuthToken, token: string | null = AUTO): StreamContext {
+  return { useAutoAuthToken: mode, autoAuthToken: () => token ?? undefined };
+}
+
+/** The header mutation of a continue reply, as plain strings. */
+function mutation(reply: ProcessingResponse | undefined): { set: Record<string, string>; remove: string[] } {
+  expect(reply).to.have.property('request_headers');
+  const r = reply as { request_headers: { response?: { header_mutation?: { set_headers?: Array<{ header: { key: string; raw_value: Buffer; value?: string } }>; remove_headers?: string[] } } } };
+  const m = r.request_headers.response?.header_mutation;
+  const set: Record<string, string> = {};
+  for (const h of m?.set_headers ?? []) {
+    expect(h.header.value, 'only raw_value is set').to.equal(undefined);
+    set[h.header.key] = h.header.raw_value.toString();
+  }
+  return { set, remove: m?.remove_headers ?? [] };
+}
+
+function decide(mode: UseAutoAuthToken, headers: Record<string, string>, token: string | null = AUTO, listener = LISTENER) {
+  return step(initialState(listener), requestHeaders('GET', '/v1/secret/data/app', headers), ctx(mode, token));
+}
+
+describe('extproc: one stream, one request', () => {
+  describe('use_auto_auth_token', () => {
+    it('true: a request without a token gets the auto-auth token', () => {
+      expect(mutation(decide(true, {}).reply)).to.deep.equal({ set: { 'x-vault-token': AUTO }, remove: [] });
+    });
+
+    it('true: a client X-Vault-Token is kept and nothing is added', () => {
+      expect(mutation(decide(true, { 'x-vault-token': 'hvs.client' }).reply)).to.deep.equal({ set: {}, remove: [] });
+    });
+
+    it('true: Authorization: Bearer counts as a client token', () => {
+      expect(mutation(decide(true, { authorization: 'Bearer hvs.client' }).reply)).to.deep.equal({ set: {}, remove: [] });
+    });
+
+    it('true: a non-Bearer Authorization header is not a token', () => {
+      expect(mutation(decide(true, { authorization: 'Basic dXNlcjpwYXNz' }).reply).set).to.deep.equal({ 'x-vault-token': AUTO });
+    });
+
+    it('force: the client token is replaced', () => {
+      expect(mutation(decide('force', { 'x-vault-token': 'hvs.client' }).reply)).to.deep.equal({ set: { 'x-vault-token': AUTO }, remove: [] });
+    });
+
+    it('force: a Bearer client token is removed and the auto-auth token set', () => {
+      expect(mutation(decide('force', { authorization: 'Bearer hvs.client' }).reply)).to.deep.equal({ set: { 'x-vault-token': AUTO }, remove: ['authorization'] });
+    });
+
+    it('force without an auto-auth token yet: the client token does not go through', () => {
+      expect(mutation(decide('force', { 'x-vault-token': 'hvs.client' }, null).reply)).to.deep.equal({ set: {}, remove: ['x-vault-token'] });
+    });
+
+    it('false: the client token passes and no auto-auth token is added', () => {
+      expect(mutation(decide(false, { 'x-vault-token': 'hvs.client' }).reply)).to.deep.equal({ set: {}, remove: [] });
+      expect(mutation(decide(false, {}).reply)).to.deep.equal({ set: {}, remove: [] });
+    });
+
+    it('asks for the response headers only when it added the auto-auth token', () => {
+      const injected = decide(true, {}).reply as { mode_override?: Record<string, string> };
+      const passed = decide(true, { 'x-vault-token': 'hvs.client' }).reply as { mode_override?: Record<string, string> };
+      expect(injected.mode_override).to.deep.equal({ response_header_mode: 'SEND', response_body_mode: 'NONE' });
+      expect(passed.mode_override).to.deep.equal({ response_header_mode: 'SKIP', response_body_mode: 'NONE' });
+    });
+  });
+
+  describe('require_request_header', () => {
+    const strict = { ...LISTENER, requireRequestHeader: true };
+
+    it("answers 412 with Vault Proxy's body when X-Vault-Request is missing", () => {
+      const { reply, state } = decide(true, {}, AUTO, strict);
+      const ir = (reply as { immediate_response: { status: { code: number }; body: Buffer; headers: { set_headers: Array<{ header: { key: string; raw_value: Buffer } }> } } }).immediate_response;
+      expect(ir.status.code).to.equal(412);
+      expect(ir.body.toString()).to.equal(`{"errors":["missing 'X-Vault-Request' header"]}\n`);
+      expect(ir.headers.set_headers.map((h) => [h.header.key, h.header.raw_value.toString()])).to.deep.include(['content-type', 'application/json']);
+      expect(state.phase).to.equal('done');
+    });
+
+    it('answers 412 when the header is present but not "true"', () => {
+      expect(decide(true, { 'x-vault-request': 'yes' }, AUTO, strict).reply).to.have.property('immediate_response');
+    });
+
+    it('continues when X-Vault-Request: true is present', () => {
+      expect(mutation(decide(true, { 'x-vault-request': 'true' }, AUTO, strict).reply).set).to.deep.equal({ 'x-vault-token': AUTO });
+    });
+  });
+
+  describe('replies', () => {
+    it('answers every message with exactly one reply of the matching kind', () => {
+      let { state } = decide(true, {});
+      const kinds = ['response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'] as const;
+      for (const kind of kinds) {
+        const msg = { request: kind, [kind]: {} } as ProcessingRequest;
+        const next = step(state, msg, ctx(true));
+        expect(Object.keys(next.reply ?? {})).to.deep.equal([kind]);
+        state = next.state;
+      }
+    });
+
+    it('asks the worker to check the auto-auth token when Vault refused a request that carried it', () => {
+      const { state } = decide(true, {});
+      const resp: ProcessingRequest = { request: 'response_headers', response_headers: { headers: { headers: [{ key: ':status', raw_value: Buffer.from('403') }] } } };
+      expect(step(state, resp, ctx(true)).effects).to.deep.equal([{ type: 'token-suspect' }]);
+      const { state: clientState } = decide(true, { 'x-vault-token': 'hvs.client' });
+      expect(step(clientState, resp, ctx(true)).effects).to.deep.equal([]);
+    });
+
+    it('reads the old `value` field when an old Envoy sends no raw_value', () => {
+      const msg: ProcessingRequest = {
+        request: 'request_headers',
+        request_headers: { headers: { headers: [{ key: ':method', value: 'GET' }, { key: ':path', value: '/v1/x' }, { key: 'x-vault-token', value: 'hvs.old' }] } },
+      };
+      expect(mutation(step(initialState(LISTENER), msg, ctx(true)).reply).set).to.deep.equal({});
+    });
+
+    it('does not answer in observability mode', () => {
+      const msg = { ...requestHeaders('GET', '/v1/x'), observability_mode: true };
+      expect(step(initialState(LISTENER), msg, ctx(true)).reply).to.equal(undefined);
+    });
+  });
+});
