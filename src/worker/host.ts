@@ -11,9 +11,15 @@ export interface WorkerHandle {
 
 /** Starts the worker role in a worker thread of this process. */
 export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: WorkerMessage) => void, logLevel?: string): WorkerHandle {
-  // Under tsx (tests, dev) this module is .ts, compiled it is .js: start the sibling of the same kind.
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const worker = new Worker(new URL(`./thread${ext}`, import.meta.url), { workerData: { config, logLevel } });
+  const workerData = { config, logLevel };
+  // Compiled, the sibling thread.js runs as it is. Under tsx (tests, dev) this module is .ts, and a
+  // worker does not inherit tsx's loader hooks: register them in the worker before importing thread.ts.
+  const worker = import.meta.url.endsWith('.ts')
+    ? new Worker(
+        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./thread.ts', import.meta.url).href)}); })`,
+        { eval: true, workerData },
+      )
+    : new Worker(new URL('./thread.js', import.meta.url), { workerData });
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
   worker.on('message', (bytes: Uint8Array) => onMessage(decodeWorkerMessage(bytes)));
