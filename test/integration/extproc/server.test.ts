@@ -22,7 +22,7 @@ function clients(port: number) {
   });
   const pkg = grpc.loadPackageDefinition(def) as any;
   const extproc = new pkg.envoy.service.ext_proc.v3.ExternalProcessor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const healthPkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true })) as any;
+  const healthPkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String })) as any;
   const health = new healthPkg.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   return { extproc, health };
 }
@@ -89,7 +89,7 @@ listener "tcp" {
 }
 `, 'test.hcl', {});
     expect(errors).to.deep.equal([]);
-    app = await startApp({ config, log: pino({ level: 'silent' }) });
+    app = await startApp({ config, log: pino({ level: 'silent' }), logLevel: 'silent' });
     c = clients(app.extprocPort);
   });
 
