@@ -17,6 +17,8 @@ export type RequestDecision =
       removeHeaders: string[];
       /** Ask Envoy for the response headers of this request (skip them otherwise). */
       watchResponse: boolean;
+      /** Ask for the buffered response body too: it may echo the auto-auth token. */
+      sanitizeResponse: boolean;
     };
 
 /** A Vault-style JSON error reply: `{"errors":[...]}` with the given status. */

@@ -38,6 +38,7 @@ export interface HeaderMutation {
 
 export interface CommonResponse {
   header_mutation?: HeaderMutation;
+  body_mutation?: { body: Buffer };
 }
 
 export type HeaderSendMode = 'DEFAULT' | 'SEND' | 'SKIP';

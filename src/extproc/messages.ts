@@ -26,9 +26,19 @@ export function requestHeadersReply(decision: RequestDecision): ProcessingRespon
     request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
     // One round trip for requests whose response we do not need; Envoy then closes the stream.
     mode_override: decision.watchResponse
-      ? { response_header_mode: 'SEND', response_body_mode: 'NONE' }
+      ? { response_header_mode: 'SEND', response_body_mode: decision.sanitizeResponse ? 'BUFFERED' : 'NONE' }
       : { response_header_mode: 'SKIP', response_body_mode: 'NONE' },
   };
+}
+
+/** Continue with a new response body; content-length was removed with the response headers. */
+export function responseBodyReply(body: Buffer | undefined): ProcessingResponse {
+  return body ? { response_body: { response: { body_mutation: { body } } } } : { response_body: {} };
+}
+
+/** Continue, dropping content-length when the body may be rewritten (Envoy then frames it itself). */
+export function responseHeadersReply(bodyMayChange: boolean): ProcessingResponse {
+  return bodyMayChange ? { response_headers: { response: { header_mutation: { remove_headers: ['content-length'] } } } } : { response_headers: {} };
 }
 
 /** The empty reply of the matching kind: "continue unchanged". */

@@ -2,6 +2,7 @@ import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import { HEADERS } from '../vault/paths.js';
 import { vaultError, type RequestDecision } from './decisions.js';
 import type { ClientRequest } from './request.js';
+import { mayEchoToken } from './sanitize.js';
 
 export interface RequestPolicyContext {
   listener: ListenerConfig;
@@ -31,7 +32,7 @@ export function decideRequest(req: ClientRequest, ctx: RequestPolicyContext): Re
  */
 function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
   const mode = ctx.useAutoAuthToken;
-  const forward: RequestDecision = { kind: 'continue', setHeaders: {}, removeHeaders: [], watchResponse: false };
+  const forward: RequestDecision = { kind: 'continue', setHeaders: {}, removeHeaders: [], watchResponse: false, sanitizeResponse: false };
   if (mode === false || (mode === true && req.clientToken)) return forward;
   if (mode === 'force' && req.tokenSource === 'bearer') forward.removeHeaders.push(HEADERS.authorization);
   const token = ctx.autoAuthToken();
@@ -42,5 +43,6 @@ function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): Reques
   }
   forward.setHeaders[HEADERS.vaultToken] = token;
   forward.watchResponse = true; // a 403 tells the worker to check the auto-auth token at once
+  forward.sanitizeResponse = mayEchoToken(req.path);
   return forward;
 }

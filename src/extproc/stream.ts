@@ -1,7 +1,8 @@
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { headerMap } from './headers.js';
-import { continueReply, requestHeadersReply } from './messages.js';
+import { continueReply, requestHeadersReply, responseBodyReply, responseHeadersReply } from './messages.js';
+import { sanitizeTokenEcho } from './sanitize.js';
 import { decideRequest } from './policy.js';
 import { parseClientRequest } from './request.js';
 
@@ -17,6 +18,8 @@ export interface StreamState {
   phase: 'request' | 'response' | 'done';
   /** The request went to Vault carrying the auto-auth token we added. */
   injectedAutoAuth: boolean;
+  /** The response body may echo the auto-auth token: strip it (the token that was sent). */
+  sanitizeFor?: string;
 }
 
 /** Side effects the server performs after sending the reply. */
@@ -50,12 +53,17 @@ export function step(state: StreamState, msg: ProcessingRequest, ctx: StreamCont
         phase: decision.kind === 'respond' ? 'done' : 'response',
         injectedAutoAuth: decision.kind === 'continue' && decision.watchResponse,
       };
+      if (decision.kind === 'continue' && decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders['x-vault-token'];
       return { state: next, reply: requestHeadersReply(decision), effects: [] };
     }
     case 'response_headers': {
       const status = headerMap(msg.response_headers).get(':status');
       const effects: StreamEffect[] = state.injectedAutoAuth && status === '403' ? [{ type: 'token-suspect' }] : [];
-      return { state: { ...state, phase: 'done' }, reply: continueReply(kind), effects };
+      return { state: { ...state, phase: 'done' }, reply: responseHeadersReply(state.sanitizeFor !== undefined), effects };
+    }
+    case 'response_body': {
+      const body = state.sanitizeFor && msg.response_body?.body ? sanitizeTokenEcho(msg.response_body.body, state.sanitizeFor) : undefined;
+      return { state, reply: responseBodyReply(body), effects: [] };
     }
     case undefined:
       // A message kind this build does not know (a newer Envoy): nothing sensible to answer.

@@ -105,6 +105,27 @@ describe('e2e: API proxy through real Envoy', function () {
       expect(seen.headers['x-vault-token']).to.equal(undefined);
     });
 
+    it('a client cannot read the auto-auth token back through lookup-self or renew-self', async () => {
+      const token = sinkToken(stack);
+      const lookup = await get(stack, '/v1/auth/token/lookup-self');
+      expect(lookup.status).to.equal(200);
+      const data = JSON.parse(lookup.body).data;
+      expect(data.policies).to.include('app');
+      expect(data).not.to.have.property('id');
+      expect(data).not.to.have.property('accessor');
+      const renew = await fetch(`${stack.url}/v1/auth/token/renew-self`, { method: 'POST', body: '{}' });
+      const renewBody = await renew.text();
+      expect(renew.status).to.equal(200);
+      expect(JSON.parse(renewBody).auth).to.deep.include({ renewable: true });
+      expect(JSON.parse(renewBody).auth).not.to.have.property('client_token');
+      expect(lookup.body + renewBody).not.to.include(token);
+    });
+
+    it("a client's own lookup-self is passed through unchanged", async () => {
+      const lookup = await get(stack, '/v1/auth/token/lookup-self', { 'x-vault-token': clientToken });
+      expect(JSON.parse(lookup.body).data.id).to.equal(clientToken);
+    });
+
     it('the sink file holds the current token with the configured mode', () => {
       const path = join(stack.dir, 'token');
       expect(statSync(path).mode & 0o777).to.equal(0o600);

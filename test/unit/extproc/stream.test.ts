@@ -135,3 +135,24 @@ describe('extproc: one stream, one request', () => {
     });
   });
 });
+
+describe('extproc: the auto-auth token never comes back to the client', () => {
+  it('strips data.id/accessor and auth.client_token/accessor when they are the auto-auth token', () => {
+    const { state } = step(initialState(LISTENER), requestHeaders('GET', '/v1/auth/token/lookup-self'), ctx(true));
+    expect(state.sanitizeFor).to.equal(AUTO);
+    const headersReply = step(state, { request: 'response_headers', response_headers: { headers: { headers: [{ key: ':status', raw_value: Buffer.from('200') }] } } }, ctx(true));
+    expect(headersReply.reply).to.deep.equal({ response_headers: { response: { header_mutation: { remove_headers: ['content-length'] } } } });
+    const body = Buffer.from(JSON.stringify({ data: { id: AUTO, accessor: 'acc', policies: ['app'] }, auth: null }));
+    const r = step(headersReply.state, { request: 'response_body', response_body: { body, end_of_stream: true } }, ctx(true)).reply as { response_body: { response: { body_mutation: { body: Buffer } } } };
+    expect(JSON.parse(r.response_body.response.body_mutation.body.toString())).to.deep.equal({ data: { policies: ['app'] }, auth: null });
+  });
+
+  it('leaves other bodies, and non-JSON bodies, alone', () => {
+    const { state } = step(initialState(LISTENER), requestHeaders('POST', '/v1/ns1/auth/token/renew-self'), ctx(true));
+    expect(state.sanitizeFor).to.equal(AUTO);
+    for (const text of ['not json', JSON.stringify({ auth: { client_token: 'hvs.other' } })]) {
+      expect(step(state, { request: 'response_body', response_body: { body: Buffer.from(text) } }, ctx(true)).reply).to.deep.equal({ response_body: {} });
+    }
+    expect(step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/x'), ctx(true)).state.sanitizeFor).to.equal(undefined);
+  });
+});
