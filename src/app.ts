@@ -2,7 +2,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
+import { Inflight } from './cache/inflight.js';
+import { StaticCache } from './cache/static-cache.js';
+import { MemoryStore } from './cache/store.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
+import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { startWorkerThread, type WorkerHandle } from './worker/host.js';
 import type { WorkerMessage } from './worker/protocol.js';
@@ -34,25 +38,68 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let resolveExit: (v: { code: number; reason: string }) => void = () => undefined;
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
+  let worker: WorkerHandle | undefined;
+  const staticCache = config.cache?.staticSecrets
+    ? new StaticCache(new MemoryStore(config.cache.maxBytes), (path) => worker?.send({ type: 'static-forget', path }))
+    : undefined;
+  const inflight = new Inflight();
+
   const onWorkerMessage = (msg: WorkerMessage): void => {
-    if (msg.type === 'token') {
-      token = msg.token;
-      extproc?.setServing(true);
-    } else if (msg.type === 'exit') {
-      resolveExit({ code: msg.code, reason: msg.reason });
+    switch (msg.type) {
+      case 'token':
+        token = msg.token;
+        extproc?.setServing(true);
+        break;
+      case 'exit':
+        resolveExit({ code: msg.code, reason: msg.reason });
+        break;
+      case 'static-update':
+        staticCache?.update(msg.path, { ...msg.response, body: msg.response.body }, msg.failedTokens, msg.kvVersion);
+        break;
+      case 'static-evict':
+        staticCache?.evict(msg.path);
+        break;
+      case 'static-drop-versions':
+        staticCache?.dropVersions(msg.path, msg.versions);
+        break;
+      case 'static-revoke':
+        staticCache?.revoke(msg.tokenHash, msg.paths);
+        break;
+    }
+  };
+
+  const onEffect = (effect: StreamEffect): void => {
+    switch (effect.type) {
+      case 'token-suspect':
+        worker?.send({ type: 'token-suspect' });
+        break;
+      case 'inflight-begin':
+        inflight.begin(effect.key);
+        break;
+      case 'inflight-end':
+        inflight.end(effect.key);
+        break;
+      case 'static-record':
+        if (staticCache?.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion)) {
+          worker?.send({ type: 'static-access', path: effect.key.path, token: effect.token });
+        }
+        break;
+      default:
+        break;
     }
   };
 
   let extproc: ExtprocServer | undefined;
-  let worker: WorkerHandle | undefined;
   let admin: AdminServer | undefined;
   try {
     extproc = await startExtprocServer(config.extproc.address, {
       listeners: config.listeners,
-      context: { useAutoAuthToken: config.apiProxy.useAutoAuthToken, autoAuthToken: () => token },
-      onEffect: (effect) => {
-        if (effect.type === 'token-suspect') worker?.suspectToken();
+      context: {
+        useAutoAuthToken: config.apiProxy.useAutoAuthToken,
+        autoAuthToken: () => token,
+        ...(staticCache ? { staticCache: { cache: staticCache, inflight } } : {}),
       },
+      onEffect,
       log,
     });
     if (!config.autoAuth) extproc.setServing(true);

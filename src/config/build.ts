@@ -2,6 +2,7 @@ import type { BlockReader } from './reader.js';
 import {
   DEFAULTS,
   type AutoAuthConfig,
+  type CacheConfig,
   type AutoAuthMethod,
   type Config,
   type FileSink,
@@ -20,7 +21,7 @@ const KNOWN_METHODS = new Set([
 export function buildConfig(root: BlockReader): Config {
   const vault = readVault(root);
   const autoAuth = readAutoAuth(root);
-  const useAutoAuthToken = readUseAutoAuthToken(root);
+  const { useAutoAuthToken, cache } = readApiProxyAndCache(root);
   const listeners = root.blocks('listener', ['type', 'address']).map(readListener).filter((l): l is ListenerConfig => l !== undefined);
   const extproc = root.block('extproc');
   const extprocAddress = extproc?.string('address') ?? DEFAULTS.extprocAddress;
@@ -38,6 +39,9 @@ export function buildConfig(root: BlockReader): Config {
     root.blockServe('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block: serve refuses to start without one`);
   }
   if (exitAfterAuth && !autoAuth) root.error('exit_after_auth', 'needs an auto_auth block');
+  if (cache?.staticSecrets && !autoAuth) {
+    root.error('cache', 'cache_static_secrets = true needs an auto_auth block: its token subscribes to KV events');
+  }
   // Without a listener block Envoy listens on the documented default address.
   if (listeners.length === 0) listeners.push(defaultListener());
 
@@ -49,6 +53,7 @@ export function buildConfig(root: BlockReader): Config {
     vault,
     ...(autoAuth ? { autoAuth } : {}),
     apiProxy: { useAutoAuthToken },
+    ...(cache ? { cache } : {}),
     listeners,
     extproc: { address: extprocAddress, adminAddress },
     ...(pidFile ? { pidFile } : {}),
@@ -203,25 +208,46 @@ function readMode(config: BlockReader): number {
   return DEFAULTS.sinkMode;
 }
 
-function readUseAutoAuthToken(root: BlockReader): UseAutoAuthToken {
+function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAuthToken; cache: CacheConfig | undefined } {
   const apiProxy = root.block('api_proxy');
-  const cache = root.block('cache');
+  const cacheBlock = root.block('cache');
   const fromApiProxy = apiProxy ? readUseFlag(apiProxy) : undefined;
-  const fromCache = cache ? readUseFlag(cache) : undefined;
+  const fromCache = cacheBlock ? readUseFlag(cacheBlock) : undefined;
   if (apiProxy) {
     apiProxy.unimplemented('enforce_consistency', 'enforce_consistency (Vault Enterprise consistency)');
     apiProxy.unimplemented('when_inconsistent', 'when_inconsistent (Vault Enterprise consistency)');
     apiProxy.finish();
   }
-  if (cache) {
-    cache.warn('', 'caching is not implemented by vault-extproc yet: requests are proxied without caching');
-    for (const key of Object.keys(cache.raw)) cache.accept(key);
-    cache.finish();
-  }
+  const cache = cacheBlock ? readCache(cacheBlock) : undefined;
   if (fromApiProxy !== undefined && fromCache !== undefined) {
     root.error('cache', 'use_auto_auth_token is set in both api_proxy and cache; remove it from the cache block');
   }
-  return fromApiProxy ?? fromCache ?? false;
+  return { useAutoAuthToken: fromApiProxy ?? fromCache ?? false, cache };
+}
+
+function readCache(b: BlockReader): CacheConfig {
+  const cache: CacheConfig = {
+    staticSecrets: b.bool('cache_static_secrets') ?? false,
+    capabilityRefreshSeconds: b.duration('static_secret_token_capability_refresh_interval') || DEFAULTS.capabilityRefreshSeconds,
+    staticRefreshSeconds: b.duration('static_secret_refresh_interval') || DEFAULTS.staticRefreshSeconds,
+    maxBytes: DEFAULTS.cacheMaxBytes,
+  };
+  const maxBytes = b.int('max_bytes');
+  if (maxBytes !== undefined) {
+    if (maxBytes < 1024) b.error('max_bytes', `must be at least 1024, got ${maxBytes}`);
+    else cache.maxBytes = maxBytes;
+  }
+  const disableDynamic = b.bool('disable_caching_dynamic_secrets') ?? false;
+  if (!disableDynamic) {
+    b.warn('', 'lease caching (tokens and leased secrets) is not implemented by vault-extproc yet: those responses are proxied without caching');
+  }
+  if (!cache.staticSecrets && disableDynamic) {
+    b.error('', 'the cache must cache static secrets or dynamic secrets: set cache_static_secrets = true or drop disable_caching_dynamic_secrets');
+  }
+  b.unimplemented('persist', 'the persist stanza (persistent cache)');
+  for (const key of ['cache_static_secrets_ttl', 'static_secret_refresh_interval_jitter']) b.unimplemented(key);
+  b.finish();
+  return cache;
 }
 
 function readUseFlag(b: BlockReader): UseAutoAuthToken | undefined {

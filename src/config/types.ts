@@ -68,10 +68,22 @@ export interface ExtprocConfig {
   adminAddress: string;
 }
 
+export interface CacheConfig {
+  /** cache_static_secrets: KV v1/v2 GETs answered from the cache for tokens that proved read access. */
+  staticSecrets: boolean;
+  /** static_secret_token_capability_refresh_interval (default 5m). */
+  capabilityRefreshSeconds: number;
+  /** static_secret_refresh_interval (ours, default 1m): refetch cached secrets when KV events are unavailable. */
+  staticRefreshSeconds: number;
+  /** max_bytes (ours, default 64 MiB): the in-memory store's budget; least recently used entries go first. */
+  maxBytes: number;
+}
+
 export interface Config {
   vault: VaultConfig;
   autoAuth?: AutoAuthConfig;
   apiProxy: { useAutoAuthToken: UseAutoAuthToken };
+  cache?: CacheConfig;
   listeners: ListenerConfig[];
   extproc: ExtprocConfig;
   pidFile?: string;
@@ -87,4 +99,7 @@ export const DEFAULTS = {
   sinkMode: 0o640,
   minBackoffSeconds: 1,
   maxBackoffSeconds: 300,
+  capabilityRefreshSeconds: 300,
+  staticRefreshSeconds: 60,
+  cacheMaxBytes: 64 * 1024 * 1024,
 } as const;

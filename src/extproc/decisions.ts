@@ -1,3 +1,5 @@
+import type { StoredResponse } from '../cache/entry.js';
+
 /**
  * What a phase handler decides, independent of Envoy's message shapes. messages.ts is the one
  * place that turns decisions into ext_proc replies.
@@ -7,7 +9,7 @@ export type RequestDecision =
       kind: 'respond';
       status: number;
       headers: Record<string, string>;
-      body: string;
+      body: string | Buffer;
       /** Envoy's %RESPONSE_CODE_DETAILS%, e.g. vault_extproc_missing_request_header. */
       details: string;
     }
@@ -19,6 +21,8 @@ export type RequestDecision =
       watchResponse: boolean;
       /** Ask for the buffered response body too: it may echo the auto-auth token. */
       sanitizeResponse: boolean;
+      /** The token the request reaches Vault with (the client's or the auto-auth token), if any. */
+      effectiveToken: string | undefined;
     };
 
 /** A Vault-style JSON error reply: `{"errors":[...]}` with the given status. */
@@ -30,4 +34,14 @@ export function vaultError(status: number, message: string, details: string): Re
     body: `${JSON.stringify({ errors: [message] })}\n`,
     details,
   };
+}
+
+/** A cache hit: the stored response plus `X-Cache: HIT`, `Age` (whole seconds since Vault's Date) and a fresh `Date`. */
+export function cacheHit(stored: StoredResponse, nowMs: number): RequestDecision {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of stored.headers) headers[k] = v;
+  headers['x-cache'] = 'HIT';
+  headers['age'] = String(Math.max(0, Math.floor((nowMs - stored.storedAtMs) / 1000)));
+  headers['date'] = new Date(nowMs).toUTCString();
+  return { kind: 'respond', status: stored.status, headers, body: Buffer.from(stored.body), details: 'vault_extproc_cache_hit' };
 }

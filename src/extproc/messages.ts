@@ -6,14 +6,14 @@ function headerOptions(headers: Record<string, string>): HeaderValueOption[] {
   return Object.entries(headers).map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') } }));
 }
 
-/** Builds the reply to a request_headers message. */
-export function requestHeadersReply(decision: RequestDecision): ProcessingResponse {
+/** Builds the reply to a request_headers message; `bufferResponse` asks for the response body. */
+export function requestHeadersReply(decision: RequestDecision, cacheOn = false, bufferResponse = false): ProcessingResponse {
   if (decision.kind === 'respond') {
     return {
       immediate_response: {
         status: { code: decision.status },
         headers: { set_headers: headerOptions(decision.headers) },
-        body: Buffer.from(decision.body),
+        body: typeof decision.body === 'string' ? Buffer.from(decision.body) : decision.body,
         details: decision.details,
       },
     };
@@ -25,8 +25,8 @@ export function requestHeadersReply(decision: RequestDecision): ProcessingRespon
   return {
     request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
     // One round trip for requests whose response we do not need; Envoy then closes the stream.
-    mode_override: decision.watchResponse
-      ? { response_header_mode: 'SEND', response_body_mode: decision.sanitizeResponse ? 'BUFFERED' : 'NONE' }
+    mode_override: decision.watchResponse || cacheOn || bufferResponse
+      ? { response_header_mode: 'SEND', response_body_mode: decision.sanitizeResponse || bufferResponse ? 'BUFFERED' : 'NONE' }
       : { response_header_mode: 'SKIP', response_body_mode: 'NONE' },
   };
 }
@@ -36,9 +36,16 @@ export function responseBodyReply(body: Buffer | undefined): ProcessingResponse 
   return body ? { response_body: { response: { body_mutation: { body } } } } : { response_body: {} };
 }
 
-/** Continue, dropping content-length when the body may be rewritten (Envoy then frames it itself). */
-export function responseHeadersReply(bodyMayChange: boolean): ProcessingResponse {
-  return bodyMayChange ? { response_headers: { response: { header_mutation: { remove_headers: ['content-length'] } } } } : { response_headers: {} };
+/**
+ * Continue with the response headers: `X-Cache: MISS` on a proxied response when a cache is on,
+ * and no content-length when the body may be rewritten (Envoy then frames it itself).
+ */
+export function responseHeadersReply(bodyMayChange: boolean, markMiss: boolean): ProcessingResponse {
+  const mutation = {
+    ...(markMiss ? { set_headers: headerOptions({ 'x-cache': 'MISS' }) } : {}),
+    ...(bodyMayChange ? { remove_headers: ['content-length'] } : {}),
+  };
+  return Object.keys(mutation).length ? { response_headers: { response: { header_mutation: mutation } } } : { response_headers: {} };
 }
 
 /** The empty reply of the matching kind: "continue unchanged". */

@@ -32,8 +32,11 @@ export function decideRequest(req: ClientRequest, ctx: RequestPolicyContext): Re
  */
 function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
   const mode = ctx.useAutoAuthToken;
-  const forward: RequestDecision = { kind: 'continue', setHeaders: {}, removeHeaders: [], watchResponse: false, sanitizeResponse: false };
+  const forward: RequestDecision = {
+    kind: 'continue', setHeaders: {}, removeHeaders: [], watchResponse: false, sanitizeResponse: false, effectiveToken: req.clientToken,
+  };
   if (mode === false || (mode === true && req.clientToken)) return forward;
+  forward.effectiveToken = undefined;
   if (mode === 'force' && req.tokenSource === 'bearer') forward.removeHeaders.push(HEADERS.authorization);
   const token = ctx.autoAuthToken();
   if (token === undefined) {
@@ -42,6 +45,7 @@ function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): Reques
     return forward;
   }
   forward.setHeaders[HEADERS.vaultToken] = token;
+  forward.effectiveToken = token;
   forward.watchResponse = true; // a 403 tells the worker to check the auto-auth token at once
   forward.sanitizeResponse = mayEchoToken(req.path);
   return forward;

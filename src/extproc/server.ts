@@ -7,7 +7,14 @@ import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { continueReply, requestHeadersReply } from './messages.js';
 import { externalProcessorService } from './protos.js';
-import { initialState, step, type StreamContext, type StreamEffect } from './stream.js';
+import { initialState, step, type Step, type StreamContext, type StreamEffect } from './stream.js';
+
+/** How long a request waits for an identical one in flight; well inside Envoy's 1 s message_timeout. */
+const COALESCE_WAIT_MS = 700;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 /** gRPC metadata Envoy sends on each ext_proc stream (grpc_service.initial_metadata) to name its listener. */
 export const LISTENER_METADATA_KEY = 'x-vault-extproc-listener';
@@ -50,25 +57,37 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
         if (closed) return;
         closed = true;
         active--;
+        // A request whose answer never came (client gone, Vault unreachable) must not hold waiters up.
+        if (state.record) opts.onEffect({ type: 'inflight-end', key: state.record.inflightKey });
       };
-      call.on('data', (msg: ProcessingRequest) => {
-        if (closed) return;
-        let reply: ProcessingResponse | undefined;
-        let effects: StreamEffect[] = [];
+      // Replies go out in the order messages came: each message waits for the one before it.
+      let chain = Promise.resolve();
+      const handle = async (msg: ProcessingRequest): Promise<void> => {
+        let next: Step | undefined;
         try {
-          const next = step(state, msg, opts.context);
-          state = next.state;
-          reply = next.reply;
-          effects = next.effects;
+          next = step(state, msg, opts.context);
+          if (next.wait) {
+            // An identical request is on its way to Vault: wait for it (bounded), then look again.
+            await Promise.race([next.wait, delay(COALESCE_WAIT_MS)]);
+            if (closed) return;
+            next = step(next.state, msg, opts.context);
+          }
         } catch (err) {
           // Never leave Envoy waiting: answer the phase, failing closed on the request path.
           log.error({ phase: msg.request, err: errorMessage(err) }, 'processing a message failed');
-          reply = msg.request === 'request_headers'
+          const reply = msg.request === 'request_headers'
             ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
             : msg.request ? continueReply(msg.request) : undefined;
+          if (reply && !closed) call.write(reply);
+          return;
         }
-        if (reply) call.write(reply);
-        for (const effect of effects) opts.onEffect(effect);
+        state = next.state;
+        if (next.reply && !closed) call.write(next.reply);
+        for (const effect of next.effects) opts.onEffect(effect);
+      };
+      call.on('data', (msg: ProcessingRequest) => {
+        if (closed) return;
+        chain = chain.then(() => handle(msg));
       });
       call.on('end', () => {
         finish();

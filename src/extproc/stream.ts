@@ -1,15 +1,37 @@
+import type { StoredResponse } from '../cache/entry.js';
+import { replayableHeaders } from '../cache/entry.js';
+import type { Inflight } from '../cache/inflight.js';
+import type { StaticCache } from '../cache/static-cache.js';
+import { staticKeyOf, type StaticKey } from '../cache/static-key.js';
+import { hashToken } from '../cache/token-hash.js';
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
+import { HEADERS } from '../vault/paths.js';
+import { cacheHit } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { headerMap } from './headers.js';
 import { continueReply, requestHeadersReply, responseBodyReply, responseHeadersReply } from './messages.js';
-import { sanitizeTokenEcho } from './sanitize.js';
 import { decideRequest } from './policy.js';
 import { parseClientRequest } from './request.js';
+import { sanitizeTokenEcho } from './sanitize.js';
 
 /** What the service around the streams provides to every stream. */
 export interface StreamContext {
   useAutoAuthToken: UseAutoAuthToken;
   autoAuthToken(): string | undefined;
+  /** Present when `cache { cache_static_secrets = true }`. */
+  staticCache?: { cache: StaticCache; inflight: Inflight };
+  now?: () => number;
+}
+
+/** A KV read on its way to Vault whose answer may be recorded. */
+export interface PendingRecord {
+  key: StaticKey;
+  token: string;
+  tokenHash: string;
+  inflightKey: string;
+  status?: number;
+  headers?: Array<[string, string]>;
+  storedAtMs?: number;
 }
 
 /** Per-stream state: one ext_proc stream is one HTTP request. */
@@ -20,16 +42,27 @@ export interface StreamState {
   injectedAutoAuth: boolean;
   /** The response body may echo the auto-auth token: strip it (the token that was sent). */
   sanitizeFor?: string;
+  /** This request already waited once for an identical one in flight. */
+  coalesced?: boolean;
+  record?: PendingRecord;
 }
 
-/** Side effects the server performs after sending the reply. */
-export type StreamEffect = { type: 'token-suspect' };
+/** Side effects the server performs, in order, right after sending the reply. */
+export type StreamEffect =
+  | { type: 'token-suspect' }
+  | { type: 'inflight-begin'; key: string }
+  | { type: 'inflight-end'; key: string }
+  | { type: 'static-record'; key: StaticKey; token: string; tokenHash: string; response: StoredResponse; kvVersion?: number }
+  | { type: 'cache-hit' }
+  | { type: 'cache-miss' };
 
 export interface Step {
   state: StreamState;
-  /** Exactly one reply per message, of the matching kind; undefined only in observability mode. */
+  /** Exactly one reply per message, of the matching kind; undefined in observability mode or while waiting. */
   reply: ProcessingResponse | undefined;
   effects: StreamEffect[];
+  /** Set instead of a reply: wait for an identical request in flight, then step the same message again. */
+  wait?: Promise<void>;
 }
 
 export function initialState(listener: ListenerConfig): StreamState {
@@ -41,34 +74,98 @@ export function step(state: StreamState, msg: ProcessingRequest, ctx: StreamCont
   const kind = msg.request;
   if (msg.observability_mode) return { state, reply: undefined, effects: [] };
   switch (kind) {
-    case 'request_headers': {
-      const req = parseClientRequest(headerMap(msg.request_headers));
-      const decision = decideRequest(req, {
-        listener: state.listener,
-        useAutoAuthToken: ctx.useAutoAuthToken,
-        autoAuthToken: ctx.autoAuthToken,
-      });
-      const next: StreamState = {
-        ...state,
-        phase: decision.kind === 'respond' ? 'done' : 'response',
-        injectedAutoAuth: decision.kind === 'continue' && decision.watchResponse,
-      };
-      if (decision.kind === 'continue' && decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders['x-vault-token'];
-      return { state: next, reply: requestHeadersReply(decision), effects: [] };
-    }
-    case 'response_headers': {
-      const status = headerMap(msg.response_headers).get(':status');
-      const effects: StreamEffect[] = state.injectedAutoAuth && status === '403' ? [{ type: 'token-suspect' }] : [];
-      return { state: { ...state, phase: 'done' }, reply: responseHeadersReply(state.sanitizeFor !== undefined), effects };
-    }
-    case 'response_body': {
-      const body = state.sanitizeFor && msg.response_body?.body ? sanitizeTokenEcho(msg.response_body.body, state.sanitizeFor) : undefined;
-      return { state, reply: responseBodyReply(body), effects: [] };
-    }
+    case 'request_headers':
+      return onRequestHeaders(state, msg, ctx);
+    case 'response_headers':
+      return onResponseHeaders(state, msg, ctx);
+    case 'response_body':
+      return onResponseBody(state, msg, ctx);
     case undefined:
       // A message kind this build does not know (a newer Envoy): nothing sensible to answer.
       return { state, reply: undefined, effects: [] };
     default:
       return { state, reply: continueReply(kind), effects: [] };
   }
+}
+
+function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
+  const headers = headerMap(msg.request_headers);
+  const req = parseClientRequest(headers);
+  const decision = decideRequest(req, { listener: state.listener, useAutoAuthToken: ctx.useAutoAuthToken, autoAuthToken: ctx.autoAuthToken });
+  if (decision.kind === 'respond') return { state: { ...state, phase: 'done' }, reply: requestHeadersReply(decision), effects: [] };
+
+  const next: StreamState = { ...state, phase: 'response', injectedAutoAuth: decision.watchResponse };
+  if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders[HEADERS.vaultToken];
+  const effects: StreamEffect[] = [];
+  const sc = ctx.staticCache;
+  const key = sc && decision.effectiveToken ? staticKeyOf(req.method, req.path, req.query, headers.get(HEADERS.vaultNamespace)) : undefined;
+  if (sc && key && decision.effectiveToken) {
+    const tokenHash = hashToken(decision.effectiveToken);
+    const hit = sc.cache.lookup(key, tokenHash);
+    if (hit) {
+      return { state: { ...state, phase: 'done' }, reply: requestHeadersReply(cacheHit(hit, (ctx.now ?? Date.now)())), effects: [{ type: 'cache-hit' }] };
+    }
+    const inflightKey = `${key.path}\u0000${key.version}\u0000${tokenHash}`;
+    const leader = sc.inflight.waitFor(inflightKey);
+    if (leader && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: leader };
+    next.record = { key, token: decision.effectiveToken, tokenHash, inflightKey };
+    effects.push({ type: 'inflight-begin', key: inflightKey });
+  }
+  if (sc) effects.push({ type: 'cache-miss' });
+  return { state: next, reply: requestHeadersReply(decision, sc !== undefined, next.record !== undefined), effects };
+}
+
+function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
+  const headers = headerMap(msg.response_headers);
+  const status = Number(headers.get(':status') ?? 0);
+  const effects: StreamEffect[] = state.injectedAutoAuth && status === 403 ? [{ type: 'token-suspect' }] : [];
+  const next: StreamState = { ...state };
+  if (state.record) {
+    const json = (headers.get(HEADERS.contentType) ?? '').split(';')[0]!.trim() === 'application/json';
+    if (status >= 200 && status < 300 && json && !msg.response_headers?.end_of_stream) {
+      const date = Date.parse(headers.get(HEADERS.date) ?? '');
+      next.record = { ...state.record, status, headers: replayableHeaders(headers), storedAtMs: Number.isNaN(date) ? (ctx.now ?? Date.now)() : date };
+    } else {
+      effects.push({ type: 'inflight-end', key: state.record.inflightKey });
+      delete next.record;
+    }
+  }
+  if (msg.response_headers?.end_of_stream) next.phase = 'done';
+  // Vault Proxy marks successful proxied responses as misses; error responses pass untouched.
+  const markMiss = ctx.staticCache !== undefined && status > 0 && status < 400;
+  return { state: next, reply: responseHeadersReply(state.sanitizeFor !== undefined, markMiss), effects };
+}
+
+function onResponseBody(state: StreamState, msg: ProcessingRequest, _ctx: StreamContext): Step {
+  const body = msg.response_body?.body ?? Buffer.alloc(0);
+  const effects: StreamEffect[] = [];
+  const rec = state.record;
+  if (rec?.status !== undefined && rec.headers && rec.storedAtMs !== undefined) {
+    const kv = kvReadOf(body);
+    if (kv) {
+      effects.push({
+        type: 'static-record', key: rec.key, token: rec.token, tokenHash: rec.tokenHash,
+        response: { status: rec.status, headers: rec.headers, body: new Uint8Array(body), storedAtMs: rec.storedAtMs },
+        ...(kv.version !== undefined && rec.key.version === 0 && rec.key.path.includes('/data/') ? { kvVersion: kv.version } : {}),
+      });
+    }
+  }
+  if (rec) effects.push({ type: 'inflight-end', key: rec.inflightKey });
+  const sanitized = state.sanitizeFor && body.length ? sanitizeTokenEcho(body, state.sanitizeFor) : undefined;
+  const next: StreamState = { ...state, phase: 'done' };
+  delete next.record;
+  return { state: next, reply: responseBodyReply(sanitized), effects };
+}
+
+/** A KV read as Vault Proxy recognises it: `mount_type == "kv"` in the envelope. KV v2 reads also name their version. */
+function kvReadOf(body: Buffer): { version?: number } | undefined {
+  let parsed: { mount_type?: unknown; data?: { metadata?: { version?: unknown } } | null };
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  if (parsed?.mount_type !== 'kv') return undefined;
+  const v = parsed.data?.metadata?.version;
+  return typeof v === 'number' && Number.isInteger(v) ? { version: v } : {};
 }

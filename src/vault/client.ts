@@ -23,6 +23,12 @@ export interface VaultReply<D = Record<string, unknown>> {
   body: VaultEnvelope<D> | undefined;
 }
 
+export interface RawReply {
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
 /** The worker's HTTP client to Vault: keep-alive, TLS per the vault stanza, typed errors. */
 export class VaultClient {
   private readonly base: URL;
@@ -58,7 +64,19 @@ export class VaultClient {
   }
 
   /** Sends a request and resolves with whatever Vault answered; rejects only when Vault is unreachable. */
-  send<D = Record<string, unknown>>(req: VaultRequest): Promise<VaultReply<D>> {
+  async send<D = Record<string, unknown>>(req: VaultRequest): Promise<VaultReply<D>> {
+    const raw = await this.raw(req);
+    const text = raw.body.toString('utf8');
+    if (text.trim() === '') return { status: raw.status, body: undefined };
+    try {
+      return { status: raw.status, body: JSON.parse(text) as VaultEnvelope<D> };
+    } catch {
+      throw new AppError('VAULT_BAD_RESPONSE', `Vault answered ${raw.status} with a body that is not JSON for ${req.path}`);
+    }
+  }
+
+  /** The response as bytes, with lower-case header names: for responses stored as they are. */
+  raw(req: VaultRequest): Promise<RawReply> {
     const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, this.base);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...req.headers };
@@ -68,26 +86,19 @@ export class VaultClient {
       headers['content-length'] = String(payload.length);
     }
     const transport = this.base.protocol === 'https:' ? https : http;
+    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
-      const r = transport.request(url, { method: req.method ?? 'GET', headers, agent: this.agent, timeout: req.timeoutMs ?? this.defaultTimeoutMs }, (res) => {
+      const r = transport.request(url, { method: req.method ?? 'GET', headers, agent: this.agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err) => reject(new VaultUnreachableError(req.path, err)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: VaultEnvelope<D> | undefined;
-          if (text.trim() !== '') {
-            try {
-              body = JSON.parse(text) as VaultEnvelope<D>;
-            } catch {
-              reject(new AppError('VAULT_BAD_RESPONSE', `Vault answered ${res.statusCode} with a body that is not JSON for ${req.path}`));
-              return;
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, body });
+          const out = new Map<string, string>();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers: out, body: Buffer.concat(chunks) });
         });
       });
-      r.on('timeout', () => r.destroy(new Error(`no answer within ${req.timeoutMs ?? this.defaultTimeoutMs} ms`)));
+      r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       r.on('error', (err) => reject(new VaultUnreachableError(req.path, err)));
       r.end(payload);
     });

@@ -1,11 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
-import { decodeWorkerMessage, encodeMessage, type WorkerMessage } from './protocol.js';
+import { decodeWorkerMessage, encodeMessage, type ExtprocMessage, type WorkerMessage } from './protocol.js';
 
 export interface WorkerHandle {
-  /** Tell the worker a request with the auto-auth token was refused by Vault. */
-  suspectToken(): void;
+  send(msg: ExtprocMessage): void;
   stop(): Promise<void>;
 }
 
@@ -25,8 +24,8 @@ export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: 
   worker.on('message', (bytes: Uint8Array) => onMessage(decodeWorkerMessage(bytes)));
   worker.on('error', (err) => log.error({ component: 'worker-host', err: err.message }, 'the worker thread failed'));
   return {
-    suspectToken() {
-      if (!exited) worker.postMessage(encodeMessage({ type: 'token-suspect' }));
+    send(msg) {
+      if (!exited) worker.postMessage(encodeMessage(msg));
     },
     async stop() {
       if (exited) return;

@@ -4,15 +4,35 @@ import { Packr } from 'msgpackr';
  * The typed messages between the worker and the ext_proc side, msgpackr-encoded. Together
  * with the cache store interface, this is the only coupling between the two roles.
  */
+/** A stored Vault response as it crosses between the roles. */
+export interface WireResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  storedAtMs: number;
+}
+
 export type WorkerMessage =
   /** A new auto-auth token (after login or re-login). Renewals do not change the token. */
   | { type: 'token'; token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }
   /** The worker is done (exit_after_auth, or exit_on_err); the process exits with `code`. */
-  | { type: 'exit'; code: number; reason: string };
+  | { type: 'exit'; code: number; reason: string }
+  /** A cached secret was refetched: replace it; tokens Vault refused leave the entry. */
+  | { type: 'static-update'; path: string; response: WireResponse; failedTokens: string[]; kvVersion?: number }
+  /** No token may read the secret any more, or it is gone: evict. */
+  | { type: 'static-evict'; path: string }
+  /** KV v2 versions deleted, destroyed or undeleted: drop those sub-entries. */
+  | { type: 'static-drop-versions'; path: string; versions: number[] }
+  /** A token lost read access on these paths (all its paths when it is revoked). */
+  | { type: 'static-revoke'; tokenHash: string; paths: string[] };
 
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
   | { type: 'token-suspect' }
+  /** A token proved read access on a cached path: the worker refreshes its capabilities and the secret. */
+  | { type: 'static-access'; path: string; token: string }
+  /** An entry left the cache (budget, eviction): the worker stops refreshing it. */
+  | { type: 'static-forget'; path: string }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });

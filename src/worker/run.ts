@@ -4,6 +4,7 @@ import { VaultClient } from '../vault/client.js';
 import { createAuthMethod } from './auth/index.js';
 import { AutoAuth } from './auto-auth.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
+import { StaticCacheMaintainer } from './static/maintainer.js';
 
 /** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
 export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage) => void): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
@@ -14,7 +15,8 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     return { handle: () => undefined, done: Promise.resolve() };
   }
   const method = autoAuthConfig.method;
-  const autoAuth = new AutoAuth({
+  let token: string | undefined;
+  const autoAuth: AutoAuth = new AutoAuth({
     vault,
     method: createAuthMethod(method),
     sinks: autoAuthConfig.sinks,
@@ -23,14 +25,31 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     maxBackoffMs: method.maxBackoffSeconds * 1000,
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
-    onToken: (t) => send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs }),
+    onToken: (t) => {
+      token = t.token;
+      send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
+    },
     onExit: (code, reason) => send({ type: 'exit', code, reason }),
   });
-  const done = autoAuth.run().finally(() => vault.close());
+  const maintainer = config.cache?.staticSecrets
+    ? new StaticCacheMaintainer({
+        cache: config.cache, vaultConfig: config.vault, vault, log, send,
+        autoAuthToken: () => token,
+        onInvalidToken: () => autoAuth.suspect(),
+      })
+    : undefined;
+  maintainer?.start();
+  const done = autoAuth.run().finally(() => {
+    maintainer?.stop();
+    vault.close();
+  });
   return {
     handle(msg) {
       if (msg.type === 'token-suspect') autoAuth.suspect();
-      else if (msg.type === 'stop') autoAuth.stop();
+      else if (msg.type === 'stop') {
+        maintainer?.stop();
+        autoAuth.stop();
+      } else maintainer?.handle(msg);
     },
     done,
   };

@@ -1,0 +1,96 @@
+import { decodeEntry, encodeEntry, type StaticEntry, type StoredResponse } from './entry.js';
+import type { StaticKey } from './static-key.js';
+import type { CacheStore } from './store.js';
+
+/**
+ * The static (KV) secret cache: one entry per canonical path, version sub-entries, and the
+ * hashes of the tokens that proved read access. A token not in the set never gets a hit.
+ */
+export class StaticCache {
+  constructor(
+    private readonly store: CacheStore,
+    /** Called when an entry disappears for good, so the worker stops refreshing it. */
+    private readonly onEvicted: (path: string) => void = () => undefined,
+  ) {}
+
+  lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
+    const entry = this.read(key.path);
+    if (!entry || !entry.tokens.includes(tokenHash)) return undefined;
+    return key.version === 0 ? entry.latest : entry.versions[String(key.version)];
+  }
+
+  /**
+   * A 2xx KV response read by a token: the token joins the entry and the response is stored
+   * (a KV v2 latest read also fills its own version's sub-entry). Returns true when the token is new.
+   */
+  record(key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion?: number): boolean {
+    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versions: {} };
+    const newToken = !entry.tokens.includes(tokenHash);
+    if (newToken) entry.tokens.push(tokenHash);
+    if (key.version === 0) {
+      entry.latest = response;
+      if (kvVersion !== undefined) entry.versions[String(kvVersion)] = response;
+    } else {
+      entry.versions[String(key.version)] = response;
+    }
+    this.write(entry);
+    return newToken;
+  }
+
+  /** The worker refetched a secret: store the new response and drop tokens Vault refused. */
+  update(path: string, response: StoredResponse, failedTokens: string[], kvVersion?: number): void {
+    const entry = this.read(path);
+    if (!entry) return;
+    entry.tokens = entry.tokens.filter((t) => !failedTokens.includes(t));
+    if (entry.tokens.length === 0) {
+      this.evict(path);
+      return;
+    }
+    entry.latest = response;
+    if (kvVersion !== undefined) entry.versions[String(kvVersion)] = response;
+    this.write(entry);
+  }
+
+  dropVersions(path: string, versions: number[]): void {
+    const entry = this.read(path);
+    if (!entry) return;
+    for (const v of versions) delete entry.versions[String(v)];
+    this.write(entry);
+  }
+
+  /** A token lost read access on these paths (or altogether): it leaves them; empty entries go. */
+  revoke(tokenHash: string, paths: string[]): void {
+    for (const path of paths) {
+      const entry = this.read(path);
+      if (!entry || !entry.tokens.includes(tokenHash)) continue;
+      entry.tokens = entry.tokens.filter((t) => t !== tokenHash);
+      if (entry.tokens.length === 0) this.evict(path);
+      else this.write(entry);
+    }
+  }
+
+  evict(path: string): void {
+    if (this.store.delete(path)) this.onEvicted(path);
+  }
+
+  paths(): string[] {
+    return [...this.store.keys()];
+  }
+
+  get bytes(): number {
+    return this.store.bytes;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  private read(path: string): StaticEntry | undefined {
+    const bytes = this.store.get(path);
+    return bytes ? decodeEntry(bytes) : undefined;
+  }
+
+  private write(entry: StaticEntry): void {
+    this.store.set(entry.path, encodeEntry(entry));
+  }
+}

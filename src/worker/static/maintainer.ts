@@ -1,0 +1,129 @@
+import type { CacheConfig, VaultConfig } from '../../config/types.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { VaultClient } from '../../vault/client.js';
+import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
+import { refreshCapabilities } from './capabilities.js';
+import { parseKvEvent } from './kv-event.js';
+import { refetchSecret } from './refetch.js';
+import { StaticRegistry } from './registry.js';
+import { KvEventSubscriber } from './subscriber.js';
+
+export interface MaintainerOptions {
+  cache: CacheConfig;
+  vaultConfig: VaultConfig;
+  vault: VaultClient;
+  log: Logger;
+  send(msg: WorkerMessage): void;
+  autoAuthToken(): string | undefined;
+  onInvalidToken(): void;
+}
+
+/**
+ * Keeps the static cache true: capability refresh per token, KV events (refetch or evict on
+ * change, full refetch after every reconnect), and, while events are unavailable, a refetch of
+ * everything every static_secret_refresh_interval so staleness stays bounded.
+ */
+export class StaticCacheMaintainer {
+  private readonly registry = new StaticRegistry();
+  private readonly log: Logger;
+  private readonly subscriber: KvEventSubscriber;
+  private capabilityTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** Refetches under way, and paths to refetch once more when they end. */
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+
+  constructor(private readonly opts: MaintainerOptions) {
+    this.log = opts.log.child({ component: 'static-cache' });
+    this.subscriber = new KvEventSubscriber({
+      vaultAddress: opts.vaultConfig.address,
+      token: opts.autoAuthToken,
+      onFrame: (frame) => this.onFrame(frame),
+      onConnected: () => this.refetchAll('reconnect'),
+      onAvailability: (available, reason) => this.onAvailability(available, reason),
+      onInvalidToken: () => {
+        this.log.warn('the event stream refused the auto-auth token (invalid token); re-authenticating');
+        opts.onInvalidToken();
+      },
+      log: this.log,
+    });
+  }
+
+  start(): void {
+    this.subscriber.start();
+    this.scheduleCapabilities();
+  }
+
+  stop(): void {
+    this.subscriber.stop();
+    if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+  }
+
+  handle(msg: ExtprocMessage): void {
+    if (msg.type === 'static-access') this.registry.add(msg.path, msg.token);
+    else if (msg.type === 'static-forget') this.registry.forget(msg.path);
+  }
+
+  private scheduleCapabilities(): void {
+    this.capabilityTimer = setTimeout(async () => {
+      try {
+        for (const m of await refreshCapabilities(this.opts.vault, this.registry, this.log)) this.opts.send(m);
+      } finally {
+        this.scheduleCapabilities();
+      }
+    }, this.opts.cache.capabilityRefreshSeconds * 1000);
+  }
+
+  private onAvailability(available: boolean, reason?: string): void {
+    if (available) {
+      if (this.pollTimer) {
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+        this.log.info('KV events are available again; stopped polling');
+      }
+      return;
+    }
+    // Said once per change of state, not on every retry.
+    this.log.warn({ reason, refreshIntervalSeconds: this.opts.cache.staticRefreshSeconds },
+      'KV events are unavailable; cached secrets are refetched every static_secret_refresh_interval instead');
+    this.pollTimer ??= setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
+  }
+
+  private onFrame(frame: string): void {
+    const parsed = parseKvEvent(frame);
+    if (parsed.kind === 'invalid') {
+      this.log.warn({ reason: parsed.reason, bytes: frame.length }, 'skipping a malformed frame on the KV event stream');
+      return;
+    }
+    if (parsed.kind === 'ignored') return;
+    const { path, versions, eventType } = parsed.change;
+    if (!this.registry.has(path)) return;
+    this.log.debug({ eventType }, 'KV event for a cached secret');
+    if (versions.length) this.opts.send({ type: 'static-drop-versions', path, versions });
+    this.refetch(path);
+  }
+
+  private refetchAll(why: string): void {
+    const paths = this.registry.paths();
+    if (paths.length) this.log.info({ why, secrets: paths.length }, 'refetching every cached secret');
+    for (const path of paths) this.refetch(path);
+  }
+
+  /** One refetch per path at a time; a change during a refetch triggers one more. */
+  private refetch(path: string): void {
+    if (this.running.has(path)) {
+      this.again.add(path);
+      return;
+    }
+    const run = (async () => {
+      try {
+        for (const m of await refetchSecret(this.opts.vault, this.registry, path, this.log)) this.opts.send(m);
+      } finally {
+        this.running.delete(path);
+        if (this.again.delete(path) && this.registry.has(path)) this.refetch(path);
+      }
+    })();
+    this.running.set(path, run);
+  }
+}

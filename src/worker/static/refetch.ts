@@ -1,0 +1,61 @@
+import { replayableHeaders } from '../../cache/entry.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { VaultClient } from '../../vault/client.js';
+import type { WorkerMessage } from '../protocol.js';
+import type { StaticRegistry } from './registry.js';
+
+/**
+ * Reads a cached secret again with the tokens that may read it, one at a time: the first success
+ * replaces the entry (tokens refused before it leave); when every token is refused, or the secret
+ * is gone (404), the entry is evicted. Vault down or sealed keeps the entry as it is.
+ */
+export async function refetchSecret(vault: VaultClient, registry: StaticRegistry, path: string, log: Logger): Promise<WorkerMessage[]> {
+  const failed: string[] = [];
+  for (const { hash, token } of registry.tokensFor(path)) {
+    let reply;
+    try {
+      reply = await vault.raw({ path, token, timeoutMs: 10_000 });
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'refetching a cached secret failed; keeping it');
+      return [];
+    }
+    if (reply.status === 403) {
+      failed.push(hash);
+      continue;
+    }
+    if (reply.status >= 200 && reply.status < 300) {
+      const kv = kvVersion(reply.body);
+      if (kv === 'not-kv') return evict(registry, path);
+      for (const f of failed) registry.dropToken(f, [path]);
+      const date = Date.parse(reply.headers.get('date') ?? '');
+      return [{
+        type: 'static-update',
+        path,
+        response: { status: reply.status, headers: replayableHeaders(reply.headers), body: new Uint8Array(reply.body), storedAtMs: Number.isNaN(date) ? Date.now() : date },
+        failedTokens: failed,
+        ...(kv !== undefined && path.includes('/data/') ? { kvVersion: kv } : {}),
+      }];
+    }
+    if (reply.status === 404) return evict(registry, path);
+    log.warn({ status: reply.status }, 'Vault could not answer a refetch of a cached secret; keeping it');
+    return [];
+  }
+  return evict(registry, path);
+}
+
+function evict(registry: StaticRegistry, path: string): WorkerMessage[] {
+  registry.forget(path);
+  return [{ type: 'static-evict', path }];
+}
+
+function kvVersion(body: Buffer): number | undefined | 'not-kv' {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { mount_type?: unknown; data?: { metadata?: { version?: unknown } } | null };
+    if (parsed.mount_type !== 'kv') return 'not-kv';
+    const v = parsed.data?.metadata?.version;
+    return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+  } catch {
+    return 'not-kv';
+  }
+}
