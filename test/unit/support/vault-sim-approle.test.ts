@@ -37,6 +37,7 @@ describe('vault-sim AppRole and wrapping', function () {
     }
 
     it('logs in without a token and returns an orphan, renewable login token', async function () {
+      this.timeout(10_000);
       const { roleId, secretId } = await credentials();
       expect(roleId).to.match(UUID);
       const login = await vault.call('POST', 'auth/approle/login', { token: null, body: { role_id: roleId, secret_id: secretId } });
@@ -110,6 +111,7 @@ describe('vault-sim AppRole and wrapping', function () {
     });
 
     it('unwraps for a third party, and wrapping tokens expire', async function () {
+      this.timeout(10_000);
       const wrapped = await vault.call('GET', 'secret/data/app/db', { headers: { 'X-Vault-Wrap-TTL': '5m' } });
       const unwrap = await vault.call('POST', 'sys/wrapping/unwrap', { body: { token: wrapped.json.wrap_info.token } });
       expect(unwrap.status).to.equal(200);

@@ -75,6 +75,7 @@ describe('vault-sim tokens and policies', function () {
     });
 
     it('expires tokens on the wall clock and caps renewals at the max TTL', async function () {
+      this.timeout(10_000);
       const shortLived = await vault.tokenWith(['default'], { ttl: '1s' });
       const capped = await vault.tokenWith(['default'], { ttl: 1, explicit_max_ttl: '2s' });
       expect((await vault.call('GET', 'auth/token/lookup-self', { token: shortLived })).status).to.equal(200);

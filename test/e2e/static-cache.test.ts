@@ -1,0 +1,355 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
+import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { sleep, waitFor } from '../support/ports.js';
+
+const READ_APP = 'path "secret/data/app/*" { capabilities = ["read"] }\npath "kv1/*" { capabilities = ["read", "list"] }\npath "secret/metadata/*" { capabilities = ["list"] }';
+/** The auto-auth token's policy: read everything and subscribe to KV events (Vault Proxy's documented policy). */
+const WORKER = `path "sys/events/subscribe/kv*" { capabilities = ["read"] }
+path "*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }`;
+
+interface Res { status: number; body: string; headers: Headers }
+
+async function get(stack: Stack, path: string, token?: string, headers: Record<string, string> = {}): Promise<Res> {
+  const res = await fetch(`${stack.url}${path}`, { headers: { ...(token ? { 'x-vault-token': token } : {}), ...headers } });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+async function cacheStack(sim: VaultSim, stacks: Stack[], cacheHcl: string): Promise<Stack> {
+  const creds = await setupAppRole(sim, { role: `worker-${stacks.length}`, policies: ['worker'] });
+  const stack = await startStack({
+    vault: sim,
+    hcl: ({ dir }) => {
+      writeFileSync(join(dir, 'role_id'), creds.roleId);
+      writeFileSync(join(dir, 'secret_id'), creds.secretId);
+      return `
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = "${join(dir, 'role_id')}"
+      secret_id_file_path = "${join(dir, 'secret_id')}"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+}
+cache {
+  cache_static_secrets = true
+  disable_caching_dynamic_secrets = true
+  ${cacheHcl}
+}
+`;
+    },
+  });
+  stacks.push(stack);
+  return stack;
+}
+
+async function token(sim: VaultSim, policies: string[]): Promise<string> {
+  return (await vaultApi(sim, 'POST', 'auth/token/create', { policies, ttl: '1h' })).json.auth.client_token as string;
+}
+
+async function write(sim: VaultSim, path: string, data: Record<string, string>): Promise<void> {
+  await vaultApi(sim, 'POST', path, { data });
+}
+
+function secretOf(res: Res): unknown {
+  return JSON.parse(res.body).data.data;
+}
+
+describe('e2e: static secret cache through real Envoy', function () {
+  this.timeout(60_000);
+  let sim: VaultSim;
+  const stacks: Stack[] = [];
+  showLogsOnFailure(() => stacks);
+
+  before(async () => {
+    sim = await startVaultSim({ rootToken: 'root' });
+    await writePolicy(sim, 'app', READ_APP);
+    await writePolicy(sim, 'worker', WORKER);
+  });
+  after(async () => {
+    await Promise.all(stacks.map((s) => s.stop()));
+    await sim.close();
+  });
+
+  describe('hits, misses and keys', () => {
+    let stack: Stack;
+    let a: string;
+    before(async () => {
+      stack = await cacheStack(sim, stacks, 'static_secret_token_capability_refresh_interval = "1h"');
+      a = await token(sim, ['app']);
+    });
+
+    it('the second read is X-Cache: HIT with Age ≥ the time waited; Vault saw one read', async () => {
+      await write(sim, 'secret/data/app/one', { v: '1' });
+      sim.clearRequests();
+      const first = await get(stack, '/v1/secret/data/app/one', a);
+      expect(first.status).to.equal(200);
+      expect(first.headers.get('x-cache')).to.equal('MISS');
+      await sleep(2_100);
+      const second = await get(stack, '/v1/secret/data/app/one', a);
+      expect(second.status).to.equal(200);
+      expect(second.headers.get('x-cache')).to.equal('HIT');
+      expect(Number(second.headers.get('age'))).to.be.at.least(2);
+      expect(second.headers.get('content-type')).to.equal('application/json');
+      expect(Date.parse(second.headers.get('date')!)).to.be.greaterThan(Date.now() - 5_000);
+      expect(secretOf(second)).to.deep.equal({ v: '1' });
+      expect(second.body).to.equal(first.body);
+      expect(sim.requestsTo('/v1/secret/data/app/one')).to.have.length(1);
+    });
+
+    it('caches KV v1 reads too', async () => {
+      await vaultApi(sim, 'POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
+      await vaultApi(sim, 'POST', 'kv1/app', { user: 'one' });
+      expect((await get(stack, '/v1/kv1/app', a)).headers.get('x-cache')).to.equal('MISS');
+      const hit = await get(stack, '/v1/kv1/app', a);
+      expect(hit.headers.get('x-cache')).to.equal('HIT');
+      expect(JSON.parse(hit.body).data).to.deep.equal({ user: 'one' });
+    });
+
+    it('?version=1 and the latest version are distinct entries', async () => {
+      await write(sim, 'secret/data/app/versions', { v: 'first' });
+      await write(sim, 'secret/data/app/versions', { v: 'second' });
+      await get(stack, '/v1/secret/data/app/versions', a);
+      const v1miss = await get(stack, '/v1/secret/data/app/versions?version=1', a);
+      expect(v1miss.headers.get('x-cache')).to.equal('MISS');
+      const v1 = await get(stack, '/v1/secret/data/app/versions?version=1', a);
+      const latest = await get(stack, '/v1/secret/data/app/versions', a);
+      expect([v1.headers.get('x-cache'), latest.headers.get('x-cache')]).to.deep.equal(['HIT', 'HIT']);
+      expect(secretOf(v1)).to.deep.equal({ v: 'first' });
+      expect(secretOf(latest)).to.deep.equal({ v: 'second' });
+      // The latest read also filled its own version's sub-entry.
+      const v2 = await get(stack, '/v1/secret/data/app/versions?version=2', a);
+      expect(v2.headers.get('x-cache')).to.equal('HIT');
+      expect(secretOf(v2)).to.deep.equal({ v: 'second' });
+    });
+
+    it('list responses never come from the cache (LIST and ?list=true)', async () => {
+      await write(sim, 'secret/data/app/listed', { v: '1' });
+      sim.clearRequests();
+      for (let i = 0; i < 2; i++) {
+        const viaQuery = await get(stack, '/v1/secret/metadata/app?list=true', a);
+        expect(viaQuery.status).to.equal(200);
+        expect(viaQuery.headers.get('x-cache')).to.equal('MISS');
+        const viaVerb = await fetch(`${stack.url}/v1/secret/metadata/app`, { method: 'LIST', headers: { 'x-vault-token': a } });
+        expect(viaVerb.status).to.equal(200);
+        expect(viaVerb.headers.get('x-cache')).to.equal('MISS');
+      }
+      expect(sim.requests.filter((r) => r.path === '/v1/secret/metadata/app' || r.path === '/v1/secret/metadata/app/')).to.have.length(4);
+    });
+
+    it('a namespace-less and a namespaced read of the same secret do not mix', async () => {
+      await write(sim, 'secret/data/app/ns', { v: 'root-ns' });
+      await get(stack, '/v1/secret/data/app/ns', a);
+      expect((await get(stack, '/v1/secret/data/app/ns', a)).headers.get('x-cache')).to.equal('HIT');
+      sim.clearRequests();
+      const namespaced = await get(stack, '/v1/secret/data/app/ns', a, { 'x-vault-namespace': 'ns1' });
+      expect(namespaced.headers.get('x-cache')).not.to.equal('HIT');
+      expect(sim.requestsTo('/v1/secret/data/app/ns')).to.have.length(1);
+      const embedded = await get(stack, '/v1/ns1/secret/data/app/ns', a);
+      expect(embedded.headers.get('x-cache')).not.to.equal('HIT');
+    });
+
+    it('non-GET requests to a cached path go to Vault', async () => {
+      await write(sim, 'secret/data/app/written', { v: '1' });
+      await get(stack, '/v1/secret/data/app/written', a);
+      sim.clearRequests();
+      const root = await fetch(`${stack.url}/v1/secret/data/app/written`, {
+        method: 'POST', headers: { 'x-vault-token': 'root', 'content-type': 'application/json' }, body: JSON.stringify({ data: { v: '2' } }),
+      });
+      expect(root.status).to.equal(200);
+      expect(root.headers.get('x-cache')).to.equal('MISS');
+      expect(sim.requestsTo('/v1/secret/data/app/written')).to.have.length(1);
+    });
+
+    it('error responses pass through without X-Cache', async () => {
+      const missing = await get(stack, '/v1/secret/data/app/does-not-exist', a);
+      expect(missing.status).to.equal(404);
+      expect(missing.headers.get('x-cache')).to.equal(null);
+      expect(JSON.parse(missing.body)).to.deep.equal({ errors: [] });
+    });
+
+    it('100 concurrent identical cold reads make 1 upstream read, 100 correct responses', async () => {
+      await write(sim, 'secret/data/app/hot', { v: 'hot' });
+      sim.clearRequests();
+      const all = await Promise.all(Array.from({ length: 100 }, () => get(stack, '/v1/secret/data/app/hot', a)));
+      expect(all.map((r) => r.status)).to.deep.equal(Array(100).fill(200));
+      for (const r of all) expect(secretOf(r)).to.deep.equal({ v: 'hot' });
+      expect(sim.requestsTo('/v1/secret/data/app/hot')).to.have.length(1);
+      expect(all.filter((r) => r.headers.get('x-cache') === 'HIT')).to.have.length(99);
+    });
+  });
+
+  describe('never serve a cached secret to a token Vault would refuse', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await cacheStack(sim, stacks, 'static_secret_token_capability_refresh_interval = "1s"');
+    });
+
+    it("token B without read on the path gets Vault's 403 after token A cached it", async () => {
+      const a = await token(sim, ['app']);
+      const b = await token(sim, ['default']);
+      await write(sim, 'secret/data/app/guarded', { v: 'guarded' });
+      await get(stack, '/v1/secret/data/app/guarded', a);
+      expect((await get(stack, '/v1/secret/data/app/guarded', a)).headers.get('x-cache')).to.equal('HIT');
+      const denied = await get(stack, '/v1/secret/data/app/guarded', b);
+      expect(denied.status).to.equal(403);
+      expect(denied.headers.get('x-cache')).to.equal(null);
+      expect(denied.body).not.to.include('guarded');
+    });
+
+    it('a request with no token never gets a cached secret', async () => {
+      const res = await get(stack, '/v1/secret/data/app/guarded');
+      expect(res.status).to.equal(403);
+    });
+
+    it('token A whose policy loses the path gets 403 within one refresh interval', async () => {
+      await writePolicy(sim, 'shrinking', 'path "secret/data/app/*" { capabilities = ["read"] }');
+      const a = await token(sim, ['shrinking']);
+      await write(sim, 'secret/data/app/policy', { v: 'p' });
+      await get(stack, '/v1/secret/data/app/policy', a);
+      expect((await get(stack, '/v1/secret/data/app/policy', a)).headers.get('x-cache')).to.equal('HIT');
+      await writePolicy(sim, 'shrinking', 'path "secret/data/other/*" { capabilities = ["read"] }');
+      await sleep(2_500); // one 1 s interval, plus the round
+      const after = await get(stack, '/v1/secret/data/app/policy', a);
+      expect(after.status).to.equal(403);
+      expect(after.headers.get('x-cache')).to.equal(null);
+    });
+
+    it('a revoked token gets 403', async () => {
+      const a = await token(sim, ['app']);
+      await write(sim, 'secret/data/app/revoked', { v: 'r' });
+      await get(stack, '/v1/secret/data/app/revoked', a);
+      expect((await get(stack, '/v1/secret/data/app/revoked', a)).headers.get('x-cache')).to.equal('HIT');
+      await vaultApi(sim, 'POST', 'auth/token/revoke', { token: a });
+      await sleep(2_500);
+      const after = await get(stack, '/v1/secret/data/app/revoked', a);
+      expect(after.status).to.equal(403);
+    });
+
+    it('Vault down keeps cached access (no eviction) until Vault answers again', async () => {
+      const a = await token(sim, ['app']);
+      await write(sim, 'secret/data/app/down', { v: 'down' });
+      await get(stack, '/v1/secret/data/app/down', a);
+      await sim.stop();
+      try {
+        await sleep(2_500);
+        const hit = await get(stack, '/v1/secret/data/app/down', a);
+        expect(hit.status).to.equal(200);
+        expect(hit.headers.get('x-cache')).to.equal('HIT');
+      } finally {
+        await sim.start();
+      }
+    });
+  });
+
+  describe('kept true by KV events', () => {
+    let stack: Stack;
+    let a: string;
+    before(async () => {
+      stack = await cacheStack(sim, stacks, 'static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "2s"');
+      a = await token(sim, ['app']);
+      await waitFor('the event subscription', () => (sim.events.subscriberCount() > 0 ? true : undefined), 10_000);
+    });
+
+    async function cached(path: string): Promise<void> {
+      await get(stack, path, a);
+      expect((await get(stack, path, a)).headers.get('x-cache')).to.equal('HIT');
+    }
+
+    async function servedWithin(path: string, expected: unknown, ms: number): Promise<number> {
+      const start = Date.now();
+      await waitFor(`the new value of ${path}`, async () => {
+        const r = await get(stack, path, a);
+        return r.status === 200 && JSON.stringify(secretOf(r)) === JSON.stringify(expected) && r.headers.get('x-cache') === 'HIT' ? true : undefined;
+      }, ms, 20);
+      return Date.now() - start;
+    }
+
+    it('a secret written in Vault is served new within 1 s, from the cache', async () => {
+      await write(sim, 'secret/data/app/evented', { v: 'old' });
+      await cached('/v1/secret/data/app/evented');
+      await write(sim, 'secret/data/app/evented', { v: 'new' });
+      const ms = await servedWithin('/v1/secret/data/app/evented', { v: 'new' }, 1_000);
+      expect(ms).to.be.below(1_000);
+    });
+
+    it('a KV v2 delete evicts; the next read is Vault\'s 404', async () => {
+      await write(sim, 'secret/data/app/deleted', { v: 'x' });
+      await cached('/v1/secret/data/app/deleted');
+      await vaultApi(sim, 'DELETE', 'secret/data/app/deleted');
+      await waitFor('eviction', async () => ((await get(stack, '/v1/secret/data/app/deleted', a)).status === 404 ? true : undefined), 2_000);
+    });
+
+    it('destroying a version drops that version\'s entry', async () => {
+      await write(sim, 'secret/data/app/destroyed', { v: 'one' });
+      await write(sim, 'secret/data/app/destroyed', { v: 'two' });
+      await cached('/v1/secret/data/app/destroyed?version=1');
+      await vaultApi(sim, 'POST', 'secret/destroy/app/destroyed', { versions: [1] });
+      await waitFor('version 1 gone', async () => ((await get(stack, '/v1/secret/data/app/destroyed?version=1', a)).status === 404 ? true : undefined), 2_000);
+    });
+
+    it('metadata-delete evicts the secret', async () => {
+      await write(sim, 'secret/data/app/meta', { v: 'm' });
+      await cached('/v1/secret/data/app/meta');
+      await vaultApi(sim, 'DELETE', 'secret/metadata/app/meta');
+      await waitFor('eviction', async () => ((await get(stack, '/v1/secret/data/app/meta', a)).status === 404 ? true : undefined), 2_000);
+    });
+
+    it('garbage on the event stream is skipped; the worker stays up and events still work', async () => {
+      await write(sim, 'secret/data/app/garbage', { v: 'before' });
+      await cached('/v1/secret/data/app/garbage');
+      sim.events.sendRaw('this is not json');
+      sim.events.sendRaw(JSON.stringify({ data: { event: 'wrong shape' } }));
+      sim.events.sendRaw(JSON.stringify({ data: { event_type: 'kv-v2/data-write', event: { metadata: { modified: 'true', path: 42 } } } }));
+      sim.events.sendRaw(Buffer.from([0, 1, 2, 3]));
+      sim.events.sendRaw('x'.repeat(2 * 1024 * 1024)); // over the frame limit: the stream is reset, then resynced
+      await write(sim, 'secret/data/app/garbage', { v: 'after' });
+      await servedWithin('/v1/secret/data/app/garbage', { v: 'after' }, 5_000);
+      const skipped = stack.service.jsonLines.filter((l) => l['msg'] === 'skipping a malformed frame on the KV event stream');
+      expect(skipped.length).to.be.at.least(3);
+      expect(stack.service.text).not.to.include('this is not json');
+    });
+
+    it('after the websocket is cut, the cache resyncs on reconnect', async () => {
+      await write(sim, 'secret/data/app/cut', { v: 'before' });
+      await cached('/v1/secret/data/app/cut');
+      sim.events.setAvailable(false);
+      sim.events.disconnectAll();
+      await write(sim, 'secret/data/app/cut', { v: 'missed' }); // nobody hears this event
+      sim.events.setAvailable(true);
+      // The stream is back within the backoff; the reconnect refetches every cached secret.
+      await servedWithin('/v1/secret/data/app/cut', { v: 'missed' }, 8_000);
+    });
+  });
+
+  describe('when events are unavailable', () => {
+    let stack: Stack;
+    let a: string;
+    before(async () => {
+      sim.events.setAvailable(false);
+      stack = await cacheStack(sim, stacks, 'static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "2s"');
+      a = await token(sim, ['app']);
+    });
+    after(() => sim.events.setAvailable(true));
+
+    it('says so once, clearly, and serves a new secret within the refresh interval', async () => {
+      await write(sim, 'secret/data/app/polled', { v: 'old' });
+      await get(stack, '/v1/secret/data/app/polled', a);
+      expect((await get(stack, '/v1/secret/data/app/polled', a)).headers.get('x-cache')).to.equal('HIT');
+      const writtenAt = Date.now();
+      await write(sim, 'secret/data/app/polled', { v: 'new' });
+      await waitFor('the polled value', async () => {
+        const r = await get(stack, '/v1/secret/data/app/polled', a);
+        return JSON.stringify(secretOf(r)) === '{"v":"new"}' ? true : undefined;
+      }, 4_000, 50);
+      expect(Date.now() - writtenAt).to.be.below(3_000);
+      const notices = stack.service.jsonLines.filter((l) => String(l['msg']).startsWith('KV events are unavailable'));
+      expect(notices).to.have.length(1);
+      expect(String(notices[0]!['reason'])).to.include('404');
+    });
+  });
+});

@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { StaticCache } from '../../../src/cache/static-cache.js';
+import { MemoryStore } from '../../../src/cache/store.js';
+import { hashToken } from '../../../src/cache/token-hash.js';
+import type { StoredResponse } from '../../../src/cache/entry.js';
+
+function response(text: string, storedAtMs = 1_000): StoredResponse {
+  return { status: 200, headers: [['content-type', 'application/json']], body: new TextEncoder().encode(text), storedAtMs };
+}
+const text = (r: StoredResponse | undefined): string | undefined => (r ? new TextDecoder().decode(r.body) : undefined);
+const A = hashToken('hvs.A');
+const B = hashToken('hvs.B');
+const latest = { path: 'secret/data/x', version: 0 };
+
+describe('cache: static cache — who may read what', () => {
+  it('serves an entry only to tokens that proved read access', () => {
+    const c = new StaticCache(new MemoryStore(1 << 20));
+    expect(c.record(latest, A, response('a'))).to.equal(true);
+    expect(text(c.lookup(latest, A))).to.equal('a');
+    expect(c.lookup(latest, B)).to.equal(undefined);
+    expect(c.record(latest, B, response('b'))).to.equal(true);
+    expect(c.record(latest, B, response('b'))).to.equal(false);
+    expect(text(c.lookup(latest, A))).to.equal('b');
+  });
+
+  it('keeps versions apart, and a latest KV v2 read fills its own version', () => {
+    const c = new StaticCache(new MemoryStore(1 << 20));
+    c.record(latest, A, response('v3'), 3);
+    c.record({ path: latest.path, version: 1 }, A, response('v1'));
+    expect(text(c.lookup({ path: latest.path, version: 1 }, A))).to.equal('v1');
+    expect(text(c.lookup({ path: latest.path, version: 3 }, A))).to.equal('v3');
+    expect(c.lookup({ path: latest.path, version: 2 }, A)).to.equal(undefined);
+    c.dropVersions(latest.path, [1]);
+    expect(c.lookup({ path: latest.path, version: 1 }, A)).to.equal(undefined);
+  });
+
+  it('a revoked token leaves its entries at once; an entry nobody may read is evicted', () => {
+    const forgotten: string[] = [];
+    const c = new StaticCache(new MemoryStore(1 << 20), (p) => forgotten.push(p));
+    c.record(latest, A, response('a'));
+    c.record(latest, B, response('a'));
+    c.revoke(A, [latest.path]);
+    expect(c.lookup(latest, A)).to.equal(undefined);
+    expect(text(c.lookup(latest, B))).to.equal('a');
+    c.revoke(B, [latest.path]);
+    expect(c.lookup(latest, B)).to.equal(undefined);
+    expect(c.size).to.equal(0);
+    expect(forgotten).to.deep.equal([latest.path]);
+  });
+
+  it('a refetch drops the tokens Vault refused and replaces the response', () => {
+    const c = new StaticCache(new MemoryStore(1 << 20));
+    c.record(latest, A, response('old'));
+    c.record(latest, B, response('old'));
+    c.update(latest.path, response('new', 5_000), [A]);
+    expect(c.lookup(latest, A)).to.equal(undefined);
+    expect(text(c.lookup(latest, B))).to.equal('new');
+    expect(c.lookup(latest, B)!.storedAtMs).to.equal(5_000);
+    c.update(latest.path, response('newer'), [B]);
+    expect(c.size).to.equal(0);
+  });
+
+  it('keeps within its byte budget, least recently used first, and tells the worker', () => {
+    const forgotten: string[] = [];
+    const c = new StaticCache(new MemoryStore(16 * 1024, () => undefined), (p) => forgotten.push(p));
+    const kib = 'x'.repeat(1024);
+    for (let i = 0; i < 40; i++) c.record({ path: `secret/data/s${i}`, version: 0 }, A, response(kib));
+    expect(c.bytes).to.be.at.most(16 * 1024);
+    expect(c.lookup({ path: 'secret/data/s39', version: 0 }, A)).not.to.equal(undefined);
+    expect(c.lookup({ path: 'secret/data/s0', version: 0 }, A)).to.equal(undefined);
+  });
+});
