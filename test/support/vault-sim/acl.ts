@@ -12,6 +12,14 @@ export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'p
 export interface PathRule {
   readonly pattern: string;
   readonly capabilities: ReadonlySet<Capability>;
+  /** `subscribe_event_types` globs (1.15+); empty when the block has none. */
+  readonly subscribeEventTypes?: readonly string[];
+}
+
+/** What one merged rule grants: capabilities plus the event types `subscribe` covers. */
+interface Permissions {
+  readonly capabilities: ReadonlySet<Capability>;
+  readonly subscribeEventTypes: readonly string[];
 }
 
 interface GlobRule {
@@ -21,7 +29,7 @@ interface GlobRule {
   readonly isPrefix: boolean;
   readonly wildcards: number;
   readonly body: string;
-  readonly capabilities: ReadonlySet<Capability>;
+  readonly permissions: Permissions;
 }
 
 function escapeRegex(s: string): string {
@@ -32,7 +40,7 @@ function isGlob(pattern: string): boolean {
   return pattern.endsWith('*') || pattern.split('/').includes('+');
 }
 
-function compileGlob(pattern: string, capabilities: ReadonlySet<Capability>): GlobRule {
+function compileGlob(pattern: string, permissions: Permissions): GlobRule {
   const isPrefix = pattern.endsWith('*');
   const body = isPrefix ? pattern.slice(0, -1) : pattern;
   const segments = body.split('/');
@@ -50,7 +58,7 @@ function compileGlob(pattern: string, capabilities: ReadonlySet<Capability>): Gl
     isPrefix,
     wildcards: segments.filter((s) => s === '+').length,
     body,
-    capabilities,
+    permissions,
   };
 }
 
@@ -63,36 +71,48 @@ function beats(a: GlobRule, b: GlobRule): boolean {
   return a.body > b.body;
 }
 
-function mergeCaps(a: ReadonlySet<Capability> | undefined, b: ReadonlySet<Capability>): ReadonlySet<Capability> {
+/** Rules for the same pattern from several policies merge; `deny` wins over everything. */
+function merge(a: Permissions | undefined, b: Permissions): Permissions {
   if (!a) return b;
-  if (a.has('deny') || b.has('deny')) return new Set(['deny']);
-  return new Set([...a, ...b]);
+  if (a.capabilities.has('deny') || b.capabilities.has('deny')) return { capabilities: new Set(['deny']), subscribeEventTypes: [] };
+  return {
+    capabilities: new Set([...a.capabilities, ...b.capabilities]),
+    subscribeEventTypes: [...new Set([...a.subscribeEventTypes, ...b.subscribeEventTypes])],
+  };
+}
+
+const NO_PERMISSIONS: Permissions = { capabilities: new Set(), subscribeEventTypes: [] };
+
+/** ryanuber/go-glob as Vault uses it for event types: `*` matches any run of characters. */
+export function eventTypeGlobMatch(pattern: string, value: string): boolean {
+  const source = pattern.split('*').map(escapeRegex).join('[\\s\\S]*');
+  return new RegExp(`^${source}$`).test(value);
 }
 
 export class Acl {
-  private readonly exact = new Map<string, ReadonlySet<Capability>>();
+  private readonly exact = new Map<string, Permissions>();
   private readonly globs: GlobRule[] = [];
 
   constructor(readonly root: boolean, rules: readonly PathRule[]) {
-    const globCaps = new Map<string, ReadonlySet<Capability>>();
+    const globPermissions = new Map<string, Permissions>();
     for (const rule of rules) {
-      const target = isGlob(rule.pattern) ? globCaps : this.exact;
-      target.set(rule.pattern, mergeCaps(target.get(rule.pattern), rule.capabilities));
+      const target = isGlob(rule.pattern) ? globPermissions : this.exact;
+      const permissions = { capabilities: rule.capabilities, subscribeEventTypes: rule.subscribeEventTypes ?? [] };
+      target.set(rule.pattern, merge(target.get(rule.pattern), permissions));
     }
-    for (const [pattern, caps] of globCaps) this.globs.push(compileGlob(pattern, caps));
+    for (const [pattern, permissions] of globPermissions) this.globs.push(compileGlob(pattern, permissions));
   }
 
-  private bestGlob(path: string): ReadonlySet<Capability> | undefined {
+  private bestGlob(path: string): Permissions | undefined {
     let best: GlobRule | undefined;
     for (const g of this.globs) {
       if (g.regex.test(path) && (!best || beats(g, best))) best = g;
     }
-    return best?.capabilities;
+    return best?.permissions;
   }
 
-  /** The capabilities that govern `path` for `op`, following acl.go's lookup order. */
-  capabilitiesFor(path: string, op: AclOperation = 'read'): ReadonlySet<Capability> {
-    if (this.root) return new Set(CAPABILITIES.filter((c) => c !== 'deny'));
+  /** The merged rule that governs `path` for `op`, following acl.go's lookup order. */
+  private permissionsFor(path: string, op: AclOperation): Permissions {
     const exact = this.exact.get(path);
     if (exact) return exact;
     if (op === 'list') {
@@ -104,7 +124,32 @@ export class Acl {
         if (glob) return glob;
       }
     }
-    return this.bestGlob(path) ?? new Set();
+    return this.bestGlob(path) ?? NO_PERMISSIONS;
+  }
+
+  /** The capabilities that govern `path` for `op`, following acl.go's lookup order. */
+  capabilitiesFor(path: string, op: AclOperation = 'read'): ReadonlySet<Capability> {
+    if (this.root) return new Set(CAPABILITIES.filter((c) => c !== 'deny'));
+    return this.permissionsFor(path, op).capabilities;
+  }
+
+  /**
+   * acl.Capabilities, as sys/capabilities-self reports it: `["root"]` for root, `["deny"]` for
+   * an explicit deny or no grant at all, else the granted capabilities, sorted.
+   */
+  capabilityNames(path: string): string[] {
+    if (this.root) return ['root'];
+    const caps = this.capabilitiesFor(path);
+    if (caps.has('deny') || caps.size === 0) return ['deny'];
+    return [...caps].sort();
+  }
+
+  /** An event on `path` may reach this token: `subscribe` there, and the event type in `subscribe_event_types`. */
+  allowsSubscribe(path: string, eventType: string): boolean {
+    if (this.root) return true;
+    const { capabilities, subscribeEventTypes } = this.permissionsFor(path, 'read');
+    if (capabilities.has('deny') || !capabilities.has('subscribe')) return false;
+    return subscribeEventTypes.some((pattern) => eventTypeGlobMatch(pattern, eventType));
   }
 
   allows(path: string, op: AclOperation): boolean {
@@ -125,10 +170,10 @@ export class Acl {
     if (this.root) return true;
     const usable = (caps: ReadonlySet<Capability>): boolean => caps.size > 0 && !caps.has('deny');
     if (usable(this.capabilitiesFor(mountPath))) return true;
-    for (const [pattern, caps] of this.exact) if (pattern.startsWith(mountPath) && usable(caps)) return true;
+    for (const [pattern, p] of this.exact) if (pattern.startsWith(mountPath) && usable(p.capabilities)) return true;
     const mountSegs = mountPath.replace(/\/$/, '').split('/');
     for (const g of this.globs) {
-      if (!usable(g.capabilities)) continue;
+      if (!usable(g.permissions.capabilities)) continue;
       const segs = g.body.split('/');
       const matches = mountSegs.every((seg, i) => {
         const p = segs[i];

@@ -1,4 +1,5 @@
-// KV version 1 (passthrough.go): flat maps, no versions.
+// KV version 1 (passthrough.go): flat maps, no versions. Writes and deletes emit events.
+import { kvEvent } from './events.js';
 import { backendOf } from './router.js';
 import { parseDurationSeconds, SYSTEM_DEFAULT_TTL_SECONDS } from './time.js';
 import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
@@ -50,11 +51,14 @@ export function kvV1Backend(): Backend {
     if (key === '') return fail(400, 'missing path');
     if (Object.keys(call.req.data).length === 0) return fail(400, 'missing data fields');
     store.set(key, structuredClone(call.req.data));
+    kvEvent(call, 'write', key, key);
     return nothing();
   };
 
   const remove = (call: Call): Outcome => {
-    store.delete(keyOf(call));
+    const key = keyOf(call);
+    store.delete(key);
+    kvEvent(call, 'delete', key, null);
     return nothing();
   };
 

@@ -1,5 +1,7 @@
 // KV version 2 routes: data, metadata, delete/undelete/destroy, config, and the invalid-path replies.
+// Every change emits its kv-v2 event (reference §7.4); reads emit nothing.
 import { envelopeOf, goJson } from './envelope.js';
+import { kvEvent, versionsMetadata } from './events.js';
 import { boolField, durationField, FieldError, hasField, intField, stringListField, stringMapField } from './fields.js';
 import { listPrefix, listUnder } from './kv1.js';
 import { Kv2Store, mergePatch, versionMetadata, type KeyState } from './kv2-store.js';
@@ -71,13 +73,15 @@ export function kvV2Backend(now: () => number): Backend {
       return casFailure;
     }
     const version = store.addVersion(meta, structuredClone(data));
+    kvEvent(call, 'data-write', `data/${key}`, `data/${key}`, versionsMetadata(meta.currentVersion, meta.oldestVersion));
     return respond({ data: versionMetadata(meta, meta.currentVersion, version) });
   };
 
   const patchData = (call: Call): Outcome => {
     const patch = dataObject(call);
     if (!patch) return fail(400, 'no data provided');
-    const meta = store.meta(keyOf(call));
+    const key = keyOf(call);
+    const meta = store.meta(key);
     if (!meta) return raw(404, '');
     const current = meta.versions.get(meta.currentVersion);
     if (!current) return raw(404, '');
@@ -88,12 +92,17 @@ export function kvV2Backend(now: () => number): Backend {
     if (casFailure) return casFailure;
     const merged = mergePatch(current.data, patch) as Record<string, unknown>;
     const version = store.addVersion(meta, merged);
+    kvEvent(call, 'data-patch', `data/${key}`, `data/${key}`, versionsMetadata(meta.currentVersion, meta.oldestVersion));
     return respond({ data: versionMetadata(meta, meta.currentVersion, version) });
   };
 
   const deleteLatest = (call: Call): Outcome => {
-    const meta = store.meta(keyOf(call));
-    if (meta) store.softDelete(meta.versions.get(meta.currentVersion));
+    const key = keyOf(call);
+    const meta = store.meta(key);
+    const latest = meta?.versions.get(meta.currentVersion);
+    if (!meta || !latest || latest.destroyed || store.isDeleted(latest)) return nothing();
+    store.softDelete(latest);
+    kvEvent(call, 'data-delete', `data/${key}`, null, versionsMetadata(meta.currentVersion, meta.oldestVersion));
     return nothing();
   };
 
@@ -134,6 +143,7 @@ export function kvV2Backend(now: () => number): Backend {
       const custom = stringMapField(d, 'custom_metadata');
       meta.customMetadata = patchOnly && custom ? { ...(meta.customMetadata ?? {}), ...custom } : (custom ?? {});
     }
+    kvEvent(call, patchOnly ? 'metadata-patch' : 'metadata-write', `metadata/${key}`, `metadata/${key}`);
     const warnings = hasField(d, 'cas_required') && store.config.casRequired && !meta.casRequired
       ? ['"cas_required" set to false, but is mandated by backend config. This value will be ignored.']
       : [];
@@ -141,18 +151,31 @@ export function kvV2Backend(now: () => number): Backend {
   };
 
   const deleteMetadata = (call: Call): Outcome => {
-    store.keys.delete(keyOf(call));
+    const key = keyOf(call);
+    if (store.keys.delete(key)) kvEvent(call, 'metadata-delete', `metadata/${key}`, null);
     return nothing();
   };
 
   const listMetadata = (call: Call): Outcome =>
     respond({ data: { keys: listUnder(store.keys.keys(), listPrefix(keyOf(call))) } });
 
-  const versionsOp = (apply: (meta: KeyState, n: number) => void, missingText: string) => (call: Call): Outcome => {
+  /** delete/, undelete/ and destroy/: apply to each listed version, then emit the verb's event. */
+  const versionsOp = (
+    verb: 'delete' | 'undelete' | 'destroy',
+    apply: (meta: KeyState, n: number) => void,
+    missingText: string,
+  ) => (call: Call): Outcome => {
     const versions = versionsField(call);
     if (versions.length === 0) return fail(400, missingText);
-    const meta = store.meta(keyOf(call));
-    if (meta) versions.forEach((n) => apply(meta, n));
+    const key = keyOf(call);
+    const meta = store.meta(key);
+    if (!meta) return nothing();
+    versions.forEach((n) => apply(meta, n));
+    const extra = versionsMetadata(meta.currentVersion, meta.oldestVersion);
+    // kv v0.16.1 lists the requested versions as JSON; destroyed_versions only arrives in v0.17.0.
+    if (verb === 'delete') extra['deleted_versions'] = JSON.stringify(versions);
+    if (verb === 'undelete') extra['undeleted_versions'] = JSON.stringify(versions);
+    kvEvent(call, verb, `${verb}/${key}`, verb === 'undelete' ? `data/${key}` : null, extra);
     return nothing();
   };
 
@@ -169,6 +192,7 @@ export function kvV2Backend(now: () => number): Backend {
     if (hasField(d, 'max_versions')) store.config.maxVersions = intField(d, 'max_versions', 0);
     if (hasField(d, 'cas_required')) store.config.casRequired = boolField(d, 'cas_required', false);
     if (hasField(d, 'delete_version_after')) store.config.deleteVersionAfterSeconds = durationField(d, 'delete_version_after');
+    kvEvent(call, 'config-write', 'config', 'config');
     return nothing();
   };
 
@@ -200,9 +224,9 @@ export function kvV2Backend(now: () => number): Backend {
       },
       exists: metaExists,
     },
-    { pattern: 'delete/*path', ops: { update: versionsOp((m, n) => store.softDelete(m.versions.get(n)), 'No version number provided') } },
-    { pattern: 'undelete/*path', ops: { update: versionsOp((m, n) => store.undelete(m, m.versions.get(n)), 'No version number provided') } },
-    { pattern: 'destroy/*path', ops: { update: versionsOp((m, n) => store.destroy(m.versions.get(n)), 'no version number provided') } },
+    { pattern: 'delete/*path', ops: { update: versionsOp('delete', (m, n) => store.softDelete(m.versions.get(n)), 'No version number provided') } },
+    { pattern: 'undelete/*path', ops: { update: versionsOp('undelete', (m, n) => store.undelete(m, m.versions.get(n)), 'No version number provided') } },
+    { pattern: 'destroy/*path', ops: { update: versionsOp('destroy', (m, n) => store.destroy(m.versions.get(n)), 'no version number provided') } },
     {
       pattern: '*rest',
       ops: { read: invalidPath, create: invalidPath, update: invalidPath, patch: invalidPath, delete: invalidPath, list: invalidPath },

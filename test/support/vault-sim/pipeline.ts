@@ -3,6 +3,7 @@
 import {
   envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, notFoundPage, rawReply, type Reply,
 } from './envelope.js';
+import { checkSubscribe, isSubscribeRequest } from './events-ws.js';
 import { FieldError } from './fields.js';
 import { newUuid } from './ids.js';
 import { matchRoute, type RouteMatch } from './router.js';
@@ -221,5 +222,10 @@ export function handleHttp(state: SimState, input: HttpInput): Reply {
   if (input.rawPath === '/v1/sys/health') return healthReply(state, input.method);
   if (input.rawPath === '/v1/sys/seal-status') return sealStatusReply(state, input.method);
   if (!input.rawPath.startsWith('/v1/')) return notFoundPage();
+  if (isSubscribeRequest(state, input.rawPath)) {
+    // Without the upgrade headers the handshake always fails; server.ts accepts real upgrades.
+    const check = checkSubscribe(state, input);
+    return 'reply' in check ? check.reply : errorReply(500, multiError(['vault-sim: upgrade outside the upgrade handler']));
+  }
   return handleLogical(state, input);
 }

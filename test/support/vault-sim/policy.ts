@@ -97,15 +97,22 @@ const LEGACY_POLICY: Record<string, Capability[]> = {
   sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
 };
 
-function toStringList(value: HclValue | unknown, where: string): string[] {
+function toStringList(value: HclValue | unknown, where: string, field = 'capabilities'): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    throw new PolicyParseError(`${where}: capabilities must be a list of strings`);
+    throw new PolicyParseError(`${where}: ${field} must be a list of strings`);
   }
   return value as string[];
 }
 
-function ruleFrom(pattern: string, capsRaw: unknown, legacy: unknown): PathRule {
+interface RuleSpec {
+  readonly capabilities?: unknown;
+  readonly policy?: unknown;
+  readonly subscribe_event_types?: unknown;
+}
+
+function ruleFrom(pattern: string, spec: RuleSpec): PathRule {
   const where = `path ${JSON.stringify(pattern)}`;
+  const { capabilities: capsRaw, policy: legacy, subscribe_event_types: eventTypesRaw } = spec;
   const caps = new Set<Capability>();
   if (capsRaw !== undefined) {
     for (const c of toStringList(capsRaw, where)) {
@@ -119,7 +126,12 @@ function ruleFrom(pattern: string, capsRaw: unknown, legacy: unknown): PathRule 
     if (!mapped) throw new PolicyParseError(`${where}: invalid policy "${legacy}"`);
     mapped.forEach((c) => caps.add(c));
   }
-  return { pattern: pattern.replace(/^\/+/, ''), capabilities: caps.has('deny') ? new Set(['deny']) : caps };
+  const subscribeEventTypes = eventTypesRaw === undefined ? [] : toStringList(eventTypesRaw, where, 'subscribe_event_types');
+  return {
+    pattern: pattern.replace(/^\/+/, ''),
+    capabilities: caps.has('deny') ? new Set(['deny']) : caps,
+    subscribeEventTypes,
+  };
 }
 
 function rulesFromHcl(body: HclBody): PathRule[] {
@@ -128,7 +140,12 @@ function rulesFromHcl(body: HclBody): PathRule[] {
     if (block.key !== 'path') continue;
     const [pattern] = block.labels;
     if (pattern === undefined || block.labels.length !== 1) throw new PolicyParseError('path block needs one label');
-    rules.push(ruleFrom(pattern, block.body.attributes.get('capabilities'), block.body.attributes.get('policy')));
+    const attrs = block.body.attributes;
+    rules.push(ruleFrom(pattern, {
+      capabilities: attrs.get('capabilities'),
+      policy: attrs.get('policy'),
+      subscribe_event_types: attrs.get('subscribe_event_types'),
+    }));
   }
   return rules;
 }
@@ -139,8 +156,7 @@ function rulesFromJson(doc: unknown): PathRule[] {
   if (typeof paths !== 'object' || paths === null || Array.isArray(paths)) {
     throw new PolicyParseError('"path" must be an object');
   }
-  return Object.entries(paths as Record<string, Record<string, unknown>>).map(([pattern, spec]) =>
-    ruleFrom(pattern, spec?.capabilities, spec?.policy));
+  return Object.entries(paths as Record<string, RuleSpec | null>).map(([pattern, spec]) => ruleFrom(pattern, spec ?? {}));
 }
 
 /** Parses policy text (HCL subset or JSON). Throws PolicyParseError. */

@@ -1,9 +1,12 @@
 // The HTTP listener: reads requests, hands them to the pipeline, records them, writes replies.
+// Upgrade requests (event subscriptions) arrive on node:http's 'upgrade' event instead.
 import http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { errorReply, type Reply } from './envelope.js';
+import { checkSubscribe, EventSockets, isSubscribeRequest } from './events-ws.js';
 import { attachConnection, originalMethod } from './method-shim.js';
-import { handleHttp } from './pipeline.js';
+import { handleHttp, type HttpInput } from './pipeline.js';
 import { SimState, type ErrorStyle } from './state.js';
 import { multiError } from './types.js';
 
@@ -32,6 +35,26 @@ export interface RecordedRequest {
   at: number;
 }
 
+/** Test controls for the event stream (`sys/events/subscribe`). */
+export interface VaultSimEvents {
+  /** false: the subscribe path is an ordinary sys path (404, like Vault CE ≥ 1.16). Open sockets stay. */
+  setAvailable(available: boolean): void;
+  /** Terminates every subscriber socket without a close frame (the client sees 1006). */
+  disconnectAll(): void;
+  /** Sends `frame` to every subscriber as-is: a string as a text frame, a Buffer as a binary one. */
+  sendRaw(frame: string | Buffer): void;
+  subscriberCount(): number;
+  /** Every event the KV engines emitted, subscribers or not, oldest first (clear it with `length = 0`). */
+  readonly emitted: Array<{
+    readonly id: string;
+    readonly eventType: string;
+    readonly path: string;
+    readonly dataPath: string | undefined;
+    readonly metadata: Readonly<Record<string, string>>;
+    readonly frame: string;
+  }>;
+}
+
 export interface VaultSim {
   readonly url: string;
   readonly port: number;
@@ -40,6 +63,7 @@ export interface VaultSim {
   requestsTo(path: string): RecordedRequest[];
   clearRequests(): void;
   revokeToken(token: string): void;
+  readonly events: VaultSimEvents;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -70,7 +94,10 @@ export class VaultSimServer implements VaultSim {
   private readonly host: string;
   private boundPort: number;
   /** node:http parses and answers; a plain TCP listener feeds it through the LIST method shim. */
-  private readonly http = http.createServer((req, res) => this.onRequest(req, res));
+  private readonly http = http.createServer((req, res) => this.onRequest(req, res))
+    .on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+  private readonly eventSockets: EventSockets;
+  readonly events: VaultSimEvents;
   private listener: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
@@ -79,6 +106,15 @@ export class VaultSimServer implements VaultSim {
     this.host = options.host ?? '127.0.0.1';
     this.boundPort = options.port ?? 0;
     this.state = new SimState({ rootToken: options.rootToken ?? 'root', errorStyle: options.errorStyle ?? 'legacy' });
+    const bus = this.state.events;
+    this.eventSockets = new EventSockets(bus);
+    this.events = {
+      setAvailable: (available) => { bus.available = available; },
+      disconnectAll: () => bus.disconnectAll(),
+      sendRaw: (frame) => bus.sendRaw(frame),
+      subscriberCount: () => bus.subscriberCount(),
+      emitted: bus.emitted,
+    };
   }
 
   get port(): number {
@@ -131,6 +167,7 @@ export class VaultSimServer implements VaultSim {
     if (!listener) return;
     this.listener = undefined;
     const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+    this.state.events.disconnectAll();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     await closed;
@@ -153,38 +190,79 @@ export class VaultSimServer implements VaultSim {
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://vault-sim');
-      const headers = headerMap(req);
-      const input = {
-        method,
-        rawPath: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        token: tokenOf(headers),
-      };
-      let reply: Reply;
-      try {
-        reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : handleHttp(this.state, input);
-      } catch (err) {
-        reply = errorReply(500, multiError([(err as Error).message]));
-      }
-      this.requests.push({
-        method: input.method,
-        path: input.rawPath,
-        query: input.query,
-        headers: input.headers,
-        body: input.body,
-        token: input.token,
-        status: reply.status,
-        at: Date.now(),
-      });
-      // Go's net/http writes canonical header names (Cache-Control, Content-Type).
-      const outHeaders: Record<string, string | number> = {};
-      for (const [name, value] of Object.entries(reply.headers)) outHeaders[canonicalHeader(name)] = value;
-      if (reply.status !== 204) outHeaders['Content-Length'] = Buffer.byteLength(reply.body);
-      res.writeHead(reply.status, outHeaders);
+      const input = inputOf(req, method, Buffer.concat(chunks).toString('utf8'));
+      const reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : this.safely(input);
+      this.record(input, reply.status);
+      res.writeHead(reply.status, outHeadersOf(reply));
       res.end(reply.status === 204 ? undefined : reply.body);
     });
   }
+
+  /** Subscribe requests become WebSockets; any other upgrade request gets an ordinary reply. */
+  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const method = originalMethod(req);
+    const hasBody = Number(req.headers['content-length'] ?? '0') > 0;
+    const input = inputOf(req, method, hasBody ? head.toString('utf8') : '');
+    socket.on('error', () => socket.destroy());
+    if (isSubscribeRequest(this.state, input.rawPath)) {
+      const check = checkSubscribe(this.state, input);
+      if ('ok' in check) {
+        this.record(input, 101);
+        this.eventSockets.accept(req, socket, head, check.ok);
+        return;
+      }
+      this.record(input, check.reply.status);
+      writeRawReply(socket, check.reply, method);
+      return;
+    }
+    const reply = this.safely(input);
+    this.record(input, reply.status);
+    writeRawReply(socket, reply, method);
+  }
+
+  private safely(input: HttpInput): Reply {
+    try {
+      return handleHttp(this.state, input);
+    } catch (err) {
+      return errorReply(500, multiError([(err as Error).message]));
+    }
+  }
+
+  private record(input: HttpInput, status: number): void {
+    this.requests.push({
+      method: input.method,
+      path: input.rawPath,
+      query: { ...input.query },
+      headers: { ...input.headers },
+      body: input.body,
+      token: input.token,
+      status,
+      at: Date.now(),
+    });
+  }
+}
+
+function inputOf(req: http.IncomingMessage, method: string, body: string): HttpInput {
+  const url = new URL(req.url ?? '/', 'http://vault-sim');
+  const headers = headerMap(req);
+  return { method, rawPath: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, token: tokenOf(headers) };
+}
+
+/** Go's net/http writes canonical header names (Cache-Control, Content-Type). */
+function outHeadersOf(reply: Reply): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(reply.headers)) out[canonicalHeader(name)] = value;
+  if (reply.status !== 204) out['Content-Length'] = Buffer.byteLength(reply.body);
+  return out;
+}
+
+/** A reply written straight to an upgrade request's socket, which then closes. */
+function writeRawReply(socket: Duplex, reply: Reply, method: string): void {
+  const headers = outHeadersOf(reply);
+  headers['Date'] = new Date().toUTCString();
+  if (!('Connection' in headers)) headers['Connection'] = 'close';
+  const head = [`HTTP/1.1 ${reply.status} ${http.STATUS_CODES[reply.status] ?? ''}`];
+  for (const [name, value] of Object.entries(headers)) head.push(`${name}: ${value}`);
+  const body = reply.status === 204 || method === 'HEAD' ? '' : reply.body;
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

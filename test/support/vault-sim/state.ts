@@ -1,5 +1,7 @@
-// All simulator state, in memory: tokens, policies, mounts (each with its backend's data), wraps.
+// All simulator state, in memory: tokens, policies, mounts (each with its backend's data), wraps,
+// and the event bus.
 import { backendFactory } from './backends.js';
+import { EventBus } from './events.js';
 import { newUuid } from './ids.js';
 import { MountTable } from './mount-table.js';
 import { PolicyStore } from './policy.js';
@@ -25,6 +27,7 @@ export class SimState {
   readonly policies = new PolicyStore();
   readonly mounts: MountTable;
   readonly wraps: WrapStore;
+  readonly events: EventBus;
 
   /** Starts like `vault server -dev`: root token, token auth, KV v2 at secret/. */
   constructor(config: StateConfig) {
@@ -33,6 +36,7 @@ export class SimState {
     this.errorStyle = config.errorStyle;
     this.tokens = new TokenStore(this.now);
     this.wraps = new WrapStore(this.tokens, this.now);
+    this.events = new EventBus(this.now, this.tokens, this.policies);
     this.mounts = new MountTable(backendFactory(this.now));
     this.mounts.mount({ path: 'cubbyhole/', table: 'mounts', type: 'cubbyhole', description: 'per-token private secret storage' }, true);
     this.mounts.mount({ path: 'identity/', table: 'mounts', type: 'identity', description: 'identity store' }, true);

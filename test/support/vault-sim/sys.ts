@@ -1,5 +1,6 @@
 // The system backend: sys/health, sys/auth, sys/policy and sys/policies/acl, plus the
-// sys/mounts and sys/wrapping routes from their own modules.
+// sys/mounts, sys/wrapping and sys/capabilities* routes from their own modules.
+import { capabilityRoutes } from './capabilities.js';
 import { jsonReply, type Reply } from './envelope.js';
 import { stringField } from './fields.js';
 import { enableMount, listMounts, mountRoutes } from './mounts.js';
@@ -107,5 +108,6 @@ export function systemBackend(): Backend {
     ...policyRoutes('policy'),
     ...policyRoutes('policies/acl'),
     ...wrappingRoutes,
+    ...capabilityRoutes,
   ]);
 }

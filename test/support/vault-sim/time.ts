@@ -105,3 +105,16 @@ export function formatTime(ms: number): string {
   const millis = iso.slice(20, 23).replace(/0+$/, '');
   return millis === '' ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 19)}.${millis}Z`;
 }
+
+/** Go's time.Now() marshalled as JSON: RFC 3339 with nanoseconds and the local offset ("Z" at UTC). */
+export function localStampText(ms: number): string {
+  const offsetMinutes = -new Date(ms).getTimezoneOffset();
+  const local = new Date(ms + offsetMinutes * 60_000).toISOString();
+  const nanos = `${local.slice(20, 23)}${String(randomInt(1_000_000)).padStart(6, '0')}`.replace(/0+$/, '');
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  const zone = offsetMinutes === 0
+    ? 'Z'
+    : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${local.slice(0, 19)}${nanos === '' ? '' : `.${nanos}`}${zone}`;
+}
