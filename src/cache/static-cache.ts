@@ -47,7 +47,9 @@ export class StaticCache {
       return;
     }
     entry.latest = response;
-    if (kvVersion !== undefined) entry.versions[String(kvVersion)] = response;
+    // Versions change under a secret without naming themselves (max_versions trims, 1.15 destroy
+    // events list no versions, events missed while disconnected): keep only the one just read.
+    entry.versions = kvVersion !== undefined ? { [String(kvVersion)]: response } : {};
     this.write(entry);
   }
 

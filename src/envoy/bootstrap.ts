@@ -46,6 +46,8 @@ function listener(l: ListenerConfig, index: number): Record<string, unknown> {
           '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
           stat_prefix: `vault_listener_${index}`,
           codec_type: 'AUTO',
+          // Vault's LIST verb (the vault CLI, hvac) is not a standard HTTP method.
+          http_protocol_options: { allow_custom_methods: true },
           route_config: {
             name: 'vault',
             virtual_hosts: [{

@@ -60,6 +60,16 @@ describe('cache: static cache — who may read what', () => {
     expect(c.size).to.equal(0);
   });
 
+  it('a refetch keeps only the version it read: versions may have changed unseen', () => {
+    const c = new StaticCache(new MemoryStore(1 << 20));
+    c.record({ path: latest.path, version: 1 }, A, response('v1'));
+    c.record(latest, A, response('v2'), 2);
+    c.update(latest.path, response('v3'), [], 3);
+    expect(c.lookup({ path: latest.path, version: 1 }, A)).to.equal(undefined);
+    expect(c.lookup({ path: latest.path, version: 2 }, A)).to.equal(undefined);
+    expect(text(c.lookup({ path: latest.path, version: 3 }, A))).to.equal('v3');
+  });
+
   it('keeps within its byte budget, least recently used first, and tells the worker', () => {
     const forgotten: string[] = [];
     const c = new StaticCache(new MemoryStore(16 * 1024, () => undefined), (p) => forgotten.push(p));
