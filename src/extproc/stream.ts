@@ -98,7 +98,9 @@ function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: Strea
   if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders[HEADERS.vaultToken];
   const effects: StreamEffect[] = [];
   const sc = ctx.staticCache;
-  const key = sc && decision.effectiveToken ? staticKeyOf(req.method, req.path, req.query, headers.get(HEADERS.vaultNamespace)) : undefined;
+  // A response-wrapped read must reach Vault: a hit would hand out the secret itself instead of a wrapping token.
+  const wrapped = headers.has(HEADERS.wrapTtl) || headers.has(HEADERS.wrapFormat);
+  const key = sc && decision.effectiveToken && !wrapped ? staticKeyOf(req.method, req.path, req.query, headers.get(HEADERS.vaultNamespace)) : undefined;
   if (sc && key && decision.effectiveToken) {
     const tokenHash = hashToken(decision.effectiveToken);
     const hit = sc.cache.lookup(key, tokenHash);

@@ -12,6 +12,8 @@ export const HEADERS = {
   authorization: 'authorization',
   vaultRequest: 'x-vault-request',
   vaultNamespace: 'x-vault-namespace',
+  wrapTtl: 'x-vault-wrap-ttl',
+  wrapFormat: 'x-vault-wrap-format',
   contentType: 'content-type',
   xCache: 'x-cache',
   age: 'age',

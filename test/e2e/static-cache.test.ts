@@ -178,6 +178,32 @@ describe('e2e: static secret cache through real Envoy', function () {
       expect(JSON.parse(missing.body)).to.deep.equal({ errors: [] });
     });
 
+    it('a response-wrapped read always goes to Vault and gets a wrapping token, never the cached secret', async () => {
+      await write(sim, 'secret/data/app/wrapped', { v: 'w' });
+      await get(stack, '/v1/secret/data/app/wrapped', a);
+      expect((await get(stack, '/v1/secret/data/app/wrapped', a)).headers.get('x-cache')).to.equal('HIT');
+      const wrapped = await get(stack, '/v1/secret/data/app/wrapped', a, { 'x-vault-wrap-ttl': '60s' });
+      expect(wrapped.status).to.equal(200);
+      expect(wrapped.headers.get('x-cache')).to.equal('MISS');
+      const body = JSON.parse(wrapped.body);
+      expect(body.data).to.equal(null);
+      expect(body.wrap_info.token).to.be.a('string');
+      expect(wrapped.body).not.to.include('"v":"w"');
+    });
+
+    it('a token that expires loses its cached access when it expires, not at the next refresh (1 h here)', async () => {
+      const short = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['app'], ttl: '2s' })).json.auth.client_token as string;
+      await write(sim, 'secret/data/app/expiring', { v: 'e' });
+      await get(stack, '/v1/secret/data/app/expiring', short);
+      expect((await get(stack, '/v1/secret/data/app/expiring', short)).headers.get('x-cache')).to.equal('HIT');
+      await sleep(2_300);
+      const after = await get(stack, '/v1/secret/data/app/expiring', short);
+      expect(after.status).to.equal(403);
+      expect(after.headers.get('x-cache')).to.equal(null);
+      // Another token that may read it still hits.
+      expect((await get(stack, '/v1/secret/data/app/expiring', a)).status).to.equal(200);
+    });
+
     it('100 concurrent identical cold reads make 1 upstream read, 100 correct responses', async () => {
       await write(sim, 'secret/data/app/hot', { v: 'hot' });
       sim.clearRequests();

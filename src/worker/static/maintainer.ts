@@ -7,6 +7,7 @@ import { parseKvEvent } from './kv-event.js';
 import { refetchSecret } from './refetch.js';
 import { StaticRegistry } from './registry.js';
 import { KvEventSubscriber } from './subscriber.js';
+import { TokenExpiry } from './token-expiry.js';
 
 export interface MaintainerOptions {
   cache: CacheConfig;
@@ -32,9 +33,17 @@ export class StaticCacheMaintainer {
   /** Refetches under way, and paths to refetch once more when they end. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private readonly expiry: TokenExpiry;
 
   constructor(private readonly opts: MaintainerOptions) {
     this.log = opts.log.child({ component: 'static-cache' });
+    this.expiry = new TokenExpiry(opts.vault, this.log, (tokenHash, why) => {
+      const paths = this.registry.dropToken(tokenHash);
+      if (paths.length) {
+        this.log.info({ why, secrets: paths.length }, 'a token lost its cached access');
+        opts.send({ type: 'static-revoke', tokenHash, paths });
+      }
+    });
     this.subscriber = new KvEventSubscriber({
       vaultAddress: opts.vaultConfig.address,
       token: opts.autoAuthToken,
@@ -58,11 +67,16 @@ export class StaticCacheMaintainer {
     this.subscriber.stop();
     if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
+    this.expiry.stop();
   }
 
   handle(msg: ExtprocMessage): void {
-    if (msg.type === 'static-access') this.registry.add(msg.path, msg.token);
-    else if (msg.type === 'static-forget') this.registry.forget(msg.path);
+    if (msg.type === 'static-access') {
+      this.registry.add(msg.path, msg.token);
+      void this.expiry.watch(msg.token);
+    } else if (msg.type === 'static-forget') {
+      this.registry.forget(msg.path);
+    }
   }
 
   private scheduleCapabilities(): void {
