@@ -15,6 +15,8 @@ export interface StaticEntry {
   path: string;
   tokens: string[];
   latest?: StoredResponse;
+  /** The KV v2 version `latest` is, so `?version=N` of the latest is served without a second copy. */
+  latestVersion?: number;
   versions: Record<string, StoredResponse>;
 }
 
@@ -22,7 +24,8 @@ const packr = new Packr({ useRecords: false, structuredClone: false });
 
 /** Entries live encoded: compact, and no parsed JSON kept around. */
 export function encodeEntry(entry: StaticEntry): Buffer {
-  return packr.pack(entry);
+  // A copy of exactly its size: pack() returns a view into a large shared buffer.
+  return Buffer.from(packr.pack(entry));
 }
 
 export function decodeEntry(bytes: Buffer): StaticEntry {

@@ -16,7 +16,8 @@ export class StaticCache {
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
     const entry = this.read(key.path);
     if (!entry || !entry.tokens.includes(tokenHash)) return undefined;
-    return key.version === 0 ? entry.latest : entry.versions[String(key.version)];
+    if (key.version === 0 || key.version === entry.latestVersion) return entry.latest;
+    return entry.versions[String(key.version)];
   }
 
   /**
@@ -29,7 +30,7 @@ export class StaticCache {
     if (newToken) entry.tokens.push(tokenHash);
     if (key.version === 0) {
       entry.latest = response;
-      if (kvVersion !== undefined) entry.versions[String(kvVersion)] = response;
+      setLatestVersion(entry, kvVersion);
     } else {
       entry.versions[String(key.version)] = response;
     }
@@ -49,14 +50,18 @@ export class StaticCache {
     entry.latest = response;
     // Versions change under a secret without naming themselves (max_versions trims, 1.15 destroy
     // events list no versions, events missed while disconnected): keep only the one just read.
-    entry.versions = kvVersion !== undefined ? { [String(kvVersion)]: response } : {};
+    entry.versions = {};
+    setLatestVersion(entry, kvVersion);
     this.write(entry);
   }
 
   dropVersions(path: string, versions: number[]): void {
     const entry = this.read(path);
     if (!entry) return;
-    for (const v of versions) delete entry.versions[String(v)];
+    for (const v of versions) {
+      delete entry.versions[String(v)];
+      if (v === entry.latestVersion) delete entry.latestVersion;
+    }
     this.write(entry);
   }
 
@@ -95,4 +100,13 @@ export class StaticCache {
   private write(entry: StaticEntry): void {
     this.store.set(entry.path, encodeEntry(entry));
   }
+}
+
+function setLatestVersion(entry: StaticEntry, kvVersion: number | undefined): void {
+  if (kvVersion === undefined) {
+    delete entry.latestVersion;
+    return;
+  }
+  entry.latestVersion = kvVersion;
+  delete entry.versions[String(kvVersion)]; // served from latest
 }
