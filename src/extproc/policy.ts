@@ -19,7 +19,8 @@ export const MISSING_REQUEST_HEADER = "missing 'X-Vault-Request' header";
  * api_proxy rules), then forward. Later issues add local endpoints and cache lookups here.
  */
 export function decideRequest(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
-  // Vault Proxy wraps its whole listener (local endpoints included) in this check: SSRF protection.
+  // SSRF protection for the proxied API. Vault Proxy checks it on the proxy handler only; local
+  // endpoints (cache-clear, quit, metrics), when they come, are answered before this check.
   if (ctx.listener.requireRequestHeader && req.vaultRequest !== 'true') {
     return vaultError(412, MISSING_REQUEST_HEADER, 'vault_extproc_missing_request_header');
   }
