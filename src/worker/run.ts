@@ -16,6 +16,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
   }
   const method = autoAuthConfig.method;
   let token: string | undefined;
+  let maintainer: StaticCacheMaintainer | undefined;
   const autoAuth: AutoAuth = new AutoAuth({
     vault,
     method: createAuthMethod(method),
@@ -27,11 +28,12 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     exitAfterAuth: config.exitAfterAuth,
     onToken: (t) => {
       token = t.token;
+      maintainer?.tokenChanged();
       send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
     },
     onExit: (code, reason) => send({ type: 'exit', code, reason }),
   });
-  const maintainer = config.cache?.staticSecrets
+  maintainer = config.cache?.staticSecrets
     ? new StaticCacheMaintainer({
         cache: config.cache, vaultConfig: config.vault, vault, log, send,
         autoAuthToken: () => token,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
 import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
@@ -34,6 +34,7 @@ auto_auth {
       remove_secret_id_file_after_reading = false
     }
   }
+  sink "file" { config = { path = "${join(dir, 'token')}" } }
 }
 cache {
   cache_static_secrets = true
@@ -344,6 +345,20 @@ describe('e2e: static secret cache through real Envoy', function () {
       const skipped = stack.service.jsonLines.filter((l) => l['msg'] === 'skipping a malformed frame on the KV event stream');
       expect(skipped.length).to.be.at.least(3);
       expect(stack.service.text).not.to.include('this is not json');
+    });
+
+    it('when the auto-auth token is revoked, the subscription comes back with a new login', async () => {
+      await write(sim, 'secret/data/app/relogin', { v: 'before' });
+      await cached('/v1/secret/data/app/relogin');
+      const autoAuth = readFileSync(join(stack.dir, 'token'), 'utf8');
+      sim.revokeToken(autoAuth);
+      sim.events.disconnectAll();
+      await write(sim, 'secret/data/app/relogin', { v: 'after' });
+      await servedWithin('/v1/secret/data/app/relogin', { v: 'after' }, 8_000);
+      const fresh = readFileSync(join(stack.dir, 'token'), 'utf8');
+      expect(fresh).not.to.equal(autoAuth);
+      const subscribed = sim.requests.filter((r) => r.path.startsWith('/v1/sys/events/subscribe/') && r.status === 101).map((r) => r.token);
+      expect(subscribed).to.include(fresh);
     });
 
     it('after the websocket is cut, the cache resyncs on reconnect', async () => {

@@ -51,7 +51,7 @@ export class StaticCacheMaintainer {
       onConnected: () => this.refetchAll('reconnect'),
       onAvailability: (available, reason) => this.onAvailability(available, reason),
       onInvalidToken: () => {
-        this.log.warn('the event stream refused the auto-auth token (invalid token); re-authenticating');
+        this.log.warn('the event stream refused the auto-auth token; checking it');
         opts.onInvalidToken();
       },
       log: this.log,
@@ -68,6 +68,11 @@ export class StaticCacheMaintainer {
     if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.expiry.stop();
+  }
+
+  /** The auto-auth token changed: the event subscription follows it. */
+  tokenChanged(): void {
+    this.subscriber.tokenChanged();
   }
 
   handle(msg: ExtprocMessage): void {

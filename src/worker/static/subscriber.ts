@@ -32,12 +32,28 @@ export class KvEventSubscriber {
   private stopped = false;
   private available: boolean | undefined;
   private readonly backoff: Backoff;
+  /** The token the current connection was opened with. */
+  private connectedWith: string | undefined;
 
   constructor(private readonly opts: SubscriberOptions) {
     this.backoff = new Backoff(opts.minBackoffMs ?? 1_000, opts.maxBackoffMs ?? 300_000);
   }
 
   start(): void {
+    this.connect();
+  }
+
+  /**
+   * The auto-auth token changed (re-login): a subscription opened with the old token may be dead
+   * (Vault drops a revoked token's events), so subscribe again now with the new one.
+   */
+  tokenChanged(): void {
+    if (this.stopped || this.opts.token() === this.connectedWith) return;
+    const old = this.ws;
+    this.ws = undefined;
+    old?.terminate();
+    this.backoff.reset();
+    if (this.timer) clearTimeout(this.timer);
     this.connect();
   }
 
@@ -69,6 +85,7 @@ export class KvEventSubscriber {
     const base = new URL(this.opts.vaultAddress);
     base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     const url = `${base.origin}${EVENTS_SUBSCRIBE_PATH}?json=true&namespaces=*`;
+    this.connectedWith = token;
     const ws = new WebSocket(url, {
       headers: { 'x-vault-token': token },
       maxPayload: MAX_FRAME_BYTES,
@@ -87,11 +104,14 @@ export class KvEventSubscriber {
         if (res.statusCode === 403 && body.includes('invalid token')) {
           this.opts.onInvalidToken();
           this.retry();
+        } else if (res.statusCode === 403) {
+          // Older Vaults say only "permission denied" for a revoked token too: have the token checked;
+          // if it is fine, the policy lacks the subscribe grants.
+          this.opts.onInvalidToken();
+          this.setAvailable(false, 'the auto-auth token may not subscribe to KV events (403): grant read on sys/events/subscribe/kv* and subscribe on the KV paths');
+          this.retry(this.opts.maxBackoffMs ?? 300_000);
         } else if (res.statusCode === 404) {
           this.setAvailable(false, 'Vault has no event endpoint (404): Vault Community ≥ 1.16 and OpenBao do not serve KV events');
-          this.retry(this.opts.maxBackoffMs ?? 300_000);
-        } else if (res.statusCode === 403) {
-          this.setAvailable(false, 'the auto-auth token may not subscribe to KV events (403): grant read on sys/events/subscribe/kv* and subscribe on the KV paths');
           this.retry(this.opts.maxBackoffMs ?? 300_000);
         } else {
           log.warn({ status: res.statusCode }, 'subscribing to KV events failed; retrying');
