@@ -8,6 +8,7 @@ import { MemoryStore } from './cache/store.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { Metrics } from './telemetry/metrics.js';
 import { startWorkerThread, type WorkerHandle } from './worker/host.js';
 import type { WorkerMessage } from './worker/protocol.js';
 
@@ -39,9 +40,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
   let worker: WorkerHandle | undefined;
+  let metrics: Metrics | undefined;
   const staticCache = config.cache?.staticSecrets
-    ? new StaticCache(new MemoryStore(config.cache.maxBytes), (path) => worker?.send({ type: 'static-forget', path }))
+    ? new StaticCache(new MemoryStore(config.cache.maxBytes), (path, reason) => {
+        metrics?.evictions.inc({ cache: 'static', reason });
+        worker?.send({ type: 'static-forget', path });
+      })
     : undefined;
+  metrics = new Metrics(() => (staticCache ? [{ cache: 'static', entries: staticCache.size, bytes: staticCache.bytes }] : []));
+  const m = metrics;
   const inflight = new Inflight();
 
   const onWorkerMessage = (msg: WorkerMessage): void => {
@@ -57,7 +64,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
         staticCache?.update(msg.path, { ...msg.response, body: msg.response.body }, msg.failedTokens, msg.kvVersion);
         break;
       case 'static-evict':
-        staticCache?.evict(msg.path);
+        staticCache?.evict(msg.path, msg.reason);
+        break;
+      case 'metric':
+        m.apply(msg.update);
         break;
       case 'static-drop-versions':
         staticCache?.dropVersions(msg.path, msg.versions);
@@ -84,7 +94,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
           worker?.send({ type: 'static-access', path: effect.key.path, token: effect.token });
         }
         break;
-      default:
+      case 'cache-hit':
+        m.cacheHit.inc();
+        break;
+      case 'cache-miss':
+        m.cacheMiss.inc();
+        break;
+      case 'proxied':
+        (effect.status < 400 ? m.proxySuccess : m.proxyClientError).inc();
         break;
     }
   };
@@ -97,9 +114,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
       context: {
         useAutoAuthToken: config.apiProxy.useAutoAuthToken,
         autoAuthToken: () => token,
+        metricsText: () => m.text(),
         ...(staticCache ? { staticCache: { cache: staticCache, inflight } } : {}),
       },
       onEffect,
+      onStreamEnd: (state, seconds) => {
+        // Forwarded, yet no response came back: Envoy could not reach Vault, or the client left.
+        if (state.phase === 'response' && state.answeredBy === undefined) m.proxyError.inc();
+        m.streamDuration.observe({ answer: state.answeredBy ?? 'none' }, seconds);
+      },
       log,
     });
     if (!config.autoAuth) extproc.setServing(true);
@@ -108,7 +131,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     admin = await startAdminServer(config.extproc.adminAddress, () => {
       const reasons = config.autoAuth && token === undefined ? ['no auto-auth token yet'] : [];
       return { ready: reasons.length === 0 && ext.port > 0, reasons };
-    }, log);
+    }, m, log);
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   } catch (err) {
     await worker?.stop();

@@ -11,8 +11,13 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Admin HTTP: /healthz (the process answers), /readyz (ready to serve requests). */
-export async function startAdminServer(address: string, readiness: () => Readiness, log: Logger): Promise<AdminServer> {
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** Admin HTTP: /healthz (the process answers), /readyz (ready to serve requests), /metrics (Prometheus). */
+export async function startAdminServer(address: string, readiness: () => Readiness, metrics: MetricsSource, log: Logger): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown): void => {
@@ -23,6 +28,16 @@ export async function startAdminServer(address: string, readiness: () => Readine
     if (path === '/readyz') {
       const r = readiness();
       return send(r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', reasons: r.reasons });
+    }
+    if (path === '/metrics') {
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        () => send(500, { errors: ['metrics unavailable'] }),
+      );
+      return;
     }
     send(404, { errors: [] });
   });

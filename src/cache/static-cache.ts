@@ -2,6 +2,9 @@ import { decodeEntry, encodeEntry, type StaticEntry, type StoredResponse } from 
 import type { StaticKey } from './static-key.js';
 import type { CacheStore } from './store.js';
 
+/** Why an entry left: budget (LRU), no_reader (no token may read it), gone (deleted in Vault), cleared. */
+export type EvictionReason = 'budget' | 'no_reader' | 'gone' | 'cleared';
+
 /**
  * The static (KV) secret cache: one entry per canonical path, version sub-entries, and the
  * hashes of the tokens that proved read access. A token not in the set never gets a hit.
@@ -10,8 +13,10 @@ export class StaticCache {
   constructor(
     private readonly store: CacheStore,
     /** Called when an entry disappears for good, so the worker stops refreshing it. */
-    private readonly onEvicted: (path: string) => void = () => undefined,
-  ) {}
+    private readonly onEvicted: (path: string, reason: EvictionReason) => void = () => undefined,
+  ) {
+    store.onBudgetEviction?.((path) => this.onEvicted(path, 'budget'));
+  }
 
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
     const entry = this.read(key.path);
@@ -44,7 +49,7 @@ export class StaticCache {
     if (!entry) return;
     entry.tokens = entry.tokens.filter((t) => !failedTokens.includes(t));
     if (entry.tokens.length === 0) {
-      this.evict(path);
+      this.evict(path, 'no_reader');
       return;
     }
     entry.latest = response;
@@ -71,13 +76,13 @@ export class StaticCache {
       const entry = this.read(path);
       if (!entry || !entry.tokens.includes(tokenHash)) continue;
       entry.tokens = entry.tokens.filter((t) => t !== tokenHash);
-      if (entry.tokens.length === 0) this.evict(path);
+      if (entry.tokens.length === 0) this.evict(path, 'no_reader');
       else this.write(entry);
     }
   }
 
-  evict(path: string): void {
-    if (this.store.delete(path)) this.onEvicted(path);
+  evict(path: string, reason: EvictionReason = 'cleared'): void {
+    if (this.store.delete(path)) this.onEvicted(path, reason);
   }
 
   paths(): string[] {

@@ -11,20 +11,27 @@ export interface CacheStore {
   keys(): IterableIterator<string>;
   readonly bytes: number;
   readonly size: number;
+  /** Registers who hears about entries dropped to stay within the budget. */
+  onBudgetEviction?(listener: (key: string) => void): void;
 }
 
 /** In-memory store with a byte budget; the least recently used entries go first. */
 export class MemoryStore implements CacheStore {
   private readonly lru: LRUCache<string, Buffer>;
+  private readonly listeners: Array<(key: string) => void> = [];
 
-  constructor(maxBytes: number, onEvict?: (key: string, reason: 'budget' | 'deleted') => void) {
+  constructor(maxBytes: number) {
     this.lru = new LRUCache<string, Buffer>({
       maxSize: maxBytes,
       sizeCalculation: (value, key) => value.length + key.length + 64,
       dispose: (_value, key, reason) => {
-        if (reason === 'evict') onEvict?.(key, 'budget');
+        if (reason === 'evict') for (const l of this.listeners) l(key);
       },
     });
+  }
+
+  onBudgetEviction(listener: (key: string) => void): void {
+    this.listeners.push(listener);
   }
 
   get(key: string): Buffer | undefined {

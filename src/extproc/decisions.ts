@@ -17,8 +17,8 @@ export type RequestDecision =
       kind: 'continue';
       setHeaders: Record<string, string>;
       removeHeaders: string[];
-      /** Ask Envoy for the response headers of this request (skip them otherwise). */
-      watchResponse: boolean;
+      /** The request carries the auto-auth token we added (a 403 then makes the worker check it). */
+      injectedAutoAuth: boolean;
       /** Ask for the buffered response body too: it may echo the auto-auth token. */
       sanitizeResponse: boolean;
       /** The token the request reaches Vault with (the client's or the auto-auth token), if any. */

@@ -7,7 +7,7 @@ function headerOptions(headers: Record<string, string>): HeaderValueOption[] {
 }
 
 /** Builds the reply to a request_headers message; `bufferResponse` asks for the response body. */
-export function requestHeadersReply(decision: RequestDecision, cacheOn = false, bufferResponse = false): ProcessingResponse {
+export function requestHeadersReply(decision: RequestDecision, bufferResponse = false): ProcessingResponse {
   if (decision.kind === 'respond') {
     return {
       immediate_response: {
@@ -24,10 +24,8 @@ export function requestHeadersReply(decision: RequestDecision, cacheOn = false, 
   };
   return {
     request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
-    // One round trip for requests whose response we do not need; Envoy then closes the stream.
-    mode_override: decision.watchResponse || cacheOn || bufferResponse
-      ? { response_header_mode: 'SEND', response_body_mode: decision.sanitizeResponse || bufferResponse ? 'BUFFERED' : 'NONE' }
-      : { response_header_mode: 'SKIP', response_body_mode: 'NONE' },
+    // The response body only when it may be recorded or must be cleaned of the auto-auth token.
+    ...(decision.sanitizeResponse || bufferResponse ? { mode_override: { response_body_mode: 'BUFFERED' as const } } : {}),
   };
 }
 

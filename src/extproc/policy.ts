@@ -34,7 +34,7 @@ export function decideRequest(req: ClientRequest, ctx: RequestPolicyContext): Re
 function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
   const mode = ctx.useAutoAuthToken;
   const forward: RequestDecision = {
-    kind: 'continue', setHeaders: {}, removeHeaders: [], watchResponse: false, sanitizeResponse: false, effectiveToken: req.clientToken,
+    kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: req.clientToken,
   };
   if (mode === false || (mode === true && req.clientToken)) return forward;
   forward.effectiveToken = undefined;
@@ -47,7 +47,7 @@ function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): Reques
   }
   forward.setHeaders[HEADERS.vaultToken] = token;
   forward.effectiveToken = token;
-  forward.watchResponse = true; // a 403 tells the worker to check the auto-auth token at once
+  forward.injectedAutoAuth = true;
   forward.sanitizeResponse = mayEchoToken(req.path);
   return forward;
 }

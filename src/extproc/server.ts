@@ -7,7 +7,7 @@ import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { continueReply, requestHeadersReply } from './messages.js';
 import { externalProcessorService } from './protos.js';
-import { initialState, step, type Step, type StreamContext, type StreamEffect } from './stream.js';
+import { initialState, step, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
 
 /** How long a request waits for an identical one in flight; well inside Envoy's 1 s message_timeout. */
 const COALESCE_WAIT_MS = 700;
@@ -24,6 +24,8 @@ export interface ExtprocServerOptions {
   listeners: ListenerConfig[];
   context: StreamContext;
   onEffect(effect: StreamEffect): void;
+  /** Every stream's end: how it was answered and how long it lived. */
+  onStreamEnd?(state: StreamState, seconds: number): void;
   log: Logger;
 }
 
@@ -53,12 +55,14 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
       const listener = opts.listeners[listenerIndex] ?? opts.listeners[0]!;
       let state = initialState(listener);
       let closed = false;
+      const startedAt = process.hrtime.bigint();
       const finish = (): void => {
         if (closed) return;
         closed = true;
         active--;
         // A request whose answer never came (client gone, Vault unreachable) must not hold waiters up.
         if (state.record) opts.onEffect({ type: 'inflight-end', key: state.record.inflightKey });
+        opts.onStreamEnd?.(state, Number(process.hrtime.bigint() - startedAt) / 1e9);
       };
       // Replies go out in the order messages came: each message waits for the one before it.
       let chain = Promise.resolve();
@@ -66,6 +70,12 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
         let next: Step | undefined;
         try {
           next = step(state, msg, opts.context);
+          if (next.later) {
+            const reply = await next.later;
+            state = next.state;
+            if (!closed) call.write(reply);
+            return;
+          }
           if (next.wait) {
             // An identical request is on its way to Vault: wait for it (bounded), then look again.
             await Promise.race([next.wait, delay(COALESCE_WAIT_MS)]);

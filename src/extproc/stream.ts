@@ -18,6 +18,8 @@ import { sanitizeTokenEcho } from './sanitize.js';
 export interface StreamContext {
   useAutoAuthToken: UseAutoAuthToken;
   autoAuthToken(): string | undefined;
+  /** Prometheus text for `/agent/v1/metrics` (and `/proxy/v1/metrics`) asked through Envoy. */
+  metricsText?: () => Promise<string>;
   /** Present when `cache { cache_static_secrets = true }`. */
   staticCache?: { cache: StaticCache; inflight: Inflight };
   now?: () => number;
@@ -45,6 +47,8 @@ export interface StreamState {
   /** This request already waited once for an identical one in flight. */
   coalesced?: boolean;
   record?: PendingRecord;
+  /** How the request was answered: by us (immediate response) or by Vault (response headers seen). */
+  answeredBy?: 'extproc' | 'vault';
 }
 
 /** Side effects the server performs, in order, right after sending the reply. */
@@ -54,7 +58,9 @@ export type StreamEffect =
   | { type: 'inflight-end'; key: string }
   | { type: 'static-record'; key: StaticKey; token: string; tokenHash: string; response: StoredResponse; kvVersion?: number }
   | { type: 'cache-hit' }
-  | { type: 'cache-miss' };
+  | { type: 'cache-miss' }
+  /** Vault answered a proxied request with this status. */
+  | { type: 'proxied'; status: number };
 
 export interface Step {
   state: StreamState;
@@ -63,7 +69,12 @@ export interface Step {
   effects: StreamEffect[];
   /** Set instead of a reply: wait for an identical request in flight, then step the same message again. */
   wait?: Promise<void>;
+  /** Set instead of a reply: the reply, once an asynchronous local answer is ready. */
+  later?: Promise<ProcessingResponse>;
 }
+
+/** Local endpoints answered by vault-extproc itself (Vault Agent/Proxy's API). */
+const METRICS_PATHS = new Set(['/agent/v1/metrics', '/proxy/v1/metrics']);
 
 export function initialState(listener: ListenerConfig): StreamState {
   return { listener, phase: 'request', injectedAutoAuth: false };
@@ -91,10 +102,16 @@ export function step(state: StreamState, msg: ProcessingRequest, ctx: StreamCont
 function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const headers = headerMap(msg.request_headers);
   const req = parseClientRequest(headers);
+  if (ctx.metricsText && req.method === 'GET' && METRICS_PATHS.has(req.path)) {
+    const later = ctx.metricsText().then((text) => requestHeadersReply({
+      kind: 'respond', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text, details: 'vault_extproc_metrics',
+    }));
+    return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply: undefined, effects: [], later };
+  }
   const decision = decideRequest(req, { listener: state.listener, useAutoAuthToken: ctx.useAutoAuthToken, autoAuthToken: ctx.autoAuthToken });
-  if (decision.kind === 'respond') return { state: { ...state, phase: 'done' }, reply: requestHeadersReply(decision), effects: [] };
+  if (decision.kind === 'respond') return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply: requestHeadersReply(decision), effects: [] };
 
-  const next: StreamState = { ...state, phase: 'response', injectedAutoAuth: decision.watchResponse };
+  const next: StreamState = { ...state, phase: 'response', injectedAutoAuth: decision.injectedAutoAuth };
   if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders[HEADERS.vaultToken];
   const effects: StreamEffect[] = [];
   const sc = ctx.staticCache;
@@ -105,7 +122,7 @@ function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: Strea
     const tokenHash = hashToken(decision.effectiveToken);
     const hit = sc.cache.lookup(key, tokenHash);
     if (hit) {
-      return { state: { ...state, phase: 'done' }, reply: requestHeadersReply(cacheHit(hit, (ctx.now ?? Date.now)())), effects: [{ type: 'cache-hit' }] };
+      return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply: requestHeadersReply(cacheHit(hit, (ctx.now ?? Date.now)())), effects: [{ type: 'cache-hit' }] };
     }
     const inflightKey = `${key.path}\u0000${key.version}\u0000${tokenHash}`;
     const leader = sc.inflight.waitFor(inflightKey);
@@ -114,14 +131,15 @@ function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: Strea
     effects.push({ type: 'inflight-begin', key: inflightKey });
   }
   if (sc) effects.push({ type: 'cache-miss' });
-  return { state: next, reply: requestHeadersReply(decision, sc !== undefined, next.record !== undefined), effects };
+  return { state: next, reply: requestHeadersReply(decision, next.record !== undefined), effects };
 }
 
 function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const headers = headerMap(msg.response_headers);
   const status = Number(headers.get(':status') ?? 0);
-  const effects: StreamEffect[] = state.injectedAutoAuth && status === 403 ? [{ type: 'token-suspect' }] : [];
-  const next: StreamState = { ...state };
+  const effects: StreamEffect[] = [{ type: 'proxied', status }];
+  if (state.injectedAutoAuth && status === 403) effects.push({ type: 'token-suspect' });
+  const next: StreamState = { ...state, answeredBy: 'vault' };
   if (state.record) {
     const json = (headers.get(HEADERS.contentType) ?? '').split(';')[0]!.trim() === 'application/json';
     if (status >= 200 && status < 300 && json && !msg.response_headers?.end_of_stream) {

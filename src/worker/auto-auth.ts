@@ -6,6 +6,7 @@ import { VAULT_PATHS } from '../vault/paths.js';
 import type { AuthMethod, LoginResult } from './auth/index.js';
 import { Backoff } from './backoff.js';
 import { writeFileSink } from './sink.js';
+import type { WorkerMetric } from '../telemetry/metrics.js';
 
 export interface Timers {
   now(): number;
@@ -36,6 +37,7 @@ export interface AutoAuthOptions {
   exitAfterAuth: boolean;
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
   onExit(code: number, reason: string): void;
+  onMetric?(update: WorkerMetric): void;
   timers?: Timers;
   random?: () => number;
 }
@@ -114,10 +116,12 @@ export class AutoAuth {
     while (!this.stopped) {
       try {
         const result = await this.opts.method.login(this.opts.vault);
+        this.opts.onMetric?.({ metric: 'auth_success' });
         this.log.info({ leaseDurationSeconds: result.leaseDurationSeconds, renewable: result.renewable }, 'authenticated');
         return result;
       } catch (err) {
         const delayMs = backoff.next();
+        this.opts.onMetric?.({ metric: 'auth_failure' });
         this.log.warn({ attempt: backoff.attempts, retryInMs: delayMs, err: describeError(err) }, 'authentication failed');
         if (this.opts.exitOnError) {
           this.opts.onExit(1, 'authentication failed and exit_on_err is set');
@@ -224,9 +228,11 @@ export class AutoAuth {
         method: 'POST', path: VAULT_PATHS.renewSelf, token, body: { increment: incrementSeconds },
       });
       const ttlSeconds = reply.body?.auth?.lease_duration ?? 0;
+      this.opts.onMetric?.({ metric: 'renewal', kind: 'auth', outcome: 'success' });
       this.log.debug({ ttlSeconds }, 'auto-auth token renewed');
       return { kind: 'renewed', ttlSeconds };
     } catch (err) {
+      this.opts.onMetric?.({ metric: 'renewal', kind: 'auth', outcome: 'failure' });
       if (err instanceof VaultResponseError && err.status >= 400 && err.status < 500) {
         this.log.warn({ err: describeError(err) }, 'renewing the auto-auth token was refused');
         return { kind: 'rejected' };

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import type { WorkerMetric } from '../telemetry/metrics.js';
 
 /**
  * The typed messages between the worker and the ext_proc side, msgpackr-encoded. Together
@@ -20,7 +21,9 @@ export type WorkerMessage =
   /** A cached secret was refetched: replace it; tokens Vault refused leave the entry. */
   | { type: 'static-update'; path: string; response: WireResponse; failedTokens: string[]; kvVersion?: number }
   /** No token may read the secret any more, or it is gone: evict. */
-  | { type: 'static-evict'; path: string }
+  | { type: 'static-evict'; path: string; reason: 'no_reader' | 'gone' }
+  /** A metric update (the worker has no registry of its own). */
+  | { type: 'metric'; update: WorkerMetric }
   /** KV v2 versions deleted, destroyed or undeleted: drop those sub-entries. */
   | { type: 'static-drop-versions'; path: string; versions: number[] }
   /** A token lost read access on these paths (all its paths when it is revoked). */

@@ -32,6 +32,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
       send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
     },
     onExit: (code, reason) => send({ type: 'exit', code, reason }),
+    onMetric: (update) => send({ type: 'metric', update }),
   });
   maintainer = config.cache?.staticSecrets
     ? new StaticCacheMaintainer({

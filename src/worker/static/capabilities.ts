@@ -11,7 +11,12 @@ const CAPABILITIES_SELF = 'sys/capabilities-self';
  * without `read` (or `root`) is dropped for that token at once; a 403 (revoked, expired) drops
  * the token everywhere; Vault down or sealed keeps everything until the next round.
  */
-export async function refreshCapabilities(vault: VaultClient, registry: StaticRegistry, log: Logger): Promise<WorkerMessage[]> {
+export async function refreshCapabilities(
+  vault: VaultClient,
+  registry: StaticRegistry,
+  log: Logger,
+  count: (outcome: 'ok' | 'revoked' | 'lost_paths' | 'error') => void = () => undefined,
+): Promise<WorkerMessage[]> {
   const out: WorkerMessage[] = [];
   for (const { hash, token, paths } of registry.tokens()) {
     if (paths.length === 0) continue;
@@ -26,10 +31,13 @@ export async function refreshCapabilities(vault: VaultClient, registry: StaticRe
         registry.dropToken(hash, lost);
         out.push({ type: 'static-revoke', tokenHash: hash, paths: lost });
       }
+      count(lost.length ? 'lost_paths' : 'ok');
     } catch (err) {
       if (err instanceof VaultResponseError && err.status === 403) {
+        count('revoked');
         out.push({ type: 'static-revoke', tokenHash: hash, paths: registry.dropToken(hash) });
       } else {
+        count('error');
         log.warn({ err: errorMessage(err) }, 'capability refresh failed; keeping cached access until the next round');
       }
     }

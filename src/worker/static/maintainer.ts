@@ -2,6 +2,7 @@ import type { CacheConfig, VaultConfig } from '../../config/types.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
 import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
+import type { WorkerMetric } from '../../telemetry/metrics.js';
 import { refreshCapabilities } from './capabilities.js';
 import { parseKvEvent } from './kv-event.js';
 import { refetchSecret } from './refetch.js';
@@ -34,6 +35,7 @@ export class StaticCacheMaintainer {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly expiry: TokenExpiry;
+  private connections = 0;
 
   constructor(private readonly opts: MaintainerOptions) {
     this.log = opts.log.child({ component: 'static-cache' });
@@ -48,7 +50,11 @@ export class StaticCacheMaintainer {
       vaultAddress: opts.vaultConfig.address,
       token: opts.autoAuthToken,
       onFrame: (frame) => this.onFrame(frame),
-      onConnected: () => this.refetchAll('reconnect'),
+      onConnected: () => {
+        this.metric({ metric: 'event_stream', connected: true, reconnect: this.connections++ > 0 });
+        this.refetchAll('reconnect');
+      },
+      onDisconnected: () => this.metric({ metric: 'event_stream', connected: false }),
       onAvailability: (available, reason) => this.onAvailability(available, reason),
       onInvalidToken: () => {
         this.log.warn('the event stream refused the auto-auth token; checking it');
@@ -87,7 +93,7 @@ export class StaticCacheMaintainer {
   private scheduleCapabilities(): void {
     this.capabilityTimer = setTimeout(async () => {
       try {
-        for (const m of await refreshCapabilities(this.opts.vault, this.registry, this.log)) this.opts.send(m);
+        for (const m of await refreshCapabilities(this.opts.vault, this.registry, this.log, (outcome) => this.metric({ metric: 'capability_refresh', outcome }))) this.opts.send(m);
       } finally {
         this.scheduleCapabilities();
       }
@@ -109,7 +115,12 @@ export class StaticCacheMaintainer {
     this.pollTimer ??= setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
   }
 
+  private metric(update: WorkerMetric): void {
+    this.opts.send({ type: 'metric', update });
+  }
+
   private onFrame(frame: string): void {
+    this.metric({ metric: 'event_received' });
     const parsed = parseKvEvent(frame);
     if (parsed.kind === 'invalid') {
       this.log.warn({ reason: parsed.reason, bytes: frame.length }, 'skipping a malformed frame on the KV event stream');

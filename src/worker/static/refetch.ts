@@ -26,7 +26,7 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
     }
     if (reply.status >= 200 && reply.status < 300) {
       const kv = kvVersion(reply.body);
-      if (kv === 'not-kv') return evict(registry, path);
+      if (kv === 'not-kv') return evict(registry, path, 'gone');
       for (const f of failed) registry.dropToken(f, [path]);
       const date = Date.parse(reply.headers.get('date') ?? '');
       return [{
@@ -37,16 +37,16 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
         ...(kv !== undefined && path.includes('/data/') ? { kvVersion: kv } : {}),
       }];
     }
-    if (reply.status === 404) return evict(registry, path);
+    if (reply.status === 404) return evict(registry, path, 'gone');
     log.warn({ status: reply.status }, 'Vault could not answer a refetch of a cached secret; keeping it');
     return [];
   }
-  return evict(registry, path);
+  return evict(registry, path, 'no_reader');
 }
 
-function evict(registry: StaticRegistry, path: string): WorkerMessage[] {
+function evict(registry: StaticRegistry, path: string, reason: 'no_reader' | 'gone'): WorkerMessage[] {
   registry.forget(path);
-  return [{ type: 'static-evict', path }];
+  return [{ type: 'static-evict', path, reason }];
 }
 
 function kvVersion(body: Buffer): number | undefined | 'not-kv' {

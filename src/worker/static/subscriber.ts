@@ -14,6 +14,7 @@ export interface SubscriberOptions {
   onFrame(frame: string): void;
   /** Connected (first time or again): everything cached must be read again, events may have been missed. */
   onConnected(): void;
+  onDisconnected?(): void;
   /** Events are unavailable (404 on Vault CE ≥ 1.16 / OpenBao, or no permission); called on each change of state. */
   onAvailability(available: boolean, reason?: string): void;
   onInvalidToken(): void;
@@ -138,6 +139,7 @@ export class KvEventSubscriber {
     ws.on('close', (code) => {
       if (this.ws !== ws || this.stopped) return;
       this.ws = undefined;
+      this.opts.onDisconnected?.();
       if (this.available) log.warn({ code }, 'KV event stream closed; reconnecting');
       this.retry();
     });

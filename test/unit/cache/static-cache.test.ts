@@ -72,11 +72,12 @@ describe('cache: static cache — who may read what', () => {
 
   it('keeps within its byte budget, least recently used first, and tells the worker', () => {
     const forgotten: string[] = [];
-    const c = new StaticCache(new MemoryStore(16 * 1024, () => undefined), (p) => forgotten.push(p));
+    const c = new StaticCache(new MemoryStore(16 * 1024), (p, reason) => forgotten.push(`${p} ${reason}`));
     const kib = 'x'.repeat(1024);
     for (let i = 0; i < 40; i++) c.record({ path: `secret/data/s${i}`, version: 0 }, A, response(kib));
     expect(c.bytes).to.be.at.most(16 * 1024);
     expect(c.lookup({ path: 'secret/data/s39', version: 0 }, A)).not.to.equal(undefined);
     expect(c.lookup({ path: 'secret/data/s0', version: 0 }, A)).to.equal(undefined);
+    expect(forgotten).to.include('secret/data/s0 budget');
   });
 });

@@ -72,11 +72,11 @@ describe('extproc: one stream, one request', () => {
       expect(mutation(decide(false, {}).reply)).to.deep.equal({ set: {}, remove: [] });
     });
 
-    it('asks for the response headers only when it added the auto-auth token', () => {
-      const injected = decide(true, {}).reply as { mode_override?: Record<string, string> };
-      const passed = decide(true, { 'x-vault-token': 'hvs.client' }).reply as { mode_override?: Record<string, string> };
-      expect(injected.mode_override).to.deep.equal({ response_header_mode: 'SEND', response_body_mode: 'NONE' });
-      expect(passed.mode_override).to.deep.equal({ response_header_mode: 'SKIP', response_body_mode: 'NONE' });
+    it('asks for the response body only when it must read it (token lookups made with the auto-auth token)', () => {
+      const plain = decide(true, {}).reply as { mode_override?: Record<string, string> };
+      expect(plain.mode_override).to.equal(undefined);
+      const lookup = step(initialState(LISTENER), requestHeaders('GET', '/v1/auth/token/lookup-self'), ctx(true)).reply as { mode_override?: Record<string, string> };
+      expect(lookup.mode_override).to.deep.equal({ response_body_mode: 'BUFFERED' });
     });
   });
 
@@ -116,9 +116,9 @@ describe('extproc: one stream, one request', () => {
     it('asks the worker to check the auto-auth token when Vault refused a request that carried it', () => {
       const { state } = decide(true, {});
       const resp: ProcessingRequest = { request: 'response_headers', response_headers: { headers: { headers: [{ key: ':status', raw_value: Buffer.from('403') }] } } };
-      expect(step(state, resp, ctx(true)).effects).to.deep.equal([{ type: 'token-suspect' }]);
+      expect(step(state, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403 }, { type: 'token-suspect' }]);
       const { state: clientState } = decide(true, { 'x-vault-token': 'hvs.client' });
-      expect(step(clientState, resp, ctx(true)).effects).to.deep.equal([]);
+      expect(step(clientState, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403 }]);
     });
 
     it('reads the old `value` field when an old Envoy sends no raw_value', () => {

@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The service's Prometheus metrics. Vault Agent/Proxy's own telemetry keeps its names (dots
+ * become underscores: `vault.agent.cache.hit` → `vault_agent_cache_hit`) so existing dashboards
+ * work; ours are `vault_extproc_*` with base units and `_total` counters.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly authSuccess = this.counter('vault_agent_auth_success', 'Number of authentication successes');
+  readonly authFailure = this.counter('vault_agent_auth_failure', 'Number of authentication failures');
+  readonly proxySuccess = this.counter('vault_agent_proxy_success', 'Number of requests successfully proxied');
+  readonly proxyClientError = this.counter('vault_agent_proxy_client_error', 'Number of requests for which Vault returned an error');
+  readonly proxyError = this.counter('vault_agent_proxy_error', 'Number of requests the proxy failed to proxy');
+  readonly cacheHit = this.counter('vault_agent_cache_hit', 'Number of cache hits');
+  readonly cacheMiss = this.counter('vault_agent_cache_miss', 'Number of cache misses');
+  readonly evictions = new Counter({ name: 'vault_extproc_cache_evictions_total', help: 'Cache entries evicted, by cache and reason', labelNames: ['cache', 'reason'], registers: [this.registry] });
+  readonly renewals = new Counter({ name: 'vault_extproc_renewals_total', help: 'Renewals of tokens and leases, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  readonly eventStreamConnected = new Gauge({ name: 'vault_extproc_event_stream_connected', help: '1 while subscribed to Vault KV events', registers: [this.registry] });
+  readonly eventStreamReconnects = this.counter('vault_extproc_event_stream_reconnects_total', 'Connections to the KV event stream after the first');
+  readonly eventsReceived = this.counter('vault_extproc_events_received_total', 'KV event frames received (valid or not)');
+  readonly capabilityRefreshes = new Counter({ name: 'vault_extproc_capability_refreshes_total', help: 'sys/capabilities-self checks of cached tokens, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly streamDuration = new Histogram({
+    name: 'vault_extproc_stream_duration_seconds',
+    help: 'Lifetime of ext_proc streams (one per HTTP request), by how they were answered',
+    labelNames: ['answer'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(cacheStats?: () => Array<{ cache: string; entries: number; bytes: number }>) {
+    collectDefaultMetrics({ register: this.registry });
+    const stats = cacheStats ?? (() => []);
+    new Gauge({
+      name: 'vault_extproc_cache_entries', help: 'Entries in each cache', labelNames: ['cache'], registers: [this.registry],
+      collect() {
+        for (const s of stats()) this.set({ cache: s.cache }, s.entries);
+      },
+    });
+    new Gauge({
+      name: 'vault_extproc_cache_bytes', help: 'Bytes held by each cache', labelNames: ['cache'], registers: [this.registry],
+      collect() {
+        for (const s of stats()) this.set({ cache: s.cache }, s.bytes);
+      },
+    });
+  }
+
+  /** Applies a metric update sent by the worker thread. */
+  apply(update: WorkerMetric): void {
+    switch (update.metric) {
+      case 'auth_success': this.authSuccess.inc(); break;
+      case 'auth_failure': this.authFailure.inc(); break;
+      case 'renewal': this.renewals.inc({ kind: update.kind, outcome: update.outcome }); break;
+      case 'event_stream': this.eventStreamConnected.set(update.connected ? 1 : 0); if (update.reconnect) this.eventStreamReconnects.inc(); break;
+      case 'event_received': this.eventsReceived.inc(); break;
+      case 'capability_refresh': this.capabilityRefreshes.inc({ outcome: update.outcome }); break;
+    }
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private counter(name: string, help: string): Counter {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
+}
+
+/** Metric updates the worker sends (it has no registry of its own). */
+export type WorkerMetric =
+  | { metric: 'auth_success' }
+  | { metric: 'auth_failure' }
+  | { metric: 'renewal'; kind: 'auth' | 'lease'; outcome: 'success' | 'failure' }
+  | { metric: 'event_stream'; connected: boolean; reconnect?: boolean }
+  | { metric: 'event_received' }
+  | { metric: 'capability_refresh'; outcome: 'ok' | 'revoked' | 'lost_paths' | 'error' };
