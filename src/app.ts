@@ -100,8 +100,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'cache-miss':
         m.cacheMiss.inc();
         break;
+      case 'quit':
+        log.info('quit requested through the agent API');
+        resolveExit({ code: 0, reason: 'quit endpoint' });
+        break;
       case 'proxied':
-        (effect.status < 400 ? m.proxySuccess : m.proxyClientError).inc();
+        (effect.failed ? m.proxyError : effect.status < 400 ? m.proxySuccess : m.proxyClientError).inc();
         break;
     }
   };

@@ -59,8 +59,10 @@ export type StreamEffect =
   | { type: 'static-record'; key: StaticKey; token: string; tokenHash: string; response: StoredResponse; kvVersion?: number }
   | { type: 'cache-hit' }
   | { type: 'cache-miss' }
-  /** Vault answered a proxied request with this status. */
-  | { type: 'proxied'; status: number };
+  /** A proxied request's answer: Vault's status, or `failed` when Envoy answered because Vault could not. */
+  | { type: 'proxied'; status: number; failed: boolean }
+  /** The quit endpoint was called on a listener that enables it. */
+  | { type: 'quit' };
 
 export interface Step {
   state: StreamState;
@@ -75,6 +77,7 @@ export interface Step {
 
 /** Local endpoints answered by vault-extproc itself (Vault Agent/Proxy's API). */
 const METRICS_PATHS = new Set(['/agent/v1/metrics', '/proxy/v1/metrics']);
+const QUIT_PATHS = new Set(['/agent/v1/quit', '/proxy/v1/quit']);
 
 export function initialState(listener: ListenerConfig): StreamState {
   return { listener, phase: 'request', injectedAutoAuth: false };
@@ -108,6 +111,11 @@ function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: Strea
     }));
     return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply: undefined, effects: [], later };
   }
+  // Only where the listener enables it; elsewhere the request goes to Vault like any other, as in Vault Agent.
+  if (state.listener.enableQuit && QUIT_PATHS.has(req.path) && (req.method === 'POST' || req.method === 'PUT')) {
+    const reply = requestHeadersReply({ kind: 'respond', status: 200, headers: {}, body: '', details: 'vault_extproc_quit' });
+    return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply, effects: [{ type: 'quit' }] };
+  }
   const decision = decideRequest(req, { listener: state.listener, useAutoAuthToken: ctx.useAutoAuthToken, autoAuthToken: ctx.autoAuthToken });
   if (decision.kind === 'respond') return { state: { ...state, phase: 'done', answeredBy: 'extproc' }, reply: requestHeadersReply(decision), effects: [] };
 
@@ -137,11 +145,12 @@ function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: Strea
 function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const headers = headerMap(msg.response_headers);
   const status = Number(headers.get(':status') ?? 0);
-  const effects: StreamEffect[] = [{ type: 'proxied', status }];
+  const json = (headers.get(HEADERS.contentType) ?? '').split(';')[0]!.trim() === 'application/json';
+  // Vault answers JSON; a 5xx in plain text is Envoy's own reply (upstream unreachable, reset, timeout).
+  const effects: StreamEffect[] = [{ type: 'proxied', status, failed: status >= 500 && !json }];
   if (state.injectedAutoAuth && status === 403) effects.push({ type: 'token-suspect' });
   const next: StreamState = { ...state, answeredBy: 'vault' };
   if (state.record) {
-    const json = (headers.get(HEADERS.contentType) ?? '').split(';')[0]!.trim() === 'application/json';
     if (status >= 200 && status < 300 && json && !msg.response_headers?.end_of_stream) {
       const date = Date.parse(headers.get(HEADERS.date) ?? '');
       next.record = { ...state.record, status, headers: replayableHeaders(headers), storedAtMs: Number.isNaN(date) ? (ctx.now ?? Date.now)() : date };

@@ -1,5 +1,6 @@
 // Which backend serves which engine type.
 import { approleBackend } from './approle.js';
+import { databaseBackend } from './database.js';
 import { kvV1Backend } from './kv1.js';
 import { kvV2Backend } from './kv2.js';
 import type { BackendFactory } from './mount-table.js';
@@ -14,6 +15,8 @@ export function backendFactory(now: () => number): BackendFactory {
         return spec.options?.['version'] === '2' ? kvV2Backend(now) : kvV1Backend();
       case 'approle':
         return approleBackend(now);
+      case 'database':
+        return databaseBackend();
       case 'token':
         return tokenBackend();
       case 'system':

@@ -1,4 +1,5 @@
 // tsx test/support/vault-sim/cli.ts --port 8200 --root-token root [--host 127.0.0.1] [--error-style modern]
+//   [--mount-database]
 import { parseArgs } from 'node:util';
 import { startVaultSim } from './index.js';
 
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'root-token': { type: 'string', default: 'root' },
       'error-style': { type: 'string', default: 'legacy' },
+      'mount-database': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -16,7 +18,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
   const errorStyle = values['error-style'];
   if (errorStyle !== 'legacy' && errorStyle !== 'modern') throw new Error(`invalid --error-style ${errorStyle}`);
-  const sim = await startVaultSim({ port, host: values.host, rootToken: values['root-token'], errorStyle });
+  const sim = await startVaultSim({
+    port, host: values.host, rootToken: values['root-token'], errorStyle, mountDatabase: values['mount-database'],
+  });
   process.stdout.write(`vault-sim listening on ${sim.url}\n`);
   const shutdown = (): void => {
     sim.close().then(() => process.exit(0), () => process.exit(1));

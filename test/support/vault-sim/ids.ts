@@ -33,6 +33,33 @@ export function newBatchToken(): string {
   return `hvb.AAAAAQ${randomFrom(BASE64URL, 130)}`;
 }
 
+/** The random tail of a lease id (`<request path>/<24 base62>`, expiration.go Register). */
+export function newLeaseSuffix(): string {
+  return randomFrom(BASE62, 24);
+}
+
+/**
+ * A database password from the plugins' default password policy: 20 characters with at least
+ * one lower-case letter, one upper-case letter, one digit and one `-`.
+ */
+export function newDbPassword(): string {
+  const required = [
+    randomFrom('abcdefghijklmnopqrstuvwxyz', 1), randomFrom('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 1),
+    randomFrom('0123456789', 1), '-',
+  ];
+  const chars = [...required, ...randomFrom(`${BASE62}-`, 16)];
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
+  }
+  return chars.join('');
+}
+
+/** A random base62 string, e.g. the `random 20` of a database username template. */
+export function randomBase62(length: number): string {
+  return randomFrom(BASE62, length);
+}
+
 /** Mount accessors: `<type>_<8 hex>`, e.g. `kv_1a2b3c4d`. */
 export function newMountAccessor(type: string): string {
   return `${type}_${randomBytes(4).toString('hex')}`;

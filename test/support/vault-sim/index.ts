@@ -1,7 +1,9 @@
 // Vault HTTP API simulator for tests: `vault server -dev` behaviour, in memory, on a random port.
 import { VaultSimServer, type VaultSim, type VaultSimOptions } from './server.js';
 
-export type { RecordedRequest, VaultSim, VaultSimEvents, VaultSimOptions } from './server.js';
+export type {
+  RecordedRequest, VaultSim, VaultSimEvents, VaultSimLease, VaultSimLeases, VaultSimOptions,
+} from './server.js';
 
 /** Starts a simulator (port 0 = a free port, host 127.0.0.1, root token `root`). */
 export async function startVaultSim(opts: VaultSimOptions = {}): Promise<VaultSim> {

@@ -8,7 +8,7 @@ export interface MountSpec {
   /** Path inside its table, with a trailing slash: `secret/`, or `approle/` for `auth/approle/`. */
   readonly path: string;
   readonly table: MountTableName;
-  /** Engine type: `kv`, `approle`, `token`, `system`, `cubbyhole`, `identity`. */
+  /** Engine type: `kv`, `database`, `approle`, `token`, `system`, `cubbyhole`, `identity`. */
   readonly type: string;
   readonly description?: string;
   readonly options?: Readonly<Record<string, string>> | null;
@@ -125,6 +125,6 @@ export function mountInfo(entry: MountEntry): Record<string, unknown> {
     type: entry.type,
     uuid: entry.uuid,
   };
-  if (entry.type === 'kv' || entry.type === 'approle') info['deprecation_status'] = 'supported';
+  if (['kv', 'approle', 'database'].includes(entry.type)) info['deprecation_status'] = 'supported';
   return info;
 }

@@ -1,4 +1,5 @@
 // sys/mounts (enable, disable, list secrets engines) and sys/internal/ui/mounts/<path>.
+// Disabling a secrets engine revokes its leases, like Vault's unmount.
 import { stringField } from './fields.js';
 import { MountError, mountInfo, type MountTableName } from './mount-table.js';
 import { fail, failWrapped, nothing, respond, type Call, type Outcome, type Route } from './types.js';
@@ -19,7 +20,7 @@ export function enableMount(call: Call, table: MountTableName): Outcome {
     type = 'kv';
   }
   if (table === 'auth' && type !== 'approle') return fail(400, `plugin not found in the catalog: ${type}`);
-  if (table === 'mounts' && type !== 'kv') return fail(400, `plugin not found in the catalog: ${type}`);
+  if (table === 'mounts' && type !== 'kv' && type !== 'database') return fail(400, `plugin not found in the catalog: ${type}`);
   try {
     call.state.mounts.mount({
       path: call.params['path'] ?? '',
@@ -44,7 +45,8 @@ export function listMounts(call: Call, table: MountTableName): Outcome {
 function disable(call: Call): Outcome {
   const path = call.params['path'] ?? '';
   if (['sys', 'cubbyhole', 'identity'].includes(path.replace(/\/+$/, ''))) return fail(400, `cannot unmount "${path.replace(/\/*$/, '/')}"`);
-  call.state.mounts.unmount('mounts', path);
+  const removed = call.state.mounts.unmount('mounts', path);
+  if (removed) call.state.leases.revokePrefix(removed.routePrefix);
   return nothing();
 }
 

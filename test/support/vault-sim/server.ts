@@ -18,6 +18,8 @@ export interface VaultSimOptions {
   host?: string;
   rootToken?: string;
   errorStyle?: ErrorStyle;
+  /** Mount the database secrets engine at `database/` from the start (default false). */
+  mountDatabase?: boolean;
 }
 
 export interface RecordedRequest {
@@ -55,6 +57,30 @@ export interface VaultSimEvents {
   }>;
 }
 
+/** A live secret lease, as `leases.list()` reports it. */
+export interface VaultSimLease {
+  readonly id: string;
+  /** Accessor of the token that read the secret; absent for batch tokens (they have none). */
+  readonly tokenAccessor?: string;
+  /** Wall-clock expiry, ms since the epoch. */
+  readonly expiresAt: number;
+  readonly renewable: boolean;
+}
+
+/** Test controls for secret leases (`sys/leases/*`, dynamic secrets). */
+export interface VaultSimLeases {
+  /**
+   * While on, every lease renew endpoint (`sys/leases/renew[/id]`, `sys/renew[/id]`) answers
+   * `status` after the ACL check: 500 `internal error`, 400 `lease is not renewable`,
+   * 403 `permission denied`, 503 `Vault is sealed`, any other status `internal error`.
+   */
+  failRenewals(on: boolean, status?: number): void;
+  /** Live leases (expired ones are swept first), oldest first. */
+  list(): VaultSimLease[];
+  /** Revokes a lease straight in "Vault", bypassing HTTP (not recorded); false if there was none. */
+  revokeDirect(leaseId: string): boolean;
+}
+
 export interface VaultSim {
   readonly url: string;
   readonly port: number;
@@ -62,8 +88,10 @@ export interface VaultSim {
   readonly requests: RecordedRequest[];
   requestsTo(path: string): RecordedRequest[];
   clearRequests(): void;
+  /** Revokes a token tree directly, with every lease the revoked tokens own. */
   revokeToken(token: string): void;
   readonly events: VaultSimEvents;
+  readonly leases: VaultSimLeases;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -98,6 +126,7 @@ export class VaultSimServer implements VaultSim {
     .on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
   private readonly eventSockets: EventSockets;
   readonly events: VaultSimEvents;
+  readonly leases: VaultSimLeases;
   private listener: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
@@ -105,7 +134,11 @@ export class VaultSimServer implements VaultSim {
   constructor(options: VaultSimOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
     this.boundPort = options.port ?? 0;
-    this.state = new SimState({ rootToken: options.rootToken ?? 'root', errorStyle: options.errorStyle ?? 'legacy' });
+    this.state = new SimState({
+      rootToken: options.rootToken ?? 'root',
+      errorStyle: options.errorStyle ?? 'legacy',
+      mountDatabase: options.mountDatabase ?? false,
+    });
     const bus = this.state.events;
     this.eventSockets = new EventSockets(bus);
     this.events = {
@@ -114,6 +147,17 @@ export class VaultSimServer implements VaultSim {
       sendRaw: (frame) => bus.sendRaw(frame),
       subscriberCount: () => bus.subscriberCount(),
       emitted: bus.emitted,
+    };
+    const leases = this.state.leases;
+    this.leases = {
+      failRenewals: (on, status = 500) => { leases.renewFailure = on ? status : null; },
+      list: () => leases.all().map((lease) => ({
+        id: lease.id,
+        ...(lease.tokenAccessor !== '' ? { tokenAccessor: lease.tokenAccessor } : {}),
+        expiresAt: lease.expireMs,
+        renewable: lease.renewable,
+      })),
+      revokeDirect: (leaseId) => leases.revoke(leaseId),
     };
   }
 

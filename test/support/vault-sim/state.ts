@@ -1,8 +1,9 @@
-// All simulator state, in memory: tokens, policies, mounts (each with its backend's data), wraps,
-// and the event bus.
+// All simulator state, in memory: tokens, leases, policies, mounts (each with its backend's data),
+// wraps, and the event bus.
 import { backendFactory } from './backends.js';
 import { EventBus } from './events.js';
 import { newUuid } from './ids.js';
+import { LeaseStore } from './leases.js';
 import { MountTable } from './mount-table.js';
 import { PolicyStore } from './policy.js';
 import { TokenStore } from './tokens.js';
@@ -15,6 +16,8 @@ export interface StateConfig {
   readonly errorStyle: ErrorStyle;
   /** Wall clock in ms; injectable for tests of the simulator itself. */
   readonly now?: () => number;
+  /** Also mount the database secrets engine at `database/`. */
+  readonly mountDatabase?: boolean;
 }
 
 export class SimState {
@@ -24,6 +27,8 @@ export class SimState {
   readonly clusterName = `vault-cluster-${newUuid().slice(0, 8)}`;
   readonly clusterId = newUuid();
   readonly tokens: TokenStore;
+  /** Secret leases; a token's leases go when the token does. */
+  readonly leases: LeaseStore;
   readonly policies = new PolicyStore();
   readonly mounts: MountTable;
   readonly wraps: WrapStore;
@@ -35,6 +40,7 @@ export class SimState {
     this.rootToken = config.rootToken;
     this.errorStyle = config.errorStyle;
     this.tokens = new TokenStore(this.now);
+    this.leases = new LeaseStore(this.now, this.tokens);
     this.wraps = new WrapStore(this.tokens, this.now);
     this.events = new EventBus(this.now, this.tokens, this.policies);
     this.mounts = new MountTable(backendFactory(this.now));
@@ -42,6 +48,9 @@ export class SimState {
     this.mounts.mount({ path: 'identity/', table: 'mounts', type: 'identity', description: 'identity store' }, true);
     this.mounts.mount({ path: 'sys/', table: 'mounts', type: 'system', description: 'system endpoints used for control, policy and debugging' }, true);
     this.mounts.mount({ path: 'secret/', table: 'mounts', type: 'kv', description: 'key/value secret storage', options: { version: '2' } }, true);
+    if (config.mountDatabase) {
+      this.mounts.mount({ path: 'database/', table: 'mounts', type: 'database', description: 'database secrets engine' }, true);
+    }
     this.mounts.mount({ path: 'token/', table: 'auth', type: 'token', description: 'token based credentials' }, true);
     this.tokens.create({
       id: config.rootToken,

@@ -1,8 +1,9 @@
 // The system backend: sys/health, sys/auth, sys/policy and sys/policies/acl, plus the
-// sys/mounts, sys/wrapping and sys/capabilities* routes from their own modules.
+// sys/mounts, sys/wrapping, sys/capabilities* and sys/leases routes from their own modules.
 import { capabilityRoutes } from './capabilities.js';
 import { jsonReply, type Reply } from './envelope.js';
 import { stringField } from './fields.js';
+import { leaseRoutes } from './lease-routes.js';
 import { enableMount, listMounts, mountRoutes } from './mounts.js';
 import { PolicyParseError, ROOT_POLICY, RESPONSE_WRAPPING_POLICY, DEFAULT_POLICY } from './policy.js';
 import { backendOf } from './router.js';
@@ -109,5 +110,6 @@ export function systemBackend(): Backend {
     ...policyRoutes('policies/acl'),
     ...wrappingRoutes,
     ...capabilityRoutes,
+    ...leaseRoutes,
   ]);
 }

@@ -115,8 +115,17 @@ export type RenewResult =
 export class TokenStore {
   private readonly byId = new Map<string, TokenEntry>();
   private readonly byAccessor = new Map<string, string>();
+  private readonly revokeHooks: Array<(entry: TokenEntry) => void> = [];
 
   constructor(private readonly now: () => number) {}
+
+  /**
+   * Runs `hook` for every token that leaves the store (revoked, expired, used up, orphan-revoked),
+   * after it has left: RevokeByToken, which takes the token's leases with it.
+   */
+  onRevoke(hook: (entry: TokenEntry) => void): void {
+    this.revokeHooks.push(hook);
+  }
 
   create(spec: NewToken): TokenEntry {
     const nowMs = this.now();
@@ -185,13 +194,18 @@ export class TokenStore {
     this.remove(entry);
   }
 
-  /** Revokes only this token; its children become orphans. */
+  /**
+   * Revokes only this token; its service-token children become orphans. Batch children carry
+   * their parent inside them and stop validating once it is gone, so they go too.
+   */
   revokeOrphan(id: string): void {
     const entry = this.byId.get(id);
     if (!entry) return;
-    for (const childId of entry.children) {
+    for (const childId of [...entry.children]) {
       const child = this.byId.get(childId);
-      if (child) child.parent = '';
+      if (!child) continue;
+      if (child.type === 'batch') this.revokeTree(child.id);
+      else child.parent = '';
     }
     entry.children.clear();
     this.remove(entry);
@@ -201,6 +215,7 @@ export class TokenStore {
     this.byId.delete(entry.id);
     if (entry.accessor !== '') this.byAccessor.delete(entry.accessor);
     if (entry.parent !== '') this.byId.get(entry.parent)?.children.delete(entry.id);
+    for (const hook of this.revokeHooks) hook(entry);
   }
 
   /** Counts one use of a limited-use token; true when it is used up and must go after this request. */

@@ -116,9 +116,9 @@ describe('extproc: one stream, one request', () => {
     it('asks the worker to check the auto-auth token when Vault refused a request that carried it', () => {
       const { state } = decide(true, {});
       const resp: ProcessingRequest = { request: 'response_headers', response_headers: { headers: { headers: [{ key: ':status', raw_value: Buffer.from('403') }] } } };
-      expect(step(state, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403 }, { type: 'token-suspect' }]);
+      expect(step(state, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403, failed: false }, { type: 'token-suspect' }]);
       const { state: clientState } = decide(true, { 'x-vault-token': 'hvs.client' });
-      expect(step(clientState, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403 }]);
+      expect(step(clientState, resp, ctx(true)).effects).to.deep.equal([{ type: 'proxied', status: 403, failed: false }]);
     });
 
     it('reads the old `value` field when an old Envoy sends no raw_value', () => {
