@@ -15,6 +15,8 @@ export interface VaultRequest {
   body?: unknown;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** false for auto-auth's own calls: it has its own backoff, as in Vault Agent. */
+  retry?: boolean;
 }
 
 export interface VaultReply<D = Record<string, unknown>> {
@@ -35,8 +37,16 @@ export class VaultClient {
   private readonly agent: http.Agent;
   private readonly tlsWarnings: string[] = [];
 
-  constructor(config: VaultConfig, private readonly defaultTimeoutMs = 30_000) {
+  private readonly maxRetries: number;
+
+  constructor(
+    config: VaultConfig,
+    private readonly defaultTimeoutMs = 30_000,
+    /** Retries wait attempt × 1–1.5 × this (Vault's linear jitter backoff). */
+    private readonly retryBaseMs = 1_000,
+  ) {
     this.base = new URL(config.address);
+    this.maxRetries = Math.max(0, config.numRetries);
     if (this.base.protocol === 'https:') {
       this.agent = new https.Agent({ keepAlive: true, ...tlsOptions(config) });
       if (config.tlsSkipVerify) this.tlsWarnings.push('tls_skip_verify is set: Vault\'s certificate is not verified');
@@ -75,8 +85,21 @@ export class VaultClient {
     }
   }
 
-  /** The response as bytes, with lower-case header names: for responses stored as they are. */
-  raw(req: VaultRequest): Promise<RawReply> {
+  /**
+   * The response as bytes, with lower-case header names. Retried up to `vault { retry { num_retries } }`
+   * times on 5xx except 501, and on 412 (Vault Enterprise's stale read), as Vault's own client does.
+   */
+  async raw(req: VaultRequest): Promise<RawReply> {
+    const retries = req.retry === false ? 0 : this.maxRetries;
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.rawOnce(req);
+      const retryable = (reply.status >= 500 && reply.status !== 501) || reply.status === 412;
+      if (!retryable || attempt > retries) return reply;
+      await new Promise((r) => setTimeout(r, attempt * this.retryBaseMs * (1 + Math.random() / 2)));
+    }
+  }
+
+  private rawOnce(req: VaultRequest): Promise<RawReply> {
     const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, this.base);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...req.headers };

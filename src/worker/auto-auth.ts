@@ -225,7 +225,7 @@ export class AutoAuth {
   private async renew(token: string, incrementSeconds: number): Promise<{ kind: 'renewed'; ttlSeconds: number } | { kind: 'rejected' } | { kind: 'unavailable' }> {
     try {
       const reply = await this.opts.vault.request({
-        method: 'POST', path: VAULT_PATHS.renewSelf, token, body: { increment: incrementSeconds },
+        method: 'POST', path: VAULT_PATHS.renewSelf, token, body: { increment: incrementSeconds }, retry: false,
       });
       const ttlSeconds = reply.body?.auth?.lease_duration ?? 0;
       this.opts.onMetric?.({ metric: 'renewal', kind: 'auth', outcome: 'success' });
@@ -244,7 +244,7 @@ export class AutoAuth {
 
   /** lookup-self: false only when Vault says 403 (revoked, expired or unknown token). */
   private async stillValid(token: string): Promise<boolean> {
-    return this.opts.vault.request({ path: VAULT_PATHS.lookupSelf, token }).then(
+    return this.opts.vault.request({ path: VAULT_PATHS.lookupSelf, token, retry: false }).then(
       () => true,
       (err: unknown) => !(err instanceof VaultResponseError && err.status === 403),
     );

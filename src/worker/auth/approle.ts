@@ -25,7 +25,7 @@ export class AppRoleAuth implements AuthMethod {
     await this.readSecretId(vault);
     const body: Record<string, string> = { role_id: this.roleId };
     if (this.secretId) body['secret_id'] = this.secretId;
-    const reply = await vault.request({ method: 'POST', path: `${this.config.mountPath}/login`, body });
+    const reply = await vault.request({ method: 'POST', path: `${this.config.mountPath}/login`, body, retry: false });
     const auth = reply.body?.auth;
     if (!auth?.client_token) throw new AppError('AUTH_FAILED', `${this.config.mountPath}/login answered without a token`);
     return { token: auth.client_token, leaseDurationSeconds: auth.lease_duration, renewable: auth.renewable };
@@ -47,13 +47,13 @@ export class AppRoleAuth implements AuthMethod {
   private async unwrap(vault: VaultClient, wrappingToken: string): Promise<string> {
     const expected = this.config.secretIdResponseWrappingPath!;
     const lookup = await vault.request<{ creation_path?: string }>({
-      method: 'POST', path: VAULT_PATHS.wrappingLookup, body: { token: wrappingToken },
+      method: 'POST', path: VAULT_PATHS.wrappingLookup, body: { token: wrappingToken }, retry: false,
     });
     const creationPath = lookup.body?.data?.creation_path ?? (lookup.body?.wrap_info as VaultWrapInfo | null)?.creation_path;
     if (creationPath?.replace(/^\/+|\/+$/g, '') !== expected) {
       throw new AppError('AUTH_FAILED', `the secret_id wrapping token was created by "${creationPath ?? '?'}", not the configured secret_id_response_wrapping_path "${expected}"`);
     }
-    const reply = await vault.request<{ secret_id?: string }>({ method: 'POST', path: VAULT_PATHS.unwrap, token: wrappingToken });
+    const reply = await vault.request<{ secret_id?: string }>({ method: 'POST', path: VAULT_PATHS.unwrap, token: wrappingToken, retry: false });
     const secretId = reply.body?.data?.secret_id;
     if (!secretId) throw new AppError('AUTH_FAILED', 'the unwrapped response holds no secret_id');
     return secretId;

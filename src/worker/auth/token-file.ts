@@ -16,7 +16,7 @@ export class TokenFileAuth implements AuthMethod {
   async login(vault: VaultClient): Promise<LoginResult> {
     this.token = (await readCredentialFile(this.config.tokenFilePath, 'token')) ?? this.token;
     if (!this.token) throw new AppError('AUTH_FAILED', `token file ${this.config.tokenFilePath} is missing or empty`);
-    const reply = await vault.request<TokenLookupData>({ path: VAULT_PATHS.lookupSelf, token: this.token });
+    const reply = await vault.request<TokenLookupData>({ path: VAULT_PATHS.lookupSelf, token: this.token, retry: false });
     const data = reply.body?.data;
     if (!data) throw new AppError('AUTH_FAILED', 'lookup-self answered without data');
     return { token: this.token, leaseDurationSeconds: data.ttl, renewable: data.renewable === true };

@@ -24,7 +24,7 @@ export class TokenExpiry {
     const hash = hashToken(token);
     if (this.timers.has(hash)) return;
     try {
-      const reply = await this.vault.request<TokenLookupData>({ path: VAULT_PATHS.lookupSelf, token, timeoutMs: 10_000 });
+      const reply = await this.vault.request<TokenLookupData>({ path: VAULT_PATHS.lookupSelf, token, timeoutMs: 10_000, retry: false });
       const expire = reply.body?.data?.expire_time;
       const at = typeof expire === 'string' ? Date.parse(expire) : NaN;
       if (Number.isNaN(at)) return; // no expiry (root, periodic without TTL)
