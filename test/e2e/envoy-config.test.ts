@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { envoyBinary } from '../support/envoy.js';
@@ -36,6 +37,38 @@ describe('Envoy configs pass the real binary\'s `envoy --mode validate`', functi
       expect(r.code).to.equal(0);
     });
   }
+
+  /** envoy/envoy.yaml with its ext_proc filter replaced by `filter`: validates a filter snippet in a full bootstrap. */
+  function withFilter(filter: unknown): string {
+    const bootstrap = parseYaml(readFileSync(join(REPO_ROOT, 'envoy', 'envoy.yaml'), 'utf8'));
+    bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0] = filter;
+    return JSON.stringify(bootstrap);
+  }
+
+  it('the ext_proc filter snippet envoy/http-filter-ext-proc.yaml', async () => {
+    const file = join(dir, 'snippet.json');
+    writeFileSync(file, withFilter(parseYaml(readFileSync(join(REPO_ROOT, 'envoy', 'http-filter-ext-proc.yaml'), 'utf8'))));
+    const r = await validate(file);
+    expect(r.out).to.include('OK');
+    expect(r.code).to.equal(0);
+  });
+
+  it('the filter inside the Istio EnvoyFilter envoy/istio/envoy-filter.yaml', async () => {
+    const filter = parseYaml(readFileSync(join(REPO_ROOT, 'envoy', 'istio', 'envoy-filter.yaml'), 'utf8')).spec.configPatches[0].patch.value;
+    filter.typed_config.grpc_service.envoy_grpc.cluster_name = 'vault_extproc'; // Istio's outbound cluster name does not exist here
+    const file = join(dir, 'istio.json');
+    writeFileSync(file, withFilter(filter));
+    const r = await validate(file);
+    expect(r.out).to.include('OK');
+    expect(r.code).to.equal(0);
+  });
+
+  it('the Envoy Gateway snippet parses and sets the documented policy', () => {
+    const docs = parseAllDocuments(readFileSync(join(REPO_ROOT, 'envoy', 'gateway', 'envoy-extension-policy.yaml'), 'utf8')).map((d) => d.toJS());
+    const policy = docs.find((d) => d.kind === 'EnvoyExtensionPolicy');
+    expect(policy.spec.extProc[0]).to.deep.include({ failOpen: false, messageTimeout: '1s' });
+    expect(policy.spec.extProc[0].backendRefs[0].port).to.equal(9001);
+  });
 
   it('envoy-config refuses a config with errors and says why', async () => {
     const bad = join(dir, 'bad.hcl');
