@@ -23,6 +23,11 @@ api_proxy {
   use_auto_auth_token = true
 }
 
+cache {
+  cache_static_secrets            = true
+  disable_caching_dynamic_secrets = true
+}
+
 listener "tcp" {
   address                = "0.0.0.0:8100"
   tls_disable            = true
