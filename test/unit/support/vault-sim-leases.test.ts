@@ -36,8 +36,8 @@ describe('vault-sim leases and dynamic secrets', function () {
     await sim.close();
   });
 
-  async function creds(role: string, token?: string): Promise<SimResponse> {
-    const res = await vault.call('GET', `database/creds/${role}`, token === undefined ? {} : { token });
+  async function creds(role: string, token?: string, mount = 'database'): Promise<SimResponse> {
+    const res = await vault.call('GET', `${mount}/creds/${role}`, token === undefined ? {} : { token });
     expect(res.status, res.text).to.equal(200);
     return res;
   }
@@ -68,7 +68,7 @@ describe('vault-sim leases and dynamic secrets', function () {
       });
       expect((await vault.call('LIST', 'db/roles')).json.data.keys).to.deep.equal(['app']);
 
-      const res = await creds('app');
+      const res = await creds('app', undefined, 'db');
       expect(Object.keys(res.json)).to.deep.equal([
         'request_id', 'lease_id', 'renewable', 'lease_duration', 'data', 'wrap_info', 'warnings', 'auth', 'mount_type',
       ]);
@@ -79,7 +79,7 @@ describe('vault-sim leases and dynamic secrets', function () {
       const password = res.json.data.password as string;
       expect(password).to.have.length(20);
       for (const cls of [/[a-z]/, /[A-Z]/, /[0-9]/, /-/]) expect(password).to.match(cls);
-      const again = await creds('app');
+      const again = await creds('app', undefined, 'db');
       expect(again.json.lease_id).to.not.equal(res.json.lease_id);
       expect(again.json.data.password).to.not.equal(password);
 
@@ -289,10 +289,13 @@ describe('vault-sim leases and dynamic secrets', function () {
       const lazy = await vault.call('PUT', 'sys/revoke-prefix/database/creds/ab', { body: { sync: false } });
       expect(lazy.status).to.equal(202);
       expect(live()).to.not.include(ab);
-      const forced = [await leaseOf('a'), await leaseOf('ab')];
-      expect((await vault.call('PUT', 'sys/leases/revoke-force/database/creds/', { token: sudo })).status).to.equal(403);
-      expect((await vault.call('PUT', 'sys/revoke-force/database/creds', { body: { sync: false } })).status).to.equal(204);
+      const forced = [await leaseOf('a'), await leaseOf('a')];
+      expect((await vault.call('PUT', 'sys/leases/revoke-force/database/creds/a', { token: sudo })).status).to.equal(403);
+      // revoke-force is always synchronous.
+      expect((await vault.call('PUT', 'sys/revoke-force/database/creds/a', { body: { sync: false } })).status).to.equal(204);
       expect(live()).to.not.include.members(forced);
+      const kept = await leaseOf('ab');
+      expect(live()).to.include(kept);
       expect((await vault.call('PUT', 'sys/leases/revoke-prefix/', {})).status).to.equal(404);
     });
 
@@ -409,6 +412,14 @@ describe('vault-sim leases and dynamic secrets', function () {
       sim.revokeToken(parent);
       expect(live()).to.not.include(res.json.lease_id);
       expect((await vault.call('GET', 'auth/token/lookup-self', { token: batch })).status).to.equal(403);
+
+      // A batch token names its parent: revoke-orphan of the parent invalidates it (and its leases).
+      const parent2 = await vault.tokenWith(['dbuser']);
+      const batch2 = (await childOf(parent2, { type: 'batch' })).json.auth.client_token as string;
+      const lease2 = await leaseOf('ro', batch2);
+      expect((await vault.call('POST', 'auth/token/revoke-orphan', { body: { token: parent2 } })).status).to.equal(204);
+      expect((await vault.call('GET', 'auth/token/lookup-self', { token: batch2 })).status).to.equal(403);
+      expect(live()).to.not.include(lease2);
     });
   });
 });

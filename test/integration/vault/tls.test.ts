@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VaultConfig } from '../../../src/config/types.js';
+import { VaultClient } from '../../../src/vault/client.js';
+import { VaultUnreachableError } from '../../../src/errors.js';
+import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
+import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../../support/tls.js';
+
+describe('vault client: TLS to Vault (the simulator served over https with a test CA)', function () {
+  this.timeout(30_000);
+  let sim: VaultSim;
+  let pki: TestPki;
+  let front: TlsFront;
+  let named: TlsFront;
+  let mtls: TlsFront;
+
+  before(async () => {
+    pki = makeTestPki();
+    sim = await startVaultSim({ rootToken: 'root' });
+    front = await startTlsFront(sim.port, { cert: pki.serverCert, key: pki.serverKey });
+    named = await startTlsFront(sim.port, { cert: pki.namedCert, key: pki.namedKey });
+    mtls = await startTlsFront(sim.port, { cert: pki.serverCert, key: pki.serverKey, requireClientCertFrom: pki.caCert });
+  });
+  after(async () => {
+    await Promise.all([front.close(), named.close(), mtls.close()]);
+    await sim.close();
+  });
+
+  async function lookup(config: Partial<VaultConfig> & { address: string }): Promise<unknown> {
+    const client = new VaultClient({ tlsSkipVerify: false, numRetries: 0, ...config }, 5_000);
+    try {
+      const reply = await client.request<{ policies: string[] }>({ path: 'auth/token/lookup-self', token: 'root', retry: false });
+      return reply.body?.data?.policies;
+    } catch (err) {
+      return err;
+    } finally {
+      client.close();
+    }
+  }
+
+  it('a verified connection with ca_cert succeeds', async () => {
+    expect(await lookup({ address: front.url, caCert: pki.caCert })).to.deep.equal(['root']);
+  });
+
+  it('ca_path (a directory of CA files) works too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-capath-'));
+    copyFileSync(pki.otherCaCert, join(dir, 'other.pem'));
+    copyFileSync(pki.caCert, join(dir, 'ca.pem'));
+    expect(await lookup({ address: front.url, caPath: dir })).to.deep.equal(['root']);
+  });
+
+  it('the wrong CA fails with a clear error', async () => {
+    const err = await lookup({ address: front.url, caCert: pki.otherCaCert });
+    expect(err).to.be.instanceOf(VaultUnreachableError);
+    expect((err as Error).message).to.match(/^Vault unreachable for auth\/token\/lookup-self: .*(self-signed certificate|unable to verify|certificate)/);
+  });
+
+  it('tls_skip_verify connects without verifying, and says so', async () => {
+    expect(await lookup({ address: front.url, caCert: pki.otherCaCert, tlsSkipVerify: true })).to.deep.equal(['root']);
+    const client = new VaultClient({ address: front.url, tlsSkipVerify: true, numRetries: 0 });
+    expect(client.warnings).to.deep.equal(["tls_skip_verify is set: Vault's certificate is not verified"]);
+    client.close();
+  });
+
+  it('tls_server_name checks the certificate against that name', async () => {
+    const withoutName = await lookup({ address: named.url, caCert: pki.caCert });
+    expect(withoutName).to.be.instanceOf(VaultUnreachableError);
+    expect((withoutName as Error).message).to.include("Hostname/IP does not match certificate's altnames");
+    expect(await lookup({ address: named.url, caCert: pki.caCert, tlsServerName: 'vault.test' })).to.deep.equal(['root']);
+  });
+
+  it('client_cert and client_key authenticate to a Vault that requires them', async () => {
+    expect(await lookup({ address: mtls.url, caCert: pki.caCert })).to.be.instanceOf(VaultUnreachableError);
+    expect(await lookup({ address: mtls.url, caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey })).to.deep.equal(['root']);
+  });
+});
