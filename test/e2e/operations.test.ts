@@ -6,6 +6,7 @@ import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
 import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
+import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../support/tls.js';
 
 const stacks: Stack[] = [];
 
@@ -122,6 +123,45 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
         await sim.start();
         await vaultApi(sim, 'POST', 'secret/data/ops', { data: { v: '1' } });
       }
+    });
+  });
+
+  describe('TLS to Vault through Envoy', () => {
+    let pki: TestPki;
+    let front: TlsFront;
+    before(async () => {
+      pki = makeTestPki();
+      front = await startTlsFront(sim.port, { cert: pki.serverCert, key: pki.serverKey });
+    });
+    after(() => front.close());
+
+    async function tlsStack(vaultHcl: string): Promise<Stack> {
+      const creds = await setupAppRole(sim, { role: `tls-${stacks.length}`, policies: ['ops'] });
+      const stack = await startStack({ vault: { url: front.url, rootToken: 'root' }, vaultHcl, hcl: appRoleHcl(creds, 'api_proxy { use_auto_auth_token = true }') });
+      stacks.push(stack);
+      return stack;
+    }
+
+    it('with ca_cert, the worker logs in over TLS and Envoy verifies Vault with the same CA', async () => {
+      const stack = await tlsStack(`ca_cert = "${pki.caCert}"`);
+      const res = await fetch(`${stack.url}/v1/secret/data/ops`);
+      expect(res.status).to.equal(200);
+      expect(stack.service.text).not.to.include('tls_skip_verify');
+    });
+
+    it('tls_skip_verify works and logs a warning', async () => {
+      const stack = await tlsStack(`ca_cert = "${pki.otherCaCert}"\n  tls_skip_verify = true`);
+      expect((await fetch(`${stack.url}/v1/secret/data/ops`)).status).to.equal(200);
+      expect(stack.service.jsonLines.some((l) => l['level'] === 40 && String(l['msg']).includes('tls_skip_verify is set'))).to.equal(true);
+    });
+
+    it('the wrong CA: the worker cannot log in and says why', async () => {
+      const creds = await setupAppRole(sim, { role: 'tls-wrong', policies: ['ops'] });
+      const stack = await startStack({ vault: { url: front.url, rootToken: 'root' }, vaultHcl: `ca_cert = "${pki.otherCaCert}"`, hcl: appRoleHcl(creds), waitReady: false });
+      stacks.push(stack);
+      const failure = await waitFor('an authentication failure', () => stack.service.jsonLines.find((l) => l['msg'] === 'authentication failed'), 10_000);
+      expect(JSON.stringify(failure['err'])).to.match(/self-signed certificate|unable to verify/);
+      expect((await fetch(`${stack.adminUrl}/readyz`)).status).to.equal(503);
     });
   });
 

@@ -12,6 +12,8 @@ export interface StackOptions {
   /** HCL blocks for auto_auth, api_proxy, etc.; `listener` and `extproc` are added by the harness unless given. */
   hcl: (paths: { dir: string }) => string;
   listenerHcl?: string;
+  /** Extra keys of the vault block (ca_cert, tls_skip_verify …). */
+  vaultHcl?: string;
   /** Wait for /readyz (auto-auth token held) before returning. */
   waitReady?: boolean;
 }
@@ -37,7 +39,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'vxp-stack-'));
   const [listenerPort, envoyAdminPort, extprocPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const listener = opts.listenerHcl ?? 'tls_disable = true';
-  const hcl = `vault { address = "${opts.vault.url}" }
+  const hcl = `vault {
+  address = "${opts.vault.url}"
+  ${opts.vaultHcl ?? ''}
+}
 extproc {
   address = "127.0.0.1:${extprocPort}"
   admin_address = "127.0.0.1:${adminPort}"
