@@ -2,7 +2,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
+import type { CacheClearCommand } from './cache/cache-clear.js';
 import { Inflight } from './cache/inflight.js';
+import { LeaseCache } from './cache/lease-cache.js';
+import type { RevocationKind } from './cache/lease-rules.js';
+import { canonicalNamespace } from './cache/static-key.js';
+import { hashToken } from './cache/token-hash.js';
 import { StaticCache } from './cache/static-cache.js';
 import { MemoryStore } from './cache/store.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
@@ -47,15 +52,84 @@ export async function startApp(opts: AppOptions): Promise<App> {
         worker?.send({ type: 'static-forget', path });
       })
     : undefined;
-  metrics = new Metrics(() => (staticCache ? [{ cache: 'static', entries: staticCache.size, bytes: staticCache.bytes }] : []));
+  const leaseCache = config.cache?.leaseCache
+    ? new LeaseCache((entry, reason) => {
+        metrics?.evictions.inc({ cache: 'lease', reason });
+        worker?.send({ type: 'lease-untrack', key: entry.key });
+      })
+    : undefined;
+  metrics = new Metrics(() => [
+    ...(staticCache ? [{ cache: 'static', entries: staticCache.size, bytes: staticCache.bytes }] : []),
+    ...(leaseCache ? [{ cache: 'lease', entries: leaseCache.size, bytes: leaseCache.bytes }] : []),
+  ]);
   const m = metrics;
+  let autoAuthHash: string | undefined;
+
+  /** Evictions for a revocation Vault confirmed (2xx), through Envoy. */
+  const onRevoked = (kind: RevocationKind, value: string): void => {
+    switch (kind) {
+      case 'token':
+      case 'token-self':
+        leaseCache?.evictToken(hashToken(value), 'revoked');
+        staticCache?.revokeEverywhere(hashToken(value));
+        break;
+      case 'orphan':
+        leaseCache?.evictTokenOrphaningChildren(hashToken(value));
+        staticCache?.revokeEverywhere(hashToken(value));
+        break;
+      case 'accessor':
+        leaseCache?.evictAccessor(value, 'revoked');
+        break;
+      case 'lease':
+        leaseCache?.evictLease(value, 'revoked');
+        break;
+      case 'lease-prefix':
+        leaseCache?.evictLeasePrefix(value, 'revoked');
+        break;
+    }
+  };
+
+  const onCacheClear = (c: CacheClearCommand): void => {
+    log.info({ type: c.type }, 'cache-clear');
+    switch (c.type) {
+      case 'request_path': {
+        const prefix = c.value.replace(/^\/+/, '').replace(/^v1\//, '');
+        leaseCache?.evictRequestPath(prefix, canonicalNamespace(c.namespace));
+        staticCache?.evictPrefix(`${canonicalNamespace(c.namespace)}${prefix}`);
+        break;
+      }
+      case 'token':
+        leaseCache?.evictToken(hashToken(c.value), 'cleared');
+        staticCache?.revokeEverywhere(hashToken(c.value));
+        break;
+      case 'token_accessor':
+        leaseCache?.evictAccessor(c.value, 'cleared');
+        break;
+      case 'lease':
+        leaseCache?.evictLease(c.value, 'cleared');
+        break;
+      case 'all':
+        // The auto-auth token stays managed: it is not an entry, it is known to the streams.
+        leaseCache?.clear();
+        staticCache?.clear();
+        break;
+    }
+  };
   const inflight = new Inflight();
 
   const onWorkerMessage = (msg: WorkerMessage): void => {
     switch (msg.type) {
-      case 'token':
+      case 'token': {
+        // A re-login retires what hung off the old auto-auth token (Vault Agent's cancelPreviousAutoAuthToken).
+        const newHash = hashToken(msg.token);
+        if (autoAuthHash && autoAuthHash !== newHash) leaseCache?.evictOwnedBy(autoAuthHash, 'reauth');
+        autoAuthHash = newHash;
         token = msg.token;
         extproc?.setServing(true);
+        break;
+      }
+      case 'lease-evict':
+        leaseCache?.evictKey(msg.key, 'renewal_stopped');
         break;
       case 'exit':
         resolveExit({ code: msg.code, reason: msg.reason });
@@ -100,6 +174,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'cache-miss':
         m.cacheMiss.inc();
         break;
+      case 'lease-record':
+        leaseCache?.record(effect.entry);
+        worker?.send({
+          type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
+          ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
+        });
+        break;
+      case 'revoked':
+        onRevoked(effect.kind, effect.value);
+        break;
+      case 'cache-clear':
+        onCacheClear(effect.command);
+        break;
       case 'quit':
         log.info('quit requested through the agent API');
         resolveExit({ code: 0, reason: 'quit endpoint' });
@@ -120,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         autoAuthToken: () => token,
         metricsText: () => m.text(),
         ...(staticCache ? { staticCache: { cache: staticCache, inflight } } : {}),
+        ...(leaseCache ? { leaseCache: { cache: leaseCache, inflight, managed: (h: string) => h === autoAuthHash || leaseCache.managesToken(h) } } : {}),
       },
       onEffect,
       onStreamEnd: (state, seconds) => {

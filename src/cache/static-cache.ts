@@ -81,6 +81,20 @@ export class StaticCache {
     }
   }
 
+  /** A token revoked through us (or cleared): it leaves every entry at once. */
+  revokeEverywhere(tokenHash: string): void {
+    this.revoke(tokenHash, this.paths());
+  }
+
+  /** cache-clear request_path: every entry whose canonical path starts with the prefix. */
+  evictPrefix(prefix: string): void {
+    for (const path of this.paths()) if (path.startsWith(prefix)) this.evict(path, 'cleared');
+  }
+
+  clear(): void {
+    for (const path of this.paths()) this.evict(path, 'cleared');
+  }
+
   evict(path: string, reason: EvictionReason = 'cleared'): void {
     if (this.store.delete(path)) this.onEvicted(path, reason);
   }

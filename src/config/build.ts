@@ -226,7 +226,9 @@ function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAut
 }
 
 function readCache(b: BlockReader): CacheConfig {
+  const disableDynamic = b.bool('disable_caching_dynamic_secrets') ?? false;
   const cache: CacheConfig = {
+    leaseCache: !disableDynamic,
     staticSecrets: b.bool('cache_static_secrets') ?? false,
     capabilityRefreshSeconds: b.duration('static_secret_token_capability_refresh_interval') || DEFAULTS.capabilityRefreshSeconds,
     staticRefreshSeconds: b.duration('static_secret_refresh_interval') || DEFAULTS.staticRefreshSeconds,
@@ -236,10 +238,6 @@ function readCache(b: BlockReader): CacheConfig {
   if (maxBytes !== undefined) {
     if (maxBytes < 1024) b.error('max_bytes', `must be at least 1024, got ${maxBytes}`);
     else cache.maxBytes = maxBytes;
-  }
-  const disableDynamic = b.bool('disable_caching_dynamic_secrets') ?? false;
-  if (!disableDynamic) {
-    b.warn('', 'lease caching (tokens and leased secrets) is not implemented by vault-extproc yet: those responses are proxied without caching');
   }
   if (!cache.staticSecrets && disableDynamic) {
     b.error('', 'the cache must cache static secrets or dynamic secrets: set cache_static_secrets = true or drop disable_caching_dynamic_secrets');

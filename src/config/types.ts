@@ -69,6 +69,8 @@ export interface ExtprocConfig {
 }
 
 export interface CacheConfig {
+  /** The lease cache (Vault Agent's): on unless disable_caching_dynamic_secrets = true. */
+  leaseCache: boolean;
   /** cache_static_secrets: KV v1/v2 GETs answered from the cache for tokens that proved read access. */
   staticSecrets: boolean;
   /** static_secret_token_capability_refresh_interval (default 5m). */

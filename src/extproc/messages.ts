@@ -6,10 +6,14 @@ function headerOptions(headers: Record<string, string>): HeaderValueOption[] {
   return Object.entries(headers).map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') } }));
 }
 
-/** Builds the reply to a request_headers message; `bufferResponse` asks for the response body. */
-export function requestHeadersReply(decision: RequestDecision, bufferResponse = false): ProcessingResponse {
-  if (decision.kind === 'respond') {
-    return {
+/** Which bodies to ask Envoy for, beyond the configured defaults (none). */
+export interface BodyModes {
+  requestBody?: boolean;
+  responseBody?: boolean;
+}
+
+function immediate(decision: Extract<RequestDecision, { kind: 'respond' }>): ProcessingResponse {
+  return {
       immediate_response: {
         status: { code: decision.status },
         headers: { set_headers: headerOptions(decision.headers) },
@@ -17,16 +21,33 @@ export function requestHeadersReply(decision: RequestDecision, bufferResponse = 
         details: decision.details,
       },
     };
-  }
+}
+
+/** Builds the reply to a request_headers message. */
+export function requestHeadersReply(decision: RequestDecision, bodies: BodyModes = {}): ProcessingResponse {
+  if (decision.kind === 'respond') return immediate(decision);
   const mutation = {
     ...(Object.keys(decision.setHeaders).length ? { set_headers: headerOptions(decision.setHeaders) } : {}),
     ...(decision.removeHeaders.length ? { remove_headers: decision.removeHeaders } : {}),
   };
   return {
     request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
-    // The response body only when it may be recorded or must be cleaned of the auto-auth token.
-    ...(decision.sanitizeResponse || bufferResponse ? { mode_override: { response_body_mode: 'BUFFERED' as const } } : {}),
+    // Bodies only when needed: the request body for keys and revocations, the response body
+    // when it may be recorded or must be cleaned of the auto-auth token.
+    ...(bodies.requestBody || decision.sanitizeResponse || bodies.responseBody
+      ? {
+          mode_override: {
+            ...(bodies.requestBody ? { request_body_mode: 'BUFFERED' as const } : {}),
+            ...(decision.sanitizeResponse || bodies.responseBody ? { response_body_mode: 'BUFFERED' as const } : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/** The reply to a request_body message: continue, or answer the request here (a hit, a local endpoint). */
+export function requestBodyReply(decision: Extract<RequestDecision, { kind: 'respond' }> | undefined): ProcessingResponse {
+  return decision ? immediate(decision) : { request_body: {} };
 }
 
 /** Continue with a new response body; content-length was removed with the response headers. */

@@ -7,7 +7,7 @@ import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { continueReply, requestHeadersReply } from './messages.js';
 import { externalProcessorService } from './protos.js';
-import { initialState, step, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
+import { heldInflightKeys, initialState, step, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
 
 /** How long a request waits for an identical one in flight; well inside Envoy's 1 s message_timeout. */
 const COALESCE_WAIT_MS = 700;
@@ -61,7 +61,7 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
         closed = true;
         active--;
         // A request whose answer never came (client gone, Vault unreachable) must not hold waiters up.
-        if (state.record) opts.onEffect({ type: 'inflight-end', key: state.record.inflightKey });
+        for (const key of heldInflightKeys(state)) opts.onEffect({ type: 'inflight-end', key });
         opts.onStreamEnd?.(state, Number(process.hrtime.bigint() - startedAt) / 1e9);
       };
       // Replies go out in the order messages came: each message waits for the one before it.

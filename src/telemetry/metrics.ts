@@ -74,7 +74,7 @@ export class Metrics {
 export type WorkerMetric =
   | { metric: 'auth_success' }
   | { metric: 'auth_failure' }
-  | { metric: 'renewal'; kind: 'auth' | 'lease'; outcome: 'success' | 'failure' }
+  | { metric: 'renewal'; kind: 'auth' | 'token' | 'lease'; outcome: 'success' | 'failure' }
   | { metric: 'event_stream'; connected: boolean; reconnect?: boolean }
   | { metric: 'event_received' }
   | { metric: 'capability_refresh'; outcome: 'ok' | 'revoked' | 'lost_paths' | 'error' };

@@ -22,6 +22,8 @@ export type WorkerMessage =
   | { type: 'static-update'; path: string; response: WireResponse; failedTokens: string[]; kvVersion?: number }
   /** No token may read the secret any more, or it is gone: evict. */
   | { type: 'static-evict'; path: string; reason: 'no_reader' | 'gone' }
+  /** A cached token or lease stopped renewing (max TTL, refused, expired): evict it and what it owns. */
+  | { type: 'lease-evict'; key: string }
   /** A metric update (the worker has no registry of its own). */
   | { type: 'metric'; update: WorkerMetric }
   /** KV v2 versions deleted, destroyed or undeleted: drop those sub-entries. */
@@ -34,6 +36,10 @@ export type ExtprocMessage =
   | { type: 'token-suspect' }
   /** A token proved read access on a cached path: the worker refreshes its capabilities and the secret. */
   | { type: 'static-access'; path: string; token: string }
+  /** A cached token or lease to renew: `token` is the token itself, or the one that created the lease. */
+  | { type: 'lease-track'; key: string; kind: 'token' | 'lease'; token: string; leaseId?: string; ttlSeconds: number }
+  /** A cached token or lease left the cache: stop renewing it. */
+  | { type: 'lease-untrack'; key: string }
   /** An entry left the cache (budget, eviction): the worker stops refreshing it. */
   | { type: 'static-forget'; path: string }
   | { type: 'stop' };

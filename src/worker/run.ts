@@ -5,6 +5,7 @@ import { createAuthMethod } from './auth/index.js';
 import { AutoAuth } from './auto-auth.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
 import { StaticCacheMaintainer } from './static/maintainer.js';
+import { LeaseRenewer } from './lease/renewer.js';
 
 /** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
 export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage) => void): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
@@ -42,8 +43,10 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
       })
     : undefined;
   maintainer?.start();
+  const renewer = config.cache?.leaseCache ? new LeaseRenewer(vault, log, send) : undefined;
   const done = autoAuth.run().finally(() => {
     maintainer?.stop();
+    renewer?.stop();
     vault.close();
   });
   return {
@@ -51,8 +54,10 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
       if (msg.type === 'token-suspect') autoAuth.suspect();
       else if (msg.type === 'stop') {
         maintainer?.stop();
+        renewer?.stop();
         autoAuth.stop();
-      } else maintainer?.handle(msg);
+      } else if (msg.type === 'lease-track' || msg.type === 'lease-untrack') renewer?.handle(msg);
+      else maintainer?.handle(msg);
     },
     done,
   };

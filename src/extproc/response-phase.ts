@@ -1,0 +1,96 @@
+import { replayableHeaders, type StoredResponse } from '../cache/entry.js';
+import { leaseRecordOf } from '../cache/lease-rules.js';
+import { hashToken } from '../cache/token-hash.js';
+import { HEADERS } from '../vault/paths.js';
+import type { ProcessingRequest } from './envoy-types.js';
+import { headerMap } from './headers.js';
+import { responseBodyReply, responseHeadersReply } from './messages.js';
+import { sanitizeTokenEcho } from './sanitize.js';
+import type { Step, StreamContext, StreamEffect, StreamState } from './stream.js';
+
+export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
+  const headers = headerMap(msg.response_headers);
+  const status = Number(headers.get(':status') ?? 0);
+  const json = (headers.get(HEADERS.contentType) ?? '').split(';')[0]!.trim() === 'application/json';
+  // Vault answers JSON; a 5xx in plain text is Envoy's own reply (upstream unreachable, reset, timeout).
+  const effects: StreamEffect[] = [{ type: 'proxied', status, failed: status >= 500 && !json }];
+  if (state.injectedAutoAuth && status === 403) effects.push({ type: 'token-suspect' });
+  const next: StreamState = { ...state, answeredBy: 'vault' };
+  const ok = status >= 200 && status < 300;
+
+  // Evict on success only: Vault answers 204 (202 with sync=false) when it revoked.
+  const rev = state.revocation;
+  if (rev && ok && rev.value) effects.push({ type: 'revoked', kind: rev.match.kind, value: rev.value });
+  delete next.revocation;
+
+  const recordable = ok && json && !msg.response_headers?.end_of_stream;
+  if ((state.static || state.lease) && recordable) {
+    const date = Date.parse(headers.get(HEADERS.date) ?? '');
+    next.response = { status, headers: replayableHeaders(headers), storedAtMs: Number.isNaN(date) ? (ctx.now ?? Date.now)() : date };
+  } else {
+    effects.push(...release(state));
+    delete next.static;
+    delete next.lease;
+  }
+  if (msg.response_headers?.end_of_stream) next.phase = 'done';
+  // Vault Proxy marks successful proxied responses as misses when a cache is on; errors pass untouched.
+  const markMiss = (ctx.staticCache !== undefined || ctx.leaseCache !== undefined) && status > 0 && status < 400;
+  return { state: next, reply: responseHeadersReply(state.sanitizeFor !== undefined, markMiss), effects };
+}
+
+export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
+  const body = msg.response_body?.body ?? Buffer.alloc(0);
+  const effects: StreamEffect[] = [];
+  const stored = state.response ? { ...state.response, body: new Uint8Array(body) } : undefined;
+  if (stored) effects.push(...recordEffects(state, stored, body, ctx));
+  effects.push(...release(state));
+  const sanitized = state.sanitizeFor && body.length ? sanitizeTokenEcho(body, state.sanitizeFor) : undefined;
+  const next: StreamState = { ...state, phase: 'done' };
+  delete next.static;
+  delete next.lease;
+  delete next.response;
+  return { state: next, reply: responseBodyReply(sanitized), effects };
+}
+
+function release(state: StreamState): StreamEffect[] {
+  return [state.static?.inflightKey, state.lease?.inflightKey]
+    .filter((k): k is string => k !== undefined)
+    .map((key) => ({ type: 'inflight-end' as const, key }));
+}
+
+/** A KV read goes to the static cache; a response that created a token or a lease to the lease cache. */
+function recordEffects(state: StreamState, response: StoredResponse, body: Buffer, ctx: StreamContext): StreamEffect[] {
+  let envelope: { mount_type?: unknown; data?: { metadata?: { version?: unknown } } | null } | undefined;
+  try {
+    envelope = JSON.parse(body.toString('utf8')) as typeof envelope;
+  } catch {
+    return [];
+  }
+  const st = state.static;
+  if (st && envelope?.mount_type === 'kv') {
+    const v = envelope.data?.metadata?.version;
+    const kvVersion = typeof v === 'number' && Number.isInteger(v) && st.key.version === 0 && st.key.path.includes('/data/') ? v : undefined;
+    return [{ type: 'static-record', key: st.key, token: st.token, tokenHash: st.tokenHash, response, ...(kvVersion !== undefined ? { kvVersion } : {}) }];
+  }
+  const lease = state.lease;
+  const lc = ctx.leaseCache;
+  if (!lease?.key || !lc) return [];
+  const record = leaseRecordOf(body);
+  if (!record) return [];
+  const requestPath = lease.path.replace(/^\/v1\/+/, '');
+  const common = { key: lease.key, response, requestPath, namespace: lease.namespace };
+  if (record.kind === 'token') {
+    // A new token is cached when it is an orphan, or when its parent (the request's token) is managed.
+    if (!record.orphan && !(lease.tokenHash && lc.managed(lease.tokenHash))) return [];
+    const entry = {
+      ...common, kind: 'token' as const, tokenHash: hashToken(record.clientToken),
+      ...(record.accessor ? { accessor: record.accessor } : {}),
+      ...(!record.orphan && lease.tokenHash ? { ownerHash: lease.tokenHash } : {}),
+    };
+    return [{ type: 'lease-record', entry, renewToken: record.clientToken, ttlSeconds: record.ttlSeconds }];
+  }
+  // A lease is cached when the token that created it is managed.
+  if (!lease.token || !lease.tokenHash || !lc.managed(lease.tokenHash)) return [];
+  const entry = { ...common, kind: 'lease' as const, leaseId: record.leaseId, ownerHash: lease.tokenHash };
+  return [{ type: 'lease-record', entry, renewToken: lease.token, ttlSeconds: record.ttlSeconds }];
+}
