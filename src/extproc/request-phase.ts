@@ -62,8 +62,11 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
 
   const revocation = ctx.leaseCache ? matchRevocation(req.method, req.path) : undefined;
   if (revocation) {
-    next.revocation = { match: revocation, ...(token ? { token } : {}) };
-    if (revocation.urlValue === undefined && revocation.kind !== 'token-self' && !noBody) requestBody = true;
+    // revoke-self and the URL forms name what they revoke now; the others in their JSON body.
+    const inBody = revocation.urlValue === undefined && revocation.kind !== 'token-self';
+    const value = inBody ? undefined : revocationValue(revocation, undefined, token);
+    next.revocation = { match: revocation, ...(token ? { token } : {}), ...(value ? { value } : {}) };
+    if (inBody && !noBody) requestBody = true;
   }
 
   const sc = ctx.staticCache;
