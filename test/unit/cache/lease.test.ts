@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { parseCacheClear } from '../../../src/cache/cache-clear.js';
+import { LeaseCache, type LeaseEntry } from '../../../src/cache/lease-cache.js';
+import { canonicalBody, leaseKey } from '../../../src/cache/lease-key.js';
+import { isLeaseCandidate, isRenewPath, leaseRecordOf, matchRevocation, revocationValue } from '../../../src/cache/lease-rules.js';
+
+const base = { method: 'POST', path: '/v1/auth/approle/login', query: '', body: Buffer.from('{"role_id":"r","secret_id":"s"}'), namespace: undefined, tokenHash: undefined };
+
+describe('cache: lease keys (golden)', () => {
+  it('pins the key of a request', () => {
+    expect(leaseKey(base)).to.equal('pVZ4MkeXTHIvNbeE5md4_n18d2Zi3vmSyATVhDI_Y7c');
+  });
+  it('ignores JSON key order and query order', () => {
+    expect(leaseKey({ ...base, body: Buffer.from('{ "secret_id": "s", "role_id": "r" }') })).to.equal(leaseKey(base));
+    expect(leaseKey({ ...base, query: 'b=2&a=1' })).to.equal(leaseKey({ ...base, query: 'a=1&b=2' }));
+    expect(canonicalBody(Buffer.from('{"b":{"y":1,"x":[{"d":1,"c":2}]},"a":null}'))).to.equal('{"a":null,"b":{"x":[{"c":2,"d":1}],"y":1}}');
+  });
+  it('folds a path-embedded namespace and X-Vault-Namespace together', () => {
+    expect(leaseKey({ ...base, path: '/v1/ns1/auth/approle/login' })).to.equal(leaseKey({ ...base, namespace: 'ns1' }));
+  });
+  it('changes with the method, path, body, namespace and token', () => {
+    const k = leaseKey(base);
+    for (const other of [
+      { ...base, method: 'PUT' }, { ...base, path: '/v1/auth/approle2/login' }, { ...base, body: Buffer.from('{"role_id":"r2","secret_id":"s"}') },
+      { ...base, namespace: 'ns2' }, { ...base, tokenHash: 'h' }, { ...base, query: 'a=1' }, { ...base, body: Buffer.from('not json') },
+    ]) expect(leaseKey(other)).not.to.equal(k);
+  });
+});
+
+describe('cache: lease rules', () => {
+  it('knows the renew paths, which are never cached', () => {
+    for (const p of ['/v1/sys/leases/renew', '/v1/sys/renew', '/v1/sys/leases/renew/db/creds/x/abc', '/v1/auth/token/renew', '/v1/auth/token/renew-self', '/v1/auth/token/renew-accessor', '/v1/ns1/sys/leases/renew']) {
+      expect(isRenewPath(p), p).to.equal(true);
+      expect(isLeaseCandidate('POST', p, false), p).to.equal(false);
+    }
+    expect(isLeaseCandidate('GET', '/v1/database/creds/app', false)).to.equal(true);
+    expect(isLeaseCandidate('GET', '/v1/database/creds/app', true)).to.equal(false);
+    expect(isLeaseCandidate('POST', '/v1/sys/wrapping/unwrap', false)).to.equal(false);
+  });
+
+  it('matches every revocation path, namespaced and legacy forms included', () => {
+    const cases: Array<[string, string, string | undefined]> = [
+      ['/v1/auth/token/revoke', 'token', undefined],
+      ['/v1/ns1/auth/token/revoke', 'token', undefined],
+      ['/v1/auth/token/revoke-self', 'token-self', undefined],
+      ['/v1/auth/token/revoke-accessor', 'accessor', undefined],
+      ['/v1/auth/token/revoke-orphan', 'orphan', undefined],
+      ['/v1/sys/leases/revoke', 'lease', undefined],
+      ['/v1/sys/revoke', 'lease', undefined],
+      ['/v1/sys/leases/revoke/database/creds/app/abc', 'lease', 'database/creds/app/abc'],
+      ['/v1/sys/revoke/database/creds/app/abc', 'lease', 'database/creds/app/abc'],
+      ['/v1/ns1/sys/leases/revoke/x/y', 'lease', 'x/y'],
+      ['/v1/sys/leases/revoke-prefix/database/creds', 'lease-prefix', 'database/creds'],
+      ['/v1/sys/leases/revoke-force/database', 'lease-prefix', 'database'],
+      ['/v1/sys/revoke-prefix/database', 'lease-prefix', 'database'],
+    ];
+    for (const [path, kind, urlValue] of cases) {
+      expect(matchRevocation('PUT', path), path).to.deep.equal(urlValue === undefined ? { kind } : { kind, urlValue });
+    }
+    expect(matchRevocation('GET', '/v1/auth/token/revoke')).to.equal(undefined);
+    expect(matchRevocation('POST', '/v1/auth/token/revoked')).to.equal(undefined);
+  });
+
+  it('reads what a revocation names from its body, exactly', () => {
+    expect(revocationValue({ kind: 'token' }, Buffer.from('{"token":"hvs.x"}'), 'hvs.req')).to.equal('hvs.x');
+    expect(revocationValue({ kind: 'token-self' }, undefined, 'hvs.req')).to.equal('hvs.req');
+    expect(revocationValue({ kind: 'accessor' }, Buffer.from('{"accessor":"acc"}'), undefined)).to.equal('acc');
+    expect(revocationValue({ kind: 'lease' }, Buffer.from('{"lease_id":"l/1"}'), undefined)).to.equal('l/1');
+    expect(revocationValue({ kind: 'token' }, Buffer.from('garbage'), undefined)).to.equal(undefined);
+  });
+
+  it('records renewable tokens and leases only', () => {
+    const rec = (o: unknown) => leaseRecordOf(Buffer.from(JSON.stringify(o)));
+    expect(rec({ auth: { client_token: 'hvs.a', accessor: 'x', renewable: true, orphan: true, lease_duration: 60 } })).to.deep.equal({ kind: 'token', clientToken: 'hvs.a', accessor: 'x', orphan: true, ttlSeconds: 60 });
+    expect(rec({ auth: { client_token: 'hvb.a', renewable: false, token_type: 'batch' } })).to.equal(undefined);
+    expect(rec({ auth: { client_token: 'hvs.a', renewable: false } })).to.equal(undefined);
+    expect(rec({ lease_id: 'db/creds/x/1', renewable: true, lease_duration: 30 })).to.deep.equal({ kind: 'lease', leaseId: 'db/creds/x/1', ttlSeconds: 30 });
+    expect(rec({ lease_id: 'db/creds/x/1', renewable: false })).to.equal(undefined);
+    expect(rec({ wrap_info: { token: 'w' }, auth: null })).to.equal(undefined);
+    expect(leaseRecordOf(Buffer.from('not json'))).to.equal(undefined);
+  });
+});
+
+describe('cache: the lease cache ownership tree', () => {
+  const resp = { status: 200, headers: [] as Array<[string, string]>, body: new Uint8Array(10), storedAtMs: 0 };
+  const entry = (key: string, extra: Partial<LeaseEntry>): LeaseEntry => ({ key, kind: 'lease', response: resp, requestPath: 'p', namespace: '', ...extra });
+
+  function tree(): { c: LeaseCache; evicted: string[] } {
+    const evicted: string[] = [];
+    const c = new LeaseCache((e) => evicted.push(e.key));
+    c.record(entry('parent', { kind: 'token', tokenHash: 'P', accessor: 'accP', ownerHash: 'AUTO' }));
+    c.record(entry('child', { kind: 'token', tokenHash: 'C', ownerHash: 'P' }));
+    c.record(entry('lease-p', { leaseId: 'db/1', ownerHash: 'P' }));
+    c.record(entry('lease-c', { leaseId: 'db/2', ownerHash: 'C' }));
+    c.record(entry('orphan', { kind: 'token', tokenHash: 'O' }));
+    return { c, evicted };
+  }
+
+  it('evicting a token evicts its leases and children, recursively, and only those', () => {
+    const { c, evicted } = tree();
+    c.evictToken('P', 'revoked');
+    expect(evicted.sort()).to.deep.equal(['child', 'lease-c', 'lease-p', 'parent']);
+    expect(c.size).to.equal(1);
+    expect(c.managesToken('O')).to.equal(true);
+    expect(c.managesToken('P')).to.equal(false);
+  });
+
+  it('revoke-orphan keeps the children, now orphans', () => {
+    const { c, evicted } = tree();
+    c.evictTokenOrphaningChildren('P');
+    expect(evicted.sort()).to.deep.equal(['lease-p', 'parent']);
+    expect(c.lookup('child')?.ownerHash).to.equal(undefined);
+    c.evictOwnedBy('AUTO', 'reauth');
+    expect(c.lookup('child')).not.to.equal(undefined);
+  });
+
+  it('exact matches for accessors and leases; whole segments for prefixes', () => {
+    const { c, evicted } = tree();
+    c.record(entry('lease-ab', { leaseId: 'dbx/1', ownerHash: 'O' }));
+    expect(c.evictAccessor('acc', 'revoked')).to.deep.equal([]);
+    expect(c.evictLease('db', 'revoked')).to.deep.equal([]);
+    c.evictLeasePrefix('db', 'revoked');
+    expect(evicted.sort()).to.deep.equal(['lease-c', 'lease-p']);
+    expect(c.lookup('lease-ab')).not.to.equal(undefined);
+  });
+
+  it('a re-login retires everything the old auto-auth token owned', () => {
+    const { c, evicted } = tree();
+    c.evictOwnedBy('AUTO', 'reauth');
+    expect(evicted.sort()).to.deep.equal(['child', 'lease-c', 'lease-p', 'parent']);
+  });
+});
+
+describe('cache: cache-clear bodies', () => {
+  const cases: Array<[string | undefined, unknown]> = [
+    ['{"type":"all"}', { ok: true, command: { type: 'all' } }],
+    ['{"type":"request_path","value":"/v1/db","namespace":"ns1"}', { ok: true, command: { type: 'request_path', value: '/v1/db', namespace: 'ns1' } }],
+    ['{"type":"lease","value":"db/1"}', { ok: true, command: { type: 'lease', value: 'db/1' } }],
+    [undefined, { ok: false, error: 'failed to parse JSON input: empty JSON provided' }],
+    ['[]', { ok: false, error: 'failed to parse JSON input: expected a JSON object' }],
+    ['{"value":"x"}', { ok: false, error: 'failed to parse clear input: no type provided' }],
+    ['{"type":7}', { ok: false, error: 'failed to clear cache: invalid type provided' }],
+    ['{"type":"token_accessor","value":""}', { ok: false, error: 'failed to clear cache: token accessor not provided' }],
+  ];
+  for (const [body, want] of cases) {
+    it(`${body ?? '(empty)'}`, () => {
+      expect(parseCacheClear(body === undefined ? undefined : Buffer.from(body))).to.deep.equal(want);
+    });
+  }
+});
