@@ -10,29 +10,20 @@ import { CLI, REPO_ROOT } from '../test/support/paths.js';
 import { waitFor } from '../test/support/ports.js';
 import { Proc, run } from '../test/support/process.js';
 import { startVaultSim } from '../test/support/vault-sim/index.js';
-import { setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
 
 const dir = join(REPO_ROOT, '.tools', 'demo');
 mkdirSync(dir, { recursive: true });
 const sim = await startVaultSim({ port: 8200, rootToken: 'root' });
-await writePolicy(sim, 'demo', 'path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }');
+await writePolicy(sim, 'demo', `path "secret/*" { capabilities = ["create", "read", "update", "delete", "list", "subscribe"] subscribe_event_types = ["kv*"] }
+path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
 await vaultApi(sim, 'POST', 'secret/data/hello', { data: { greeting: 'hello from vault-extproc' } });
 const creds = await setupAppRole(sim, { role: 'demo', policies: ['demo'] });
-writeFileSync(join(dir, 'role_id'), creds.roleId);
-writeFileSync(join(dir, 'secret_id'), creds.secretId);
 const config = join(dir, 'demo.hcl');
 writeFileSync(config, `vault { address = "${sim.url}" }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'role_id')}"
-      secret_id_file_path = "${join(dir, 'secret_id')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
+${appRoleAutoAuth(dir, creds, { sink: true })}
 api_proxy { use_auto_auth_token = true }
+cache { cache_static_secrets = true }
 listener "tcp" {
   address = "127.0.0.1:8100"
   tls_disable = true
@@ -51,7 +42,7 @@ vault-extproc demo is up:
   vault-extproc    ext_proc 127.0.0.1:9001, admin http://127.0.0.1:9002/readyz
 
 try:
-  curl -s -H 'X-Vault-Request: true' http://127.0.0.1:8100/v1/secret/data/hello
+  curl -si -H 'X-Vault-Request: true' http://127.0.0.1:8100/v1/secret/data/hello   # X-Cache: MISS, then HIT
   curl -s -i http://127.0.0.1:8100/v1/secret/data/hello        # 412: X-Vault-Request is required
 
 Ctrl-C stops everything.

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
-import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { CLI } from '../support/paths.js';
@@ -22,25 +22,9 @@ async function appRoleStack(sim: VaultSim, useAutoAuthToken: string, opts: { lis
   const stack = await startStack({
     vault: sim,
     ...(opts.listenerHcl ? { listenerHcl: opts.listenerHcl } : {}),
-    hcl: ({ dir }) => {
-      writeFileSync(join(dir, 'role_id'), creds.roleId);
-      writeFileSync(join(dir, 'secret_id'), creds.secretId);
-      return `
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'role_id')}"
-      secret_id_file_path = "${join(dir, 'secret_id')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-  sink "file" {
-    config = { path = "${join(dir, 'token')}" mode = 0600 }
-  }
-}
+    hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true, sinkMode: '0600' })}
 api_proxy { use_auto_auth_token = ${useAutoAuthToken} }
-`;
-    },
+`,
   });
   stacks.push(stack);
   return stack;

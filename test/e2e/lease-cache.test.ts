@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
-import { setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
 
@@ -55,24 +55,10 @@ describe('e2e: lease cache through real Envoy', function () {
     creds = await setupAppRole(sim, { role: 'lease', policies: ['lease-test'] });
     stack = await startStack({
       vault: sim,
-      hcl: ({ dir }) => {
-        writeFileSync(join(dir, 'role_id'), creds.roleId);
-        writeFileSync(join(dir, 'secret_id'), creds.secretId);
-        return `
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'role_id')}"
-      secret_id_file_path = "${join(dir, 'secret_id')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
+      hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true })}
 api_proxy { use_auto_auth_token = true }
 cache {}
-`;
-      },
+`,
     });
     stacks.push(stack);
   });
@@ -223,12 +209,13 @@ cache {}
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/app', { token: kid }))).to.equal('HIT');
     });
 
-    for (const [name, how] of [
+    const forms: Array<[string, (id: string) => [string, string]]> = [
       ['sys/leases/revoke (body)', (id: string) => ['/v1/sys/leases/revoke', JSON.stringify({ lease_id: id })]],
       ['sys/leases/revoke/<id>', (id: string) => [`/v1/sys/leases/revoke/${id}`, '']],
       ['sys/revoke (legacy, body)', (id: string) => ['/v1/sys/revoke', JSON.stringify({ lease_id: id })]],
       ['sys/revoke/<id> (legacy)', (id: string) => [`/v1/sys/revoke/${id}`, '']],
-    ] as const) {
+    ];
+    for (const [name, how] of forms) {
       it(`${name} evicts that lease`, async () => {
         const t = await childToken();
         const id = await cachedCreds(t.token);

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import http from 'node:http';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
-import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../support/tls.js';
@@ -11,22 +11,7 @@ import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../supp
 const stacks: Stack[] = [];
 
 function appRoleHcl(creds: { roleId: string; secretId: string }, extra = ''): (p: { dir: string }) => string {
-  return ({ dir }) => {
-    writeFileSync(join(dir, 'role_id'), creds.roleId);
-    writeFileSync(join(dir, 'secret_id'), creds.secretId);
-    return `
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'role_id')}"
-      secret_id_file_path = "${join(dir, 'secret_id')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-}
-${extra}
-`;
-  };
+  return ({ dir }) => `${appRoleAutoAuth(dir, creds)}\n${extra}\n`;
 }
 
 /** Parses Prometheus text into name{labels} → value. */

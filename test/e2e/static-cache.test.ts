@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
-import { setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
 
@@ -22,27 +22,13 @@ async function cacheStack(sim: VaultSim, stacks: Stack[], cacheHcl: string, opts
   const creds = await setupAppRole(sim, { role: `worker-${stacks.length}`, policies: ['worker'] });
   const stack = await startStack({
     vault: sim,
-    hcl: ({ dir }) => {
-      writeFileSync(join(dir, 'role_id'), creds.roleId);
-      writeFileSync(join(dir, 'secret_id'), creds.secretId);
-      return `
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'role_id')}"
-      secret_id_file_path = "${join(dir, 'secret_id')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
+    hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true })}
 cache {
   cache_static_secrets = true
   disable_caching_dynamic_secrets = true
   ${cacheHcl}
 }
-`;
-    },
+`,
   });
   stacks.push(stack);
   // The worker's first subscription refetches every cached secret: let it happen before the tests read.

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 /** Sets Vault up through its HTTP API (works against the simulator and a real Vault alike). */
 
 export interface VaultTarget {
@@ -43,4 +45,25 @@ export async function setupAppRole(
   const roleId = (await vaultApi(v, 'GET', `auth/approle/role/${role}/role-id`)).json.data.role_id as string;
   const secretId = (await vaultApi(v, 'POST', `auth/approle/role/${role}/secret-id`)).json.data.secret_id as string;
   return { roleId, secretId };
+}
+
+/**
+ * An auto_auth block for AppRole credentials, writing them to role_id/secret_id files in `dir`
+ * (kept after reading), with an optional file sink at `dir/token`.
+ */
+export function appRoleAutoAuth(dir: string, creds: AppRoleCreds, opts: { sink?: boolean; sinkMode?: string } = {}): string {
+  writeFileSync(join(dir, 'role_id'), creds.roleId);
+  writeFileSync(join(dir, 'secret_id'), creds.secretId);
+  const sink = opts.sink ? `\n  sink "file" {\n    config = { path = "${join(dir, 'token')}"${opts.sinkMode ? ` mode = ${opts.sinkMode}` : ''} }\n  }` : '';
+  return `
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = "${join(dir, 'role_id')}"
+      secret_id_file_path = "${join(dir, 'secret_id')}"
+      remove_secret_id_file_after_reading = false
+    }
+  }${sink}
+}
+`;
 }
