@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: what a cache hit and a miss cost, as ratios against floors measured in the same
+ * run on the same machine, through real Envoy. Writes bench/results/latest.json.
+ *
+ *   A   Envoy → simulator, no ext_proc (the proxy floor)
+ *   B1  Envoy + a bench-only grpc-js ext_proc answering every request with a fixed immediate response (hit floor)
+ *   B2  Envoy + the same server answering every message with an empty continue (miss floor)
+ *   C   vault-extproc, static cache hit          D   vault-extproc, lease cache hit
+ *   E   vault-extproc, miss with token injection (no cache)
+ *   F   offload: Zipf reads over 1,000 secrets, requests that reached Vault ÷ client requests
+ *   memory: resident bytes per cached 1 KiB secret at 10,000 and 100,000 entries
+ */
+import autocannon from 'autocannon';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
+import { CLI, REPO_ROOT } from '../test/support/paths.js';
+import { freePort, waitFor } from '../test/support/ports.js';
+import { Proc, run } from '../test/support/process.js';
+import { startVaultSim, type VaultSim } from '../test/support/vault-sim/index.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
+
+const CONCURRENCY = [1, 16, 64];
+/**
+ * Seconds per measurement. autocannon's fixed-amount mode ends on its 1 s sampling tick, which
+ * skews req/s by up to a second per run; fixed durations give exact rates.
+ */
+const SECONDS = 3;
+const SECRET_PATH = '/v1/secret/data/bench/one';
+const CREDS_PATH = '/v1/database/creds/bench';
+
+interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number }
+type Scenario = 'A' | 'B1' | 'B2' | 'C' | 'D' | 'E';
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+async function load(url: string, connections: number, run: { seconds?: number; amount?: number }, headers: Record<string, string>, pid?: number,
+  path?: () => string): Promise<Load> {
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const r = await autocannon({
+    url, connections, headers,
+    ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? SECONDS }),
+    // A path per request (autocannon reads setupRequest from the requests list only).
+    ...(path ? { requests: [{ method: 'GET', setupRequest: ((req: Record<string, unknown>) => ({ ...req, path: path() })) as never }] } : {}),
+  });
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : undefined;
+  const total = r.requests.total;
+  return {
+    rps: Math.round(total / (run.seconds ?? r.duration)), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
+    ...(cpu !== undefined ? { cpuSecPer1k: Number(((cpu * 1000) / total).toFixed(4)) } : {}),
+  };
+}
+
+async function envoyFor(config: string): Promise<RunningEnvoy> {
+  const admin = await freePort();
+  const out = await run(process.execPath, [CLI, 'envoy-config', '--config', config, '--envoy-admin-address', `127.0.0.1:${admin}`]);
+  if (out.code !== 0) throw new Error(out.stderr);
+  return startEnvoy(out.stdout, admin);
+}
+
+/** Envoy with the ext_proc filter taken out: the proxy floor. */
+async function envoyWithoutExtproc(config: string): Promise<RunningEnvoy> {
+  const admin = await freePort();
+  const out = await run(process.execPath, [CLI, 'envoy-config', '--config', config, '--envoy-admin-address', `127.0.0.1:${admin}`]);
+  const bootstrap = JSON.parse(out.stdout);
+  const hcm = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  hcm.http_filters = hcm.http_filters.filter((f: { name: string }) => f.name !== 'envoy.filters.http.ext_proc');
+  return startEnvoy(JSON.stringify(bootstrap), admin);
+}
+
+async function writeConfig(dir: string, name: string, sim: VaultSim, body: string): Promise<{ file: string; listen: number; extproc: number; admin: number }> {
+  const [listen, extproc, admin] = [await freePort(), await freePort(), await freePort()];
+  const file = join(dir, `${name}.hcl`);
+  writeFileSync(file, `vault { address = "${sim.url}" }
+listener "tcp" {
+  address = "127.0.0.1:${listen}"
+  tls_disable = true
+}
+extproc {
+  address = "127.0.0.1:${extproc}"
+  admin_address = "127.0.0.1:${admin}"
+}
+${body}
+`);
+  return { file, listen, extproc, admin };
+}
+
+async function startService(file: string, admin: number): Promise<Proc> {
+  const proc = new Proc('vault-extproc', process.execPath, [CLI, 'serve', '--config', file, '--log-level', 'warn']);
+  await waitFor('vault-extproc ready', async () => ((await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
+  return proc;
+}
+
+async function inBatches(n: number, fn: (i: number) => Promise<unknown>, size = 64): Promise<void> {
+  for (let i = 0; i < n; i += size) await Promise.all(Array.from({ length: Math.min(size, n - i) }, (_, j) => fn(i + j)));
+}
+
+/** Zipf(s = 1) over n items: a few hot secrets, a long tail. */
+function zipf(n: number): () => number {
+  const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const cdf: number[] = [];
+  let acc = 0;
+  for (const w of weights) cdf.push((acc += w / total));
+  return () => {
+    const r = Math.random();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'vxp-bench-'));
+  const sim = await startVaultSim({ rootToken: 'root', mountDatabase: true });
+  await writePolicy(sim, 'bench', `path "secret/*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }
+path "sys/events/subscribe/kv*" { capabilities = ["read"] }
+path "database/creds/*" { capabilities = ["read"] }`);
+  await vaultApi(sim, 'POST', 'database/roles/bench', { default_ttl: '1h', max_ttl: '24h' });
+  // A ~1 KiB response body, as a KV v2 read returns it.
+  await vaultApi(sim, 'POST', SECRET_PATH.slice(4), { data: { password: 'p'.repeat(700) } });
+  const secretBytes = (await (await fetch(`${sim.url}${SECRET_PATH}`, { headers: { 'x-vault-token': 'root' } })).arrayBuffer()).byteLength;
+  const creds = await setupAppRole(sim, { role: 'bench', policies: ['bench'] });
+  const results: Record<string, Record<number, Load>> = {};
+  const root = { 'x-vault-token': 'root' };
+
+  async function measure(name: Scenario, url: string, path: string, headers: Record<string, string>, pid?: number): Promise<void> {
+    results[name] = {};
+    await load(`${url}${path}`, 16, { seconds: 1 }, headers, pid); // warm-up
+    for (const c of CONCURRENCY) {
+      results[name]![c] = await load(`${url}${path}`, c, { seconds: SECONDS }, headers, pid);
+      log(`${name} c=${c}: ${results[name]![c]!.rps} req/s, p50 ${results[name]![c]!.p50} ms, p99 ${results[name]![c]!.p99} ms`);
+    }
+  }
+
+  // A: the proxy floor.
+  {
+    const cfg = await writeConfig(dir, 'a', sim, '');
+    const envoy = await envoyWithoutExtproc(cfg.file);
+    await measure('A', `http://127.0.0.1:${cfg.listen}`, SECRET_PATH, root);
+    await envoy.stop();
+  }
+  // B1, B2: the grpc-js floors.
+  for (const [name, mode] of [['B1', 'hit'], ['B2', 'continue']] as const) {
+    const cfg = await writeConfig(dir, name, sim, '');
+    const floor = new Proc('floor', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'floor-server.ts'), mode, String(cfg.extproc), String(secretBytes)]);
+    await waitFor('floor server', () => (floor.text.includes('listening') ? true : undefined), 15_000);
+    const envoy = await envoyFor(cfg.file);
+    await measure(name, `http://127.0.0.1:${cfg.listen}`, SECRET_PATH, root, floor.pid);
+    await envoy.stop();
+    await floor.stop();
+  }
+  // C, D, E: vault-extproc.
+  const scenarios: Array<[Scenario, string, string]> = [
+    ['C', 'api_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}', SECRET_PATH],
+    ['D', 'api_proxy { use_auto_auth_token = true }\ncache {}', CREDS_PATH],
+    ['E', 'api_proxy { use_auto_auth_token = true }', SECRET_PATH],
+  ];
+  for (const [name, body, path] of scenarios) {
+    const cfg = await writeConfig(dir, name, sim, `${appRoleAutoAuth(dir, creds)}\n${body}`);
+    const service = await startService(cfg.file, cfg.admin);
+    const envoy = await envoyFor(cfg.file);
+    const url = `http://127.0.0.1:${cfg.listen}`;
+    const warm = await fetch(`${url}${path}`);
+    if (warm.status !== 200) throw new Error(`${name}: warm-up answered ${warm.status}`);
+    await measure(name, url, path, {}, service.pid);
+    if (name !== 'E' && (await fetch(`${url}${path}`)).headers.get('x-cache') !== 'HIT') throw new Error(`${name}: not a cache hit`);
+    await envoy.stop();
+    await service.stop();
+  }
+
+  // F: offload on a Zipf workload over 1,000 secrets.
+  let offload: { clientRequests: number; vaultReads: number; ratio: number };
+  {
+    await inBatches(1000, (i) => vaultApi(sim, 'POST', `secret/data/zipf/s${i}`, { data: { v: String(i) } }));
+    const cfg = await writeConfig(dir, 'f', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}`);
+    const service = await startService(cfg.file, cfg.admin);
+    const envoy = await envoyFor(cfg.file);
+    const pick = zipf(1000);
+    sim.clearRequests();
+    const n = 20_000;
+    const f = await load(`http://127.0.0.1:${cfg.listen}/`, 16, { amount: n }, {}, undefined, () => `/v1/secret/data/zipf/s${pick()}`);
+    if (f.non2xx + f.errors > 0) throw new Error(`F: ${f.non2xx} non-2xx answers, ${f.errors} errors`);
+    const vaultReads = sim.requests.filter((r) => r.path.startsWith('/v1/secret/data/zipf/')).length;
+    offload = { clientRequests: n, vaultReads, ratio: Number((vaultReads / n).toFixed(4)) };
+    log(`F: ${vaultReads} of ${n} reads reached Vault (${offload.ratio})`);
+    await envoy.stop();
+    await service.stop();
+  }
+
+  // Memory: resident bytes per cached 1 KiB secret.
+  const memory: Array<{ entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number }> = [];
+  {
+    const total = 100_000;
+    const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
+    await inBatches(total, (i) => vaultApi(sim, 'POST', `secret/data/mem/s${i}`, { data: { value } }));
+    const cfg = await writeConfig(dir, 'mem', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n  max_bytes = 1073741824\n}`);
+    const service = await startService(cfg.file, cfg.admin);
+    const envoy = await envoyFor(cfg.file);
+    const url = `http://127.0.0.1:${cfg.listen}/`;
+    await load(url, 16, { amount: 2_000 }, {}, undefined, () => SECRET_PATH);
+    const base = rssBytes(service.pid!);
+    let next = 0;
+    for (const target of [10_000, 100_000]) {
+      const count = target - next;
+      const from = next;
+      let k = 0;
+      const m = await load(url, 64, { amount: count }, {}, undefined, () => `/v1/secret/data/mem/s${from + k++}`);
+      if (m.non2xx + m.errors > 0) throw new Error(`memory: ${m.non2xx} non-2xx answers, ${m.errors} errors`);
+      next = target;
+      await new Promise((r) => setTimeout(r, 1_000));
+      const rss = rssBytes(service.pid!);
+      const metrics = await (await fetch(`http://127.0.0.1:${cfg.admin}/metrics`)).text();
+      const entries = Number(/vault_extproc_cache_entries\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
+      const storeBytes = Number(/vault_extproc_cache_bytes\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
+      memory.push({ entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries) });
+      log(`memory: ${entries} entries, ${Math.round((rss - base) / entries)} resident bytes per entry`);
+    }
+    await envoy.stop();
+    await service.stop();
+  }
+  await sim.close();
+
+  const ratio = (a: Scenario, b: Scenario, c: number): number => Number((results[a]![c]!.rps / results[b]![c]!.rps).toFixed(3));
+  const ratios: Record<string, Record<number, number>> = {};
+  for (const [name, a, b] of [['C/B1', 'C', 'B1'], ['D/B1', 'D', 'B1'], ['E/B2', 'E', 'B2'], ['C/A', 'C', 'A']] as const) {
+    ratios[name] = Object.fromEntries(CONCURRENCY.map((c) => [c, ratio(a, b, c)]));
+  }
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim() },
+    secretResponseBytes: secretBytes,
+    results, ratios, offload, memory,
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+  mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(REPO_ROOT, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const rows = ['A', 'B1', 'B2', 'C', 'D', 'E'].flatMap((s) => CONCURRENCY.map((c) => {
+    const r = results[s]![c]!;
+    return `| ${s} | ${c} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuSecPer1k ?? ''} | ${r.non2xx + r.errors} |`;
+  }));
+  process.stdout.write([
+    `vault-extproc bench — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${report.seconds} s`,
+    '',
+    `| scenario | conc. | req/s (${SECONDS} s runs) | p50 ms | p99 ms | CPU s / 1k req (processor) | errors |`,
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '| ratio (throughput) | c=1 | c=16 | c=64 |',
+    '|---|---|---|---|',
+    ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v[1]} | ${v[16]} | ${v[64]} |`),
+    '',
+    `F offload: ${offload.vaultReads} of ${offload.clientRequests} Zipf reads over 1,000 secrets reached Vault (${offload.ratio})`,
+    ...memory.map((m) => `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry (${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB)`),
+    '',
+  ].join('\n'));
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
