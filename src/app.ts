@@ -2,14 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
-import type { CacheClearCommand } from './cache/cache-clear.js';
-import { Inflight } from './cache/inflight.js';
-import { LeaseCache } from './cache/lease-cache.js';
-import type { RevocationKind } from './cache/lease-rules.js';
-import { canonicalNamespace } from './cache/static-key.js';
-import { hashToken } from './cache/token-hash.js';
-import { StaticCache } from './cache/static-cache.js';
-import { MemoryStore } from './cache/store.js';
+import { Caches } from './caches.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
@@ -45,147 +38,33 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
   let worker: WorkerHandle | undefined;
-  let metrics: Metrics | undefined;
-  const staticCache = config.cache?.staticSecrets
-    ? new StaticCache(new MemoryStore(config.cache.maxBytes), (path, reason) => {
-        metrics?.evictions.inc({ cache: 'static', reason });
-        worker?.send({ type: 'static-forget', path });
-      })
-    : undefined;
-  const leaseCache = config.cache?.leaseCache
-    ? new LeaseCache((entry, reason) => {
-        metrics?.evictions.inc({ cache: 'lease', reason });
-        worker?.send({ type: 'lease-untrack', key: entry.key });
-      })
-    : undefined;
-  metrics = new Metrics(() => [
-    ...(staticCache ? [{ cache: 'static', entries: staticCache.size, bytes: staticCache.bytes }] : []),
-    ...(leaseCache ? [{ cache: 'lease', entries: leaseCache.size, bytes: leaseCache.bytes }] : []),
-  ]);
-  const m = metrics;
-  let autoAuthHash: string | undefined;
-
-  /** Evictions for a revocation Vault confirmed (2xx), through Envoy. */
-  const onRevoked = (kind: RevocationKind, value: string): void => {
-    switch (kind) {
-      case 'token':
-      case 'token-self':
-        leaseCache?.evictToken(hashToken(value), 'revoked');
-        staticCache?.revokeEverywhere(hashToken(value));
-        break;
-      case 'orphan':
-        leaseCache?.evictTokenOrphaningChildren(hashToken(value));
-        staticCache?.revokeEverywhere(hashToken(value));
-        break;
-      case 'accessor':
-        leaseCache?.evictAccessor(value, 'revoked');
-        break;
-      case 'lease':
-        leaseCache?.evictLease(value, 'revoked');
-        break;
-      case 'lease-prefix':
-        leaseCache?.evictLeasePrefix(value, 'revoked');
-        break;
-    }
-  };
-
-  const onCacheClear = (c: CacheClearCommand): void => {
-    log.info({ type: c.type }, 'cache-clear');
-    switch (c.type) {
-      case 'request_path': {
-        const prefix = c.value.replace(/^\/+/, '').replace(/^v1\//, '');
-        leaseCache?.evictRequestPath(prefix, canonicalNamespace(c.namespace));
-        staticCache?.evictPrefix(`${canonicalNamespace(c.namespace)}${prefix}`);
-        break;
-      }
-      case 'token':
-        leaseCache?.evictToken(hashToken(c.value), 'cleared');
-        staticCache?.revokeEverywhere(hashToken(c.value));
-        break;
-      case 'token_accessor':
-        leaseCache?.evictAccessor(c.value, 'cleared');
-        break;
-      case 'lease':
-        leaseCache?.evictLease(c.value, 'cleared');
-        break;
-      case 'all':
-        // The auto-auth token stays managed: it is not an entry, it is known to the streams.
-        leaseCache?.clear();
-        staticCache?.clear();
-        break;
-    }
-  };
-  const inflight = new Inflight();
+  let caches: Caches | undefined;
+  const m = new Metrics(() => caches?.stats() ?? []);
+  caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log);
+  const c = caches;
 
   const onWorkerMessage = (msg: WorkerMessage): void => {
+    if (c.onWorkerMessage(msg)) return;
     switch (msg.type) {
-      case 'token': {
-        // A re-login retires what hung off the old auto-auth token (Vault Agent's cancelPreviousAutoAuthToken).
-        const newHash = hashToken(msg.token);
-        if (autoAuthHash && autoAuthHash !== newHash) leaseCache?.evictOwnedBy(autoAuthHash, 'reauth');
-        autoAuthHash = newHash;
+      case 'token':
+        c.autoAuthToken(msg.token);
         token = msg.token;
         extproc?.setServing(true);
-        break;
-      }
-      case 'lease-evict':
-        leaseCache?.evictKey(msg.key, 'renewal_stopped');
         break;
       case 'exit':
         resolveExit({ code: msg.code, reason: msg.reason });
         break;
-      case 'static-update':
-        staticCache?.update(msg.path, { ...msg.response, body: msg.response.body }, msg.failedTokens, msg.kvVersion);
-        break;
-      case 'static-evict':
-        staticCache?.evict(msg.path, msg.reason);
-        break;
       case 'metric':
         m.apply(msg.update);
-        break;
-      case 'static-drop-versions':
-        staticCache?.dropVersions(msg.path, msg.versions);
-        break;
-      case 'static-revoke':
-        staticCache?.revoke(msg.tokenHash, msg.paths);
         break;
     }
   };
 
   const onEffect = (effect: StreamEffect): void => {
+    if (c.onEffect(effect)) return;
     switch (effect.type) {
       case 'token-suspect':
         worker?.send({ type: 'token-suspect' });
-        break;
-      case 'inflight-begin':
-        inflight.begin(effect.key);
-        break;
-      case 'inflight-end':
-        inflight.end(effect.key);
-        break;
-      case 'static-record':
-        if (staticCache?.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion)) {
-          worker?.send({ type: 'static-access', path: effect.key.path, token: effect.token });
-        }
-        break;
-      case 'cache-hit':
-        m.cacheHit.inc();
-        break;
-      case 'cache-miss':
-        m.cacheMiss.inc();
-        break;
-      case 'lease-record':
-        leaseCache?.record(effect.entry);
-        worker?.send({
-          type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
-          ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
-        });
-        break;
-      case 'revoked':
-        onRevoked(effect.kind, effect.value);
-        break;
-      case 'cache-clear':
-        onCacheClear(effect.command);
         break;
       case 'quit':
         log.info('quit requested through the agent API');
@@ -206,8 +85,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         useAutoAuthToken: config.apiProxy.useAutoAuthToken,
         autoAuthToken: () => token,
         metricsText: () => m.text(),
-        ...(staticCache ? { staticCache: { cache: staticCache, inflight } } : {}),
-        ...(leaseCache ? { leaseCache: { cache: leaseCache, inflight, managed: (h: string) => h === autoAuthHash || leaseCache.managesToken(h) } } : {}),
+        ...c.streamContext(),
       },
       onEffect,
       onStreamEnd: (state, seconds) => {
