@@ -26,6 +26,17 @@ export function envoyBootstrap(config: Config, opts: BootstrapOptions = {}): Rec
   return {
     node: { id: 'vault-extproc', cluster: 'vault-extproc' },
     admin: { address: socketAddress(admin.host, admin.port) },
+    layered_runtime: {
+      layers: [{
+        name: 'static',
+        static_layer: {
+          // Close each ext_proc stream with a half-close and wait for our OK, instead of a reset.
+          // Node's HTTP/2 (nghttp2) treats a steady flow of stream resets as a "rapid reset" attack
+          // and answers with GOAWAY, which fails the requests in flight (500s under load).
+          'envoy.reloadable_features.ext_proc_graceful_grpc_close': true,
+        },
+      }],
+    },
     static_resources: {
       listeners: config.listeners.map((l, i) => listener(l, i)),
       clusters: [extprocCluster(config.extproc.address), vaultCluster(config)],

@@ -100,8 +100,11 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
         chain = chain.then(() => handle(msg));
       });
       call.on('end', () => {
-        finish();
-        call.end();
+        // Envoy half-closed; answer what is still being worked on, then close our side.
+        void chain.then(() => {
+          finish();
+          call.end();
+        });
       });
       call.on('error', (err: grpc.ServiceError) => {
         // Envoy resets the side stream when it is done with it: CANCELLED is the normal ending.

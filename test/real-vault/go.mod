@@ -1,3 +1,10 @@
+// Test-only wrapper that builds a real Vault server for acceptance runs; see README.md.
+// Build it with `node scripts/vault-real.mjs build`, not with go build directly.
+//
+// Pins that are not what `go mod tidy` alone would pick:
+//   - github.com/hashicorp/vault/sdk v0.11.0: Vault v1.15.6 replaces sdk with its own tree,
+//     and the published v0.10.2 it names lacks symbols v1.15.6 uses.
+//   - the signedxml replace repeats the one in Vault's own go.mod.
 module vault-extproc/test/real-vault
 
 go 1.21
@@ -180,6 +187,7 @@ require (
 	github.com/hailocab/go-hostpool v0.0.0-20160125115350-e80d13ce29ed // indirect
 	github.com/hashicorp-forge/bbolt v1.3.8-hc3 // indirect
 	github.com/hashicorp/cap v0.5.0 // indirect
+	github.com/hashicorp/cap/ldap v0.0.0-20230914221201-c4eecc7e31f7 // indirect
 	github.com/hashicorp/consul-template v0.36.1-0.20240213145952-6c83e89b48af // indirect
 	github.com/hashicorp/consul/api v1.27.0 // indirect
 	github.com/hashicorp/cronexpr v1.1.2 // indirect
@@ -204,7 +212,7 @@ require (
 	github.com/hashicorp/go-msgpack v1.1.5 // indirect
 	github.com/hashicorp/go-msgpack/v2 v2.1.1 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
-	github.com/hashicorp/go-plugin v1.5.2 // indirect
+	github.com/hashicorp/go-plugin v1.6.0 // indirect
 	github.com/hashicorp/go-raftchunking v0.6.3-0.20191002164813-7e9e8525653a // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.4 // indirect
 	github.com/hashicorp/go-rootcerts v1.0.2 // indirect
@@ -217,7 +225,7 @@ require (
 	github.com/hashicorp/go-secure-stdlib/nonceutil v0.1.0 // indirect
 	github.com/hashicorp/go-secure-stdlib/parseutil v0.1.7 // indirect
 	github.com/hashicorp/go-secure-stdlib/password v0.1.1 // indirect
-	github.com/hashicorp/go-secure-stdlib/plugincontainer v0.2.2 // indirect
+	github.com/hashicorp/go-secure-stdlib/plugincontainer v0.3.0 // indirect
 	github.com/hashicorp/go-secure-stdlib/reloadutil v0.1.1 // indirect
 	github.com/hashicorp/go-secure-stdlib/strutil v0.1.2 // indirect
 	github.com/hashicorp/go-secure-stdlib/tlsutil v0.1.2 // indirect
@@ -271,7 +279,7 @@ require (
 	github.com/hashicorp/vault-plugin-secrets-terraform v0.7.3 // indirect
 	github.com/hashicorp/vault/api v1.12.0 // indirect
 	github.com/hashicorp/vault/api/auth/kubernetes v0.6.0 // indirect
-	github.com/hashicorp/vault/sdk v0.10.2 // indirect
+	github.com/hashicorp/vault/sdk v0.11.0 // indirect
 	github.com/hashicorp/vault/vault/hcp_link/proto v0.0.0-20230201201504-b741fa893d77 // indirect
 	github.com/hashicorp/vic v1.5.1-0.20190403131502-bbfe86ec9443 // indirect
 	github.com/hashicorp/yamux v0.1.1 // indirect
@@ -298,6 +306,7 @@ require (
 	github.com/jefferai/jsonx v1.0.0 // indirect
 	github.com/jmespath/go-jmespath v0.4.0 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
+	github.com/joshlf/go-acl v0.0.0-20200411065538-eae00ae38531 // indirect
 	github.com/joyent/triton-go v1.7.1-0.20200416154420-6801d15b779f // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/kelseyhightower/envconfig v1.4.0 // indirect
@@ -467,3 +476,7 @@ require (
 )
 
 replace github.com/ma314smith/signedxml v1.1.1 => github.com/moov-io/signedxml v1.1.1
+
+// Vault v1.15.6 as served by the Go module proxy, unpacked by scripts/vault-real.mjs (with
+// vault-sdk-shim.go.txt added) into the git-ignored .tools/ directory. See README.md.
+replace github.com/hashicorp/vault => ../../.tools/vault-1.15.6/src

@@ -28,7 +28,7 @@ export async function startEnvoy(bootstrap: string, adminPort: number): Promise<
   const file = join(dir, 'envoy.json');
   writeFileSync(file, bootstrap);
   const bin = await envoyBinary();
-  const proc = new Proc('envoy', bin, ['-c', file, '--disable-hot-restart', '--log-level', 'warn', '--concurrency', '1']);
+  const proc = new Proc('envoy', bin, ['-c', file, '--disable-hot-restart', '--log-level', process.env['VXP_ENVOY_LOG_LEVEL'] ?? 'warn', '--concurrency', '1']);
   await waitFor('envoy ready', async () => {
     const code = await Promise.race([proc.exited, Promise.resolve('running' as const)]);
     if (code !== 'running') throw new Error(`envoy exited with ${code}:\n${proc.text}`);
