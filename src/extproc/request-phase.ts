@@ -54,7 +54,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders[HEADERS.vaultToken];
   const effects: StreamEffect[] = [];
   const token = decision.effectiveToken;
-  const tokenHash = token ? hashToken(token) : undefined;
+  const tokenHash = token && (ctx.staticCache || ctx.leaseCache) ? hashToken(token) : undefined;
   const namespace = headers.get(HEADERS.vaultNamespace);
   // A response-wrapped read must reach Vault: a hit would hand out the secret itself instead of a wrapping token.
   const wrapped = headers.has(HEADERS.wrapTtl) || headers.has(HEADERS.wrapFormat);
