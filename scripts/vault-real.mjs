@@ -8,8 +8,9 @@
 //       (see test/real-vault/README.md).
 //   node scripts/vault-real.mjs dev [--port 8200] [--root-token root] [-- extra vault args]
 //       Builds if needed, then runs `vault server -dev -dev-root-token-id=T
-//       -dev-listen-address=127.0.0.1:P` in the foreground, prints one line when
-//       /v1/sys/health answers, and stops Vault on SIGINT/SIGTERM.
+//       -dev-listen-address=127.0.0.1:P -dev-no-store-token` in the foreground with Vault's
+//       output on stderr, prints one line on stdout when /v1/sys/health answers, and stops
+//       Vault on SIGINT/SIGTERM.
 //
 // Environment: VAULT_REAL_GO (go binary, default `go`), VAULT_REAL_JOBS (go build -p, default
 // the Go default), VAULT_REAL_NICE=0 to build at normal priority (default: nice 19).
@@ -95,9 +96,7 @@ function build() {
   const staging = `${binary}.partial`;
   rmSync(staging, { force: true });
   const jobs = process.env.VAULT_REAL_JOBS ? ['-p', process.env.VAULT_REAL_JOBS] : [];
-  // -checklinkname=0: Vault 1.15's internal package pulls crypto/x509.debugAllowSHA1 by
-  // go:linkname, which the Go >= 1.23 linker refuses by default.
-  runGo(['build', ...jobs, '-mod=readonly', '-trimpath', '-ldflags=-s -w -checklinkname=0', '-o', staging, '.'],
+  runGo(['build', ...jobs, '-mod=readonly', '-trimpath', '-ldflags=-s -w', '-o', staging, '.'],
     { cwd: moduleDir, env: goEnv() });
   renameSync(staging, binary);
   const got = versionOf(binary);
@@ -123,7 +122,7 @@ async function dev() {
   const bin = build();
   const addr = `127.0.0.1:${port}`;
   const child = spawn(bin, ['server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=${addr}`,
-    '-dev-no-store-token', ...extra], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, VAULT_ADDR: `http://${addr}` } });
+    '-dev-no-store-token', ...extra], { stdio: ['ignore', process.stderr, 'inherit'], env: { ...process.env, VAULT_ADDR: `http://${addr}` } });
   let exited = false;
   child.on('exit', (code, signal) => { exited = true; process.exit(code ?? (signal ? 1 : 0)); });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { if (!exited) child.kill(sig); });
