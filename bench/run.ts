@@ -214,7 +214,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
   }
 
   // Memory: resident bytes per cached 1 KiB secret.
-  const memory: Array<{ entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number }> = [];
+  const memory: Array<{ entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number; liveBytesPerEntry: number }> = [];
   {
     const total = 100_000;
     const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
@@ -225,6 +225,8 @@ path "database/creds/*" { capabilities = ["read"] }`);
     const url = `http://127.0.0.1:${cfg.listen}/`;
     await load(url, 16, { amount: 2_000 }, {}, undefined, () => SECRET_PATH);
     const base = rssBytes(service.pid!);
+    const baseMetrics = await (await fetch(`http://127.0.0.1:${cfg.admin}/metrics`)).text();
+    const baseLive = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(baseMetrics)?.[1]) + Number(/^nodejs_external_memory_bytes (\d+)/m.exec(baseMetrics)?.[1]);
     let next = 0;
     for (const target of [10_000, 100_000]) {
       const count = target - next;
@@ -237,8 +239,15 @@ path "database/creds/*" { capabilities = ["read"] }`);
       const rss = rssBytes(service.pid!);
       const metrics = await (await fetch(`http://127.0.0.1:${cfg.admin}/metrics`)).text();
       const entries = Number(/vault_extproc_cache_entries\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
+      // Live JS memory of the main thread (where the cache lives) plus buffers, as the process reports it.
+      const heapUsed = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(metrics)?.[1]);
+      const external = Number(/^nodejs_external_memory_bytes (\d+)/m.exec(metrics)?.[1]);
       const storeBytes = Number(/vault_extproc_cache_bytes\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
-      memory.push({ entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries) });
+      const live = heapUsed + external;
+      memory.push({
+        entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries),
+        liveBytesPerEntry: Math.round((live - baseLive) / entries),
+      });
       log(`memory: ${entries} entries, ${Math.round((rss - base) / entries)} resident bytes per entry`);
     }
     await envoy.stop();
@@ -277,7 +286,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v[1]} | ${v[16]} | ${v[64]} |`),
     '',
     `F offload: ${offload.vaultReads} of ${offload.clientRequests} Zipf reads over 1,000 secrets reached Vault (${offload.ratio})`,
-    ...memory.map((m) => `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry (${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB)`),
+    ...memory.map((m) => `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry, ${m.liveBytesPerEntry} live JS bytes (main thread heap + buffers), ${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB`),
     '',
   ].join('\n'));
 }

@@ -19,19 +19,26 @@ export function canonicalNamespace(ns: string | undefined): string {
 /** The static key of a request, or undefined when it can never be a cached KV read. */
 export function staticKeyOf(method: string, path: string, query: string, namespaceHeader: string | undefined): StaticKey | undefined {
   if (method !== 'GET' || !path.startsWith('/v1/')) return undefined;
-  const params = new URLSearchParams(query);
-  // LIST results are never cached: KV events name secrets, not the folders that list them.
-  const list = params.get('list');
-  if (list !== null && ['1', 't', 'true'].includes(list.toLowerCase())) return undefined;
-  let rel: string;
-  try {
-    rel = decodeURIComponent(path.slice(4));
-  } catch {
-    return undefined;
+  let version = 0;
+  if (query !== '') {
+    const params = new URLSearchParams(query);
+    // LIST results are never cached: KV events name secrets, not the folders that list them.
+    const list = params.get('list');
+    if (list !== null && ['1', 't', 'true'].includes(list.toLowerCase())) return undefined;
+    const v = Number(params.get('version') ?? '0');
+    version = Number.isInteger(v) && v > 0 ? v : 0;
+  }
+  let rel = path.slice(4);
+  if (rel.includes('%')) {
+    try {
+      rel = decodeURIComponent(rel);
+    } catch {
+      return undefined;
+    }
   }
   rel = rel.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (rel === '' || rel.split('/').some((seg) => seg === '..' || seg === '.')) return undefined;
-  const v = Number(params.get('version') ?? '0');
-  const version = Number.isInteger(v) && v > 0 ? v : 0;
+  if (rel === '' || rel.includes('/.') || rel.startsWith('.')) {
+    if (rel === '' || rel.split('/').some((seg) => seg === '..' || seg === '.')) return undefined;
+  }
   return { path: `${canonicalNamespace(namespaceHeader)}${rel}`, version };
 }

@@ -42,6 +42,20 @@ export function cacheHit(stored: StoredResponse, nowMs: number): RequestDecision
   for (const [k, v] of stored.headers) headers[k] = v;
   headers['x-cache'] = 'HIT';
   headers['age'] = String(Math.max(0, Math.floor((nowMs - stored.storedAtMs) / 1000)));
-  headers['date'] = new Date(nowMs).toUTCString();
-  return { kind: 'respond', status: stored.status, headers, body: Buffer.from(stored.body), details: 'vault_extproc_cache_hit' };
+  headers['date'] = httpDate(nowMs);
+  const body = Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength); // no copy
+  return { kind: 'respond', status: stored.status, headers, body, details: 'vault_extproc_cache_hit' };
+}
+
+let dateSecond = -1;
+let dateText = '';
+
+/** The HTTP Date for a moment, formatted once per second. */
+function httpDate(nowMs: number): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
