@@ -158,9 +158,15 @@ function toReply(outcome: Outcome, state: SimState, req: SimRequest, mount: Moun
   }
 }
 
-function denied(state: SimState, badToken: boolean): Reply {
-  const messages = badToken && state.errorStyle === 'modern' ? ['permission denied', 'invalid token'] : ['permission denied'];
-  return errorReply(403, multiError(messages));
+/**
+ * Vault 1.15 (checked against a real 1.15.6): a bad, missing or expired token gets the plain
+ * `permission denied`; an ACL denial of a live token the multierror form. Newer Vault (modern
+ * style) names both problems for a bad token.
+ */
+function denied(state: SimState, why: 'acl' | 'no-token' | 'bad-token'): Reply {
+  if (why === 'acl') return errorReply(403, multiError(['permission denied']));
+  if (why === 'bad-token' && state.errorStyle === 'modern') return errorReply(403, multiError(['permission denied', 'invalid token']));
+  return errorReply(403, 'permission denied');
 }
 
 interface Authorized {
@@ -176,10 +182,10 @@ function authorize(state: SimState, req: SimRequest, match: RouteMatch | undefin
   }
   if (match?.route.unauthenticated) return { ok: { token: state.tokens.lookup(req.token), revokeAfter: false } };
   const token = state.tokens.lookup(req.token);
-  if (!token) return { reply: denied(state, req.token !== undefined && req.token !== '') };
+  if (!token) return { reply: denied(state, req.token !== undefined && req.token !== '' ? 'bad-token' : 'no-token') };
   const acl = state.policies.acl(token.policies);
-  if (!acl.allows(req.path, req.operation)) return { reply: denied(state, false) };
-  if (match?.route.sudo && !acl.hasSudo(req.path, req.operation)) return { reply: denied(state, false) };
+  if (!acl.allows(req.path, req.operation)) return { reply: denied(state, 'acl') };
+  if (match?.route.sudo && !acl.hasSudo(req.path, req.operation)) return { reply: denied(state, 'acl') };
   return { ok: { token, revokeAfter: state.tokens.use(token) } };
 }
 

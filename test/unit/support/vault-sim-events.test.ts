@@ -165,7 +165,7 @@ describe('vault-sim capabilities and events', function () {
       sim.revokeToken(revoked);
       const gone = await vault.call('POST', 'sys/capabilities-self', { token: revoked, body: { paths: ['secret/data/app/db'] } });
       expect(gone.status).to.equal(403);
-      expect(gone.json).to.deep.equal({ errors: [DENIED] });
+      expect(gone.json).to.deep.equal({ errors: ['permission denied'] });
       const none = await vault.call('POST', 'sys/capabilities-self', { token, body: {} });
       expect(none.status).to.equal(400);
       expect(none.json).to.deep.equal({ errors: ['paths must be supplied'] });

@@ -86,7 +86,7 @@ describe('vault-sim tokens and policies', function () {
       await sleep(1200);
       const expired = await vault.call('GET', 'auth/token/lookup-self', { token: shortLived });
       expect(expired.status).to.equal(403);
-      expect(expired.json).to.deep.equal({ errors: [DENIED] });
+      expect(expired.json).to.deep.equal({ errors: ['permission denied'] });
       await sleep(1000);
       expect((await vault.call('GET', 'auth/token/lookup-self', { token: capped })).status).to.equal(403);
       expect((await vault.call('POST', 'auth/token/lookup', { body: { token: capped } })).status).to.equal(403);
