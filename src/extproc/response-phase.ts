@@ -6,7 +6,7 @@ import type { ProcessingRequest } from './envoy-types.js';
 import { headerMap } from './headers.js';
 import { responseBodyReply, responseHeadersReply } from './messages.js';
 import { sanitizeTokenEcho } from './sanitize.js';
-import type { Step, StreamContext, StreamEffect, StreamState } from './stream.js';
+import { heldInflightKeys, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
 
 export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const headers = headerMap(msg.response_headers);
@@ -53,9 +53,7 @@ export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: 
 }
 
 function release(state: StreamState): StreamEffect[] {
-  return [state.static?.inflightKey, state.lease?.inflightKey]
-    .filter((k): k is string => k !== undefined)
-    .map((key) => ({ type: 'inflight-end' as const, key }));
+  return heldInflightKeys(state).map((key) => ({ type: 'inflight-end' as const, key }));
 }
 
 /** A KV read goes to the static cache; a response that created a token or a lease to the lease cache. */

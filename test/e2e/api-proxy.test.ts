@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
@@ -222,9 +223,7 @@ describe('e2e: API proxy through real Envoy', function () {
       const creds = await setupAppRole(sim, { role: 'once', policies: ['default'] });
       secrets.add(creds.roleId);
       secrets.add(creds.secretId);
-      const dir = stacks[0]!.dir;
-      writeFileSync(join(dir, 'once_role'), creds.roleId);
-      writeFileSync(join(dir, 'once_secret'), creds.secretId);
+      const dir = mkdtempSync(join(tmpdir(), 'vxp-once-'));
       const config = join(dir, 'once.hcl');
       writeFileSync(config, `
 vault { address = "${sim.url}" }
@@ -233,24 +232,15 @@ extproc {
   address = "127.0.0.1:0"
   admin_address = "127.0.0.1:0"
 }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'once_role')}"
-      secret_id_file_path = "${join(dir, 'once_secret')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'once_token')}" } }
-}
+${appRoleAutoAuth(dir, creds, { sink: true })}
 `);
       const proc = new Proc('once', process.execPath, [CLI, 'serve', '--config', config]);
       const code = await Promise.race([proc.exited, sleep(15_000).then(() => 'timeout')]);
       expect(code).to.equal(0);
-      const token = readFileSync(join(dir, 'once_token'), 'utf8');
+      const token = readFileSync(join(dir, 'token'), 'utf8');
       secrets.add(token);
       expect((await vaultApi(sim, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.path).to.equal('auth/approle/login');
-      expect(statSync(join(dir, 'once_token')).mode & 0o777).to.equal(0o640);
+      expect(statSync(join(dir, 'token')).mode & 0o777).to.equal(0o640);
     });
   });
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { expect } from 'chai';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -11,7 +11,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { envoyProtoDirs } from '../../../src/extproc/protos.js';
 import { LISTENER_METADATA_KEY } from '../../../src/extproc/server.js';
 import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
-import { setupAppRole } from '../../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole } from '../../support/vault-setup.js';
 import { waitFor } from '../../support/ports.js';
 
 type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, any>>;
@@ -60,23 +60,13 @@ describe('extproc server (gRPC, without Envoy)', function () {
     sim = await startVaultSim({ rootToken: 'root' });
     const creds = await setupAppRole(sim);
     const dir = mkdtempSync(join(tmpdir(), 'vxp-srv-'));
-    writeFileSync(join(dir, 'r'), creds.roleId);
-    writeFileSync(join(dir, 's'), creds.secretId);
     const { config, errors } = parseConfig(`
 vault { address = "${sim.url}" }
 extproc {
   address = "127.0.0.1:0"
   admin_address = "127.0.0.1:0"
 }
-auto_auth {
-  method "approle" {
-    config = {
-      role_id_file_path = "${join(dir, 'r')}"
-      secret_id_file_path = "${join(dir, 's')}"
-      remove_secret_id_file_after_reading = false
-    }
-  }
-}
+${appRoleAutoAuth(dir, creds)}
 api_proxy { use_auto_auth_token = true }
 listener "tcp" {
   address = "127.0.0.1:8100"
