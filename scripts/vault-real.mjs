@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Builds and runs a real Vault server for acceptance tests (a test dependency only, never shipped).
 //
-//   node scripts/vault-real.mjs build [--quiet]
+//   npm run vault:real  (= node scripts/vault-real.mjs build)
+//   node scripts/vault-real.mjs build [--quiet] [--if-needed]
 //       Builds the Vault pinned in test/real-vault/go.mod from the Go module proxy into
 //       .tools/vault-<version>/vault and prints that path. A no-op when that binary already
 //       answers `version` with the pinned version. Needs Go; a cold build takes a long time
-//       (see test/real-vault/README.md).
+//       (see test/real-vault/README.md). --if-needed: only when VAULT_BACKENDS (the test suites'
+//       backends, default "sim,real") names `real` — how `npm test` calls it.
 //   node scripts/vault-real.mjs dev [--port 8200] [--root-token root] [-- extra vault args]
 //       Builds if needed, then runs `vault server -dev -dev-root-token-id=T
 //       -dev-listen-address=127.0.0.1:P -dev-no-store-token` in the foreground with Vault's
@@ -141,8 +143,12 @@ async function dev() {
   if (!exited) { child.kill('SIGTERM'); fail(`Vault did not answer http://${addr}/v1/sys/health within 60 s`); }
 }
 
-switch (args[0]) {
-  case 'build': process.stdout.write(`${build()}\n`); break;
+const wanted = (process.env.VAULT_BACKENDS ?? 'sim,real').split(',').map((s) => s.trim()).includes('real');
+switch (args[0] ?? 'build') {
+  case 'build':
+    if (args.includes('--if-needed') && !wanted) log('VAULT_BACKENDS does not name `real`: not building');
+    else process.stdout.write(`${build()}\n`);
+    break;
   case 'dev': await dev(); break;
   default: fail('usage: node scripts/vault-real.mjs build [--quiet] | dev [--port P] [--root-token T] [-- vault args]');
 }

@@ -1,0 +1,197 @@
+// One suite, two backends: the same test code runs against the in-repo simulator and against a
+// real Vault server (built by scripts/vault-real.mjs). `forEachBackend` registers a suite once per
+// backend named in VAULT_BACKENDS (default: both); `startBackend` starts one.
+//
+// What a test may ask of either backend: its URL and root token, the requests that reached it
+// (the simulator records them; a real Vault reports them through a file audit device), revoking
+// a token, and going down and up (a TCP gate in front of a real Vault refuses connections, as a
+// stopped simulator does). Fault injection that only a simulator can do (garbage on the event
+// stream, failing renewals) lives in `backend.sim`, and such tests are registered with `simOnly`.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.js';
+import { freePort, waitFor } from './ports.js';
+import { Proc } from './process.js';
+import { TcpGate } from './tcp-gate.js';
+import { startVaultSim, type RecordedRequest, type VaultSim, type VaultSimOptions } from './vault-sim/index.js';
+
+export type BackendKind = 'sim' | 'real';
+
+/** The real Vault the suites run against: the version pinned in test/real-vault/go.mod. */
+export const REAL_VAULT_VERSION = /^\s*(?:require\s+)?github\.com\/hashicorp\/vault v(\d+\.\d+\.\d+)\s*$/m
+  .exec(readFileSync(join(REPO_ROOT, 'test', 'real-vault', 'go.mod'), 'utf8'))![1]!;
+export const REAL_VAULT_BINARY = join(REPO_ROOT, '.tools', `vault-${REAL_VAULT_VERSION}`, 'vault');
+
+/** The tag in suite titles; the reporter counts tests per tag. */
+export function backendLabel(kind: BackendKind): string {
+  return kind === 'sim' ? '[backend: simulator]' : `[backend: vault ${REAL_VAULT_VERSION}]`;
+}
+
+/** Backends to run: VAULT_BACKENDS=sim,real (default), `sim` or `real`. */
+export function backendKinds(): BackendKind[] {
+  const raw = (process.env['VAULT_BACKENDS'] ?? 'sim,real').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const k of raw) if (k !== 'sim' && k !== 'real') throw new Error(`VAULT_BACKENDS: unknown backend '${k}' (sim, real)`);
+  return raw as BackendKind[];
+}
+
+/** Registers `body` as one describe block per backend. */
+export function forEachBackend(title: string, body: (kind: BackendKind) => void): void {
+  for (const kind of backendKinds()) describe(`${title} ${backendLabel(kind)}`, () => body(kind));
+}
+
+/**
+ * `it` for the simulator, nothing for a real Vault: for tests whose fault injection only the
+ * simulator can do. The test is not registered (not skipped) against a real Vault.
+ */
+export function simOnly(kind: BackendKind): Mocha.TestFunction | ((title: string, fn?: Mocha.Func | Mocha.AsyncFunc) => void) {
+  return kind === 'sim' ? it : () => undefined;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  readonly url: string;
+  readonly port: number;
+  readonly rootToken: string;
+  /** The simulator's own controls; undefined for a real Vault. */
+  readonly sim: VaultSim | undefined;
+  /**
+   * Requests that reached Vault since the last clear, oldest first. A real Vault's are read from
+   * its audit log (the simulator's own test-only root requests are left out there too): method is
+   * derived from the logical operation (read GET, list LIST, create/update POST, delete DELETE),
+   * `status` is 200, or 403 for a permission error, else 400.
+   */
+  readonly requests: RecordedRequest[];
+  requestsTo(path: string): RecordedRequest[];
+  clearRequests(): void;
+  /** Revokes a token tree (and its leases) with the root token. */
+  revokeToken(token: string): Promise<void>;
+  /** Refuses connections (existing ones are cut) until start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Cuts every open connection (event subscriptions included) without closing the listener. */
+  cutConnections(): void;
+  close(): Promise<void>;
+  /** Vault's own output, for failure reports (empty for the simulator). */
+  logs(): string;
+}
+
+export interface BackendOptions {
+  rootToken?: string;
+  /** Simulator only; a real Vault starts without the database engine (mount it through the API). */
+  sim?: Omit<VaultSimOptions, 'rootToken'>;
+}
+
+export async function startBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<Backend> {
+  return kind === 'sim' ? simBackend(opts) : realBackend(opts);
+}
+
+async function simBackend(opts: BackendOptions): Promise<Backend> {
+  const sim = await startVaultSim({ ...opts.sim, rootToken: opts.rootToken ?? 'root' });
+  return {
+    kind: 'sim',
+    url: sim.url,
+    port: sim.port,
+    rootToken: sim.rootToken,
+    sim,
+    get requests() { return sim.requests; },
+    requestsTo: (path) => sim.requestsTo(path),
+    clearRequests: () => sim.clearRequests(),
+    revokeToken: async (token) => sim.revokeToken(token),
+    stop: () => sim.stop(),
+    start: () => sim.start(),
+    cutConnections: () => sim.events.disconnectAll(),
+    close: () => sim.close(),
+    logs: () => '',
+  };
+}
+
+interface AuditEntry {
+  type?: string;
+  error?: string;
+  request?: { id?: string; operation?: string; path?: string; client_token?: string; data?: Record<string, unknown>; namespace?: { path?: string } };
+  time?: string;
+}
+
+const OPERATION_METHOD: Record<string, string> = { read: 'GET', list: 'LIST', create: 'POST', update: 'POST', delete: 'DELETE', patch: 'PATCH' };
+
+async function realBackend(opts: BackendOptions): Promise<Backend> {
+  const rootToken = opts.rootToken ?? 'root';
+  const dir = mkdtempSync(join(tmpdir(), 'vxp-vault-'));
+  const vaultPort = await freePort();
+  const vault = new Proc('vault', REAL_VAULT_BINARY, [
+    'server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${vaultPort}`, '-dev-no-store-token',
+  ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn' });
+  const direct = `http://127.0.0.1:${vaultPort}`;
+  try {
+    await waitFor(`Vault ${REAL_VAULT_VERSION} dev server`, async () => {
+      const code = await Promise.race([vault.exited, Promise.resolve('running' as const)]);
+      if (code !== 'running') throw new Error(`vault exited with ${code}:\n${vault.text}`);
+      const res = await fetch(`${direct}/v1/sys/health`).catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    }, 30_000, 100);
+  } catch (err) {
+    await vault.stop();
+    throw err;
+  }
+  // Every request Vault handles, with raw values (tokens included): test-only, on a dev server.
+  const auditPath = join(dir, 'audit.log');
+  const audit = await fetch(`${direct}/v1/sys/audit/file`, {
+    method: 'PUT',
+    headers: { 'x-vault-token': rootToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'file', options: { file_path: auditPath, log_raw: 'true' } }),
+  });
+  if (audit.status !== 204) throw new Error(`enabling the audit device: ${audit.status} ${await audit.text()}`);
+  const gate = await TcpGate.open('127.0.0.1', vaultPort);
+  const auditSize = (): number => readFileSync(auditPath).length;
+  let clearedAt = auditSize();
+
+  const requests = (): RecordedRequest[] => {
+    const text = readFileSync(auditPath).subarray(clearedAt).toString('utf8');
+    const entries = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AuditEntry);
+    const errors = new Map<string, string>();
+    for (const e of entries) if (e.type === 'response' && e.request?.id && e.error) errors.set(e.request.id, e.error);
+    return entries.filter((e) => e.type === 'request' && e.request?.path !== undefined).map((e) => {
+      const r = e.request!;
+      const error = errors.get(r.id ?? '');
+      const ns = r.namespace?.path ?? '';
+      return {
+        method: OPERATION_METHOD[r.operation ?? ''] ?? (r.operation ?? '').toUpperCase(),
+        path: `/v1/${ns}${r.path}`,
+        query: {},
+        headers: {},
+        body: r.data ? JSON.stringify(r.data) : '',
+        token: r.client_token || undefined,
+        status: error === undefined ? 200 : error.includes('permission denied') ? 403 : 400,
+        at: e.time ? Date.parse(e.time) : 0,
+      };
+    });
+  };
+
+  return {
+    kind: 'real',
+    url: gate.url,
+    port: gate.port,
+    rootToken,
+    sim: undefined,
+    get requests() { return requests(); },
+    requestsTo: (path) => requests().filter((r) => r.path === path),
+    clearRequests: () => { clearedAt = auditSize(); },
+    revokeToken: async (token) => {
+      const res = await fetch(`${direct}/v1/auth/token/revoke`, {
+        method: 'POST',
+        headers: { 'x-vault-token': rootToken, 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      if (res.status !== 204) throw new Error(`revoking a token: ${res.status} ${await res.text()}`);
+    },
+    stop: () => gate.close(),
+    start: () => gate.reopen(),
+    cutConnections: () => gate.cutAll(),
+    close: async () => {
+      await gate.close();
+      await vault.stop();
+    },
+    logs: () => `--- vault ${REAL_VAULT_VERSION} ---\n${vault.text}`,
+  };
+}
