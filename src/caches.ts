@@ -5,6 +5,7 @@ import type { Metrics } from './telemetry/metrics.js';
 import type { ExtprocMessage, WorkerMessage } from './worker/protocol.js';
 import type { CacheClearCommand } from './cache/cache-clear.js';
 import { Inflight } from './cache/inflight.js';
+import { KvMounts } from './cache/kv-mounts.js';
 import { LeaseCache } from './cache/lease-cache.js';
 import type { RevocationKind } from './cache/lease-rules.js';
 import { StaticCache } from './cache/static-cache.js';
@@ -21,6 +22,7 @@ export class Caches {
   readonly static?: StaticCache;
   readonly lease?: LeaseCache;
   private readonly inflight = new Inflight();
+  private readonly kvMounts = new KvMounts();
   private autoAuthHash: string | undefined;
 
   constructor(
@@ -47,7 +49,7 @@ export class Caches {
   streamContext(): Pick<StreamContext, 'staticCache' | 'leaseCache'> {
     const lease = this.lease;
     return {
-      ...(this.static ? { staticCache: { cache: this.static, inflight: this.inflight } } : {}),
+      ...(this.static ? { staticCache: { cache: this.static, inflight: this.inflight, mounts: this.kvMounts } } : {}),
       ...(lease ? { leaseCache: { cache: lease, inflight: this.inflight, managed: (h: string) => h === this.autoAuthHash || lease.managesToken(h) } } : {}),
     };
   }
@@ -94,6 +96,9 @@ export class Caches {
       case 'cache-clear':
         this.onCacheClear(effect.command);
         return true;
+      case 'mount-unknown':
+        if (this.static && this.kvMounts.shouldAsk(effect.path)) this.toWorker({ type: 'mount-lookup', path: effect.path });
+        return true;
       case 'cache-hit':
         this.metrics.cacheHit.inc();
         return true;
@@ -122,6 +127,9 @@ export class Caches {
         return true;
       case 'static-revoke':
         this.static?.revoke(msg.tokenHash, msg.paths);
+        return true;
+      case 'mount-info':
+        this.kvMounts.learn(msg.mountPrefix, msg.kind);
         return true;
       default:
         return false;

@@ -65,11 +65,22 @@ function recordEffects(state: StreamState, response: StoredResponse, body: Buffe
     return [];
   }
   const st = state.static;
-  if (st && envelope?.mount_type === 'kv') {
-    const v = envelope.data?.metadata?.version;
-    const kvVersion = typeof v === 'number' && Number.isInteger(v) && st.key.version === 0 && st.key.path.includes('/data/') ? v : undefined;
-    return [{ type: 'static-record', key: st.key, token: st.token, tokenHash: st.tokenHash, response, ...(kvVersion !== undefined ? { kvVersion } : {}) }];
+  if (st) {
+    // Vault 1.16+ names the mount type in the answer; older Vaults and OpenBao do not, and then
+    // the mount table (learned by the worker from sys/internal/ui/mounts) decides.
+    const named = envelope?.mount_type;
+    const kind = typeof named === 'string' && named !== '' ? (named === 'kv' ? 'kv' : 'other') : ctx.staticCache?.mounts.kindOf(st.key.path);
+    if (kind === 'kv') {
+      const v = envelope?.data?.metadata?.version;
+      const kvVersion = typeof v === 'number' && Number.isInteger(v) && st.key.version === 0 && st.key.path.includes('/data/') ? v : undefined;
+      return [{ type: 'static-record', key: st.key, token: st.token, tokenHash: st.tokenHash, response, ...(kvVersion !== undefined ? { kvVersion } : {}) }];
+    }
+    if (kind === undefined) return [{ type: 'mount-unknown', path: st.key.path }, ...leaseRecordEffects(state, response, body, ctx)];
   }
+  return leaseRecordEffects(state, response, body, ctx);
+}
+
+function leaseRecordEffects(state: StreamState, response: StoredResponse, body: Buffer, ctx: StreamContext): StreamEffect[] {
   const lease = state.lease;
   const lc = ctx.leaseCache;
   if (!lease?.key || !lc) return [];

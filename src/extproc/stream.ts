@@ -3,6 +3,7 @@ import type { StoredResponse } from '../cache/entry.js';
 import type { Inflight } from '../cache/inflight.js';
 import type { LeaseCache, LeaseEntry } from '../cache/lease-cache.js';
 import type { RevocationMatch } from '../cache/lease-rules.js';
+import type { KvMounts } from '../cache/kv-mounts.js';
 import type { StaticCache } from '../cache/static-cache.js';
 import type { StaticKey } from '../cache/static-key.js';
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
@@ -18,7 +19,7 @@ export interface StreamContext {
   /** Prometheus text for `/agent/v1/metrics` (and `/proxy/v1/metrics`) asked through Envoy. */
   metricsText?: () => Promise<string>;
   /** Present when `cache { cache_static_secrets = true }`. */
-  staticCache?: { cache: StaticCache; inflight: Inflight };
+  staticCache?: { cache: StaticCache; inflight: Inflight; mounts: KvMounts };
   /** Present when the lease cache is on (a cache block without disable_caching_dynamic_secrets). */
   leaseCache?: { cache: LeaseCache; inflight: Inflight; managed(tokenHash: string): boolean };
   now?: () => number;
@@ -75,6 +76,8 @@ export type StreamEffect =
   | { type: 'revoked'; kind: RevocationMatch['kind']; value: string }
   | { type: 'cache-clear'; command: CacheClearCommand }
   | { type: 'cache-hit' }
+  /** A KV-looking read whose answer does not name its mount type (Vault ≤ 1.15): find out. */
+  | { type: 'mount-unknown'; path: string }
   | { type: 'cache-miss' }
   /** A proxied request's answer: Vault's status, or `failed` when Envoy answered because Vault could not. */
   | { type: 'proxied'; status: number; failed: boolean }

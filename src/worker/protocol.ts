@@ -29,7 +29,9 @@ export type WorkerMessage =
   /** KV v2 versions deleted, destroyed or undeleted: drop those sub-entries. */
   | { type: 'static-drop-versions'; path: string; versions: number[] }
   /** A token lost read access on these paths (all its paths when it is revoked). */
-  | { type: 'static-revoke'; tokenHash: string; paths: string[] };
+  | { type: 'static-revoke'; tokenHash: string; paths: string[] }
+  /** What the mount holding a path is (sys/internal/ui/mounts), for Vaults whose answers do not say. */
+  | { type: 'mount-info'; mountPrefix: string; kind: 'kv' | 'other' };
 
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
@@ -42,6 +44,8 @@ export type ExtprocMessage =
   | { type: 'lease-untrack'; key: string }
   /** An entry left the cache (budget, eviction): the worker stops refreshing it. */
   | { type: 'static-forget'; path: string }
+  /** A KV-looking read's answer did not name its mount type: ask Vault what the mount is. */
+  | { type: 'mount-lookup'; path: string }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });

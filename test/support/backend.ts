@@ -36,8 +36,8 @@ export function backendKinds(): BackendKind[] {
 }
 
 /** Registers `body` as one describe block per backend. */
-export function forEachBackend(title: string, body: (kind: BackendKind) => void): void {
-  for (const kind of backendKinds()) describe(`${title} ${backendLabel(kind)}`, () => body(kind));
+export function forEachBackend(title: string, body: (this: Mocha.Suite, kind: BackendKind) => void): void {
+  for (const kind of backendKinds()) describe(`${title} ${backendLabel(kind)}`, function () { body.call(this, kind); });
 }
 
 /**
@@ -50,7 +50,11 @@ export function simOnly(kind: BackendKind): Mocha.TestFunction | ((title: string
 
 export interface Backend {
   readonly kind: BackendKind;
+  /** Where tests send their own calls (a real Vault itself, not its gate). */
   readonly url: string;
+  /** Where vault-extproc is pointed: the simulator, or a real Vault's TCP gate. */
+  readonly serviceUrl: string;
+  /** The port of serviceUrl. */
   readonly port: number;
   readonly rootToken: string;
   /** The simulator's own controls; undefined for a real Vault. */
@@ -66,10 +70,10 @@ export interface Backend {
   clearRequests(): void;
   /** Revokes a token tree (and its leases) with the root token. */
   revokeToken(token: string): Promise<void>;
-  /** Refuses connections (existing ones are cut) until start(). */
+  /** vault-extproc's Vault refuses connections (existing ones are cut) until start(). */
   stop(): Promise<void>;
   start(): Promise<void>;
-  /** Cuts every open connection (event subscriptions included) without closing the listener. */
+  /** Cuts vault-extproc's open connections (event subscriptions included) without closing the listener. */
   cutConnections(): void;
   close(): Promise<void>;
   /** Vault's own output, for failure reports (empty for the simulator). */
@@ -91,6 +95,7 @@ async function simBackend(opts: BackendOptions): Promise<Backend> {
   return {
     kind: 'sim',
     url: sim.url,
+    serviceUrl: sim.url,
     port: sim.port,
     rootToken: sim.rootToken,
     sim,
@@ -170,7 +175,8 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
 
   return {
     kind: 'real',
-    url: gate.url,
+    url: direct,
+    serviceUrl: gate.url,
     port: gate.port,
     rootToken,
     sim: undefined,

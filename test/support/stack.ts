@@ -40,7 +40,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const [listenerPort, envoyAdminPort, extprocPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const listener = opts.listenerHcl ?? 'tls_disable = true';
   const hcl = `vault {
-  address = "${opts.vault.url}"
+  address = "${opts.vault.serviceUrl ?? opts.vault.url}"
   ${opts.vaultHcl ?? ''}
 }
 extproc {
@@ -89,10 +89,12 @@ ${opts.hcl({ dir })}
   };
 }
 
-/** Prints the stacks' logs when the current test failed (and only then). */
-export function showLogsOnFailure(stacks: () => Array<Stack | undefined>): void {
+/** Prints the stacks' logs (and a real Vault's) when the current test failed (and only then). */
+export function showLogsOnFailure(stacks: () => Array<Stack | undefined>, vault?: () => { logs(): string } | undefined): void {
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;
     for (const s of stacks()) if (s) process.stderr.write(`\n${s.logs()}\n`);
+    const v = vault?.()?.logs();
+    if (v) process.stderr.write(`\n${v}\n`);
   });
 }

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 /** Sets Vault up through its HTTP API (works against the simulator and a real Vault alike). */
 
 export interface VaultTarget {
+  /** Where tests send their own setup calls. */
   url: string;
   rootToken: string;
+  /** Where vault-extproc is pointed, when not `url` (a real Vault's TCP gate, which tests can close). */
+  serviceUrl?: string;
 }
 
 export async function vaultApi(v: VaultTarget, method: string, path: string, body?: unknown, token = v.rootToken): Promise<{ status: number; json: any }> {

@@ -5,10 +5,13 @@ import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
 import type { WorkerMetric } from '../../telemetry/metrics.js';
 import { refreshCapabilities } from './capabilities.js';
 import { parseKvEvent } from './kv-event.js';
+import { listMounts, lookupMount } from './mount-lookup.js';
 import { refetchSecret } from './refetch.js';
 import { StaticRegistry } from './registry.js';
 import { KvEventSubscriber } from './subscriber.js';
 import { TokenExpiry } from './token-expiry.js';
+
+const MOUNT_LIST_EVERY_MS = 2 * 60_000;
 
 export interface MaintainerOptions {
   cache: CacheConfig;
@@ -22,8 +25,10 @@ export interface MaintainerOptions {
 
 /**
  * Keeps the static cache true: capability refresh per token, KV events (refetch or evict on
- * change, full refetch after every reconnect), and, while events are unavailable, a refetch of
- * everything every static_secret_refresh_interval so staleness stays bounded.
+ * change, full refetch after every reconnect), and a refetch of everything every
+ * static_secret_refresh_interval so staleness stays bounded: while events are unavailable, and
+ * also while they flow, because Vault 1.15 does not deliver events without a `data_path` (KV
+ * deletes and destroys) to a subscriber that is not root.
  */
 export class StaticCacheMaintainer {
   private readonly registry = new StaticRegistry();
@@ -31,6 +36,7 @@ export class StaticCacheMaintainer {
   private readonly subscriber: KvEventSubscriber;
   private capabilityTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private mountTimer: NodeJS.Timeout | undefined;
   /** Refetches under way, and paths to refetch once more when they end. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -67,18 +73,27 @@ export class StaticCacheMaintainer {
   start(): void {
     this.subscriber.start();
     this.scheduleCapabilities();
+    this.pollTimer = setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
+    this.mountTimer = setInterval(() => this.loadMounts(), MOUNT_LIST_EVERY_MS);
+  }
+
+  /** The secrets mounts, for Vaults whose answers do not name the mount type (kept 5 min on the other side). */
+  private loadMounts(): void {
+    void listMounts(this.opts.vault, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
   }
 
   stop(): void {
     this.subscriber.stop();
     if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.mountTimer) clearInterval(this.mountTimer);
     this.expiry.stop();
   }
 
   /** The auto-auth token changed: the event subscription follows it. */
   tokenChanged(): void {
     this.subscriber.tokenChanged();
+    this.loadMounts();
   }
 
   handle(msg: ExtprocMessage): void {
@@ -87,6 +102,8 @@ export class StaticCacheMaintainer {
       void this.expiry.watch(msg.token);
     } else if (msg.type === 'static-forget') {
       this.registry.forget(msg.path);
+    } else if (msg.type === 'mount-lookup') {
+      void lookupMount(this.opts.vault, msg.path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
     }
   }
 
@@ -101,18 +118,11 @@ export class StaticCacheMaintainer {
   }
 
   private onAvailability(available: boolean, reason?: string): void {
-    if (available) {
-      if (this.pollTimer) {
-        clearInterval(this.pollTimer);
-        this.pollTimer = undefined;
-        this.log.info('KV events are available again; stopped polling');
-      }
-      return;
-    }
+    // The periodic refetch runs either way (see the class comment); this only tells the operator.
+    if (available) return;
     // Said once per change of state, not on every retry.
     this.log.warn({ reason, refreshIntervalSeconds: this.opts.cache.staticRefreshSeconds },
       'KV events are unavailable; cached secrets are refetched every static_secret_refresh_interval instead');
-    this.pollTimer ??= setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
   }
 
   private metric(update: WorkerMetric): void {

@@ -52,7 +52,8 @@ function evict(registry: StaticRegistry, path: string, reason: 'no_reader' | 'go
 function kvVersion(body: Buffer): number | undefined | 'not-kv' {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { mount_type?: unknown; data?: { metadata?: { version?: unknown } } | null };
-    if (parsed.mount_type !== 'kv') return 'not-kv';
+    // Only a named other type counts: Vaults before 1.16 name none (the path was KV when cached).
+    if (typeof parsed.mount_type === 'string' && parsed.mount_type !== '' && parsed.mount_type !== 'kv') return 'not-kv';
     const v = parsed.data?.metadata?.version;
     return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
   } catch {

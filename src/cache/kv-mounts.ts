@@ -1,0 +1,66 @@
+/**
+ * Which mounts are KV, for Vaults whose responses do not say (`mount_type` is Vault 1.16+; Vault
+ * 1.15 and OpenBao leave it out). The worker asks `sys/internal/ui/mounts/<path>` once per mount
+ * and the answer is kept for a while, so a remount is noticed; until a mount is known its reads
+ * are not cached.
+ */
+export type MountKind = 'kv' | 'other';
+
+const KEEP_MS = 5 * 60_000;
+/** A path asked about is not asked about again for this long (the answer may be a refusal). */
+const ASK_AGAIN_MS = 30_000;
+
+export class KvMounts {
+  /** Canonical mount prefix (namespace included, ending in '/') → what it is and when we learned it. */
+  private readonly mounts = new Map<string, { kind: MountKind; atMs: number }>();
+  private readonly asked = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The kind of the mount holding a canonical path, or undefined while unknown. */
+  kindOf(path: string): MountKind | undefined {
+    let best: { prefix: string; kind: MountKind } | undefined;
+    const now = this.now();
+    for (const [prefix, m] of this.mounts) {
+      if (now - m.atMs > KEEP_MS) {
+        this.mounts.delete(prefix);
+        continue;
+      }
+      if ((path === prefix.slice(0, -1) || path.startsWith(prefix)) && (!best || prefix.length > best.prefix.length)) best = { prefix, kind: m.kind };
+    }
+    return best?.kind;
+  }
+
+  /** True when the worker should be asked about this path now (not asked recently). */
+  shouldAsk(path: string): boolean {
+    const now = this.now();
+    const at = this.asked.get(path);
+    if (at !== undefined && now - at < ASK_AGAIN_MS) return false;
+    if (this.asked.size > 10_000) this.asked.clear();
+    this.asked.set(path, now);
+    return true;
+  }
+
+  learn(mountPrefix: string, kind: MountKind): void {
+    const prefix = mountPrefix.endsWith('/') ? mountPrefix : `${mountPrefix}/`;
+    this.mounts.set(prefix, { kind, atMs: this.now() });
+    for (const p of this.asked.keys()) if (p.startsWith(prefix)) this.asked.delete(p);
+  }
+}
+
+/**
+ * The canonical mount prefix of `path` from Vault's answer for it: the mount path Vault gives
+ * (relative to the namespace) where it appears in the canonical path on a segment boundary.
+ */
+export function mountPrefixOf(path: string, mountPath: string): string | undefined {
+  const mount = mountPath.replace(/^\/+/, '').endsWith('/') ? mountPath.replace(/^\/+/, '') : `${mountPath.replace(/^\/+/, '')}/`;
+  if (mount === '/') return undefined;
+  const withSlash = `${path}/`;
+  let i = 0;
+  for (;;) {
+    if (withSlash.startsWith(mount, i)) return withSlash.slice(0, i) + mount;
+    const next = withSlash.indexOf('/', i);
+    if (next === -1 || next + 1 >= withSlash.length) return undefined;
+    i = next + 1;
+  }
+}
