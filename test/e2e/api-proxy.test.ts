@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -16,7 +16,7 @@ const APP_POLICY = 'path "secret/data/app/*" { capabilities = ["read"] }';
 const secrets = new Set<string>();
 const stacks: Stack[] = [];
 
-async function appRoleStack(sim: VaultSim, useAutoAuthToken: string, opts: { listenerHcl?: string; tokenTtl?: string } = {}): Promise<Stack> {
+async function appRoleStack(sim: Backend, useAutoAuthToken: string, opts: { listenerHcl?: string; tokenTtl?: string } = {}): Promise<Stack> {
   const creds = await setupAppRole(sim, { role: `app-${stacks.length}`, policies: ['app'], ...(opts.tokenTtl ? { tokenTtl: opts.tokenTtl, tokenMaxTtl: '1h' } : {}) });
   secrets.add(creds.roleId);
   secrets.add(creds.secretId);
@@ -42,14 +42,14 @@ async function get(stack: Stack, path: string, headers: Record<string, string> =
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-describe('e2e: API proxy through real Envoy', function () {
+forEachBackend('e2e: API proxy through real Envoy', function (kind) {
   this.timeout(60_000);
-  let sim: VaultSim;
+  let sim: Backend;
   let clientToken: string;
-  showLogsOnFailure(() => stacks);
+  showLogsOnFailure(() => stacks, () => sim);
 
   before(async () => {
-    sim = await startVaultSim({ rootToken: 'root-e2e-token' });
+    sim = await startBackend(kind, { rootToken: 'root-e2e-token' });
     secrets.add(sim.rootToken);
     await writePolicy(sim, 'app', APP_POLICY);
     await vaultApi(sim, 'POST', 'secret/data/app/config', { data: { password: 'e2e-secret-value' } });
@@ -73,20 +73,20 @@ describe('e2e: API proxy through real Envoy', function () {
       expect(JSON.parse(res.body).data.data).to.deep.equal({ password: 'e2e-secret-value' });
       const seen = sim.requestsTo(SECRET_PATH);
       expect(seen).to.have.length(1);
-      expect(seen[0]!.token).to.equal(sinkToken(stack));
+      expect(seen[0]!.token).to.equal(await sim.tokenAsSeen(sinkToken(stack)));
     });
 
     it("a request with the client's token reaches Vault with that token", async () => {
       sim.clearRequests();
       expect((await get(stack, SECRET_PATH, { 'x-vault-token': clientToken })).status).to.equal(200);
-      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(clientToken);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(await sim.tokenAsSeen(clientToken));
     });
 
     it('Authorization: Bearer counts as a client token', async () => {
       sim.clearRequests();
       expect((await get(stack, SECRET_PATH, { authorization: `Bearer ${clientToken}` })).status).to.equal(200);
       const seen = sim.requestsTo(SECRET_PATH)[0]!;
-      expect(seen.token).to.equal(clientToken);
+      expect(seen.token).to.equal(await sim.tokenAsSeen(clientToken));
       expect(seen.headers['x-vault-token']).to.equal(undefined);
     });
 
@@ -119,7 +119,7 @@ describe('e2e: API proxy through real Envoy', function () {
 
     it('revoking the auto-auth token in Vault leads to a re-login; requests work again', async () => {
       const old = sinkToken(stack);
-      sim.revokeToken(old);
+      await sim.revokeToken(old);
       const first = await get(stack, SECRET_PATH);
       expect(first.status).to.equal(403); // Vault's answer for the revoked token, unchanged
       const fresh = await waitFor('a new auto-auth token in the sink', () => {
@@ -128,7 +128,7 @@ describe('e2e: API proxy through real Envoy', function () {
       }, 10_000);
       sim.clearRequests();
       expect((await get(stack, SECRET_PATH)).status).to.equal(200);
-      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(fresh);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(await sim.tokenAsSeen(fresh));
     });
   });
 
@@ -141,14 +141,14 @@ describe('e2e: API proxy through real Envoy', function () {
       const other = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['default'] })).json.auth.client_token as string;
       secrets.add(other);
       expect((await get(stack, SECRET_PATH, { 'x-vault-token': other })).status).to.equal(200);
-      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(sinkToken(stack));
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(await sim.tokenAsSeen(sinkToken(stack)));
     });
 
     it('a Bearer client token is removed, not forwarded', async () => {
       sim.clearRequests();
       expect((await get(stack, SECRET_PATH, { authorization: `Bearer ${clientToken}` })).status).to.equal(200);
       const seen = sim.requestsTo(SECRET_PATH)[0]!;
-      expect(seen.token).to.equal(sinkToken(stack));
+      expect(seen.token).to.equal(await sim.tokenAsSeen(sinkToken(stack)));
       expect(seen.headers['authorization']).to.equal(undefined);
     });
   });
@@ -160,7 +160,7 @@ describe('e2e: API proxy through real Envoy', function () {
     it("the client's token passes and no auto-auth token is added", async () => {
       sim.clearRequests();
       expect((await get(stack, SECRET_PATH, { 'x-vault-token': clientToken })).status).to.equal(200);
-      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(clientToken);
+      expect(sim.requestsTo(SECRET_PATH)[0]!.token).to.equal(await sim.tokenAsSeen(clientToken));
     });
 
     it("with neither token, Vault's own 403 reaches the client unchanged", async () => {
@@ -226,7 +226,7 @@ describe('e2e: API proxy through real Envoy', function () {
       const dir = mkdtempSync(join(tmpdir(), 'vxp-once-'));
       const config = join(dir, 'once.hcl');
       writeFileSync(config, `
-vault { address = "${sim.url}" }
+vault { address = "${sim.serviceUrl}" }
 exit_after_auth = true
 extproc {
   address = "127.0.0.1:0"

@@ -63,11 +63,16 @@ export interface Backend {
    * Requests that reached Vault since the last clear, oldest first. A real Vault's are read from
    * its audit log (the simulator's own test-only root requests are left out there too): method is
    * derived from the logical operation (read GET, list LIST, create/update POST, delete DELETE),
-   * `status` is 200, or 403 for a permission error, else 400.
+   * `status` is 200, or 403 for a permission error, else 400; `token` is as tokenAsSeen gives it.
    */
   readonly requests: RecordedRequest[];
   requestsTo(path: string): RecordedRequest[];
   clearRequests(): void;
+  /**
+   * How a token appears in `requests[].token`: the token itself for the simulator; for a real Vault,
+   * whose audit log names the token's internal id, `accessor:<its accessor>` (looked up with root).
+   */
+  tokenAsSeen(token: string | undefined): Promise<string | undefined>;
   /** Revokes a token tree (and its leases) with the root token. */
   revokeToken(token: string): Promise<void>;
   /** vault-extproc's Vault refuses connections (existing ones are cut) until start(). */
@@ -102,6 +107,7 @@ async function simBackend(opts: BackendOptions): Promise<Backend> {
     get requests() { return sim.requests; },
     requestsTo: (path) => sim.requestsTo(path),
     clearRequests: () => sim.clearRequests(),
+    tokenAsSeen: async (token) => token,
     revokeToken: async (token) => sim.revokeToken(token),
     stop: () => sim.stop(),
     start: () => sim.start(),
@@ -114,7 +120,7 @@ async function simBackend(opts: BackendOptions): Promise<Backend> {
 interface AuditEntry {
   type?: string;
   error?: string;
-  request?: { id?: string; operation?: string; path?: string; client_token?: string; data?: Record<string, unknown>; namespace?: { path?: string } };
+  request?: { id?: string; operation?: string; path?: string; client_token_accessor?: string; data?: Record<string, unknown>; namespace?: { path?: string } };
   time?: string;
 }
 
@@ -151,6 +157,7 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
   const auditSize = (): number => readFileSync(auditPath).length;
   let clearedAt = auditSize();
 
+  const accessors = new Map<string, string>();
   const requests = (): RecordedRequest[] => {
     const text = readFileSync(auditPath).subarray(clearedAt).toString('utf8');
     const entries = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as AuditEntry);
@@ -166,7 +173,7 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
         query: {},
         headers: {},
         body: r.data ? JSON.stringify(r.data) : '',
-        token: r.client_token || undefined,
+        token: r.client_token_accessor ? `accessor:${r.client_token_accessor}` : undefined,
         status: error === undefined ? 200 : error.includes('permission denied') ? 403 : 400,
         at: e.time ? Date.parse(e.time) : 0,
       };
@@ -183,6 +190,20 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
     get requests() { return requests(); },
     requestsTo: (path) => requests().filter((r) => r.path === path),
     clearRequests: () => { clearedAt = auditSize(); },
+    tokenAsSeen: async (token) => {
+      if (token === undefined) return undefined;
+      const known = accessors.get(token);
+      if (known) return known;
+      const res = await fetch(`${direct}/v1/auth/token/lookup`, {
+        method: 'POST',
+        headers: { 'x-vault-token': rootToken, 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      if (res.status !== 200) throw new Error(`looking up a token: ${res.status} ${await res.text()}`);
+      const seen = `accessor:${((await res.json()) as { data: { accessor: string } }).data.accessor}`;
+      accessors.set(token, seen);
+      return seen;
+    },
     revokeToken: async (token) => {
       const res = await fetch(`${direct}/v1/auth/token/revoke`, {
         method: 'POST',
