@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -25,13 +25,13 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
-describe('e2e: operations', function () {
+forEachBackend('e2e: operations', function (kind) {
   this.timeout(60_000);
-  let sim: VaultSim;
-  showLogsOnFailure(() => stacks);
+  let sim: Backend;
+  showLogsOnFailure(() => stacks, () => sim);
 
   before(async () => {
-    sim = await startVaultSim({ rootToken: 'root' });
+    sim = await startBackend(kind);
     // (The most specific path rule wins in Vault's ACLs: secret/* needs subscribe itself.)
     await writePolicy(sim, 'ops', `path "secret/*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }
 path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
@@ -48,7 +48,7 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
       const creds = await setupAppRole(sim, { role: 'metrics', policies: ['ops'] });
       stack = await startStack({
         vault: sim,
-        hcl: appRoleHcl(creds, 'api_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}'),
+        hcl: appRoleHcl(creds, 'api_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n  static_secret_refresh_interval = "2s"\n}'),
       });
       stacks.push(stack);
     });
@@ -93,6 +93,8 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
     });
 
     it('counts a request Vault never answered as a proxy error, and evictions by reason', async () => {
+      // The simulator's delete event evicts at once; Vault 1.15 sends none to a non-root subscriber,
+      // and the 2 s refetch finds the secret gone.
       await vaultApi(sim, 'DELETE', 'secret/metadata/ops');
       await waitFor('the eviction', async () => {
         const m = parseMetrics(await (await fetch(`${stack.adminUrl}/metrics`)).text());
@@ -184,7 +186,8 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
       sim.clearRequests();
       const res = await fetch(`${stack.url}/agent/v1/quit`, { method: 'POST' });
       expect(res.status).to.equal(404);
-      expect(sim.requestsTo('/agent/v1/quit')).to.have.length(1);
+      // The simulator records it; a real Vault answers paths outside /v1/ without auditing them.
+      if (sim.kind === 'sim') expect(sim.requestsTo('/agent/v1/quit')).to.have.length(1);
       await sleep(300);
       expect(stack.service.jsonLines.some((l) => l['msg'] === 'shutting down')).to.equal(false);
     });
