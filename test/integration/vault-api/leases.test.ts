@@ -75,7 +75,7 @@ describe('vault-sim leases and dynamic secrets', function () {
       expect(res.json.lease_id).to.match(/^db\/creds\/app\/[0-9A-Za-z]{24}$/);
       expect(res.json).to.deep.include({ renewable: true, lease_duration: 90, wrap_info: null, warnings: null, auth: null, mount_type: 'database' });
       expect(Object.keys(res.json.data)).to.deep.equal(['password', 'username']);
-      expect(res.json.data.username).to.match(/^v-root-app-[0-9A-Za-z]{20}-\d{10}$/);
+      expect(res.json.data.username).to.match(/^v-token-app-[0-9A-Za-z]{20}-\d{10}$/);
       const password = res.json.data.password as string;
       expect(password).to.have.length(20);
       for (const cls of [/[a-z]/, /[A-Z]/, /[0-9]/, /-/]) expect(password).to.match(cls);
@@ -296,7 +296,7 @@ describe('vault-sim leases and dynamic secrets', function () {
       expect(live()).to.not.include.members(forced);
       const kept = await leaseOf('ab');
       expect(live()).to.include(kept);
-      expect((await vault.call('PUT', 'sys/leases/revoke-prefix/', {})).status).to.equal(404);
+      expect((await vault.call('PUT', 'sys/leases/revoke-prefix/', {})).status).to.equal(400);
     });
 
     it('revoke-prefix on a token path revokes those tokens, their children and their leases', async function () {
@@ -383,7 +383,7 @@ describe('vault-sim leases and dynamic secrets', function () {
 
       const byAccessor = await vault.call('POST', 'auth/token/lookup-accessor', { body: { accessor: periodic.json.auth.accessor } });
       expect(byAccessor.json.data).to.deep.include({ id: '', accessor: periodic.json.auth.accessor, period: 1800 });
-      expect((await vault.call('POST', 'auth/token/lookup-accessor', { body: { accessor: 'nope' } })).json.errors).to.deep.equal(['invalid accessor']);
+      expect((await vault.call('POST', 'auth/token/lookup-accessor', { body: { accessor: 'nope' } })).json.errors).to.deep.equal([`1 error occurred:\n\t* invalid accessor\n\n`]);
     });
 
     it('gives batch tokens an hvb. id, no accessor, no renewal, and leases capped and owned by the parent', async function () {

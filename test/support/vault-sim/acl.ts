@@ -96,6 +96,8 @@ export class Acl {
   constructor(readonly root: boolean, rules: readonly PathRule[]) {
     const globPermissions = new Map<string, Permissions>();
     for (const rule of rules) {
+      // A templated path needs the token's entity; without one Vault leaves the rule out.
+      if (rule.pattern.includes('{{')) continue;
       const target = isGlob(rule.pattern) ? globPermissions : this.exact;
       const permissions = { capabilities: rule.capabilities, subscribeEventTypes: rule.subscribeEventTypes ?? [] };
       target.set(rule.pattern, merge(target.get(rule.pattern), permissions));

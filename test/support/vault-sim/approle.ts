@@ -138,7 +138,8 @@ export function approleBackend(now: () => number): Backend {
   const login = (call: Call): Outcome => {
     const d = call.req.data;
     const roleId = stringField(d, 'role_id').trim();
-    if (roleId === '') return fail(400, 'missing role_id');
+    // Core's user-lockout bookkeeping asks for the login's alias (the role_id) before the login runs.
+    if (roleId === '') return fail(500, 'failed to determine alias name from login request');
     const role = [...roles.values()].find((r) => r.roleId === roleId);
     if (!role) return fail(400, INVALID);
     if (role.bindSecretId) {

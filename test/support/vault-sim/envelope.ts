@@ -28,8 +28,20 @@ export function sortKeysDeep(value: unknown): unknown {
   return value;
 }
 
-const BASE_HEADERS = { 'cache-control': 'no-store' } as const;
+/**
+ * On every reply: Vault's listener adds `Strict-Transport-Security` by default (its default custom
+ * response headers), TLS or not.
+ */
+export const BASE_HEADERS = {
+  'cache-control': 'no-store',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+} as const;
 const JSON_HEADERS = { ...BASE_HEADERS, 'content-type': 'application/json' } as const;
+
+/** Go's canonical header name: Cache-Control, Strict-Transport-Security. */
+export function canonicalHeader(name: string): string {
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
+}
 
 /** json.Encoder output: the JSON text plus a newline. */
 export function jsonReply(status: number, value: unknown): Reply {
@@ -50,13 +62,22 @@ export function rawReply(status: number, body: string, contentType: string): Rep
   return { status, headers: { ...BASE_HEADERS, 'content-type': contentType }, body };
 }
 
-/** Go's net/http NotFound, for paths outside /v1/. */
-export function notFoundPage(): Reply {
-  return {
-    status: 404,
-    headers: { ...BASE_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
-    body: '404 page not found\n',
-  };
+/**
+ * Paths outside /v1/ (genericWrapping): `/`, `/ui` and `/robots.txt` redirect to the UI (a dev
+ * server enables it), `/ui/…` is the UI, anything else is 404 `{"errors":[]}`.
+ */
+export function outsideApiReply(rawPath: string): Reply {
+  if (rawPath === '/' || rawPath === '/ui' || rawPath === '/robots.txt') {
+    return {
+      status: 307,
+      headers: { ...BASE_HEADERS, 'content-type': 'text/html; charset=utf-8', location: '/ui/' },
+      body: '<a href="/ui/">Temporary Redirect</a>.\n\n',
+    };
+  }
+  if (rawPath.startsWith('/ui/')) {
+    return rawReply(200, '<!DOCTYPE html>\n<html><body>vault-sim: no UI</body></html>\n', 'text/html; charset=utf-8');
+  }
+  return errorReply(404, null);
 }
 
 export function httpAuth(auth: AuthInfo): Record<string, unknown> {

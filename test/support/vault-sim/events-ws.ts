@@ -5,7 +5,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { AclOperation } from './acl.js';
-import { errorReply, type Reply } from './envelope.js';
+import { BASE_HEADERS, canonicalHeader, errorReply, type Reply } from './envelope.js';
 import type { EventBus } from './events.js';
 import type { HttpInput } from './pipeline.js';
 import type { SimState } from './state.js';
@@ -40,7 +40,7 @@ function handshakeFailure(status: number, message: string, extraHeaders: Record<
   return {
     status,
     headers: {
-      'cache-control': 'no-store',
+      ...BASE_HEADERS,
       'content-type': 'text/plain; charset=utf-8',
       'x-content-type-options': 'nosniff',
       ...extraHeaders,
@@ -112,7 +112,12 @@ export function checkSubscribe(state: SimState, input: HttpInput): SubscribeChec
 export class EventSockets {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
-  constructor(private readonly bus: EventBus) {}
+  constructor(private readonly bus: EventBus) {
+    // Vault's 101 carries its usual headers too.
+    this.wss.on('headers', (headers: string[]) => {
+      for (const [name, value] of Object.entries(BASE_HEADERS)) headers.push(`${canonicalHeader(name)}: ${value}`);
+    });
+  }
 
   accept(req: http.IncomingMessage, socket: Duplex, head: Buffer, subscription: AcceptedSubscription): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,5 +1,5 @@
 // Identifier formats, shaped like the ones a real Vault hands out.
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const BASE64URL = `${BASE62}-_`;
@@ -10,9 +10,14 @@ function randomFrom(alphabet: string, length: number): string {
   return out;
 }
 
-/** Request ids, entity ids, AppRole role/secret ids and mount UUIDs are v4 UUIDs. */
+/**
+ * Request ids, entity ids, AppRole role/secret ids, event ids and mount UUIDs: go-uuid's
+ * GenerateUUID, 16 random bytes in the 8-4-4-4-12 layout with no version or variant bits (not a
+ * v4 UUID).
+ */
 export function newUuid(): string {
-  return randomUUID();
+  const hex = randomBytes(16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Token accessors are 24 base62 characters. */
@@ -26,6 +31,11 @@ export function newAccessor(): string {
  */
 export function newServiceToken(): string {
   return `hvs.CAESI${randomFrom(BASE64URL, 86)}`;
+}
+
+/** Service tokens with the root policy are not signed: `hvs.` and 24 base62 characters. */
+export function newRootToken(): string {
+  return `hvs.${randomFrom(BASE62, 24)}`;
 }
 
 /** Batch tokens are longer and start with `hvb.`. */

@@ -2,7 +2,7 @@
 // Every change emits its kv-v2 event (reference §7.4); reads emit nothing.
 import { envelopeOf, goJson } from './envelope.js';
 import { kvEvent, versionsMetadata } from './events.js';
-import { boolField, durationField, FieldError, hasField, intField, stringListField, stringMapField } from './fields.js';
+import { boolField, durationField, hasField, intField, mapField, stringListField, stringMapField } from './fields.js';
 import { listPrefix, listUnder } from './kv1.js';
 import { Kv2Store, mergePatch, versionMetadata, type KeyState } from './kv2-store.js';
 import { backendOf } from './router.js';
@@ -32,16 +32,23 @@ function casError(call: Call, store: Kv2Store, meta: KeyState): Outcome | undefi
 }
 
 function dataObject(call: Call): Record<string, unknown> | undefined {
-  const data = call.req.data['data'];
-  if (data === undefined || data === null) return undefined;
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new FieldError(`Field validation failed: error converting input ${JSON.stringify(data)} for field "data": expected a map`);
-  }
-  return data as Record<string, unknown>;
+  return mapField(call.req.data, 'data');
 }
 
 function versionsField(call: Call): number[] {
   return stringListField(call.req.data, 'versions').map(Number).filter((n) => Number.isInteger(n));
+}
+
+/** removeValues (kv path_subkeys.go): nested maps are kept down to `maxDepth` (0: no limit). */
+function subkeysOf(data: Record<string, unknown>, maxDepth: number, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    const nested = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    const deeper = depth + 1;
+    out[k] = nested && Object.keys(nested).length > 0 && (maxDepth === 0 || deeper <= maxDepth)
+      ? subkeysOf(nested, maxDepth, deeper) : null;
+  }
+  return out;
 }
 
 export function kvV2Backend(now: () => number): Backend {
@@ -58,6 +65,20 @@ export function kvV2Backend(now: () => number): Backend {
     const metadata = versionMetadata(meta, number, version);
     if (store.isDeleted(version) || version.destroyed) return rawEnvelope(call, 404, { data: null, metadata });
     return respond({ data: { data: structuredClone(version.data), metadata } });
+  };
+
+  /** kv's subkeys/: the data's keys with every leaf (and every map at `depth`) set to null. */
+  const readSubkeys = (call: Call): Outcome => {
+    const meta = store.meta(keyOf(call));
+    if (!meta) return nothing();
+    const depth = intField(call.req.data, 'depth', 0);
+    const requested = intField(call.req.data, 'version', 0);
+    const number = requested > 0 ? requested : meta.currentVersion;
+    const version = meta.versions.get(number);
+    if (!version) return nothing();
+    const metadata = versionMetadata(meta, number, version);
+    if (store.isDeleted(version) || version.destroyed) return rawEnvelope(call, 404, { metadata, subkeys: null });
+    return respond({ data: { metadata, subkeys: subkeysOf(version.data ?? {}, depth, 1) } });
   };
 
   const writeData = (call: Call): Outcome => {
@@ -212,10 +233,11 @@ export function kvV2Backend(now: () => number): Backend {
   return backendOf([
     { pattern: 'config', ops: { read: readConfig, update: writeConfig } },
     {
-      pattern: 'data/*path',
+      pattern: 'data/~path',
       ops: { read: readData, create: writeData, update: writeData, patch: patchData, delete: deleteLatest },
       exists: metaExists,
     },
+    { pattern: 'subkeys/*path', ops: { read: readSubkeys } },
     {
       pattern: 'metadata/*path',
       ops: {

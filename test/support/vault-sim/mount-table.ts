@@ -73,9 +73,9 @@ export class MountTable {
     const entry: MountEntry = {
       ...full,
       routePrefix,
-      accessor: newMountAccessor(spec.type),
+      accessor: newMountAccessor(spec.table === 'auth' ? `auth_${spec.type}` : spec.type),
       uuid: newUuid(),
-      runningVersion: RUNNING_VERSIONS[spec.type] ?? (spec.type === 'system' ? '' : 'v1.15.6+builtin.vault'),
+      runningVersion: RUNNING_VERSIONS[spec.type] ?? 'v1.15.6+builtin.vault',
       backend,
     };
     this.entries.push(entry);
@@ -107,21 +107,26 @@ export class MountTable {
   }
 }
 
+const PASSTHROUGH_HEADERS: Record<string, readonly string[]> = { system: ['Accept'], identity: ['Authorization'] };
+
 /** sys/mounts-style description of a mount (logical_system.go mountInfo). */
 export function mountInfo(entry: MountEntry): Record<string, unknown> {
   const config: Record<string, unknown> = { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 };
   if (entry.table === 'auth') config['token_type'] = 'default-service';
+  // The built-in mounts' own settings (vault/mount.go requiredMountTable).
+  const passthrough = PASSTHROUGH_HEADERS[entry.type];
+  if (passthrough) config['passthrough_request_headers'] = passthrough;
   const info: Record<string, unknown> = {
     accessor: entry.accessor,
     config,
     description: entry.description,
     external_entropy_access: false,
-    local: false,
+    local: entry.type === 'cubbyhole',
     options: entry.options,
     plugin_version: '',
     running_plugin_version: entry.runningVersion,
     running_sha256: '',
-    seal_wrap: false,
+    seal_wrap: entry.type === 'system',
     type: entry.type,
     uuid: entry.uuid,
   };

@@ -72,11 +72,28 @@ function uiMount(call: Call): Outcome {
   return respond({ data: { ...mountInfo(entry), path: entry.table === 'auth' ? entry.routePrefix : entry.path } });
 }
 
+/**
+ * sys/internal/ui/mounts: every mount the token may use something under (all details), by table;
+ * without a token both tables are empty, a bad token is refused.
+ */
+function uiMountsList(call: Call): Outcome {
+  const secret: Record<string, unknown> = {};
+  const auth: Record<string, unknown> = {};
+  if (call.req.token) {
+    if (!call.token) return fail(403, 'permission denied');
+    const acl = call.state.policies.acl(call.token.policies);
+    for (const entry of call.state.mounts.list('mounts')) if (acl.grantsAnythingUnder(entry.routePrefix)) secret[entry.path] = mountInfo(entry);
+    for (const entry of call.state.mounts.list('auth')) if (acl.grantsAnythingUnder(entry.routePrefix)) auth[entry.path] = mountInfo(entry);
+  }
+  return respond({ data: { auth, secret } });
+}
+
 export const mountRoutes: readonly Route[] = [
   { pattern: 'mounts', ops: { read: (call) => listMounts(call, 'mounts') } },
   {
     pattern: 'mounts/*path',
     ops: { read: readMount, update: (call) => enableMount(call, 'mounts'), delete: disable },
   },
+  { pattern: 'internal/ui/mounts', ops: { read: uiMountsList }, unauthenticated: true },
   { pattern: 'internal/ui/mounts/*path', ops: { read: uiMount }, unauthenticated: true },
 ];

@@ -1,10 +1,10 @@
 // One request through the simulator, in Vault's order: forwarding headers, request building,
 // mount/route lookup, wrapping-token check, token + ACL check, handler, status mapping, wrapping.
 import {
-  envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, notFoundPage, rawReply, type Reply,
+  envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, outsideApiReply, rawReply, type Reply,
 } from './envelope.js';
 import { checkSubscribe, isSubscribeRequest } from './events-ws.js';
-import { FieldError } from './fields.js';
+import { FieldError, RequestError } from './fields.js';
 import { newUuid } from './ids.js';
 import { matchRoute, type RouteMatch } from './router.js';
 import type { MountEntry } from './mount-table.js';
@@ -198,14 +198,17 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
   const built = buildRequest(input);
   if ('reply' in built) return built.reply;
   const req = built.ok;
+  // Core refuses writes to a "directory" before anything else (handleCancelableRequest).
+  if (req.path.endsWith('/') && (req.operation === 'update' || req.operation === 'patch')) {
+    return errorReply(400, "cannot write to a path ending in '/'");
+  }
   const mount = state.mounts.match(req.path);
   const relative = mount ? req.path.slice(Math.min(mount.routePrefix.length, req.path.length)) : '';
   const match = mount ? matchRoute(mount.backend, relative) : undefined;
   const callFor = (token: TokenEntry | undefined): Call =>
     ({ state, req, mount: mount as MountEntry, params: match?.params ?? {}, token });
-  if (match && req.operation === 'update' && match.route.exists && !match.route.exists(callFor(undefined))) {
-    req.operation = 'create';
-  }
+  const existenceChecked = match !== undefined && req.operation === 'update' && match.route.exists !== undefined;
+  if (existenceChecked && !match.route.exists!(callFor(undefined))) req.operation = 'create';
   const authorized = authorize(state, req, match);
   if ('reply' in authorized) return authorized.reply;
   const auth = authorized.ok;
@@ -216,7 +219,8 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
     if (!handler) return errorReply(405, multiError(['unsupported operation']));
     return toReply(handler(callFor(auth.token)), state, req, mount);
   } catch (err) {
-    if (err instanceof FieldError) return errorReply(400, err.message);
+    if (err instanceof FieldError) return errorReply(400, existenceChecked ? err.message : `Field validation failed: ${err.message}`);
+    if (err instanceof RequestError) return errorReply(400, err.message);
     return errorReply(500, multiError([(err as Error).message]));
   } finally {
     if (auth.revokeAfter && auth.token) state.tokens.revokeTree(auth.token.id);
@@ -227,7 +231,7 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
 export function handleHttp(state: SimState, input: HttpInput): Reply {
   if (input.rawPath === '/v1/sys/health') return healthReply(state, input.method);
   if (input.rawPath === '/v1/sys/seal-status') return sealStatusReply(state, input.method);
-  if (!input.rawPath.startsWith('/v1/')) return notFoundPage();
+  if (!input.rawPath.startsWith('/v1/')) return outsideApiReply(input.rawPath);
   if (isSubscribeRequest(state, input.rawPath)) {
     // Without the upgrade headers the handshake always fails; server.ts accepts real upgrades.
     const check = checkSubscribe(state, input);

@@ -16,7 +16,7 @@ export const ROOT_POLICY = 'root';
 export const DEFAULT_POLICY = 'default';
 export const RESPONSE_WRAPPING_POLICY = 'response-wrapping';
 
-/** Vault's built-in `default` policy (the parts this simulator can serve, and a few more). */
+/** Vault 1.15.6's built-in `default` policy, verbatim (templated paths are skipped: no entities here). */
 const DEFAULT_POLICY_TEXT = `
 # Allow tokens to look up their own properties
 path "auth/token/lookup-self" {
@@ -38,7 +38,24 @@ path "sys/capabilities-self" {
     capabilities = ["update"]
 }
 
-# Allow a token to renew a lease via lease_id in the request body
+# Allow a token to look up its own entity by id or name
+path "identity/entity/id/{{identity.entity.id}}" {
+  capabilities = ["read"]
+}
+path "identity/entity/name/{{identity.entity.name}}" {
+  capabilities = ["read"]
+}
+
+
+# Allow a token to look up its resultant ACL from all policies. This is useful
+# for UIs. It is an internal path because the format may change at any time
+# based on how the internal ACL features and capabilities change.
+path "sys/internal/ui/resultant-acl" {
+    capabilities = ["read"]
+}
+
+# Allow a token to renew a lease via lease_id in the request body; old path for
+# old clients, new path for newer
 path "sys/renew" {
     capabilities = ["update"]
 }
@@ -46,7 +63,8 @@ path "sys/leases/renew" {
     capabilities = ["update"]
 }
 
-# Allow looking up lease properties
+# Allow looking up lease properties. This requires knowing the lease ID ahead
+# of time and does not divulge any sensitive information.
 path "sys/leases/lookup" {
     capabilities = ["update"]
 }
@@ -61,12 +79,15 @@ path "sys/wrapping/wrap" {
     capabilities = ["update"]
 }
 
-# Allow a token to look up the creation time and TTL of a given response-wrapping token
+# Allow a token to look up the creation time and TTL of a given
+# response-wrapping token
 path "sys/wrapping/lookup" {
     capabilities = ["update"]
 }
 
-# Allow a token to unwrap a response-wrapping token
+# Allow a token to unwrap a response-wrapping token. This is a convenience to
+# avoid client token swapping since this is also part of the response wrapping
+# policy.
 path "sys/wrapping/unwrap" {
     capabilities = ["update"]
 }
@@ -77,6 +98,17 @@ path "sys/tools/hash" {
 }
 path "sys/tools/hash/*" {
     capabilities = ["update"]
+}
+
+# Allow checking the status of a Control Group request if the user has the
+# accessor
+path "sys/control-group/request" {
+    capabilities = ["update"]
+}
+
+# Allow a token to make requests to the Authorization Endpoint for OIDC providers.
+path "identity/oidc/provider/+/authorize" {
+    capabilities = ["read", "update"]
 }
 `;
 

@@ -12,11 +12,12 @@ function compile(route: Route): CompiledRoute {
     .map((seg) => {
       if (seg.startsWith(':')) return `(?<${seg.slice(1)}>[^/]+)`;
       if (seg.startsWith('*')) return `(?<${seg.slice(1)}>[\\s\\S]*)`;
+      if (seg.startsWith('~')) return `(?<${seg.slice(1)}>[\\s\\S]*?[^/])`;
       return escapeRegex(seg);
     })
     .join('/');
   // Like Vault's `…/?$` patterns, a trailing slash is optional unless the tail is a `*` capture.
-  const tail = last.startsWith('*') ? '' : '/?';
+  const tail = last.startsWith('*') || last.startsWith('~') ? '' : '/?';
   return { ...route, regex: new RegExp(`^${source}${tail}$`) };
 }
 

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorReply, type Reply } from './envelope.js';
+import { canonicalHeader, errorReply, type Reply } from './envelope.js';
 import { checkSubscribe, EventSockets, isSubscribeRequest } from './events-ws.js';
 import { attachConnection, originalMethod } from './method-shim.js';
 import { handleHttp, type HttpInput } from './pipeline.js';
@@ -103,10 +103,6 @@ function headerMap(req: http.IncomingMessage): Record<string, string> {
     if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
-}
-
-function canonicalHeader(name: string): string {
-  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
 }
 
 function tokenOf(headers: Record<string, string>): string | undefined {

@@ -52,15 +52,16 @@ export class SimState {
       this.mounts.mount({ path: 'database/', table: 'mounts', type: 'database', description: 'database secrets engine' }, true);
     }
     this.mounts.mount({ path: 'token/', table: 'auth', type: 'token', description: 'token based credentials' }, true);
+    // `-dev-root-token-id` makes Vault create the root token through auth/token/create (an
+    // orphan with a lease entry that never expires), not as the init root token auth/token/root.
     this.tokens.create({
       id: config.rootToken,
       policies: ['root'],
       parent: '',
-      path: 'auth/token/root',
-      displayName: 'root',
+      path: 'auth/token/create',
+      displayName: 'token',
       ttlSeconds: 0,
       renewable: false,
-      hasLease: false,
     });
   }
 }

@@ -25,7 +25,6 @@ export function healthReply(state: SimState, method: string): Reply {
     replication_dr_mode: 'disabled',
     server_time_utc: Math.floor(state.now() / 1000),
     version: VAULT_VERSION,
-    enterprise: false,
     cluster_name: state.clusterName,
     cluster_id: state.clusterId,
   });

@@ -1,6 +1,6 @@
 // auth/token/*: create, lookup, renew, revoke, roles (vault/token_store.go).
 import {
-  boolField, durationField, intField, sanitizePolicies, stringField, stringListField, stringMapField,
+  boolField, durationField, intField, parsedDurationField, sanitizePolicies, stringField, stringListField, stringMapField,
 } from './fields.js';
 import { RESPONSE_WRAPPING_POLICY } from './policy.js';
 import { backendOf } from './router.js';
@@ -31,9 +31,9 @@ function createToken(call: Call, orphanEndpoint: boolean, role: TokenRole | unde
   }
   if (typeText !== '' && typeText !== 'service' && typeText !== 'batch') return fail(400, "invalid 'token_type' value");
   const type = typeText === 'batch' ? 'batch' : 'service';
-  const explicitMax = durationField(d, 'explicit_max_ttl');
+  const explicitMax = parsedDurationField(d, 'explicit_max_ttl');
   const numUses = intField(d, 'num_uses', 0);
-  const period = durationField(d, 'period');
+  const period = parsedDurationField(d, 'period');
   if (type === 'batch') {
     const bad = explicitMax !== 0 ? 'explicit_max_ttl' : numUses !== 0 ? 'num_uses' : period !== 0 ? 'period' : '';
     if (bad !== '') return fail(400, `batch tokens cannot have "${bad}" set`);
@@ -97,7 +97,7 @@ function createToken(call: Call, orphanEndpoint: boolean, role: TokenRole | unde
   if (explicitMax < 0) return fail(400, 'explicit_max_ttl must be positive');
   if (period < 0) return fail(400, 'period must be positive');
   if (period > 0 && !sudo) return fail(400, 'root or sudo privileges required to create periodic token');
-  let ttl = d['ttl'] !== undefined && d['ttl'] !== '' ? durationField(d, 'ttl') : durationField(d, 'lease');
+  let ttl = d['ttl'] !== undefined && d['ttl'] !== '' ? parsedDurationField(d, 'ttl') : parsedDurationField(d, 'lease');
   if (ttl < 0) return fail(400, 'ttl must be positive');
 
   const warnings: string[] = [];
@@ -187,9 +187,9 @@ function revoke(call: Call, id: string): Outcome {
 
 function byAccessor(call: Call, then: (entry: TokenEntry) => Outcome): Outcome {
   const accessor = stringField(call.req.data, 'accessor');
-  if (accessor === '') return fail(400, 'missing accessor');
+  if (accessor === '') return failWrapped(400, 'missing accessor');
   const entry = call.state.tokens.lookupByAccessor(accessor);
-  return entry ? then(entry) : fail(400, 'invalid accessor');
+  return entry ? then(entry) : failWrapped(400, 'invalid accessor');
 }
 
 function revokeOrphan(call: Call): Outcome {
@@ -250,7 +250,7 @@ export function tokenBackend(): Backend {
       ops: {
         update: (call) => {
           const accessor = stringField(call.req.data, 'accessor');
-          if (accessor === '') return fail(400, 'missing accessor');
+          if (accessor === '') return failWrapped(400, 'missing accessor');
           const entry = call.state.tokens.lookupByAccessor(accessor);
           if (!entry) return respond({ warnings: ['No token found with this accessor'] });
           call.state.tokens.revokeTree(entry.id);
@@ -258,8 +258,10 @@ export function tokenBackend(): Backend {
         },
       },
     },
-    { pattern: 'revoke-orphan', ops: { update: revokeOrphan } },
-    { pattern: 'revoke-orphan/*token', ops: { update: revokeOrphan }, sudo: true },
+    // The token store's root paths are `revoke-orphan` (exact) and `accessors/`: the URL form
+    // reaches the handler, which checks sudo itself.
+    { pattern: 'revoke-orphan', ops: { update: revokeOrphan }, sudo: true },
+    { pattern: 'revoke-orphan/*token', ops: { update: revokeOrphan } },
     {
       pattern: 'accessors',
       ops: { list: (call) => respond({ data: { keys: call.state.tokens.all().map((t) => t.accessor).filter((a) => a !== '') } }) },

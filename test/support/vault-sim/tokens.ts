@@ -1,5 +1,5 @@
 // The token store: entries, parent/child tree, wall-clock expiry, TTL maths and renewal.
-import { newAccessor, newBatchToken, newServiceToken } from './ids.js';
+import { newAccessor, newBatchToken, newRootToken, newServiceToken } from './ids.js';
 import {
   SYSTEM_DEFAULT_TTL_SECONDS, SYSTEM_MAX_TTL_SECONDS, formatTime, humanDuration, stampAt, type Stamp,
 } from './time.js';
@@ -130,7 +130,9 @@ export class TokenStore {
   create(spec: NewToken): TokenEntry {
     const nowMs = this.now();
     const type = spec.type ?? 'service';
-    const id = spec.id ?? (type === 'batch' ? newBatchToken() : newServiceToken());
+    // GenerateSSCTokenID: root tokens keep the short `hvs.<24 base62>` form, other service
+    // tokens get the long signed one.
+    const id = spec.id ?? (type === 'batch' ? newBatchToken() : spec.policies.includes('root') ? newRootToken() : newServiceToken());
     const entry: TokenEntry = {
       id,
       accessor: type === 'batch' ? '' : newAccessor(),

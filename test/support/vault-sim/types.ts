@@ -92,7 +92,10 @@ export interface Call {
 export type Handler = (call: Call) => Outcome;
 
 export interface Route {
-  /** Relative to the mount: literals, `:name` (one segment), `*name` (the rest, may be empty). */
+  /**
+   * Relative to the mount: literals, `:name` (one segment), `*name` (the rest, may be empty),
+   * `~name` (the rest, not empty and not ending in `/`: kv's matchAllNoTrailingSlashRegex).
+   */
   readonly pattern: string;
   readonly ops: Partial<Record<Operation, Handler>>;
   /** No token needed (logins, sys/wrapping/lookup, sys/internal/ui/mounts/…). */
