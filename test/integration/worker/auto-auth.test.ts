@@ -9,7 +9,7 @@ import { TokenFileAuth } from '../../../src/worker/auth/token-file.js';
 import type { AuthMethod } from '../../../src/worker/auth/index.js';
 import { AutoAuth, type Timers } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
-import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { setupAppRole, vaultApi } from '../../support/vault-setup.js';
 import { freePort, waitFor } from '../../support/ports.js';
 
@@ -43,14 +43,14 @@ function approle(dir: string, creds: { roleId: string; secretId: string }, extra
   };
 }
 
-describe('worker: auto-auth against the Vault simulator', function () {
+forEachBackend('worker: auto-auth against Vault', function (kind) {
   this.timeout(30_000);
-  let sim: VaultSim;
+  let sim: Backend;
   let dir: string;
   const running: Array<{ auto: AutoAuth; done: Promise<void>; vault: VaultClient }> = [];
 
   beforeEach(async () => {
-    sim = await startVaultSim({ rootToken: 'root' });
+    sim = await startBackend(kind);
     dir = mkdtempSync(join(tmpdir(), 'vxp-auth-'));
   });
   afterEach(async () => {
@@ -63,7 +63,7 @@ describe('worker: auto-auth against the Vault simulator', function () {
   });
 
   function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}) {
-    const r = startAutoAuth(sim.url, method, extra);
+    const r = startAutoAuth(sim.serviceUrl, method, extra);
     running.push(r);
     return r;
   }
@@ -124,7 +124,7 @@ describe('worker: auto-auth against the Vault simulator', function () {
     const token = await waitFor('a token', () => seen.tokens[0]);
     await waitFor('a renewal', () => (sim.requestsTo('/v1/auth/token/renew-self').length > 0 ? true : undefined), 5_000);
     const renewal = sim.requestsTo('/v1/auth/token/renew-self')[0]!;
-    expect(renewal.token).to.equal(token);
+    expect(renewal.token).to.equal(await sim.tokenAsSeen(token));
     expect(renewal.status).to.equal(200);
     expect(seen.tokens).to.have.length(1);
   });
@@ -133,7 +133,7 @@ describe('worker: auto-auth against the Vault simulator', function () {
     const creds = await setupAppRole(sim, { tokenTtl: '3s', tokenMaxTtl: '1h' });
     const { seen } = go(new AppRoleAuth(approle(dir, creds)));
     const first = await waitFor('a token', () => seen.tokens[0]);
-    sim.revokeToken(first);
+    await sim.revokeToken(first);
     const second = await waitFor('a new token', () => seen.tokens[1], 6_000);
     expect(second).not.to.equal(first);
     expect((await vaultApi(sim, 'GET', 'auth/token/lookup-self', undefined, second)).status).to.equal(200);
@@ -143,7 +143,7 @@ describe('worker: auto-auth against the Vault simulator', function () {
     const creds = await setupAppRole(sim, { tokenTtl: '1h' });
     const { auto, seen } = go(new AppRoleAuth(approle(dir, creds)));
     const first = await waitFor('a token', () => seen.tokens[0]);
-    sim.revokeToken(first);
+    await sim.revokeToken(first);
     auto.suspect();
     const second = await waitFor('a new token', () => seen.tokens[1], 3_000);
     expect(second).not.to.equal(first);
