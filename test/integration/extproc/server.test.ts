@@ -10,7 +10,7 @@ import { startApp, type App } from '../../../src/app.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { envoyProtoDirs } from '../../../src/extproc/protos.js';
 import { LISTENER_METADATA_KEY } from '../../../src/extproc/server.js';
-import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { appRoleAutoAuth, setupAppRole } from '../../support/vault-setup.js';
 import { waitFor } from '../../support/ports.js';
 
@@ -50,18 +50,18 @@ function exchange(client: any, msgs: Array<Record<string, unknown>>, listener = 
   });
 }
 
-describe('extproc server (gRPC, without Envoy)', function () {
+forEachBackend('extproc server (gRPC, without Envoy)', function (kind) {
   this.timeout(20_000);
-  let sim: VaultSim;
+  let sim: Backend;
   let app: App;
   let c: ReturnType<typeof clients>;
 
   before(async () => {
-    sim = await startVaultSim({ rootToken: 'root' });
+    sim = await startBackend(kind);
     const creds = await setupAppRole(sim);
     const dir = mkdtempSync(join(tmpdir(), 'vxp-srv-'));
     const { config, errors } = parseConfig(`
-vault { address = "${sim.url}" }
+vault { address = "${sim.serviceUrl}" }
 extproc {
   address = "127.0.0.1:0"
   admin_address = "127.0.0.1:0"

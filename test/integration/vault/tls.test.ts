@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import type { VaultConfig } from '../../../src/config/types.js';
 import { VaultClient } from '../../../src/vault/client.js';
 import { VaultUnreachableError } from '../../../src/errors.js';
-import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../../support/tls.js';
 
-describe('vault client: TLS to Vault (the simulator served over https with a test CA)', function () {
+forEachBackend('vault client: TLS to Vault (served over https with a test CA)', function (kind) {
   this.timeout(30_000);
-  let sim: VaultSim;
+  let sim: Backend;
   let pki: TestPki;
   let front: TlsFront;
   let named: TlsFront;
@@ -18,7 +18,7 @@ describe('vault client: TLS to Vault (the simulator served over https with a tes
 
   before(async () => {
     pki = makeTestPki();
-    sim = await startVaultSim({ rootToken: 'root' });
+    sim = await startBackend(kind);
     front = await startTlsFront(sim.port, { cert: pki.serverCert, key: pki.serverKey });
     named = await startTlsFront(sim.port, { cert: pki.namedCert, key: pki.namedKey });
     mtls = await startTlsFront(sim.port, { cert: pki.serverCert, key: pki.serverKey, requireClientCertFrom: pki.caCert });
