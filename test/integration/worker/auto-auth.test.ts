@@ -9,7 +9,7 @@ import { TokenFileAuth } from '../../../src/worker/auth/token-file.js';
 import type { AuthMethod } from '../../../src/worker/auth/index.js';
 import { AutoAuth, type Timers } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
-import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
+import { forEachBackend, simOnly, startBackend, type Backend } from '../../support/backend.js';
 import { setupAppRole, vaultApi } from '../../support/vault-setup.js';
 import { freePort, waitFor } from '../../support/ports.js';
 
@@ -169,7 +169,8 @@ forEachBackend('worker: auto-auth against Vault', function (kind) {
     expect(readFileSync(sinkPath, 'utf8')).to.equal(seen.tokens[0]);
   });
 
-  it('backs off exponentially, with jitter, while Vault is down — no hot loop', async () => {
+  // No Vault at all (a dead port): registered once, with the simulator's suite.
+  simOnly(kind)('backs off exponentially, with jitter, while Vault is down — no hot loop', async () => {
     const deadPort = await freePort();
     const delays: number[] = [];
     let now = 0;
