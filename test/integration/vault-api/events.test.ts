@@ -1,13 +1,10 @@
-// The simulator's sys/capabilities-self and its KV event stream (sys/events/subscribe, Vault 1.15 shape).
+// sys/capabilities-self and the KV event stream (sys/events/subscribe, Vault 1.15 shape): the
+// same tests against the simulator and a real Vault.
 import { expect } from 'chai';
 import WebSocket from 'ws';
+import { forEachBackend, simOnly, startBackend, type Backend } from '../../support/backend.js';
 import { SimClient } from '../../support/vault-sim/client.js';
-import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
-
-const DENIED = '1 error occurred:\n\t* permission denied\n\n';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { HSTS, RFC3339, UUID, sleep } from './support.js';
 
 interface Frame {
   readonly data: Buffer;
@@ -18,6 +15,7 @@ interface Frame {
 /** A subscriber socket that queues what it receives. */
 class Subscription {
   readonly frames: Frame[] = [];
+  upgradeHeaders: Record<string, string | string[] | undefined> = {};
   private waiter: (() => void) | undefined;
   readonly closed: Promise<number>;
 
@@ -56,14 +54,16 @@ class Subscription {
   }
 }
 
-function subscribeUrl(sim: VaultSim, glob: string, query: string): string {
-  return `${sim.url.replace(/^http/, 'ws')}/v1/sys/events/subscribe/${glob}${query === '' ? '' : `?${query}`}`;
+function subscribeUrl(url: string, glob: string, query: string): string {
+  return `${url.replace(/^http/, 'ws')}/v1/sys/events/subscribe/${glob}${query === '' ? '' : `?${query}`}`;
 }
 
-async function subscribe(sim: VaultSim, token: string, glob = 'kv*', query = 'json=true&namespaces=*'): Promise<Subscription> {
-  const ws = new WebSocket(subscribeUrl(sim, glob, query), { headers: { 'x-vault-token': token } });
+/** `url`: the backend's own URL, or its serviceUrl for tests that cut connections or stop it. */
+async function subscribe(url: string, token: string, glob = 'kv*', query = 'json=true&namespaces=*'): Promise<Subscription> {
+  const ws = new WebSocket(subscribeUrl(url, glob, query), { headers: { 'x-vault-token': token } });
   const sub = new Subscription(ws);
   await new Promise<void>((resolve, reject) => {
+    ws.once('upgrade', (res) => { sub.upgradeHeaders = res.headers; });
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`subscribe answered ${res.statusCode}`)));
     ws.once('error', reject);
@@ -72,9 +72,9 @@ async function subscribe(sim: VaultSim, token: string, glob = 'kv*', query = 'js
 }
 
 /** A subscribe attempt that must fail before the upgrade: its status and body. */
-async function refused(sim: VaultSim, token: string | null, glob = 'kv*', query = 'json=true'): Promise<{ status: number; body: string }> {
+async function refused(url: string, token: string | null, glob = 'kv*', query = 'json=true'): Promise<{ status: number; body: string }> {
   const headers: Record<string, string> = token === null ? {} : { 'x-vault-token': token };
-  const ws = new WebSocket(subscribeUrl(sim, glob, query), { headers });
+  const ws = new WebSocket(subscribeUrl(url, glob, query), { headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => reject(new Error('subscription was accepted')));
     ws.once('error', () => undefined);
@@ -86,17 +86,21 @@ async function refused(sim: VaultSim, token: string | null, glob = 'kv*', query 
   });
 }
 
-describe('vault-sim capabilities and events', function () {
-  let sim: VaultSim;
+forEachBackend('Vault API: capabilities and events', (kind) => {
+  let backend: Backend;
   let vault: SimClient;
+  let url: string;
+  let root: string;
 
   before(async function () {
-    sim = await startVaultSim();
-    vault = new SimClient(sim);
+    backend = await startBackend(kind);
+    vault = new SimClient(backend);
+    url = backend.url;
+    root = backend.rootToken;
   });
 
   after(async function () {
-    await sim.close();
+    await backend?.close();
   });
 
   describe('sys/capabilities-self', function () {
@@ -162,7 +166,7 @@ describe('vault-sim capabilities and events', function () {
 
     it('needs a live token and at least one path; the default policy grants it', async function () {
       const revoked = await vault.tokenWith(['caps']);
-      sim.revokeToken(revoked);
+      await backend.revokeToken(revoked);
       const gone = await vault.call('POST', 'sys/capabilities-self', { token: revoked, body: { paths: ['secret/data/app/db'] } });
       expect(gone.status).to.equal(403);
       expect(gone.json).to.deep.equal({ errors: ['permission denied'] });
@@ -198,37 +202,54 @@ describe('vault-sim capabilities and events', function () {
   });
 
   describe('sys/events/subscribe', function () {
+    const open: Subscription[] = [];
+    const track = (sub: Subscription): Subscription => { open.push(sub); return sub; };
+
     afterEach(function () {
-      sim.events.setAvailable(true);
-      sim.events.disconnectAll();
+      for (const sub of open.splice(0)) sub.ws.terminate();
+      backend.sim?.events.setAvailable(true);
+      backend.sim?.events.disconnectAll();
     });
 
     it('refuses tokens without read on the subscribe path, before the upgrade', async function () {
       const defaultOnly = await vault.tokenWith(['default']);
       for (const token of [defaultOnly, 'hvs.unknown', null]) {
-        const res = await refused(sim, token);
+        const res = await refused(url, token);
         expect(res.status).to.equal(403);
         expect(JSON.parse(res.body)).to.deep.equal({ errors: ['permission denied'] });
       }
       await vault.writePolicy('sub-v2-only', 'path "sys/events/subscribe/kv-v2*" { capabilities = ["read"] }');
       const narrow = await vault.tokenWith(['sub-v2-only']);
-      expect((await refused(sim, narrow, 'kv*')).status).to.equal(403);
-      const ok = await subscribe(sim, narrow, 'kv-v2*');
-      ok.close();
+      expect((await refused(url, narrow, 'kv*')).status).to.equal(403);
+      const ok = track(await subscribe(url, narrow, 'kv-v2*'));
+      expect(ok.upgradeHeaders['cache-control']).to.equal('no-store');
+      expect(ok.upgradeHeaders['strict-transport-security']).to.equal(HSTS);
+    });
+
+    simOnly(kind)('records an accepted subscribe request with status 101 (the simulator\'s own view)', async function () {
+      const sim = backend.sim!;
+      sim.clearRequests();
+      track(await subscribe(url, root, 'kv-v2*'));
       expect(sim.requestsTo('/v1/sys/events/subscribe/kv-v2*').map((r) => r.status)).to.deep.equal([101]);
+      expect(sim.events.subscriberCount()).to.equal(1);
     });
 
     it('answers plain requests and bad parameters like Vault 1.15', async function () {
       const plain = await vault.call('GET', 'sys/events/subscribe/kv*?json=true');
       expect(plain.status).to.equal(426);
-      expect(plain.text).to.contain('WebSocket protocol violation');
-      expect((await refused(sim, sim.rootToken, 'kv*', 'json=maybe')).body).to.equal('{"errors":["invalid parameter for JSON: maybe"]}\n');
-      expect((await refused(sim, sim.rootToken, 'kv*', '')).status).to.equal(400);
+      expect(plain.headers.get('content-type')).to.equal('text/plain; charset=utf-8');
+      expect(plain.text).to.equal('WebSocket protocol violation: Connection header "keep-alive" does not contain Upgrade\n{"errors":["could not accept as websocket"]}\n');
+      expect((await refused(url, root, 'kv*', 'json=maybe')).body).to.equal('{"errors":["invalid parameter for JSON: maybe"]}\n');
+      expect((await refused(url, root, '%20', 'json=true')).body).to.equal('{"errors":["did not specify eventType to subscribe to"]}\n');
+    });
+
+    simOnly(kind)('refuses protobuf subscriptions (json=false or none), which it does not simulate', async function () {
+      expect((await refused(url, root, 'kv*', '')).status).to.equal(400);
+      expect((await refused(url, root, 'kv*', 'json=false')).status).to.equal(400);
     });
 
     it('streams every kv-v2 change as one CloudEvents JSON text frame, and nothing for reads', async function () {
-      const sub = await subscribe(sim, sim.rootToken);
-      expect(sim.events.subscriberCount()).to.equal(1);
+      const sub = track(await subscribe(url, root));
       const accessor = (await vault.call('GET', 'sys/mounts')).json.data['secret/'].accessor as string;
       await vault.call('GET', 'secret/data/ev/app');
       await vault.call('POST', 'secret/data/ev/app', { body: { data: { v: 1 } } });
@@ -245,7 +266,7 @@ describe('vault-sim capabilities and events', function () {
       await vault.call('POST', 'secret/config', { body: { max_versions: 20 } });
       await vault.call('DELETE', 'secret/metadata/ev/app');
       await sub.waitFor(11);
-      await sleep(50);
+      await sleep(100);
       expect(sub.frames).to.have.length(11);
       expect(sub.eventTypes()).to.deep.equal([
         'kv-v2/data-write', 'kv-v2/data-write', 'kv-v2/data-patch', 'kv-v2/data-delete', 'kv-v2/delete', 'kv-v2/undelete',
@@ -278,37 +299,44 @@ describe('vault-sim capabilities and events', function () {
       expect(Object.keys(event)).to.deep.equal(['id', 'source', 'specversion', 'type', 'data', 'datacontentype', 'time']);
       expect(event).to.include({ source: 'https://vaultproject.io/', specversion: '1.0', type: '*', datacontentype: 'application/cloudevents' });
       expect(event.id).to.match(UUID);
-      expect(event.time).to.match(RFC3339_NANO);
+      expect(event.time).to.match(RFC3339);
       expect(event.data.event.id).to.equal(event.id);
       expect(Object.keys(event.data)).to.deep.equal(['event', 'event_type', 'plugin_info']);
       expect(event.data.plugin_info).to.deep.equal({ mount_class: 'secret', mount_accessor: accessor, mount_path: 'secret/', plugin: 'kv' });
       expect(Object.keys(event.data.event.metadata)).to.deep.equal(Object.keys(event.data.event.metadata).sort());
       expect(new Set(events.map((e) => e.id)).size).to.equal(events.length);
       for (const e of events) for (const value of Object.values(e.data.event.metadata)) expect(value).to.be.a('string');
-      expect(sim.events.emitted.slice(-11).map((e) => [e.eventType, e.path])).to.deep.equal(events.map((e) => [e.data.event_type, e.data.event.metadata.path]));
-      sub.close();
+    });
+
+    simOnly(kind)('keeps what it emitted in sim.events.emitted', async function () {
+      const sim = backend.sim!;
+      const sub = track(await subscribe(url, root));
+      await vault.call('POST', 'secret/data/emitted', { body: { data: { v: 1 } } });
+      await vault.call('DELETE', 'secret/data/emitted');
+      const events = (await sub.waitFor(2)).map((f) => JSON.parse(f.text));
+      expect(sim.events.emitted.slice(-2).map((e) => [e.id, e.eventType, e.path, e.dataPath, e.frame])).to.deep.equal(
+        events.map((e, i) => [e.id, e.data.event_type, e.data.event.metadata.path, e.data.event.metadata.data_path, sub.frames[i]?.text]));
     });
 
     it('streams kv-v1 writes and deletes', async function () {
       expect((await vault.call('POST', 'sys/mounts/kv1ev', { body: { type: 'kv', options: { version: '1' } } })).status).to.equal(204);
       const accessor = (await vault.call('GET', 'sys/mounts')).json.data['kv1ev/'].accessor as string;
-      const sub = await subscribe(sim, sim.rootToken, 'kv-v1/*');
+      const sub = track(await subscribe(url, root, 'kv-v1/*'));
       await vault.call('POST', 'secret/data/not-v1', { body: { data: { a: 1 } } });
       await vault.call('POST', 'kv1ev/app/db', { body: { pw: 'x' } });
       await vault.call('GET', 'kv1ev/app/db');
       await vault.call('DELETE', 'kv1ev/app/db');
       await sub.waitFor(2);
-      await sleep(50);
+      await sleep(100);
       const events = sub.events();
       expect(events.map((e) => [e.data.event_type, e.data.event.metadata])).to.deep.equal([
         ['kv-v1/write', { data_path: 'kv1ev/app/db', modified: 'true', operation: 'write', path: 'kv1ev/app/db' }],
         ['kv-v1/delete', { modified: 'true', operation: 'delete', path: 'kv1ev/app/db' }],
       ]);
       expect(events[0].data.plugin_info).to.deep.equal({ mount_class: 'secret', mount_accessor: accessor, mount_path: 'kv1ev/', plugin: 'kv' });
-      sub.close();
     });
 
-    it('delivers only what the token may subscribe to, by policy at delivery time', async function () {
+    it('delivers only what the token may subscribe to, by policy at delivery time; events without data_path to root only', async function () {
       await vault.writePolicy('listener', `
         path "sys/events/subscribe/*" { capabilities = ["read"] }
         path "secret/data/team/*" {
@@ -328,64 +356,90 @@ describe('vault-sim capabilities and events', function () {
         path "sys/events/subscribe/*" { capabilities = ["read"] }
         path "secret/*" { capabilities = ["subscribe"] }
       `);
-      const listener = await subscribe(sim, await vault.tokenWith(['listener']));
-      const noSubscribe = await subscribe(sim, await vault.tokenWith(['no-subscribe']));
-      const noEventTypes = await subscribe(sim, await vault.tokenWith(['no-event-types']));
-      const root = await subscribe(sim, sim.rootToken);
-      expect(sim.events.subscriberCount()).to.equal(4);
+      const listener = track(await subscribe(url, await vault.tokenWith(['listener'])));
+      const noSubscribe = track(await subscribe(url, await vault.tokenWith(['no-subscribe'])));
+      const noEventTypes = track(await subscribe(url, await vault.tokenWith(['no-event-types'])));
+      const rootSub = track(await subscribe(url, root));
 
       await vault.call('POST', 'secret/data/other/x', { body: { data: { a: 1 } } }); // no subscribe there
       await vault.call('POST', 'secret/data/team/x', { body: { data: { a: 1 } } }); // data-write: yes
       await vault.call('POST', 'secret/metadata/team/x', { body: { max_versions: 3 } }); // metadata path: no
-      await vault.call('POST', 'secret/delete/team/x', { body: { versions: [1] } }); // no data_path: checked on path
+      await vault.call('DELETE', 'secret/data/team/x'); // data-delete has no data_path: root only
+      await vault.call('POST', 'secret/delete/team/x', { body: { versions: [1] } }); // no data_path either, whatever the policy
       await vault.writePolicy('listener', 'path "sys/events/subscribe/*" { capabilities = ["read"] }');
       await vault.call('POST', 'secret/data/team/y', { body: { data: { a: 1 } } }); // policy gone: no
-      await root.waitFor(5);
-      await sleep(100);
-      expect(listener.eventTypes()).to.deep.equal(['kv-v2/data-write', 'kv-v2/delete']);
+      await rootSub.waitFor(6);
+      await sleep(200);
+      expect(rootSub.eventTypes()).to.deep.equal([
+        'kv-v2/data-write', 'kv-v2/data-write', 'kv-v2/metadata-write', 'kv-v2/data-delete', 'kv-v2/delete', 'kv-v2/data-write',
+      ]);
+      expect(listener.eventTypes()).to.deep.equal(['kv-v2/data-write']);
       expect(listener.events()[0].data.event.metadata.path).to.equal('secret/data/team/x');
       expect(noSubscribe.frames).to.deep.equal([]);
       expect(noEventTypes.frames).to.deep.equal([]);
-      for (const sub of [listener, noSubscribe, noEventTypes, root]) sub.close();
     });
 
-    it('stops delivering to a revoked token and filters by the subscribed event type glob', async function () {
-      const token = await vault.tokenWith(['root']);
-      const writes = await subscribe(sim, token, 'kv-v2/data-write');
-      const all = await subscribe(sim, sim.rootToken, '*');
+    it('filters by the subscribed event type glob; a root token gets everything even once revoked, others stop for new paths', async function () {
+      await vault.writePolicy('glob-listener', `
+        path "sys/events/subscribe/*" { capabilities = ["read"] }
+        path "secret/data/glob/*" { capabilities = ["subscribe"] subscribe_event_types = ["*"] }
+      `);
+      const token = await vault.tokenWith(['glob-listener']);
+      const rootPolicy = await vault.tokenWith(['root']);
+      const writes = track(await subscribe(url, token, 'kv-v2/data-write'));
+      const rootish = track(await subscribe(url, rootPolicy, '*'));
+      const all = track(await subscribe(url, root, '*'));
       await vault.call('POST', 'secret/data/glob/a', { body: { data: { a: 1 } } });
       await vault.call('DELETE', 'secret/data/glob/a');
       await writes.waitFor(1);
-      sim.revokeToken(token);
+      await backend.revokeToken(token);
+      await backend.revokeToken(rootPolicy);
+      // An allowed (data path, event type) stays allowed for 5 minutes (Vault caches the check)...
       await vault.call('POST', 'secret/data/glob/a', { body: { data: { a: 2 } } });
-      await all.waitFor(3);
-      await sleep(100);
-      expect(all.eventTypes()).to.deep.equal(['kv-v2/data-write', 'kv-v2/data-delete', 'kv-v2/data-write']);
-      expect(writes.eventTypes()).to.deep.equal(['kv-v2/data-write']);
-      writes.close();
-      all.close();
+      // ...a new data path is checked with the revoked token and refused.
+      await vault.call('POST', 'secret/data/glob/b', { body: { data: { a: 1 } } });
+      await all.waitFor(4);
+      await rootish.waitFor(4);
+      await sleep(200);
+      const expected = ['kv-v2/data-write', 'kv-v2/data-delete', 'kv-v2/data-write', 'kv-v2/data-write'];
+      expect(all.eventTypes()).to.deep.equal(expected);
+      // A token with the root policy is checked once, when it subscribes.
+      expect(rootish.eventTypes()).to.deep.equal(expected);
+      expect(writes.events().map((e) => e.data.event.metadata.path)).to.deep.equal(['secret/data/glob/a', 'secret/data/glob/a']);
     });
 
-    it('answers 404 like Vault CE 1.16+ when events are unavailable', async function () {
+    simOnly(kind)('answers 404 like Vault CE 1.16+ when events are unavailable (a simulator control)', async function () {
+      const sim = backend.sim!;
       sim.events.setAvailable(false);
-      const res = await refused(sim, sim.rootToken);
+      const res = await refused(url, root);
       expect(res.status).to.equal(404);
       expect(JSON.parse(res.body)).to.deep.equal({ errors: ['1 error occurred:\n\t* unsupported path\n\n'] });
-      expect((await refused(sim, await vault.tokenWith(['default']))).status).to.equal(403);
+      expect((await refused(url, await vault.tokenWith(['default']))).status).to.equal(403);
       expect((await vault.call('GET', 'sys/events/subscribe/kv*?json=true')).status).to.equal(404);
       sim.events.setAvailable(true);
-      (await subscribe(sim, sim.rootToken)).close();
+      track(await subscribe(url, root));
     });
 
-    it('disconnectAll drops every subscriber abruptly', async function () {
-      const a = await subscribe(sim, sim.rootToken);
-      const b = await subscribe(sim, sim.rootToken, 'kv-v2/*');
+    it('loses subscribers abruptly when their connections are cut, and accepts them again', async function () {
+      const a = track(await subscribe(backend.serviceUrl, root));
+      const b = track(await subscribe(backend.serviceUrl, root, 'kv-v2/*'));
+      backend.cutConnections();
+      expect(await a.closed).to.equal(1006);
+      expect(await b.closed).to.equal(1006);
+      const again = track(await subscribe(backend.serviceUrl, root));
+      await vault.call('POST', 'secret/data/after-cut', { body: { data: { a: 1 } } });
+      expect((await again.waitFor(1)).length).to.equal(1);
+    });
+
+    simOnly(kind)('counts subscribers (a simulator control)', async function () {
+      const sim = backend.sim!;
+      const a = track(await subscribe(url, root));
+      track(await subscribe(url, root, 'kv-v2/*'));
       expect(sim.events.subscriberCount()).to.equal(2);
       sim.events.disconnectAll();
       expect(await a.closed).to.equal(1006);
-      expect(await b.closed).to.equal(1006);
       expect(sim.events.subscriberCount()).to.equal(0);
-      const again = await subscribe(sim, sim.rootToken);
+      const again = track(await subscribe(url, root));
       expect(sim.events.subscriberCount()).to.equal(1);
       again.close();
       await again.closed;
@@ -393,21 +447,21 @@ describe('vault-sim capabilities and events', function () {
       expect(sim.events.subscriberCount()).to.equal(0);
     });
 
-    it('drops subscribers when the simulator stops, and accepts them again after start', async function () {
-      const sub = await subscribe(sim, sim.rootToken);
-      await sim.stop();
-      expect(sim.events.subscriberCount()).to.equal(0);
+    it('drops subscribers when Vault goes down, and accepts them again when it is back', async function () {
+      const sub = track(await subscribe(backend.serviceUrl, root));
+      await backend.stop();
       expect(await sub.closed).to.equal(1006);
-      await sim.start();
-      const again = await subscribe(sim, sim.rootToken);
+      expect(backend.sim?.events.subscriberCount() ?? 0).to.equal(0);
+      await backend.start();
+      const again = track(await subscribe(backend.serviceUrl, root));
       await vault.call('POST', 'secret/data/restart', { body: { data: { a: 1 } } });
       expect((await again.waitFor(1)).length).to.equal(1);
-      again.close();
     });
 
-    it('sendRaw delivers an arbitrary frame to every subscriber', async function () {
-      const a = await subscribe(sim, sim.rootToken);
-      const b = await subscribe(sim, sim.rootToken, 'kv-v1/*');
+    simOnly(kind)('sendRaw delivers an arbitrary frame to every subscriber (a simulator control)', async function () {
+      const sim = backend.sim!;
+      const a = track(await subscribe(url, root));
+      const b = track(await subscribe(url, root, 'kv-v1/*'));
       sim.events.sendRaw('not json {');
       sim.events.sendRaw(Buffer.from([0xff, 0x00, 0x01]));
       for (const sub of [a, b]) {
@@ -415,7 +469,6 @@ describe('vault-sim capabilities and events', function () {
         expect(frames[0]).to.include({ text: 'not json {', binary: false });
         expect(frames[1]?.binary).to.equal(true);
         expect([...(frames[1]?.data ?? [])]).to.deep.equal([0xff, 0x00, 0x01]);
-        sub.close();
       }
     });
   });

@@ -125,6 +125,7 @@ export class EventSockets {
       ping.unref();
       const remove = this.bus.add({
         tokenId: subscription.token.id,
+        isRoot: subscription.token.policies.includes('root'),
         eventTypePattern: subscription.eventTypePattern,
         send: (frame) => ws.send(frame),
         terminate: () => ws.terminate(),

@@ -9,9 +9,13 @@ import { localStampText } from './time.js';
 import type { TokenStore } from './tokens.js';
 import type { Call } from './types.js';
 
+const REVALIDATION_MS = 5 * 60_000;
+
 /** One open subscription (a WebSocket in practice). */
 export interface Subscriber {
   readonly tokenId: string;
+  /** The token had the root policy when it subscribed: it then receives every event, unchecked. */
+  readonly isRoot: boolean;
   /** The `<eventType>` glob from the subscribe URL, e.g. `kv*`. */
   readonly eventTypePattern: string;
   send(frame: string | Buffer): void;
@@ -35,6 +39,8 @@ export class EventBus {
   available = true;
   readonly emitted: EmittedEvent[] = [];
   private readonly subscribers = new Set<Subscriber>();
+  /** Per subscriber: `<data_path>!<event type>` → until when an allowed check stays cached (ms). */
+  private readonly allowedUntil = new WeakMap<Subscriber, Map<string, number>>();
 
   constructor(
     private readonly now: () => number,
@@ -96,14 +102,28 @@ export class EventBus {
   }
 
   /**
-   * The 1.15 per-event check, done at delivery time: a live token with `subscribe` on the event's
-   * `data_path` (its `path` when it has none) and the type in `subscribe_event_types`; root passes.
+   * The 1.15 per-event check (http/events.go allowMessageCached): a root subscriber gets everything;
+   * an event without `data_path` goes to root subscribers only; otherwise the token, checked at
+   * delivery time, needs `subscribe` on the `data_path` with the type in `subscribe_event_types`.
+   * A check that passed is cached for 5 minutes per data path and event type (webSocketRevalidationTime),
+   * so a revoked token or a narrowed policy still gets those for a while.
    */
   private mayReceive(subscriber: Subscriber, event: EmittedEvent): boolean {
     if (!eventTypeGlobMatch(subscriber.eventTypePattern, event.eventType)) return false;
+    if (subscriber.isRoot) return true;
+    if (event.dataPath === undefined || event.dataPath === '') return false;
+    const key = `${event.dataPath}!${event.eventType}`;
+    let cache = this.allowedUntil.get(subscriber);
+    if (!cache) {
+      cache = new Map();
+      this.allowedUntil.set(subscriber, cache);
+    }
+    const nowMs = this.now();
+    if ((cache.get(key) ?? 0) > nowMs) return true;
     const token = this.tokens.lookup(subscriber.tokenId);
-    if (!token) return false;
-    return this.policies.acl(token.policies).allowsSubscribe(event.dataPath ?? event.path, event.eventType);
+    if (!token || !this.policies.acl(token.policies).allowsSubscribe(event.dataPath, event.eventType)) return false;
+    cache.set(key, nowMs + REVALIDATION_MS);
+    return true;
   }
 }
 
