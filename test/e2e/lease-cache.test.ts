@@ -1,7 +1,12 @@
+// The lease cache through real Envoy + vault-extproc, against the simulator and a real Vault
+// (forEachBackend). Dynamic secrets come from a `database/` mount on both: the simulator's own
+// engine, or a real Vault's database engine over a throwaway PostgreSQL (startPostgres), with the
+// same role names and TTLs. Everything here goes through Vault's API, so every test runs on both.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startVaultSim, type VaultSim } from '../support/vault-sim/index.js';
+import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
+import { startPostgres } from '../support/postgres.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -31,13 +36,65 @@ async function call(stack: Stack, method: string, path: string, opts: { token?: 
 
 const cacheHeader = (r: Res): string | null => r.headers.get('x-cache');
 
-describe('e2e: lease cache through real Envoy', function () {
+/** A Vault with a `database/` mount whose roles issue leased credentials, and a way to add roles. */
+interface DatabaseVault {
+  backend: Backend;
+  /** Creates (or updates) a dynamic role `database/roles/<name>`. */
+  role(name: string, ttl: { default_ttl: string; max_ttl: string }): Promise<void>;
+  logs(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * The simulator mounts its database engine itself (no connection needed). A real Vault gets the
+ * `database` engine mounted at the same path, a connection `pg` to a throwaway PostgreSQL, and
+ * roles that create real login roles there.
+ */
+async function startDatabaseVault(kind: BackendKind): Promise<DatabaseVault> {
+  if (kind === 'sim') {
+    const backend = await startBackend('sim', { sim: { mountDatabase: true } });
+    return {
+      backend,
+      role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, ttl); },
+      logs: () => backend.logs(),
+      close: () => backend.close(),
+    };
+  }
+  const [pg, backend] = await Promise.all([startPostgres(), startBackend('real')]);
+  try {
+    await vaultApi(backend, 'POST', 'sys/mounts/database', { type: 'database' });
+    await vaultApi(backend, 'POST', 'database/config/pg', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: pg.vaultConnectionUrl,
+      username: pg.superuser,
+      password: pg.password,
+      allowed_roles: '*',
+      verify_connection: true,
+    });
+  } catch (err) {
+    await Promise.all([backend.close(), pg.stop()]);
+    throw err;
+  }
+  const creation = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
+  return {
+    backend,
+    role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, { db_name: 'pg', creation_statements: creation, ...ttl }); },
+    logs: () => `${backend.logs()}\n${pg.logs()}`,
+    close: async () => {
+      await backend.close();
+      await pg.stop();
+    },
+  };
+}
+
+forEachBackend('e2e: lease cache through real Envoy', function (kind) {
   this.timeout(60_000);
-  let sim: VaultSim;
+  let vault: DatabaseVault | undefined;
+  let backend: Backend;
   let stack: Stack;
   let creds: AppRoleCreds;
   const stacks: Stack[] = [];
-  showLogsOnFailure(() => stacks);
+  showLogsOnFailure(() => stacks, () => vault);
 
   /** A new token created through Envoy with the auto-auth token: a managed child (its own body, so not a cached one). */
   let created = 0;
@@ -48,13 +105,14 @@ describe('e2e: lease cache through real Envoy', function () {
   }
 
   before(async () => {
-    sim = await startVaultSim({ rootToken: 'root', mountDatabase: true });
-    await writePolicy(sim, 'lease-test', POLICY);
-    await vaultApi(sim, 'POST', 'database/roles/app', { default_ttl: '1h', max_ttl: '24h' });
-    await vaultApi(sim, 'POST', 'database/roles/short', { default_ttl: '3s', max_ttl: '8s' });
-    creds = await setupAppRole(sim, { role: 'lease', policies: ['lease-test'] });
+    vault = await startDatabaseVault(kind);
+    backend = vault.backend;
+    await writePolicy(backend, 'lease-test', POLICY);
+    await vault.role('app', { default_ttl: '1h', max_ttl: '24h' });
+    await vault.role('short', { default_ttl: '3s', max_ttl: '8s' });
+    creds = await setupAppRole(backend, { role: 'lease', policies: ['lease-test'] });
     stack = await startStack({
-      vault: sim,
+      vault: backend,
       hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true })}
 api_proxy { use_auto_auth_token = true }
 cache {}
@@ -64,19 +122,19 @@ cache {}
   });
   after(async () => {
     await Promise.all(stacks.map((s) => s.stop()));
-    await sim.close();
+    await vault?.close();
   });
 
   describe('what is cached', () => {
     it('the same AppRole login twice: the second is a HIT returning the same token', async () => {
       const body = JSON.stringify({ role_id: creds.roleId, secret_id: creds.secretId });
-      sim.clearRequests();
+      backend.clearRequests();
       const first = await call(stack, 'POST', '/v1/auth/approle/login', { body });
       const second = await call(stack, 'POST', '/v1/auth/approle/login', { body });
       expect([first.status, second.status]).to.deep.equal([200, 200]);
       expect([cacheHeader(first), cacheHeader(second)]).to.deep.equal(['MISS', 'HIT']);
       expect(second.json.auth.client_token).to.equal(first.json.auth.client_token);
-      expect(sim.requestsTo('/v1/auth/approle/login')).to.have.length(1);
+      expect(backend.requestsTo('/v1/auth/approle/login')).to.have.length(1);
     });
 
     it('the same creds request with the same token is a HIT; with another managed token a MISS', async () => {
@@ -93,7 +151,7 @@ cache {}
     });
 
     it('leases of a token we do not manage are not cached', async () => {
-      const outside = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['lease-test'] })).json.auth.client_token as string;
+      const outside = (await vaultApi(backend, 'POST', 'auth/token/create', { policies: ['lease-test'] })).json.auth.client_token as string;
       const a = await call(stack, 'GET', '/v1/database/creds/app', { token: outside });
       const b = await call(stack, 'GET', '/v1/database/creds/app', { token: outside });
       expect([cacheHeader(a), cacheHeader(b)]).to.deep.equal(['MISS', 'MISS']);
@@ -111,7 +169,7 @@ cache {}
     });
 
     it('a different body or a different token MISSes', async () => {
-      const other = await setupAppRole(sim, { role: 'lease-other', policies: ['lease-test'] });
+      const other = await setupAppRole(backend, { role: 'lease-other', policies: ['lease-test'] });
       const login = await call(stack, 'POST', '/v1/auth/approle/login', { body: JSON.stringify({ role_id: other.roleId, secret_id: other.secretId }) });
       expect(cacheHeader(login)).to.equal('MISS');
       const child = await childToken();
@@ -128,27 +186,28 @@ cache {}
     });
 
     it('100 concurrent identical creds requests make 1 upstream call', async () => {
-      await vaultApi(sim, 'POST', 'database/roles/hot', { default_ttl: '1h', max_ttl: '24h' });
-      sim.clearRequests();
+      await vault!.role('hot', { default_ttl: '1h', max_ttl: '24h' });
+      backend.clearRequests();
       const all = await Promise.all(Array.from({ length: 100 }, () => call(stack, 'GET', '/v1/database/creds/hot')));
       expect(all.map((r) => r.status)).to.deep.equal(Array(100).fill(200));
       expect(new Set(all.map((r) => r.json.lease_id)).size).to.equal(1);
-      expect(sim.requestsTo('/v1/database/creds/hot')).to.have.length(1);
+      expect(backend.requestsTo('/v1/database/creds/hot')).to.have.length(1);
     });
   });
 
   describe('renewal', () => {
     it("renews cached leases and tokens on Vault's schedule; at max TTL the entry is evicted and the next request is a MISS", async () => {
-      sim.clearRequests();
+      backend.clearRequests();
       const child = await childToken('3s');
+      const childSeen = await backend.tokenAsSeen(child.token); // a real Vault's audit log names it by accessor
       const issuedAt = Date.now();
       const first = await call(stack, 'GET', '/v1/database/creds/short');
       expect(first.json.lease_duration).to.equal(3);
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/short'))).to.equal('HIT');
       // ⅔ of 3 s plus a third of the grace: the first renewals come after about 2.1–2.2 s.
-      await waitFor('a lease renewal', () => (sim.requestsTo('/v1/sys/leases/renew').some((r) => r.body.includes(first.json.lease_id)) ? true : undefined), 4_000);
-      await waitFor('a token renewal', () => (sim.requestsTo('/v1/auth/token/renew-self').some((r) => r.token === child.token) ? true : undefined), 4_000);
-      const firstRenewal = sim.requestsTo('/v1/sys/leases/renew').find((r) => r.body.includes(first.json.lease_id))!;
+      await waitFor('a lease renewal', () => (backend.requestsTo('/v1/sys/leases/renew').some((r) => r.body.includes(first.json.lease_id)) ? true : undefined), 4_000);
+      await waitFor('a token renewal', () => (backend.requestsTo('/v1/auth/token/renew-self').some((r) => r.token === childSeen) ? true : undefined), 4_000);
+      const firstRenewal = backend.requestsTo('/v1/sys/leases/renew').find((r) => r.body.includes(first.json.lease_id))!;
       expect(firstRenewal.at - issuedAt).to.be.within(1_500, 3_000); // ⅔ × 3 s + grace/3 ≈ 2.1–2.2 s
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/short'))).to.equal('HIT');
       // max_ttl 8 s: renewals stop extending near the end, the entry goes, and the next request is a new lease.
@@ -157,7 +216,7 @@ cache {}
         return cacheHeader(r) === 'MISS' ? r : undefined;
       }, 10_000, 200);
       expect(next.json.lease_id).not.to.equal(first.json.lease_id);
-      expect(sim.requestsTo('/v1/sys/leases/renew').filter((r) => r.body.includes(first.json.lease_id)).length).to.be.within(2, 4);
+      expect(backend.requestsTo('/v1/sys/leases/renew').filter((r) => r.body.includes(first.json.lease_id)).length).to.be.within(2, 4);
     });
   });
 
@@ -205,7 +264,7 @@ cache {}
       await cachedCreds(parent.token);
       const kid = (await call(stack, 'POST', '/v1/auth/token/create', { token: parent.token, body: JSON.stringify({ policies: ['lease-test'] }) })).json.auth.client_token as string;
       await cachedCreds(kid);
-      expect((await call(stack, 'POST', '/v1/auth/token/revoke-orphan', { token: 'root', body: JSON.stringify({ token: parent.token }) })).status).to.equal(204);
+      expect((await call(stack, 'POST', '/v1/auth/token/revoke-orphan', { token: backend.rootToken, body: JSON.stringify({ token: parent.token }) })).status).to.equal(204);
       await expectNotServed(parent.token);
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/app', { token: kid }))).to.equal('HIT');
     });
@@ -228,11 +287,11 @@ cache {}
       });
     }
 
-    for (const kind of ['revoke-prefix', 'revoke-force']) {
-      it(`sys/leases/${kind}/<prefix> evicts the leases under it`, async () => {
+    for (const op of ['revoke-prefix', 'revoke-force']) {
+      it(`sys/leases/${op}/<prefix> evicts the leases under it`, async () => {
         const t = await childToken();
         const id = await cachedCreds(t.token);
-        expect((await call(stack, 'PUT', `/v1/sys/leases/${kind}/database/creds/app`, { token: 'root' })).status).to.equal(204);
+        expect((await call(stack, 'PUT', `/v1/sys/leases/${op}/database/creds/app`, { token: backend.rootToken })).status).to.equal(204);
         const after = await call(stack, 'GET', '/v1/database/creds/app', { token: t.token });
         expect(cacheHeader(after)).to.equal('MISS');
         expect(after.json.lease_id).not.to.equal(id);
@@ -252,7 +311,8 @@ cache {}
     it('a revocation done directly against Vault is fixed by cache-clear', async () => {
       const t = await childToken();
       const id = await cachedCreds(t.token);
-      sim.leases.revokeDirect(id);
+      // Revoked in Vault itself (sys/leases/revoke sent straight to Vault): vault-extproc never sees it.
+      await vaultApi(backend, 'PUT', 'sys/leases/revoke', { lease_id: id });
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/app', { token: t.token }))).to.equal('HIT'); // stale, as in Vault Agent
       const cleared = await call(stack, 'POST', '/agent/v1/cache-clear', { body: JSON.stringify({ type: 'lease', value: id }) });
       expect(cleared.status).to.equal(200);
@@ -332,7 +392,7 @@ cache {}
       const before = await call(stack, 'GET', '/v1/database/creds/app');
       expect(cacheHeader(await call(stack, 'GET', '/v1/database/creds/app'))).to.equal('HIT');
       const old = readFileSync(join(stack.dir, 'token'), 'utf8');
-      sim.revokeToken(old);
+      await backend.revokeToken(old);
       // The next proxied request with the revoked token gets Vault's 403; the worker logs in again.
       await call(stack, 'GET', '/v1/sys/mounts');
       await waitFor('a new auto-auth token', () => (readFileSync(join(stack.dir, 'token'), 'utf8') !== old ? true : undefined), 10_000);
