@@ -35,7 +35,8 @@ function installed() {
 }
 
 if (!installed()) {
-  const staging = `${target}.partial`;
+  // Per process, so that two test runs in one work tree do not build into the same directory.
+  const staging = `${target}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(dirname(target), { recursive: true });
   const candidates = process.env.VXP_PYTHON ? [process.env.VXP_PYTHON] : ['python3', 'python'];
@@ -60,16 +61,27 @@ if (!installed()) {
     // Proves the install: the client imports and reports the pinned version.
     const got = execFileSync(stagedPython, ['-c', 'import hvac, importlib.metadata as m; print(m.version("hvac"))'], { encoding: 'utf8' }).trim();
     const want = /^hvac==(\S+)$/m.exec(requirements)?.[1];
-    if (got !== want) fail(`hvac reports version ${got}, expected ${want}`);
+    if (got !== want) throw new Error(`hvac reports version ${got}, expected ${want}`);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
-    fail(`pip could not install ${requirementsPath}: ${err.message}`);
+    fail(`installing ${requirementsPath}: ${err.message}`);
   }
-  rmSync(target, { recursive: true, force: true });
-  renameSync(staging, target);
-  // A venv's scripts name its own path: after the rename, run python by path only (never bin/pip).
-  const stamp = stampFor(python);
-  if (stamp === undefined) fail(`${python} does not run after the install`);
-  writeFileSync(stampPath, stamp);
+  // The stamp goes in before the move, so a venv at `target` is either complete or absent.
+  const stamp = stampFor(stagedPython);
+  if (stamp === undefined) fail(`${stagedPython} does not run after the install`);
+  writeFileSync(join(staging, 'installed.txt'), stamp);
+  if (installed()) {
+    rmSync(staging, { recursive: true, force: true }); // another run finished first
+  } else {
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(staging, target);
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      if (!installed()) fail(`moving the venv into ${target}: ${err.message}`);
+    }
+  }
+  // A venv's scripts name the path it was made at: run its python by path only (never bin/pip).
+  if (!installed()) fail(`${python} does not run after the install`);
 }
 process.stdout.write(`${python}\n`);
