@@ -181,6 +181,11 @@ forEachBackend('Vault API: KV', (kind) => {
       expect(mounts['secret/']).to.deep.include({ type: 'kv', options: { version: '2' }, running_plugin_version: 'v0.16.1+builtin', deprecation_status: 'supported' });
       expect(mounts['secret/'].accessor).to.match(/^kv_[0-9a-f]{8}$/);
       expect(mounts['secret/'].uuid).to.match(UUID);
+      // Mounts enabled through the API have options ({} when none were given); built-in ones null.
+      expect(mounts['sys/'].options).to.equal(null);
+      expect((await vault.call('POST', 'sys/mounts/kvplain', { body: { type: 'kv' } })).status).to.equal(204);
+      expect((await vault.call('GET', 'sys/mounts/kvplain')).json.data).to.deep.include({ options: {}, deprecation_status: 'supported' });
+      await vault.call('DELETE', 'sys/mounts/kvplain');
       const auth = (await vault.call('GET', 'sys/auth')).json.data;
       expect(auth['token/']).to.deep.include({ type: 'token', options: null, local: false });
       expect(auth['token/'].accessor).to.match(/^auth_token_[0-9a-f]{8}$/);

@@ -9,14 +9,15 @@ import { systemBackend } from './sys.js';
 import { tokenBackend } from './token-routes.js';
 
 export function backendFactory(now: () => number): BackendFactory {
-  return (spec) => {
+  return (spec, builtin) => {
     switch (spec.type) {
       case 'kv':
         return spec.options?.['version'] === '2' ? kvV2Backend(now) : kvV1Backend();
       case 'approle':
         return approleBackend(now);
       case 'database':
-        return databaseBackend();
+        // The `mountDatabase` mount is the connectionless shortcut; one enabled through the API is not.
+        return databaseBackend(builtin);
       case 'token':
         return tokenBackend();
       case 'system':

@@ -28,7 +28,8 @@ export class MountError extends Error {
   override readonly name = 'MountError';
 }
 
-export type BackendFactory = (spec: Required<MountSpec>) => Backend | undefined;
+/** `builtin`: mounted by the simulator itself at start (not through sys/mounts). */
+export type BackendFactory = (spec: Required<MountSpec>, builtin: boolean) => Backend | undefined;
 
 const RUNNING_VERSIONS: Record<string, string> = {
   kv: 'v0.16.1+builtin',
@@ -68,7 +69,7 @@ export class MountTable {
       description: spec.description ?? '',
       options: spec.options ?? null,
     };
-    const backend = this.createBackend(full);
+    const backend = this.createBackend(full, builtin);
     if (!backend) throw new MountError(`plugin not found in the catalog: ${spec.type}`);
     const entry: MountEntry = {
       ...full,
@@ -130,6 +131,7 @@ export function mountInfo(entry: MountEntry): Record<string, unknown> {
     type: entry.type,
     uuid: entry.uuid,
   };
-  if (['kv', 'approle', 'database'].includes(entry.type)) info['deprecation_status'] = 'supported';
+  // Plugins from the builtin registry have a deprecation status; the database engine is part of Vault.
+  if (['kv', 'approle'].includes(entry.type)) info['deprecation_status'] = 'supported';
   return info;
 }

@@ -14,7 +14,8 @@ export function enableMount(call: Call, table: MountTableName): Outcome {
   const d = call.req.data;
   let type = stringField(d, 'type');
   if (type === '') return fail(400, 'backend type must be specified as a string');
-  let options = optionsOf(d['options']);
+  // A mount enabled through the API always has options (`{}` when none were given).
+  let options = optionsOf(d['options']) ?? {};
   if (type === 'kv-v1' || type === 'kv-v2') {
     options = { ...(options ?? {}), version: type.slice(-1) };
     type = 'kv';
