@@ -190,6 +190,11 @@ forEachBackend('Vault API: KV', (kind) => {
       expect(auth['token/']).to.deep.include({ type: 'token', options: null, local: false });
       expect(auth['token/'].accessor).to.match(/^auth_token_[0-9a-f]{8}$/);
       expect(auth['token/'].config).to.deep.equal({ default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0, token_type: 'default-service' });
+      expect((await vault.call('GET', 'sys/auth/token')).json.data).to.deep.equal(auth['token/']);
+      const noAuth = await vault.call('GET', 'sys/auth/nope');
+      expect(noAuth.status).to.equal(400);
+      expect(noAuth.json.errors).to.deep.equal(['No auth engine at nope/']);
+      expect((await vault.call('GET', 'sys/mounts/nope')).json.errors).to.deep.equal(['No secret engine mount at nope/']);
     });
 
     it('lists the mounts a token may use in sys/internal/ui/mounts', async function () {

@@ -51,9 +51,12 @@ function disable(call: Call): Outcome {
   return nothing();
 }
 
-function readMount(call: Call): Outcome {
-  const entry = call.state.mounts.list('mounts').find((e) => e.path === `${(call.params['path'] ?? '').replace(/\/+$/, '')}/`);
-  return entry ? respond({ data: mountInfo(entry) }) : fail(400, `No secret engine mount at ${call.params['path'] ?? ''}/`);
+/** sys/mounts/:path and sys/auth/:path read one mount of their table. */
+export function readMount(call: Call, table: MountTableName = 'mounts'): Outcome {
+  const path = (call.params['path'] ?? '').replace(/\/+$/, '');
+  const entry = call.state.mounts.list(table).find((e) => e.path === `${path}/`);
+  if (entry) return respond({ data: mountInfo(entry) });
+  return fail(400, table === 'auth' ? `No auth engine at ${path}/` : `No secret engine mount at ${path}/`);
 }
 
 /**
@@ -93,7 +96,7 @@ export const mountRoutes: readonly Route[] = [
   { pattern: 'mounts', ops: { read: (call) => listMounts(call, 'mounts') } },
   {
     pattern: 'mounts/*path',
-    ops: { read: readMount, update: (call) => enableMount(call, 'mounts'), delete: disable },
+    ops: { read: (call) => readMount(call), update: (call) => enableMount(call, 'mounts'), delete: disable },
   },
   { pattern: 'internal/ui/mounts', ops: { read: uiMountsList }, unauthenticated: true },
   { pattern: 'internal/ui/mounts/*path', ops: { read: uiMount }, unauthenticated: true },

@@ -4,7 +4,7 @@ import { capabilityRoutes } from './capabilities.js';
 import { jsonReply, type Reply } from './envelope.js';
 import { stringField } from './fields.js';
 import { leaseRoutes } from './lease-routes.js';
-import { enableMount, listMounts, mountRoutes } from './mounts.js';
+import { enableMount, listMounts, mountRoutes, readMount } from './mounts.js';
 import { PolicyParseError, ROOT_POLICY, RESPONSE_WRAPPING_POLICY, DEFAULT_POLICY } from './policy.js';
 import { backendOf } from './router.js';
 import type { SimState } from './state.js';
@@ -103,7 +103,11 @@ function policyRoutes(prefix: 'policy' | 'policies/acl'): Route[] {
 export function systemBackend(): Backend {
   return backendOf([
     { pattern: 'auth', ops: { read: (call) => listMounts(call, 'auth') } },
-    { pattern: 'auth/*path', ops: { update: (call) => enableMount(call, 'auth'), delete: disableAuth }, sudo: true },
+    {
+      pattern: 'auth/*path',
+      ops: { read: (call) => readMount(call, 'auth'), update: (call) => enableMount(call, 'auth'), delete: disableAuth },
+      sudo: true,
+    },
     ...mountRoutes,
     ...policyRoutes('policy'),
     ...policyRoutes('policies/acl'),
