@@ -153,6 +153,11 @@ forEachBackend('Vault API: tokens and policies', (kind) => {
       const res = await vault.call('POST', 'auth/token/create', { token: parent, body: { policies: ['admin'] } });
       expect(res.status).to.equal(400);
       expect(res.json.errors).to.deep.equal(['child policies must be subset of parent']);
+      // The handler parses the durations itself; other fields go through the framework's validation.
+      expect((await vault.call('POST', 'auth/token/create', { body: { ttl: 'soon' } })).json.errors).to.deep.equal(['time: invalid duration "soon"']);
+      expect((await vault.call('POST', 'auth/token/create', { body: { num_uses: 'x' } })).json.errors).to.deep.equal([
+        'Field validation failed: error converting input x for field "num_uses": cannot parse \'\' as int: strconv.ParseInt: parsing "x": invalid syntax',
+      ]);
       const role = await vault.call('POST', 'auth/token/create/nope', { body: {} });
       expect(role.status).to.equal(400);
       expect(role.json.errors).to.deep.equal(['unknown role nope']);
