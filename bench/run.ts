@@ -9,6 +9,9 @@
  *   E   vault-extproc, miss with token injection (no cache)
  *   F   offload: Zipf reads over 1,000 secrets, requests that reached Vault ÷ client requests
  *   memory: resident bytes per cached 1 KiB secret at 10,000 and 100,000 entries
+ *
+ * BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
+ * secrets) and prints it without writing latest.json.
  */
 import autocannon from 'autocannon';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ const SECONDS = 3;
 const SECRET_PATH = '/v1/secret/data/bench/one';
 const CREDS_PATH = '/v1/database/creds/bench';
 
-interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number }
+interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number; statuses?: Record<string, number> }
 type Scenario = 'A' | 'B1' | 'B2' | 'C' | 'D' | 'E';
 
 function log(msg: string): void {
@@ -61,6 +64,7 @@ async function load(url: string, connections: number, run: { seconds?: number; a
   return {
     rps: Math.round(total / (run.seconds ?? r.duration)), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
     ...(cpu !== undefined ? { cpuSecPer1k: Number(((cpu * 1000) / total).toFixed(4)) } : {}),
+    ...(r.non2xx > 0 ? { statuses: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])) } : {}),
   };
 }
 
@@ -128,6 +132,72 @@ function zipf(n: number): () => number {
   };
 }
 
+interface MemoryRow {
+  entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number; liveBytesPerEntry: number;
+  /** Resident bytes per entry added since the previous row: without what load alone grows (young generation, allocator arenas). */
+  marginalBytesPerEntry?: number;
+}
+
+const ONLY = process.env['BENCH_ONLY'];
+if (ONLY !== undefined && ONLY !== 'memory') throw new Error(`BENCH_ONLY=${ONLY}: only 'memory' is known`);
+
+/** Memory: resident bytes per cached 1 KiB secret, the service filled through Envoy. */
+async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeof appRoleAutoAuth>[1]): Promise<MemoryRow[]> {
+  const total = 100_000;
+  const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
+  await inBatches(total, (i) => vaultApi(sim, 'POST', `secret/data/mem/s${i}`, { data: { value } }));
+  const cfg = await writeConfig(dir, 'mem', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n  max_bytes = 1073741824\n}`);
+  const service = await startService(cfg.file, cfg.admin);
+  let envoy: RunningEnvoy | undefined;
+  try {
+    envoy = await envoyFor(cfg.file);
+    return await fillAndMeasure(`http://127.0.0.1:${cfg.listen}/`, `http://127.0.0.1:${cfg.admin}`, service, [10_000, total]);
+  } finally {
+    await envoy?.stop();
+    await service.stop();
+  }
+}
+
+/** Fills the cache through Envoy up to each step; then the service's resident and live memory per entry. */
+async function fillAndMeasure(url: string, adminUrl: string, service: Proc, steps: number[]): Promise<MemoryRow[]> {
+  const memory: MemoryRow[] = [];
+  const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1]);
+  const liveOf = (text: string): number => metric(text, /^nodejs_heap_size_used_bytes (\d+)/m) + metric(text, /^nodejs_external_memory_bytes (\d+)/m);
+  await load(url, 16, { amount: 2_000 }, {}, undefined, () => SECRET_PATH);
+  const base = rssBytes(service.pid!);
+  const baseLive = liveOf(await (await fetch(`${adminUrl}/metrics`)).text());
+  let next = 0;
+  for (const target of steps) {
+    const from = next;
+    let k = 0;
+    const m = await load(url, 64, { amount: target - from }, {}, undefined, () => `/v1/secret/data/mem/s${from + k++}`);
+    if (m.non2xx + m.errors > 0) {
+      throw new Error(`memory: ${m.non2xx} non-2xx answers (${JSON.stringify(m.statuses)}), ${m.errors} errors\n${service.text.slice(-4000)}`);
+    }
+    next = target;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const rss = rssBytes(service.pid!);
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    const entries = metric(metrics, /vault_extproc_cache_entries\{cache="static"\} (\d+)/);
+    // Live JS memory of the main thread (where the cache lives) plus buffers, as the process reports it.
+    const live = liveOf(metrics);
+    const storeBytes = metric(metrics, /vault_extproc_cache_bytes\{cache="static"\} (\d+)/);
+    const previous = memory.at(-1);
+    memory.push({
+      entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries),
+      liveBytesPerEntry: Math.round((live - baseLive) / entries),
+      ...(previous ? { marginalBytesPerEntry: Math.round((rss - previous.rssBytes) / (entries - previous.entries)) } : {}),
+    });
+    log(`memory: ${entries} entries, ${Math.round((rss - base) / entries)} resident bytes per entry`);
+  }
+  return memory;
+}
+
+function memoryLine(m: MemoryRow): string {
+  const marginal = m.marginalBytesPerEntry !== undefined ? ` (${m.marginalBytesPerEntry} per entry added since the previous row)` : '';
+  return `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry${marginal}, ${m.liveBytesPerEntry} live JS bytes (main thread heap + buffers), ${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB`;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'vxp-bench-'));
@@ -145,6 +215,13 @@ path "database/creds/*" { capabilities = ["read"] }`);
   // does the same work for every scenario (a root token skips the ACL check).
   const clientToken = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['bench'], ttl: '2h' })).json.auth.client_token as string;
   const root = { 'x-vault-token': clientToken };
+
+  if (ONLY === 'memory') {
+    const memory = await measureMemory(sim, dir, creds);
+    await sim.close();
+    process.stdout.write(`${JSON.stringify(memory, null, 2)}\n${memory.map(memoryLine).join('\n')}\n`);
+    return;
+  }
 
   async function measure(name: Scenario, url: string, path: string, headers: Record<string, string>, pid?: number): Promise<void> {
     results[name] = {};
@@ -213,46 +290,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     await service.stop();
   }
 
-  // Memory: resident bytes per cached 1 KiB secret.
-  const memory: Array<{ entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number; liveBytesPerEntry: number }> = [];
-  {
-    const total = 100_000;
-    const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
-    await inBatches(total, (i) => vaultApi(sim, 'POST', `secret/data/mem/s${i}`, { data: { value } }));
-    const cfg = await writeConfig(dir, 'mem', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n  max_bytes = 1073741824\n}`);
-    const service = await startService(cfg.file, cfg.admin);
-    const envoy = await envoyFor(cfg.file);
-    const url = `http://127.0.0.1:${cfg.listen}/`;
-    await load(url, 16, { amount: 2_000 }, {}, undefined, () => SECRET_PATH);
-    const base = rssBytes(service.pid!);
-    const baseMetrics = await (await fetch(`http://127.0.0.1:${cfg.admin}/metrics`)).text();
-    const baseLive = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(baseMetrics)?.[1]) + Number(/^nodejs_external_memory_bytes (\d+)/m.exec(baseMetrics)?.[1]);
-    let next = 0;
-    for (const target of [10_000, 100_000]) {
-      const count = target - next;
-      const from = next;
-      let k = 0;
-      const m = await load(url, 64, { amount: count }, {}, undefined, () => `/v1/secret/data/mem/s${from + k++}`);
-      if (m.non2xx + m.errors > 0) throw new Error(`memory: ${m.non2xx} non-2xx answers, ${m.errors} errors`);
-      next = target;
-      await new Promise((r) => setTimeout(r, 1_000));
-      const rss = rssBytes(service.pid!);
-      const metrics = await (await fetch(`http://127.0.0.1:${cfg.admin}/metrics`)).text();
-      const entries = Number(/vault_extproc_cache_entries\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
-      // Live JS memory of the main thread (where the cache lives) plus buffers, as the process reports it.
-      const heapUsed = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(metrics)?.[1]);
-      const external = Number(/^nodejs_external_memory_bytes (\d+)/m.exec(metrics)?.[1]);
-      const storeBytes = Number(/vault_extproc_cache_bytes\{cache="static"\} (\d+)/.exec(metrics)?.[1]);
-      const live = heapUsed + external;
-      memory.push({
-        entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries),
-        liveBytesPerEntry: Math.round((live - baseLive) / entries),
-      });
-      log(`memory: ${entries} entries, ${Math.round((rss - base) / entries)} resident bytes per entry`);
-    }
-    await envoy.stop();
-    await service.stop();
-  }
+  const memory = await measureMemory(sim, dir, creds);
   await sim.close();
 
   const ratio = (a: Scenario, b: Scenario, c: number): number => Number((results[a]![c]!.rps / results[b]![c]!.rps).toFixed(3));
@@ -286,7 +324,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v[1]} | ${v[16]} | ${v[64]} |`),
     '',
     `F offload: ${offload.vaultReads} of ${offload.clientRequests} Zipf reads over 1,000 secrets reached Vault (${offload.ratio})`,
-    ...memory.map((m) => `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry, ${m.liveBytesPerEntry} live JS bytes (main thread heap + buffers), ${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB`),
+    ...memory.map(memoryLine),
     '',
   ].join('\n'));
 }

@@ -22,14 +22,39 @@ export interface StaticEntry {
 
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
-/** Entries live encoded: compact, and no parsed JSON kept around. */
-export function encodeEntry(entry: StaticEntry): Buffer {
-  // A copy of exactly its size: pack() returns a view into a large shared buffer.
-  return Buffer.from(packr.pack(entry));
+/** Stored positionally: field names would be ~80 bytes of every entry, and the path is the key. */
+type WireResponse = [status: number, headers: Array<[string, string]>, body: Uint8Array, storedAtMs: number];
+type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: number | null, versions: Record<string, WireResponse>];
+
+/**
+ * Entries live encoded: compact, and no parsed JSON kept around. The result is a view into
+ * msgpackr's shared buffer: hand it to a store (which copies it), do not keep it.
+ */
+export function encodeEntry(entry: StaticEntry): Uint8Array {
+  const versions: Record<string, WireResponse> = {};
+  for (const [v, r] of Object.entries(entry.versions)) versions[v] = toWire(r);
+  const wire: WireEntry = [entry.tokens, entry.latest ? toWire(entry.latest) : null, entry.latestVersion ?? null, versions];
+  return packr.pack(wire);
 }
 
-export function decodeEntry(bytes: Buffer): StaticEntry {
-  return packr.unpack(bytes) as StaticEntry;
+/** The entry stored under `path`. Bodies are views into `bytes`. */
+export function decodeEntry(path: string, bytes: Uint8Array): StaticEntry {
+  const [tokens, latest, latestVersion, wireVersions] = packr.unpack(bytes) as WireEntry;
+  const versions: Record<string, StoredResponse> = {};
+  for (const [v, r] of Object.entries(wireVersions)) versions[v] = fromWire(r);
+  return {
+    path, tokens, versions,
+    ...(latest ? { latest: fromWire(latest) } : {}),
+    ...(latestVersion !== null ? { latestVersion } : {}),
+  };
+}
+
+function toWire(r: StoredResponse): WireResponse {
+  return [r.status, r.headers, r.body, r.storedAtMs];
+}
+
+function fromWire([status, headers, body, storedAtMs]: WireResponse): StoredResponse {
+  return { status, headers, body, storedAtMs };
 }
 
 /** Headers never replayed from the cache: framing, hop-by-hop, and what a hit sets itself. */

@@ -113,7 +113,7 @@ export class StaticCache {
 
   private read(path: string): StaticEntry | undefined {
     const bytes = this.store.get(path);
-    return bytes ? decodeEntry(bytes) : undefined;
+    return bytes ? decodeEntry(path, bytes) : undefined;
   }
 
   private write(entry: StaticEntry): void {
