@@ -57,6 +57,11 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
       await waitFor('the event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined));
       for (let i = 0; i < 3; i++) await fetch(`${stack.url}/v1/secret/data/ops`); // 1 miss, 2 hits
       await fetch(`${stack.url}/v1/secret/data/ops`, { headers: { 'x-vault-token': 'hvs.not-a-token' } }); // Vault's 403
+      // A stream is counted when Envoy closes it, which may come a moment after the client's answer.
+      await waitFor('the last stream to be counted', async () => {
+        const m = parseMetrics(await (await fetch(`${stack.adminUrl}/metrics`)).text());
+        return (m.get('vault_extproc_stream_duration_seconds_count{answer="vault"}') ?? 0) >= 2 ? true : undefined;
+      }, 5_000);
       const res = await fetch(`${stack.adminUrl}/metrics`);
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.include('text/plain');

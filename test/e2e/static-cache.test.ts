@@ -290,7 +290,7 @@ forEachBackend('e2e: static secret cache through real Envoy', function (kind) {
 
     // The simulator sends delete/destroy events to the worker; Vault 1.15 does not send events
     // without a data_path to a non-root subscriber, so there the 2 s refetch finds them.
-    const DELETE_SEEN_MS = kind === 'sim' ? 2_000 : 2_000 + 2_500;
+    const DELETE_SEEN_MS = kind === 'sim' ? 3_000 : 2_000 + 3_000;
 
     async function cached(path: string): Promise<void> {
       await get(stack, path, a);
