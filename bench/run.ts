@@ -136,6 +136,8 @@ interface MemoryRow {
   entries: number; rssBytes: number; bytesPerEntry: number; storeBytesPerEntry: number; liveBytesPerEntry: number;
   /** Resident bytes per entry added since the previous row: without what load alone grows (young generation, allocator arenas). */
   marginalBytesPerEntry?: number;
+  /** Reads of the cached secrets that Vault saw besides the fill's own misses: the worker's refetches, which cost memory while they run. */
+  refetches: number;
 }
 
 const ONLY = process.env['BENCH_ONLY'];
@@ -147,11 +149,13 @@ async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeo
   const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
   await inBatches(total, (i) => vaultApi(sim, 'POST', `secret/data/mem/s${i}`, { data: { value } }));
   const cfg = await writeConfig(dir, 'mem', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n  max_bytes = 1073741824\n}`);
+  sim.clearRequests();
+  const reads = (): number => sim.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/secret/data/mem/')).length;
   const service = await startService(cfg.file, cfg.admin);
   let envoy: RunningEnvoy | undefined;
   try {
     envoy = await envoyFor(cfg.file);
-    return await fillAndMeasure(`http://127.0.0.1:${cfg.listen}/`, `http://127.0.0.1:${cfg.admin}`, service, [10_000, total]);
+    return await fillAndMeasure(`http://127.0.0.1:${cfg.listen}/`, `http://127.0.0.1:${cfg.admin}`, service, [10_000, total], reads);
   } finally {
     await envoy?.stop();
     await service.stop();
@@ -159,7 +163,7 @@ async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeo
 }
 
 /** Fills the cache through Envoy up to each step; then the service's resident and live memory per entry. */
-async function fillAndMeasure(url: string, adminUrl: string, service: Proc, steps: number[]): Promise<MemoryRow[]> {
+async function fillAndMeasure(url: string, adminUrl: string, service: Proc, steps: number[], vaultReads: () => number): Promise<MemoryRow[]> {
   const memory: MemoryRow[] = [];
   const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1]);
   const liveOf = (text: string): number => metric(text, /^nodejs_heap_size_used_bytes (\d+)/m) + metric(text, /^nodejs_external_memory_bytes (\d+)/m);
@@ -187,6 +191,7 @@ async function fillAndMeasure(url: string, adminUrl: string, service: Proc, step
       entries, rssBytes: rss, bytesPerEntry: Math.round((rss - base) / entries), storeBytesPerEntry: Math.round(storeBytes / entries),
       liveBytesPerEntry: Math.round((live - baseLive) / entries),
       ...(previous ? { marginalBytesPerEntry: Math.round((rss - previous.rssBytes) / (entries - previous.entries)) } : {}),
+      refetches: vaultReads() - target,
     });
     log(`memory: ${entries} entries, ${Math.round((rss - base) / entries)} resident bytes per entry`);
   }
@@ -195,7 +200,8 @@ async function fillAndMeasure(url: string, adminUrl: string, service: Proc, step
 
 function memoryLine(m: MemoryRow): string {
   const marginal = m.marginalBytesPerEntry !== undefined ? ` (${m.marginalBytesPerEntry} per entry added since the previous row)` : '';
-  return `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry${marginal}, ${m.liveBytesPerEntry} live JS bytes (main thread heap + buffers), ${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB`;
+  const refetches = m.refetches > 0 ? `; the worker refetched ${m.refetches} of them meanwhile` : '';
+  return `memory: ${m.entries} cached 1 KiB secrets → ${m.bytesPerEntry} resident bytes per entry${marginal}, ${m.liveBytesPerEntry} live JS bytes (main thread heap + buffers), ${m.storeBytesPerEntry} in the store; RSS ${Math.round(m.rssBytes / 1048576)} MiB${refetches}`;
 }
 
 async function main(): Promise<void> {
