@@ -50,8 +50,12 @@ export type ExtprocMessage =
 
 const packr = new Packr({ structuredClone: false, useRecords: false });
 
+/**
+ * A copy of exactly the message's bytes: `pack` returns a view into msgpackr's shared buffer, and
+ * posting a view would copy (and keep) the whole shared buffer on the other side.
+ */
 export function encodeMessage(msg: WorkerMessage | ExtprocMessage): Uint8Array {
-  return packr.pack(msg);
+  return new Uint8Array(packr.pack(msg));
 }
 
 export function decodeWorkerMessage(bytes: Uint8Array): WorkerMessage {

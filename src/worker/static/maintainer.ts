@@ -12,6 +12,8 @@ import { KvEventSubscriber } from './subscriber.js';
 import { TokenExpiry } from './token-expiry.js';
 
 const MOUNT_LIST_EVERY_MS = 2 * 60_000;
+/** Refetches in flight at once. */
+const MAX_REFETCHES = 16;
 
 export interface MaintainerOptions {
   cache: CacheConfig;
@@ -40,6 +42,8 @@ export class StaticCacheMaintainer {
   /** Refetches under way, and paths to refetch once more when they end. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** Paths to refetch once a slot is free, in order (a Set: a path waits once). */
+  private readonly waiting = new Set<string>();
   private readonly expiry: TokenExpiry;
   private connections = 0;
 
@@ -150,10 +154,18 @@ export class StaticCacheMaintainer {
     for (const path of paths) this.refetch(path);
   }
 
-  /** One refetch per path at a time; a change during a refetch triggers one more. */
+  /**
+   * One refetch per path at a time; a change during a refetch triggers one more. At most
+   * MAX_REFETCHES run at once and the rest wait in order (a poll or a reconnect refetches every
+   * cached secret: with 100,000 of them, one request each at once would exhaust sockets and files).
+   */
   private refetch(path: string): void {
     if (this.running.has(path)) {
       this.again.add(path);
+      return;
+    }
+    if (this.running.size >= MAX_REFETCHES) {
+      this.waiting.add(path);
       return;
     }
     const run = (async () => {
@@ -162,8 +174,17 @@ export class StaticCacheMaintainer {
       } finally {
         this.running.delete(path);
         if (this.again.delete(path) && this.registry.has(path)) this.refetch(path);
+        this.startWaiting();
       }
     })();
     this.running.set(path, run);
+  }
+
+  private startWaiting(): void {
+    for (const next of this.waiting) {
+      if (this.running.size >= MAX_REFETCHES) return;
+      this.waiting.delete(next);
+      if (this.registry.has(next)) this.refetch(next);
+    }
   }
 }

@@ -1,0 +1,44 @@
+// A poll or a reconnect refetches every cached secret: Vault sees at most 16 of those at once,
+// and every secret is still refetched.
+import { expect } from 'chai';
+import pino from 'pino';
+import type { CacheConfig, VaultConfig } from '../../../../src/config/types.js';
+import { StaticCacheMaintainer } from '../../../../src/worker/static/maintainer.js';
+import type { WorkerMessage } from '../../../../src/worker/protocol.js';
+import type { VaultClient } from '../../../../src/vault/client.js';
+
+describe('static cache maintainer: refetching everything', () => {
+  it('keeps at most 16 refetches in flight and refetches every path once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const reads: string[] = [];
+    const body = Buffer.from(JSON.stringify({ data: { data: { v: 1 }, metadata: { version: 1 } } }));
+    const vault = {
+      raw: async (req: { path: string }) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        reads.push(req.path);
+        return { status: 200, headers: new Map([['date', new Date().toUTCString()]]), body };
+      },
+      // The token-expiry watch: a token without expiry.
+      request: async () => ({ status: 200, body: { data: { expire_time: null, ttl: 0 } } }),
+    } as unknown as VaultClient;
+    const sent: WorkerMessage[] = [];
+    const m = new StaticCacheMaintainer({
+      cache: { capabilityRefreshSeconds: 3600, staticRefreshSeconds: 3600 } as CacheConfig,
+      vaultConfig: { address: 'http://127.0.0.1:1' } as VaultConfig,
+      vault, log: pino({ level: 'silent' }), send: (msg) => sent.push(msg), autoAuthToken: () => undefined, onInvalidToken: () => undefined,
+    });
+    const paths = Array.from({ length: 200 }, (_, i) => `secret/data/p${i}`);
+    for (const path of paths) m.handle({ type: 'static-access', path, token: 'hvs.reader' });
+    (m as unknown as { refetchAll(why: string): void }).refetchAll('test');
+    const deadline = Date.now() + 10_000;
+    while (reads.length < paths.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    m.stop();
+    expect(most).to.equal(16);
+    expect([...reads].sort()).to.deep.equal([...paths].sort());
+    expect(sent.filter((s) => s.type === 'static-update')).to.have.length(200);
+  });
+});
