@@ -14,7 +14,7 @@
  * secrets) and prints it without writing latest.json.
  */
 import autocannon from 'autocannon';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
@@ -102,8 +102,8 @@ ${body}
   return { file, listen, extproc, admin };
 }
 
-async function startService(file: string, admin: number): Promise<Proc> {
-  const proc = new Proc('vault-extproc', process.execPath, [CLI, 'serve', '--config', file, '--log-level', 'warn']);
+async function startService(file: string, admin: number, nodeArgs: string[] = []): Promise<Proc> {
+  const proc = new Proc('vault-extproc', process.execPath, [...nodeArgs, CLI, 'serve', '--config', file, '--log-level', 'warn']);
   await waitFor('vault-extproc ready', async () => ((await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
   return proc;
 }
@@ -141,7 +141,7 @@ interface MemoryRow {
 }
 
 const ONLY = process.env['BENCH_ONLY'];
-if (ONLY !== undefined && ONLY !== 'memory') throw new Error(`BENCH_ONLY=${ONLY}: only 'memory' is known`);
+if (ONLY !== undefined && ONLY !== 'memory' && ONLY !== 'profile') throw new Error(`BENCH_ONLY=${ONLY}: 'memory' or 'profile'`);
 
 /** Memory: resident bytes per cached 1 KiB secret, the service filled through Envoy. */
 async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeof appRoleAutoAuth>[1]): Promise<MemoryRow[]> {
@@ -222,6 +222,24 @@ path "database/creds/*" { capabilities = ["read"] }`);
   const clientToken = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['bench'], ttl: '2h' })).json.auth.client_token as string;
   const root = { 'x-vault-token': clientToken };
 
+  if (ONLY === 'profile') {
+    // BENCH_ONLY=profile: a CPU profile of the static cache hit path (scenario C) at 64 connections,
+    // written to bench/results/profile/ and summarised by where the processor's time goes.
+    const profDir = join(REPO_ROOT, 'bench', 'results', 'profile');
+    rmSync(profDir, { recursive: true, force: true });
+    const cfg = await writeConfig(dir, 'p', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}`);
+    const service = await startService(cfg.file, cfg.admin, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+    const envoy = await envoyFor(cfg.file);
+    const url = `http://127.0.0.1:${cfg.listen}`;
+    await fetch(`${url}${SECRET_PATH}`);
+    const r = await load(`${url}${SECRET_PATH}`, 64, { seconds: 5 }, {}, service.pid);
+    log(`profile: C c=64 ${r.rps} req/s`);
+    await envoy.stop();
+    await service.stop();
+    await sim.close();
+    process.stdout.write(`${summariseProfile(profDir)}\n`);
+    return;
+  }
   if (ONLY === 'memory') {
     const memory = await measureMemory(sim, dir, creds);
     await sim.close();
@@ -339,3 +357,34 @@ main().then(() => process.exit(0), (err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });
+
+/** Self time of a .cpuprofile by where the code lives: ours, grpc-js, other node_modules, Node, GC, idle. */
+function summariseProfile(dirPath: string): string {
+  const file = readdirSync(dirPath).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile in ${dirPath}`);
+  const prof = JSON.parse(readFileSync(join(dirPath, file), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; hitCount?: number }>;
+  };
+  const byGroup = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const n of prof.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (!hits) continue;
+    const { url, functionName } = n.callFrame;
+    const group = functionName === '(idle)' ? 'idle' : functionName === '(garbage collector)' ? 'GC'
+      : url.includes('/dist/') ? 'vault-extproc (dist/)' : url.includes('@grpc/grpc-js') ? 'grpc-js'
+        : url.includes('protobufjs') ? 'protobufjs' : url.includes('node_modules') ? 'other node_modules'
+          : url.startsWith('node:') ? 'Node internals (http2, streams, timers…)' : '(program/native)';
+    byGroup.set(group, (byGroup.get(group) ?? 0) + hits);
+    if (group !== 'idle') {
+      const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}`;
+      byFn.set(key, (byFn.get(key) ?? 0) + hits);
+      total += hits;
+    }
+  }
+  const pct = (h: number): string => `${((100 * h) / total).toFixed(1)} %`;
+  const groups = [...byGroup].filter(([g]) => g !== 'idle').sort((a, b) => b[1] - a[1]).map(([g, h]) => `  ${g}: ${pct(h)}`);
+  const fns = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([f, h]) => `  ${pct(h)}  ${f}`);
+  return `busy samples by origin (${total}):\n${groups.join('\n')}\ntop functions by self time:\n${fns.join('\n')}`;
+}
