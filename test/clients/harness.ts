@@ -5,10 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REAL_VAULT_BINARY } from '../support/backend.js';
+import { REAL_VAULT_BINARY, startRealDevVault } from '../support/backend.js';
 import { REPO_ROOT } from '../support/paths.js';
-import { freePort, waitFor } from '../support/ports.js';
-import { Proc } from '../support/process.js';
 import type { VaultTarget } from '../support/vault-setup.js';
 
 export interface Ran { code: number | null; stdout: string; stderr: string }
@@ -119,26 +117,10 @@ export interface LeasedKvVault extends VaultTarget {
  * outside services. startBackend takes no server flags, so this one is started here.
  */
 export async function startLeasedKvVault(): Promise<LeasedKvVault> {
-  const port = await freePort();
-  const home = mkdtempSync(join(tmpdir(), 'vxp-leased-kv-'));
-  const proc = new Proc('vault (leased kv)', REAL_VAULT_BINARY, [
-    'server', '-dev', '-dev-root-token-id=root', `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', '-dev-leased-kv',
-  ], { PATH: process.env['PATH'] ?? '', HOME: home, VAULT_LOG_LEVEL: 'warn' });
+  const { proc, url, dir } = await startRealDevVault('root', ['-dev-leased-kv']);
   const stop = async (): Promise<void> => {
     await proc.stop();
-    rmSync(home, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor('the leased-kv dev Vault', async () => {
-      const code = await Promise.race([proc.exited, Promise.resolve('running' as const)]);
-      if (code !== 'running') throw new Error(`vault exited with ${code}:\n${proc.text}`);
-      const res = await fetch(`${url}/v1/sys/health`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    }, 30_000, 100);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
   return { url, rootToken: 'root', logs: () => `--- vault (leased kv) ---\n${proc.text}`, stop };
 }

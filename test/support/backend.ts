@@ -7,7 +7,7 @@
 // a token, and going down and up (a TCP gate in front of a real Vault refuses connections, as a
 // stopped simulator does). Fault injection that only a simulator can do (garbage on the event
 // stream, failing renewals) lives in `backend.sim`, and such tests are registered with `simOnly`.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
@@ -126,25 +126,35 @@ interface AuditEntry {
 
 const OPERATION_METHOD: Record<string, string> = { read: 'GET', list: 'LIST', create: 'POST', update: 'POST', delete: 'DELETE', patch: 'PATCH' };
 
-async function realBackend(opts: BackendOptions): Promise<Backend> {
-  const rootToken = opts.rootToken ?? 'root';
+/**
+ * A real Vault dev server (the pinned build) on a free port, answering sys/health; `extraArgs` go
+ * to `vault server -dev` (e.g. -dev-leased-kv). Vault keeps its files under `dir` (its HOME).
+ */
+export async function startRealDevVault(rootToken: string, extraArgs: string[] = []): Promise<{ proc: Proc; url: string; port: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vxp-vault-'));
-  const vaultPort = await freePort();
-  const vault = new Proc('vault', REAL_VAULT_BINARY, [
-    'server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${vaultPort}`, '-dev-no-store-token',
+  const port = await freePort();
+  const proc = new Proc('vault', REAL_VAULT_BINARY, [
+    'server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', ...extraArgs,
   ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn' });
-  const direct = `http://127.0.0.1:${vaultPort}`;
+  const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`Vault ${REAL_VAULT_VERSION} dev server`, async () => {
-      const code = await Promise.race([vault.exited, Promise.resolve('running' as const)]);
-      if (code !== 'running') throw new Error(`vault exited with ${code}:\n${vault.text}`);
-      const res = await fetch(`${direct}/v1/sys/health`).catch(() => undefined);
+      const code = await Promise.race([proc.exited, Promise.resolve('running' as const)]);
+      if (code !== 'running') throw new Error(`vault exited with ${code}:\n${proc.text}`);
+      const res = await fetch(`${url}/v1/sys/health`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
     }, 30_000, 100);
   } catch (err) {
-    await vault.stop();
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  return { proc, url, port, dir };
+}
+
+async function realBackend(opts: BackendOptions): Promise<Backend> {
+  const rootToken = opts.rootToken ?? 'root';
+  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken);
   // Every request Vault handles, with raw values (tokens included): test-only, on a dev server.
   const auditPath = join(dir, 'audit.log');
   const audit = await fetch(`${direct}/v1/sys/audit/file`, {

@@ -47,17 +47,6 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-async function runAs(id: { uid: number; gid: number } | undefined, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(id ?? {}) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 export async function startPostgres(opts: { superuser?: string } = {}): Promise<Postgres> {
   if (!existsSync(bin('initdb')) || !existsSync(bin('psql'))) {
@@ -77,10 +66,10 @@ export async function startPostgres(opts: { superuser?: string } = {}): Promise<
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' };
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
 
-  const init = await runAs(id, bin('initdb'), [
+  const init = await run(bin('initdb'), [
     '-D', dataDir, '-U', superuser, `--pwfile=${pwFile}`,
     '--auth-host=scram-sha-256', '--auth-local=trust', '--encoding=UTF8', '--locale=C', '--no-sync',
-  ], env);
+  ], env, id);
   if (init.code !== 0) {
     cleanup();
     throw new Error(`initdb failed (${init.code}):\n${init.stdout}${init.stderr}`);
