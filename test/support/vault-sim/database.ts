@@ -185,35 +185,26 @@ function creds(engine: DbEngine, call: Call): Outcome {
 export function databaseBackend(connectionless = false): Backend {
   const engine: DbEngine = { connections: new Map(), roles: new Map(), connectionless };
   const keys = (m: Map<string, unknown>): Outcome => respond({ data: { keys: [...m.keys()].sort() } });
+  /** LIST `<kind>`, and read/write/delete `<kind>/:name`, over one of the engine's maps. */
+  const named = <T>(kind: string, map: Map<string, T>, read: (e: DbEngine, c: Call) => Outcome, write: (e: DbEngine, c: Call) => Outcome) => [
+    { pattern: kind, ops: { list: () => keys(map) } },
+    {
+      pattern: `${kind}/:name`,
+      ops: {
+        read: (call: Call) => read(engine, call),
+        create: (call: Call) => write(engine, call),
+        update: (call: Call) => write(engine, call),
+        delete: (call: Call) => {
+          map.delete(call.params['name'] ?? '');
+          return nothing();
+        },
+      },
+      exists: (call: Call) => map.has(call.params['name'] ?? ''),
+    },
+  ];
   return backendOf([
-    { pattern: 'config', ops: { list: () => keys(engine.connections) } },
-    {
-      pattern: 'config/:name',
-      ops: {
-        read: (call) => readConnection(engine, call),
-        create: (call) => writeConnection(engine, call),
-        update: (call) => writeConnection(engine, call),
-        delete: (call) => {
-          engine.connections.delete(call.params['name'] ?? '');
-          return nothing();
-        },
-      },
-      exists: (call) => engine.connections.has(call.params['name'] ?? ''),
-    },
-    { pattern: 'roles', ops: { list: () => keys(engine.roles) } },
-    {
-      pattern: 'roles/:name',
-      ops: {
-        read: (call) => readRole(engine, call),
-        create: (call) => writeRole(engine, call),
-        update: (call) => writeRole(engine, call),
-        delete: (call) => {
-          engine.roles.delete(call.params['name'] ?? '');
-          return nothing();
-        },
-      },
-      exists: (call) => engine.roles.has(call.params['name'] ?? ''),
-    },
+    ...named('config', engine.connections, readConnection, writeConnection),
+    ...named('roles', engine.roles, readRole, writeRole),
     { pattern: 'creds/:name', ops: { read: (call) => creds(engine, call) } },
   ]);
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { canonicalHeader, errorReply, type Reply } from './envelope.js';
+import type { EmittedEvent } from './events.js';
 import { checkSubscribe, EventSockets, isSubscribeRequest } from './events-ws.js';
 import { attachConnection, originalMethod } from './method-shim.js';
 import { handleHttp, type HttpInput } from './pipeline.js';
@@ -47,14 +48,7 @@ export interface VaultSimEvents {
   sendRaw(frame: string | Buffer): void;
   subscriberCount(): number;
   /** Every event the KV engines emitted, subscribers or not, oldest first (clear it with `length = 0`). */
-  readonly emitted: Array<{
-    readonly id: string;
-    readonly eventType: string;
-    readonly path: string;
-    readonly dataPath: string | undefined;
-    readonly metadata: Readonly<Record<string, string>>;
-    readonly frame: string;
-  }>;
+  readonly emitted: EmittedEvent[];
 }
 
 /** A live secret lease, as `leases.list()` reports it. */
