@@ -53,8 +53,8 @@ export class KvMounts {
  * (relative to the namespace) where it appears in the canonical path on a segment boundary.
  */
 export function mountPrefixOf(path: string, mountPath: string): string | undefined {
-  const mount = mountPath.replace(/^\/+/, '').endsWith('/') ? mountPath.replace(/^\/+/, '') : `${mountPath.replace(/^\/+/, '')}/`;
-  if (mount === '/') return undefined;
+  const mount = normalMount(mountPath);
+  if (!mount) return undefined;
   const withSlash = `${path}/`;
   let i = 0;
   for (;;) {
@@ -63,4 +63,10 @@ export function mountPrefixOf(path: string, mountPath: string): string | undefin
     if (next === -1 || next + 1 >= withSlash.length) return undefined;
     i = next + 1;
   }
+}
+
+/** A mount path as Vault lists it (`secret`, `/secret/`) in the form `secret/`; undefined for none. */
+export function normalMount(mountPath: string): string | undefined {
+  const bare = mountPath.replace(/^\/+|\/+$/g, '');
+  return bare === '' ? undefined : `${bare}/`;
 }

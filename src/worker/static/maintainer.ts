@@ -91,6 +91,7 @@ export class StaticCacheMaintainer {
     if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.mountTimer) clearInterval(this.mountTimer);
+    this.waiting.clear();
     this.expiry.stop();
   }
 

@@ -1,4 +1,4 @@
-import { mountPrefixOf, type MountKind } from '../../cache/kv-mounts.js';
+import { mountPrefixOf, normalMount, type MountKind } from '../../cache/kv-mounts.js';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
@@ -27,7 +27,7 @@ export async function listMounts(vault: VaultClient, token: string | undefined, 
   const secret = reply.body?.data?.secret;
   if (reply.status !== 200 || !secret || typeof secret !== 'object') return [];
   return Object.entries(secret).flatMap(([mount, info]) => {
-    const prefix = mountPrefixOf(mount, mount);
+    const prefix = normalMount(mount);
     return prefix && typeof info?.type === 'string' ? [{ type: 'mount-info' as const, mountPrefix: prefix, kind: info.type === 'kv' ? 'kv' as const : 'other' as const }] : [];
   });
 }
