@@ -11,12 +11,15 @@
  *   memory: resident bytes per cached 1 KiB secret at 10,000 and 100,000 entries
  *
  * BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
- * secrets) and prints it without writing latest.json.
+ * secrets) and prints it without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
+ * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
  */
 import autocannon from 'autocannon';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { replayableHeaders } from '../src/cache/entry.js';
+import { cacheHit } from '../src/extproc/decisions.js';
 import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
 import { CLI, REPO_ROOT } from '../test/support/paths.js';
 import { freePort, waitFor } from '../test/support/ports.js';
@@ -33,7 +36,7 @@ const SECONDS = 3;
 const SECRET_PATH = '/v1/secret/data/bench/one';
 const CREDS_PATH = '/v1/database/creds/bench';
 
-interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number; statuses?: Record<string, number> }
+interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number; statuses?: Record<string, number>; rounds?: number[] }
 type Scenario = 'A' | 'B1' | 'B2' | 'C' | 'D' | 'E';
 
 function log(msg: string): void {
@@ -141,7 +144,7 @@ interface MemoryRow {
 }
 
 const ONLY = process.env['BENCH_ONLY'];
-if (ONLY !== undefined && ONLY !== 'memory' && ONLY !== 'profile') throw new Error(`BENCH_ONLY=${ONLY}: 'memory' or 'profile'`);
+if (ONLY !== undefined && !['memory', 'profile', 'hit'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: 'memory', 'profile' or 'hit'`);
 
 /** Memory: resident bytes per cached 1 KiB secret, the service filled through Envoy. */
 async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeof appRoleAutoAuth>[1]): Promise<MemoryRow[]> {
@@ -214,7 +217,13 @@ path "database/creds/*" { capabilities = ["read"] }`);
   await vaultApi(sim, 'POST', 'database/roles/bench', { default_ttl: '1h', max_ttl: '24h' });
   // A ~1 KiB response body, as a KV v2 read returns it.
   await vaultApi(sim, 'POST', SECRET_PATH.slice(4), { data: { password: 'p'.repeat(700) } });
-  const secretBytes = (await (await fetch(`${sim.url}${SECRET_PATH}`, { headers: { 'x-vault-token': 'root' } })).arrayBuffer()).byteLength;
+  const direct = await fetch(`${sim.url}${SECRET_PATH}`, { headers: { 'x-vault-token': 'root' } });
+  const secretBytes = new Uint8Array(await direct.arrayBuffer());
+  // B1's fixed reply is what a hit on this secret sends: Vault's replayed headers, X-Cache, Age, Date and the body.
+  const hitReply = cacheHit({ status: direct.status, headers: replayableHeaders(new Map(direct.headers)), body: secretBytes, storedAtMs: Date.now() }, Date.now());
+  if (hitReply.kind !== 'respond') throw new Error('cacheHit did not respond');
+  const hitReplyFile = join(dir, 'hit-reply.json');
+  writeFileSync(hitReplyFile, JSON.stringify({ status: hitReply.status, headers: Object.entries(hitReply.headers), body: Buffer.from(secretBytes).toString() }));
   const creds = await setupAppRole(sim, { role: 'bench', policies: ['bench'] });
   const results: Record<string, Record<number, Load>> = {};
   // The floors send a client token with the same policy the auto-auth token has, so that Vault
@@ -222,24 +231,6 @@ path "database/creds/*" { capabilities = ["read"] }`);
   const clientToken = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['bench'], ttl: '2h' })).json.auth.client_token as string;
   const root = { 'x-vault-token': clientToken };
 
-  if (ONLY === 'profile') {
-    // BENCH_ONLY=profile: a CPU profile of the static cache hit path (scenario C) at 64 connections,
-    // written to bench/results/profile/ and summarised by where the processor's time goes.
-    const profDir = join(REPO_ROOT, 'bench', 'results', 'profile');
-    rmSync(profDir, { recursive: true, force: true });
-    const cfg = await writeConfig(dir, 'p', sim, `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}`);
-    const service = await startService(cfg.file, cfg.admin, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-    const envoy = await envoyFor(cfg.file);
-    const url = `http://127.0.0.1:${cfg.listen}`;
-    await fetch(`${url}${SECRET_PATH}`);
-    const r = await load(`${url}${SECRET_PATH}`, 64, { seconds: 5 }, {}, service.pid);
-    log(`profile: C c=64 ${r.rps} req/s`);
-    await envoy.stop();
-    await service.stop();
-    await sim.close();
-    process.stdout.write(`${summariseProfile(profDir)}\n`);
-    return;
-  }
   if (ONLY === 'memory') {
     const memory = await measureMemory(sim, dir, creds);
     await sim.close();
@@ -247,50 +238,102 @@ path "database/creds/*" { capabilities = ["read"] }`);
     return;
   }
 
-  async function measure(name: Scenario, url: string, path: string, headers: Record<string, string>, pid?: number): Promise<void> {
-    results[name] = {};
-    await load(`${url}${path}`, 16, { seconds: 1 }, headers, pid); // warm-up
-    for (const c of CONCURRENCY) {
-      results[name]![c] = await load(`${url}${path}`, c, { seconds: SECONDS }, headers, pid);
-      log(`${name} c=${c}: ${results[name]![c]!.rps} req/s, p50 ${results[name]![c]!.p50} ms, p99 ${results[name]![c]!.p99} ms`);
+  /** A scenario ready to be loaded: where to send requests, and the process whose CPU is counted. */
+  interface Target { url: string; headers: Record<string, string>; pid?: number; stop(): Promise<void> }
+  const floorTarget = async (name: string, mode: 'hit' | 'continue', nodeArgs: string[] = []): Promise<Target> => {
+    const cfg = await writeConfig(dir, name, sim, '');
+    const floor = new Proc('floor', process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'bench', 'floor-server.ts'), mode, String(cfg.extproc), hitReplyFile]);
+    await waitFor('floor server', () => (floor.text.includes('listening') ? true : undefined), 15_000);
+    const envoy = await envoyFor(cfg.file);
+    return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, pid: floor.pid!, stop: async () => { await envoy.stop(); await floor.stop(); } };
+  };
+  const serviceTarget = async (name: string, body: string, path: string, nodeArgs: string[] = []): Promise<Target> => {
+    const cfg = await writeConfig(dir, name, sim, `${appRoleAutoAuth(dir, creds)}\n${body}`);
+    const service = await startService(cfg.file, cfg.admin, nodeArgs);
+    const envoy = await envoyFor(cfg.file);
+    const url = `http://127.0.0.1:${cfg.listen}${path}`;
+    const warm = await fetch(url);
+    if (warm.status !== 200) throw new Error(`${name}: warm-up answered ${warm.status}`);
+    return {
+      url, headers: {}, pid: service.pid!,
+      stop: async () => {
+        const cached = name !== 'E' ? (await fetch(url)).headers.get('x-cache') : 'HIT';
+        await envoy.stop();
+        await service.stop();
+        if (cached !== 'HIT') throw new Error(`${name}: not a cache hit`);
+      },
+    };
+  };
+  const STATIC_CACHE = 'api_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}';
+  const setups: Record<Scenario, () => Promise<Target>> = {
+    A: async () => {
+      const cfg = await writeConfig(dir, 'a', sim, '');
+      const envoy = await envoyWithoutExtproc(cfg.file);
+      return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, stop: () => envoy.stop() };
+    },
+    B1: () => floorTarget('B1', 'hit'),
+    B2: () => floorTarget('B2', 'continue'),
+    C: () => serviceTarget('C', STATIC_CACHE, SECRET_PATH),
+    D: () => serviceTarget('D', 'api_proxy { use_auto_auth_token = true }\ncache {}', CREDS_PATH),
+    E: () => serviceTarget('E', 'api_proxy { use_auto_auth_token = true }', SECRET_PATH),
+  };
+
+  /**
+   * Every scenario stays up while the others are measured (idle), and the measurements alternate:
+   * each concurrency runs the scenarios in turn, ROUNDS times, and keeps the median run. Drift in
+   * the machine (other load, CPU frequency) then falls on floor and subject alike.
+   */
+  async function measureAll(names: Scenario[], concurrency: number[], rounds: (c: number) => number): Promise<void> {
+    const targets = new Map<Scenario, Target>();
+    try {
+      for (const name of names) targets.set(name, await setups[name]());
+      for (const [name, t] of targets) await load(t.url, 16, { seconds: 1 }, t.headers, t.pid).then(() => log(`${name} warmed up`));
+      for (const c of concurrency) {
+        const runs = new Map<Scenario, Load[]>(names.map((n) => [n, []]));
+        for (let i = 0; i < rounds(c); i++) {
+          for (const [name, t] of targets) runs.get(name)!.push(await load(t.url, c, { seconds: SECONDS }, t.headers, t.pid));
+        }
+        for (const [name, r] of runs) {
+          const median = [...r].sort((a, b) => a.rps - b.rps)[r.length >> 1]!;
+          (results[name] ??= {})[c] = r.length > 1 ? { ...median, rounds: r.map((x) => x.rps) } : median;
+          log(`${name} c=${c}: ${median.rps} req/s, p50 ${median.p50} ms, p99 ${median.p99} ms${r.length > 1 ? ` (runs: ${r.map((x) => x.rps).join(', ')})` : ''}`);
+        }
+      }
+    } finally {
+      for (const t of targets.values()) await t.stop();
     }
   }
 
-  // A: the proxy floor.
-  {
-    const cfg = await writeConfig(dir, 'a', sim, '');
-    const envoy = await envoyWithoutExtproc(cfg.file);
-    await measure('A', `http://127.0.0.1:${cfg.listen}`, SECRET_PATH, root);
-    await envoy.stop();
+  if (ONLY === 'hit') {
+    // BENCH_ONLY=hit: the hit path against its floor only (B1 and C, 64 connections, five alternating runs).
+    await measureAll(['B1', 'C'], [64], () => 5);
+    await sim.close();
+    const c = results['C']![64]!;
+    const b = results['B1']![64]!;
+    process.stdout.write(`C/B1 at c=64: ${(c.rps / b.rps).toFixed(3)} (C ${c.rps} req/s, ${c.cpuSecPer1k} CPU s/1k; B1 ${b.rps} req/s, ${b.cpuSecPer1k} CPU s/1k)\n`);
+    return;
   }
-  // B1, B2: the grpc-js floors.
-  for (const [name, mode] of [['B1', 'hit'], ['B2', 'continue']] as const) {
-    const cfg = await writeConfig(dir, name, sim, '');
-    const floor = new Proc('floor', process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'floor-server.ts'), mode, String(cfg.extproc), String(secretBytes)]);
-    await waitFor('floor server', () => (floor.text.includes('listening') ? true : undefined), 15_000);
-    const envoy = await envoyFor(cfg.file);
-    await measure(name, `http://127.0.0.1:${cfg.listen}`, SECRET_PATH, root, floor.pid);
-    await envoy.stop();
-    await floor.stop();
+  if (ONLY === 'profile') {
+    // BENCH_ONLY=profile: CPU profiles of the hit path (C) and its floor (B1) at 64 connections,
+    // written to bench/results/profile/{C,B1}/, each summarised by where the process's time goes.
+    const profDir = join(REPO_ROOT, 'bench', 'results', 'profile');
+    rmSync(profDir, { recursive: true, force: true });
+    const summaries: string[] = [];
+    for (const [name, start] of [
+      ['B1', (args: string[]) => floorTarget('B1', 'hit', args)],
+      ['C', (args: string[]) => serviceTarget('C', STATIC_CACHE, SECRET_PATH, args)],
+    ] as const) {
+      const t = await start(['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`]);
+      await load(t.url, 16, { seconds: 1 }, t.headers, t.pid);
+      const r = await load(t.url, 64, { seconds: 5 }, t.headers, t.pid);
+      await t.stop();
+      summaries.push(`${name} at c=64: ${r.rps} req/s, ${r.cpuSecPer1k} CPU s per 1k requests\n${summariseProfile(join(profDir, name), 5)}`);
+    }
+    await sim.close();
+    process.stdout.write(`${summaries.join('\n\n')}\n`);
+    return;
   }
-  // C, D, E: vault-extproc.
-  const scenarios: Array<[Scenario, string, string]> = [
-    ['C', 'api_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}', SECRET_PATH],
-    ['D', 'api_proxy { use_auto_auth_token = true }\ncache {}', CREDS_PATH],
-    ['E', 'api_proxy { use_auto_auth_token = true }', SECRET_PATH],
-  ];
-  for (const [name, body, path] of scenarios) {
-    const cfg = await writeConfig(dir, name, sim, `${appRoleAutoAuth(dir, creds)}\n${body}`);
-    const service = await startService(cfg.file, cfg.admin);
-    const envoy = await envoyFor(cfg.file);
-    const url = `http://127.0.0.1:${cfg.listen}`;
-    const warm = await fetch(`${url}${path}`);
-    if (warm.status !== 200) throw new Error(`${name}: warm-up answered ${warm.status}`);
-    await measure(name, url, path, {}, service.pid);
-    if (name !== 'E' && (await fetch(`${url}${path}`)).headers.get('x-cache') !== 'HIT') throw new Error(`${name}: not a cache hit`);
-    await envoy.stop();
-    await service.stop();
-  }
+  await measureAll(['A', 'B1', 'B2', 'C', 'D', 'E'], CONCURRENCY, (c) => (c === 64 ? 3 : 1));
 
   // F: offload on a Zipf workload over 1,000 secrets.
   let offload: { clientRequests: number; vaultReads: number; ratio: number; non2xx: number };
@@ -325,7 +368,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
   const report = {
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim() },
-    secretResponseBytes: secretBytes,
+    secretResponseBytes: secretBytes.byteLength, hitReplyHeaders: Object.keys(hitReply.headers),
     results, ratios, offload, memory,
     seconds: Math.round((Date.now() - started) / 1000),
   };
@@ -358,33 +401,42 @@ main().then(() => process.exit(0), (err: unknown) => {
   process.exit(1);
 });
 
-/** Self time of a .cpuprofile by where the code lives: ours, grpc-js, other node_modules, Node, GC, idle. */
-function summariseProfile(dirPath: string): string {
+/**
+ * Self time of a .cpuprofile by where the code lives: ours, grpc-js, other node_modules, Node, GC.
+ * Only samples of the last `windowSeconds` before the profile's last busy sample count: the load,
+ * without start-up (module loading, compiling) or shutdown.
+ */
+function summariseProfile(dirPath: string, windowSeconds: number): string {
   const file = readdirSync(dirPath).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dirPath}`);
   const prof = JSON.parse(readFileSync(join(dirPath, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; hitCount?: number }>;
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+    samples: number[]; timeDeltas: number[];
   };
+  const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
+  const idle = (id: number): boolean => nodes.get(id)?.callFrame.functionName === '(idle)';
+  const times: number[] = [];
+  let t = 0;
+  for (const d of prof.timeDeltas) times.push((t += d));
+  let last = times.length - 1;
+  while (last > 0 && idle(prof.samples[last]!)) last--;
+  const from = times[last]! - windowSeconds * 1e6;
   const byGroup = new Map<string, number>();
   const byFn = new Map<string, number>();
   let total = 0;
-  for (const n of prof.nodes) {
-    const hits = n.hitCount ?? 0;
-    if (!hits) continue;
-    const { url, functionName } = n.callFrame;
-    const group = functionName === '(idle)' ? 'idle' : functionName === '(garbage collector)' ? 'GC'
-      : url.includes('/dist/') ? 'vault-extproc (dist/)' : url.includes('@grpc/grpc-js') ? 'grpc-js'
-        : url.includes('protobufjs') ? 'protobufjs' : url.includes('node_modules') ? 'other node_modules'
-          : url.startsWith('node:') ? 'Node internals (http2, streams, timers…)' : '(program/native)';
-    byGroup.set(group, (byGroup.get(group) ?? 0) + hits);
-    if (group !== 'idle') {
-      const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}`;
-      byFn.set(key, (byFn.get(key) ?? 0) + hits);
-      total += hits;
-    }
+  for (let i = 0; i <= last; i++) {
+    if (times[i]! < from || idle(prof.samples[i]!)) continue;
+    const { url, functionName } = nodes.get(prof.samples[i]!)!.callFrame;
+    const group = functionName === '(garbage collector)' ? 'GC'
+      : url.includes('@grpc/grpc-js') ? 'grpc-js' : url.includes('protobufjs') ? 'protobufjs' : url.includes('node_modules') ? 'other node_modules'
+        : url.startsWith('node:') ? 'Node internals (http2, streams, timers…)' : url === '' ? '(program/native)' : 'vault-extproc (or the floor server)';
+    byGroup.set(group, (byGroup.get(group) ?? 0) + 1);
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src|bench)\//, '$1/')}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + 1);
+    total++;
   }
   const pct = (h: number): string => `${((100 * h) / total).toFixed(1)} %`;
-  const groups = [...byGroup].filter(([g]) => g !== 'idle').sort((a, b) => b[1] - a[1]).map(([g, h]) => `  ${g}: ${pct(h)}`);
+  const groups = [...byGroup].sort((a, b) => b[1] - a[1]).map(([g, h]) => `  ${g}: ${pct(h)}`);
   const fns = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([f, h]) => `  ${pct(h)}  ${f}`);
   return `busy samples by origin (${total}):\n${groups.join('\n')}\ntop functions by self time:\n${fns.join('\n')}`;
 }

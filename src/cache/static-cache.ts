@@ -2,6 +2,9 @@ import { decodeEntry, encodeEntry, type StaticEntry, type StoredResponse } from 
 import type { StaticKey } from './static-key.js';
 import type { CacheStore } from './store.js';
 
+/** How many decoded entries stay at hand for hits (a few hundred KiB at most for 1 KiB secrets). */
+const HOT_ENTRIES = 256;
+
 /** Why an entry left: budget (LRU), no_reader (no token may read it), gone (deleted in Vault), cleared. */
 export type EvictionReason = 'budget' | 'no_reader' | 'gone' | 'cleared';
 
@@ -10,16 +13,25 @@ export type EvictionReason = 'budget' | 'no_reader' | 'gone' | 'cleared';
  * hashes of the tokens that proved read access. A token not in the set never gets a hit.
  */
 export class StaticCache {
+  /**
+   * Decoded entries of recent hits, so a hot secret is not decoded on every read. Bodies are
+   * copies (a view would pin a whole store slab). Every change of a path drops its copy.
+   */
+  private readonly hot = new Map<string, StaticEntry>();
+
   constructor(
     private readonly store: CacheStore,
     /** Called when an entry disappears for good, so the worker stops refreshing it. */
     private readonly onEvicted: (path: string, reason: EvictionReason) => void = () => undefined,
   ) {
-    store.onBudgetEviction?.((path) => this.onEvicted(path, 'budget'));
+    store.onBudgetEviction?.((path) => {
+      this.hot.delete(path);
+      this.onEvicted(path, 'budget');
+    });
   }
 
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
-    const entry = this.read(key.path);
+    const entry = this.readHot(key.path);
     if (!entry || !entry.tokens.includes(tokenHash)) return undefined;
     if (key.version === 0 || key.version === entry.latestVersion) return entry.latest;
     return entry.versions[String(key.version)];
@@ -96,6 +108,7 @@ export class StaticCache {
   }
 
   evict(path: string, reason: EvictionReason = 'cleared'): void {
+    this.hot.delete(path);
     if (this.store.delete(path)) this.onEvicted(path, reason);
   }
 
@@ -111,12 +124,31 @@ export class StaticCache {
     return this.store.size;
   }
 
+  /** A fresh decoded entry, the caller's to change and write back. */
   private read(path: string): StaticEntry | undefined {
     const bytes = this.store.get(path);
     return bytes ? decodeEntry(path, bytes) : undefined;
   }
 
+  /** The entry for reading only: the hot copy when there is one (the store still counts the use). */
+  private readHot(path: string): StaticEntry | undefined {
+    const bytes = this.store.get(path);
+    if (!bytes) {
+      this.hot.delete(path);
+      return undefined;
+    }
+    const known = this.hot.get(path);
+    if (known) return known;
+    const entry = decodeEntry(path, bytes);
+    if (entry.latest) entry.latest = { ...entry.latest, body: new Uint8Array(entry.latest.body) };
+    for (const [v, r] of Object.entries(entry.versions)) entry.versions[v] = { ...r, body: new Uint8Array(r.body) };
+    if (this.hot.size >= HOT_ENTRIES) this.hot.delete(this.hot.keys().next().value as string);
+    this.hot.set(path, entry);
+    return entry;
+  }
+
   private write(entry: StaticEntry): void {
+    this.hot.delete(entry.path);
     this.store.set(entry.path, encodeEntry(entry));
   }
 }

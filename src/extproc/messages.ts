@@ -2,8 +2,32 @@ import type { RequestDecision } from './decisions.js';
 import type { HeaderValueOption, ProcessingResponse } from './envoy-types.js';
 
 /** Header values go in raw_value only: Envoy ≥1.32 ignores `value`, and both set is rejected. */
-function headerOptions(headers: Record<string, string>): HeaderValueOption[] {
-  return Object.entries(headers).map(([key, value]) => ({ header: { key, raw_value: Buffer.from(value, 'latin1') } }));
+function headerOptions(headers: Record<string, string>, bytesOf: (value: string) => Buffer = latin1): HeaderValueOption[] {
+  const options: HeaderValueOption[] = [];
+  for (const key in headers) options.push({ header: { key, raw_value: bytesOf(headers[key]!) } });
+  return options;
+}
+
+function latin1(value: string): Buffer {
+  return Buffer.from(value, 'latin1');
+}
+
+/**
+ * The bytes of a header value of a local answer, kept for the next answer: a hit repeats the same
+ * few values (Vault's headers, X-Cache, Age, this second's Date). Never used for request headers
+ * we set, which carry tokens.
+ */
+const answerValues = new Map<string, Buffer>();
+function answerValueBytes(value: string): Buffer {
+  let bytes = answerValues.get(value);
+  if (bytes === undefined) {
+    bytes = latin1(value);
+    if (value.length <= 128) {
+      if (answerValues.size >= 1024) answerValues.clear();
+      answerValues.set(value, bytes);
+    }
+  }
+  return bytes;
 }
 
 /** Which bodies to ask Envoy for, beyond the configured defaults (none). */
@@ -14,13 +38,13 @@ export interface BodyModes {
 
 function immediate(decision: Extract<RequestDecision, { kind: 'respond' }>): ProcessingResponse {
   return {
-      immediate_response: {
-        status: { code: decision.status },
-        headers: { set_headers: headerOptions(decision.headers) },
-        body: typeof decision.body === 'string' ? Buffer.from(decision.body) : decision.body,
-        details: decision.details,
-      },
-    };
+    immediate_response: {
+      status: { code: decision.status },
+      headers: { set_headers: headerOptions(decision.headers, answerValueBytes) },
+      body: typeof decision.body === 'string' ? Buffer.from(decision.body) : decision.body,
+      details: decision.details,
+    },
+  };
 }
 
 /** Builds the reply to a request_headers message. */

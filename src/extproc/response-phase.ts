@@ -21,7 +21,7 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   // Evict on success only: Vault answers 204 (202 with sync=false) when it revoked.
   const rev = state.revocation;
   if (rev && ok && rev.value) effects.push({ type: 'revoked', kind: rev.match.kind, value: rev.value });
-  delete next.revocation;
+  next.revocation = undefined;
 
   const recordable = ok && json && !msg.response_headers?.end_of_stream;
   if ((state.static || state.lease) && recordable) {
@@ -29,8 +29,8 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
     next.response = { status, headers: replayableHeaders(headers), storedAtMs: Number.isNaN(date) ? (ctx.now ?? Date.now)() : date };
   } else {
     effects.push(...release(state));
-    delete next.static;
-    delete next.lease;
+    next.static = undefined;
+    next.lease = undefined;
   }
   if (msg.response_headers?.end_of_stream) next.phase = 'done';
   // Vault Proxy marks successful proxied responses as misses when a cache is on; errors pass untouched.
@@ -46,9 +46,9 @@ export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: 
   effects.push(...release(state));
   const sanitized = state.sanitizeFor && body.length ? sanitizeTokenEcho(body, state.sanitizeFor) : undefined;
   const next: StreamState = { ...state, phase: 'done' };
-  delete next.static;
-  delete next.lease;
-  delete next.response;
+  next.static = undefined;
+  next.lease = undefined;
+  next.response = undefined;
   return { state: next, reply: responseBodyReply(sanitized), effects };
 }
 

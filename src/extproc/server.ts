@@ -64,46 +64,66 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
         for (const key of heldInflightKeys(state)) opts.onEffect({ type: 'inflight-end', key });
         opts.onStreamEnd?.(state, Number(process.hrtime.bigint() - startedAt) / 1e9);
       };
-      // Replies go out in the order messages came: each message waits for the one before it.
-      let chain = Promise.resolve();
-      const handle = async (msg: ProcessingRequest): Promise<void> => {
-        let next: Step | undefined;
-        try {
-          next = step(state, msg, opts.context);
-          if (next.later) {
-            const reply = await next.later;
-            state = next.state;
-            if (!closed) call.write(reply);
-            return;
-          }
-          if (next.wait) {
-            // An identical request is on its way to Vault: wait for it (bounded), then look again.
-            await Promise.race([next.wait, delay(COALESCE_WAIT_MS)]);
-            if (closed) return;
-            next = step(next.state, msg, opts.context);
-          }
-        } catch (err) {
-          // Never leave Envoy waiting: answer the phase, failing closed on the request path.
-          log.error({ phase: msg.request, err: errorMessage(err) }, 'processing a message failed');
-          const reply = msg.request === 'request_headers'
-            ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
-            : msg.request ? continueReply(msg.request) : undefined;
-          if (reply && !closed) call.write(reply);
-          return;
-        }
+      const fail = (msg: ProcessingRequest, err: unknown): void => {
+        // Never leave Envoy waiting: answer the phase, failing closed on the request path.
+        log.error({ phase: msg.request, err: errorMessage(err) }, 'processing a message failed');
+        const reply = msg.request === 'request_headers'
+          ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
+          : msg.request ? continueReply(msg.request) : undefined;
+        if (reply && !closed) call.write(reply);
+      };
+      const apply = (next: Step): void => {
         state = next.state;
         if (next.reply && !closed) call.write(next.reply);
         for (const effect of next.effects) opts.onEffect(effect);
       };
+      // An identical request is on its way to Vault: wait for it (bounded), then look again.
+      const waitThenStep = async (first: Step, msg: ProcessingRequest): Promise<void> => {
+        await Promise.race([first.wait, delay(COALESCE_WAIT_MS)]);
+        if (closed) return;
+        apply(step(first.state, msg, opts.context));
+      };
+      /** Steps one message; a promise only when the answer is not ready at once. */
+      const handle = (msg: ProcessingRequest): Promise<void> | undefined => {
+        let next: Step;
+        try {
+          next = step(state, msg, opts.context);
+        } catch (err) {
+          fail(msg, err);
+          return undefined;
+        }
+        const first = next;
+        if (first.later) {
+          return first.later.then((reply) => {
+            state = first.state;
+            if (!closed) call.write(reply);
+          }, (err: unknown) => fail(msg, err));
+        }
+        if (first.wait) return waitThenStep(first, msg).catch((err: unknown) => fail(msg, err));
+        apply(first);
+        return undefined;
+      };
+      // Replies go out in the order messages came: while one message waits, the next wait behind it.
+      // Most messages are answered at once, without a promise.
+      let tail: Promise<void> | undefined;
+      const enqueue = (work: () => Promise<void> | undefined): void => {
+        const p = tail ? tail.then(work) : work();
+        if (!p) return;
+        tail = p;
+        void p.then(() => {
+          if (tail === p) tail = undefined;
+        });
+      };
       call.on('data', (msg: ProcessingRequest) => {
         if (closed) return;
-        chain = chain.then(() => handle(msg));
+        enqueue(() => handle(msg));
       });
       call.on('end', () => {
         // Envoy half-closed; answer what is still being worked on, then close our side.
-        void chain.then(() => {
+        enqueue(() => {
           finish();
           call.end();
+          return undefined;
         });
       });
       call.on('error', (err: grpc.ServiceError) => {

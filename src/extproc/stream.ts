@@ -95,13 +95,25 @@ export interface Step {
   later?: Promise<ProcessingResponse>;
 }
 
+/**
+ * Every field is present from the start (undefined until set) and never deleted: states then share
+ * one shape, and `{ ...state, x }` stays V8's fast copy (a new field or a delete makes it ~30× slower).
+ */
 export function initialState(listener: ListenerConfig): StreamState {
-  return { listener, phase: 'request', injectedAutoAuth: false };
+  return {
+    listener, phase: 'request', injectedAutoAuth: false, sanitizeFor: undefined, coalesced: undefined, static: undefined,
+    lease: undefined, revocation: undefined, local: undefined, response: undefined, answeredBy: undefined,
+  };
 }
+
+const NO_KEYS: string[] = [];
 
 /** Inflight keys the stream holds: released when the stream ends without an answer. */
 export function heldInflightKeys(state: StreamState): string[] {
-  return [state.static?.inflightKey, state.lease?.inflightKey].filter((k): k is string => k !== undefined);
+  const s = state.static?.inflightKey;
+  const l = state.lease?.inflightKey;
+  if (s === undefined) return l === undefined ? NO_KEYS : [l];
+  return l === undefined ? [s] : [s, l];
 }
 
 /** The transition function: decides the reply to one message. It never sends and never throws on bad input. */

@@ -80,4 +80,42 @@ describe('cache: static cache — who may read what', () => {
     expect(c.lookup({ path: 'secret/data/s0', version: 0 }, A)).to.equal(undefined);
     expect(forgotten).to.include('secret/data/s0 budget');
   });
+
+  it('a hit served from the decoded copy never outlives a change of its entry', () => {
+    // Each case: a lookup makes the decoded copy, the change happens, the next lookup must see it.
+    const cases: Array<[string, (c: StaticCache) => void, (c: StaticCache) => void]> = [
+      ['revoke', (c) => c.revoke(A, [latest.path]), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['revoke everywhere', (c) => c.revokeEverywhere(A), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['refetch refused', (c) => c.update(latest.path, response('new'), [A]), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['refetch', (c) => c.update(latest.path, response('new'), []), (c) => expect(text(c.lookup(latest, A))).to.equal('new')],
+      ['record', (c) => c.record(latest, B, response('by B')), (c) => expect(text(c.lookup(latest, A))).to.equal('by B')],
+      ['evict', (c) => c.evict(latest.path, 'gone'), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['evict prefix', (c) => c.evictPrefix('secret/'), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['clear', (c) => c.clear(), (c) => expect(c.lookup(latest, A)).to.equal(undefined)],
+      ['drop versions', (c) => c.dropVersions(latest.path, [1]), (c) => expect(c.lookup({ path: latest.path, version: 1 }, A)).to.equal(undefined)],
+    ];
+    for (const [name, change, check] of cases) {
+      const c = new StaticCache(new MemoryStore(1 << 20));
+      c.record(latest, A, response('old'));
+      c.record({ path: latest.path, version: 1 }, A, response('v1'));
+      expect(text(c.lookup(latest, A)), name).to.equal('old');
+      expect(text(c.lookup({ path: latest.path, version: 1 }, A)), name).to.equal('v1');
+      change(c);
+      check(c);
+    }
+  });
+
+  it('a secret dropped for the budget is not served from its decoded copy; a hot secret counts as used', () => {
+    const c = new StaticCache(new MemoryStore(16 * 1024));
+    const kib = 'x'.repeat(1024);
+    const key = (i: number): { path: string; version: number } => ({ path: `secret/data/s${i}`, version: 0 });
+    c.record(key(0), A, response(`hot ${kib}`));
+    c.record(key(1), A, response(`cold ${kib}`));
+    expect(c.lookup(key(1), A)).not.to.equal(undefined); // decoded copy of s1 made
+    for (let i = 2; i < 40; i++) {
+      c.record(key(i), A, response(kib));
+      expect(text(c.lookup(key(0), A))?.startsWith('hot')).to.equal(true); // read on every round: never the LRU victim
+    }
+    expect(c.lookup(key(1), A)).to.equal(undefined);
+  });
 });
