@@ -85,14 +85,13 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
       };
       /** Steps one message; a promise only when the answer is not ready at once. */
       const handle = (msg: ProcessingRequest): Promise<void> | undefined => {
-        let next: Step;
+        let first: Step;
         try {
-          next = step(state, msg, opts.context);
+          first = step(state, msg, opts.context);
         } catch (err) {
           fail(msg, err);
           return undefined;
         }
-        const first = next;
         if (first.later) {
           return first.later.then((reply) => {
             state = first.state;
