@@ -232,8 +232,13 @@ function readCache(b: BlockReader): CacheConfig {
     staticSecrets: b.bool('cache_static_secrets') ?? false,
     capabilityRefreshSeconds: b.duration('static_secret_token_capability_refresh_interval') || DEFAULTS.capabilityRefreshSeconds,
     staticRefreshSeconds: b.duration('static_secret_refresh_interval') || DEFAULTS.staticRefreshSeconds,
+    maxStaleSeconds: 0,
+    cacheLogins: !(b.bool('disable_caching_logins') ?? false),
     maxBytes: DEFAULTS.cacheMaxBytes,
   };
+  // Unset means one capability refresh interval; 0 written out is allowed (no grace at all).
+  const maxStale = b.duration('static_secret_max_stale');
+  cache.maxStaleSeconds = maxStale ?? cache.capabilityRefreshSeconds;
   const maxBytes = b.int('max_bytes');
   if (maxBytes !== undefined) {
     if (maxBytes < 1024) b.error('max_bytes', `must be at least 1024, got ${maxBytes}`);

@@ -77,6 +77,18 @@ export interface CacheConfig {
   capabilityRefreshSeconds: number;
   /** static_secret_refresh_interval (ours, default 1m): refetch cached secrets when KV events are unavailable. */
   staticRefreshSeconds: number;
+  /**
+   * static_secret_max_stale (ours, default one capability refresh interval): how long past a due
+   * confirmation a token keeps cached access while the worker cannot confirm it (Vault unreachable,
+   * slow or sealed). A token's access lasts at most capabilityRefreshSeconds + maxStaleSeconds after
+   * Vault last confirmed it.
+   */
+  maxStaleSeconds: number;
+  /**
+   * Vault Agent caches logins (token-creating answers to requests that carried no token) and hands
+   * the cached token to whoever sends the same credentials. disable_caching_logins = true (ours) stops that.
+   */
+  cacheLogins: boolean;
   /** max_bytes (ours, default 64 MiB): the in-memory store's budget; least recently used entries go first. */
   maxBytes: number;
 }

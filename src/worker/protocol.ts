@@ -30,8 +30,23 @@ export type WorkerMessage =
   | { type: 'static-drop-versions'; path: string; versions: number[] }
   /** A token lost read access on these paths (all its paths when it is revoked). */
   | { type: 'static-revoke'; tokenHash: string; paths: string[] }
-  /** What the mount holding a path is (sys/internal/ui/mounts), for Vaults whose answers do not say. */
-  | { type: 'mount-info'; mountPrefix: string; kind: 'kv' | 'other' };
+  /**
+   * What the mount holding a path is (sys/internal/ui/mounts), for Vaults whose answers do not say.
+   * `kvVersion` is the KV mount's `options.version` (1 or 2) when Vault gave it.
+   */
+  | { type: 'mount-info'; mountPrefix: string; kind: 'kv' | 'other'; kvVersion?: 1 | 2 }
+  /**
+   * A token's first lookup-self after it proved access: whether it may ever be served from the
+   * cache (`eligible`: no use limit, no bound CIDRs) and its accessor (revoke-accessor through Envoy).
+   * An ineligible token is never confirmed and the worker never calls Vault with it again.
+   */
+  | { type: 'token-info'; tokenHash: string; accessor: string; eligible: boolean; atMs: number }
+  /** Vault confirmed these tokens (capabilities-self answered) at `atMs`: their cached access goes on. */
+  | { type: 'tokens-confirmed'; tokenHashes: string[]; atMs: number }
+  /** What the Vault is: namespaces exist only on Enterprise and OpenBao (sys/health at the worker's start). */
+  | { type: 'vault-info'; namespaces: boolean; version: string }
+  /** The capability round asked for with `recheck` has ended: every token was checked (or could not be). */
+  | { type: 'recheck-done'; seq: number };
 
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
@@ -46,6 +61,13 @@ export type ExtprocMessage =
   | { type: 'static-forget'; path: string }
   /** A KV-looking read's answer did not name its mount type: ask Vault what the mount is. */
   | { type: 'mount-lookup'; path: string }
+  /**
+   * A revocation through Envoy may have revoked tokens we cannot name (children, revoke-prefix over
+   * token paths): check every token with cached access now, then answer `recheck-done` with `seq`.
+   */
+  | { type: 'recheck'; seq: number }
+  /** A token Vault revoked through Envoy: forget it (no more calls to Vault with it). */
+  | { type: 'token-revoked'; tokenHash: string }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });
