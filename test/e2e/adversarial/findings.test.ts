@@ -1,0 +1,426 @@
+// Issue 13's nine findings, each as the attack that found it, through real Envoy + vault-extproc,
+// on the simulator and on a real Vault. Each test asserts what the attacker sees: never a cached
+// (X-Cache: HIT) answer to a request Vault itself refuses, never a cached answer in place of the
+// one Vault gives. Bounds in time are the config's (named below), never a speed claim.
+import { expect } from 'chai';
+import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
+import { DelayGate } from '../../support/delay-gate.js';
+import { sleep } from '../../support/ports.js';
+import { type Stack } from '../../support/stack.js';
+import { vaultApi } from '../../support/vault-setup.js';
+import {
+  cacheStack, cached, createToken, kvWrite, logsOnFailure, postJson, read, secretOf, send, totp, writePolicies, type Res,
+} from './support.js';
+
+/** Finding 7's config: the capability refresh interval and how long cached access may outlive an unreachable Vault. */
+const REFRESH_INTERVAL_MS = 2_000;
+const MAX_STALE_MS = 2_000;
+/** One round trip through the 100 ms DelayGate, plus scheduling on a loaded machine. */
+const ROUND_TRIP_MARGIN_MS = 1_000;
+/** Finding 7: tokens cached when the bound is measured, and how slow Vault is. */
+const CACHED_TOKENS = 150;
+const VAULT_DELAY_MS = 100;
+
+const isOk = (r: Res): boolean => r.status >= 200 && r.status < 300;
+const servedFromCache = (r: Res): boolean => isOk(r) && r.cache === 'HIT';
+
+forEachBackend('adversarial: issue 13 findings', function (kind) {
+  this.timeout(90_000);
+  let backend: Backend;
+  const stacks: Stack[] = [];
+  logsOnFailure(stacks, () => backend);
+
+  before(async () => {
+    backend = await startBackend(kind);
+    await writePolicies(backend);
+  });
+  after(async () => {
+    await Promise.all(stacks.map((s) => s.stop()));
+    await backend?.close();
+  });
+
+  /** Vault's own answer to the same request, right now. */
+  const direct = (method: string, path: string, headers: Array<[string, string]> = [], body?: string): Promise<Res> =>
+    send(backend.url, method, path, headers, body);
+
+  describe('finding 1: ?help', () => {
+    let stack: Stack;
+    let anonymous: Stack;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      anonymous = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"', useAutoAuthToken: true });
+    });
+
+    it("finding 1: B's ?help=1&version=1 is no proof: B's next plain read and ?version=1 get Vault's 403, not A's secret", async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const b = (await createToken(backend, ['default'])).token;
+      await kvWrite(backend, 'f1/app', { owner: 'a-secret-1' });
+      await cached(stack, '/v1/secret/data/f1/app', a);
+      await cached(stack, '/v1/secret/data/f1/app?version=1', a);
+      const help = await read(stack.url, '/v1/secret/data/f1/app?help=1&version=1', b);
+      expect(help.status).to.equal(200); // Vault answers help to any valid token
+      for (const path of ['/v1/secret/data/f1/app', '/v1/secret/data/f1/app?version=1']) {
+        const r = await read(stack.url, path, b);
+        expect(r.cache, path).not.to.equal('HIT');
+        expect(r.status, path).to.equal(403);
+        expect(r.body, path).not.to.include('a-secret-1');
+      }
+    });
+
+    it('finding 1: help text is never served from the cache and never replaces the cached secret', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const b = (await createToken(backend, ['default'])).token;
+      await kvWrite(backend, 'f1/help', { owner: 'a-secret-2' });
+      await cached(stack, '/v1/secret/data/f1/help', a);
+      // B (no read) asks for help on the cached path: Vault answers with help text.
+      expect((await read(stack.url, '/v1/secret/data/f1/help?help=1', b)).status).to.equal(200);
+      const plain = await read(stack.url, '/v1/secret/data/f1/help', a);
+      expect(plain.status).to.equal(200);
+      expect(secretOf(plain)).to.deep.equal({ owner: 'a-secret-2' });
+      // A asks for help: Vault's help text, not the cached secret.
+      const help = await read(stack.url, '/v1/secret/data/f1/help?help=1', a);
+      expect(help.status).to.equal(200);
+      expect(help.cache).not.to.equal('HIT');
+      expect(help.json?.help, 'a help answer').to.be.a('string');
+      expect(help.body).not.to.include('a-secret-2');
+    });
+
+    it('finding 1: with use_auto_auth_token = true an anonymous ?help=1&version=1 is no proof for the next anonymous read', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'f1/anon', { owner: 'a-secret-3' });
+      await cached(anonymous, '/v1/secret/data/f1/anon', a);
+      await cached(anonymous, '/v1/secret/data/f1/anon?version=1', a);
+      expect((await read(anonymous.url, '/v1/secret/data/f1/anon?help=1&version=1')).status).to.equal(200);
+      for (const path of ['/v1/secret/data/f1/anon', '/v1/secret/data/f1/anon?version=1']) {
+        const r = await read(anonymous.url, path);
+        // The auto-auth token has Vault Proxy's minimum policy (no read): Vault answers 403.
+        expect(r.cache, path).not.to.equal('HIT');
+        expect(r.status, path).to.equal(403);
+        expect(r.body, path).not.to.include('a-secret-3');
+      }
+    });
+  });
+
+  describe('finding 2: parameter-constrained policies', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+    });
+
+    it('finding 2: denied_parameters version: after reading the latest, ?version=1 gets Vault\'s 403', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const d = (await createToken(backend, ['no-version'])).token;
+      await kvWrite(backend, 'f2/denied', { v: 'old' });
+      await kvWrite(backend, 'f2/denied', { v: 'new' });
+      await cached(stack, '/v1/secret/data/f2/denied?version=1', a);
+      await cached(stack, '/v1/secret/data/f2/denied', d);
+      for (const path of ['/v1/secret/data/f2/denied?version=1', '/v1/secret/data/f2/denied?version=2']) {
+        const vault = await direct('GET', path, [['x-vault-token', d]]);
+        expect(vault.status, `Vault's own answer to ${path}`).to.equal(403);
+        const r = await read(stack.url, path, d);
+        expect(r.cache, path).not.to.equal('HIT');
+        expect(r.status, path).to.equal(403);
+      }
+    });
+
+    it('finding 2: required_parameters version: after reading ?version=2, the plain read gets Vault\'s 403', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const r = (await createToken(backend, ['need-version'])).token;
+      await kvWrite(backend, 'f2/required', { v: 'old' });
+      await kvWrite(backend, 'f2/required', { v: 'new' });
+      await cached(stack, '/v1/secret/data/f2/required', a);
+      await cached(stack, '/v1/secret/data/f2/required?version=2', r);
+      expect((await direct('GET', '/v1/secret/data/f2/required', [['x-vault-token', r]])).status, "Vault's own answer").to.equal(403);
+      const plain = await read(stack.url, '/v1/secret/data/f2/required', r);
+      expect(plain.cache).not.to.equal('HIT');
+      expect(plain.status).to.equal(403);
+    });
+  });
+
+  describe('finding 3: X-Vault-Namespace on a Vault without namespaces', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      await vaultApi(backend, 'POST', 'sys/mounts/ns1/secret', { type: 'kv', options: { version: '2' } });
+    });
+
+    for (const version of ['?version=1', '']) {
+      it(`finding 3: M's own secret read with X-Vault-Namespace: ns1 never gets M the victim's ns1/secret/data/mine/x${version}`, async () => {
+        const m = (await createToken(backend, ['mine'])).token;
+        const v = (await createToken(backend, ['ns-victim'])).token;
+        const victimPath = `/v1/ns1/secret/data/mine/x${version}`;
+        const ownPath = `/v1/secret/data/mine/x${version}`;
+        await kvWrite(backend, 'mine/x', { owner: 'm-own' });
+        await vaultApi(backend, 'POST', 'ns1/secret/data/mine/x', { data: { owner: 'victim-secret' } });
+        // Vault Community ignores the header: this is M's own secret.
+        const own = await read(stack.url, ownPath, m, [['x-vault-namespace', 'ns1']]);
+        expect(own.status).to.equal(200);
+        expect(secretOf(own)).to.deep.equal({ owner: 'm-own' });
+        await cached(stack, victimPath, v);
+        await read(stack.url, ownPath, m, [['x-vault-namespace', 'ns1']]);
+        // M asks for the victim's secret by its path: Vault refuses.
+        expect((await direct('GET', victimPath, [['x-vault-token', m]])).status, "Vault's own answer").to.equal(403);
+        const stolen = await read(stack.url, victimPath, m);
+        expect(stolen.cache).not.to.equal('HIT');
+        expect(stolen.status).to.equal(403);
+        expect(stolen.body).not.to.include('victim-secret');
+        // And the header form keeps giving M its own secret, the victim its own.
+        const again = await read(stack.url, ownPath, m, [['x-vault-namespace', 'ns1']]);
+        expect(secretOf(again)).to.deep.equal({ owner: 'm-own' });
+        expect(secretOf(await read(stack.url, victimPath, v))).to.deep.equal({ owner: 'victim-secret' });
+      });
+    }
+  });
+
+  describe('finding 4: use-limited tokens', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+    });
+
+    it('finding 4: a num_uses = 5 token gets at most 5 successful reads through Envoy, and never a HIT', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const u = (await createToken(backend, ['reader'], { numUses: 5 })).token;
+      await kvWrite(backend, 'f4/limited', { v: 'limited' });
+      await cached(stack, '/v1/secret/data/f4/limited', a);
+      const answers: Res[] = [];
+      for (let i = 0; i < 12; i++) answers.push(await read(stack.url, '/v1/secret/data/f4/limited', u));
+      const ok = answers.filter(isOk).length;
+      const hits = answers.filter((r) => r.cache === 'HIT').length;
+      expect({ ok: ok <= 5, hits }).to.deep.equal({ ok: true, hits: 0 }, `successful reads: ${ok}`);
+      expect(answers.slice(5).every((r) => r.status === 403)).to.equal(true);
+    });
+  });
+
+  describe('finding 5: login MFA', () => {
+    let stack: Stack;
+    let methodId: string;
+    let totpSecret: string;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true });
+      await vaultApi(backend, 'POST', 'sys/auth/userpass', { type: 'userpass' });
+      await vaultApi(backend, 'POST', 'auth/userpass/users/mfa-user', { password: 'mfa-password', token_policies: 'reader' });
+      const accessor = (await vaultApi(backend, 'GET', 'sys/auth')).json.data['userpass/'].accessor as string;
+      const entityId = (await vaultApi(backend, 'POST', 'identity/entity', { name: 'mfa-user' })).json.data.id as string;
+      await vaultApi(backend, 'POST', 'identity/entity-alias', { name: 'mfa-user', canonical_id: entityId, mount_accessor: accessor });
+      methodId = (await vaultApi(backend, 'POST', 'identity/mfa/method/totp', { issuer: 'vxp', period: 30, digits: 6, algorithm: 'SHA1', key_size: 20 })).json.data.method_id as string;
+      const url = (await vaultApi(backend, 'POST', 'identity/mfa/method/totp/admin-generate', { method_id: methodId, entity_id: entityId })).json.data.url as string;
+      totpSecret = new URL(url).searchParams.get('secret')!;
+      await vaultApi(backend, 'POST', 'identity/mfa/login-enforcement/vxp', { mfa_method_ids: [methodId], auth_method_accessors: [accessor] });
+    });
+
+    it('finding 5: the login body that passed MFA, sent again without X-Vault-MFA or with a wrong passcode, never gets the cached token', async () => {
+      const login = '/v1/auth/userpass/login/mfa-user';
+      const body = { password: 'mfa-password' };
+      const withMfa = await postJson(stack.url, login, undefined, body, [['x-vault-mfa', `${methodId}:${totp(totpSecret)}`]]);
+      expect(withMfa.status).to.equal(200);
+      const token = withMfa.json.auth.client_token as string;
+      expect(token).to.be.a('string').and.not.equal('');
+      for (const [what, headers] of [
+        ['no X-Vault-MFA', []],
+        ['no X-Vault-MFA, again', []],
+        ['a wrong passcode', [['x-vault-mfa', `${methodId}:000000`]]],
+      ] as Array<[string, Array<[string, string]>]>) {
+        const r = await postJson(stack.url, login, undefined, body, headers);
+        expect(r.cache, what).not.to.equal('HIT');
+        expect(r.body, what).not.to.include(token);
+        expect(r.json?.auth?.client_token ?? '', what).not.to.equal(token);
+      }
+    });
+  });
+
+  describe('finding 6: revocations through Envoy end cached access', () => {
+    let stack: Stack;
+    before(async () => {
+      // 1 h refresh: only the revocation itself can end the hits here. The lease cache is on, and
+      // the auto-auth token may create children (anonymous token creation is a managed child).
+      stack = await cacheStack(backend, stacks, {
+        cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true, useAutoAuthToken: true,
+        workerPolicies: ['worker', 'creator', 'reader'],
+      });
+      await kvWrite(backend, 'f6/s', { v: 'revocable' });
+    });
+    let n = 0;
+    /** A token created through Envoy by `parent` (the auto-auth token when undefined): a managed child. */
+    async function childThroughEnvoy(parent: string | undefined, policies: string[]): Promise<string> {
+      const r = await postJson(stack.url, '/v1/auth/token/create', parent, { policies, meta: { n: String(++n) } });
+      expect(r.status).to.equal(200);
+      return r.json.auth.client_token as string;
+    }
+    async function expectRefused(token: string, what: string): Promise<void> {
+      const r = await read(stack.url, '/v1/secret/data/f6/s', token);
+      expect(r.cache, what).not.to.equal('HIT');
+      expect(r.status, what).to.equal(403);
+    }
+
+    it('finding 6: auth/token/revoke-accessor through Envoy ends the token\'s static hits at once', async () => {
+      const t = await createToken(backend, ['reader']);
+      await cached(stack, '/v1/secret/data/f6/s', t.token);
+      const r = await postJson(stack.url, '/v1/auth/token/revoke-accessor', backend.rootToken, { accessor: t.accessor });
+      expect(r.status).to.equal(204);
+      await expectRefused(t.token, 'the revoked token');
+    });
+
+    it('finding 6: revoking a parent through Envoy ends the hits of its children created through Envoy', async () => {
+      const parent = await childThroughEnvoy(undefined, ['reader', 'creator']);
+      const child = await childThroughEnvoy(parent, ['reader']);
+      const grandchild = await childThroughEnvoy(child, ['reader']);
+      for (const t of [parent, child, grandchild]) await cached(stack, '/v1/secret/data/f6/s', t);
+      const r = await postJson(stack.url, '/v1/auth/token/revoke', backend.rootToken, { token: parent });
+      expect(r.status).to.equal(204);
+      await expectRefused(parent, 'the parent');
+      await expectRefused(child, 'its child');
+      await expectRefused(grandchild, 'its grandchild');
+    });
+
+    it('finding 6: /v1/auth/token/revoke-sel%66 (Vault reads revoke-self) ends the token\'s hits', async () => {
+      const t = await createToken(backend, ['reader']);
+      await cached(stack, '/v1/secret/data/f6/s', t.token);
+      const r = await send(stack.url, 'POST', '/v1/auth/token/revoke-sel%66', [['x-vault-token', t.token]]);
+      expect(r.status).to.equal(204);
+      await expectRefused(t.token, 'the revoked token');
+    });
+
+    it('finding 6: a renew on /v1/auth/token/renew-sel%66 is never answered from the cache', async () => {
+      const t = await childThroughEnvoy(undefined, ['reader']);
+      for (let i = 0; i < 3; i++) {
+        const r = await postJson(stack.url, '/v1/auth/token/renew-sel%66', t, { increment: '1h' });
+        expect(r.status).to.equal(200);
+        expect(r.cache, `renew ${i + 1}`).not.to.equal('HIT');
+      }
+    });
+
+    it('finding 6: sys/leases/revoke-prefix/auth/token/create through Envoy ends the hits of the tokens it revoked', async () => {
+      const direct = await createToken(backend, ['reader']);
+      const managed = await childThroughEnvoy(undefined, ['reader']);
+      for (const t of [direct.token, managed]) await cached(stack, '/v1/secret/data/f6/s', t);
+      const r = await send(stack.url, 'PUT', '/v1/sys/leases/revoke-prefix/auth/token/create', [['x-vault-token', backend.rootToken]]);
+      expect(r.status).to.equal(204);
+      await expectRefused(direct.token, 'a token made directly in Vault');
+      await expectRefused(managed, 'a token made through Envoy');
+    });
+  });
+
+  describe('finding 7: the refresh bound', () => {
+    it(`finding 7: with ${CACHED_TOKENS} cached tokens and Vault ${VAULT_DELAY_MS} ms slow, a token revoked directly in Vault gets no HIT after ${REFRESH_INTERVAL_MS} ms + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
+      const gate = await DelayGate.open(backend.serviceUrl, VAULT_DELAY_MS);
+      try {
+        const stack = await cacheStack(backend, stacks, {
+          cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"\n  static_secret_max_stale = "${MAX_STALE_MS / 1000}s"`,
+          vaultUrl: gate.url,
+        });
+        await kvWrite(backend, 'f7/bound', { v: 'bound' });
+        const tokens = await Promise.all(Array.from({ length: CACHED_TOKENS }, async () => (await createToken(backend, ['reader'])).token));
+        await Promise.all(tokens.map((t) => read(stack.url, '/v1/secret/data/f7/bound', t)));
+        const victim = tokens[tokens.length - 1]!;
+        await cached(stack, '/v1/secret/data/f7/bound', victim);
+        await sleep(REFRESH_INTERVAL_MS); // every token is in the refresh rounds
+        expect((await read(stack.url, '/v1/secret/data/f7/bound', victim)).cache).to.equal('HIT');
+        await backend.revokeToken(victim);
+        const revokedAt = Date.now();
+        const bound = REFRESH_INTERVAL_MS + ROUND_TRIP_MARGIN_MS;
+        const lateHits: number[] = [];
+        while (Date.now() - revokedAt < bound + 2_000) {
+          const r = await read(stack.url, '/v1/secret/data/f7/bound', victim);
+          const at = Date.now() - revokedAt;
+          if (servedFromCache(r) && at > bound) lateHits.push(at);
+          await sleep(50);
+        }
+        expect(lateHits, `HITs after the bound (ms after the revocation): ${lateHits.join(', ')}`).to.deep.equal([]);
+      } finally {
+        await gate.close();
+      }
+    });
+
+    it(`finding 7: while vault-extproc cannot reach Vault, a revoked token keeps hits for at most ${REFRESH_INTERVAL_MS} + ${MAX_STALE_MS} ms (static_secret_max_stale)`, async () => {
+      const stack = await cacheStack(backend, stacks, {
+        cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"\n  static_secret_max_stale = "${MAX_STALE_MS / 1000}s"`,
+      });
+      const t = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'f7/down', { v: 'down' });
+      await cached(stack, '/v1/secret/data/f7/down', t);
+      await backend.stop();
+      const stoppedAt = Date.now();
+      try {
+        await backend.revokeToken(t);
+        const bound = REFRESH_INTERVAL_MS + MAX_STALE_MS + ROUND_TRIP_MARGIN_MS;
+        const lateHits: number[] = [];
+        while (Date.now() - stoppedAt < bound + 2_000) {
+          const r = await read(stack.url, '/v1/secret/data/f7/down', t);
+          const at = Date.now() - stoppedAt;
+          if (servedFromCache(r) && at > bound) lateHits.push(at);
+          await sleep(100);
+        }
+        expect(lateHits, `HITs after the bound (ms after Vault went away): ${lateHits.join(', ')}`).to.deep.equal([]);
+      } finally {
+        await backend.start();
+      }
+    });
+  });
+
+  describe('finding 8: requests Vault refuses itself', () => {
+    let stack: Stack;
+    let a: string;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      a = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'f8/s', { v: 'refused' });
+      await cached(stack, '/v1/secret/data/f8/s', a);
+    });
+
+    const cases: Array<[string, string, (a: string) => Array<[string, string]>]> = [
+      ['method get (lower case)', 'get', (t) => [['x-vault-token', t]]],
+      ['method Get', 'Get', (t) => [['x-vault-token', t]]],
+      ['Authorization: bearer (lower case)', 'GET', (t) => [['authorization', `bearer ${t}`]]],
+      ['Authorization: BEARER', 'GET', (t) => [['authorization', `BEARER ${t}`]]],
+    ];
+    for (const [what, method, headers] of cases) {
+      it(`finding 8: ${what} is never answered from the cache; the answer is Vault's`, async () => {
+        const vault = await direct(method, '/v1/secret/data/f8/s', headers(a));
+        const r = await send(stack.url, method, '/v1/secret/data/f8/s', headers(a));
+        expect(r.cache).not.to.equal('HIT');
+        expect(r.status, `Vault answered ${vault.status}`).to.equal(vault.status);
+        if (!isOk(vault)) expect(r.body).not.to.include('refused');
+      });
+    }
+  });
+
+  describe('finding 9: metadata and ?help', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+    });
+
+    it('finding 9: secret/metadata/x through Envoy reports the current version within 1 s of writes made through Envoy', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'f9/meta', { v: '1' });
+      for (let i = 0; i < 3; i++) await read(stack.url, '/v1/secret/metadata/f9/meta', a);
+      for (let i = 2; i <= 4; i++) {
+        const w = await postJson(stack.url, '/v1/secret/data/f9/meta', backend.rootToken, { data: { v: String(i) } });
+        expect(w.status).to.equal(200);
+      }
+      const vault = await direct('GET', '/v1/secret/metadata/f9/meta', [['x-vault-token', a]]);
+      expect(vault.json.data.current_version).to.equal(4);
+      const deadline = Date.now() + 1_000;
+      let seen: Res;
+      do {
+        seen = await read(stack.url, '/v1/secret/metadata/f9/meta', a);
+        if (seen.json?.data?.current_version === 4) break;
+        await sleep(50);
+      } while (Date.now() < deadline);
+      expect(seen.status).to.equal(200);
+      expect(seen.json.data.current_version, `X-Cache: ${seen.cache}`).to.equal(4);
+    });
+
+    it('finding 9: ?help through Envoy returns Vault\'s help text, not the cached secret (vault path-help)', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'f9/help', { v: 'not-help' });
+      await cached(stack, '/v1/secret/data/f9/help', a);
+      const r = await read(stack.url, '/v1/secret/data/f9/help?help=1', a);
+      expect(r.status).to.equal(200);
+      expect(r.cache).not.to.equal('HIT');
+      expect(r.json?.help).to.be.a('string');
+      expect(r.body).not.to.include('not-help');
+    });
+  });
+});
