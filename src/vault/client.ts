@@ -1,7 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { AppError, VaultResponseError, VaultUnreachableError } from '../errors.js';
 import type { VaultConfig } from '../config/types.js';
 import { HEADERS } from './paths.js';
@@ -31,28 +32,150 @@ export interface RawReply {
   body: Buffer;
 }
 
+/** TLS settings for Vault, the same for its HTTP API and its event websocket. */
+export interface VaultTlsOptions {
+  ca?: Buffer[];
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  rejectUnauthorized: boolean;
+}
+
+/**
+ * How to reach Vault: its origin and the `vault` block's TLS settings (ca_cert, ca_path,
+ * client_cert/client_key, tls_server_name, tls_skip_verify), files read once. Both the HTTP client
+ * and the KV-event websocket connect with exactly this.
+ */
+export interface VaultConnection {
+  /** `https://host:port` (no path). */
+  readonly origin: string;
+  readonly secure: boolean;
+  readonly tls: VaultTlsOptions;
+  readonly warnings: readonly string[];
+}
+
+/** One problem with the `vault` block's TLS files: the config key and what is wrong. */
+export interface VaultTlsProblem {
+  key: 'ca_cert' | 'ca_path' | 'client_cert' | 'client_key';
+  message: string;
+}
+
+/**
+ * Reads the TLS files of the `vault` block, as Vault's client does at start: every file must be
+ * readable and hold what it should (PEM certificates; a key matching the client certificate).
+ * Returns the connection, or every problem found.
+ */
+export function readVaultConnection(config: VaultConfig): { connection: VaultConnection; problems: VaultTlsProblem[] } {
+  const problems: VaultTlsProblem[] = [];
+  const read = (key: VaultTlsProblem['key'], path: string): Buffer | undefined => {
+    try {
+      if (statSync(path).isDirectory()) {
+        problems.push({ key, message: `${path} is a directory, not a file` });
+        return undefined;
+      }
+      return readFileSync(path);
+    } catch (err) {
+      problems.push({ key, message: `cannot read ${path}: ${fileError(err)}` });
+      return undefined;
+    }
+  };
+  const ca: Buffer[] = [];
+  if (config.caCert) {
+    const pem = read('ca_cert', config.caCert);
+    if (pem) {
+      if (certificateCount(pem) === 0) problems.push({ key: 'ca_cert', message: `${config.caCert} holds no PEM certificate` });
+      else ca.push(pem);
+    }
+  }
+  if (config.caPath) {
+    // As Vault's client: every file of the directory must hold PEM certificates.
+    try {
+      const files = readdirSync(config.caPath, { withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name).sort();
+      for (const name of files) {
+        const pem = read('ca_path', join(config.caPath, name));
+        if (pem && certificateCount(pem) === 0) problems.push({ key: 'ca_path', message: `${join(config.caPath, name)} holds no PEM certificate` });
+        else if (pem) ca.push(pem);
+      }
+      if (files.length === 0) problems.push({ key: 'ca_path', message: `${config.caPath} holds no certificate file` });
+    } catch (err) {
+      problems.push({ key: 'ca_path', message: `cannot read the directory ${config.caPath}: ${fileError(err)}` });
+    }
+  }
+  const cert = config.clientCert ? read('client_cert', config.clientCert) : undefined;
+  const key = config.clientKey ? read('client_key', config.clientKey) : undefined;
+  if (cert && key) {
+    try {
+      tls.createSecureContext({ cert, key });
+    } catch (err) {
+      problems.push({ key: 'client_key', message: `${config.clientKey} is not the key of the client certificate ${config.clientCert}, or either is not PEM: ${errorMessageOf(err)}` });
+    }
+  }
+  const base = new URL(config.address);
+  const warnings: string[] = [];
+  const secure = base.protocol === 'https:';
+  if (secure && config.tlsSkipVerify) warnings.push('tls_skip_verify is set: Vault\'s certificate is not verified');
+  return {
+    connection: {
+      origin: base.origin,
+      secure,
+      tls: {
+        ...(ca.length ? { ca } : {}),
+        ...(cert ? { cert } : {}),
+        ...(key ? { key } : {}),
+        ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
+        rejectUnauthorized: !config.tlsSkipVerify,
+      },
+      warnings,
+    },
+    problems,
+  };
+}
+
+/** The connection for a config; throws (CONFIG_INVALID) naming every unreadable or invalid TLS file. */
+export function vaultConnection(config: VaultConfig): VaultConnection {
+  const { connection, problems } = readVaultConnection(config);
+  if (problems.length > 0) {
+    throw new AppError('CONFIG_INVALID', problems.map((p) => `vault > ${p.key}: ${p.message}`).join('; '));
+  }
+  return connection;
+}
+
+function certificateCount(pem: Buffer): number {
+  return (pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+}
+
+function fileError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return errorMessageOf(err);
+}
+
+function errorMessageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** The worker's HTTP client to Vault: keep-alive, TLS per the vault stanza, typed errors. */
 export class VaultClient {
   private readonly base: URL;
   private readonly agent: http.Agent;
-  private readonly tlsWarnings: string[] = [];
-
   private readonly maxRetries: number;
+  /** Where and how to connect; the KV-event websocket uses the same. */
+  readonly connection: VaultConnection;
 
+  /** Throws (CONFIG_INVALID) when a TLS file of the vault block cannot be read or is not what it should be. */
   constructor(
     config: VaultConfig,
     private readonly defaultTimeoutMs = 30_000,
     /** Retries wait attempt × 1–1.5 × this (Vault's linear jitter backoff). */
     private readonly retryBaseMs = 1_000,
   ) {
-    this.base = new URL(config.address);
+    this.connection = vaultConnection(config);
+    this.base = new URL(this.connection.origin);
     this.maxRetries = Math.max(0, config.numRetries);
-    if (this.base.protocol === 'https:') {
-      this.agent = new https.Agent({ keepAlive: true, ...tlsOptions(config) });
-      if (config.tlsSkipVerify) this.tlsWarnings.push('tls_skip_verify is set: Vault\'s certificate is not verified');
-    } else {
-      this.agent = new http.Agent({ keepAlive: true });
-    }
+    this.agent = this.connection.secure
+      ? new https.Agent({ keepAlive: true, ...this.connection.tls })
+      : new http.Agent({ keepAlive: true });
   }
 
   get address(): string {
@@ -60,7 +183,7 @@ export class VaultClient {
   }
 
   get warnings(): readonly string[] {
-    return this.tlsWarnings;
+    return this.connection.warnings;
   }
 
   /** Sends a request; resolves for 2xx, rejects with VaultResponseError or VaultUnreachableError. */
@@ -130,21 +253,4 @@ export class VaultClient {
   close(): void {
     this.agent.destroy();
   }
-}
-
-function tlsOptions(config: VaultConfig): https.AgentOptions {
-  const ca: Buffer[] = [];
-  if (config.caCert) ca.push(readFileSync(config.caCert));
-  if (config.caPath) {
-    for (const name of readdirSync(config.caPath)) {
-      if (/\.(pem|crt|cer)$/i.test(name)) ca.push(readFileSync(join(config.caPath, name)));
-    }
-  }
-  return {
-    ...(ca.length ? { ca } : {}),
-    ...(config.clientCert ? { cert: readFileSync(config.clientCert) } : {}),
-    ...(config.clientKey ? { key: readFileSync(config.clientKey) } : {}),
-    ...(config.tlsServerName ? { servername: config.tlsServerName } : {}),
-    rejectUnauthorized: !config.tlsSkipVerify,
-  };
 }

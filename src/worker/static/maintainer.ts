@@ -57,7 +57,7 @@ export class StaticCacheMaintainer {
       }
     });
     this.subscriber = new KvEventSubscriber({
-      vaultAddress: opts.vaultConfig.address,
+      connection: opts.vault.connection,
       token: opts.autoAuthToken,
       onFrame: (frame) => this.onFrame(frame),
       onConnected: () => {

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
+import type { VaultConnection } from '../../vault/client.js';
 import { Backoff } from '../backoff.js';
 
 export const EVENTS_SUBSCRIBE_PATH = '/v1/sys/events/subscribe/kv*';
@@ -8,8 +9,8 @@ export const EVENTS_SUBSCRIBE_PATH = '/v1/sys/events/subscribe/kv*';
 const MAX_FRAME_BYTES = 1024 * 1024;
 
 export interface SubscriberOptions {
-  vaultAddress: string;
-  tls?: { ca?: Buffer[]; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string };
+  /** The HTTP client's own connection settings (VaultClient.connection): same origin, same TLS. */
+  connection: VaultConnection;
   token(): string | undefined;
   onFrame(frame: string): void;
   /** Connected (first time or again): everything cached must be read again, events may have been missed. */
@@ -83,15 +84,16 @@ export class KvEventSubscriber {
       this.retry(250);
       return;
     }
-    const base = new URL(this.opts.vaultAddress);
-    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    const { connection } = this.opts;
+    const base = new URL(connection.origin);
+    base.protocol = connection.secure ? 'wss:' : 'ws:';
     const url = `${base.origin}${EVENTS_SUBSCRIBE_PATH}?json=true&namespaces=*`;
     this.connectedWith = token;
     const ws = new WebSocket(url, {
       headers: { 'x-vault-token': token },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
-      ...(this.opts.tls ?? {}),
+      ...(connection.secure ? connection.tls : {}),
     });
     this.ws = ws;
     const log = this.opts.log;

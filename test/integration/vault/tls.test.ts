@@ -2,11 +2,16 @@ import { expect } from 'chai';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import type { VaultConfig } from '../../../src/config/types.js';
 import { VaultClient } from '../../../src/vault/client.js';
 import { VaultUnreachableError } from '../../../src/errors.js';
+import { KvEventSubscriber } from '../../../src/worker/static/subscriber.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
+import { sleep, waitFor } from '../../support/ports.js';
 import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../../support/tls.js';
+import { vaultApi } from '../../support/vault-setup.js';
 
 forEachBackend('vault client: TLS to Vault (served over https with a test CA)', function (kind) {
   this.timeout(30_000);
@@ -74,5 +79,70 @@ forEachBackend('vault client: TLS to Vault (served over https with a test CA)', 
   it('client_cert and client_key authenticate to a Vault that requires them', async () => {
     expect(await lookup({ address: mtls.url, caCert: pki.caCert })).to.be.instanceOf(VaultUnreachableError);
     expect(await lookup({ address: mtls.url, caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey })).to.deep.equal(['root']);
+  });
+  // The KV-event websocket connects with the HTTP client's own settings (VaultClient.connection):
+  // against a Vault served with a private CA it subscribes, instead of failing the handshake and
+  // leaving the cache to the refresh interval.
+  describe('the KV-event websocket uses the same TLS settings', () => {
+    interface Subscription { frames: string[]; connected: number; logs: string[]; stop(): void }
+
+    function subscribe(config: Partial<VaultConfig> & { address: string }): Subscription {
+      const client = new VaultClient({ tlsSkipVerify: false, numRetries: 0, ...config }, 5_000);
+      const logs: string[] = [];
+      const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
+      const out: Subscription = { frames: [], connected: 0, logs, stop: () => { sub.stop(); client.close(); } };
+      const sub = new KvEventSubscriber({
+        connection: client.connection,
+        token: () => sim.rootToken,
+        onFrame: (f) => out.frames.push(f),
+        onConnected: () => { out.connected++; },
+        onAvailability: () => undefined,
+        onInvalidToken: () => undefined,
+        log: pino({ level: 'debug' }, sink),
+        minBackoffMs: 100,
+        maxBackoffMs: 500,
+      });
+      sub.start();
+      subscriptions.push(out);
+      return out;
+    }
+    const subscriptions: Subscription[] = [];
+    afterEach(() => { for (const s of subscriptions.splice(0)) s.stop(); });
+
+    /** Subscribes, writes a KV secret, and returns once the write's event arrived over TLS. */
+    async function eventArrives(config: Partial<VaultConfig> & { address: string }, name: string): Promise<void> {
+      const s = subscribe(config);
+      await waitFor('the subscription over TLS', () => (s.connected > 0 ? true : undefined), 10_000);
+      const path = `secret/data/tls-events/${name}`;
+      await waitFor(`the event of a write to ${path}`, async () => {
+        await vaultApi(sim, 'POST', path, { data: { v: String(Date.now()) } });
+        await sleep(200);
+        return s.frames.some((f) => f.includes(`tls-events/${name}`)) ? true : undefined;
+      }, 10_000, 0);
+    }
+
+    it('ca_cert: subscribes to a Vault served with a private CA and receives a KV write', async () => {
+      await eventArrives({ address: front.url, caCert: pki.caCert }, 'ca-cert');
+    });
+
+    it('ca_path works for events too', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vxp-capath-'));
+      copyFileSync(pki.caCert, join(dir, 'ca.pem'));
+      await eventArrives({ address: front.url, caPath: dir }, 'ca-path');
+    });
+
+    it('tls_server_name is the name the websocket checks the certificate against', async () => {
+      await eventArrives({ address: named.url, caCert: pki.caCert, tlsServerName: 'vault.test' }, 'server-name');
+    });
+
+    it('client_cert and client_key are presented by the websocket too (mTLS)', async () => {
+      await eventArrives({ address: mtls.url, caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }, 'mtls');
+    });
+
+    it('the wrong CA: no subscription, and the log says why', async () => {
+      const s = subscribe({ address: front.url, caCert: pki.otherCaCert });
+      await waitFor('the handshake error in the log', () => (s.logs.some((l) => l.includes('KV event stream error') && /certificate/.test(l)) ? true : undefined), 10_000);
+      expect(s.connected).to.equal(0);
+    });
   });
 });
