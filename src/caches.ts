@@ -11,7 +11,9 @@ import type { RevocationKind } from './cache/lease-rules.js';
 import { StaticCache } from './cache/static-cache.js';
 import { canonicalNamespace } from './cache/static-key.js';
 import { MemoryStore } from './cache/store.js';
+import { TokenGrants } from './cache/token-grants.js';
 import { hashToken } from './cache/token-hash.js';
+import { mayRevokeTokens } from './cache/lease-rules.js';
 
 /**
  * Both caches on the ext_proc side, and everything that changes them: the streams' effects
@@ -21,9 +23,15 @@ import { hashToken } from './cache/token-hash.js';
 export class Caches {
   readonly static?: StaticCache;
   readonly lease?: LeaseCache;
+  /** Which tokens may be served from the static cache now (see token-grants.ts). */
+  readonly grants?: TokenGrants;
   private readonly inflight = new Inflight();
   private readonly kvMounts = new KvMounts();
   private autoAuthHash: string | undefined;
+  /** Whether the Vault has namespaces: undefined until the worker asked it (sys/health). */
+  private namespaces: boolean | undefined;
+  private recheckSeq = 0;
+  private readonly cacheLogins: boolean;
 
   constructor(
     config: CacheConfig | undefined,
@@ -31,16 +39,21 @@ export class Caches {
     private readonly toWorker: (msg: ExtprocMessage) => void,
     private readonly log: Logger,
   ) {
+    this.cacheLogins = config?.cacheLogins ?? true;
     if (config?.staticSecrets) {
       this.static = new StaticCache(new MemoryStore(config.maxBytes), (path, reason) => {
         metrics.evictions.inc({ cache: 'static', reason });
         toWorker({ type: 'static-forget', path });
       });
+      this.grants = new TokenGrants((config.capabilityRefreshSeconds + config.maxStaleSeconds) * 1000);
     }
     if (config?.leaseCache) {
       this.lease = new LeaseCache((entry, reason) => {
         metrics.evictions.inc({ cache: 'lease', reason });
         toWorker({ type: 'lease-untrack', key: entry.key });
+        // A token the lease cache let go of (revoked, its parent revoked, expired, cleared) reads
+        // nothing from the static cache until it proves access again.
+        if (entry.kind === 'token' && entry.tokenHash) this.dropToken(entry.tokenHash);
       });
     }
   }
@@ -48,9 +61,14 @@ export class Caches {
   /** What the streams see of the caches. */
   streamContext(): Pick<StreamContext, 'staticCache' | 'leaseCache'> {
     const lease = this.lease;
+    const namespaces = (): boolean | undefined => this.namespaces;
     return {
-      ...(this.static ? { staticCache: { cache: this.static, inflight: this.inflight, mounts: this.kvMounts } } : {}),
-      ...(lease ? { leaseCache: { cache: lease, inflight: this.inflight, managed: (h: string) => h === this.autoAuthHash || lease.managesToken(h) } } : {}),
+      ...(this.static && this.grants ? { staticCache: { cache: this.static, grants: this.grants, inflight: this.inflight, mounts: this.kvMounts, namespaces } } : {}),
+      ...(lease ? {
+        leaseCache: {
+          cache: lease, inflight: this.inflight, managed: (h: string) => h === this.autoAuthHash || lease.managesToken(h), namespaces, cacheLogins: this.cacheLogins,
+        },
+      } : {}),
     };
   }
 
@@ -77,11 +95,16 @@ export class Caches {
       case 'inflight-end':
         this.inflight.end(effect.key);
         return true;
-      case 'static-record':
-        if (this.static?.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion)) {
+      case 'static-record': {
+        if (!this.static || !this.grants || this.grants.isIneligible(effect.tokenHash)) return true;
+        const newOnPath = this.static.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
+        // Vault answered this token: a known token is confirmed; an unknown one is looked up first.
+        const tell = this.grants.sawRead(effect.tokenHash, effect.sentAtMs);
+        if (newOnPath || (tell && !this.grants.allows(effect.tokenHash, Date.now()))) {
           this.toWorker({ type: 'static-access', path: effect.key.path, token: effect.token });
         }
         return true;
+      }
       case 'lease-record':
         if (!this.lease) return true;
         this.lease.record(effect.entry);
@@ -129,35 +152,88 @@ export class Caches {
         this.static?.revoke(msg.tokenHash, msg.paths);
         return true;
       case 'mount-info':
-        this.kvMounts.learn(msg.mountPrefix, msg.kind);
+        this.kvMounts.learn(msg.mountPrefix, msg.kind, msg.kvVersion);
+        return true;
+      case 'token-info':
+        this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs);
+        if (!msg.eligible) this.static?.revokeEverywhere(msg.tokenHash);
+        return true;
+      case 'tokens-confirmed':
+        this.grants?.confirmed(msg.tokenHashes, msg.atMs);
+        return true;
+      case 'vault-info':
+        if (this.namespaces !== msg.namespaces) this.log.info({ version: msg.version, namespaces: msg.namespaces }, 'Vault identified');
+        this.namespaces = msg.namespaces;
+        return true;
+      case 'recheck-done':
+        this.log.debug({ seq: msg.seq }, 'every token with cached access was checked again');
         return true;
       default:
         return false;
     }
   }
 
-  /** Evictions for a revocation Vault confirmed (2xx) through Envoy. */
-  private onRevoked(kind: RevocationKind, value: string): void {
+  /**
+   * Evictions for a revocation Vault confirmed (2xx) through Envoy. `value` is undefined when we
+   * could not read what was revoked (a body Vault reads and we do not): then everything of that kind goes.
+   */
+  private onRevoked(kind: RevocationKind, value: string | undefined): void {
     switch (kind) {
       case 'token':
       case 'token-self':
-        this.lease?.evictToken(hashToken(value), 'revoked');
-        this.static?.revokeEverywhere(hashToken(value));
+        if (value === undefined) this.lease?.clear();
+        else {
+          this.lease?.evictToken(hashToken(value), 'revoked');
+          this.dropToken(hashToken(value));
+        }
         break;
       case 'orphan':
-        this.lease?.evictTokenOrphaningChildren(hashToken(value));
-        this.static?.revokeEverywhere(hashToken(value));
+        if (value === undefined) this.lease?.clear();
+        else {
+          this.lease?.evictTokenOrphaningChildren(hashToken(value));
+          this.dropToken(hashToken(value));
+        }
         break;
-      case 'accessor':
+      case 'accessor': {
+        if (value === undefined) {
+          this.lease?.clear();
+          break;
+        }
         this.lease?.evictAccessor(value, 'revoked');
+        const tokenHash = this.grants?.tokenOfAccessor(value);
+        if (tokenHash) this.dropToken(tokenHash);
         break;
+      }
       case 'lease':
-        this.lease?.evictLease(value, 'revoked');
+        if (value === undefined) this.lease?.clear();
+        else {
+          this.lease?.evictLease(value, 'revoked');
+          if (mayRevokeTokens({ kind }, value)) this.lease?.evictTokensCreatedUnder(value, 'revoked');
+        }
         break;
       case 'lease-prefix':
-        this.lease?.evictLeasePrefix(value, 'revoked');
+        if (value === undefined) this.lease?.clear();
+        else {
+          this.lease?.evictLeasePrefix(value, 'revoked');
+          // Token leases are named by the path that created them (auth/token/create/<id>).
+          this.lease?.evictTokensCreatedUnder(value, 'revoked');
+        }
         break;
     }
+    // Children of a revoked token, tokens under a revoked prefix: we cannot name them all, so every
+    // token's cached access waits for a confirmation begun after this moment.
+    if (this.grants && mayRevokeTokens({ kind }, value)) {
+      this.grants.expireAll();
+      this.toWorker({ type: 'recheck', seq: ++this.recheckSeq });
+    }
+  }
+
+  /** A token Vault no longer honours: out of every static entry, no grant, and the worker forgets it. */
+  private dropToken(tokenHash: string): void {
+    if (!this.static || !this.grants?.knows(tokenHash)) return;
+    this.static.revokeEverywhere(tokenHash);
+    this.grants?.forget(tokenHash);
+    this.toWorker({ type: 'token-revoked', tokenHash });
   }
 
   private onCacheClear(c: CacheClearCommand): void {
@@ -171,7 +247,7 @@ export class Caches {
       }
       case 'token':
         this.lease?.evictToken(hashToken(c.value), 'cleared');
-        this.static?.revokeEverywhere(hashToken(c.value));
+        this.dropToken(hashToken(c.value));
         break;
       case 'token_accessor':
         this.lease?.evictAccessor(c.value, 'cleared');

@@ -10,10 +10,14 @@ export interface StoredResponse {
   storedAtMs: number;
 }
 
-/** One cached KV secret: the latest response, version sub-entries and the tokens allowed to read it. */
+/**
+ * One cached KV secret: the latest response, version sub-entries, and for each form the tokens
+ * that proved it — `tokens` read the latest (no query), `versionTokens[N]` read `?version=N`.
+ */
 export interface StaticEntry {
   path: string;
   tokens: string[];
+  versionTokens: Record<string, string[]>;
   latest?: StoredResponse;
   /** The KV v2 version `latest` is, so `?version=N` of the latest is served without a second copy. */
   latestVersion?: number;
@@ -24,7 +28,7 @@ const packr = new Packr({ useRecords: false, structuredClone: false });
 
 /** Stored positionally: field names would be ~80 bytes of every entry, and the path is the key. */
 type WireResponse = [status: number, headers: Array<[string, string]>, body: Uint8Array, storedAtMs: number];
-type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: number | null, versions: Record<string, WireResponse>];
+type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: number | null, versions: Record<string, WireResponse>, versionTokens: Record<string, string[]>];
 
 /**
  * Entries live encoded: compact, and no parsed JSON kept around. The result is a view into
@@ -33,17 +37,17 @@ type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: 
 export function encodeEntry(entry: StaticEntry): Uint8Array {
   const versions: Record<string, WireResponse> = {};
   for (const [v, r] of Object.entries(entry.versions)) versions[v] = toWire(r);
-  const wire: WireEntry = [entry.tokens, entry.latest ? toWire(entry.latest) : null, entry.latestVersion ?? null, versions];
+  const wire: WireEntry = [entry.tokens, entry.latest ? toWire(entry.latest) : null, entry.latestVersion ?? null, versions, entry.versionTokens];
   return packr.pack(wire);
 }
 
 /** The entry stored under `path`. Bodies are views into `bytes`. */
 export function decodeEntry(path: string, bytes: Uint8Array): StaticEntry {
-  const [tokens, latest, latestVersion, wireVersions] = packr.unpack(bytes) as WireEntry;
+  const [tokens, latest, latestVersion, wireVersions, versionTokens] = packr.unpack(bytes) as WireEntry;
   const versions: Record<string, StoredResponse> = {};
   for (const [v, r] of Object.entries(wireVersions)) versions[v] = fromWire(r);
   return {
-    path, tokens, versions,
+    path, tokens, versions, versionTokens: versionTokens ?? {},
     ...(latest ? { latest: fromWire(latest) } : {}),
     ...(latestVersion !== null ? { latestVersion } : {}),
   };

@@ -12,23 +12,28 @@ const ASK_AGAIN_MS = 30_000;
 
 export class KvMounts {
   /** Canonical mount prefix (namespace included, ending in '/') → what it is and when we learned it. */
-  private readonly mounts = new Map<string, { kind: MountKind; atMs: number }>();
+  private readonly mounts = new Map<string, { kind: MountKind; kvVersion: 1 | 2 | undefined; atMs: number }>();
   private readonly asked = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** The kind of the mount holding a canonical path, or undefined while unknown. */
   kindOf(path: string): MountKind | undefined {
-    let best: { prefix: string; kind: MountKind } | undefined;
+    return this.mountOf(path)?.kind;
+  }
+
+  /** The mount holding a canonical path (its prefix, kind and KV version when known), or undefined while unknown. */
+  mountOf(path: string): { prefix: string; kind: MountKind; kvVersion: 1 | 2 | undefined } | undefined {
+    let best: { prefix: string; kind: MountKind; kvVersion: 1 | 2 | undefined } | undefined;
     const now = this.now();
     for (const [prefix, m] of this.mounts) {
       if (now - m.atMs > KEEP_MS) {
         this.mounts.delete(prefix);
         continue;
       }
-      if ((path === prefix.slice(0, -1) || path.startsWith(prefix)) && (!best || prefix.length > best.prefix.length)) best = { prefix, kind: m.kind };
+      if ((path === prefix.slice(0, -1) || path.startsWith(prefix)) && (!best || prefix.length > best.prefix.length)) best = { prefix, kind: m.kind, kvVersion: m.kvVersion };
     }
-    return best?.kind;
+    return best;
   }
 
   /** True when the worker should be asked about this path now (not asked recently). */
@@ -41,9 +46,9 @@ export class KvMounts {
     return true;
   }
 
-  learn(mountPrefix: string, kind: MountKind): void {
+  learn(mountPrefix: string, kind: MountKind, kvVersion?: 1 | 2): void {
     const prefix = mountPrefix.endsWith('/') ? mountPrefix : `${mountPrefix}/`;
-    this.mounts.set(prefix, { kind, atMs: this.now() });
+    this.mounts.set(prefix, { kind, kvVersion, atMs: this.now() });
     for (const p of this.asked.keys()) if (p.startsWith(prefix)) this.asked.delete(p);
   }
 }

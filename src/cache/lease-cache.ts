@@ -130,6 +130,19 @@ export class LeaseCache {
     return [...this.byLease.keys()].filter((id) => id === p || id.startsWith(`${p}/`)).flatMap((id) => this.evictLease(id, reason));
   }
 
+  /**
+   * Tokens whose lease a revoke-prefix (or a lease revocation) may have named: a token's lease id
+   * is the path that created it plus an id (`auth/token/create/h…`), which we do not know, so every
+   * token created under the prefix — or under the path the prefix names a lease of — goes.
+   */
+  evictTokensCreatedUnder(prefix: string, reason: LeaseEvictionReason): LeaseEntry[] {
+    const p = prefix.replace(/^\/+|\/+$/g, '');
+    const under = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b === '';
+    return [...this.entries.values()]
+      .filter((e) => e.kind === 'token' && (under(e.requestPath, p) || under(p, e.requestPath)))
+      .flatMap((e) => this.evictKey(e.key, reason));
+  }
+
   /** cache-clear request_path: a prefix of the canonical request path, in one namespace. */
   evictRequestPath(prefix: string, namespace: string): LeaseEntry[] {
     return [...this.entries.values()]

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { canonicalNamespace } from './static-key.js';
 
 /**
  * The lease cache key: method, path, sorted query, canonical JSON body, namespace and the
@@ -8,29 +7,26 @@ import { canonicalNamespace } from './static-key.js';
  */
 export interface LeaseRequest {
   method: string;
-  /** Path without query, e.g. `/v1/database/creds/app`. */
-  path: string;
-  query: string;
+  /** The decoded path below /v1/, e.g. `database/creds/app`. */
+  rel: string;
+  /** The decoded query pairs. */
+  query: ReadonlyArray<[string, string]>;
   body: Buffer | undefined;
-  namespace: string | undefined;
+  /** The namespace prefix Vault applies ('' for none; see namespacePrefix). */
+  namespace: string;
   tokenHash: string | undefined;
 }
 
 export function leaseKey(req: LeaseRequest): string {
-  const params = [...new URLSearchParams(req.query)].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
+  const params = [...req.query].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
   const parts = [
-    req.method.toUpperCase(),
-    canonicalPath(req.path, req.namespace),
+    req.method,
+    `${req.namespace}${req.rel.replace(/\/+$/, '')}`,
     JSON.stringify(params),
     canonicalBody(req.body),
     req.tokenHash ?? '',
   ];
   return createHash('sha256').update(parts.join('\n')).digest('base64url');
-}
-
-/** `namespace/path` without /v1/, so a namespace in the path or in X-Vault-Namespace is the same. */
-export function canonicalPath(path: string, namespace: string | undefined): string {
-  return `${canonicalNamespace(namespace)}${path.replace(/^\/v1\/+/, '').replace(/\/+$/, '')}`;
 }
 
 /** JSON with keys sorted at every level; a body that is not JSON counts as its bytes. */

@@ -1,19 +1,16 @@
 /**
  * Vault Agent's rules for the lease cache: which requests may be answered from it, which
- * responses are recorded, and which requests revoke something (evict on success).
+ * responses are recorded, and which requests revoke something (evict on success). Every rule
+ * reads the canonical request's decoded path below /v1/ (`rel`), never the raw one.
  */
-
-/** Path below /v1/ with any namespace prefix still on it. */
-function rel(path: string): string {
-  return path.replace(/^\/v1\/+/, '').replace(/\/+$/, '');
-}
+import { bodyFields, type VaultRequest } from '../vault/request.js';
 
 const RENEW = /(?:^|\/)(?:sys\/(?:leases\/)?renew(?:\/.*)?|auth\/token\/renew(?:-self|-accessor)?(?:\/.*)?)$/;
 const WRAPPING = /(?:^|\/)sys\/wrapping\//;
 
-/** Renew responses are never cached (Vault's bug #19684: they look like new leases). */
-export function isRenewPath(path: string): boolean {
-  return RENEW.test(rel(path));
+/** Renew responses are never cached (Vault's bug #19684: they look like new leases). `rel`: the decoded path below /v1/. */
+export function isRenewPath(rel: string): boolean {
+  return RENEW.test(rel.replace(/\/+$/, ''));
 }
 
 export type RevocationKind = 'token' | 'token-self' | 'accessor' | 'orphan' | 'lease' | 'lease-prefix';
@@ -34,37 +31,59 @@ const REVOCATIONS: Array<[RegExp, RevocationKind]> = [
   [/(?:^|\/)sys\/(?:leases\/)?revoke-(?:prefix|force)\/(.+)$/, 'lease-prefix'],
 ];
 
-/** Revocation endpoints, namespaced forms and the legacy sys/revoke* aliases included. */
-export function matchRevocation(method: string, path: string): RevocationMatch | undefined {
+/**
+ * Revocation endpoints, namespaced forms and the legacy sys/revoke* aliases included. `rel` is the
+ * decoded path below /v1/ (Vault decodes it too: `revoke-sel%66` is revoke-self); the method is
+ * case-sensitive, as Vault's.
+ */
+export function matchRevocation(method: string, rel: string): RevocationMatch | undefined {
   if (method !== 'POST' && method !== 'PUT') return undefined;
-  const p = rel(path);
   for (const [re, kind] of REVOCATIONS) {
-    const m = re.exec(p);
-    if (m) return m[1] !== undefined ? { kind, urlValue: decodeURIComponent(m[1]) } : { kind };
+    const m = re.exec(rel);
+    if (m) return m[1] !== undefined ? { kind, urlValue: m[1] } : { kind };
   }
   return undefined;
 }
 
+/**
+ * Whether a successful revocation may also have revoked tokens we cannot name: a token's children
+ * (revoke, revoke-self, revoke-accessor), or tokens' leases (lease ids under `auth/`).
+ */
+export function mayRevokeTokens(match: RevocationMatch, value: string | undefined): boolean {
+  switch (match.kind) {
+    case 'token':
+    case 'token-self':
+    case 'accessor':
+      return true;
+    case 'orphan':
+      return false; // children stay, as orphans
+    case 'lease':
+    case 'lease-prefix':
+      return value === undefined || value.replace(/^\/+/, '') === '' || value.split('/').includes('auth');
+  }
+}
+
 /** The token, accessor or lease a revocation names: from the URL, the JSON body, or the request token. */
-export function revocationValue(match: RevocationMatch, body: Buffer | undefined, requestToken: string | undefined): string | undefined {
+export function revocationValue(match: RevocationMatch, body: Buffer | undefined, requestToken: string | undefined, contentType?: string): string | undefined {
   if (match.urlValue !== undefined) return match.urlValue;
   if (match.kind === 'token-self') return requestToken;
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = body && body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
-  } catch {
-    return undefined;
-  }
+  const parsed = bodyFields(body, contentType);
+  if (!parsed) return undefined;
   const field = match.kind === 'accessor' ? 'accessor' : match.kind === 'lease' ? 'lease_id' : 'token';
   const v = parsed[field];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** Requests the lease cache may answer or record: under /v1/, not renewals, revocations or wrapping. */
-export function isLeaseCandidate(method: string, path: string, wrapped: boolean): boolean {
-  if (!path.startsWith('/v1/') || wrapped) return false;
-  if (method === 'LIST' || method === 'DELETE' || method === 'HEAD' || method === 'OPTIONS') return false;
-  return !isRenewPath(path) && !WRAPPING.test(rel(path)) && matchRevocation(method, path) === undefined;
+/**
+ * Requests the lease cache may answer or record (an allow-list): GET, POST or PUT exactly, a path
+ * Vault reads as we do, one token header, no header that changes Vault's answer (wrapping, MFA,
+ * policy override …), and not a renewal, a revocation or a wrapping endpoint.
+ */
+export function isLeaseCandidate(req: VaultRequest): boolean {
+  const rel = req.rel;
+  if (rel === undefined || !req.exact || req.tokenRepeated || req.answerHeaders.length > 0) return false;
+  if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') return false;
+  return !isRenewPath(rel) && !WRAPPING.test(rel) && matchRevocation(req.method, rel) === undefined;
 }
 
 /** What a cacheable response created. */
@@ -88,6 +107,8 @@ export function leaseRecordOf(body: Buffer): LeaseRecord | undefined {
   }
   if (!r || typeof r !== 'object' || r.wrap_info) return undefined;
   const auth = r.auth;
+  // A login that asks for MFA has no token yet; whatever it has is never replayed.
+  if (auth && (auth as { mfa_requirement?: unknown }).mfa_requirement) return undefined;
   if (auth && typeof auth.client_token === 'string' && auth.client_token !== '') {
     if (auth.renewable !== true || auth.token_type === 'batch') return undefined;
     return {

@@ -30,26 +30,33 @@ export class StaticCache {
     });
   }
 
+  /** The stored answer for exactly this form of the request, when this token proved that form. */
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
     const entry = this.readHot(key.path);
-    if (!entry || !entry.tokens.includes(tokenHash)) return undefined;
-    if (key.version === 0 || key.version === entry.latestVersion) return entry.latest;
-    return entry.versions[String(key.version)];
+    if (!entry) return undefined;
+    if (key.version === 0) return entry.tokens.includes(tokenHash) ? entry.latest : undefined;
+    if (!entry.versionTokens[String(key.version)]?.includes(tokenHash)) return undefined;
+    return key.version === entry.latestVersion ? entry.latest : entry.versions[String(key.version)];
   }
 
   /**
-   * A 2xx KV response read by a token: the token joins the entry and the response is stored
-   * (a KV v2 latest read also fills its own version's sub-entry). Returns true when the token is new.
+   * A 2xx KV response read by a token: the token proves that form of the request (the latest, or
+   * `?version=N`) and the response is stored (a KV v2 latest read also serves its own version's
+   * sub-entry, for tokens that proved that version). Returns true when the token is new on the path.
    */
   record(key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion?: number): boolean {
-    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versions: {} };
-    const newToken = !entry.tokens.includes(tokenHash);
-    if (newToken) entry.tokens.push(tokenHash);
+    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versionTokens: {}, versions: {} };
+    const newToken = !holds(entry, tokenHash);
     if (key.version === 0) {
+      if (!entry.tokens.includes(tokenHash)) entry.tokens.push(tokenHash);
       entry.latest = response;
       setLatestVersion(entry, kvVersion);
     } else {
-      entry.versions[String(key.version)] = response;
+      const v = String(key.version);
+      const provers = entry.versionTokens[v] ?? (entry.versionTokens[v] = []);
+      if (!provers.includes(tokenHash)) provers.push(tokenHash);
+      if (key.version === entry.latestVersion) entry.latest = response;
+      else entry.versions[v] = response;
     }
     this.write(entry);
     return newToken;
@@ -66,8 +73,10 @@ export class StaticCache {
     }
     entry.latest = response;
     // Versions change under a secret without naming themselves (max_versions trims, 1.15 destroy
-    // events list no versions, events missed while disconnected): keep only the one just read.
+    // events list no versions, events missed while disconnected): keep only the one just read,
+    // and version proofs go with their answers.
     entry.versions = {};
+    entry.versionTokens = {};
     setLatestVersion(entry, kvVersion);
     this.write(entry);
   }
@@ -77,6 +86,7 @@ export class StaticCache {
     if (!entry) return;
     for (const v of versions) {
       delete entry.versions[String(v)];
+      delete entry.versionTokens[String(v)];
       if (v === entry.latestVersion) delete entry.latestVersion;
     }
     this.write(entry);
@@ -86,9 +96,14 @@ export class StaticCache {
   revoke(tokenHash: string, paths: string[]): void {
     for (const path of paths) {
       const entry = this.read(path);
-      if (!entry || !entry.tokens.includes(tokenHash)) continue;
+      if (!entry || !holds(entry, tokenHash)) continue;
       entry.tokens = entry.tokens.filter((t) => t !== tokenHash);
-      if (entry.tokens.length === 0) this.evict(path, 'no_reader');
+      for (const [v, list] of Object.entries(entry.versionTokens)) {
+        const left = list.filter((t) => t !== tokenHash);
+        if (left.length) entry.versionTokens[v] = left;
+        else delete entry.versionTokens[v];
+      }
+      if (!hasReaders(entry)) this.evict(path, 'no_reader');
       else this.write(entry);
     }
   }
@@ -151,6 +166,15 @@ export class StaticCache {
     this.hot.delete(entry.path);
     this.store.set(entry.path, encodeEntry(entry));
   }
+}
+
+/** The token proved some form of the path. */
+function holds(entry: StaticEntry, tokenHash: string): boolean {
+  return entry.tokens.includes(tokenHash) || Object.values(entry.versionTokens).some((l) => l.includes(tokenHash));
+}
+
+function hasReaders(entry: StaticEntry): boolean {
+  return entry.tokens.length > 0 || Object.keys(entry.versionTokens).length > 0;
 }
 
 function setLatestVersion(entry: StaticEntry, kvVersion: number | undefined): void {

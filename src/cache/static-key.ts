@@ -1,13 +1,16 @@
 /**
- * Static (KV) cache keys, as Vault Proxy builds them: the canonical `namespace/path` of a GET
- * under /v1/, so `/v1/ns1/secret/data/a` and `/v1/secret/data/a` with `X-Vault-Namespace: ns1`
- * are the same secret. `?version=N` selects a sub-entry; the rest of the query is not part of it.
+ * Static (KV) cache keys, read from the canonical request. Cacheable is an allow-list: a `GET`
+ * (exactly) of a clean path below /v1/ without a trailing slash, whose query is nothing or exactly
+ * `version=N`, with no header that changes Vault's answer and one token header. The key is the
+ * canonical `namespace/path` plus the form: the latest (no query) and `?version=N` are distinct
+ * proofs of access, since a policy's parameter constraints can allow one and refuse the other.
  */
+import type { VaultRequest } from '../vault/request.js';
 
 export interface StaticKey {
   /** Canonical path, e.g. `ns1/secret/data/app` or `secret/data/app` (root namespace). */
   path: string;
-  /** KV v2 version asked for; 0 = latest. */
+  /** KV v2 version asked for with `?version=N`; 0 = the request had no query at all. */
   version: number;
 }
 
@@ -16,29 +19,30 @@ export function canonicalNamespace(ns: string | undefined): string {
   return trimmed === '' || trimmed === 'root' ? '' : `${trimmed}/`;
 }
 
-/** The static key of a request, or undefined when it can never be a cached KV read. */
-export function staticKeyOf(method: string, path: string, query: string, namespaceHeader: string | undefined): StaticKey | undefined {
-  if (method !== 'GET' || !path.startsWith('/v1/')) return undefined;
+/**
+ * The namespace prefix Vault applies to a request: the header's on a Vault with namespaces, none
+ * on one without (Vault Community ignores the header). `null` while we do not know which Vault this is
+ * and the request names a namespace: such a request is not cached.
+ */
+export function namespacePrefix(req: VaultRequest, vaultHasNamespaces: boolean | undefined): string | null {
+  if (req.namespace === undefined) return '';
+  if (vaultHasNamespaces === undefined) return null;
+  return vaultHasNamespaces ? canonicalNamespace(req.namespace) : '';
+}
+
+const VERSION_QUERY = /^version=([1-9][0-9]{0,8})$/;
+
+/** The static key of a request, or undefined when it is not a cacheable KV read. */
+export function staticKeyOf(req: VaultRequest, vaultHasNamespaces: boolean | undefined): StaticKey | undefined {
+  if (req.method !== 'GET' || !req.exact || req.rel === undefined || req.rel === '' || req.rel.endsWith('/')) return undefined;
+  if (req.tokenRepeated || req.answerHeaders.length > 0) return undefined;
   let version = 0;
-  if (query !== '') {
-    const params = new URLSearchParams(query);
-    // LIST results are never cached: KV events name secrets, not the folders that list them.
-    const list = params.get('list');
-    if (list !== null && ['1', 't', 'true'].includes(list.toLowerCase())) return undefined;
-    const v = Number(params.get('version') ?? '0');
-    version = Number.isInteger(v) && v > 0 ? v : 0;
+  if (req.rawQuery !== '') {
+    const m = VERSION_QUERY.exec(req.rawQuery);
+    if (!m) return undefined;
+    version = Number(m[1]);
   }
-  let rel = path.slice(4);
-  if (rel.includes('%')) {
-    try {
-      rel = decodeURIComponent(rel);
-    } catch {
-      return undefined;
-    }
-  }
-  rel = rel.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (rel === '' || rel.includes('/.') || rel.startsWith('.')) {
-    if (rel === '' || rel.split('/').some((seg) => seg === '..' || seg === '.')) return undefined;
-  }
-  return { path: `${canonicalNamespace(namespaceHeader)}${rel}`, version };
+  const ns = namespacePrefix(req, vaultHasNamespaces);
+  if (ns === null) return undefined;
+  return { path: `${ns}${req.rel}`, version };
 }

@@ -1,7 +1,7 @@
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import { HEADERS } from '../vault/paths.js';
+import type { VaultRequest } from '../vault/request.js';
 import { vaultError, type RequestDecision } from './decisions.js';
-import type { ClientRequest } from './request.js';
 import { mayEchoToken } from './sanitize.js';
 
 export interface RequestPolicyContext {
@@ -14,29 +14,35 @@ export interface RequestPolicyContext {
 /** Vault Proxy's answer when a listener requires X-Vault-Request and the request lacks it. */
 export const MISSING_REQUEST_HEADER = "missing 'X-Vault-Request' header";
 
-/**
- * The request-headers decision: listener rules, then the token to send (Vault Proxy's
- * api_proxy rules), then forward. Later issues add local endpoints and cache lookups here.
- */
-export function decideRequest(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
-  // SSRF protection for the proxied API. Vault Proxy checks it on the proxy handler only; local
-  // endpoints (cache-clear, quit, metrics), when they come, are answered before this check.
-  if (ctx.listener.requireRequestHeader && req.vaultRequest !== 'true') {
+/** Our answer to a request that would have Vault wrap an answer carrying the auto-auth token. */
+export const WRAPPED_AUTO_AUTH_TOKEN = 'vault-extproc: response wrapping of a token lookup or renewal made with the auto-auth token is not allowed';
+
+/** SSRF protection (Vault Proxy's require_request_header), for the proxied API and our local endpoints alike. */
+export function missingRequestHeader(req: VaultRequest, listener: ListenerConfig): RequestDecision | undefined {
+  if (listener.requireRequestHeader && req.vaultRequest !== 'true') {
     return vaultError(412, MISSING_REQUEST_HEADER, 'vault_extproc_missing_request_header');
   }
-  return forwardWithToken(req, ctx);
+  return undefined;
+}
+
+/**
+ * The request-headers decision: listener rules, then the token to send (Vault Proxy's
+ * api_proxy rules), then forward.
+ */
+export function decideRequest(req: VaultRequest, ctx: RequestPolicyContext): RequestDecision {
+  return missingRequestHeader(req, ctx.listener) ?? forwardWithToken(req, ctx);
 }
 
 /**
  * use_auto_auth_token: false → the request goes as it came; true → the auto-auth token is
- * added when the request bears no token; "force" → the auto-auth token replaces the client's.
+ * added when the request bears no token Vault would read; "force" → the auto-auth token replaces the client's.
  */
-function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): RequestDecision {
+function forwardWithToken(req: VaultRequest, ctx: RequestPolicyContext): RequestDecision {
   const mode = ctx.useAutoAuthToken;
   const forward: RequestDecision = {
-    kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: req.clientToken,
+    kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: req.token,
   };
-  if (mode === false || (mode === true && req.clientToken)) return forward;
+  if (mode === false || (mode === true && req.token)) return forward;
   forward.effectiveToken = undefined;
   if (mode === 'force' && req.tokenSource === 'bearer') forward.removeHeaders.push(HEADERS.authorization);
   const token = ctx.autoAuthToken();
@@ -45,9 +51,14 @@ function forwardWithToken(req: ClientRequest, ctx: RequestPolicyContext): Reques
     if (mode === 'force' && req.tokenSource === 'x-vault-token') forward.removeHeaders.push(HEADERS.vaultToken);
     return forward;
   }
+  const echoes = mayEchoToken(req.rel);
+  // A wrapped lookup-self or renew-self would hand the auto-auth token out inside the wrapping token.
+  if (echoes && (req.answerHeaders.includes(HEADERS.wrapTtl) || req.answerHeaders.includes(HEADERS.wrapFormat))) {
+    return vaultError(400, WRAPPED_AUTO_AUTH_TOKEN, 'vault_extproc_wrapped_auto_auth_token');
+  }
   forward.setHeaders[HEADERS.vaultToken] = token;
   forward.effectiveToken = token;
   forward.injectedAutoAuth = true;
-  forward.sanitizeResponse = mayEchoToken(req.path);
+  forward.sanitizeResponse = echoes;
   return forward;
 }

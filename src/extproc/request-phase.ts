@@ -1,18 +1,17 @@
-import { parseCacheClear } from '../cache/cache-clear.js';
+import { parseCacheClear, type CacheClearCommand } from '../cache/cache-clear.js';
 import { isLeaseCandidate, matchRevocation, revocationValue } from '../cache/lease-rules.js';
 import { leaseKey } from '../cache/lease-key.js';
-import { canonicalNamespace, staticKeyOf } from '../cache/static-key.js';
+import { namespacePrefix, staticKeyOf } from '../cache/static-key.js';
 import { hashToken } from '../cache/token-hash.js';
-import { HEADERS } from '../vault/paths.js';
+import { parseVaultRequest, type VaultRequest } from '../vault/request.js';
 import { cacheHit, vaultError, type RequestDecision } from './decisions.js';
 import type { ProcessingRequest } from './envoy-types.js';
-import { headerMap } from './headers.js';
+import { headerLines } from './headers.js';
 import { requestBodyReply, requestHeadersReply } from './messages.js';
-import { decideRequest } from './policy.js';
-import { parseClientRequest } from './request.js';
+import { decideRequest, missingRequestHeader } from './policy.js';
 import type { PendingLease, Step, StreamContext, StreamEffect, StreamState } from './stream.js';
 
-/** Local endpoints answered by vault-extproc itself (Vault Agent/Proxy's API). */
+/** Local endpoints answered by vault-extproc itself (Vault Agent/Proxy's API), matched on the decoded path as Vault Proxy's mux does. */
 const METRICS_PATHS = new Set(['/agent/v1/metrics', '/proxy/v1/metrics']);
 const QUIT_PATHS = new Set(['/agent/v1/quit', '/proxy/v1/quit']);
 const CACHE_CLEAR_PATHS = new Set(['/agent/v1/cache-clear', '/proxy/v1/cache-clear']);
@@ -20,49 +19,42 @@ const CACHE_CLEAR_PATHS = new Set(['/agent/v1/cache-clear', '/proxy/v1/cache-cle
 type Respond = Extract<RequestDecision, { kind: 'respond' }>;
 
 const OK_EMPTY: Respond = { kind: 'respond', status: 200, headers: {}, body: '', details: 'vault_extproc_local' };
+/** Go's ServeMux answer for a path it does not serve (a metrics_only listener's everything else). */
+const NOT_FOUND: Respond = {
+  kind: 'respond', status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' },
+  body: '404 page not found\n', details: 'vault_extproc_not_found',
+};
 
 function answered(state: StreamState): StreamState {
   return { ...state, phase: 'done', answeredBy: 'extproc' };
 }
 
-export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
-  const headers = headerMap(msg.request_headers);
-  const req = parseClientRequest(headers);
-  const noBody = msg.request_headers?.end_of_stream === true;
+function respond(state: StreamState, decision: RequestDecision, effects: StreamEffect[] = []): Step {
+  return { state: answered(state), reply: requestHeadersReply(decision), effects };
+}
 
-  // Local endpoints first: Vault Proxy checks require_request_header on the proxied API only.
-  if (ctx.metricsText && req.method === 'GET' && METRICS_PATHS.has(req.path)) {
-    const later = ctx.metricsText().then((text) => requestHeadersReply({
-      kind: 'respond', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text, details: 'vault_extproc_metrics',
-    }));
-    return { state: answered(state), reply: undefined, effects: [], later };
-  }
-  if (state.listener.enableQuit && QUIT_PATHS.has(req.path) && (req.method === 'POST' || req.method === 'PUT')) {
-    return { state: answered(state), reply: requestHeadersReply({ ...OK_EMPTY, details: 'vault_extproc_quit' }), effects: [{ type: 'quit' }] };
-  }
-  if ((ctx.leaseCache || ctx.staticCache) && CACHE_CLEAR_PATHS.has(req.path)) {
-    // Vault Agent answers other methods 200 and does nothing.
-    if (req.method !== 'POST' && req.method !== 'PUT') return { state: answered(state), reply: requestHeadersReply(OK_EMPTY), effects: [] };
-    if (noBody) return { state: answered(state), reply: requestHeadersReply(cacheClearAnswer(undefined).decision), effects: [] };
-    return { state: { ...state, local: 'cache-clear' }, reply: requestHeadersReply({ kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: undefined }, { requestBody: true }), effects: [] };
-  }
+export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
+  const req = parseVaultRequest(headerLines(msg.request_headers));
+  const noBody = msg.request_headers?.end_of_stream === true;
+  const local = localEndpoint(state, req, noBody, ctx);
+  if (local) return local;
 
   const decision = decideRequest(req, { listener: state.listener, useAutoAuthToken: ctx.useAutoAuthToken, autoAuthToken: ctx.autoAuthToken });
-  if (decision.kind === 'respond') return { state: answered(state), reply: requestHeadersReply(decision), effects: [] };
+  if (decision.kind === 'respond') return respond(state, decision);
 
-  const next: StreamState = { ...state, phase: 'response', injectedAutoAuth: decision.injectedAutoAuth };
-  if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders[HEADERS.vaultToken];
+  const next: StreamState = { ...state, phase: 'response', injectedAutoAuth: decision.injectedAutoAuth, request: req };
+  if (decision.sanitizeResponse) next.sanitizeFor = decision.setHeaders['x-vault-token'];
   const effects: StreamEffect[] = [];
   const token = decision.effectiveToken;
+  // When we replaced or added the token, the request Vault sees carries ours, once.
+  const sentReq: VaultRequest = decision.injectedAutoAuth ? { ...req, token, tokenRepeated: false } : req;
   const tokenHash = token && (ctx.staticCache || ctx.leaseCache) ? hashToken(token) : undefined;
-  const namespace = headers.get(HEADERS.vaultNamespace);
-  // A response-wrapped read must reach Vault: a hit would hand out the secret itself instead of a wrapping token.
-  const wrapped = headers.has(HEADERS.wrapTtl) || headers.has(HEADERS.wrapFormat);
+  const nowMs = (ctx.now ?? Date.now)();
   let requestBody = false;
 
-  const revocation = ctx.leaseCache ? matchRevocation(req.method, req.path) : undefined;
+  const revocation = ctx.leaseCache || ctx.staticCache ? (sentReq.rel !== undefined && sentReq.exact ? matchRevocation(sentReq.method, sentReq.rel) : undefined) : undefined;
   if (revocation) {
-    // revoke-self and the URL forms name what they revoke now; the others in their JSON body.
+    // revoke-self and the URL forms name what they revoke now; the others in their body.
     const inBody = revocation.urlValue === undefined && revocation.kind !== 'token-self';
     const value = inBody ? undefined : revocationValue(revocation, undefined, token);
     next.revocation = { match: revocation, ...(token ? { token } : {}), ...(value ? { value } : {}) };
@@ -70,28 +62,36 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   }
 
   const sc = ctx.staticCache;
-  const staticKey = sc && token && tokenHash && !wrapped ? staticKeyOf(req.method, req.path, req.query, namespace) : undefined;
+  const staticKey = sc && token && tokenHash ? staticKeyOf(sentReq, sc.namespaces()) : undefined;
   if (sc && staticKey && token && tokenHash) {
     const hit = sc.cache.lookup(staticKey, tokenHash);
-    if (hit) return { state: answered(state), reply: requestHeadersReply(cacheHit(hit, (ctx.now ?? Date.now)())), effects: [{ type: 'cache-hit' }] };
-    const inflightKey = `s:${staticKey.path}\u0000${staticKey.version}\u0000${tokenHash}`;
-    const leader = sc.inflight.waitFor(inflightKey);
-    if (leader && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: leader };
-    next.static = { key: staticKey, token, tokenHash, inflightKey };
-    effects.push({ type: 'inflight-begin', key: inflightKey });
+    if (hit) {
+      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs), [{ type: 'cache-hit' }]);
+      // The token proved access but the worker has not looked it up yet (a first hit): wait for it, once.
+      const lookup = sc.grants.pendingFor(tokenHash);
+      if (lookup && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: lookup };
+    }
+    if (!sc.grants.isIneligible(tokenHash)) {
+      const inflightKey = `s:${staticKey.path}\u0000${staticKey.version}\u0000${tokenHash}`;
+      const leader = sc.inflight.waitFor(inflightKey);
+      if (leader && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: leader };
+      next.static = { key: staticKey, token, tokenHash, inflightKey, sentAtMs: nowMs };
+      effects.push({ type: 'inflight-begin', key: inflightKey });
+    }
   }
 
   const lc = ctx.leaseCache;
-  if (lc && isLeaseCandidate(req.method, req.path, wrapped)) {
+  const leaseNs = lc && isLeaseCandidate(sentReq) ? namespacePrefix(sentReq, lc.namespaces()) : null;
+  if (lc && leaseNs !== null) {
     const pending: PendingLease = {
-      method: req.method, path: req.path, query: req.query, namespace: canonicalNamespace(namespace),
+      method: sentReq.method, rel: sentReq.rel!, query: sentReq.query, namespace: leaseNs,
       ...(token ? { token } : {}), ...(tokenHash ? { tokenHash } : {}),
     };
     if (noBody) {
       const found = leaseLookup(next, pending, undefined, ctx);
       // Release what the static branch took for this request before answering or waiting.
       const release: StreamEffect[] = next.static ? [{ type: 'inflight-end', key: next.static.inflightKey }] : [];
-      if (found.hit) return { state: answered(state), reply: requestHeadersReply(found.hit), effects: [...release, ...found.effects] };
+      if (found.hit) return respond(state, found.hit, [...release, ...found.effects]);
       if (found.wait) return { state: { ...state, coalesced: true }, reply: undefined, effects: release, wait: found.wait };
       effects.push(...found.effects);
     } else {
@@ -105,6 +105,43 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   return { state: next, reply: requestHeadersReply(decision, { requestBody, responseBody }), effects };
 }
 
+/** Metrics, quit and cache-clear, answered here; undefined for a request that goes to Vault. */
+function localEndpoint(state: StreamState, req: VaultRequest, noBody: boolean, ctx: StreamContext): Step | undefined {
+  const metricsOnly = state.listener.role === 'metrics_only';
+  if (ctx.metricsText && req.method === 'GET' && METRICS_PATHS.has(req.path)) {
+    const later = ctx.metricsText().then((text) => requestHeadersReply({
+      kind: 'respond', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text, details: 'vault_extproc_metrics',
+    }));
+    return { state: answered(state), reply: undefined, effects: [], later };
+  }
+  // A metrics_only listener serves the metrics and nothing else, as Vault Proxy's.
+  if (metricsOnly) return respond(state, NOT_FOUND);
+  const isQuit = state.listener.enableQuit && QUIT_PATHS.has(req.path);
+  const isClear = (ctx.leaseCache || ctx.staticCache) && CACHE_CLEAR_PATHS.has(req.path);
+  if (!isQuit && !isClear) return undefined;
+  // These change the service: require_request_header guards them as it guards the API (no
+  // cross-site form can set the header).
+  const missing = missingRequestHeader(req, state.listener);
+  if (missing) return respond(state, missing);
+  if (isQuit) {
+    if (req.method !== 'POST' && req.method !== 'PUT') return undefined;
+    return respond(state, { ...OK_EMPTY, details: 'vault_extproc_quit' }, [{ type: 'quit' }]);
+  }
+  // Vault Agent answers other methods 200 and does nothing.
+  if (req.method !== 'POST' && req.method !== 'PUT') return respond(state, OK_EMPTY);
+  // Only a JSON body: an HTML form (text/plain, form-urlencoded) cannot clear the cache.
+  const media = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (media !== 'application/json') {
+    return respond(state, vaultError(415, 'cache-clear needs a JSON body (Content-Type: application/json)', 'vault_extproc_cache_clear_rejected'));
+  }
+  if (noBody) return respond(state, cacheClearAnswer(undefined).decision);
+  return {
+    state: { ...state, local: 'cache-clear' },
+    reply: requestHeadersReply({ kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: undefined }, { requestBody: true }),
+    effects: [],
+  };
+}
+
 export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const body = msg.request_body?.body;
   if (state.local === 'cache-clear') {
@@ -114,7 +151,7 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
   const next: StreamState = { ...state };
   const effects: StreamEffect[] = [];
   if (state.revocation) {
-    const value = revocationValue(state.revocation.match, body, state.revocation.token);
+    const value = revocationValue(state.revocation.match, body, state.revocation.token, state.request?.contentType);
     next.revocation = { ...state.revocation, ...(value ? { value } : {}) };
   }
   if (state.lease && state.lease.key === undefined) {
@@ -129,7 +166,7 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
 /** The lease cache at the point the key is known: a hit, a wait for an identical request, or lead. */
 function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | undefined, ctx: StreamContext): { hit?: Respond; wait?: Promise<void>; effects: StreamEffect[] } {
   const lc = ctx.leaseCache!;
-  const key = leaseKey({ method: pending.method, path: pending.path, query: pending.query, body, namespace: pending.namespace, tokenHash: pending.tokenHash });
+  const key = leaseKey({ method: pending.method, rel: pending.rel, query: pending.query, body, namespace: pending.namespace, tokenHash: pending.tokenHash });
   const hit = lc.cache.lookup(key);
   if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)()) as Respond, effects: [{ type: 'cache-hit' }] };
   const inflightKey = `l:${key}`;
@@ -139,7 +176,7 @@ function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | un
   return { effects: [{ type: 'inflight-begin', key: inflightKey }] };
 }
 
-function cacheClearAnswer(body: Buffer | undefined): { decision: Respond; command?: import('../cache/cache-clear.js').CacheClearCommand } {
+function cacheClearAnswer(body: Buffer | undefined): { decision: Respond; command?: CacheClearCommand } {
   const parsed = parseCacheClear(body);
   if (!parsed.ok) return { decision: vaultError(400, parsed.error, 'vault_extproc_cache_clear_rejected') as Respond };
   return { decision: { ...OK_EMPTY, details: 'vault_extproc_cache_clear' }, command: parsed.command };

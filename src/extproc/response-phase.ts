@@ -1,4 +1,5 @@
 import { replayableHeaders, type StoredResponse } from '../cache/entry.js';
+import { kvRead } from '../cache/kv-read.js';
 import { leaseRecordOf } from '../cache/lease-rules.js';
 import { hashToken } from '../cache/token-hash.js';
 import { HEADERS } from '../vault/paths.js';
@@ -18,9 +19,10 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   const next: StreamState = { ...state, answeredBy: 'vault' };
   const ok = status >= 200 && status < 300;
 
-  // Evict on success only: Vault answers 204 (202 with sync=false) when it revoked.
+  // Evict on success only: Vault answers 204 (202 with sync=false) when it revoked. A value we
+  // could not read still counts: the mediator then evicts more, never less.
   const rev = state.revocation;
-  if (rev && ok && rev.value) effects.push({ type: 'revoked', kind: rev.match.kind, value: rev.value });
+  if (rev && ok) effects.push({ type: 'revoked', kind: rev.match.kind, value: rev.value });
   next.revocation = undefined;
 
   const recordable = ok && json && !msg.response_headers?.end_of_stream;
@@ -58,24 +60,17 @@ function release(state: StreamState): StreamEffect[] {
 
 /** A KV read goes to the static cache; a response that created a token or a lease to the lease cache. */
 function recordEffects(state: StreamState, response: StoredResponse, body: Buffer, ctx: StreamContext): StreamEffect[] {
-  let envelope: { mount_type?: unknown; data?: { metadata?: { version?: unknown } } | null } | undefined;
-  try {
-    envelope = JSON.parse(body.toString('utf8')) as typeof envelope;
-  } catch {
-    return [];
-  }
   const st = state.static;
-  if (st) {
-    // Vault 1.16+ names the mount type in the answer; older Vaults and OpenBao do not, and then
-    // the mount table (learned by the worker from sys/internal/ui/mounts) decides.
-    const named = envelope?.mount_type;
-    const kind = typeof named === 'string' && named !== '' ? (named === 'kv' ? 'kv' : 'other') : ctx.staticCache?.mounts.kindOf(st.key.path);
-    if (kind === 'kv') {
-      const v = envelope?.data?.metadata?.version;
-      const kvVersion = typeof v === 'number' && Number.isInteger(v) && st.key.version === 0 && st.key.path.includes('/data/') ? v : undefined;
-      return [{ type: 'static-record', key: st.key, token: st.token, tokenHash: st.tokenHash, response, ...(kvVersion !== undefined ? { kvVersion } : {}) }];
+  const sc = ctx.staticCache;
+  if (st && sc) {
+    const read = kvRead(st.key, body, sc.mounts);
+    if (read.kind === 'record') {
+      return [{
+        type: 'static-record', key: st.key, token: st.token, tokenHash: st.tokenHash, response, sentAtMs: st.sentAtMs,
+        ...(read.kvVersion !== undefined ? { kvVersion: read.kvVersion } : {}),
+      }];
     }
-    if (kind === undefined) return [{ type: 'mount-unknown', path: st.key.path }, ...leaseRecordEffects(state, response, body, ctx)];
+    if (read.kind === 'unknown-mount') return [{ type: 'mount-unknown', path: st.key.path }, ...leaseRecordEffects(state, response, body, ctx)];
   }
   return leaseRecordEffects(state, response, body, ctx);
 }
@@ -86,9 +81,11 @@ function leaseRecordEffects(state: StreamState, response: StoredResponse, body: 
   if (!lease?.key || !lc) return [];
   const record = leaseRecordOf(body);
   if (!record) return [];
-  const requestPath = lease.path.replace(/^\/v1\/+/, '');
+  const requestPath = lease.rel.replace(/\/+$/, '');
   const common = { key: lease.key, response, requestPath, namespace: lease.namespace };
   if (record.kind === 'token') {
+    // A login (no token on the request): anyone with the same credentials gets the cached token.
+    if (!lease.token && !lc.cacheLogins) return [];
     // A new token is cached when it is an orphan, or when its parent (the request's token) is managed.
     if (!record.orphan && !(lease.tokenHash && lc.managed(lease.tokenHash))) return [];
     const entry = {

@@ -4,11 +4,15 @@
  * accessor (`data.id`/`data.accessor`, `auth.client_token`/`auth.accessor`).
  */
 
-/** Paths whose answers can carry the calling token: lookup(-self), renew(-self), optionally namespaced. */
-const TOKEN_ECHO_PATH = /^\/v1\/(?:.+\/)?auth\/token\/(?:lookup|renew)(?:-self)?\/?$/;
+/**
+ * Paths whose answers can carry the calling token: lookup(-self), renew(-self), optionally
+ * namespaced (matched broadly: every auth/token/lookup* and renew* path). `rel` is the canonical request's decoded path below /v1/ (`lookup-sel%66` and
+ * `auth%2Ftoken%2Flookup-self` are lookup-self to Vault, and so to us).
+ */
+const TOKEN_ECHO_PATH = /(?:^|\/)auth\/token\/(?:lookup|renew)/;
 
-export function mayEchoToken(path: string): boolean {
-  return TOKEN_ECHO_PATH.test(path);
+export function mayEchoToken(rel: string | undefined): boolean {
+  return rel !== undefined && TOKEN_ECHO_PATH.test(rel);
 }
 
 /** The body without the auto-auth token, or undefined when nothing had to change. */

@@ -6,6 +6,8 @@ import type { RevocationMatch } from '../cache/lease-rules.js';
 import type { KvMounts } from '../cache/kv-mounts.js';
 import type { StaticCache } from '../cache/static-cache.js';
 import type { StaticKey } from '../cache/static-key.js';
+import type { TokenGrants } from '../cache/token-grants.js';
+import type { VaultRequest } from '../vault/request.js';
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { continueReply } from './messages.js';
@@ -19,9 +21,15 @@ export interface StreamContext {
   /** Prometheus text for `/agent/v1/metrics` (and `/proxy/v1/metrics`) asked through Envoy. */
   metricsText?: () => Promise<string>;
   /** Present when `cache { cache_static_secrets = true }`. */
-  staticCache?: { cache: StaticCache; inflight: Inflight; mounts: KvMounts };
+  staticCache?: { cache: StaticCache; grants: TokenGrants; inflight: Inflight; mounts: KvMounts; namespaces(): boolean | undefined };
   /** Present when the lease cache is on (a cache block without disable_caching_dynamic_secrets). */
-  leaseCache?: { cache: LeaseCache; inflight: Inflight; managed(tokenHash: string): boolean };
+  leaseCache?: {
+    cache: LeaseCache; inflight: Inflight; managed(tokenHash: string): boolean;
+    /** Whether the Vault has namespaces (undefined until the worker found out). */
+    namespaces(): boolean | undefined;
+    /** Logins (token-creating answers to requests without a token) are recorded. */
+    cacheLogins: boolean;
+  };
   now?: () => number;
 }
 
@@ -31,13 +39,17 @@ export interface PendingStatic {
   token: string;
   tokenHash: string;
   inflightKey: string;
+  /** When the request left for Vault: an answer proves the token was good at this moment, not later. */
+  sentAtMs: number;
 }
 
 /** A request the lease cache may record; the key waits for the body of non-GET requests. */
 export interface PendingLease {
   method: string;
-  path: string;
-  query: string;
+  /** The decoded path below /v1/. */
+  rel: string;
+  query: ReadonlyArray<[string, string]>;
+  /** The namespace prefix Vault applies ('' for none). */
   namespace: string;
   token?: string;
   tokenHash?: string;
@@ -49,6 +61,8 @@ export interface PendingLease {
 export interface StreamState {
   listener: ListenerConfig;
   phase: 'request' | 'response' | 'done';
+  /** The canonical request (set once the request headers are read). */
+  request?: VaultRequest;
   /** The request went to Vault carrying the auto-auth token we added. */
   injectedAutoAuth: boolean;
   /** The response body may echo the auto-auth token: strip it (the token that was sent). */
@@ -71,9 +85,10 @@ export type StreamEffect =
   | { type: 'token-suspect' }
   | { type: 'inflight-begin'; key: string }
   | { type: 'inflight-end'; key: string }
-  | { type: 'static-record'; key: StaticKey; token: string; tokenHash: string; response: StoredResponse; kvVersion?: number }
+  | { type: 'static-record'; key: StaticKey; token: string; tokenHash: string; response: StoredResponse; sentAtMs: number; kvVersion?: number }
   | { type: 'lease-record'; entry: LeaseEntry; renewToken: string; ttlSeconds: number }
-  | { type: 'revoked'; kind: RevocationMatch['kind']; value: string }
+  /** Vault confirmed a revocation; `value` undefined when we could not read what it revoked. */
+  | { type: 'revoked'; kind: RevocationMatch['kind']; value: string | undefined }
   | { type: 'cache-clear'; command: CacheClearCommand }
   | { type: 'cache-hit' }
   /** A KV-looking read whose answer does not name its mount type (Vault ≤ 1.15): find out. */
@@ -101,7 +116,7 @@ export interface Step {
  */
 export function initialState(listener: ListenerConfig): StreamState {
   return {
-    listener, phase: 'request', injectedAutoAuth: false, sanitizeFor: undefined, coalesced: undefined, static: undefined,
+    listener, phase: 'request', request: undefined, injectedAutoAuth: false, sanitizeFor: undefined, coalesced: undefined, static: undefined,
     lease: undefined, revocation: undefined, local: undefined, response: undefined, answeredBy: undefined,
   };
 }

@@ -14,7 +14,7 @@ const plain = (e: StaticEntry): unknown => ({
 describe('cache: static entry encoding', () => {
   it('decodes what it encoded: tokens, latest and its version, version sub-entries', () => {
     const entry: StaticEntry = {
-      path: 'ns1/secret/data/app', tokens: ['h1', 'h2'], latest: response('{"v":3}', 1_700_000_000_123), latestVersion: 3,
+      path: 'ns1/secret/data/app', tokens: ['h1', 'h2'], versionTokens: { 1: ['h2'] }, latest: response('{"v":3}', 1_700_000_000_123), latestVersion: 3,
       versions: { 1: response('{"v":1}', 1_600_000_000_000) },
     };
     const decoded = decodeEntry(entry.path, encodeEntry(entry));
@@ -23,7 +23,7 @@ describe('cache: static entry encoding', () => {
   });
 
   it('leaves out what is absent, and does not store the path (it is the key)', () => {
-    const entry: StaticEntry = { path: 'secret/data/a-rather-long-path-name', tokens: ['h1'], versions: { 2: response('x', 5) } };
+    const entry: StaticEntry = { path: 'secret/data/a-rather-long-path-name', tokens: ['h1'], versionTokens: {}, versions: { 2: response('x', 5) } };
     const bytes = encodeEntry(entry);
     const decoded = decodeEntry(entry.path, bytes);
     expect(decoded).not.to.have.property('latest');

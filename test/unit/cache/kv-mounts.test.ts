@@ -2,6 +2,7 @@
 // learns KV mounts from sys/internal/ui/mounts, and caches nothing on a mount until it knows it.
 import { expect } from 'chai';
 import { Inflight } from '../../../src/cache/inflight.js';
+import { TokenGrants } from '../../../src/cache/token-grants.js';
 import { KvMounts, mountPrefixOf } from '../../../src/cache/kv-mounts.js';
 import { StaticCache } from '../../../src/cache/static-cache.js';
 import { MemoryStore } from '../../../src/cache/store.js';
@@ -60,7 +61,10 @@ function read(ctx: StreamContext, envelope: Record<string, unknown>): StreamEffe
 describe('a KV read whose answer does not name the mount type', () => {
   const body = { request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data: { data: { pw: 'x' }, metadata: { version: 3 } }, wrap_info: null, warnings: null, auth: null };
   function ctx(mounts: KvMounts): StreamContext {
-    return { useAutoAuthToken: false, autoAuthToken: () => undefined, staticCache: { cache: new StaticCache(new MemoryStore(1 << 20), () => undefined), inflight: new Inflight(), mounts } };
+    return {
+      useAutoAuthToken: false, autoAuthToken: () => undefined,
+      staticCache: { cache: new StaticCache(new MemoryStore(1 << 20), () => undefined), grants: new TokenGrants(60_000), inflight: new Inflight(), mounts, namespaces: () => false },
+    };
   }
   const types = (effects: StreamEffect[]): string[] => effects.map((e) => e.type).filter((t) => t !== 'proxied' && t !== 'cache-miss' && t !== 'inflight-begin' && t !== 'inflight-end');
 
@@ -72,7 +76,7 @@ describe('a KV read whose answer does not name the mount type', () => {
 
   it('is recorded once the mount is known to be KV, never when it is known to be something else', () => {
     const kv = new KvMounts();
-    kv.learn('secret/', 'kv');
+    kv.learn('secret/', 'kv', 2);
     const recorded = read(ctx(kv), body).find((e) => e.type === 'static-record');
     expect(recorded).to.include({ type: 'static-record', kvVersion: 3 });
     const other = new KvMounts();
@@ -80,12 +84,12 @@ describe('a KV read whose answer does not name the mount type', () => {
     expect(types(read(ctx(other), body))).to.deep.equal([]);
   });
 
-  it('a named mount type wins over the learned table', () => {
+  it('a named mount type wins over the learned table (the version is asked again)', () => {
     const other = new KvMounts();
     other.learn('secret/', 'other');
-    expect(types(read(ctx(other), { ...body, mount_type: 'kv' }))).to.deep.equal(['static-record']);
+    expect(types(read(ctx(other), { ...body, mount_type: 'kv' }))).to.deep.equal(['mount-unknown']);
     const kv = new KvMounts();
-    kv.learn('secret/', 'kv');
+    kv.learn('secret/', 'kv', 2);
     expect(types(read(ctx(kv), { ...body, mount_type: 'database' }))).to.deep.equal([]);
   });
 });

@@ -3,8 +3,13 @@ import { parseCacheClear } from '../../../src/cache/cache-clear.js';
 import { LeaseCache, type LeaseEntry } from '../../../src/cache/lease-cache.js';
 import { canonicalBody, leaseKey } from '../../../src/cache/lease-key.js';
 import { isLeaseCandidate, isRenewPath, leaseRecordOf, matchRevocation, revocationValue } from '../../../src/cache/lease-rules.js';
+import { parseVaultRequest } from '../../../src/vault/request.js';
 
-const base = { method: 'POST', path: '/v1/auth/approle/login', query: '', body: Buffer.from('{"role_id":"r","secret_id":"s"}'), namespace: undefined, tokenHash: undefined };
+const base = { method: 'POST', rel: 'auth/approle/login', query: [] as Array<[string, string]>, body: Buffer.from('{"role_id":"r","secret_id":"s"}'), namespace: '', tokenHash: undefined };
+
+function req(method: string, target: string, headers: Record<string, string> = {}) {
+  return parseVaultRequest(new Map([[':method', [method]], [':path', [target]], ...Object.entries(headers).map(([k, v]) => [k, [v]] as [string, string[]])]));
+}
 
 describe('cache: lease keys (golden)', () => {
   it('pins the key of a request', () => {
@@ -12,30 +17,42 @@ describe('cache: lease keys (golden)', () => {
   });
   it('ignores JSON key order and query order', () => {
     expect(leaseKey({ ...base, body: Buffer.from('{ "secret_id": "s", "role_id": "r" }') })).to.equal(leaseKey(base));
-    expect(leaseKey({ ...base, query: 'b=2&a=1' })).to.equal(leaseKey({ ...base, query: 'a=1&b=2' }));
+    expect(leaseKey({ ...base, query: [['b', '2'], ['a', '1']] })).to.equal(leaseKey({ ...base, query: [['a', '1'], ['b', '2']] }));
     expect(canonicalBody(Buffer.from('{"b":{"y":1,"x":[{"d":1,"c":2}]},"a":null}'))).to.equal('{"a":null,"b":{"x":[{"c":2,"d":1}],"y":1}}');
   });
   it('folds a path-embedded namespace and X-Vault-Namespace together', () => {
-    expect(leaseKey({ ...base, path: '/v1/ns1/auth/approle/login' })).to.equal(leaseKey({ ...base, namespace: 'ns1' }));
+    expect(leaseKey({ ...base, rel: 'ns1/auth/approle/login' })).to.equal(leaseKey({ ...base, namespace: 'ns1/' }));
   });
   it('changes with the method, path, body, namespace and token', () => {
     const k = leaseKey(base);
     for (const other of [
-      { ...base, method: 'PUT' }, { ...base, path: '/v1/auth/approle2/login' }, { ...base, body: Buffer.from('{"role_id":"r2","secret_id":"s"}') },
-      { ...base, namespace: 'ns2' }, { ...base, tokenHash: 'h' }, { ...base, query: 'a=1' }, { ...base, body: Buffer.from('not json') },
+      { ...base, method: 'PUT' }, { ...base, rel: 'auth/approle2/login' }, { ...base, body: Buffer.from('{"role_id":"r2","secret_id":"s"}') },
+      { ...base, namespace: 'ns2/' }, { ...base, tokenHash: 'h' }, { ...base, query: [['a', '1']] as Array<[string, string]> }, { ...base, body: Buffer.from('not json') },
     ]) expect(leaseKey(other)).not.to.equal(k);
   });
 });
 
 describe('cache: lease rules', () => {
   it('knows the renew paths, which are never cached', () => {
-    for (const p of ['/v1/sys/leases/renew', '/v1/sys/renew', '/v1/sys/leases/renew/db/creds/x/abc', '/v1/auth/token/renew', '/v1/auth/token/renew-self', '/v1/auth/token/renew-accessor', '/v1/ns1/sys/leases/renew']) {
-      expect(isRenewPath(p), p).to.equal(true);
-      expect(isLeaseCandidate('POST', p, false), p).to.equal(false);
+    for (const p of ['/v1/sys/leases/renew', '/v1/sys/renew', '/v1/sys/leases/renew/db/creds/x/abc', '/v1/auth/token/renew', '/v1/auth/token/renew-self', '/v1/auth/token/renew-accessor', '/v1/ns1/sys/leases/renew',
+      '/v1/auth/token/renew-sel%66', '/v1/auth%2Ftoken%2Frenew-self', '/v1/sys/leases/%72enew']) {
+      expect(isRenewPath(req('POST', p).rel!), p).to.equal(true);
+      expect(isLeaseCandidate(req('POST', p)), p).to.equal(false);
     }
-    expect(isLeaseCandidate('GET', '/v1/database/creds/app', false)).to.equal(true);
-    expect(isLeaseCandidate('GET', '/v1/database/creds/app', true)).to.equal(false);
-    expect(isLeaseCandidate('POST', '/v1/sys/wrapping/unwrap', false)).to.equal(false);
+    expect(isLeaseCandidate(req('GET', '/v1/database/creds/app'))).to.equal(true);
+    expect(isLeaseCandidate(req('GET', '/v1/database/creds/app', { 'x-vault-wrap-ttl': '60' }))).to.equal(false);
+    expect(isLeaseCandidate(req('POST', '/v1/sys/wrapping/unwrap'))).to.equal(false);
+  });
+
+  it('is an allow-list: exact methods, clean paths, no answer-changing headers, one token header', () => {
+    expect(isLeaseCandidate(req('get', '/v1/database/creds/app'))).to.equal(false);
+    expect(isLeaseCandidate(req('PATCH', '/v1/database/creds/app'))).to.equal(false);
+    expect(isLeaseCandidate(req('GET', '/v1/database//creds/app'))).to.equal(false);
+    expect(isLeaseCandidate(req('GET', '/v1/database/creds/%zz'))).to.equal(false);
+    expect(isLeaseCandidate(req('POST', '/v1/auth/userpass/login/u', { 'x-vault-mfa': 'id:123456' }))).to.equal(false);
+    expect(isLeaseCandidate(req('POST', '/v1/auth/userpass/login/u', { 'x-vault-policy-override': 'true' }))).to.equal(false);
+    const repeated = parseVaultRequest(new Map([[':method', ['GET']], [':path', ['/v1/database/creds/app']], ['x-vault-token', ['a', 'b']]]));
+    expect(isLeaseCandidate(repeated)).to.equal(false);
   });
 
   it('matches every revocation path, namespaced and legacy forms included', () => {
@@ -54,11 +71,14 @@ describe('cache: lease rules', () => {
       ['/v1/sys/leases/revoke-force/database', 'lease-prefix', 'database'],
       ['/v1/sys/revoke-prefix/database', 'lease-prefix', 'database'],
     ];
+    cases.push(['/v1/auth/token/revoke-sel%66', 'token-self', undefined], ['/v1/auth%2Ftoken%2Frevoke-accessor', 'accessor', undefined],
+      ['/v1/sys/leases/revoke-prefix/auth%2Ftoken%2Fcreate', 'lease-prefix', 'auth/token/create'], ['/v1/sys/leases/revoke/a%252Fb', 'lease', 'a%2Fb']);
     for (const [path, kind, urlValue] of cases) {
-      expect(matchRevocation('PUT', path), path).to.deep.equal(urlValue === undefined ? { kind } : { kind, urlValue });
+      expect(matchRevocation('PUT', req('PUT', path).rel!), path).to.deep.equal(urlValue === undefined ? { kind } : { kind, urlValue });
     }
-    expect(matchRevocation('GET', '/v1/auth/token/revoke')).to.equal(undefined);
-    expect(matchRevocation('POST', '/v1/auth/token/revoked')).to.equal(undefined);
+    expect(matchRevocation('GET', 'auth/token/revoke')).to.equal(undefined);
+    expect(matchRevocation('post', 'auth/token/revoke')).to.equal(undefined);
+    expect(matchRevocation('POST', 'auth/token/revoked')).to.equal(undefined);
   });
 
   it('reads what a revocation names from its body, exactly', () => {
@@ -67,6 +87,9 @@ describe('cache: lease rules', () => {
     expect(revocationValue({ kind: 'accessor' }, Buffer.from('{"accessor":"acc"}'), undefined)).to.equal('acc');
     expect(revocationValue({ kind: 'lease' }, Buffer.from('{"lease_id":"l/1"}'), undefined)).to.equal('l/1');
     expect(revocationValue({ kind: 'token' }, Buffer.from('garbage'), undefined)).to.equal(undefined);
+    // Vault reads form bodies too, and only the first JSON value.
+    expect(revocationValue({ kind: 'accessor' }, Buffer.from('accessor=acc%2B1'), undefined, 'application/x-www-form-urlencoded')).to.equal('acc+1');
+    expect(revocationValue({ kind: 'token' }, Buffer.from('{"token":"a"} trailing'), undefined)).to.equal(undefined);
   });
 
   it('records renewable tokens and leases only', () => {

@@ -23,11 +23,19 @@ describe('cache: static cache — who may read what', () => {
     expect(text(c.lookup(latest, A))).to.equal('b');
   });
 
-  it('keeps versions apart, and a latest KV v2 read fills its own version', () => {
+  it('keeps versions apart; each form is its own proof of access (a policy may allow one and deny the other)', () => {
     const c = new StaticCache(new MemoryStore(1 << 20));
     c.record(latest, A, response('v3'), 3);
+    // A read the latest only: ?version=3 (the same answer) is not proven for A.
+    expect(c.lookup({ path: latest.path, version: 3 }, A)).to.equal(undefined);
     c.record({ path: latest.path, version: 1 }, A, response('v1'));
     expect(text(c.lookup({ path: latest.path, version: 1 }, A))).to.equal('v1');
+    // B read ?version=1 only: the latest is not proven for B.
+    c.record({ path: latest.path, version: 1 }, B, response('v1'));
+    expect(c.lookup(latest, B)).to.equal(undefined);
+    expect(text(c.lookup({ path: latest.path, version: 1 }, B))).to.equal('v1');
+    // ?version=3 proven: served from the latest's answer, no second copy.
+    c.record({ path: latest.path, version: 3 }, A, response('v3'));
     expect(text(c.lookup({ path: latest.path, version: 3 }, A))).to.equal('v3');
     expect(c.lookup({ path: latest.path, version: 2 }, A)).to.equal(undefined);
     c.dropVersions(latest.path, [1]);
@@ -64,10 +72,13 @@ describe('cache: static cache — who may read what', () => {
     const c = new StaticCache(new MemoryStore(1 << 20));
     c.record({ path: latest.path, version: 1 }, A, response('v1'));
     c.record(latest, A, response('v2'), 2);
+    c.record({ path: latest.path, version: 2 }, A, response('v2'));
     c.update(latest.path, response('v3'), [], 3);
     expect(c.lookup({ path: latest.path, version: 1 }, A)).to.equal(undefined);
     expect(c.lookup({ path: latest.path, version: 2 }, A)).to.equal(undefined);
-    expect(text(c.lookup({ path: latest.path, version: 3 }, A))).to.equal('v3');
+    // Version proofs go with their answers; the latest stays proven.
+    expect(c.lookup({ path: latest.path, version: 3 }, A)).to.equal(undefined);
+    expect(text(c.lookup(latest, A))).to.equal('v3');
   });
 
   it('keeps within its byte budget, least recently used first, and tells the worker', () => {

@@ -1,0 +1,124 @@
+/**
+ * Which tokens may be served from the static cache right now. A proof of access (StaticCache)
+ * says a token read a path once; a grant says Vault still honours the token: the worker looked it
+ * up once (no use limit, no bound CIDRs: `token-info`), and Vault confirmed it since
+ * (`tokens-confirmed`, or Vault answering one of its reads). A grant lasts `windowMs` after the last
+ * confirmation (capability refresh interval + static_secret_max_stale), so a worker that cannot
+ * reach Vault — or is stuck, or dead — cannot keep cached access alive past that bound.
+ */
+export class TokenGrants {
+  /** tokenHash → until when cached access may be served. */
+  private readonly until = new Map<string, number>();
+  private readonly byAccessor = new Map<string, string>();
+  private readonly accessorOf = new Map<string, string>();
+  /** Tokens the worker found use-limited or CIDR-bound: never served from the cache. */
+  private readonly ineligible = new Set<string>();
+  /** Tokens whose first lookup is under way, with when it was asked and who waits for it. */
+  private readonly pending = new Map<string, { sinceMs: number; done: Promise<void>; resolve: () => void }>();
+  /** Confirmations that began at or before this moment prove nothing (a revocation through Envoy came after). */
+  private revokedAtMs = -Infinity;
+
+  constructor(private readonly windowMs: number, private readonly now: () => number = Date.now) {}
+
+  /** True when the token's cached access may be served now. */
+  allows(tokenHash: string, nowMs: number): boolean {
+    const u = this.until.get(tokenHash);
+    return u !== undefined && u > nowMs;
+  }
+
+  /** While the worker's first lookup of a token is under way (at most 5 s), a promise that settles with it. */
+  pendingFor(tokenHash: string): Promise<void> | undefined {
+    const p = this.pending.get(tokenHash);
+    return p && this.now() - p.sinceMs < PENDING_MS ? p.done : undefined;
+  }
+
+  /** The token has been seen reading (looked up, or its lookup under way): it may hold proofs of access. */
+  knows(tokenHash: string): boolean {
+    return this.accessorOf.has(tokenHash) || this.pending.has(tokenHash);
+  }
+
+  isIneligible(tokenHash: string): boolean {
+    return this.ineligible.has(tokenHash);
+  }
+
+  /**
+   * Vault answered a read made with this token at `sentAtMs` (when the request left us). A token the
+   * worker has looked up is confirmed; an unknown one waits for its lookup. Returns true when the
+   * worker must be told about the token.
+   */
+  sawRead(tokenHash: string, sentAtMs: number): boolean {
+    if (this.ineligible.has(tokenHash)) return false;
+    if (this.accessorOf.has(tokenHash)) {
+      this.extend(tokenHash, sentAtMs);
+      return true;
+    }
+    if (!this.pendingFor(tokenHash)) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => { resolve = r; });
+      this.pending.set(tokenHash, { sinceMs: this.now(), done, resolve });
+    }
+    return true;
+  }
+
+  /** The worker's lookup of a token (begun at `atMs`). */
+  info(tokenHash: string, accessor: string, eligible: boolean, atMs: number): void {
+    const p = this.pending.get(tokenHash);
+    this.pending.delete(tokenHash);
+    if (!eligible) {
+      this.forget(tokenHash);
+      if (this.ineligible.size >= MAX_INELIGIBLE) this.ineligible.delete(this.ineligible.values().next().value as string);
+      this.ineligible.add(tokenHash);
+    } else {
+      if (accessor) {
+        this.byAccessor.set(accessor, tokenHash);
+        this.accessorOf.set(tokenHash, accessor);
+      } else this.accessorOf.set(tokenHash, '');
+      this.extend(tokenHash, atMs);
+    }
+    p?.resolve();
+  }
+
+  /** Vault confirmed these tokens with checks begun at `atMs`. Unknown tokens stay unknown. */
+  confirmed(tokenHashes: string[], atMs: number): void {
+    for (const h of tokenHashes) if (this.accessorOf.has(h)) this.extend(h, atMs);
+  }
+
+  /** The token behind an accessor, when the worker told us. */
+  tokenOfAccessor(accessor: string): string | undefined {
+    return this.byAccessor.get(accessor);
+  }
+
+  /** A token Vault revoked: no more grant. */
+  forget(tokenHash: string): void {
+    this.until.delete(tokenHash);
+    this.pending.get(tokenHash)?.resolve();
+    this.pending.delete(tokenHash);
+    const acc = this.accessorOf.get(tokenHash);
+    if (acc) this.byAccessor.delete(acc);
+    this.accessorOf.delete(tokenHash);
+  }
+
+  /**
+   * A revocation through Envoy may have revoked tokens we cannot name (children of a revoked
+   * token, a revoke-prefix over token paths): every grant ends now, and only confirmations begun
+   * after this moment bring them back.
+   */
+  expireAll(): void {
+    this.revokedAtMs = this.now();
+    this.until.clear();
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+
+  private extend(tokenHash: string, atMs: number): void {
+    if (atMs <= this.revokedAtMs) return;
+    const next = atMs + this.windowMs;
+    const u = this.until.get(tokenHash);
+    if (u === undefined || next > u) this.until.set(tokenHash, next);
+  }
+}
+
+const PENDING_MS = 5_000;
+const MAX_INELIGIBLE = 100_000;
