@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { ListenerConfig, UseAutoAuthToken } from '../../../src/config/types.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../../src/extproc/envoy-types.js';
 import { initialState, step, type StreamContext } from '../../../src/extproc/stream.js';
+import { Inflight } from '../../../src/cache/inflight.js';
+import { LeaseCache } from '../../../src/cache/lease-cache.js';
 
 const LISTENER: ListenerConfig = { type: 'tcp', address: '127.0.0.1:8100', requireRequestHeader: false, enableQuit: false, role: 'default' };
 const AUTO = 'hvs.auto-auth-token';
@@ -154,5 +156,59 @@ describe('extproc: the auto-auth token never comes back to the client', () => {
       expect(step(state, { request: 'response_body', response_body: { body: Buffer.from(text) } }, ctx(true)).reply).to.deep.equal({ response_body: {} });
     }
     expect(step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/x'), ctx(true)).state.sanitizeFor).to.equal(undefined);
+  });
+});
+
+describe('extproc: rules read the canonical request, not the raw path', () => {
+  const immediate = (reply: ProcessingResponse | undefined) => (reply as { immediate_response?: { status: { code: number }; body: Buffer } }).immediate_response;
+
+  it('cleans the answer of encoded token lookups and renewals (Vault decodes the path)', () => {
+    for (const p of ['/v1/auth/token/%6Cookup-self', '/v1/auth/token/lookup-sel%66', '/v1/auth%2Ftoken%2Flookup-self', '/v1/auth/token/renew-sel%66', '/v1/auth/token/lookup']) {
+      expect(step(initialState(LISTENER), requestHeaders(p.includes('renew') ? 'POST' : 'GET', p), ctx(true)).state.sanitizeFor, p).to.equal(AUTO);
+    }
+  });
+
+  it('refuses to have Vault wrap a token lookup or renewal made with the auto-auth token', () => {
+    for (const [h, p] of [['x-vault-wrap-ttl', '/v1/auth/token/lookup-self'], ['x-vault-wrap-ttl', '/v1/auth/token/renew-sel%66'], ['x-vault-wrap-format', '/v1/auth/token/lookup-self']]) {
+      const out = step(initialState(LISTENER), requestHeaders('POST', p!, { [h!]: '60' }), ctx(true));
+      expect(immediate(out.reply)?.status.code, `${h} ${p}`).to.equal(400);
+      expect(JSON.parse(immediate(out.reply)!.body.toString()).errors[0]).to.include('response wrapping');
+    }
+    // With the client's own token, Vault's business.
+    expect(immediate(step(initialState(LISTENER), requestHeaders('GET', '/v1/auth/token/lookup-self', { 'x-vault-wrap-ttl': '60', 'x-vault-token': 'hvs.c' }), ctx(true)).reply)).to.equal(undefined);
+  });
+
+  it('a lowercase `bearer` is no token to Vault: the auto-auth token is added (true) as Vault Proxy would', () => {
+    expect(mutation(decide(true, { authorization: 'bearer hvs.client' }).reply).set).to.deep.equal({ 'x-vault-token': AUTO });
+  });
+
+  describe('local endpoints', () => {
+    const withCache = (): StreamContext => ({ ...ctx(true), leaseCache: { cache: new LeaseCache(), inflight: new Inflight(), managed: () => false, namespaces: () => false, cacheLogins: true } });
+    const clear = (headers: Record<string, string>, listener = LISTENER) => step(initialState(listener), { ...requestHeaders('POST', '/agent/v1/cache-clear', headers), request_headers: { ...requestHeaders('POST', '/agent/v1/cache-clear', headers).request_headers!, end_of_stream: false } }, withCache());
+
+    it('cache-clear accepts only a JSON body (no cross-site form can clear the cache)', () => {
+      expect(immediate(clear({ 'content-type': 'text/plain' }).reply)?.status.code).to.equal(415);
+      expect(immediate(clear({ 'content-type': 'application/x-www-form-urlencoded' }).reply)?.status.code).to.equal(415);
+      expect(immediate(clear({}).reply)?.status.code).to.equal(415);
+      expect(clear({ 'content-type': 'application/json' }).state.local).to.equal('cache-clear');
+    });
+
+    it('cache-clear and quit obey require_request_header', () => {
+      const strict = { ...LISTENER, requireRequestHeader: true, enableQuit: true };
+      expect(immediate(clear({ 'content-type': 'application/json' }, strict).reply)?.status.code).to.equal(412);
+      expect(clear({ 'content-type': 'application/json', 'x-vault-request': 'true' }, strict).state.local).to.equal('cache-clear');
+      const quit = step(initialState(strict), requestHeaders('POST', '/agent/v1/quit'), ctx(true));
+      expect(immediate(quit.reply)?.status.code).to.equal(412);
+      expect(quit.effects).to.deep.equal([]);
+    });
+
+    it('a metrics_only listener serves the metrics and nothing else (404 as Vault Proxy)', () => {
+      const metricsOnly = { ...LISTENER, role: 'metrics_only' as const };
+      const other = step(initialState(metricsOnly), requestHeaders('GET', '/v1/secret/data/x'), ctx(true));
+      expect(immediate(other.reply)?.status.code).to.equal(404);
+      expect(immediate(other.reply)?.body.toString()).to.equal('404 page not found\n');
+      const metrics = step(initialState(metricsOnly), requestHeaders('GET', '/agent/v1/metrics'), { ...ctx(true), metricsText: async () => 'm 1\n' });
+      expect(metrics.later).to.be.instanceOf(Promise);
+    });
   });
 });
