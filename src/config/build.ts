@@ -123,7 +123,7 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     return undefined;
   }
   if (!IMPLEMENTED_METHODS.has(type)) {
-    m.blockServe('', `auth method "${type}" is not implemented by vault-extproc yet (implemented: approle, token_file): check accepts it, serve refuses to start`);
+    m.blockServe('', `auth method "${type}" is not implemented by vault-extproc yet (implemented: approle, token_file): serve refuses to start`);
     for (const key of Object.keys(m.raw)) m.accept(key);
     return { type: 'unsupported', name: type };
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AppError, errorMessage } from '../errors.js';
 import { buildConfig } from './build.js';
 import { applyVaultEnv } from './env.js';
+import { checkReferencedFiles } from './files.js';
 import { decodeConfigText } from './hcl.js';
 import { Problems, type Problem } from './problems.js';
 import { BlockReader } from './reader.js';
@@ -26,17 +27,93 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     problems.error('', errorMessage(err).replace(`${file}: `, ''));
     raw = {};
   }
+  const parsed = problems.errors.length === 0;
   const config = buildConfig(new BlockReader(raw, '', problems));
   applyVaultEnv(config, env, problems);
+  if (parsed && raw['auto_auth'] === undefined && raw['cache'] === undefined && raw['listener'] === undefined) {
+    // Vault Proxy's own words (command/proxy/config/config.go): it refuses to start on such a config.
+    problems.error('', 'no auto_auth, cache, or listener block found in config');
+  }
+  checkAddressClashes(config, problems);
+  return loaded(config, problems);
+}
+
+function loaded(config: Config, problems: Problems): LoadedConfig {
   return { config, problems: problems.list, errors: problems.errors, warnings: problems.warnings, serveBlockers: problems.serveBlockers };
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Also check the files the config names (TLS files, credential files, sink and pid_file
+   * directories) as `serve` needs them. Default true; `envoy-config` and `check --config-only`
+   * (a config written for another machine) leave them out.
+   */
+  files?: boolean;
+}
+
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AppError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${errorMessage(err)}`, { cause: err });
+    throw new AppError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${fileError(err)}`, { cause: err });
   }
-  return parseConfig(text, file, env);
+  const result = parseConfig(text, file, opts.env ?? process.env);
+  if (opts.files === false) return result;
+  const problems = new Problems();
+  problems.list.push(...result.problems);
+  checkReferencedFiles(result.config, problems);
+  return loaded(result.config, problems);
+}
+
+function fileError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return errorMessage(err);
+}
+
+/**
+ * Two servers cannot listen on one address: the ext_proc server, the admin server and Envoy's
+ * listeners (each pair compared; a wildcard host overlaps every host on the same port; port 0 is
+ * "any free port" and never clashes; a unix socket path clashes only with the same path).
+ */
+function checkAddressClashes(config: Config, problems: Problems): void {
+  const named: Array<{ location: string; address: string }> = [
+    { location: 'extproc > address', address: config.extproc.address },
+    { location: 'extproc > admin_address', address: config.extproc.adminAddress },
+    ...config.listeners.map((l, i) => ({
+      location: config.listeners.length > 1 ? `listener #${i + 1} > address` : 'listener > address',
+      address: l.address,
+    })),
+  ];
+  for (let i = 1; i < named.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (clash(named[i]!.address, named[j]!.address)) {
+        problems.error(named[i]!.location, `${named[i]!.address} is also ${named[j]!.location} (${named[j]!.address}): two servers cannot listen on one address`);
+        break;
+      }
+    }
+  }
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+function endpoint(address: string): { host: string; port: number } | { path: string } | undefined {
+  if (address.startsWith('unix:')) return { path: address.replace(/^unix:(\/\/)?/, '') };
+  const m = /^(.*):(\d{1,5})$/.exec(address);
+  if (!m) return undefined;
+  const host = m[1]!.toLowerCase();
+  return { host: host === 'localhost' ? '127.0.0.1' : host === '[::1]' ? '::1' : host, port: Number(m[2]) };
+}
+
+function clash(a: string, b: string): boolean {
+  const x = endpoint(a);
+  const y = endpoint(b);
+  if (!x || !y) return false;
+  if ('path' in x || 'path' in y) return 'path' in x && 'path' in y && x.path === y.path;
+  if (x.port === 0 || x.port !== y.port) return false;
+  return x.host === y.host || WILDCARDS.has(x.host) || WILDCARDS.has(y.host);
 }

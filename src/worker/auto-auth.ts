@@ -59,6 +59,11 @@ export class AutoAuth {
   private readonly timers: Timers;
   private readonly random: () => number;
   private readonly log: Logger;
+  /** The token the sinks should hold (the newest login's). */
+  private sinkToken: string | undefined;
+  private stopResolve: () => void = () => undefined;
+  /** Resolves on stop(): ends a sink retry's sleep (a suspicion does not). */
+  private readonly stopWake = new Promise<void>((resolve) => { this.stopResolve = resolve; });
 
   constructor(private readonly opts: AutoAuthOptions) {
     this.timers = opts.timers ?? realTimers;
@@ -72,13 +77,18 @@ export class AutoAuth {
       const login = await this.authenticate();
       if (!login) return;
       const obtainedAtMs = this.timers.now();
-      if (!(await this.writeSinks(login.token))) continue;
+      // A sink that cannot be written never costs another login (Vault Agent's sink server retries
+      // on its own too): the token is used at once and the sinks are retried with backoff.
+      this.sinkToken = login.token;
+      const written = await this.writeSinks(login.token);
       this.opts.onToken({ ...login, obtainedAtMs });
       if (this.opts.exitAfterAuth) {
+        if (!written && !(await this.retrySinks(login.token))) return;
         this.log.info('authenticated; exit_after_auth is set, exiting');
         this.opts.onExit(0, 'exit_after_auth');
         return;
       }
+      if (!written) void this.retrySinks(login.token);
       await this.keepAlive(login, obtainedAtMs);
       if (!this.stopped) this.log.info('re-authenticating');
     }
@@ -86,6 +96,7 @@ export class AutoAuth {
 
   stop(): void {
     this.stopped = true;
+    this.stopResolve();
     this.wakeUp();
   }
 
@@ -133,18 +144,33 @@ export class AutoAuth {
     return undefined;
   }
 
+  /** Writes every sink once; false when any failed (each failure is logged). */
   private async writeSinks(token: string): Promise<boolean> {
+    let failed = 0;
     for (const sink of this.opts.sinks) {
       try {
         await writeFileSink(sink, token);
       } catch (err) {
-        this.log.error({ path: sink.path, err: errorMessage(err) }, 'writing the token sink failed');
-        await this.sleep(this.opts.minBackoffMs);
-        return false;
+        failed++;
+        this.log.error({ path: sink.path, err: errorMessage(err) }, 'writing the token sink failed; retrying it without logging in again');
       }
     }
-    if (this.opts.sinks.length > 0) this.log.info({ sinks: this.opts.sinks.length }, 'token written to sinks');
-    return true;
+    if (failed === 0 && this.opts.sinks.length > 0) this.log.info({ sinks: this.opts.sinks.length }, 'token written to sinks');
+    return failed === 0;
+  }
+
+  /**
+   * Writes the sinks again with backoff until they take `token`; gives up (false) when a newer
+   * token replaced it or on stop.
+   */
+  private async retrySinks(token: string): Promise<boolean> {
+    const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
+    while (!this.stopped && this.sinkToken === token) {
+      await this.timers.sleep(backoff.next(), this.stopWake);
+      if (this.stopped || this.sinkToken !== token) return false;
+      if (await this.writeSinks(token)) return true;
+    }
+    return false;
   }
 
   /**
