@@ -51,13 +51,31 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
   });
   return {
     handle(msg) {
-      if (msg.type === 'token-suspect') autoAuth.suspect();
-      else if (msg.type === 'stop') {
-        maintainer?.stop();
-        renewer?.stop();
-        autoAuth.stop();
-      } else if (msg.type === 'lease-track' || msg.type === 'lease-untrack') renewer?.handle(msg);
-      else maintainer?.handle(msg);
+      switch (msg.type) {
+        case 'token-suspect':
+          autoAuth.suspect();
+          return;
+        case 'stop':
+          maintainer?.stop();
+          renewer?.stop();
+          autoAuth.stop();
+          return;
+        case 'lease-track':
+        case 'lease-untrack':
+          renewer?.handle(msg);
+          return;
+        case 'static-access':
+        case 'static-forget':
+        case 'mount-lookup':
+        case 'recheck':
+        case 'token-revoked':
+          maintainer?.handle(msg);
+          return;
+        default: {
+          const never: never = msg;
+          log.warn({ type: (never as { type: string }).type }, 'the worker got a message it does not know');
+        }
+      }
     },
     done,
   };

@@ -1,46 +1,512 @@
-import { VaultResponseError, errorMessage } from '../../errors.js';
+import { VaultResponseError, VaultUnreachableError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
+import { Backoff } from '../backoff.js';
 import type { WorkerMessage } from '../protocol.js';
+import { DueHeap } from './due-heap.js';
 import type { StaticRegistry } from './registry.js';
 
 const CAPABILITIES_SELF = 'sys/capabilities-self';
 
 /**
- * Every interval, one `sys/capabilities-self` per token for all of its cached paths. A path
- * without `read` (or `root`) is dropped for that token at once; a 403 (revoked, expired) drops
- * the token everywhere; Vault down or sealed keeps everything until the next round.
+ * Vault calls in flight at once, at most. 64 keep-alive connections are little for a Vault server
+ * (each call is an in-memory ACL check) and for this process, and at a 100 ms round trip they
+ * check 640 tokens a second: 10,000 tokens in under 16 s, 190,000 within the default 5 min interval.
  */
-export async function refreshCapabilities(
-  vault: VaultClient,
-  registry: StaticRegistry,
-  log: Logger,
-  count: (outcome: 'ok' | 'revoked' | 'lost_paths' | 'error') => void = () => undefined,
-): Promise<WorkerMessage[]> {
-  const out: WorkerMessage[] = [];
-  for (const { hash, token, paths } of registry.tokens()) {
-    if (paths.length === 0) continue;
-    try {
-      const reply = await vault.request<Record<string, unknown>>({ method: 'POST', path: CAPABILITIES_SELF, token, body: { paths }, timeoutMs: 10_000 });
-      const data = (reply.body?.data ?? reply.body ?? {}) as Record<string, unknown>;
-      const lost = paths.filter((p) => {
-        const caps = data[p];
-        return !(Array.isArray(caps) && (caps.includes('read') || caps.includes('root')));
-      });
-      if (lost.length) {
-        registry.dropToken(hash, lost);
-        out.push({ type: 'static-revoke', tokenHash: hash, paths: lost });
-      }
-      count(lost.length ? 'lost_paths' : 'ok');
-    } catch (err) {
-      if (err instanceof VaultResponseError && err.status === 403) {
-        count('revoked');
-        out.push({ type: 'static-revoke', tokenHash: hash, paths: registry.dropToken(hash) });
+export const MAX_IN_FLIGHT = 64;
+/** The pool never shrinks below this, whatever the estimate (a round trip can grow suddenly). */
+const MIN_IN_FLIGHT = 4;
+/** First lookups of new tokens take at most half the slots: a burst of them never stalls the checks. */
+const MAX_LOOKUPS_IN_FLIGHT = MAX_IN_FLIGHT / 2;
+/** The round trip assumed before one is measured. */
+const INITIAL_RTT_MS = 100;
+/** Confirmations go out in batches: at most this many hashes, or after this long. */
+const CONFIRM_BATCH = 500;
+const CONFIRM_DELAY_MS = 100;
+/** Answers that say Vault itself cannot serve (not this token): the pool stops and probes. */
+const VAULT_DOWN_STATUSES = new Set([429, 502, 503, 504]);
+
+/** What the worker knows of a token with cached access; `confirmedAtMs` moves with each confirmation. */
+export interface KnownToken {
+  accessor: string;
+  confirmedAtMs: number;
+}
+
+/** A `recheck` under way: how many of its checks have not ended. */
+interface Recheck {
+  seq: number;
+  left: number;
+  failed: number;
+}
+
+interface Entry {
+  hash: string;
+  known: KnownToken;
+  state: 'waiting' | 'urgent' | 'running';
+  /** Queued items with another ticket are stale (the entry moved on). */
+  ticket: number;
+  /** When the current (or queued) check was due. */
+  dueAtMs: number;
+  /** A recheck came while this check ran: run once more as soon as it ends. */
+  again: boolean;
+  /** Rechecks that end when the current (or queued) check ends, and those waiting for the next one. */
+  waiters: Recheck[];
+  next: Recheck[];
+}
+
+/** `gone`: Vault answered but the token had left meanwhile; `skipped`: it had left before (no call). */
+type Outcome = 'ok' | 'lost_paths' | 'revoked' | 'error' | 'down' | 'gone' | 'skipped';
+
+export interface RefresherOptions {
+  vault: VaultClient;
+  registry: StaticRegistry;
+  log: Logger;
+  send(msg: WorkerMessage): void;
+  intervalMs: number;
+  count?(outcome: 'ok' | 'revoked' | 'lost_paths' | 'error'): void;
+  /** Vault answered again after a time it could not be reached. */
+  onVaultBack?(): void;
+  now?(): number;
+  maxInFlight?: number;
+}
+
+/** Figures of one interval, for the log and for tests. */
+export interface WindowStats {
+  startedAtMs: number;
+  checks: number;
+  ok: number;
+  lostPaths: number;
+  revoked: number;
+  errors: number;
+  lookups: number;
+  peakInFlight: number;
+  /** The pool size at the end of the window, and the round trip it was sized with. */
+  limit: number;
+  rttMs: number;
+  /** The longest wait between a check's due time and its start. */
+  maxLagMs: number;
+  firstStartMs: number | undefined;
+  lastEndMs: number | undefined;
+  tokens: number;
+}
+
+/**
+ * Checks every token with cached access with `sys/capabilities-self`, each once per interval at
+ * a fixed cadence: a token's next check is due one interval after its previous one was due (or
+ * started, when it ran more than an interval late), whatever the others do. A token is never
+ * queued twice. The pool of calls is sized from the number of tokens, the measured round trip
+ * and the interval (enough to check every token in half an interval), within
+ * [MIN_IN_FLIGHT, MAX_IN_FLIGHT]. So a direct revocation in Vault ends cached access within one
+ * interval plus one round trip, as long as the pool keeps up (a warning says when it does not).
+ *
+ * A check that answers confirms the token (`tokens-confirmed`, batched, `atMs` = when the request
+ * was sent); paths without `read` are revoked for that token; a 403 revokes all of its paths.
+ * When Vault cannot serve (unreachable, timeout, 429/502/503/504) nothing is confirmed and the
+ * pool stops: one call probes Vault again after a backoff (from 0.5 s up to one interval), and
+ * the rest waits. The client never retries a check: a check lasts at most one interval.
+ *
+ * The first lookups of new tokens go through the same pool, ahead of the checks.
+ */
+export class CapabilityRefresher {
+  private readonly entries = new Map<string, Entry>();
+  private readonly due = new DueHeap<Entry>();
+  private readonly urgent: Array<{ entry: Entry; ticket: number }> = [];
+  private urgentHead = 0;
+  private readonly jobs: Array<() => Promise<void>> = [];
+  private jobsHead = 0;
+  private running = 0;
+  private lookupsRunning = 0;
+  private rttMs = INITIAL_RTT_MS;
+  private healthy = true;
+  private probeAtMs = 0;
+  private readonly backoff: Backoff;
+  private wake: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
+  private windowTimer: NodeJS.Timeout | undefined;
+  private window: WindowStats;
+  private readonly done: WindowStats[] = [];
+  private firstError: string | undefined;
+  private batch: string[] = [];
+  private batchAtMs = Infinity;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly opts: RefresherOptions) {
+    this.now = opts.now ?? Date.now;
+    this.maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
+    // A check that has not answered within an interval is useless: the next one is due.
+    this.timeoutMs = Math.min(10_000, Math.max(1_000, opts.intervalMs));
+    this.backoff = new Backoff(500, Math.max(500, opts.intervalMs));
+    this.window = this.newWindow();
+  }
+
+  start(): void {
+    this.windowTimer = setInterval(() => this.closeWindow(), this.opts.intervalMs);
+    this.windowTimer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.wake) clearTimeout(this.wake);
+    if (this.windowTimer) clearInterval(this.windowTimer);
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.entries.clear();
+    this.due.clear();
+    this.urgent.length = 0;
+    this.jobs.length = 0;
+  }
+
+  /** A token with cached access, confirmed at `atMs`: its first check is due one interval later. */
+  track(hash: string, known: KnownToken, atMs: number): void {
+    const old = this.entries.get(hash);
+    if (old) this.release(old);
+    const entry: Entry = { hash, known, state: 'waiting', ticket: 0, dueAtMs: atMs + this.opts.intervalMs, again: false, waiters: [], next: [] };
+    this.entries.set(hash, entry);
+    this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
+    this.pump();
+  }
+
+  /** The token left (revoked, expired, no paths): no more checks, and a check under way confirms nothing. */
+  untrack(hash: string): void {
+    const entry = this.entries.get(hash);
+    if (!entry) return;
+    this.entries.delete(hash);
+    entry.ticket++;
+    this.release(entry);
+  }
+
+  /**
+   * Runs `job` (a first lookup) in the pool, ahead of every check. `job` handles its own outcome;
+   * what it throws only tells whether Vault could serve (see isVaultDown).
+   */
+  submit(job: () => Promise<void>): void {
+    this.jobs.push(job);
+    this.pump();
+  }
+
+  /**
+   * Checks every token now (ahead of their cadence) and sends `recheck-done` when each check has
+   * ended, failed ones included. A check already under way does not count (it may have been
+   * answered before the revocation): the token is checked once more after it.
+   */
+  recheck(seq: number): void {
+    const r: Recheck = { seq, left: 0, failed: 0 };
+    for (const entry of this.entries.values()) {
+      r.left++;
+      if (entry.state === 'running') {
+        entry.again = true;
+        entry.next.push(r);
       } else {
-        count('error');
-        log.warn({ err: errorMessage(err) }, 'capability refresh failed; keeping cached access until the next round');
+        entry.waiters.push(r);
+        if (entry.state === 'waiting') this.queueUrgent(entry);
       }
     }
+    if (r.left === 0) this.finishRecheck(r);
+    this.pump();
   }
-  return out;
+
+  /** The figures of the intervals so far (the current one last). */
+  stats(): WindowStats[] {
+    return [...this.done, { ...this.window, limit: this.limit(), rttMs: Math.round(this.rttMs), tokens: this.entries.size }];
+  }
+
+  get tokenCount(): number {
+    return this.entries.size;
+  }
+
+  /** How many calls may be in flight now. */
+  private limit(): number {
+    if (!this.healthy) return this.now() >= this.probeAtMs && this.running === 0 ? 1 : 0;
+    const backlog = (this.jobs.length - this.jobsHead) + (this.urgent.length - this.urgentHead);
+    const steady = Math.ceil((this.entries.size * this.rttMs) / (this.opts.intervalMs / 2));
+    return Math.min(this.maxInFlight, Math.max(MIN_IN_FLIGHT, steady, backlog));
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const limit = this.limit();
+    while (this.running < limit) {
+      if (this.jobsHead < this.jobs.length && this.lookupsRunning < MAX_LOOKUPS_IN_FLIGHT) {
+        this.startJob(this.jobs[this.jobsHead++]!);
+        this.compactJobs();
+        continue;
+      }
+      const entry = this.nextDue(now);
+      if (!entry) break;
+      this.startCheck(entry, now);
+    }
+    this.arm(now);
+  }
+
+  /** Sets the one timer to when something can start next (a due check, or the probe). */
+  private arm(now: number): void {
+    let at = Infinity;
+    if (!this.healthy) {
+      const work = this.earliestWork();
+      if (this.running === 0 && work !== undefined) at = Math.max(this.probeAtMs, work);
+    } else if (this.running < this.limit()) {
+      const head = this.peekDue();
+      if (head) at = head.dueAtMs;
+    }
+    if (at === this.wakeAtMs) return;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = undefined;
+    this.wakeAtMs = at;
+    if (at === Infinity) return;
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.wakeAtMs = Infinity;
+      this.pump();
+    }, Math.max(0, at - now));
+  }
+
+  /** When the next call could start, limits aside: now for queued lookups and rechecks, else the next due check. */
+  private earliestWork(): number | undefined {
+    if (this.jobsHead < this.jobs.length || this.urgentHead < this.urgent.length) return 0;
+    return this.peekDue()?.dueAtMs;
+  }
+
+  private peekDue(): { dueAtMs: number } | undefined {
+    for (;;) {
+      const head = this.due.peek();
+      if (!head) return undefined;
+      if (head.ticket === head.value.ticket && head.value.state === 'waiting' && this.entries.get(head.value.hash) === head.value) return head;
+      this.due.pop();
+    }
+  }
+
+  private nextDue(now: number): Entry | undefined {
+    while (this.urgentHead < this.urgent.length) {
+      const { entry, ticket } = this.urgent[this.urgentHead++]!;
+      if (this.urgentHead === this.urgent.length) {
+        this.urgent.length = 0;
+        this.urgentHead = 0;
+      }
+      if (ticket === entry.ticket && entry.state === 'urgent' && this.entries.get(entry.hash) === entry) return entry;
+    }
+    const head = this.peekDue();
+    if (!head || head.dueAtMs > now) return undefined;
+    return this.due.pop()!.value;
+  }
+
+  private queueUrgent(entry: Entry): void {
+    entry.state = 'urgent';
+    entry.ticket++;
+    entry.dueAtMs = this.now();
+    this.urgent.push({ entry, ticket: entry.ticket });
+  }
+
+  private startJob(job: () => Promise<void>): void {
+    this.running++;
+    this.lookupsRunning++;
+    this.window.lookups++;
+    const probing = !this.healthy;
+    this.notePeak();
+    job().then(() => this.vaultAnswered(), (err: unknown) => {
+      if (isVaultDown(err)) this.vaultDown(err, probing);
+      else this.vaultAnswered();
+    }).finally(() => {
+      this.running--;
+      this.lookupsRunning--;
+      this.pump();
+    });
+  }
+
+  private startCheck(entry: Entry, now: number): void {
+    entry.state = 'running';
+    entry.ticket++;
+    this.running++;
+    this.notePeak();
+    const w = this.window;
+    w.checks++;
+    w.firstStartMs ??= now;
+    w.maxLagMs = Math.max(w.maxLagMs, now - entry.dueAtMs);
+    const probing = !this.healthy;
+    void this.check(entry, now).then((outcome) => this.finish(entry, outcome, now, probing));
+  }
+
+  private async check(entry: Entry, sentAtMs: number): Promise<{ outcome: Outcome; err?: unknown }> {
+    const { registry, vault, send } = this.opts;
+    const token = registry.tokenOf(entry.hash);
+    const paths = registry.pathsOf(entry.hash);
+    if (token === undefined || paths.length === 0) return { outcome: 'skipped' };
+    const asked = [...new Set(paths.map(vaultPath))];
+    let data: Record<string, unknown>;
+    try {
+      const reply = await vault.request<Record<string, unknown>>({ method: 'POST', path: CAPABILITIES_SELF, token, body: { paths: asked }, timeoutMs: this.timeoutMs, retry: false });
+      this.rttMs = 0.8 * this.rttMs + 0.2 * (this.now() - sentAtMs);
+      data = (reply.body?.data ?? reply.body ?? {}) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof VaultResponseError && err.status === 403) {
+        if (!this.current(entry)) return { outcome: 'gone' };
+        send({ type: 'static-revoke', tokenHash: entry.hash, paths: registry.dropToken(entry.hash) });
+        return { outcome: 'revoked' };
+      }
+      return { outcome: isVaultDown(err) ? 'down' : 'error', err };
+    }
+    if (!this.current(entry)) return { outcome: 'gone' };
+    const lost = paths.filter((p) => {
+      const caps = data[vaultPath(p)];
+      return !(Array.isArray(caps) && (caps.includes('read') || caps.includes('root')));
+    });
+    if (lost.length) {
+      registry.dropToken(entry.hash, lost);
+      send({ type: 'static-revoke', tokenHash: entry.hash, paths: lost });
+    }
+    if (this.current(entry)) this.confirm(entry, sentAtMs);
+    return { outcome: lost.length ? 'lost_paths' : 'ok' };
+  }
+
+  private finish(entry: Entry, result: { outcome: Outcome; err?: unknown }, sentAtMs: number, probing: boolean): void {
+    this.running--;
+    const { outcome } = result;
+    const w = this.window;
+    w.lastEndMs = this.now();
+    if (outcome === 'ok') w.ok++;
+    else if (outcome === 'lost_paths') w.lostPaths++;
+    else if (outcome === 'revoked') w.revoked++;
+    else if (outcome === 'error' || outcome === 'down') {
+      w.errors++;
+      this.firstError ??= errorMessage(result.err);
+    }
+    if (outcome !== 'gone' && outcome !== 'skipped') this.opts.count?.(outcome === 'down' ? 'error' : outcome);
+    const failed = outcome === 'error' || outcome === 'down';
+    for (const r of entry.waiters.splice(0)) this.ended(r, failed);
+    if (this.entries.get(entry.hash) === entry && entry.state === 'running') {
+      if (entry.again) {
+        entry.again = false;
+        entry.waiters = entry.next;
+        entry.next = [];
+        this.queueUrgent(entry);
+      } else {
+        entry.state = 'waiting';
+        // The cadence follows the due times, so a late start does not push every later check back;
+        // a check more than an interval late starts the cadence again from its start.
+        const nextDue = entry.dueAtMs + this.opts.intervalMs;
+        entry.dueAtMs = nextDue > sentAtMs ? nextDue : sentAtMs + this.opts.intervalMs;
+        this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
+      }
+    }
+    if (outcome === 'down') this.vaultDown(result.err, probing);
+    else if (outcome !== 'skipped') this.vaultAnswered();
+    this.pump();
+  }
+
+  private vaultDown(err: unknown, probing: boolean): void {
+    // Calls that were in flight when Vault went away fail too: only the first, or a failed probe, counts.
+    if (!this.healthy && !probing) return;
+    if (this.healthy) {
+      this.healthy = false;
+      this.opts.log.warn({ err: errorMessage(err) }, 'Vault cannot serve capability checks; no cached access is confirmed until it answers again');
+    }
+    this.probeAtMs = this.now() + this.backoff.next();
+    // Rechecks end now, as failed: their tokens wait for Vault with the others.
+    while (this.urgentHead < this.urgent.length) {
+      const { entry, ticket } = this.urgent[this.urgentHead++]!;
+      if (ticket !== entry.ticket || entry.state !== 'urgent' || this.entries.get(entry.hash) !== entry) continue;
+      for (const r of entry.waiters.splice(0)) this.ended(r, true);
+      entry.state = 'waiting';
+      entry.ticket++;
+      this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
+    }
+    this.urgent.length = 0;
+    this.urgentHead = 0;
+  }
+
+  private vaultAnswered(): void {
+    if (this.healthy) return;
+    this.healthy = true;
+    this.backoff.reset();
+    this.opts.log.info('Vault answers capability checks again');
+    this.opts.onVaultBack?.();
+  }
+
+  private current(entry: Entry): boolean {
+    return !this.stopped && this.entries.get(entry.hash) === entry;
+  }
+
+  private confirm(entry: Entry, atMs: number): void {
+    entry.known.confirmedAtMs = Math.max(entry.known.confirmedAtMs, atMs);
+    this.batch.push(entry.hash);
+    this.batchAtMs = Math.min(this.batchAtMs, atMs);
+    if (this.batch.length >= CONFIRM_BATCH) this.flush();
+    else this.batchTimer ??= setTimeout(() => this.flush(), CONFIRM_DELAY_MS);
+  }
+
+  /** Sends the confirmations gathered so far, as of the earliest of them. */
+  private flush(): void {
+    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    const hashes = this.batch.filter((h) => this.entries.has(h));
+    const atMs = this.batchAtMs;
+    this.batch = [];
+    this.batchAtMs = Infinity;
+    if (hashes.length && !this.stopped) this.opts.send({ type: 'tokens-confirmed', tokenHashes: hashes, atMs });
+  }
+
+  private ended(r: Recheck, failed: boolean): void {
+    if (failed) r.failed++;
+    if (--r.left === 0) this.finishRecheck(r);
+  }
+
+  private finishRecheck(r: Recheck): void {
+    if (this.stopped) return;
+    // Confirmations first, so that the other side sees them before the end of the recheck.
+    this.flush();
+    if (r.failed) this.opts.log.warn({ seq: r.seq, failed: r.failed }, 'a recheck ended with tokens Vault could not check');
+    this.opts.send({ type: 'recheck-done', seq: r.seq });
+  }
+
+  /** An entry that leaves: rechecks waiting for it end (it has no access left to check). */
+  private release(entry: Entry): void {
+    for (const r of [...entry.waiters.splice(0), ...entry.next.splice(0)]) this.ended(r, false);
+    entry.again = false;
+  }
+
+  private notePeak(): void {
+    this.window.peakInFlight = Math.max(this.window.peakInFlight, this.running);
+  }
+
+  private compactJobs(): void {
+    if (this.jobsHead === this.jobs.length) {
+      this.jobs.length = 0;
+      this.jobsHead = 0;
+    }
+  }
+
+  private newWindow(): WindowStats {
+    return {
+      startedAtMs: this.now(), checks: 0, ok: 0, lostPaths: 0, revoked: 0, errors: 0, lookups: 0, peakInFlight: 0,
+      limit: 0, rttMs: 0, maxLagMs: 0, firstStartMs: undefined, lastEndMs: undefined, tokens: 0,
+    };
+  }
+
+  /** One log line per interval: failures, and checks that started late (the pool did not keep up). */
+  private closeWindow(): void {
+    const w = { ...this.window, limit: this.limit(), rttMs: Math.round(this.rttMs), tokens: this.entries.size };
+    this.done.push(w);
+    if (this.done.length > 16) this.done.shift();
+    const { log, intervalMs } = this.opts;
+    if (w.errors) log.warn({ checks: w.checks, failed: w.errors, err: this.firstError }, 'capability checks failed this interval; tokens not confirmed lose cached access after static_secret_max_stale');
+    if (w.maxLagMs > intervalMs / 10) {
+      log.warn({ tokens: w.tokens, inFlight: w.limit, rttMs: w.rttMs, lateMs: w.maxLagMs },
+        'capability checks start late: the refresh bound grows by that much (raise the interval, or make Vault answer faster)');
+    }
+    this.firstError = undefined;
+    this.window = this.newWindow();
+  }
+}
+
+/** The Vault path of a cached path: capabilities are asked without a query. */
+function vaultPath(path: string): string {
+  const q = path.indexOf('?');
+  return q < 0 ? path : path.slice(0, q);
+}
+
+function isVaultDown(err: unknown): boolean {
+  return err instanceof VaultUnreachableError || (err instanceof VaultResponseError && VAULT_DOWN_STATUSES.has(err.status));
 }

@@ -3,13 +3,14 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
 import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
 import type { WorkerMetric } from '../../telemetry/metrics.js';
-import { refreshCapabilities } from './capabilities.js';
+import { CapabilityRefresher } from './capabilities.js';
 import { parseKvEvent } from './kv-event.js';
 import { listMounts, lookupMount } from './mount-lookup.js';
 import { refetchSecret } from './refetch.js';
 import { StaticRegistry } from './registry.js';
 import { KvEventSubscriber } from './subscriber.js';
-import { TokenExpiry } from './token-expiry.js';
+import { CachedTokens } from './tokens.js';
+import { VaultInfoProbe } from './vault-info.js';
 
 const MOUNT_LIST_EVERY_MS = 2 * 60_000;
 /** Refetches in flight at once. */
@@ -23,7 +24,12 @@ export interface MaintainerOptions {
   send(msg: WorkerMessage): void;
   autoAuthToken(): string | undefined;
   onInvalidToken(): void;
+  /** Tests: a clock for the token and capability bookkeeping. */
+  now?(): number;
 }
+
+/** The messages from the ext_proc side that the static cache answers. */
+export type MaintainerMessage = Extract<ExtprocMessage, { type: 'static-access' | 'static-forget' | 'mount-lookup' | 'recheck' | 'token-revoked' }>;
 
 /**
  * Keeps the static cache true: capability refresh per token, KV events (refetch or evict on
@@ -33,10 +39,12 @@ export interface MaintainerOptions {
  * deletes and destroys) to a subscriber that is not root.
  */
 export class StaticCacheMaintainer {
-  private readonly registry = new StaticRegistry();
+  private readonly registry: StaticRegistry;
   private readonly log: Logger;
   private readonly subscriber: KvEventSubscriber;
-  private capabilityTimer: NodeJS.Timeout | undefined;
+  private readonly refresher: CapabilityRefresher;
+  private readonly tokens: CachedTokens;
+  private readonly vaultInfo: VaultInfoProbe;
   private pollTimer: NodeJS.Timeout | undefined;
   private mountTimer: NodeJS.Timeout | undefined;
   /** Refetches under way, and paths to refetch once more when they end. */
@@ -44,25 +52,32 @@ export class StaticCacheMaintainer {
   private readonly again = new Set<string>();
   /** Paths to refetch once a slot is free, in order (a Set: a path waits once). */
   private readonly waiting = new Set<string>();
-  private readonly expiry: TokenExpiry;
   private connections = 0;
 
   constructor(private readonly opts: MaintainerOptions) {
     this.log = opts.log.child({ component: 'static-cache' });
-    this.expiry = new TokenExpiry(opts.vault, this.log, (tokenHash, why) => {
-      const paths = this.registry.dropToken(tokenHash);
-      if (paths.length) {
-        this.log.info({ why, secrets: paths.length }, 'a token lost its cached access');
-        opts.send({ type: 'static-revoke', tokenHash, paths });
-      }
+    this.registry = new StaticRegistry((hash) => this.tokens.lost(hash));
+    this.vaultInfo = new VaultInfoProbe(opts.vault, this.log, opts.send);
+    this.refresher = new CapabilityRefresher({
+      vault: opts.vault, registry: this.registry, log: this.log, send: opts.send,
+      intervalMs: opts.cache.capabilityRefreshSeconds * 1000,
+      count: (outcome) => this.metric({ metric: 'capability_refresh', outcome }),
+      onVaultBack: () => this.vaultInfo.ask(),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+    this.tokens = new CachedTokens({
+      vault: opts.vault, registry: this.registry, refresher: this.refresher, log: this.log, send: opts.send,
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.subscriber = new KvEventSubscriber({
       connection: opts.vault.connection,
       token: opts.autoAuthToken,
       onFrame: (frame) => this.onFrame(frame),
       onConnected: () => {
-        this.metric({ metric: 'event_stream', connected: true, reconnect: this.connections++ > 0 });
+        const reconnect = this.connections++ > 0;
+        this.metric({ metric: 'event_stream', connected: true, reconnect });
         this.refetchAll('reconnect');
+        if (reconnect) this.vaultInfo.ask();
       },
       onDisconnected: () => this.metric({ metric: 'event_stream', connected: false }),
       onAvailability: (available, reason) => this.onAvailability(available, reason),
@@ -75,8 +90,9 @@ export class StaticCacheMaintainer {
   }
 
   start(): void {
+    this.vaultInfo.ask();
     this.subscriber.start();
-    this.scheduleCapabilities();
+    this.refresher.start();
     this.pollTimer = setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
     this.mountTimer = setInterval(() => this.loadMounts(), MOUNT_LIST_EVERY_MS);
   }
@@ -88,11 +104,12 @@ export class StaticCacheMaintainer {
 
   stop(): void {
     this.subscriber.stop();
-    if (this.capabilityTimer) clearTimeout(this.capabilityTimer);
+    this.vaultInfo.stop();
+    this.refresher.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.mountTimer) clearInterval(this.mountTimer);
     this.waiting.clear();
-    this.expiry.stop();
+    this.tokens.stop();
   }
 
   /** The auto-auth token changed: the event subscription follows it. */
@@ -101,25 +118,33 @@ export class StaticCacheMaintainer {
     this.loadMounts();
   }
 
-  handle(msg: ExtprocMessage): void {
-    if (msg.type === 'static-access') {
-      this.registry.add(msg.path, msg.token);
-      void this.expiry.watch(msg.token);
-    } else if (msg.type === 'static-forget') {
-      this.registry.forget(msg.path);
-    } else if (msg.type === 'mount-lookup') {
-      void lookupMount(this.opts.vault, msg.path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
+  handle(msg: MaintainerMessage): void {
+    switch (msg.type) {
+      case 'static-access':
+        this.tokens.access(msg.path, msg.token);
+        return;
+      case 'static-forget':
+        this.registry.forget(msg.path);
+        return;
+      case 'mount-lookup':
+        void lookupMount(this.opts.vault, msg.path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
+        return;
+      case 'recheck':
+        this.refresher.recheck(msg.seq);
+        return;
+      case 'token-revoked':
+        this.tokens.revoked(msg.tokenHash);
+        return;
+      default: {
+        const never: never = msg;
+        throw new Error(`unrouted message ${(never as { type: string }).type}`);
+      }
     }
   }
 
-  private scheduleCapabilities(): void {
-    this.capabilityTimer = setTimeout(async () => {
-      try {
-        for (const m of await refreshCapabilities(this.opts.vault, this.registry, this.log, (outcome) => this.metric({ metric: 'capability_refresh', outcome }))) this.opts.send(m);
-      } finally {
-        this.scheduleCapabilities();
-      }
-    }, this.opts.cache.capabilityRefreshSeconds * 1000);
+  /** Figures of the capability refresh (tests and the bound's measurement). */
+  capabilityStats(): ReturnType<CapabilityRefresher['stats']> {
+    return this.refresher.stats();
   }
 
   private onAvailability(available: boolean, reason?: string): void {

@@ -19,7 +19,7 @@ export async function listMounts(vault: VaultClient, token: string | undefined, 
   if (!token) return [];
   let reply;
   try {
-    reply = await vault.send<{ secret?: Record<string, { type?: unknown }> }>({ path: 'sys/internal/ui/mounts', token, timeoutMs: 10_000 });
+    reply = await vault.send<{ secret?: Record<string, { type?: unknown; options?: unknown }> }>({ path: 'sys/internal/ui/mounts', token, timeoutMs: 10_000 });
   } catch (err) {
     log.warn({ err: errorMessage(err) }, 'could not list the secrets mounts');
     return [];
@@ -28,7 +28,7 @@ export async function listMounts(vault: VaultClient, token: string | undefined, 
   if (reply.status !== 200 || !secret || typeof secret !== 'object') return [];
   return Object.entries(secret).flatMap(([mount, info]) => {
     const prefix = normalMount(mount);
-    return prefix && typeof info?.type === 'string' ? [{ type: 'mount-info' as const, mountPrefix: prefix, kind: info.type === 'kv' ? 'kv' as const : 'other' as const }] : [];
+    return prefix && typeof info?.type === 'string' ? [mountInfo(prefix, info.type, info.options)] : [];
   });
 }
 
@@ -36,7 +36,7 @@ export async function lookupMount(vault: VaultClient, path: string, token: strin
   if (!token) return [];
   let reply;
   try {
-    reply = await vault.send<{ type?: unknown; path?: unknown }>({ path: `sys/internal/ui/mounts/${path}`, token, timeoutMs: 10_000 });
+    reply = await vault.send<{ type?: unknown; path?: unknown; options?: unknown }>({ path: `sys/internal/ui/mounts/${path}`, token, timeoutMs: 10_000 });
   } catch (err) {
     log.warn({ err: errorMessage(err) }, 'could not ask Vault for a mount type; its reads stay uncached for now');
     return [];
@@ -48,7 +48,23 @@ export async function lookupMount(vault: VaultClient, path: string, token: strin
   }
   const mountPrefix = mountPrefixOf(path, data.path);
   if (!mountPrefix) return [];
-  const kind: MountKind = data.type === 'kv' ? 'kv' : 'other';
-  log.debug({ mount: data.path, kind }, 'learned a mount type');
-  return [{ type: 'mount-info', mountPrefix, kind }];
+  const info = mountInfo(mountPrefix, data.type, data.options);
+  log.debug({ mount: data.path, kind: info.kind, kvVersion: info.kvVersion }, 'learned a mount type');
+  return [info];
+}
+
+type MountInfo = Extract<WorkerMessage, { type: 'mount-info' }>;
+
+/**
+ * A mount as the static cache needs it. A KV mount's version is its `options.version`, as the KV
+ * plugin reads it: "2" is v2, "1" or none is v1 (Vault answers `options: null` for a KV mount
+ * enabled without options); any other value is left unsaid.
+ */
+function mountInfo(mountPrefix: string, type: string, options: unknown): MountInfo {
+  const kind: MountKind = type === 'kv' ? 'kv' : 'other';
+  if (kind !== 'kv') return { type: 'mount-info', mountPrefix, kind };
+  const raw = options && typeof options === 'object' ? (options as { version?: unknown }).version : undefined;
+  const version = raw === undefined || raw === null ? '' : String(raw);
+  const kvVersion = version === '2' ? 2 : version === '1' || version === '' ? 1 : undefined;
+  return kvVersion === undefined ? { type: 'mount-info', mountPrefix, kind } : { type: 'mount-info', mountPrefix, kind, kvVersion };
 }

@@ -22,8 +22,8 @@ describe('static cache maintainer: refetching everything', () => {
         reads.push(req.path);
         return { status: 200, headers: new Map([['date', new Date().toUTCString()]]), body };
       },
-      // The token-expiry watch: a token without expiry.
-      request: async () => ({ status: 200, body: { data: { expire_time: null, ttl: 0 } } }),
+      // The first lookup of the token: no expiry, no use limit.
+      request: async () => ({ status: 200, body: { data: { accessor: 'acc', num_uses: 0, expire_time: null, ttl: 0 } } }),
     } as unknown as VaultClient;
     const sent: WorkerMessage[] = [];
     const m = new StaticCacheMaintainer({
@@ -33,6 +33,8 @@ describe('static cache maintainer: refetching everything', () => {
     });
     const paths = Array.from({ length: 200 }, (_, i) => `secret/data/p${i}`);
     for (const path of paths) m.handle({ type: 'static-access', path, token: 'hvs.reader' });
+    // The token's lookup answers, then its paths are in the registry.
+    while (!sent.some((s) => s.type === 'token-info')) await new Promise((r) => setTimeout(r, 2));
     (m as unknown as { refetchAll(why: string): void }).refetchAll('test');
     const deadline = Date.now() + 10_000;
     while (reads.length < paths.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
