@@ -254,9 +254,11 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
       }
     };
 
-    const withinAccessBound = (toks: Tok[], sentAt: number): boolean => toks.some((t) =>
+    // Only Vault's 403 (permission denied) can come from a revocation, a policy change or an
+    // expiry; any other refusal (301, 400, 405) is about the request itself and no bound covers it.
+    const withinAccessBound = (toks: Tok[], sentAt: number, vaultStatus: number): boolean => vaultStatus === 403 && toks.some((t) =>
       (t.changedAt !== undefined && sentAt - t.changedAt <= ACCESS_BOUND_MS)
-      || (t.expireAt !== undefined && sentAt <= t.expireAt + EXPIRY_SKEW_MS));
+      || (t.expireAt !== undefined && Math.abs(sentAt - t.expireAt) <= EXPIRY_SKEW_MS));
 
     for (let index = 0; index < OPERATIONS; index++) {
       const op = genOp(rng);
@@ -284,7 +286,7 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
           if (!hit) break; // Vault answered it
           const stale = sentAt - secretChangedAt[op.secret]! <= STALE_BOUND_MS;
           if (vault.status < 200 || vault.status >= 300) {
-            if (withinAccessBound(involved, sentAt)) stats.refusedWithinBound++;
+            if (withinAccessBound(involved, sentAt, vault.status)) stats.refusedWithinBound++;
             else if (vault.status === 404 && stale) stats.staleWithinBound++;
             else fail(index, op, `refused-but-granted: HIT ${viaEnvoy.status}, Vault ${vault.status}`);
             break;
