@@ -201,6 +201,16 @@ async function serve(loaded: LoadedConfig, logLevel: string | undefined): Promis
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (process.env['npm_command'] !== undefined) {
+    // Under npx or an npm script, npm starts this through `sh -c`, which does not pass SIGTERM on:
+    // `kill <npx's PID>` ends npm and the shell only. The shell going away is the stop request then.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid === parent) return;
+      log.info({ parent }, 'the process that started vault-extproc (npm) is gone; stopping');
+      signalled?.(EXIT.ok);
+    }, 250).unref();
+  }
   let app;
   try {
     app = await startApp({ config: loaded.config, log, ...(logLevel ? { logLevel } : {}) });
@@ -228,6 +238,7 @@ function flush(log: ReturnType<typeof createLogger>): Promise<void> {
 class ListenError extends Error {}
 
 function listenError(e: unknown): ListenError | undefined {
+  if (e instanceof AppError && e.code === 'LISTEN_FAILED' && !/(?:listen|bind) E[A-Z]+/.test(e.message)) return new ListenError(e.message);
   const message = errorMessage(e);
   const syscall = (e as NodeJS.ErrnoException).syscall;
   const code = (e as NodeJS.ErrnoException).code;
@@ -241,7 +252,7 @@ function listenError(e: unknown): ListenError | undefined {
     const { address, port } = e as { address?: string; port?: number };
     return new ListenError(`cannot listen${address !== undefined ? ` on ${address}:${port}` : ''}: ${known[code ?? ''] ?? message}`);
   }
-  const m = /(?:listen|bind) (EADDRINUSE|EADDRNOTAVAIL|EACCES)[^\]]*?((?:\[[0-9a-fA-F:]+\]|[\w.-]+):\d+)/.exec(message);
+  const m = /(?:listen|bind) (EADDRINUSE|EADDRNOTAVAIL|EACCES)[^\]]*\s(\S+?)(?:\]|$)/.exec(message);
   if (!m) return undefined;
   return new ListenError(`cannot listen on ${m[2]}: ${known[m[1]!]}`);
 }
