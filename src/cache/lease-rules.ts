@@ -98,7 +98,7 @@ export type LeaseRecord =
 export function leaseRecordOf(body: Buffer): LeaseRecord | undefined {
   let r: {
     wrap_info?: unknown; lease_id?: unknown; renewable?: unknown; lease_duration?: unknown;
-    auth?: { client_token?: unknown; accessor?: unknown; renewable?: unknown; orphan?: unknown; lease_duration?: unknown; token_type?: unknown } | null;
+    auth?: { client_token?: unknown; accessor?: unknown; renewable?: unknown; orphan?: unknown; lease_duration?: unknown; token_type?: unknown; num_uses?: unknown } | null;
   };
   try {
     r = JSON.parse(body.toString('utf8')) as typeof r;
@@ -110,7 +110,8 @@ export function leaseRecordOf(body: Buffer): LeaseRecord | undefined {
   // A login that asks for MFA has no token yet; whatever it has is never replayed.
   if (auth && (auth as { mfa_requirement?: unknown }).mfa_requirement) return undefined;
   if (auth && typeof auth.client_token === 'string' && auth.client_token !== '') {
-    if (auth.renewable !== true || auth.token_type === 'batch') return undefined;
+    // A use-limited token is never replayed: every hit would be a use Vault does not count.
+    if (auth.renewable !== true || auth.token_type === 'batch' || (typeof auth.num_uses === 'number' && auth.num_uses > 0)) return undefined;
     return {
       kind: 'token', clientToken: auth.client_token, accessor: typeof auth.accessor === 'string' ? auth.accessor : '',
       orphan: auth.orphan === true, ttlSeconds: Number(auth.lease_duration) || 0,
