@@ -9,14 +9,17 @@ import type { StaticRegistry } from './registry.js';
 const CAPABILITIES_SELF = 'sys/capabilities-self';
 
 /**
- * Vault calls in flight at once, at most. 64 keep-alive connections are little for a Vault server
- * (each call is an in-memory ACL check) and for this process, and at a 100 ms round trip they
- * check 640 tokens a second: 10,000 tokens in under 16 s, 190,000 within the default 5 min interval.
+ * Vault calls in flight at once, at most. 128 keep-alive connections are little for a Vault
+ * server (a capability check is an in-memory ACL evaluation; Vault sets no per-client limit) and
+ * for this process, and at a 100 ms round trip they check 1,280 tokens a second: 10,000 tokens in
+ * 8 s, 380,000 within the default 5 min interval. The pool stays far smaller while it keeps up.
  */
-export const MAX_IN_FLIGHT = 64;
+export const MAX_IN_FLIGHT = 128;
+/** Checks this late (or later) open the whole pool until they are caught up. */
+const BEHIND_MS = 100;
 /** The pool never shrinks below this, whatever the estimate (a round trip can grow suddenly). */
 const MIN_IN_FLIGHT = 4;
-/** First lookups of new tokens take at most half the slots: a burst of them never stalls the checks. */
+/** While checks are due, first lookups of new tokens take at most half the slots: a burst of them never stalls the checks. */
 const MAX_LOOKUPS_IN_FLIGHT = MAX_IN_FLIGHT / 2;
 /** The round trip assumed before one is measured. */
 const INITIAL_RTT_MS = 100;
@@ -67,6 +70,8 @@ export interface RefresherOptions {
   /** Vault answered again after a time it could not be reached. */
   onVaultBack?(): void;
   now?(): number;
+  /** Where in its first interval a new token's first check falls (tests pin it). */
+  random?(): number;
   maxInFlight?: number;
 }
 
@@ -92,12 +97,13 @@ export interface WindowStats {
 
 /**
  * Checks every token with cached access with `sys/capabilities-self`, each once per interval at
- * a fixed cadence: a token's next check is due one interval after its previous one was due (or
- * started, when it ran more than an interval late), whatever the others do. A token is never
- * queued twice. The pool of calls is sized from the number of tokens, the measured round trip
- * and the interval (enough to check every token in half an interval), within
- * [MIN_IN_FLIGHT, MAX_IN_FLIGHT]. So a direct revocation in Vault ends cached access within one
- * interval plus one round trip, as long as the pool keeps up (a warning says when it does not).
+ * a fixed cadence: a token's first check falls at a random moment within one interval of its
+ * lookup, and each next one is due one interval after the previous one was due (or started, when
+ * it ran more than an interval late), whatever the others do. A token is never queued twice.
+ * The pool of calls is sized from the number of tokens, the measured round trip and the interval
+ * (enough to check every token in half an interval) within [MIN_IN_FLIGHT, MAX_IN_FLIGHT], and
+ * opens fully while checks run late. So a direct revocation in Vault ends cached access within
+ * one interval plus one round trip, as long as the pool keeps up (a warning says when it does not).
  *
  * A check that answers confirms the token (`tokens-confirmed`, batched, `atMs` = when the request
  * was sent); paths without `read` are revoked for that token; a 403 revokes all of its paths.
@@ -131,11 +137,13 @@ export class CapabilityRefresher {
   private batchTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly now: () => number;
+  private readonly random: () => number;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
 
   constructor(private readonly opts: RefresherOptions) {
     this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
     this.maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
     // A check that has not answered within an interval is useless: the next one is due.
     this.timeoutMs = Math.min(10_000, Math.max(1_000, opts.intervalMs));
@@ -159,11 +167,16 @@ export class CapabilityRefresher {
     this.jobs.length = 0;
   }
 
-  /** A token with cached access, confirmed at `atMs`: its first check is due one interval later. */
+  /**
+   * A token with cached access, confirmed at `atMs`: its first check is due at a random moment
+   * within one interval (never later), so that tokens that arrive together (a restart, a burst of
+   * new clients) are checked spread evenly over the interval ever after, not all at once.
+   */
   track(hash: string, known: KnownToken, atMs: number): void {
     const old = this.entries.get(hash);
     if (old) this.release(old);
-    const entry: Entry = { hash, known, state: 'waiting', ticket: 0, dueAtMs: atMs + this.opts.intervalMs, again: false, waiters: [], next: [] };
+    const firstDue = atMs + Math.max(1, Math.floor(this.random() * this.opts.intervalMs));
+    const entry: Entry = { hash, known, state: 'waiting', ticket: 0, dueAtMs: firstDue, again: false, waiters: [], next: [] };
     this.entries.set(hash, entry);
     this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
     this.pump();
@@ -220,6 +233,9 @@ export class CapabilityRefresher {
   /** How many calls may be in flight now. */
   private limit(): number {
     if (!this.healthy) return this.now() >= this.probeAtMs && this.running === 0 ? 1 : 0;
+    // Checks fall behind their cadence (a burst of new tokens, a slower Vault): every slot.
+    const head = this.peekDue();
+    if (head && this.now() - head.dueAtMs > BEHIND_MS) return this.maxInFlight;
     const backlog = (this.jobs.length - this.jobsHead) + (this.urgent.length - this.urgentHead);
     const steady = Math.ceil((this.entries.size * this.rttMs) / (this.opts.intervalMs / 2));
     return Math.min(this.maxInFlight, Math.max(MIN_IN_FLIGHT, steady, backlog));
@@ -230,7 +246,8 @@ export class CapabilityRefresher {
     const now = this.now();
     const limit = this.limit();
     while (this.running < limit) {
-      if (this.jobsHead < this.jobs.length && this.lookupsRunning < MAX_LOOKUPS_IN_FLIGHT) {
+      // Lookups take any free slot while no check is due, and half of the slots at most otherwise.
+      if (this.jobsHead < this.jobs.length && (this.lookupsRunning < MAX_LOOKUPS_IN_FLIGHT || !this.checkDue(now))) {
         this.startJob(this.jobs[this.jobsHead++]!);
         this.compactJobs();
         continue;
@@ -262,6 +279,12 @@ export class CapabilityRefresher {
       this.wakeAtMs = Infinity;
       this.pump();
     }, Math.max(0, at - now));
+  }
+
+  private checkDue(now: number): boolean {
+    if (this.urgentHead < this.urgent.length) return true;
+    const head = this.peekDue();
+    return head !== undefined && head.dueAtMs <= now;
   }
 
   /** When the next call could start, limits aside: now for queued lookups and rechecks, else the next due check. */

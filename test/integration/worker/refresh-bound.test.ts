@@ -1,0 +1,239 @@
+// The refresh bound, measured: 10,000 tokens with cached access, Vault 100 ms away (a TCP gate
+// adds 50 ms to every chunk each way), one token revoked directly in Vault at a random moment.
+// The worker must drop that token's cached access within one capability interval plus one round
+// trip. And while Vault cannot be reached, nothing is confirmed and Vault is not hammered.
+//
+// The worker's static-cache maintainer is driven directly with `static-access` messages (as the
+// ext_proc side sends them); what it sends back is recorded with the time it was sent.
+import { expect } from 'chai';
+import { rmSync } from 'node:fs';
+import { pino } from 'pino';
+import { hashToken } from '../../../src/cache/token-hash.js';
+import type { CacheConfig } from '../../../src/config/types.js';
+import { VaultClient, type VaultReply, type VaultRequest } from '../../../src/vault/client.js';
+import type { WorkerMessage } from '../../../src/worker/protocol.js';
+import { StaticCacheMaintainer } from '../../../src/worker/static/maintainer.js';
+import { forEachBackend, startRealDevVault, type BackendKind } from '../../support/backend.js';
+import { sleep, waitFor } from '../../support/ports.js';
+import { TcpGate } from '../../support/tcp-gate.js';
+import { startVaultSim } from '../../support/vault-sim/index.js';
+import { vaultApi, writePolicy } from '../../support/vault-setup.js';
+
+const silent = pino({ level: 'silent' });
+const ROOT = 'root';
+
+/** A bare Vault (no audit device: 40,000 requests would fill its log) and how to stop it. */
+async function bareVault(kind: BackendKind): Promise<{ url: string; port: number; rootToken: string; close(): Promise<void> }> {
+  if (kind === 'sim') {
+    const sim = await startVaultSim({ rootToken: ROOT });
+    return { url: sim.url, port: sim.port, rootToken: ROOT, close: () => sim.close() };
+  }
+  const real = await startRealDevVault(ROOT);
+  return {
+    url: real.url, port: real.port, rootToken: ROOT,
+    close: async () => {
+      await real.proc.stop();
+      rmSync(real.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates `n` tokens (policy `bound-reader` and `default`), `concurrency` at a time, with the root token. */
+async function createTokens(v: { url: string; rootToken: string }, n: number, concurrency = 32): Promise<string[]> {
+  const out: string[] = new Array<string>(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      const reply = await vaultApi(v, 'POST', 'auth/token/create', { policies: ['bound-reader'], ttl: '2h' });
+      out[i] = reply.json.auth.client_token as string;
+    }
+  }));
+  return out;
+}
+
+/** A VaultClient that records its capability checks: start, end, and the token's hash. */
+class WatchedClient extends VaultClient {
+  readonly checks: Array<{ hash: string; startMs: number; endMs: number }> = [];
+  inFlight = 0;
+  peakInFlight = 0;
+
+  override async request<D = Record<string, unknown>>(req: VaultRequest): Promise<VaultReply<D>> {
+    if (req.path !== 'sys/capabilities-self') return super.request<D>(req);
+    const startMs = Date.now();
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    try {
+      return await super.request<D>(req);
+    } finally {
+      this.inFlight--;
+      this.checks.push({ hash: hashToken(req.token ?? ''), startMs, endMs: Date.now() });
+    }
+  }
+}
+
+interface Harness {
+  maintainer: StaticCacheMaintainer;
+  client: WatchedClient;
+  sent: Array<{ atMs: number; msg: WorkerMessage }>;
+  of<T extends WorkerMessage['type']>(type: T): Array<{ atMs: number; msg: Extract<WorkerMessage, { type: T }> }>;
+  stop(): void;
+}
+
+function startMaintainer(vaultUrl: string, intervalSeconds: number): Harness {
+  const client = new WatchedClient({ address: vaultUrl, tlsSkipVerify: false, numRetries: 12 });
+  const sent: Harness['sent'] = [];
+  const maintainer = new StaticCacheMaintainer({
+    cache: { staticSecrets: true, capabilityRefreshSeconds: intervalSeconds, staticRefreshSeconds: 3600, maxStaleSeconds: intervalSeconds } as CacheConfig,
+    vaultConfig: { address: vaultUrl, tlsSkipVerify: false, numRetries: 12 },
+    vault: client,
+    log: silent,
+    send: (msg) => sent.push({ atMs: Date.now(), msg }),
+    // No auto-auth token: no event stream and no mount listing, only what this test drives.
+    autoAuthToken: () => undefined,
+    onInvalidToken: () => undefined,
+  });
+  maintainer.start();
+  return {
+    maintainer, client, sent,
+    of: <T extends WorkerMessage['type']>(type: T) => sent.filter((s) => s.msg.type === type) as Array<{ atMs: number; msg: Extract<WorkerMessage, { type: T }> }>,
+    stop: () => {
+      maintainer.stop();
+      client.close();
+    },
+  };
+}
+
+/** Every token proves access to its own path; resolves when each has its token-info. */
+async function register(h: Harness, tokens: string[], timeoutMs: number): Promise<void> {
+  tokens.forEach((token, i) => h.maintainer.handle({ type: 'static-access', path: `secret/data/bound/t${i}`, token }));
+  await waitFor(`token-info for ${tokens.length} tokens`, () => (h.of('token-info').length >= tokens.length ? true : undefined), timeoutMs, 200);
+  expect(h.of('token-info').every((s) => s.msg.eligible)).to.equal(true);
+}
+
+async function setUp(kind: BackendKind, n: number, latencyMs: number) {
+  const vault = await bareVault(kind);
+  const gate = await TcpGate.open('127.0.0.1', vault.port, { latencyMs });
+  await writePolicy(vault, 'bound-reader', 'path "secret/data/bound/*" { capabilities = ["read"] }');
+  const tokens = await createTokens(vault, n);
+  return { vault, gate, tokens };
+}
+
+forEachBackend('worker: the capability refresh bound, 10,000 cached tokens, a 100 ms Vault', function (kind) {
+  this.timeout(240_000);
+  const TOKENS = 10_000;
+  // 10,000 tokens once per 30 s is 333 checks/s. At ~100 ms a check, that needs ~33 in flight; the
+  // pool is sized for a round in half an interval (10,000 × 0.1 s / 15 s = 67 in flight) and may
+  // open to 128 (1,280 checks/s, a round in 8 s) while checks run late: a round fits with room.
+  const INTERVAL_SECONDS = 30;
+  const LATENCY_EACH_WAY_MS = 50;
+  let env: Awaited<ReturnType<typeof setUp>> | undefined;
+  let h: Harness | undefined;
+
+  after(async () => {
+    h?.stop();
+    await env?.gate.close();
+    await env?.vault.close();
+  });
+
+  it('a token revoked directly in Vault loses its cached access within one interval plus one round trip', async () => {
+    const t0 = Date.now();
+    env = await setUp(kind, TOKENS, LATENCY_EACH_WAY_MS);
+    const createdMs = Date.now() - t0;
+    h = startMaintainer(env.gate.url, INTERVAL_SECONDS);
+    const t1 = Date.now();
+    await register(h, env.tokens, 120_000);
+    const registeredMs = Date.now() - t1;
+
+    const victim = Math.floor(Math.random() * TOKENS);
+    const victimHash = hashToken(env.tokens[victim]!);
+    const delayMs = Math.floor(Math.random() * INTERVAL_SECONDS * 1000);
+    await sleep(delayMs);
+    const revokedAtMs = Date.now();
+    await vaultApi(env.vault, 'POST', 'auth/token/revoke', { token: env.tokens[victim] });
+    const drop = await waitFor('the static-revoke of the revoked token',
+      () => h!.of('static-revoke').find((s) => s.msg.tokenHash === victimHash), (INTERVAL_SECONDS + 30) * 1000, 20);
+    const elapsedMs = drop.atMs - revokedAtMs;
+
+    const checks = h.client.checks;
+    const rtts = checks.map((c) => c.endMs - c.startMs).sort((a, b) => a - b);
+    const maxRttMs = rtts[rtts.length - 1]!;
+    const medianRttMs = rtts[Math.floor(rtts.length / 2)]!;
+    // The cadence: the longest time between two checks of one token.
+    const last = new Map<string, number>();
+    let maxGapMs = 0;
+    for (const c of [...checks].sort((a, b) => a.startMs - b.startMs)) {
+      const before = last.get(c.hash);
+      if (before !== undefined) maxGapMs = Math.max(maxGapMs, c.startMs - before);
+      last.set(c.hash, c.startMs);
+    }
+    const stats = h.maintainer.capabilityStats();
+    const limit = Math.max(...stats.map((s) => s.limit));
+    const maxLagMs = Math.max(...stats.map((s) => s.maxLagMs));
+    // A round (every token once) at the pool's pace; checks are spread over the interval, not run at once.
+    const roundAtPaceMs = (TOKENS * medianRttMs) / limit;
+    console.log(`      [${kind}] tokens ${TOKENS}; Vault latency ${LATENCY_EACH_WAY_MS} ms each way (check round trip median ${medianRttMs} ms, max ${maxRttMs} ms); interval ${INTERVAL_SECONDS} s`);
+    console.log(`      [${kind}] tokens created in ${(createdMs / 1000).toFixed(1)} s; first lookups of all tokens ${(registeredMs / 1000).toFixed(1)} s`);
+    console.log(`      [${kind}] pool size ${limit} (peak in flight ${h.client.peakInFlight}); a round of ${TOKENS} checks at that pace ${(roundAtPaceMs / 1000).toFixed(1)} s; ${checks.length} checks; longest gap between two checks of one token ${(maxGapMs / 1000).toFixed(2)} s; latest start after due ${maxLagMs} ms`);
+    console.log(`      [${kind}] revoked at +${(delayMs / 1000).toFixed(1)} s after registration; revocation → static-revoke ${(elapsedMs / 1000).toFixed(2)} s (bound ${INTERVAL_SECONDS} s + one round trip)`);
+
+    expect(drop.msg.paths).to.deep.equal([`secret/data/bound/t${victim}`]);
+    expect(elapsedMs).to.be.at.most(INTERVAL_SECONDS * 1000 + maxRttMs);
+    // Only the revoked token lost access; everyone else was confirmed.
+    expect(h.of('static-revoke').map((s) => s.msg.tokenHash)).to.deep.equal([victimHash]);
+    const confirmed = new Set(h.of('tokens-confirmed').flatMap((s) => s.msg.tokenHashes));
+    expect(confirmed.size).to.be.greaterThan(TOKENS / 2);
+    expect(h.client.peakInFlight).to.be.at.most(128);
+  });
+});
+
+forEachBackend('worker: capability checks while Vault cannot be reached', function (kind) {
+  this.timeout(60_000);
+  const TOKENS = 200;
+  const INTERVAL_SECONDS = 1;
+  let env: Awaited<ReturnType<typeof setUp>> | undefined;
+  let h: Harness | undefined;
+
+  after(async () => {
+    h?.stop();
+    await env?.gate.close();
+    await env?.vault.close();
+  });
+
+  it('confirms nothing and tries Vault about once an interval, then confirms every token again when Vault is back', async () => {
+    env = await setUp(kind, TOKENS, 0);
+    h = startMaintainer(env.gate.url, INTERVAL_SECONDS);
+    await register(h, env.tokens, 30_000);
+    // Every token confirmed once by a capability check while Vault answers.
+    await waitFor('a confirmation of every token', () => (new Set(h!.of('tokens-confirmed').flatMap((s) => s.msg.tokenHashes)).size >= TOKENS ? true : undefined), 10_000);
+    const vaultInfos = h.of('vault-info').length;
+
+    env.gate.resetAll(true);
+    const downAtMs = Date.now();
+    const acceptedAtCut = env.gate.accepted;
+    // The first interval: the checks that were starting when Vault went away, then the probes.
+    await sleep(INTERVAL_SECONDS * 1000);
+    const acceptedAfterFirst = env.gate.accepted;
+    const LATER_INTERVALS = 4;
+    await sleep(LATER_INTERVALS * INTERVAL_SECONDS * 1000);
+    const firstAttempts = acceptedAfterFirst - acceptedAtCut;
+    const laterAttempts = env.gate.accepted - acceptedAfterFirst;
+    const confirmedWhileDown = h.of('tokens-confirmed').filter((s) => s.msg.atMs >= downAtMs);
+    console.log(`      [${kind}] ${TOKENS} tokens, interval ${INTERVAL_SECONDS} s, Vault unreachable: ${firstAttempts} connection attempts in the first interval, ${laterAttempts} in the ${LATER_INTERVALS} after (${(laterAttempts / LATER_INTERVALS).toFixed(1)} per interval); ${confirmedWhileDown.length} confirmations`);
+    expect(confirmedWhileDown).to.deep.equal([]);
+    // A storm would be one attempt per token per interval (200 here); the pool stops and probes
+    // with one call after a backoff of 0.5 s growing to one interval.
+    expect(firstAttempts).to.be.at.most(2 + 64);
+    expect(laterAttempts).to.be.at.least(1);
+    expect(laterAttempts).to.be.at.most(2 * LATER_INTERVALS);
+
+    env.gate.resetAll(false);
+    const backAtMs = Date.now();
+    await waitFor('every token confirmed again', () => {
+      const again = new Set(h!.of('tokens-confirmed').filter((s) => s.msg.atMs >= backAtMs).flatMap((s) => s.msg.tokenHashes));
+      return again.size >= TOKENS ? true : undefined;
+    }, 10_000);
+    // Vault came back: the worker asks what it is again.
+    await waitFor('vault-info after Vault came back', () => (h!.of('vault-info').length > vaultInfos ? true : undefined), 10_000);
+    expect(h.of('static-revoke')).to.deep.equal([]);
+  });
+});
