@@ -9,15 +9,25 @@ export type Capability = (typeof CAPABILITIES)[number];
 /** The request operations an ACL is asked about. `header` (HEAD) is granted to root only. */
 export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'header';
 
-export interface PathRule {
+/** A policy value list: strings (globbed at either end) or other HCL/JSON values (compared deeply). */
+export type ParameterValues = readonly unknown[];
+
+/** `allowed_parameters`, `denied_parameters` (names lower-cased) and `required_parameters`. */
+export interface ParameterRules {
+  readonly allowed?: ReadonlyMap<string, ParameterValues>;
+  readonly denied?: ReadonlyMap<string, ParameterValues>;
+  readonly required?: readonly string[];
+}
+
+export interface PathRule extends ParameterRules {
   readonly pattern: string;
   readonly capabilities: ReadonlySet<Capability>;
   /** `subscribe_event_types` globs (1.15+); empty when the block has none. */
   readonly subscribeEventTypes?: readonly string[];
 }
 
-/** What one merged rule grants: capabilities plus the event types `subscribe` covers. */
-interface Permissions {
+/** What one merged rule grants: capabilities, the event types `subscribe` covers, parameter rules. */
+interface Permissions extends ParameterRules {
   readonly capabilities: ReadonlySet<Capability>;
   readonly subscribeEventTypes: readonly string[];
 }
@@ -71,14 +81,81 @@ function beats(a: GlobRule, b: GlobRule): boolean {
   return a.body > b.body;
 }
 
+/** acl.go's merge of one parameter map: an empty list for a key overrides any values. */
+function mergeParameters(
+  a: ReadonlyMap<string, ParameterValues> | undefined, b: ReadonlyMap<string, ParameterValues> | undefined,
+): ReadonlyMap<string, ParameterValues> | undefined {
+  if (!b || b.size === 0) return a;
+  if (!a) return new Map(b);
+  const out = new Map(a);
+  for (const [key, values] of b) {
+    const existing = out.get(key);
+    out.set(key, values.length === 0 || (existing !== undefined && existing.length === 0) ? [] : [...values, ...(existing ?? [])]);
+  }
+  return out;
+}
+
 /** Rules for the same pattern from several policies merge; `deny` wins over everything. */
 function merge(a: Permissions | undefined, b: Permissions): Permissions {
   if (!a) return b;
   if (a.capabilities.has('deny') || b.capabilities.has('deny')) return { capabilities: new Set(['deny']), subscribeEventTypes: [] };
+  const required = [...(a.required ?? [])];
+  for (const r of b.required ?? []) if (!required.includes(r)) required.push(r);
   return {
     capabilities: new Set([...a.capabilities, ...b.capabilities]),
     subscribeEventTypes: [...new Set([...a.subscribeEventTypes, ...b.subscribeEventTypes])],
+    allowed: mergeParameters(a.allowed, b.allowed),
+    denied: mergeParameters(a.denied, b.denied),
+    required,
   };
+}
+
+/** strutil.GlobbedStringsMatch: a leading and/or trailing `*` is a wildcard. */
+function globbedStringsMatch(item: string, val: string): boolean {
+  if (item.length < 2) return val === item;
+  const prefix = item.startsWith('*');
+  const suffix = item.endsWith('*');
+  if (prefix && suffix) return val.includes(item.slice(1, -1));
+  if (prefix) return val.endsWith(item.slice(1));
+  if (suffix) return val.startsWith(item.slice(0, -1));
+  return val === item;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** acl.go valueInParameterList: an empty list holds every value. */
+function valueInParameterList(value: unknown, list: ParameterValues): boolean {
+  if (list.length === 0) return true;
+  return list.some((el) => {
+    if (el === null || el === undefined || value === null || value === undefined) return el === value;
+    if (typeof el === 'string' && typeof value === 'string') return globbedStringsMatch(el, value);
+    return deepEqual(el, value);
+  });
+}
+
+/** acl.go AllowOperation's parameter checks, for read, update, create and patch. */
+function parametersAllowed(p: Permissions, data: Readonly<Record<string, unknown>>): boolean {
+  for (const parameter of p.required ?? []) if (!(parameter.toLowerCase() in data)) return false;
+  const entries = Object.entries(data);
+  if (entries.length === 0) return true;
+  if (p.denied && p.denied.size > 0) {
+    if (p.denied.has('*')) return false;
+    for (const [name, value] of entries) {
+      const list = p.denied.get(name.toLowerCase());
+      if (list && valueInParameterList(value, list)) return false;
+    }
+  }
+  if (!p.allowed || p.allowed.size === 0) return true;
+  const allowedAll = p.allowed.has('*');
+  if (p.allowed.size === 1 && allowedAll) return true;
+  for (const [name, value] of entries) {
+    const list = p.allowed.get(name.toLowerCase());
+    if (list === undefined && !allowedAll) return false;
+    if (list !== undefined && !valueInParameterList(value, list)) return false;
+  }
+  return true;
 }
 
 const NO_PERMISSIONS: Permissions = { capabilities: new Set(), subscribeEventTypes: [] };
@@ -99,7 +176,13 @@ export class Acl {
       // A templated path needs the token's entity; without one Vault leaves the rule out.
       if (rule.pattern.includes('{{')) continue;
       const target = isGlob(rule.pattern) ? globPermissions : this.exact;
-      const permissions = { capabilities: rule.capabilities, subscribeEventTypes: rule.subscribeEventTypes ?? [] };
+      const permissions: Permissions = {
+        capabilities: rule.capabilities,
+        subscribeEventTypes: rule.subscribeEventTypes ?? [],
+        ...(rule.allowed ? { allowed: rule.allowed } : {}),
+        ...(rule.denied ? { denied: rule.denied } : {}),
+        ...(rule.required ? { required: rule.required } : {}),
+      };
       target.set(rule.pattern, merge(target.get(rule.pattern), permissions));
     }
     for (const [pattern, permissions] of globPermissions) this.globs.push(compileGlob(pattern, permissions));
@@ -154,11 +237,15 @@ export class Acl {
     return subscribeEventTypes.some((pattern) => eventTypeGlobMatch(pattern, eventType));
   }
 
-  allows(path: string, op: AclOperation): boolean {
+  /** AllowOperation; with `data` (the request's parameters) also the rule's parameter constraints. */
+  allows(path: string, op: AclOperation, data?: Readonly<Record<string, unknown>>): boolean {
     if (this.root) return true;
     if (op === 'header') return false;
-    const caps = this.capabilitiesFor(path, op);
-    return !caps.has('deny') && caps.has(op);
+    const permissions = this.permissionsFor(path, op);
+    const caps = permissions.capabilities;
+    if (caps.has('deny') || !caps.has(op)) return false;
+    if (data === undefined || !(op === 'read' || op === 'update' || op === 'create' || op === 'patch')) return true;
+    return parametersAllowed(permissions, data);
   }
 
   hasSudo(path: string, op: AclOperation): boolean {

@@ -1,7 +1,7 @@
 // sys/capabilities-self and sys/capabilities (logical_system.go handleCapabilities, capabilities.go):
 // what a token may do on each path, from its policies as they are now.
 import { stringListField } from './fields.js';
-import type { TokenEntry } from './tokens.js';
+import { REVOCATION_PENDING, type TokenEntry } from './tokens.js';
 import { fail, failWrapped, respond, type Call, type Outcome, type Route } from './types.js';
 
 /** Core.Capabilities: `["deny"]` without policies, `["root"]` for root, else the ACL's sorted list. */
@@ -24,6 +24,8 @@ function answer(call: Call, token: TokenEntry): Outcome {
 /** The caller's own token; it already passed the ACL check (`update` on sys/capabilities-self). */
 function capabilitiesSelf(call: Call): Outcome {
   if (!call.token) return failWrapped(500, 'no token found');
+  // The handler looks the token up again; during its last use a limited-use token is no longer found.
+  if (call.token.numUses === REVOCATION_PENDING) return failWrapped(400, 'invalid token');
   return answer(call, call.token);
 }
 

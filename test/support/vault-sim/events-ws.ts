@@ -27,9 +27,9 @@ export interface AcceptedSubscription {
 
 export type SubscribeCheck = { readonly reply: Reply } | { readonly ok: AcceptedSubscription };
 
-/** True when the bus is on and `rawPath` is a subscribe URL; otherwise it is an ordinary sys path. */
-export function isSubscribeRequest(state: SimState, rawPath: string): boolean {
-  return state.events.available && rawPath.startsWith(SUBSCRIBE_PREFIX);
+/** True when the bus is on and the (decoded) `path` is a subscribe URL; otherwise it is an ordinary sys path. */
+export function isSubscribeRequest(state: SimState, path: string): boolean {
+  return state.events.available && path.startsWith(SUBSCRIBE_PREFIX);
 }
 
 /**
@@ -78,12 +78,7 @@ function handshakeProblem(input: HttpInput): Reply | undefined {
 
 /** handleEventsSubscribe up to websocket.Accept: token and ACL, event type, `json`, handshake. */
 export function checkSubscribe(state: SimState, input: HttpInput): SubscribeCheck {
-  let pattern: string;
-  try {
-    pattern = decodeURIComponent(input.rawPath.slice(SUBSCRIBE_PREFIX.length));
-  } catch {
-    return { reply: errorReply(400, null) };
-  }
+  let pattern = input.path.slice(SUBSCRIBE_PREFIX.length);
   // core.CheckToken on the request as built: `read` on sys/events/subscribe/<type> for a GET.
   const token = state.tokens.lookup(input.token);
   const operation = OPERATION_FOR_METHOD[input.method] ?? 'read';

@@ -1,10 +1,12 @@
 // One request through the simulator, in Vault's order: forwarding headers, request building,
 // mount/route lookup, wrapping-token check, token + ACL check, handler, status mapping, wrapping.
 import {
-  envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, outsideApiReply, rawReply, type Reply,
+  BASE_HEADERS, envelopeOf, errorReply, goJson, injectData, jsonReply, noContentReply, outsideApiReply, rawReply, type Reply,
 } from './envelope.js';
 import { checkSubscribe, isSubscribeRequest } from './events-ws.js';
 import { FieldError, RequestError } from './fields.js';
+import { canonicalRedirect, hasNonPrintable } from './go-url.js';
+import { helpReply } from './help.js';
 import { newUuid } from './ids.js';
 import { matchRoute, type RouteMatch } from './router.js';
 import type { MountEntry } from './mount-table.js';
@@ -17,11 +19,22 @@ import { checkWrappingToken, WRAPPING_PATHS } from './wrapping.js';
 
 export interface HttpInput {
   readonly method: string;
-  /** URL path as received, without the query. */
+  /** URL path as received (still encoded), without the query. */
   readonly rawPath: string;
+  /** r.URL.Path: the percent-decoded path Vault routes on. */
+  readonly path: string;
+  /** Everything after the first `?`. */
+  readonly rawQuery: string;
+  /** The first value of each query parameter (Go's Values.Get). */
   readonly query: Readonly<Record<string, string>>;
+  /** Every value of each query parameter, in order. */
+  readonly queryValues: Readonly<Record<string, readonly string[]>>;
+  /** Lower-case names; repeated headers joined with ', ' (node's way). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Every value of each header, in order, under the lower-case name. */
+  readonly headerValues: Readonly<Record<string, readonly string[]>>;
   readonly body: string;
+  /** getTokenFromReq's token. */
   readonly token: string | undefined;
 }
 
@@ -60,16 +73,21 @@ function parseBody(input: HttpInput): Parsed<Record<string, unknown>> {
   }
 }
 
-/** buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. */
-function buildRequest(input: HttpInput): Parsed<SimRequest> {
-  const fail = (reply: Reply): Parsed<SimRequest> => ({ reply });
-  let path: string;
-  try {
-    path = decodeURIComponent(input.rawPath.slice('/v1/'.length));
-  } catch {
-    return fail(errorReply(400, null));
+/** http/handler.go parseQuery: `help` skipped, one value as a string, several as a list. */
+function parseQuery(values: Readonly<Record<string, readonly string[]>>, drop: readonly string[] = []): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k === 'help' || drop.includes(k) || v.length === 0) continue;
+    data[k] = v.length === 1 ? v[0] : [...v];
   }
-  const query: Record<string, unknown> = { ...input.query };
+  return data;
+}
+
+/** buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. */
+function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimRequest> {
+  const fail = (reply: Reply): Parsed<SimRequest> => ({ reply });
+  let path = namespacePath + input.path.slice('/v1/'.length);
+  const query = parseQuery(input.queryValues);
   let operation: Operation;
   let data: Record<string, unknown> = query;
   switch (input.method) {
@@ -80,7 +98,7 @@ function buildRequest(input: HttpInput): Parsed<SimRequest> {
         if (!TRUE_VALUES.includes(list) && !FALSE_VALUES.includes(list)) return fail(errorReply(400, null));
         if (TRUE_VALUES.includes(list)) {
           operation = 'list';
-          delete query['list'];
+          data = parseQuery(input.queryValues, ['list']);
           if (!path.endsWith('/')) path += '/';
         }
       }
@@ -183,10 +201,17 @@ function authorize(state: SimState, req: SimRequest, match: RouteMatch | undefin
   if (match?.route.unauthenticated) return { ok: { token: state.tokens.lookup(req.token), revokeAfter: false } };
   const token = state.tokens.lookup(req.token);
   if (!token) return { reply: denied(state, req.token !== undefined && req.token !== '' ? 'bad-token' : 'no-token') };
+  // handleRequest spends a use of a live token before it looks at the ACL's verdict, so a
+  // refused request uses one too; the last use revokes the token after the request.
+  const revokeAfter = state.tokens.use(token);
+  const refuse = (): Parsed<Authorized> => {
+    if (revokeAfter) state.tokens.revokeTree(token.id);
+    return { reply: denied(state, 'acl') };
+  };
   const acl = state.policies.acl(token.policies);
-  if (!acl.allows(req.path, req.operation)) return { reply: denied(state, 'acl') };
-  if (match?.route.sudo && !acl.hasSudo(req.path, req.operation)) return { reply: denied(state, 'acl') };
-  return { ok: { token, revokeAfter: state.tokens.use(token) } };
+  if (!acl.allows(req.path, req.operation, req.data)) return refuse();
+  if (match?.route.sudo && !acl.hasSudo(req.path, req.operation)) return refuse();
+  return { ok: { token, revokeAfter } };
 }
 
 function handleLogical(state: SimState, input: HttpInput): Reply {
@@ -195,7 +220,7 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
   if (input.headers['x-vault-inconsistent'] === 'forward-active-node') {
     return errorReply(400, 'forwarding via header X-Vault-Inconsistent=forward-active-node disabled in configuration');
   }
-  const built = buildRequest(input);
+  const built = buildRequest(input, namespacePathOf(state, input));
   if ('reply' in built) return built.reply;
   const req = built.ok;
   // Core refuses writes to a "directory" before anything else (handleCancelableRequest).
@@ -227,12 +252,47 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
   }
 }
 
-/** Entry point for every HTTP request. */
+/**
+ * The namespace a request runs in, as a path prefix ('' for the root namespace). Vault CE has
+ * no namespaces and ignores `X-Vault-Namespace`; the namespaces profile models a namespace as
+ * the mounts under its path (namespace.Canonicalize: no leading `/`, a trailing one).
+ */
+export function namespacePathOf(state: SimState, input: HttpInput): string {
+  if (!state.namespaces) return '';
+  const header = input.headerValues['x-vault-namespace']?.[0] ?? '';
+  if (header === '' || header === 'root') return '';
+  const trimmed = header.replace(/^\/+/, '');
+  return trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
+}
+
+/** genericWrapping echoes `X-Vault-Namespace` on every /v1/ reply (Vault CE too). */
+function withNamespaceEcho(input: HttpInput, reply: Reply): Reply {
+  const ns = input.headerValues['x-vault-namespace']?.[0] ?? '';
+  return ns === '' ? reply : { ...reply, headers: { ...reply.headers, 'x-vault-namespace': ns } };
+}
+
+/** Entry point for every HTTP request, in the order of Vault's handler chain (http/handler.go). */
 export function handleHttp(state: SimState, input: HttpInput): Reply {
-  if (input.rawPath === '/v1/sys/health') return healthReply(state, input.method);
-  if (input.rawPath === '/v1/sys/seal-status') return sealStatusReply(state, input.method);
-  if (!input.rawPath.startsWith('/v1/')) return outsideApiReply(input.rawPath);
-  if (isSubscribeRequest(state, input.rawPath)) {
+  // cleanhttp.PrintablePathCheckHandler, outside everything else: a bare 400.
+  if (hasNonPrintable(input.path)) return { status: 400, headers: {}, body: '' };
+  // genericWrapping: only /v1/… reaches the API (on the decoded path).
+  if (!input.path.startsWith('/v1/')) return outsideApiReply(input.path);
+  return withNamespaceEcho(input, handleApi(state, input));
+}
+
+/** A /v1/ request after genericWrapping: help, the ServeMux (redirects, fixed routes), the logical layer. */
+function handleApi(state: SimState, input: HttpInput): Reply {
+  // wrapHelpHandler runs before the ServeMux: help never redirects.
+  if ((input.query['help'] ?? '') !== '' || input.method === 'HELP') return helpReply(state, input, namespacePathOf(state, input));
+  const redirect = canonicalRedirect(input, input.method);
+  if (redirect) {
+    const headers: Record<string, string> = { ...BASE_HEADERS, location: redirect.location };
+    if (redirect.contentType) headers['content-type'] = redirect.contentType;
+    return { status: 301, headers, body: redirect.body };
+  }
+  if (input.path === '/v1/sys/health') return healthReply(state, input.method);
+  if (input.path === '/v1/sys/seal-status') return sealStatusReply(state, input.method);
+  if (isSubscribeRequest(state, input.path)) {
     // Without the upgrade headers the handshake always fails; server.ts accepts real upgrades.
     const check = checkSubscribe(state, input);
     return 'reply' in check ? check.reply : errorReply(500, multiError(['vault-sim: upgrade outside the upgrade handler']));

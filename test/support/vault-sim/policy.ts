@@ -140,6 +140,26 @@ interface RuleSpec {
   readonly capabilities?: unknown;
   readonly policy?: unknown;
   readonly subscribe_event_types?: unknown;
+  readonly allowed_parameters?: unknown;
+  readonly denied_parameters?: unknown;
+  readonly required_parameters?: unknown;
+}
+
+/** An HCL object or a JSON object of lists → names lower-cased (policy.go) → values. */
+function parameterMap(value: unknown, where: string, field: string): Map<string, unknown[]> | undefined {
+  if (value === undefined) return undefined;
+  const entries: [string, unknown][] = value !== null && typeof value === 'object' && (value as HclBody).kind === 'body'
+    ? [...(value as HclBody).attributes]
+    : value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+  if (entries.length === 0 && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new PolicyParseError(`${where}: ${field} must be a map of lists`);
+  }
+  const out = new Map<string, unknown[]>();
+  for (const [k, v] of entries) {
+    if (!Array.isArray(v)) throw new PolicyParseError(`${where}: ${field}: ${k} must be a list`);
+    out.set(k.toLowerCase(), v);
+  }
+  return out;
 }
 
 function ruleFrom(pattern: string, spec: RuleSpec): PathRule {
@@ -159,11 +179,22 @@ function ruleFrom(pattern: string, spec: RuleSpec): PathRule {
     mapped.forEach((c) => caps.add(c));
   }
   const subscribeEventTypes = eventTypesRaw === undefined ? [] : toStringList(eventTypesRaw, where, 'subscribe_event_types');
+  const allowed = parameterMap(spec.allowed_parameters, where, 'allowed_parameters');
+  const denied = parameterMap(spec.denied_parameters, where, 'denied_parameters');
+  const required = spec.required_parameters === undefined ? undefined : toStringList(spec.required_parameters, where, 'required_parameters');
   return {
     pattern: pattern.replace(/^\/+/, ''),
     capabilities: caps.has('deny') ? new Set(['deny']) : caps,
     subscribeEventTypes,
+    ...(allowed ? { allowed } : {}),
+    ...(denied ? { denied } : {}),
+    ...(required && required.length > 0 ? { required } : {}),
   };
+}
+
+/** `allowed_parameters { … }` written as a block instead of an attribute. */
+function nestedBlock(body: HclBody, key: string): HclBody | undefined {
+  return body.blocks.find((b) => b.key === key && b.labels.length === 0)?.body;
 }
 
 function rulesFromHcl(body: HclBody): PathRule[] {
@@ -177,6 +208,9 @@ function rulesFromHcl(body: HclBody): PathRule[] {
       capabilities: attrs.get('capabilities'),
       policy: attrs.get('policy'),
       subscribe_event_types: attrs.get('subscribe_event_types'),
+      allowed_parameters: attrs.get('allowed_parameters') ?? nestedBlock(block.body, 'allowed_parameters'),
+      denied_parameters: attrs.get('denied_parameters') ?? nestedBlock(block.body, 'denied_parameters'),
+      required_parameters: attrs.get('required_parameters'),
     }));
   }
   return rules;

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { canonicalHeader, errorReply, type Reply } from './envelope.js';
 import type { EmittedEvent } from './events.js';
 import { checkSubscribe, EventSockets, isSubscribeRequest } from './events-ws.js';
+import { parseRequestUri } from './go-url.js';
 import { attachConnection, originalMethod } from './method-shim.js';
 import { handleHttp, type HttpInput } from './pipeline.js';
 import { SimState, type ErrorStyle } from './state.js';
@@ -21,6 +22,13 @@ export interface VaultSimOptions {
   errorStyle?: ErrorStyle;
   /** Mount the database secrets engine at `database/` from the start (default false). */
   mountDatabase?: boolean;
+  /**
+   * false (default): Vault Community 1.15.6, which has no namespaces: `X-Vault-Namespace` is
+   * ignored (only echoed back) and sys/health's `version` is `1.15.6`. true: an Enterprise-like
+   * profile (`1.15.6+ent`) where the header's namespace is prefixed to the request path, so a
+   * namespace `ns1` is modelled as mounts under `ns1/` (mount `ns1/secret` for its KV).
+   */
+  namespaces?: boolean;
 }
 
 export interface RecordedRequest {
@@ -99,11 +107,27 @@ function headerMap(req: http.IncomingMessage): Record<string, string> {
   return out;
 }
 
-function tokenOf(headers: Record<string, string>): string | undefined {
-  const vaultToken = headers['x-vault-token'];
-  if (vaultToken) return vaultToken;
-  const bearer = /^bearer\s+(\S+)\s*$/i.exec(headers['authorization'] ?? '');
-  return bearer?.[1];
+/** Every value of every header, in arrival order, under its lower-case name. */
+function headerValuesOf(req: http.IncomingMessage): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) (out[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
+  return out;
+}
+
+/**
+ * http/handler.go getTokenFromReq: the first `X-Vault-Token` value (r.Header.Get); when that is
+ * empty, the first `Authorization` value that starts with `Bearer ` (case-sensitive), trimmed.
+ */
+export function tokenOf(values: Readonly<Record<string, readonly string[]>>): string | undefined {
+  const vaultToken = values['x-vault-token']?.[0] ?? '';
+  if (vaultToken !== '') return vaultToken;
+  for (const v of values['authorization'] ?? []) {
+    if (!v.startsWith('Bearer ')) continue;
+    const token = v.slice('Bearer '.length).trim();
+    return token === '' ? undefined : token;
+  }
+  return undefined;
 }
 
 export class VaultSimServer implements VaultSim {
@@ -128,6 +152,7 @@ export class VaultSimServer implements VaultSim {
       rootToken: options.rootToken ?? 'root',
       errorStyle: options.errorStyle ?? 'legacy',
       mountDatabase: options.mountDatabase ?? false,
+      namespaces: options.namespaces ?? false,
     });
     const bus = this.state.events;
     this.eventSockets = new EventSockets(bus);
@@ -225,6 +250,10 @@ export class VaultSimServer implements VaultSim {
     req.on('error', () => res.destroy());
     req.on('end', () => {
       const input = inputOf(req, method, Buffer.concat(chunks).toString('utf8'));
+      if (!input) {
+        res.socket?.end(GO_BAD_REQUEST);
+        return;
+      }
       const reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : this.safely(input);
       this.record(input, reply.status);
       res.writeHead(reply.status, outHeadersOf(reply));
@@ -238,7 +267,11 @@ export class VaultSimServer implements VaultSim {
     const hasBody = Number(req.headers['content-length'] ?? '0') > 0;
     const input = inputOf(req, method, hasBody ? head.toString('utf8') : '');
     socket.on('error', () => socket.destroy());
-    if (isSubscribeRequest(this.state, input.rawPath)) {
+    if (!input) {
+      socket.end(GO_BAD_REQUEST);
+      return;
+    }
+    if (isSubscribeRequest(this.state, input.path)) {
       const check = checkSubscribe(this.state, input);
       if ('ok' in check) {
         this.record(input, 101);
@@ -276,11 +309,22 @@ export class VaultSimServer implements VaultSim {
   }
 }
 
-function inputOf(req: http.IncomingMessage, method: string, body: string): HttpInput {
-  const url = new URL(req.url ?? '/', 'http://vault-sim');
+/** The request as Vault's Go server reads it; undefined when Go refuses the request URI (400). */
+function inputOf(req: http.IncomingMessage, method: string, body: string): HttpInput | undefined {
+  const uri = parseRequestUri(req.url ?? '/');
+  if (!uri) return undefined;
   const headers = headerMap(req);
-  return { method, rawPath: url.pathname, query: Object.fromEntries(url.searchParams), headers, body, token: tokenOf(headers) };
+  const headerValues = headerValuesOf(req);
+  const queryValues = Object.fromEntries(uri.query);
+  const query = Object.fromEntries([...uri.query].map(([k, v]) => [k, v[0] ?? '']));
+  return {
+    method, rawPath: uri.rawPath, path: uri.path, rawQuery: uri.rawQuery, query, queryValues, headers, headerValues, body,
+    token: tokenOf(headerValues),
+  };
 }
+
+/** What Go's server writes itself for a request line it cannot parse (then it closes). */
+const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
 
 /** Go's net/http writes canonical header names (Cache-Control, Content-Type). */
 function outHeadersOf(reply: Reply): Record<string, string | number> {

@@ -18,12 +18,16 @@ export interface StateConfig {
   readonly now?: () => number;
   /** Also mount the database secrets engine at `database/`. */
   readonly mountDatabase?: boolean;
+  /** An Enterprise-like Vault with namespaces (default false: Vault CE, which has none). */
+  readonly namespaces?: boolean;
 }
 
 export class SimState {
   readonly now: () => number;
   readonly rootToken: string;
   readonly errorStyle: ErrorStyle;
+  /** Namespaces exist: `X-Vault-Namespace` is honoured and the version says `+ent`. */
+  readonly namespaces: boolean;
   readonly clusterName = `vault-cluster-${newUuid().slice(0, 8)}`;
   readonly clusterId = newUuid();
   readonly tokens: TokenStore;
@@ -39,6 +43,7 @@ export class SimState {
     this.now = config.now ?? Date.now;
     this.rootToken = config.rootToken;
     this.errorStyle = config.errorStyle;
+    this.namespaces = config.namespaces ?? false;
     this.tokens = new TokenStore(this.now);
     this.leases = new LeaseStore(this.now, this.tokens);
     this.wraps = new WrapStore(this.tokens, this.now);

@@ -13,6 +13,11 @@ import { wrappingRoutes } from './wrapping.js';
 
 export const VAULT_VERSION = '1.15.6';
 
+/** Vault CE reports the bare version; Enterprise (the namespaces profile) appends `+ent`. */
+export function versionOf(state: SimState): string {
+  return state.namespaces ? `${VAULT_VERSION}+ent` : VAULT_VERSION;
+}
+
 /** GET/HEAD /v1/sys/health: a healthy, unsealed, active node. */
 export function healthReply(state: SimState, method: string): Reply {
   if (method !== 'GET' && method !== 'HEAD') return jsonReply(405, { errors: [] });
@@ -24,7 +29,7 @@ export function healthReply(state: SimState, method: string): Reply {
     replication_performance_mode: 'disabled',
     replication_dr_mode: 'disabled',
     server_time_utc: Math.floor(state.now() / 1000),
-    version: VAULT_VERSION,
+    version: versionOf(state),
     cluster_name: state.clusterName,
     cluster_id: state.clusterId,
   });
@@ -35,7 +40,7 @@ export function sealStatusReply(state: SimState, method: string): Reply {
   if (method !== 'GET') return jsonReply(405, { errors: [] });
   return jsonReply(200, {
     type: 'shamir', initialized: true, sealed: false, t: 1, n: 1, progress: 0, nonce: '',
-    version: VAULT_VERSION, build_date: '2024-02-28T17:07:34Z', migration: false,
+    version: versionOf(state), build_date: '2024-02-28T17:07:34Z', migration: false,
     cluster_name: state.clusterName, cluster_id: state.clusterId, recovery_seal: false, storage_type: 'inmem',
   });
 }

@@ -44,6 +44,9 @@ export interface TokenEntry {
   readonly children: Set<string>;
 }
 
+/** tokenRevocationPending: a limited-use token during its last use. */
+export const REVOCATION_PENDING = -1;
+
 export interface NewToken {
   readonly id?: string;
   readonly policies: readonly string[];
@@ -175,6 +178,14 @@ export class TokenStore {
   lookup(id: string | undefined): TokenEntry | undefined {
     if (!id) return undefined;
     this.sweep();
+    const entry = this.byId.get(id);
+    return entry?.numUses === REVOCATION_PENDING ? undefined : entry;
+  }
+
+  /** lookupInternal(tainted=true): a live token, also during its last use (revocation pending). */
+  lookupTainted(id: string | undefined): TokenEntry | undefined {
+    if (!id) return undefined;
+    this.sweep();
     return this.byId.get(id);
   }
 
@@ -220,11 +231,19 @@ export class TokenStore {
     for (const hook of this.revokeHooks) hook(entry);
   }
 
-  /** Counts one use of a limited-use token; true when it is used up and must go after this request. */
+  /**
+   * UseToken: counts one use of a limited-use token; true when this was its last use. The token
+   * then shows `num_uses: -1` (revocation pending) for the rest of the request, other lookups
+   * no longer find it, and the caller revokes it after the request.
+   */
   use(entry: TokenEntry): boolean {
     if (entry.numUses <= 0) return false;
+    if (entry.numUses === 1) {
+      entry.numUses = REVOCATION_PENDING;
+      return true;
+    }
     entry.numUses -= 1;
-    return entry.numUses === 0;
+    return false;
   }
 
   /** ExpirationManager.RenewToken: extends the lease, never beyond the max TTL. */

@@ -50,7 +50,7 @@ export class WrapStore {
   peek(token: string): WrappedResponse | undefined {
     const stored = this.byToken.get(token);
     if (!stored) return undefined;
-    if (!this.tokens.lookup(token)) {
+    if (!this.tokens.lookupTainted(token)) {
       this.byToken.delete(token);
       return undefined;
     }
