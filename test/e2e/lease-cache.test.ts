@@ -373,11 +373,22 @@ cache {}
     ];
     for (const [what, body, message] of errors) {
       it(`answers 400 with {"errors":[...]} for ${what}`, async () => {
-        const r = await call(stack, 'POST', '/agent/v1/cache-clear', body !== undefined ? { body } : {});
+        const r = await call(stack, 'POST', '/agent/v1/cache-clear', body !== undefined ? { body } : { headers: { 'content-type': 'application/json' } });
         expect(r.status).to.equal(400);
         expect(r.json).to.deep.equal({ errors: [message] });
       });
     }
+
+    it('refuses a body that is not JSON (415): no HTML form can clear the cache, and nothing is cleared', async () => {
+      await call(stack, 'GET', '/v1/database/creds/app');
+      expect(await hits('/v1/database/creds/app')).to.equal('HIT');
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+        const r = await call(stack, 'POST', '/agent/v1/cache-clear', { body: JSON.stringify({ type: 'all' }), headers: { 'content-type': type } });
+        expect(r.status, type).to.equal(415);
+        expect(r.json.errors[0]).to.include('JSON');
+      }
+      expect(await hits('/v1/database/creds/app')).to.equal('HIT');
+    });
 
     it('answers 400 for bad JSON, naming the problem', async () => {
       const r = await call(stack, 'POST', '/agent/v1/cache-clear', { body: '{"type": ' });
