@@ -14,7 +14,7 @@ import { forEachBackend, startBackend, type Backend } from '../../support/backen
 import { type Stack } from '../../support/stack.js';
 import { vaultApi, writePolicy } from '../../support/vault-setup.js';
 import { Rng, seedFromEnv } from './prng.js';
-import { cacheStack, createToken, logsOnFailure, send, writePolicies, type Res } from './support.js';
+import { cacheStack, logsOnFailure, send, writePolicies, type Res } from './support.js';
 
 // The stack's config and the bounds it documents (README, security model).
 /** static_secret_token_capability_refresh_interval */
@@ -32,15 +32,25 @@ const EXPIRY_SKEW_MS = 250;
 const SHORT_TTL_S = 6;
 const LIMITED_USES = 3;
 
+const TOKEN_ROLE = 'diff';
 const SEED = seedFromEnv();
 const OPERATIONS = Number(process.env['ADVERSARIAL_OPS'] ?? 5_000);
 
-const SECRETS = ['app/s0', 'app/s1', 'other/s0', 'other/s1'] as const;
-type Role = 'all' | 'some' | 'none' | 'nover' | 'needver' | 'shifty' | 'short' | 'limited' | 'anon';
-const ROLES: readonly Role[] = ['all', 'some', 'none', 'nover', 'needver', 'shifty', 'short', 'limited', 'anon'];
+/** The secrets: KV v2 at secret/ and at ns1/secret (a mount whose path looks like a namespace), KV v1 at kv1/. */
+interface Secret { mount: 'secret' | 'ns1/secret' | 'kv1'; name: string }
+const SECRETS: readonly Secret[] = [
+  { mount: 'secret', name: 'app/s0' }, { mount: 'secret', name: 'app/s1' }, { mount: 'secret', name: 'other/s0' }, { mount: 'secret', name: 'other/s1' },
+  { mount: 'ns1/secret', name: 'app/s0' }, { mount: 'ns1/secret', name: 'other/s0' }, { mount: 'kv1', name: 'app/s0' },
+];
+const SECRET_WEIGHTS = [16, 16, 16, 16, 10, 10, 10];
+const kvV2 = (s: Secret): boolean => s.mount !== 'kv1';
+/** The path of a secret's data (or metadata) in Vault's API, without /v1/. */
+const apiPath = (s: Secret, meta = false): string => (kvV2(s) ? `${s.mount}/${meta ? 'metadata' : 'data'}/${s.name}` : `${s.mount}/${s.name}`);
+type Role = 'all' | 'some' | 'none' | 'nover' | 'needver' | 'onlyv1' | 'mustwrap' | 'nsreader' | 'shifty' | 'short' | 'limited' | 'anon';
+const ROLES: readonly Role[] = ['all', 'some', 'none', 'nover', 'needver', 'onlyv1', 'mustwrap', 'nsreader', 'shifty', 'short', 'limited', 'anon'];
 const ROLE_POLICIES: Record<Exclude<Role, 'anon'>, string[]> = {
-  all: ['reader'], some: ['reader-app'], none: ['default'], nover: ['no-version'], needver: ['need-version'],
-  shifty: ['shifting'], short: ['reader'], limited: ['reader'],
+  all: ['reader'], some: ['reader-app'], none: ['default'], nover: ['no-version'], needver: ['need-version'], onlyv1: ['only-v1'],
+  mustwrap: ['must-wrap'], nsreader: ['ns-victim'], shifty: ['shifting'], short: ['reader'], limited: ['reader'],
 };
 const SHIFTING_WIDE = 'path "secret/data/*" { capabilities = ["read"] }\npath "secret/metadata/*" { capabilities = ["read"] }';
 const SHIFTING_NARROW = 'path "secret/data/other/*" { capabilities = ["read"] }';
@@ -56,7 +66,8 @@ interface Tok {
 }
 
 type TokenHeaders = 'x-vault-token' | 'bearer' | 'bearer-lower' | 'BEARER' | 'token+bearer-other' | 'token-twice-other-second'
-  | 'token-twice-other-first' | 'token-padded' | 'token+bearer-same' | 'none';
+  | 'token-twice-other-first' | 'token-padded' | 'token+bearer-same' | 'none' | 'empty-token+bearer' | 'empty-token-then-token'
+  | 'basic-then-bearer' | 'bearer-other-then-bearer' | 'bearer-two-spaces' | 'bearer-tab';
 
 interface ReadOp {
   kind: 'read';
@@ -79,8 +90,16 @@ type Op =
   | { kind: 'delete'; secret: number }
   | { kind: 'policy' }
   | { kind: 'revoke-direct'; role: Role }
-  | { kind: 'revoke-envoy'; role: Role; how: 'revoke-self' | 'revoke-sel%66' | 'revoke%2Dself' | 'revoke-accessor' | 'revoke' | '/revoke-self/' }
+  | { kind: 'revoke-envoy'; role: Role; how: RevokeHow }
+  | { kind: 'revoke-prefix' }
   | { kind: 'mint'; role: 'short' | 'limited' };
+
+const REVOKE_HOWS = ['revoke-self', 'revoke-sel%66', 'revoke%2Dself', 'revoke-accessor', 'revoke-accesso%72', 'revoke', 'revoke-form',
+  'revoke-dup-key', '/revoke-self/', '//revoke-self'] as const;
+type RevokeHow = typeof REVOKE_HOWS[number];
+
+const JSON_TYPE: [string, string] = ['content-type', 'application/json'];
+const writeBody = (s: Secret, v: string): unknown => (kvV2(s) ? { data: { v } } : { v });
 
 function encodeOneLetter(rng: Rng, path: string, lowerHex: boolean): string {
   // A letter after /v1/ (not the version prefix itself).
@@ -101,7 +120,8 @@ function slashPositions(path: string): number[] {
 function pathVariant(rng: Rng, base: string): string {
   const v = rng.weighted([
     ['plain', 80], ['enc-upper', 6], ['enc-lower', 4], ['%2F', 5], ['//', 5], ['/./', 5], ['trailing', 5], ['..', 5],
-    ['%2e', 3], ['Mount', 3], ['V1', 2], ['%2e%2e', 2], ['semicolon', 2], ['space', 3],
+    ['%2e', 3], ['Mount', 3], ['V1', 2], ['%2e%2e', 2], ['semicolon', 2], ['space', 3], ['%3F', 2], ['Name', 2], ['%00', 1],
+    ['ns-prefix', 3],
   ] as const);
   switch (v) {
     case 'plain': return base;
@@ -114,10 +134,15 @@ function pathVariant(rng: Rng, base: string): string {
     case '..': { const i = base.lastIndexOf('/'); return `${base.slice(0, i)}/zz/..${base.slice(i)}`; }
     case '%2e': { const i = rng.pick(slashPositions(base)); return `${base.slice(0, i)}/%2e${base.slice(i)}`; }
     case '%2e%2e': { const i = base.lastIndexOf('/'); return `${base.slice(0, i)}/zz/%2e%2e${base.slice(i)}`; }
-    case 'Mount': return base.replace('/secret/', '/Secret/');
+    case 'Mount': return base.replace('secret/', 'Secret/').replace('/kv1/', '/KV1/');
     case 'V1': return base.replace('/v1/', '/V1/');
     case 'semicolon': return `${base};x=1`;
     case 'space': return `${base}%20`;
+    case '%3F': return `${base}%3Fversion=1`;
+    case 'Name': return base.replace(/s(\d)$/, 'S$1');
+    case '%00': return `${base}%00`;
+    // The same secret on the other KV v2 mount (ns1/secret ↔ secret): a namespace-looking prefix.
+    case 'ns-prefix': return base.startsWith('/v1/ns1/') ? base.replace('/v1/ns1/', '/v1/') : base.replace('/v1/', '/v1/ns1/');
   }
 }
 
@@ -128,7 +153,9 @@ function queryVariant(rng: Rng): string {
     [() => 'list=true', 3], [() => `version=${n()}&version=${n()}`, 3], [() => `%76ersion=${n()}`, 3], [() => 'foo=bar', 4],
     [() => 'version=', 2], [() => `version=0${n()}`, 2], [() => `version=${n()}&foo=bar`, 3], [() => 'list=false', 2],
     [() => `Version=${n()}`, 2], [() => `version=${n()}%00`, 1], [() => `version=+${n()}`, 1], [() => 'cas=1', 1],
-    [() => `version=${n()}&help=0`, 1], [() => 'list=1', 1], [() => `version=-${n()}`, 1],
+    [() => `version=${n()}&help=0`, 1], [() => 'list=1', 1], [() => `version=-${n()}`, 1], [() => `version=${n()}.0`, 1],
+    [() => `version=%20${n()}`, 1], [() => `version=0x${n()}`, 1], [() => `version=${n()}e0`, 1], [() => `version=${n()}#frag`, 1],
+    [() => `version=${n()}&&`, 1], [() => `=&version=${n()}`, 1], [() => `help`, 1], [() => `version=${n()}&list`, 1],
   ])();
 }
 
@@ -148,34 +175,38 @@ function extraHeaders(rng: Rng): Array<[string, string]> {
 function genOp(rng: Rng): Op {
   const kind = rng.weighted([
     ['read', 900], ['write-direct', 15], ['write-envoy', 10], ['delete', 5], ['policy', 8],
-    ['revoke-direct', 7], ['revoke-envoy', 9], ['mint-short', 4], ['mint-limited', 8],
+    ['revoke-direct', 7], ['revoke-envoy', 9], ['mint-short', 4], ['mint-limited', 8], ['revoke-prefix', 1],
   ] as const);
   const liveRole = (): Role => rng.pick(ROLES.filter((r) => r !== 'anon'));
   switch (kind) {
     case 'write-direct': case 'write-envoy':
-      return { kind: 'write', via: kind === 'write-direct' ? 'direct' : 'envoy', secret: rng.int(SECRETS.length), value: `v${rng.int(1e6)}` };
-    case 'delete': return { kind: 'delete', secret: rng.int(SECRETS.length) };
+      return { kind: 'write', via: kind === 'write-direct' ? 'direct' : 'envoy', secret: rng.weighted(SECRET_WEIGHTS.map((w, i) => [i, w] as const)), value: `v${rng.int(1e6)}` };
+    case 'delete': return { kind: 'delete', secret: rng.weighted(SECRET_WEIGHTS.map((w, i) => [i, w] as const)) };
+    case 'revoke-prefix': return { kind: 'revoke-prefix' };
     case 'policy': return { kind: 'policy' };
     case 'revoke-direct': return { kind: 'revoke-direct', role: liveRole() };
     case 'revoke-envoy':
-      return { kind: 'revoke-envoy', role: liveRole(), how: rng.pick(['revoke-self', 'revoke-sel%66', 'revoke%2Dself', 'revoke-accessor', 'revoke', '/revoke-self/'] as const) };
+      return { kind: 'revoke-envoy', role: liveRole(), how: rng.pick(REVOKE_HOWS) };
     case 'mint-short': return { kind: 'mint', role: 'short' };
     case 'mint-limited': return { kind: 'mint', role: 'limited' };
     case 'read': {
-      const secret = rng.int(SECRETS.length);
-      const meta = rng.next() < 0.08;
-      const base = `/v1/secret/${meta ? 'metadata' : 'data'}/${SECRETS[secret]}`;
+      const secret = rng.weighted(SECRET_WEIGHTS.map((w, i) => [i, w] as const));
+      const meta = kvV2(SECRETS[secret]!) && rng.next() < 0.08;
+      const base = `/v1/${apiPath(SECRETS[secret]!, meta)}`;
       // Half the reads are the plain form clients send (so that much is cached and served), half a variant.
       const plain = rng.next() < 0.5;
       const path = plain ? base : pathVariant(rng, base);
       const query = plain ? rng.pick(['', `version=${rng.int(4)}`]) : meta ? rng.pick(['', '', '', 'version=1', 'help=1', 'list=true']) : queryVariant(rng);
       const role = rng.weighted<Role>([
-        ['all', 25], ['some', 15], ['nover', 10], ['needver', 10], ['shifty', 10], ['short', 8], ['none', 8], ['limited', 8], ['anon', 6],
+        ['all', 35], ['some', 12], ['nover', 8], ['needver', 8], ['onlyv1', 6], ['mustwrap', 4], ['nsreader', 8], ['shifty', 10], ['short', 8],
+        ['none', 8], ['limited', 8], ['anon', 6],
       ]);
       const grave = rng.next() < 0.06 ? rng.int(1 << 30) : undefined;
       const tokenHeaders = role === 'anon' ? 'none' : plain ? 'x-vault-token' : rng.weighted<TokenHeaders>([
         ['x-vault-token', 60], ['bearer', 8], ['bearer-lower', 5], ['BEARER', 2], ['token+bearer-other', 5],
         ['token-twice-other-second', 5], ['token-twice-other-first', 5], ['token-padded', 4], ['token+bearer-same', 3], ['none', 3],
+        ['empty-token+bearer', 2], ['empty-token-then-token', 3], ['basic-then-bearer', 2], ['bearer-other-then-bearer', 3],
+        ['bearer-two-spaces', 2], ['bearer-tab', 2],
       ]);
       const method = plain ? 'GET' : rng.weighted([['GET', 85], ['get', 4], ['HEAD', 4], ['Get', 2], ['LIST', 3], ['OPTIONS', 2]] as const);
       const extra = plain ? [] : extraHeaders(rng);
@@ -202,6 +233,9 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     backend = await startBackend(kind);
     await writePolicies(backend);
     await writePolicy(backend, 'shifting', SHIFTING_WIDE);
+    await vaultApi(backend, 'POST', 'sys/mounts/ns1/secret', { type: 'kv', options: { version: '2' } });
+    await vaultApi(backend, 'POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
+    await vaultApi(backend, 'POST', `auth/token/roles/${TOKEN_ROLE}`, { allowed_policies: [...new Set(Object.values(ROLE_POLICIES).flat())], orphan: false });
   });
   after(async () => {
     await Promise.all(stacks.map((s) => s.stop()));
@@ -217,12 +251,14 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     process.stdout.write(`      differential [${kind}]: seed ${SEED} (replay: ADVERSARIAL_SEED=${SEED}), ${OPERATIONS} operations\n`);
 
     const mint = async (role: Exclude<Role, 'anon'>): Promise<Tok> => {
-      const t = await createToken(backend, ROLE_POLICIES[role], {
-        ...(role === 'short' ? { ttl: `${SHORT_TTL_S}s` } : {}), ...(role === 'limited' ? { numUses: LIMITED_USES } : {}),
-      });
-      const tok: Tok = { role, token: t.token, accessor: t.accessor, limited: role === 'limited' };
+      // Made with the token role `diff` (auth/token/create/diff), so a revoke-prefix over it spares the root token
+      // (a dev server's root token with a chosen id is itself made with auth/token/create).
+      const auth = (await vaultApi(backend, 'POST', `auth/token/create/${TOKEN_ROLE}`, {
+        policies: ROLE_POLICIES[role], ttl: role === 'short' ? `${SHORT_TTL_S}s` : '1h', ...(role === 'limited' ? { num_uses: LIMITED_USES } : {}),
+      })).json.auth;
+      const tok: Tok = { role, token: auth.client_token as string, accessor: auth.accessor as string, limited: role === 'limited' };
       if (role === 'short') {
-        const info = await vaultApi(backend, 'POST', 'auth/token/lookup', { token: t.token });
+        const info = await vaultApi(backend, 'POST', 'auth/token/lookup', { token: tok.token });
         tok.expireAt = Date.parse(info.json.data.expire_time as string);
       }
       return tok;
@@ -233,7 +269,7 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     const secretChangedAt = new Array<number>(SECRETS.length).fill(0);
     let shiftingWide = true;
     for (let i = 0; i < SECRETS.length; i++) {
-      for (let v = 0; v <= i % 3; v++) await vaultApi(backend, 'POST', `secret/data/${SECRETS[i]}`, { data: { v: `init-${v}` } });
+      for (let v = 0; v <= i % 3; v++) await vaultApi(backend, 'POST', apiPath(SECRETS[i]!), writeBody(SECRETS[i]!, `init-${v}`));
     }
 
     const stats = { operations: 0, reads: 0, plainReads: 0, plainOk: 0, plainHits: 0, compared: 0, hits: 0, refusedButGranted: 0, refusedWithinBound: 0, staleWithinBound: 0, limitedReads: 0 };
@@ -258,6 +294,12 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
         case 'token-twice-other-first': return [['X-Vault-Token', o], ['X-Vault-Token', t]];
         case 'token-padded': return [['X-Vault-Token', ` ${t} `]];
         case 'token+bearer-same': return [['X-Vault-Token', t], ['Authorization', `Bearer ${t}`]];
+        case 'empty-token+bearer': return [['X-Vault-Token', ''], ['Authorization', `Bearer ${t}`]];
+        case 'empty-token-then-token': return [['X-Vault-Token', ''], ['X-Vault-Token', t]];
+        case 'basic-then-bearer': return [['Authorization', 'Basic dXNlcjpwdw=='], ['Authorization', `Bearer ${t}`]];
+        case 'bearer-other-then-bearer': return [['Authorization', `Bearer ${o}`], ['Authorization', `Bearer ${t}`]];
+        case 'bearer-two-spaces': return [['Authorization', `Bearer  ${t}`]];
+        case 'bearer-tab': return [['Authorization', `Bearer\t${t}`]];
       }
     };
 
@@ -266,8 +308,8 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     /** The token Vault uses (http/handler.go getTokenFromReq): the first X-Vault-Token, else `Authorization: Bearer ` (that case). */
     const effectiveToken = (op: ReadOp, tok: Tok | undefined, other: Tok | undefined): Tok | undefined => {
       switch (op.tokenHeaders) {
-        case 'none': case 'bearer-lower': case 'BEARER': return undefined;
-        case 'token-twice-other-first': return other;
+        case 'none': case 'bearer-lower': case 'BEARER': case 'empty-token-then-token': case 'bearer-tab': return undefined;
+        case 'token-twice-other-first': case 'bearer-other-then-bearer': return other;
         default: return tok;
       }
     };
@@ -283,7 +325,7 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
         case 'read': {
           stats.reads++;
           const tok = op.role === 'anon' ? undefined : op.grave !== undefined && graveyard.length > 0 ? graveyard[op.grave % graveyard.length]! : live.get(op.role)!;
-          const other = op.tokenHeaders.includes('other') ? live.get(op.other)! : undefined;
+          const other = /other/.test(op.tokenHeaders) ? live.get(op.other)! : undefined;
           const effective = effectiveToken(op, tok, other);
           const involved = effective ? [effective] : [];
           const headers = [...tokenHeaders(op, tok, other), ...op.extra];
@@ -319,19 +361,19 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
           break;
         }
         case 'write': {
-          const path = `secret/data/${SECRETS[op.secret]}`;
+          const path = apiPath(SECRETS[op.secret]!);
           secretChangedAt[op.secret] = Date.now();
-          if (op.via === 'direct') await vaultApi(backend, 'POST', path, { data: { v: op.value } });
+          if (op.via === 'direct') await vaultApi(backend, 'POST', path, writeBody(SECRETS[op.secret]!, op.value));
           else {
-            const r = await send(stack.url, 'POST', `/v1/${path}`, [['X-Vault-Token', backend.rootToken], ['content-type', 'application/json']], JSON.stringify({ data: { v: op.value } }));
-            expect(r.status, `op #${index}: a write through Envoy`).to.equal(200);
+            const r = await send(stack.url, 'POST', `/v1/${path}`, [['X-Vault-Token', backend.rootToken], ['content-type', 'application/json']], JSON.stringify(writeBody(SECRETS[op.secret]!, op.value)));
+            expect([200, 204], `op #${index}: a write through Envoy`).to.include(r.status);
           }
           secretChangedAt[op.secret] = Date.now();
           break;
         }
         case 'delete': {
           secretChangedAt[op.secret] = Date.now();
-          await vaultApi(backend, 'DELETE', `secret/data/${SECRETS[op.secret]}`);
+          await vaultApi(backend, 'DELETE', apiPath(SECRETS[op.secret]!));
           secretChangedAt[op.secret] = Date.now();
           break;
         }
@@ -359,12 +401,27 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
             live.set(op.role, await mint(op.role as Exclude<Role, 'anon'>));
             break;
           }
-          const self = op.how !== 'revoke-accessor' && op.how !== 'revoke';
-          const path = self ? (op.how.startsWith('/') ? `/v1/auth/token${op.how}` : `/v1/auth/token/${op.how}`) : `/v1/auth/token/${op.how}`;
-          const body = op.how === 'revoke-accessor' ? JSON.stringify({ accessor: tok.accessor }) : op.how === 'revoke' ? JSON.stringify({ token: tok.token }) : undefined;
-          const r = await send(stack.url, self ? 'POST' : 'PUT', path, [
-            ['X-Vault-Token', self ? tok.token : backend.rootToken], ...(body ? [['content-type', 'application/json'] as [string, string]] : []),
-          ], body);
+          const [method, path, headers, body]: [string, string, Array<[string, string]>, string | undefined] = (() => {
+            const root: [string, string] = ['X-Vault-Token', backend.rootToken];
+            const self: [string, string] = ['X-Vault-Token', tok.token];
+            switch (op.how) {
+              case 'revoke-self': case 'revoke-sel%66': case 'revoke%2Dself': return ['POST', `/v1/auth/token/${op.how}`, [self], undefined];
+              case '/revoke-self/': case '//revoke-self': return ['POST', `/v1/auth/token${op.how}`, [self], undefined];
+              case 'revoke-accessor': case 'revoke-accesso%72': {
+                const b = JSON.stringify({ accessor: tok.accessor });
+                return ['PUT', `/v1/auth/token/${op.how}`, [root, JSON_TYPE], b];
+              }
+              case 'revoke': { const b = JSON.stringify({ token: tok.token }); return ['PUT', '/v1/auth/token/revoke', [root, JSON_TYPE], b]; }
+              // A form body (Vault reads application/x-www-form-urlencoded too).
+              case 'revoke-form': return ['PUT', '/v1/auth/token/revoke', [root, ['content-type', 'application/x-www-form-urlencoded']], `token=${encodeURIComponent(tok.token)}`];
+              // A repeated JSON key: Go's encoding/json keeps the last.
+              case 'revoke-dup-key': {
+                const b = `{"token":"hvs.not-a-token","token":${JSON.stringify(tok.token)}}`;
+                return ['PUT', '/v1/auth/token/revoke', [root, JSON_TYPE], b];
+              }
+            }
+          })();
+          const r = await send(stack.url, method, path, headers, body);
           // Did Vault revoke it? (A path Vault redirects or does not know revokes nothing.)
           const check = await vaultApi(backend, 'POST', 'auth/token/lookup-accessor', { accessor: tok.accessor }).then(() => true, () => false);
           if (!check) {
@@ -372,6 +429,16 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
             if (r.status !== 204) tok.changedAt = Date.now(); // revoked, yet Vault's answer said otherwise: be fair
             graveyard.push(tok);
             live.set(op.role, await mint(op.role as Exclude<Role, 'anon'>));
+          }
+          break;
+        }
+        case 'revoke-prefix': {
+          // Through Envoy: every token made with auth/token/create/diff (all of ours) is revoked.
+          const r = await send(stack.url, 'PUT', `/v1/sys/leases/revoke-prefix/auth/token/create/${TOKEN_ROLE}`, [['X-Vault-Token', backend.rootToken]]);
+          expect(r.status, `op #${index}: revoke-prefix through Envoy`).to.equal(204);
+          for (const [role, tok] of [...live]) {
+            graveyard.push(tok);
+            live.set(role, await mint(role as Exclude<Role, 'anon'>));
           }
           break;
         }

@@ -15,9 +15,10 @@ path "*" { capabilities = ["list", "subscribe"] subscribe_event_types = ["kv*"] 
 /** Policies by name, written on every backend the suites start. */
 export const POLICIES: Record<string, string> = {
   worker: WORKER_POLICY,
-  // A: reads every KV v2 secret and its metadata.
+  // A: reads every KV v2 secret and its metadata (and the KV v1 mount kv1/).
   reader: `path "secret/data/*" { capabilities = ["read"] }
-path "secret/metadata/*" { capabilities = ["read", "list"] }`,
+path "secret/metadata/*" { capabilities = ["read", "list"] }
+path "kv1/*" { capabilities = ["read"] }`,
   // Reads only under secret/data/app/.
   'reader-app': 'path "secret/data/app/*" { capabilities = ["read"] }',
   // May read the latest version only: a `version` parameter is refused.
@@ -29,6 +30,16 @@ path "secret/metadata/*" { capabilities = ["read", "list"] }`,
   'need-version': `path "secret/data/*" {
   capabilities = ["read"]
   required_parameters = ["version"]
+}`,
+  // May name version 1 only (allowed_parameters).
+  'only-v1': `path "secret/data/*" {
+  capabilities = ["read"]
+  allowed_parameters = { "version" = ["1"] }
+}`,
+  // Reads must be response-wrapped.
+  'must-wrap': `path "secret/data/*" {
+  capabilities = ["read"]
+  min_wrapping_ttl = "1s"
 }`,
   // M: its own secrets under secret/data/mine/ only.
   mine: 'path "secret/data/mine/*" { capabilities = ["read"] }',
