@@ -61,11 +61,36 @@ export interface ListenerConfig {
   role: 'default' | 'metrics_only';
 }
 
+/**
+ * The ext_proc channel is authenticated: a unix socket whose file mode admits only Envoy's user
+ * (or group), or TCP with mutual TLS. Plain TCP only with `tls_disable = true` written out.
+ */
 export interface ExtprocConfig {
-  /** gRPC ext_proc server address (host:port). */
+  /** gRPC ext_proc server address: `unix:///path/extproc.sock` or host:port. */
   address: string;
   /** Admin HTTP (healthz, readyz, metrics). */
   adminAddress: string;
+  /** File mode of the unix socket: 0600 (Envoy runs as our user) by default, 0660 to admit a group. */
+  socketMode: number;
+  /** TCP with mutual TLS; undefined for a unix socket or with tls_disable. */
+  tls?: ExtprocTlsConfig;
+  /** `tls_disable = true`: plain TCP, accepted only when written out (check warns). */
+  tlsDisable: boolean;
+}
+
+export interface ExtprocTlsConfig {
+  /** vault-extproc's server certificate and key. */
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed Envoy's client certificate: only clients with such a certificate get a stream. */
+  clientCaFile: string;
+  /** Envoy's client certificate and key (paths as Envoy sees them), for `envoy-config`. */
+  envoyClientCertFile: string;
+  envoyClientKeyFile: string;
+  /** The CA Envoy checks vault-extproc's certificate with (paths as Envoy sees them); default clientCaFile. */
+  caFile: string;
+  /** SNI Envoy sends, and the name vault-extproc's certificate must carry (optional). */
+  serverName?: string;
 }
 
 export interface CacheConfig {
@@ -85,8 +110,8 @@ export interface CacheConfig {
    */
   maxStaleSeconds: number;
   /**
-   * Vault Agent caches logins (token-creating answers to requests that carried no token) and hands
-   * the cached token to whoever sends the same credentials. disable_caching_logins = true (ours) stops that.
+   * Vault Agent caches logins (tokens created by an auth method's login) and hands the cached
+   * token to whoever sends the same credentials. disable_caching_logins = true (ours) stops that.
    */
   cacheLogins: boolean;
   /** max_bytes (ours, default 64 MiB): the in-memory store's budget; least recently used entries go first. */
@@ -107,7 +132,8 @@ export interface Config {
 export const DEFAULTS = {
   vaultAddress: 'https://127.0.0.1:8200',
   listenerAddress: '127.0.0.1:8100',
-  extprocAddress: '127.0.0.1:9001',
+  extprocAddress: 'unix:///run/vault-extproc/extproc.sock',
+  extprocSocketMode: 0o600,
   adminAddress: '127.0.0.1:9002',
   numRetries: 12,
   sinkMode: 0o640,

@@ -75,6 +75,8 @@ function recordEffects(state: StreamState, response: StoredResponse, body: Buffe
   return leaseRecordEffects(state, response, body, ctx);
 }
 
+const TOKEN_STORE = /(?:^|\/)auth\/token\//;
+
 function leaseRecordEffects(state: StreamState, response: StoredResponse, body: Buffer, ctx: StreamContext): StreamEffect[] {
   const lease = state.lease;
   const lc = ctx.leaseCache;
@@ -84,8 +86,9 @@ function leaseRecordEffects(state: StreamState, response: StoredResponse, body: 
   const requestPath = lease.rel.replace(/\/+$/, '');
   const common = { key: lease.key, response, requestPath, namespace: lease.namespace };
   if (record.kind === 'token') {
-    // A login (no token on the request): anyone with the same credentials gets the cached token.
-    if (!lease.token && !lc.cacheLogins) return [];
+    // A login (a token from an auth method, not the token store): anyone who sends the same
+    // credentials gets the cached token, so disable_caching_logins turns this off.
+    if (!lc.cacheLogins && !TOKEN_STORE.test(lease.rel)) return [];
     // A new token is cached when it is an orphan, or when its parent (the request's token) is managed.
     if (!record.orphan && !(lease.tokenHash && lc.managed(lease.tokenHash))) return [];
     const entry = {

@@ -27,7 +27,7 @@ export interface StreamContext {
     cache: LeaseCache; inflight: Inflight; managed(tokenHash: string): boolean;
     /** Whether the Vault has namespaces (undefined until the worker found out). */
     namespaces(): boolean | undefined;
-    /** Logins (token-creating answers to requests without a token) are recorded. */
+    /** Logins (tokens from an auth method's login, not from the token store) are recorded. */
     cacheLogins: boolean;
   };
   now?: () => number;

@@ -137,6 +137,28 @@ cache {}
       expect(backend.requestsTo('/v1/auth/approle/login')).to.have.length(1);
     });
 
+    it('disable_caching_logins = true: the same login twice reaches Vault twice and gets two tokens; token creation is still cached', async () => {
+      const noLogins = await startStack({
+        vault: backend,
+        hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true })}
+api_proxy { use_auto_auth_token = true }
+cache { disable_caching_logins = true }
+`,
+      });
+      stacks.push(noLogins);
+      const body = JSON.stringify({ role_id: creds.roleId, secret_id: creds.secretId });
+      backend.clearRequests();
+      const first = await call(noLogins, 'POST', '/v1/auth/approle/login', { body });
+      const second = await call(noLogins, 'POST', '/v1/auth/approle/login', { body });
+      expect([first.status, second.status]).to.deep.equal([200, 200]);
+      expect([cacheHeader(first), cacheHeader(second)]).to.deep.equal(['MISS', 'MISS']);
+      expect(second.json.auth.client_token).not.to.equal(first.json.auth.client_token);
+      expect(backend.requestsTo('/v1/auth/approle/login')).to.have.length(2);
+      const create = JSON.stringify({ policies: ['lease-test'], ttl: '1h', meta: { n: 'no-logins' } });
+      await call(noLogins, 'POST', '/v1/auth/token/create', { body: create });
+      expect(cacheHeader(await call(noLogins, 'POST', '/v1/auth/token/create', { body: create }))).to.equal('HIT');
+    });
+
     it('the same creds request with the same token is a HIT; with another managed token a MISS', async () => {
       const a = await call(stack, 'GET', '/v1/database/creds/app');
       const b = await call(stack, 'GET', '/v1/database/creds/app');
