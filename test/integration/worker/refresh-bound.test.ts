@@ -237,3 +237,61 @@ forEachBackend('worker: capability checks while Vault cannot be reached', functi
     expect(h.of('static-revoke')).to.deep.equal([]);
   });
 });
+
+forEachBackend('worker: what the first lookup, sys/health and the mount listing say', function (kind) {
+  this.timeout(30_000);
+  let vault: Awaited<ReturnType<typeof bareVault>> | undefined;
+  let h: Harness | undefined;
+  beforeEach(async () => {
+    vault = await bareVault(kind);
+    await writePolicy(vault, 'bound-reader', 'path "secret/data/bound/*" { capabilities = ["read"] }');
+  });
+  afterEach(async () => {
+    h?.stop();
+    h = undefined;
+    await vault?.close();
+  });
+
+  it(`vault-info: Vault ${kind === 'real' ? '1.15.6 as it answers' : '(simulated 1.15.6)'} has no namespaces`, async () => {
+    h = startMaintainer(vault!.url, 3600);
+    const [info] = await waitFor('vault-info', () => (h!.of('vault-info').length ? h!.of('vault-info') : undefined));
+    expect(info!.msg).to.deep.equal({ type: 'vault-info', namespaces: false, version: '1.15.6' });
+  });
+
+  for (const numUses of [3, 1]) {
+    it(`a token with num_uses = ${numUses} costs exactly one use (the lookup) and is never served nor used again`, async () => {
+      h = startMaintainer(vault!.url, 1);
+      const created = await vaultApi(vault!, 'POST', 'auth/token/create', { policies: ['bound-reader'], num_uses: numUses, ttl: '1h' });
+      const token = created.json.auth.client_token as string;
+      const accessor = created.json.auth.accessor as string;
+      h.maintainer.handle({ type: 'static-access', path: 'secret/data/bound/x', token });
+      const [info] = await waitFor('token-info', () => (h!.of('token-info').length ? h!.of('token-info') : undefined));
+      expect(info!.msg).to.deep.include({ tokenHash: hashToken(token), accessor, eligible: false });
+      h.maintainer.handle({ type: 'static-access', path: 'secret/data/bound/y', token });
+      await sleep(2_500);
+      expect(h.client.checks).to.deep.equal([]);
+      expect(h.of('token-info')).to.have.length(1);
+      // What Vault counted: one use spent (the last one: the token is gone).
+      const left = await fetch(`${vault!.url}/v1/auth/token/lookup-accessor`, {
+        method: 'POST', headers: { 'x-vault-token': ROOT, 'content-type': 'application/json' }, body: JSON.stringify({ accessor }),
+      });
+      if (numUses === 1) expect(left.status).to.equal(400);
+      else expect(((await left.json()) as { data: { num_uses: number } }).data.num_uses).to.equal(numUses - 1);
+    });
+  }
+
+  it('mount-info carries the KV version: secret/ is v2, a kv mount enabled with version 1 is v1', async () => {
+    await vaultApi(vault!, 'POST', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
+    const { listMounts, lookupMount } = await import('../../../src/worker/static/mount-lookup.js');
+    const client = new VaultClient({ address: vault!.url, tlsSkipVerify: false, numRetries: 0 });
+    try {
+      const listed = await listMounts(client, ROOT, silent);
+      expect(listed).to.deep.include({ type: 'mount-info', mountPrefix: 'secret/', kind: 'kv', kvVersion: 2 });
+      expect(listed).to.deep.include({ type: 'mount-info', mountPrefix: 'kv1/', kind: 'kv', kvVersion: 1 });
+      expect(await lookupMount(client, 'secret/data/app', ROOT, silent)).to.deep.equal([{ type: 'mount-info', mountPrefix: 'secret/', kind: 'kv', kvVersion: 2 }]);
+      expect(await lookupMount(client, 'kv1/app', ROOT, silent)).to.deep.equal([{ type: 'mount-info', mountPrefix: 'kv1/', kind: 'kv', kvVersion: 1 }]);
+    } finally {
+      client.close();
+    }
+  });
+});
