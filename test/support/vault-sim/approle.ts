@@ -10,7 +10,6 @@ import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outc
 interface AppRole {
   readonly name: string;
   roleId: string;
-  readonly entityId: string;
   bindSecretId: boolean;
   secretIdTtlSeconds: number;
   secretIdNumUses: number;
@@ -87,7 +86,7 @@ export function approleBackend(now: () => number): Backend {
     const existing = roles.get(name);
     if (!existing && call.req.operation !== 'create') return fail(404, `role name "${name}" doesn't exist`);
     const role: AppRole = existing ? { ...existing } : {
-      name, roleId: newUuid(), entityId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0,
+      name, roleId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0,
       tokenPolicies: [], tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, tokenPeriodSeconds: 0, tokenExplicitMaxTtlSeconds: 0,
       tokenNumUses: 0, tokenNoDefaultPolicy: false, tokenType: 'default',
     };
@@ -158,7 +157,7 @@ export function approleBackend(now: () => number): Backend {
   };
 
   return backendOf([
-    { pattern: 'login', ops: { update: login }, unauthenticated: true },
+    { pattern: 'login', ops: { update: login }, unauthenticated: true, login: true },
     { pattern: 'role', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
     {
       pattern: 'role/:name',
@@ -231,7 +230,8 @@ function issueToken(call: Call, mount: MountEntry, role: AppRole, roles: Map<str
     periodSeconds: role.tokenPeriodSeconds,
     renewable: true,
     type: role.tokenType === 'batch' || role.tokenType === 'default-batch' ? 'batch' : 'service',
-    entityId: role.entityId,
+    // The alias is the role ID (path_login.go): one identity entity per role ID and mount.
+    entityId: state.identity.entityForAlias(mount, role.roleId).id,
     renewFrom: () => {
       const current = roles.get(roleName);
       if (!current) return `role "${roleName}" does not exist during renewal`;

@@ -1,12 +1,14 @@
 // Which backend serves which engine type.
 import { approleBackend } from './approle.js';
 import { databaseBackend } from './database.js';
+import { identityBackend } from './identity.js';
 import { kvV1Backend } from './kv1.js';
 import { kvV2Backend } from './kv2.js';
 import type { BackendFactory } from './mount-table.js';
 import { backendOf } from './router.js';
 import { systemBackend } from './sys.js';
 import { tokenBackend } from './token-routes.js';
+import { userpassBackend } from './userpass.js';
 
 export function backendFactory(now: () => number): BackendFactory {
   return (spec, builtin) => {
@@ -22,8 +24,11 @@ export function backendFactory(now: () => number): BackendFactory {
         return tokenBackend();
       case 'system':
         return systemBackend();
-      case 'cubbyhole':
       case 'identity':
+        return identityBackend();
+      case 'userpass':
+        return userpassBackend();
+      case 'cubbyhole':
         // Mounted like in a dev server, but not simulated: every path is an unsupported path.
         return backendOf([]);
       default:

@@ -81,6 +81,12 @@ export function outsideApiReply(rawPath: string): Reply {
 }
 
 export function httpAuth(auth: AuthInfo): Record<string, unknown> {
+  if (auth.mfaRequirement) {
+    return {
+      client_token: '', accessor: '', policies: null, metadata: null, lease_duration: 0, renewable: false, entity_id: '',
+      token_type: 'default', orphan: false, mfa_requirement: auth.mfaRequirement, num_uses: 0,
+    };
+  }
   const out: Record<string, unknown> = {
     client_token: auth.clientToken,
     accessor: auth.accessor,

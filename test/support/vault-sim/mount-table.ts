@@ -34,6 +34,7 @@ export type BackendFactory = (spec: Required<MountSpec>, builtin: boolean) => Ba
 const RUNNING_VERSIONS: Record<string, string> = {
   kv: 'v0.16.1+builtin',
   approle: 'v1.15.6+builtin.vault',
+  userpass: 'v1.15.6+builtin.vault',
 };
 
 const PROTECTED_MOUNTS = ['audit/', 'auth/', 'sys/', 'cubbyhole/', 'identity/'];

@@ -20,7 +20,7 @@ export function enableMount(call: Call, table: MountTableName): Outcome {
     options = { ...(options ?? {}), version: type.slice(-1) };
     type = 'kv';
   }
-  if (table === 'auth' && type !== 'approle') return fail(400, `plugin not found in the catalog: ${type}`);
+  if (table === 'auth' && type !== 'approle' && type !== 'userpass') return fail(400, `plugin not found in the catalog: ${type}`);
   if (table === 'mounts' && type !== 'kv' && type !== 'database') return fail(400, `plugin not found in the catalog: ${type}`);
   try {
     call.state.mounts.mount({

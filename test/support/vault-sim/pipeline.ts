@@ -7,6 +7,7 @@ import { checkSubscribe, isSubscribeRequest } from './events-ws.js';
 import { FieldError, RequestError } from './fields.js';
 import { canonicalRedirect, hasNonPrintable } from './go-url.js';
 import { helpReply } from './help.js';
+import { applyLoginMfa, parseMfaHeader } from './identity.js';
 import { newUuid } from './ids.js';
 import { matchRoute, type RouteMatch } from './router.js';
 import type { MountEntry } from './mount-table.js';
@@ -145,7 +146,14 @@ function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimReques
       return fail(errorReply(400, 'error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative'));
     }
   }
-  return { ok: { id: newUuid(), method: input.method, path, operation, data, headers: input.headers, token: input.token, wrapTtlSeconds } };
+  const mfa = parseMfaHeader(input.headerValues['x-vault-mfa'] ?? []);
+  if ('error' in mfa) return fail(errorReply(400, `failed to parse X-Vault-MFA header: ${mfa.error}`));
+  return {
+    ok: {
+      id: newUuid(), method: input.method, path, operation, data, headers: input.headers, token: input.token, wrapTtlSeconds,
+      mfaCreds: mfa.creds,
+    },
+  };
 }
 
 function toReply(outcome: Outcome, state: SimState, req: SimRequest, mount: MountEntry): Reply {
@@ -242,7 +250,9 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
     if (!match) return errorReply(404, multiError(['unsupported path']));
     const handler = match.route.ops[req.operation] ?? (req.operation === 'create' ? match.route.ops.update : undefined);
     if (!handler) return errorReply(405, multiError(['unsupported operation']));
-    return toReply(handler(callFor(auth.token)), state, req, mount);
+    const call = callFor(auth.token);
+    const outcome = handler(call);
+    return toReply(match.route.login ? applyLoginMfa(call, outcome) : outcome, state, req, mount);
   } catch (err) {
     if (err instanceof FieldError) return errorReply(400, existenceChecked ? err.message : `Field validation failed: ${err.message}`);
     if (err instanceof RequestError) return errorReply(400, err.message);

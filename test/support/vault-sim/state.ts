@@ -2,6 +2,7 @@
 // wraps, and the event bus.
 import { backendFactory } from './backends.js';
 import { EventBus } from './events.js';
+import { IdentityStore } from './identity.js';
 import { newUuid } from './ids.js';
 import { LeaseStore } from './leases.js';
 import { MountTable } from './mount-table.js';
@@ -37,6 +38,8 @@ export class SimState {
   readonly mounts: MountTable;
   readonly wraps: WrapStore;
   readonly events: EventBus;
+  /** Entities made at login, TOTP methods and secrets, login MFA enforcements and held logins. */
+  readonly identity: IdentityStore;
 
   /** Starts like `vault server -dev`: root token, token auth, KV v2 at secret/. */
   constructor(config: StateConfig) {
@@ -48,6 +51,7 @@ export class SimState {
     this.leases = new LeaseStore(this.now, this.tokens);
     this.wraps = new WrapStore(this.tokens, this.now);
     this.events = new EventBus(this.now, this.tokens, this.policies);
+    this.identity = new IdentityStore(this.now);
     this.mounts = new MountTable(backendFactory(this.now));
     this.mounts.mount({ path: 'cubbyhole/', table: 'mounts', type: 'cubbyhole', description: 'per-token private secret storage' }, true);
     this.mounts.mount({ path: 'identity/', table: 'mounts', type: 'identity', description: 'identity store' }, true);

@@ -3,6 +3,7 @@
 import { capabilityRoutes } from './capabilities.js';
 import { jsonReply, type Reply } from './envelope.js';
 import { stringField } from './fields.js';
+import { mfaValidateRoute } from './identity.js';
 import { leaseRoutes } from './lease-routes.js';
 import { enableMount, listMounts, mountRoutes, readMount } from './mounts.js';
 import { PolicyParseError, ROOT_POLICY, RESPONSE_WRAPPING_POLICY, DEFAULT_POLICY } from './policy.js';
@@ -119,5 +120,6 @@ export function systemBackend(): Backend {
     ...wrappingRoutes,
     ...capabilityRoutes,
     ...leaseRoutes,
+    mfaValidateRoute,
   ]);
 }

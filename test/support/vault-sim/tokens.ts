@@ -182,6 +182,18 @@ export class TokenStore {
     return entry?.numUses === REVOCATION_PENDING ? undefined : entry;
   }
 
+  /** Takes a token out of the store without revoking it (a login held back for MFA, or one that failed it). */
+  detach(entry: TokenEntry): void {
+    this.byId.delete(entry.id);
+    if (entry.accessor !== '') this.byAccessor.delete(entry.accessor);
+  }
+
+  /** Puts a detached token back (a held login that passed sys/mfa/validate). */
+  attach(entry: TokenEntry): void {
+    this.byId.set(entry.id, entry);
+    if (entry.accessor !== '') this.byAccessor.set(entry.accessor, entry.id);
+  }
+
   /** lookupInternal(tainted=true): a live token, also during its last use (revocation pending). */
   lookupTainted(id: string | undefined): TokenEntry | undefined {
     if (!id) return undefined;

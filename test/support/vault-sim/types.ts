@@ -18,6 +18,8 @@ export interface SimRequest {
   readonly token: string | undefined;
   /** Requested wrap TTL in seconds; 0 when the response is not to be wrapped. */
   readonly wrapTtlSeconds: number;
+  /** X-Vault-MFA credentials by method ID or name (parseMFAHeader). */
+  readonly mfaCreds: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The `auth` block of a response (sdk/logical HTTPAuth). */
@@ -33,6 +35,8 @@ export interface AuthInfo {
   readonly tokenType: 'service' | 'batch';
   readonly orphan: boolean;
   readonly numUses: number;
+  /** Set on the answer to a login that must pass MFA first (no token yet). */
+  readonly mfaRequirement?: Record<string, unknown>;
 }
 
 /** What a backend returns on success (logical.Response). */
@@ -100,6 +104,8 @@ export interface Route {
   readonly ops: Partial<Record<Operation, Handler>>;
   /** No token needed (logins, sys/wrapping/lookup, sys/internal/ui/mounts/…). */
   readonly unauthenticated?: boolean;
+  /** A login: its `auth` answer goes through login MFA (identity/mfa/login-enforcement). */
+  readonly login?: boolean;
   /** A "root path": needs `sudo` on top of the operation's capability. */
   readonly sudo?: boolean;
   /** Existence check: when present, a POST/PUT on a missing item needs `create`, not `update`. */
