@@ -196,7 +196,7 @@ function genOp(rng: Rng): Op {
       // Half the reads are the plain form clients send (so that much is cached and served), half a variant.
       const plain = rng.next() < 0.5;
       const path = plain ? base : pathVariant(rng, base);
-      const query = plain ? rng.pick(['', `version=${rng.int(4)}`]) : meta ? rng.pick(['', '', '', 'version=1', 'help=1', 'list=true']) : queryVariant(rng);
+      const query = plain ? rng.weighted([['', 65], ['version=1', 20], [`version=${rng.int(4)}`, 15]]) : meta ? rng.pick(['', '', '', 'version=1', 'help=1', 'list=true']) : queryVariant(rng);
       const role = rng.weighted<Role>([
         ['all', 35], ['some', 12], ['nover', 8], ['needver', 8], ['onlyv1', 6], ['mustwrap', 4], ['nsreader', 8], ['shifty', 10], ['short', 8],
         ['none', 8], ['limited', 8], ['anon', 6],
