@@ -20,6 +20,10 @@ const ROUND_TRIP_MARGIN_MS = 1_000;
 /** Finding 7: tokens cached when the bound is measured, and how slow Vault is. */
 const CACHED_TOKENS = 150;
 const VAULT_DELAY_MS = 100;
+/** static_secret_refresh_interval where a test sets it: the bound for a secret gone from Vault unseen. */
+const SECRET_REFRESH_MS = 2_000;
+/** A token's access ends at its expiry: this much for the two clocks and the request. */
+const EXPIRY_MARGIN_MS = 500;
 
 const isOk = (r: Res): boolean => r.status >= 200 && r.status < 300;
 const servedFromCache = (r: Res): boolean => isOk(r) && r.cache === 'HIT';
@@ -414,6 +418,70 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       expect(r.body).not.to.include('not-help');
     });
   });
+  // Found by this suite, beyond issue 13's nine.
+  describe('beyond issue 13: a shortened TTL, a disabled mount', () => {
+    it('a renewal through Envoy that shortens a token\'s TTL ends its cached access at the new expiry', async () => {
+      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const t = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'b10/s', { v: 'renewed' });
+      await cached(stack, '/v1/secret/data/b10/s', t);
+      const renew = await postJson(stack.url, '/v1/auth/token/renew-self', t, { increment: '2s' });
+      expect(renew.status).to.equal(200);
+      expect(renew.json.auth.lease_duration).to.be.at.most(2);
+      await sleep(2_000 + EXPIRY_MARGIN_MS);
+      expect((await direct('GET', '/v1/secret/data/b10/s', [['x-vault-token', t]])).status, "Vault's own answer").to.equal(403);
+      const after = await read(stack.url, '/v1/secret/data/b10/s', t);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.status).to.equal(403);
+    });
+
+    it(`a renewal directly in Vault that shortens a token's TTL: no HIT after the new expiry + one capability interval (${REFRESH_INTERVAL_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
+      const stack = await cacheStack(backend, stacks, { cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"` });
+      const t = (await createToken(backend, ['reader'])).token;
+      await kvWrite(backend, 'b10/d', { v: 'renewed' });
+      await cached(stack, '/v1/secret/data/b10/d', t);
+      expect((await postJson(backend.url, '/v1/auth/token/renew-self', t, { increment: '1s' })).status).to.equal(200);
+      await sleep(1_000 + REFRESH_INTERVAL_MS + ROUND_TRIP_MARGIN_MS);
+      const after = await read(stack.url, '/v1/secret/data/b10/d', t);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.status).to.equal(403);
+    });
+
+    it('a KV mount disabled through Envoy: its secrets are not served from the cache afterwards', async () => {
+      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      await vaultApi(backend, 'POST', 'sys/mounts/b11', { type: 'kv', options: { version: '2' } });
+      await vaultApi(backend, 'PUT', 'sys/policies/acl/b11', { policy: 'path "b11/*" { capabilities = ["read"] }' });
+      await vaultApi(backend, 'POST', 'b11/data/x', { data: { v: 'mounted' } });
+      const t = (await createToken(backend, ['b11'])).token;
+      await cached(stack, '/v1/b11/data/x', t);
+      expect((await send(stack.url, 'DELETE', '/v1/sys/mounts/b11', [['x-vault-token', backend.rootToken]])).status).to.equal(204);
+      expect((await direct('GET', '/v1/b11/data/x', [['x-vault-token', t]])).status, "Vault's own answer").to.equal(404);
+      const after = await read(stack.url, '/v1/b11/data/x', t);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.body).not.to.include('mounted');
+    });
+
+    it(`a KV mount disabled and mounted again directly in Vault: no HIT of the old secret after static_secret_refresh_interval (${SECRET_REFRESH_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
+      const stack = await cacheStack(backend, stacks, {
+        cache: `static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "${SECRET_REFRESH_MS / 1000}s"`,
+      });
+      await vaultApi(backend, 'POST', 'sys/mounts/b12', { type: 'kv', options: { version: '2' } });
+      await vaultApi(backend, 'PUT', 'sys/policies/acl/b12', { policy: 'path "b12/*" { capabilities = ["read"] }' });
+      await vaultApi(backend, 'POST', 'b12/data/x', { data: { v: 'old-mount' } });
+      const t = (await createToken(backend, ['b12'])).token;
+      await cached(stack, '/v1/b12/data/x', t);
+      await vaultApi(backend, 'DELETE', 'sys/mounts/b12');
+      await sleep(SECRET_REFRESH_MS + ROUND_TRIP_MARGIN_MS);
+      const gone = await read(stack.url, '/v1/b12/data/x', t);
+      expect(gone.cache, 'mount disabled').not.to.equal('HIT');
+      expect(gone.status).to.equal(404);
+      await vaultApi(backend, 'POST', 'sys/mounts/b12', { type: 'kv', options: { version: '2' } });
+      await vaultApi(backend, 'POST', 'b12/data/x', { data: { v: 'new-mount' } });
+      const again = await read(stack.url, '/v1/b12/data/x', t);
+      expect(again.body, 'mounted again').not.to.include('old-mount');
+    });
+  });
+
   // Last: it revokes every token made with auth/token/create in this Vault.
   describe('finding 6 (last): revoke-prefix over token creation', () => {
     let stack: Stack;
