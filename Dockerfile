@@ -12,8 +12,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# The ext_proc unix socket's directory (a volume shared with Envoy in docker-compose.yml), owned by
+# the user vault-extproc runs as: Docker copies this ownership into a new named volume.
+RUN mkdir -p /run/vault-extproc && chown node:node /run/vault-extproc && chmod 0700 /run/vault-extproc
 USER node
-EXPOSE 9001 9002
+EXPOSE 9002
 HEALTHCHECK --interval=5s --timeout=2s --retries=10 CMD node -e "fetch('http://127.0.0.1:9002/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/vault-extproc.js"]
 CMD ["serve", "--config", "/etc/vault-extproc/config.hcl"]

@@ -99,6 +99,7 @@ listener "tcp" {
 extproc {
   address = "127.0.0.1:${extproc}"
   admin_address = "127.0.0.1:${admin}"
+  tls_disable = true
 }
 ${body}
 `);

@@ -34,7 +34,9 @@ listener "tcp" {
   require_request_header = true
 }
 
+# The ext_proc channel: a unix socket (mode 0600) on the volume docker-compose.yml shares with Envoy,
+# which runs as the same user (ENVOY_UID=1000). No port: nothing else can open a stream.
 extproc {
-  address       = "0.0.0.0:9001"
+  address       = "unix:///run/vault-extproc/extproc.sock"
   admin_address = "0.0.0.0:9002"
 }

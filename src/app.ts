@@ -79,7 +79,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let extproc: ExtprocServer | undefined;
   let admin: AdminServer | undefined;
   try {
-    extproc = await startExtprocServer(config.extproc.address, {
+    extproc = await startExtprocServer(config.extproc, {
       listeners: config.listeners,
       context: {
         useAutoAuthToken: config.apiProxy.useAutoAuthToken,

@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'VAULT_UNREACHABLE'
   | 'VAULT_RESPONSE'
   | 'VAULT_BAD_RESPONSE'
-  | 'USAGE';
+  | 'USAGE'
+  /** A server cannot listen: address in use, socket directory not creatable, a live socket at the path. */
+  | 'LISTEN_FAILED';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

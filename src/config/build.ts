@@ -3,6 +3,7 @@ import {
   DEFAULTS,
   type AutoAuthConfig,
   type CacheConfig,
+  type ExtprocConfig,
   type AutoAuthMethod,
   type Config,
   type FileSink,
@@ -23,13 +24,7 @@ export function buildConfig(root: BlockReader): Config {
   const autoAuth = readAutoAuth(root);
   const { useAutoAuthToken, cache } = readApiProxyAndCache(root);
   const listeners = root.blocks('listener', ['type', 'address']).map(readListener).filter((l): l is ListenerConfig => l !== undefined);
-  const extproc = root.block('extproc');
-  const extprocAddress = extproc?.string('address') ?? DEFAULTS.extprocAddress;
-  const adminAddress = extproc?.string('admin_address') ?? DEFAULTS.adminAddress;
-  for (const [key, value] of [['address', extprocAddress], ['admin_address', adminAddress]] as const) {
-    if (extproc && !isHostPort(value)) extproc.error(key, `must be host:port, got "${value}"`);
-  }
-  extproc?.finish();
+  const extproc = readExtproc(root);
 
   const pidFile = root.string('pid_file') || undefined;
   const exitAfterAuth = root.bool('exit_after_auth') ?? false;
@@ -55,7 +50,7 @@ export function buildConfig(root: BlockReader): Config {
     apiProxy: { useAutoAuthToken },
     ...(cache ? { cache } : {}),
     listeners,
-    extproc: { address: extprocAddress, adminAddress },
+    extproc,
     ...(pidFile ? { pidFile } : {}),
     exitAfterAuth,
   };
@@ -300,6 +295,74 @@ function readListener(l: BlockReader): ListenerConfig | undefined {
 
 function defaultListener(): ListenerConfig {
   return { type: 'tcp', address: DEFAULTS.listenerAddress, requireRequestHeader: false, enableQuit: false, role: 'default' };
+}
+
+/** A unix socket address, `unix:///abs/path` (or `unix:/abs/path`): the path, else undefined. */
+export function unixSocketPath(address: string): string | undefined {
+  const path = address.startsWith('unix://') ? address.slice('unix://'.length) : address.startsWith('unix:') ? address.slice('unix:'.length) : undefined;
+  return path !== undefined && path.startsWith('/') && !path.startsWith('//') ? path : undefined;
+}
+
+const EXTPROC_TLS_KEYS = ['tls_cert_file', 'tls_key_file', 'tls_client_ca_file', 'envoy_client_cert_file', 'envoy_client_key_file', 'tls_ca_file', 'tls_server_name'] as const;
+
+/**
+ * The extproc block. Whoever can open an ext_proc stream can have requests sent with the auto-auth
+ * token, so the channel is authenticated: a unix socket (file mode 0600 or 0660), or TCP with
+ * mutual TLS; plain TCP only with `tls_disable = true` written out, as Vault's listeners do.
+ */
+function readExtproc(root: BlockReader): ExtprocConfig {
+  const b = root.block('extproc');
+  const address = b?.string('address') || DEFAULTS.extprocAddress;
+  const adminAddress = b?.string('admin_address') || DEFAULTS.adminAddress;
+  const config: ExtprocConfig = { address, adminAddress, socketMode: DEFAULTS.extprocSocketMode, tlsDisable: false };
+  if (!b) return config;
+  if (!isHostPort(adminAddress)) b.error('admin_address', `must be host:port, got "${adminAddress}"`);
+  const socketPath = unixSocketPath(address);
+  const files: Partial<Record<(typeof EXTPROC_TLS_KEYS)[number], string>> = {};
+  for (const key of EXTPROC_TLS_KEYS) assignIf(files, key, b.string(key));
+  config.tlsDisable = b.bool('tls_disable') ?? false;
+  if (socketPath !== undefined) {
+    if (b.has('socket_mode')) config.socketMode = readSocketMode(b);
+    for (const key of Object.keys(files)) b.warn(key, 'is for a TCP address; a unix socket is guarded by its file mode, so it is ignored');
+    if (b.has('tls_disable')) b.warn('tls_disable', 'is for a TCP address; it is ignored for a unix socket');
+  } else if (address.startsWith('unix:')) {
+    b.error('address', `a unix socket address needs an absolute path, such as unix:///run/vault-extproc/extproc.sock; got "${address}"`);
+  } else if (!isHostPort(address)) {
+    b.error('address', `must be unix:///path/to/socket or host:port, got "${address}"`);
+  } else {
+    if (b.has('socket_mode')) b.warn('socket_mode', 'is for a unix socket address; it is ignored');
+    const named = Object.keys(files).length > 0;
+    if (config.tlsDisable) {
+      if (named) b.warn('tls_disable', 'tls_disable = true: the TLS files of this block are ignored');
+      b.warn('tls_disable', `ext_proc listens on plain TCP (${address}): anything that can connect to it can send requests to Vault with the auto-auth token and write into the cache; use a unix socket or mutual TLS`);
+    } else {
+      const missing = (['tls_cert_file', 'tls_key_file', 'tls_client_ca_file', 'envoy_client_cert_file', 'envoy_client_key_file'] as const).filter((k) => !files[k]);
+      if (missing.length > 0) {
+        b.error(named ? missing[0]! : 'address', named
+          ? `mutual TLS on a TCP ext_proc address needs ${missing.join(', ')}`
+          : `a TCP ext_proc address needs mutual TLS (tls_cert_file, tls_key_file, tls_client_ca_file for vault-extproc; envoy_client_cert_file, envoy_client_key_file for Envoy), or tls_disable = true written out; a unix:///path address needs neither`);
+      } else {
+        config.tls = {
+          certFile: files.tls_cert_file!, keyFile: files.tls_key_file!, clientCaFile: files.tls_client_ca_file!,
+          envoyClientCertFile: files.envoy_client_cert_file!, envoyClientKeyFile: files.envoy_client_key_file!,
+          caFile: files.tls_ca_file ?? files.tls_client_ca_file!,
+          ...(files.tls_server_name ? { serverName: files.tls_server_name } : {}),
+        };
+      }
+    }
+  }
+  b.finish();
+  return config;
+}
+
+/** The unix socket's mode: owner read/write, optionally the group; never others (they could use the auto-auth token). */
+function readSocketMode(b: BlockReader): number {
+  const raw = b.raw['socket_mode'];
+  b.accept('socket_mode');
+  const mode = typeof raw === 'string' && /^0?[0-7]{1,4}$/.test(raw) ? parseInt(raw, 8) : raw;
+  if (mode === 0o600 || mode === 0o660) return mode;
+  b.error('socket_mode', `must be 0600 (only Envoy running as vault-extproc's user) or 0660 (its group too), got ${JSON.stringify(raw)}`);
+  return DEFAULTS.extprocSocketMode;
 }
 
 export function isHostPort(value: string): boolean {

@@ -1,4 +1,5 @@
-import type { Config, ListenerConfig } from '../config/types.js';
+import { unixSocketPath } from '../config/build.js';
+import type { Config, ExtprocConfig, ListenerConfig } from '../config/types.js';
 import { LISTENER_METADATA_KEY } from '../extproc/server.js';
 
 export interface BootstrapOptions {
@@ -14,10 +15,18 @@ export interface BootstrapOptions {
  *   Vault without the listener rules and token choice the operator configured.
  * - ext_proc cluster circuit breakers raised from 1024: every in-flight HTTP request holds a stream.
  * - per-connection buffer 1 MiB (Envoy's default, stated): bodies ext_proc buffers must fit.
+ * - ext_proc streams end with a reset, not Envoy's "graceful close": in Envoy 1.40.0 a graceful
+ *   close frees the stream's callback object while the gRPC client still holds it, and the server's
+ *   closing trailers then call into freed memory (a segfault, seen on requests in flight ~50 s or
+ *   longer). Node's HTTP/2 answers more than 1000 stream resets on one connection (then 33/s) with
+ *   GOAWAY, which fails the requests in flight, so Envoy opens a new connection to vault-extproc
+ *   every EXT_PROC_STREAMS_PER_CONNECTION streams.
  */
 export const EXT_PROC_MESSAGE_TIMEOUT = '1s';
 export const VAULT_ROUTE_TIMEOUT = '60s';
 export const BUFFER_LIMIT_BYTES = 1024 * 1024;
+/** Well under nghttp2's burst of 1000 stream resets per connection (its rapid-reset guard). */
+export const EXT_PROC_STREAMS_PER_CONNECTION = 500;
 const EXT_PROC_CLUSTER = 'vault_extproc';
 const VAULT_CLUSTER = 'vault';
 
@@ -30,16 +39,16 @@ export function envoyBootstrap(config: Config, opts: BootstrapOptions = {}): Rec
       layers: [{
         name: 'static',
         static_layer: {
-          // Close each ext_proc stream with a half-close and wait for our OK, instead of a reset.
-          // Node's HTTP/2 (nghttp2) treats a steady flow of stream resets as a "rapid reset" attack
-          // and answers with GOAWAY, which fails the requests in flight (500s under load).
-          'envoy.reloadable_features.ext_proc_graceful_grpc_close': true,
+          // Off on purpose: Envoy 1.40.0's graceful close of ext_proc streams uses freed memory
+          // when vault-extproc's closing trailers arrive (a segfault). Streams end with a reset;
+          // EXT_PROC_STREAMS_PER_CONNECTION keeps the resets within Node's rapid-reset budget.
+          'envoy.reloadable_features.ext_proc_graceful_grpc_close': false,
         },
       }],
     },
     static_resources: {
       listeners: config.listeners.map((l, i) => listener(l, i)),
-      clusters: [extprocCluster(config.extproc.address), vaultCluster(config)],
+      clusters: [extprocCluster(config.extproc), vaultCluster(config)],
     },
   };
 }
@@ -101,25 +110,56 @@ function listener(l: ListenerConfig, index: number): Record<string, unknown> {
   };
 }
 
-function extprocCluster(address: string): Record<string, unknown> {
-  const { host, port } = splitHostPort(address);
-  // A server bound to every interface is reached on loopback.
-  const target = host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
-  return {
+/**
+ * The cluster Envoy reaches vault-extproc on, matching how vault-extproc listens: a unix socket
+ * (`pipe`), TCP with Envoy's client certificate (mutual TLS), or plain TCP (tls_disable).
+ */
+function extprocCluster(channel: ExtprocConfig): Record<string, unknown> {
+  const socketPath = unixSocketPath(channel.address);
+  let target: { host: string; port: number } | undefined;
+  if (socketPath === undefined) {
+    const { host, port } = splitHostPort(channel.address);
+    // A server bound to every interface is reached on loopback.
+    target = { host: host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host, port };
+  }
+  const cluster: Record<string, unknown> = {
     name: EXT_PROC_CLUSTER,
-    type: isIp(target) ? 'STATIC' : 'STRICT_DNS',
+    type: !target || isIp(target.host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        common_http_protocol_options: { max_requests_per_connection: EXT_PROC_STREAMS_PER_CONNECTION },
         explicit_http_config: { http2_protocol_options: {} },
       },
     },
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_connections: 100000, max_pending_requests: 100000, max_requests: 100000 }],
     },
-    load_assignment: endpoint(EXT_PROC_CLUSTER, target, port),
+    load_assignment: target
+      ? endpoint(EXT_PROC_CLUSTER, target.host, target.port)
+      : { cluster_name: EXT_PROC_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }] },
   };
+  const tls = channel.tls;
+  if (target && tls) {
+    cluster['transport_socket'] = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        ...(tls.serverName ? { sni: tls.serverName } : {}),
+        common_tls_context: {
+          // gRPC is HTTP/2; Node's TLS server refuses a connection that does not negotiate h2.
+          alpn_protocols: ['h2'],
+          tls_certificates: [{ certificate_chain: { filename: tls.envoyClientCertFile }, private_key: { filename: tls.envoyClientKeyFile } }],
+          validation_context: {
+            trusted_ca: { filename: tls.caFile },
+            ...(tls.serverName ? { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: tls.serverName } }] } : {}),
+          },
+        },
+      },
+    };
+  }
+  return cluster;
 }
 
 function vaultCluster(config: Config): Record<string, unknown> {

@@ -1,7 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { ListenerConfig } from '../config/types.js';
-import { errorMessage } from '../errors.js';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import { unixSocketPath } from '../config/build.js';
+import type { ExtprocConfig, ListenerConfig } from '../config/types.js';
+import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
@@ -38,7 +42,8 @@ export interface ExtprocServer {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
-export async function startExtprocServer(address: string, opts: ExtprocServerOptions): Promise<ExtprocServer> {
+export async function startExtprocServer(channel: ExtprocConfig, opts: ExtprocServerOptions): Promise<ExtprocServer> {
+  const address = channel.address;
   const log = opts.log.child({ component: 'extproc' });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
@@ -135,10 +140,8 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
     },
   });
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  log.info({ address, port }, 'ext_proc server listening');
+  const port = await bindChannel(server, channel);
+  log.info({ address, port, channel: unixSocketPath(address) !== undefined ? 'unix' : channel.tls ? 'mtls' : 'plain-tcp' }, 'ext_proc server listening');
 
   return {
     port,
@@ -166,4 +169,83 @@ export async function startExtprocServer(address: string, opts: ExtprocServerOpt
       });
     },
   };
+}
+
+/**
+ * Binds the ext_proc server so that only Envoy can open streams: a unix socket with the configured
+ * file mode (its directory created owner-only when missing, a stale socket from a crashed run
+ * removed), or TCP with mutual TLS (a client certificate signed by tls_client_ca_file), or plain
+ * TCP when the operator wrote tls_disable = true.
+ */
+async function bindChannel(server: grpc.Server, channel: ExtprocConfig): Promise<number> {
+  const socketPath = unixSocketPath(channel.address);
+  if (socketPath !== undefined) {
+    prepareSocketPath(socketPath, channel.socketMode);
+    await removeStaleSocket(socketPath);
+    // No moment with a looser mode: the socket is created under this umask, then set exactly.
+    const previous = process.umask(0o777 & ~channel.socketMode);
+    try {
+      const port = await bind(server, `unix:${socketPath}`, grpc.ServerCredentials.createInsecure());
+      chmodSync(socketPath, channel.socketMode);
+      return port;
+    } finally {
+      process.umask(previous);
+    }
+  }
+  let credentials = grpc.ServerCredentials.createInsecure();
+  if (channel.tls) {
+    const t = channel.tls;
+    credentials = grpc.ServerCredentials.createSsl(readTlsFile(t.clientCaFile, 'tls_client_ca_file'), [{
+      cert_chain: readTlsFile(t.certFile, 'tls_cert_file'),
+      private_key: readTlsFile(t.keyFile, 'tls_key_file'),
+    }], true);
+  } else if (!channel.tlsDisable) {
+    throw new AppError('CONFIG_INVALID', `extproc address ${channel.address} is TCP without mutual TLS: configure tls_cert_file, tls_key_file and tls_client_ca_file, or write tls_disable = true`);
+  }
+  return bind(server, channel.address, credentials);
+}
+
+function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, p) => (err ? reject(new AppError('LISTEN_FAILED', `cannot listen on ${address}: ${err.message}`, { cause: err })) : resolve(p)));
+  });
+}
+
+function readTlsFile(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new AppError('CONFIG_INVALID', `extproc > ${key}: cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** Creates the socket's directory when missing: owner only (group may enter for a 0660 socket). */
+function prepareSocketPath(socketPath: string, socketMode: number): void {
+  const dir = dirname(socketPath);
+  try {
+    mkdirSync(dir, { recursive: true, mode: socketMode & 0o060 ? 0o750 : 0o700 });
+  } catch (err) {
+    throw new AppError('LISTEN_FAILED', `cannot create the ext_proc socket directory ${dir}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * A socket file left by a process that is gone is removed; one that answers belongs to a running
+ * server (refused), and a path that is not a socket is never deleted.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(socketPath).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new AppError('LISTEN_FAILED', `cannot listen on ${socketPath}: it exists and is not a socket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new AppError('LISTEN_FAILED', `cannot listen on ${socketPath}: another server is listening on it`);
+  unlinkSync(socketPath);
 }

@@ -231,6 +231,7 @@ exit_after_auth = true
 extproc {
   address = "127.0.0.1:0"
   admin_address = "127.0.0.1:0"
+  tls_disable = true
 }
 ${appRoleAutoAuth(dir, creds, { sink: true })}
 `);

@@ -16,6 +16,11 @@ export interface StackOptions {
   vaultHcl?: string;
   /** Wait for /readyz (auto-auth token held) before returning. */
   waitReady?: boolean;
+  /**
+   * The ext_proc channel lines of the extproc block (admin_address is added): by default a unix
+   * socket in the stack's directory, `address = "unix://<dir>/extproc.sock"`.
+   */
+  extprocHcl?: (paths: { dir: string }) => string;
 }
 
 export interface Stack {
@@ -26,6 +31,8 @@ export interface Stack {
   envoy: RunningEnvoy;
   adminUrl: string;
   configPath: string;
+  /** The ext_proc unix socket (the default channel), or undefined when extprocHcl chose another. */
+  extprocSocket: string | undefined;
   /** Both processes' output, for failure reports. */
   logs(): string;
   stop(): Promise<void>;
@@ -37,14 +44,17 @@ export interface Stack {
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'vxp-stack-'));
-  const [listenerPort, envoyAdminPort, extprocPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [listenerPort, envoyAdminPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const listener = opts.listenerHcl ?? 'tls_disable = true';
+  // A unix socket by default: fast, no certificates, and guarded by its file mode.
+  const extprocSocket = opts.extprocHcl ? undefined : join(dir, 'extproc.sock');
+  const channel = opts.extprocHcl ? opts.extprocHcl({ dir }) : `address = "unix://${extprocSocket}"`;
   const hcl = `vault {
   address = "${opts.vault.serviceUrl ?? opts.vault.url}"
   ${opts.vaultHcl ?? ''}
 }
 extproc {
-  address = "127.0.0.1:${extprocPort}"
+  ${channel}
   admin_address = "127.0.0.1:${adminPort}"
 }
 listener "tcp" {
@@ -82,6 +92,7 @@ ${opts.hcl({ dir })}
     envoy: running,
     adminUrl,
     configPath,
+    extprocSocket,
     logs: () => `--- vault-extproc ---\n${service.text}\n--- envoy ---\n${running.proc.text}`,
     stop: async () => {
       await Promise.all([running.stop(), service.stop()]);

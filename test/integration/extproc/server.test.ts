@@ -65,6 +65,7 @@ vault { address = "${sim.serviceUrl}" }
 extproc {
   address = "127.0.0.1:0"
   admin_address = "127.0.0.1:0"
+  tls_disable = true
 }
 ${appRoleAutoAuth(dir, creds)}
 api_proxy { use_auto_auth_token = true }
