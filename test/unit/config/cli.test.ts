@@ -1,22 +1,39 @@
 // The command line as a user meets it (the built CLI, spawned): help and version, usage mistakes,
 // and every config `serve` refuses is reported by `check` first, with its own exit code.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, REPO_ROOT } from '../../support/paths.js';
 import { freePort, waitFor } from '../../support/ports.js';
-import { Proc, run } from '../../support/process.js';
+import { Proc } from '../../support/process.js';
 import { makeTestPki } from '../../support/tls.js';
 
 const EXIT = { ok: 0, config: 1, usage: 2, listen: 3 };
 
+/** Runs the CLI to its end; one still running after 15 s (a serve that should have refused) is killed and says so. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const base = { ...process.env, ...env };
   delete base['VAULT_ADDR'];
   delete base['npm_command'];
-  return run(process.execPath, [CLI, ...args], base);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const timer = setTimeout(() => {
+      stderr += '(still running after 15 s: killed)';
+      child.kill('SIGKILL');
+    }, 15_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 function lines(text: string, prefix: string): string[] {
