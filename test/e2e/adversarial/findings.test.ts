@@ -205,8 +205,10 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       await vaultApi(backend, 'POST', 'sys/auth/userpass', { type: 'userpass' });
       await vaultApi(backend, 'POST', 'auth/userpass/users/mfa-user', { password: 'mfa-password', token_policies: 'reader' });
       const accessor = (await vaultApi(backend, 'GET', 'sys/auth')).json.data['userpass/'].accessor as string;
-      const entityId = (await vaultApi(backend, 'POST', 'identity/entity', { name: 'mfa-user' })).json.data.id as string;
-      await vaultApi(backend, 'POST', 'identity/entity-alias', { name: 'mfa-user', canonical_id: entityId, mount_accessor: accessor });
+      // The first login (straight to Vault, before MFA is enforced) makes the user's entity.
+      const first = await postJson(backend.url, '/v1/auth/userpass/login/mfa-user', undefined, { password: 'mfa-password' });
+      expect(first.status).to.equal(200);
+      const entityId = first.json.auth.entity_id as string;
       methodId = (await vaultApi(backend, 'POST', 'identity/mfa/method/totp', { issuer: 'vxp', period: 30, digits: 6, algorithm: 'SHA1', key_size: 20 })).json.data.method_id as string;
       const url = (await vaultApi(backend, 'POST', 'identity/mfa/method/totp/admin-generate', { method_id: methodId, entity_id: entityId })).json.data.url as string;
       totpSecret = new URL(url).searchParams.get('secret')!;
