@@ -421,7 +421,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
   });
   // Found by this suite, beyond issue 13's nine.
-  describe('beyond issue 13: a shortened TTL, a disabled mount', () => {
+  describe('beyond issue 13: a shortened TTL, a disabled auth method, a disabled mount', () => {
     it('a renewal through Envoy that shortens a token\'s TTL ends its cached access at the new expiry', async () => {
       const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       const t = (await createToken(backend, ['reader'])).token;
@@ -445,6 +445,22 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       expect((await postJson(backend.url, '/v1/auth/token/renew-self', t, { increment: '1s' })).status).to.equal(200);
       await sleep(1_000 + REFRESH_INTERVAL_MS + ROUND_TRIP_MARGIN_MS);
       const after = await read(stack.url, '/v1/secret/data/b10/d', t);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.status).to.equal(403);
+    });
+
+    it('an auth method disabled through Envoy (Vault revokes its tokens): a token it issued gets no HIT afterwards', async () => {
+      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      await vaultApi(backend, 'POST', 'sys/auth/b13', { type: 'userpass' });
+      await vaultApi(backend, 'POST', 'auth/b13/users/u', { password: 'pw', token_policies: 'reader' });
+      const login = await postJson(backend.url, '/v1/auth/b13/login/u', undefined, { password: 'pw' });
+      expect(login.status).to.equal(200);
+      const t = login.json.auth.client_token as string;
+      await kvWrite(backend, 'b13/s', { v: 'issued' });
+      await cached(stack, '/v1/secret/data/b13/s', t);
+      expect((await send(stack.url, 'DELETE', '/v1/sys/auth/b13', [['x-vault-token', backend.rootToken]])).status).to.equal(204);
+      expect((await direct('GET', '/v1/secret/data/b13/s', [['x-vault-token', t]])).status, "Vault's own answer").to.equal(403);
+      const after = await read(stack.url, '/v1/secret/data/b13/s', t);
       expect(after.cache).not.to.equal('HIT');
       expect(after.status).to.equal(403);
     });
