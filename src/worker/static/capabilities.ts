@@ -17,17 +17,26 @@ const CAPABILITIES_SELF = 'sys/capabilities-self';
 export const MAX_IN_FLIGHT = 128;
 /** Checks this late (or later) open the whole pool until they are caught up. */
 const BEHIND_MS = 100;
+/**
+ * A token is checked every 0.9 interval after its previous check started: a check that starts up
+ * to a tenth of an interval late (a slow or busy Vault, a burst of new tokens) still keeps the
+ * bound of one interval plus one round trip, for 11 % more checks.
+ */
+const PERIOD_OF_INTERVAL = 0.9;
 /** The pool never shrinks below this, whatever the estimate (a round trip can grow suddenly). */
 const MIN_IN_FLIGHT = 4;
-/** While checks are due, first lookups of new tokens take at most half the slots: a burst of them never stalls the checks. */
-const MAX_LOOKUPS_IN_FLIGHT = MAX_IN_FLIGHT / 2;
+/**
+ * While checks are due, first lookups of new tokens take at most a quarter of the slots: a burst
+ * of new tokens (a restart of the ext_proc side, a fleet rollout) never makes checks late.
+ */
+const MAX_LOOKUPS_WHILE_CHECKS_DUE = MAX_IN_FLIGHT / 4;
 /** The round trip assumed before one is measured. */
 const INITIAL_RTT_MS = 100;
 /** Confirmations go out in batches: at most this many hashes, or after this long. */
 const CONFIRM_BATCH = 500;
 const CONFIRM_DELAY_MS = 100;
 /** Answers that say Vault itself cannot serve (not this token): the pool stops and probes. */
-const VAULT_DOWN_STATUSES = new Set([429, 502, 503, 504]);
+const VAULT_DOWN_STATUSES = new Set([412, 429]);
 
 /** What the worker knows of a token with cached access; `confirmedAtMs` moves with each confirmation. */
 export interface KnownToken {
@@ -96,22 +105,26 @@ export interface WindowStats {
 }
 
 /**
- * Checks every token with cached access with `sys/capabilities-self`, each once per interval at
- * a fixed cadence: a token's first check falls at a random moment within one interval of its
- * lookup, and each next one is due one interval after the previous one was due (or started, when
- * it ran more than an interval late), whatever the others do. A token is never queued twice.
+ * Checks every token with cached access with `sys/capabilities-self` at a fixed cadence of its
+ * own: its first check falls at a random moment within one period of its lookup, and each next
+ * one is due one period (0.9 interval) after the previous one started, whatever the others do.
+ * Rounds are not sequential: tokens that arrive together are checked spread over the period ever
+ * after, and a slow check delays no other token. A token is never queued twice.
  * The pool of calls is sized from the number of tokens, the measured round trip and the interval
  * (enough to check every token in half an interval) within [MIN_IN_FLIGHT, MAX_IN_FLIGHT], and
  * opens fully while checks run late. So a direct revocation in Vault ends cached access within
- * one interval plus one round trip, as long as the pool keeps up (a warning says when it does not).
+ * one interval plus one round trip, as long as checks start less than a tenth of an interval late
+ * (a warning says when they do not).
  *
  * A check that answers confirms the token (`tokens-confirmed`, batched, `atMs` = when the request
  * was sent); paths without `read` are revoked for that token; a 403 revokes all of its paths.
- * When Vault cannot serve (unreachable, timeout, 429/502/503/504) nothing is confirmed and the
+ * When Vault cannot serve (unreachable, timeout, 5xx, 412, 429) nothing is confirmed and the
  * pool stops: one call probes Vault again after a backoff (from 0.5 s up to one interval), and
- * the rest waits. The client never retries a check: a check lasts at most one interval.
+ * the rest waits, the failed checks first in line. The client never retries a check: a check
+ * lasts at most one interval (10 s at most).
  *
- * The first lookups of new tokens go through the same pool, ahead of the checks.
+ * The first lookups of new tokens go through the same pool: due checks first, lookups in the free
+ * slots and in a quarter of the pool at least.
  */
 export class CapabilityRefresher {
   private readonly entries = new Map<string, Entry>();
@@ -139,6 +152,7 @@ export class CapabilityRefresher {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly timeoutMs: number;
+  private readonly periodMs: number;
   private readonly maxInFlight: number;
 
   constructor(private readonly opts: RefresherOptions) {
@@ -146,6 +160,7 @@ export class CapabilityRefresher {
     this.random = opts.random ?? Math.random;
     this.maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
     // A check that has not answered within an interval is useless: the next one is due.
+    this.periodMs = opts.intervalMs * PERIOD_OF_INTERVAL;
     this.timeoutMs = Math.min(10_000, Math.max(1_000, opts.intervalMs));
     this.backoff = new Backoff(500, Math.max(500, opts.intervalMs));
     this.window = this.newWindow();
@@ -169,13 +184,13 @@ export class CapabilityRefresher {
 
   /**
    * A token with cached access, confirmed at `atMs`: its first check is due at a random moment
-   * within one interval (never later), so that tokens that arrive together (a restart, a burst of
+   * within one period (never later), so that tokens that arrive together (a restart, a burst of
    * new clients) are checked spread evenly over the interval ever after, not all at once.
    */
   track(hash: string, known: KnownToken, atMs: number): void {
     const old = this.entries.get(hash);
     if (old) this.release(old);
-    const firstDue = atMs + Math.max(1, Math.floor(this.random() * this.opts.intervalMs));
+    const firstDue = atMs + Math.max(1, Math.floor(this.random() * this.periodMs));
     const entry: Entry = { hash, known, state: 'waiting', ticket: 0, dueAtMs: firstDue, again: false, waiters: [], next: [] };
     this.entries.set(hash, entry);
     this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
@@ -192,7 +207,7 @@ export class CapabilityRefresher {
   }
 
   /**
-   * Runs `job` (a first lookup) in the pool, ahead of every check. `job` handles its own outcome;
+   * Runs `job` (a first lookup) in the pool (see the class comment). `job` handles its own outcome;
    * what it throws only tells whether Vault could serve (see isVaultDown).
    */
   submit(job: () => Promise<void>): void {
@@ -246,15 +261,21 @@ export class CapabilityRefresher {
     const now = this.now();
     const limit = this.limit();
     while (this.running < limit) {
-      // Lookups take any free slot while no check is due, and half of the slots at most otherwise.
-      if (this.jobsHead < this.jobs.length && (this.lookupsRunning < MAX_LOOKUPS_IN_FLIGHT || !this.checkDue(now))) {
+      // Due checks first; lookups take the free slots, and a quarter of them at least.
+      const lookupWaits = this.jobsHead < this.jobs.length;
+      if (lookupWaits && this.lookupsRunning < MAX_LOOKUPS_WHILE_CHECKS_DUE) {
         this.startJob(this.jobs[this.jobsHead++]!);
         this.compactJobs();
         continue;
       }
       const entry = this.nextDue(now);
-      if (!entry) break;
-      this.startCheck(entry, now);
+      if (entry) {
+        this.startCheck(entry, now);
+        continue;
+      }
+      if (!lookupWaits) break;
+      this.startJob(this.jobs[this.jobsHead++]!);
+      this.compactJobs();
     }
     this.arm(now);
   }
@@ -279,12 +300,6 @@ export class CapabilityRefresher {
       this.wakeAtMs = Infinity;
       this.pump();
     }, Math.max(0, at - now));
-  }
-
-  private checkDue(now: number): boolean {
-    if (this.urgentHead < this.urgent.length) return true;
-    const head = this.peekDue();
-    return head !== undefined && head.dueAtMs <= now;
   }
 
   /** When the next call could start, limits aside: now for queued lookups and rechecks, else the next due check. */
@@ -407,10 +422,9 @@ export class CapabilityRefresher {
         this.queueUrgent(entry);
       } else {
         entry.state = 'waiting';
-        // The cadence follows the due times, so a late start does not push every later check back;
-        // a check more than an interval late starts the cadence again from its start.
-        const nextDue = entry.dueAtMs + this.opts.intervalMs;
-        entry.dueAtMs = nextDue > sentAtMs ? nextDue : sentAtMs + this.opts.intervalMs;
+        // A check Vault could not serve is due again at once: it waits for the pool to reopen
+        // (the probe), not for a whole period.
+        entry.dueAtMs = outcome === 'down' ? this.now() : sentAtMs + this.periodMs;
         this.due.push({ dueAtMs: entry.dueAtMs, ticket: entry.ticket, value: entry });
       }
     }
@@ -530,6 +544,7 @@ function vaultPath(path: string): string {
   return q < 0 ? path : path.slice(0, q);
 }
 
+/** Unreachable, timed out, any 5xx, or a 412/429: Vault (not this token) cannot serve now. */
 function isVaultDown(err: unknown): boolean {
-  return err instanceof VaultUnreachableError || (err instanceof VaultResponseError && VAULT_DOWN_STATUSES.has(err.status));
+  return err instanceof VaultUnreachableError || (err instanceof VaultResponseError && (err.status >= 500 || VAULT_DOWN_STATUSES.has(err.status)));
 }

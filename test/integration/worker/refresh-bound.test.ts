@@ -54,7 +54,7 @@ async function createTokens(v: { url: string; rootToken: string }, n: number, co
 
 /** A VaultClient that records its capability checks: start, end, and the token's hash. */
 class WatchedClient extends VaultClient {
-  readonly checks: Array<{ hash: string; startMs: number; endMs: number }> = [];
+  readonly checks: Array<{ hash: string; startMs: number; endMs: number; failed: boolean }> = [];
   inFlight = 0;
   peakInFlight = 0;
 
@@ -62,11 +62,14 @@ class WatchedClient extends VaultClient {
     if (req.path !== 'sys/capabilities-self') return super.request<D>(req);
     const startMs = Date.now();
     this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    let failed = true;
     try {
-      return await super.request<D>(req);
+      const reply = await super.request<D>(req);
+      failed = false;
+      return reply;
     } finally {
       this.inFlight--;
-      this.checks.push({ hash: hashToken(req.token ?? ''), startMs, endMs: Date.now() });
+      this.checks.push({ hash: hashToken(req.token ?? ''), startMs, endMs: Date.now(), failed });
     }
   }
 }
@@ -169,12 +172,15 @@ forEachBackend('worker: the capability refresh bound, 10,000 cached tokens, a 10
     const stats = h.maintainer.capabilityStats();
     const limit = Math.max(...stats.map((s) => s.limit));
     const maxLagMs = Math.max(...stats.map((s) => s.maxLagMs));
+    const lagByInterval = stats.map((s) => s.maxLagMs).join(', ');
     // A round (every token once) at the pool's pace; checks are spread over the interval, not run at once.
     const roundAtPaceMs = (TOKENS * medianRttMs) / limit;
     console.log(`      [${kind}] tokens ${TOKENS}; Vault latency ${LATENCY_EACH_WAY_MS} ms each way (check round trip median ${medianRttMs} ms, max ${maxRttMs} ms); interval ${INTERVAL_SECONDS} s`);
     console.log(`      [${kind}] tokens created in ${(createdMs / 1000).toFixed(1)} s; first lookups of all tokens ${(registeredMs / 1000).toFixed(1)} s`);
-    console.log(`      [${kind}] pool size ${limit} (peak in flight ${h.client.peakInFlight}); a round of ${TOKENS} checks at that pace ${(roundAtPaceMs / 1000).toFixed(1)} s; ${checks.length} checks; longest gap between two checks of one token ${(maxGapMs / 1000).toFixed(2)} s; latest start after due ${maxLagMs} ms`);
+    console.log(`      [${kind}] pool size ${limit} (peak in flight ${h.client.peakInFlight}); a round of ${TOKENS} checks at that pace ${(roundAtPaceMs / 1000).toFixed(1)} s; ${checks.length} checks; longest gap between two checks of one token ${(maxGapMs / 1000).toFixed(2)} s; latest start after due ${maxLagMs} ms (per interval: ${lagByInterval})`);
     console.log(`      [${kind}] revoked at +${(delayMs / 1000).toFixed(1)} s after registration; revocation → static-revoke ${(elapsedMs / 1000).toFixed(2)} s (bound ${INTERVAL_SECONDS} s + one round trip)`);
+    const victimChecks = checks.filter((c) => c.hash === victimHash).map((c) => `${((c.startMs - revokedAtMs) / 1000).toFixed(2)}..${((c.endMs - revokedAtMs) / 1000).toFixed(2)} s${c.failed ? ' (failed)' : ''}`);
+    console.log(`      [${kind}] the revoked token's checks, from its revocation: ${victimChecks.join('; ')}; checks that failed: ${checks.filter((c) => c.failed).length}`);
 
     expect(drop.msg.paths).to.deep.equal([`secret/data/bound/t${victim}`]);
     expect(elapsedMs).to.be.at.most(INTERVAL_SECONDS * 1000 + maxRttMs);
