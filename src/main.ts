@@ -264,7 +264,7 @@ main(process.argv.slice(2)).then(
       err(`vault-extproc: ${e.message}\nrun "vault-extproc ${e.command ? `${e.command} ` : ''}--help" for usage`);
       process.exit(EXIT.usage);
     }
-    if (e instanceof ListenError) {
+    if (e instanceof ListenError || (e instanceof AppError && e.code === 'LISTEN_FAILED')) {
       err(`vault-extproc: ${e.message}`);
       process.exit(EXIT.listen);
     }

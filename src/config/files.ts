@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { readVaultConnection } from '../vault/client.js';
 import type { Problems } from './problems.js';
 import type { Config } from './types.js';
@@ -39,6 +40,36 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
     if (token !== 'ok') problems.error(at('token_file_path'), `token file ${method.tokenFilePath}: ${token}`);
   }
 
+  // The ext_proc server's own TLS files (TCP with mutual TLS). Envoy's (envoy_client_*, tls_ca_file)
+  // are paths as Envoy sees them, maybe on another machine: not checked here.
+  const extprocTls = config.extproc.tls;
+  if (extprocTls) {
+    const pem = (key: string, path: string, what: RegExp): Buffer | undefined => {
+      try {
+        if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+        const bytes = readFileSync(path);
+        if (!what.test(bytes.toString('latin1'))) {
+          problems.error(`extproc > ${key}`, `${path} holds no PEM ${what === CERT ? 'certificate' : 'private key'}`);
+          return undefined;
+        }
+        return bytes;
+      } catch (err) {
+        problems.error(`extproc > ${key}`, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory' : fileError(err)}`);
+        return undefined;
+      }
+    };
+    const cert = pem('tls_cert_file', extprocTls.certFile, CERT);
+    const key = pem('tls_key_file', extprocTls.keyFile, KEY);
+    pem('tls_client_ca_file', extprocTls.clientCaFile, CERT);
+    if (cert && key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (err) {
+        problems.error('extproc > tls_key_file', `${extprocTls.keyFile} is not the key of ${extprocTls.certFile}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
   const sinks = config.autoAuth?.sinks ?? [];
   sinks.forEach((sink, i) => {
     const location = `auto_auth > sink "file"${sinks.length > 1 ? ` #${i + 1}` : ''} > config > path`;
@@ -52,6 +83,8 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
 }
 
 const MISSING = 'no such file';
+const CERT = /-----BEGIN CERTIFICATE-----/;
+const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 /** 'ok', or why a credential file cannot be used. */
 function credentialFile(path: string): string {

@@ -241,6 +241,29 @@ api_proxy { use_auto_auth_token = true }
     expect(errors).to.have.length(8);
   });
 
+  it("the ext_proc server's own TLS files (TCP with mutual TLS): a missing client CA, a key that is not the certificate's", async () => {
+    const pki = makeTestPki();
+    const p = await ports();
+    const file = config('extproc-tls.hcl', `listener "tcp" {
+  address = "127.0.0.1:${p.listener}"
+  tls_disable = true
+}
+extproc {
+  address = "127.0.0.1:${p.extproc}"
+  admin_address = "127.0.0.1:${p.admin}"
+  tls_cert_file = "${pki.serverCert}"
+  tls_key_file = "${pki.clientKey}"
+  tls_client_ca_file = "${dir}/no-ca.pem"
+  envoy_client_cert_file = "/etc/envoy/client.pem"
+  envoy_client_key_file = "/etc/envoy/client.key"
+}
+`);
+    const errors = await bothRefuse(file);
+    expect(errors).to.have.length(2);
+    expect(errors[0]).to.equal(`extproc > tls_client_ca_file: cannot read ${dir}/no-ca.pem: no such file`);
+    expect(errors[1]).to.match(new RegExp(`^extproc > tls_key_file: ${pki.clientKey} is not the key of ${pki.serverCert}: .*key values mismatch`));
+  });
+
   it('a missing ca_cert alone: serve refuses to start (before, the worker thread died while /healthz said 200)', async () => {
     const p = await ports();
     writeFileSync(join(dir, 'token'), 'hvs.anything\n');
