@@ -119,6 +119,13 @@ export class Caches {
       case 'cache-clear':
         this.onCacheClear(effect.command);
         return true;
+      case 'kv-changed':
+        for (const path of effect.evictPaths ?? []) this.static?.evict(path, 'gone');
+        for (const prefix of effect.evictPrefix ?? []) {
+          this.static?.evictPrefix(prefix, 'gone');
+          this.kvMounts.forget(prefix);
+        }
+        return true;
       case 'mount-unknown':
         if (this.static && this.kvMounts.shouldAsk(effect.path)) this.toWorker({ type: 'mount-lookup', path: effect.path });
         return true;
@@ -211,6 +218,27 @@ export class Caches {
           if (mayRevokeTokens({ kind }, value)) this.lease?.evictTokensCreatedUnder(value, 'revoked');
         }
         break;
+      case 'renew':
+      case 'renew-self':
+        // A renewal may shorten the TTL: the token is looked up again before it is served again.
+        if (value === undefined) this.dropAllTokens();
+        else this.dropToken(hashToken(value));
+        break;
+      case 'renew-accessor': {
+        const tokenHash = value === undefined ? undefined : this.grants?.tokenOfAccessor(value);
+        if (tokenHash) this.dropToken(tokenHash);
+        else if (value === undefined) this.dropAllTokens();
+        break;
+      }
+      case 'auth-disable':
+        if (value !== undefined) this.lease?.evictTokensCreatedUnder(value, 'revoked');
+        break;
+      case 'privileges':
+        break; // the recheck below
+      case 'lease-renew':
+        // A token's lease (auth/…): we cannot tell which token it is.
+        if (mayRevokeTokens({ kind: 'lease' }, value)) this.dropAllTokens();
+        break;
       case 'lease-prefix':
         if (value === undefined) this.lease?.clear();
         else {
@@ -226,6 +254,11 @@ export class Caches {
       this.grants.expireAll();
       this.toWorker({ type: 'recheck', seq: ++this.recheckSeq });
     }
+  }
+
+  /** Every token with cached access is looked up again before it is served again. */
+  private dropAllTokens(): void {
+    for (const tokenHash of this.grants?.known() ?? []) this.dropToken(tokenHash);
   }
 
   /** A token Vault no longer honours: out of every static entry, no grant, and the worker forgets it. */

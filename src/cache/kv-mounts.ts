@@ -46,6 +46,11 @@ export class KvMounts {
     return true;
   }
 
+  /** A mount disabled through Envoy: unknown again until the worker looks it up. */
+  forget(mountPrefix: string): void {
+    this.mounts.delete(mountPrefix.endsWith('/') ? mountPrefix : `${mountPrefix}/`);
+  }
+
   learn(mountPrefix: string, kind: MountKind, kvVersion?: 1 | 2): void {
     const prefix = mountPrefix.endsWith('/') ? mountPrefix : `${mountPrefix}/`;
     this.mounts.set(prefix, { kind, kvVersion, atMs: this.now() });

@@ -13,13 +13,27 @@ export function isRenewPath(rel: string): boolean {
   return RENEW.test(rel.replace(/\/+$/, ''));
 }
 
-export type RevocationKind = 'token' | 'token-self' | 'accessor' | 'orphan' | 'lease' | 'lease-prefix';
+/**
+ * Requests through Envoy that change what a token or a lease is, matched to act on Vault's 2xx:
+ * revocations (evict), and renewals (a renewal may shorten a token's TTL: its cached access must
+ * be looked up again).
+ */
+export type RevocationKind =
+  | 'token' | 'token-self' | 'accessor' | 'orphan' | 'lease' | 'lease-prefix'
+  | 'renew' | 'renew-self' | 'renew-accessor' | 'lease-renew'
+  /** An auth method disabled (`DELETE sys/auth/<path>`): Vault revokes every token it issued. */
+  | 'auth-disable'
+  /** Policies, identities or mounts changed: who may read what may have changed at once. */
+  | 'privileges';
 
 export interface RevocationMatch {
   kind: RevocationKind;
   /** The value when it is in the URL (`sys/leases/revoke/<id>`, `revoke-prefix/<p>`). */
   urlValue?: string;
 }
+
+/** Writes that change who may read what at once: ACL policies, identities (entities, groups, aliases), remounts. */
+const PRIVILEGES = /(?:^|\/)(?:sys\/polic(?:y|ies)\/|identity\/|sys\/remount$)/;
 
 const REVOCATIONS: Array<[RegExp, RevocationKind]> = [
   [/(?:^|\/)auth\/token\/revoke$/, 'token'],
@@ -29,6 +43,11 @@ const REVOCATIONS: Array<[RegExp, RevocationKind]> = [
   [/(?:^|\/)sys\/(?:leases\/)?revoke$/, 'lease'],
   [/(?:^|\/)sys\/(?:leases\/)?revoke\/(.+)$/, 'lease'],
   [/(?:^|\/)sys\/(?:leases\/)?revoke-(?:prefix|force)\/(.+)$/, 'lease-prefix'],
+  [/(?:^|\/)auth\/token\/renew$/, 'renew'],
+  [/(?:^|\/)auth\/token\/renew-self$/, 'renew-self'],
+  [/(?:^|\/)auth\/token\/renew-accessor$/, 'renew-accessor'],
+  [/(?:^|\/)sys\/(?:leases\/)?renew$/, 'lease-renew'],
+  [/(?:^|\/)sys\/(?:leases\/)?renew\/(.+)$/, 'lease-renew'],
 ];
 
 /**
@@ -37,6 +56,11 @@ const REVOCATIONS: Array<[RegExp, RevocationKind]> = [
  * case-sensitive, as Vault's.
  */
 export function matchRevocation(method: string, rel: string): RevocationMatch | undefined {
+  if (method === 'DELETE') {
+    const auth = /(?:^|\/)sys\/auth\/(.+?)\/*$/.exec(rel);
+    if (auth && !auth[1]!.endsWith('/tune')) return { kind: 'auth-disable', urlValue: `auth/${auth[1]}` };
+  }
+  if ((method === 'POST' || method === 'PUT' || method === 'DELETE' || method === 'PATCH') && PRIVILEGES.test(rel)) return { kind: 'privileges' };
   if (method !== 'POST' && method !== 'PUT') return undefined;
   for (const [re, kind] of REVOCATIONS) {
     const m = re.exec(rel);
@@ -54,9 +78,15 @@ export function mayRevokeTokens(match: RevocationMatch, value: string | undefine
     case 'token':
     case 'token-self':
     case 'accessor':
+    case 'auth-disable':
+    case 'privileges':
       return true;
     case 'orphan':
-      return false; // children stay, as orphans
+    case 'renew':
+    case 'renew-self':
+    case 'renew-accessor':
+    case 'lease-renew':
+      return false; // children stay, as orphans; a renewal revokes nothing
     case 'lease':
     case 'lease-prefix':
       return value === undefined || value.replace(/^\/+/, '') === '' || value.split('/').includes('auth');
@@ -66,10 +96,10 @@ export function mayRevokeTokens(match: RevocationMatch, value: string | undefine
 /** The token, accessor or lease a revocation names: from the URL, the JSON body, or the request token. */
 export function revocationValue(match: RevocationMatch, body: Buffer | undefined, requestToken: string | undefined, contentType?: string): string | undefined {
   if (match.urlValue !== undefined) return match.urlValue;
-  if (match.kind === 'token-self') return requestToken;
+  if (match.kind === 'token-self' || match.kind === 'renew-self') return requestToken;
   const parsed = bodyFields(body, contentType);
   if (!parsed) return undefined;
-  const field = match.kind === 'accessor' ? 'accessor' : match.kind === 'lease' ? 'lease_id' : 'token';
+  const field = match.kind === 'accessor' || match.kind === 'renew-accessor' ? 'accessor' : match.kind === 'lease' || match.kind === 'lease-renew' ? 'lease_id' : 'token';
   const v = parsed[field];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
@@ -84,6 +114,19 @@ export function isLeaseCandidate(req: VaultRequest): boolean {
   if (rel === undefined || !req.exact || req.tokenRepeated || req.answerHeaders.length > 0) return false;
   if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'PUT') return false;
   return !isRenewPath(rel) && !WRAPPING.test(rel) && matchRevocation(req.method, rel) === undefined;
+}
+
+/** A request that changes KV data or a mount, as far as the static cache is concerned. */
+export type KvChange = { kind: 'unmount'; mountRel: string };
+
+/**
+ * `DELETE sys/mounts/<path>` (a secrets engine disabled, its data gone): matched on the decoded
+ * path, with any namespace prefix before `sys/` kept in `mountRel` (`ns1/secret`).
+ */
+export function matchUnmount(method: string, rel: string): KvChange | undefined {
+  if (method !== 'DELETE') return undefined;
+  const m = /^(.*?)sys\/mounts\/(.+?)\/*$/.exec(rel);
+  return m ? { kind: 'unmount', mountRel: `${m[1]}${m[2]}` } : undefined;
 }
 
 /** What a cacheable response created. */

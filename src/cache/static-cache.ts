@@ -114,8 +114,8 @@ export class StaticCache {
   }
 
   /** cache-clear request_path: every entry whose canonical path starts with the prefix. */
-  evictPrefix(prefix: string): void {
-    for (const path of this.paths()) if (path.startsWith(prefix)) this.evict(path, 'cleared');
+  evictPrefix(prefix: string, reason: EvictionReason = 'cleared'): void {
+    for (const path of this.paths()) if (path.startsWith(prefix)) this.evict(path, reason);
   }
 
   clear(): void {

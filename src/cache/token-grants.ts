@@ -37,6 +37,11 @@ export class TokenGrants {
     return this.accessorOf.has(tokenHash) || this.pending.has(tokenHash);
   }
 
+  /** Every token seen reading. */
+  known(): string[] {
+    return [...new Set([...this.accessorOf.keys(), ...this.pending.keys()])];
+  }
+
   isIneligible(tokenHash: string): boolean {
     return this.ineligible.has(tokenHash);
   }

@@ -1,7 +1,7 @@
 import { parseCacheClear, type CacheClearCommand } from '../cache/cache-clear.js';
-import { isLeaseCandidate, matchRevocation, revocationValue } from '../cache/lease-rules.js';
+import { isLeaseCandidate, matchRevocation, matchUnmount, revocationValue } from '../cache/lease-rules.js';
 import { leaseKey } from '../cache/lease-key.js';
-import { namespacePrefix, staticKeyOf } from '../cache/static-key.js';
+import { canonicalNamespace, namespacePrefix, staticKeyOf } from '../cache/static-key.js';
 import { hashToken } from '../cache/token-hash.js';
 import { parseVaultRequest, type VaultRequest } from '../vault/request.js';
 import { cacheHit, vaultError, type RequestDecision } from './decisions.js';
@@ -55,13 +55,14 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   const revocation = ctx.leaseCache || ctx.staticCache ? (sentReq.rel !== undefined && sentReq.exact ? matchRevocation(sentReq.method, sentReq.rel) : undefined) : undefined;
   if (revocation) {
     // revoke-self and the URL forms name what they revoke now; the others in their body.
-    const inBody = revocation.urlValue === undefined && revocation.kind !== 'token-self';
+    const inBody = revocation.urlValue === undefined && revocation.kind !== 'token-self' && revocation.kind !== 'renew-self' && revocation.kind !== 'privileges';
     const value = inBody ? undefined : revocationValue(revocation, undefined, token);
     next.revocation = { match: revocation, ...(token ? { token } : {}), ...(value ? { value } : {}) };
     if (inBody && !noBody) requestBody = true;
   }
 
   const sc = ctx.staticCache;
+  if (sc && sentReq.method !== 'GET' && sentReq.exact && sentReq.rel !== undefined) next.kvChange = kvChangeOf(sentReq, sc);
   const staticKey = sc && token && tokenHash ? staticKeyOf(sentReq, sc.namespaces()) : undefined;
   if (sc && staticKey && token && tokenHash) {
     const hit = sc.cache.lookup(staticKey, tokenHash);
@@ -103,6 +104,31 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (sc || lc) effects.push({ type: 'cache-miss' });
   const responseBody = next.static !== undefined || next.lease !== undefined;
   return { state: next, reply: requestHeadersReply(decision, { requestBody, responseBody }), effects };
+}
+
+/**
+ * What a successful non-GET request changes in the static cache: a KV write, patch, delete,
+ * destroy or metadata change evicts the secret (Vault 1.15 sends delete events to root only, so
+ * this is how a delete through Envoy is seen at once); disabling a mount evicts everything under it.
+ */
+function kvChangeOf(req: VaultRequest, sc: NonNullable<StreamContext['staticCache']>): StreamState['kvChange'] {
+  const ns = namespacePrefix(req, sc.namespaces());
+  const unmount = matchUnmount(req.method, req.rel!);
+  // Namespace not known yet: evict as if the header were honoured and as if it were not.
+  if (unmount) return { evictPrefix: [`${ns ?? ''}${unmount.mountRel}/`, ...(ns === null ? [`${canonicalNamespace(req.namespace)}${unmount.mountRel}/`] : [])] };
+  const paths: string[] = [];
+  for (const prefix of ns === null ? ['', canonicalNamespace(req.namespace)] : [ns]) {
+    const path = `${prefix}${req.rel!.replace(/\/+$/, '')}`;
+    const mount = sc.mounts.mountOf(path);
+    if (!mount || mount.kind !== 'kv') continue;
+    const sub = path.slice(mount.prefix.length);
+    if (mount.kvVersion === 1) paths.push(path);
+    else {
+      const m = /^(?:data|metadata|delete|destroy|undelete)\/(.+)$/.exec(sub);
+      if (m) paths.push(`${mount.prefix}data/${m[1]}`);
+    }
+  }
+  return paths.length ? { evictPaths: paths } : undefined;
 }
 
 /** Metrics, quit and cache-clear, answered here; undefined for a request that goes to Vault. */

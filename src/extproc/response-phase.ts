@@ -24,6 +24,8 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   const rev = state.revocation;
   if (rev && ok) effects.push({ type: 'revoked', kind: rev.match.kind, value: rev.value });
   next.revocation = undefined;
+  if (state.kvChange && ok) effects.push({ type: 'kv-changed', ...state.kvChange });
+  next.kvChange = undefined;
 
   const recordable = ok && json && !msg.response_headers?.end_of_stream;
   if ((state.static || state.lease) && recordable) {

@@ -72,6 +72,8 @@ export interface StreamState {
   static?: PendingStatic;
   lease?: PendingLease;
   revocation?: { match: RevocationMatch; token?: string; value?: string };
+  /** What the request changes in the static cache when Vault says it succeeded. */
+  kvChange?: { evictPaths?: string[]; evictPrefix?: string[] };
   /** A local endpoint that needs the request body. */
   local?: 'cache-clear';
   /** Vault's response, kept between response_headers and response_body for recording. */
@@ -90,6 +92,8 @@ export type StreamEffect =
   /** Vault confirmed a revocation; `value` undefined when we could not read what it revoked. */
   | { type: 'revoked'; kind: RevocationMatch['kind']; value: string | undefined }
   | { type: 'cache-clear'; command: CacheClearCommand }
+  /** A KV write, delete or unmount through Envoy that Vault confirmed: evict what it changed. */
+  | { type: 'kv-changed'; evictPaths?: string[]; evictPrefix?: string[] }
   | { type: 'cache-hit' }
   /** A KV-looking read whose answer does not name its mount type (Vault ≤ 1.15): find out. */
   | { type: 'mount-unknown'; path: string }
@@ -117,7 +121,7 @@ export interface Step {
 export function initialState(listener: ListenerConfig): StreamState {
   return {
     listener, phase: 'request', request: undefined, injectedAutoAuth: false, sanitizeFor: undefined, coalesced: undefined, static: undefined,
-    lease: undefined, revocation: undefined, local: undefined, response: undefined, answeredBy: undefined,
+    lease: undefined, revocation: undefined, kvChange: undefined, local: undefined, response: undefined, answeredBy: undefined,
   };
 }
 

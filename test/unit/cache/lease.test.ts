@@ -76,6 +76,16 @@ describe('cache: lease rules', () => {
     for (const [path, kind, urlValue] of cases) {
       expect(matchRevocation('PUT', req('PUT', path).rel!), path).to.deep.equal(urlValue === undefined ? { kind } : { kind, urlValue });
     }
+    // Renewals (a renewal may shorten a TTL), disabled auth methods and privilege changes.
+    expect(matchRevocation('POST', 'auth/token/renew-self')).to.deep.equal({ kind: 'renew-self' });
+    expect(matchRevocation('POST', 'auth/token/renew-accessor')).to.deep.equal({ kind: 'renew-accessor' });
+    expect(matchRevocation('PUT', 'sys/leases/renew/auth/token/create/h1')).to.deep.equal({ kind: 'lease-renew', urlValue: 'auth/token/create/h1' });
+    expect(matchRevocation('DELETE', 'sys/auth/userpass')).to.deep.equal({ kind: 'auth-disable', urlValue: 'auth/userpass' });
+    expect(matchRevocation('POST', 'sys/auth/userpass')).to.equal(undefined);
+    for (const [m, p] of [['PUT', 'sys/policy/app'], ['DELETE', 'sys/policies/acl/app'], ['POST', 'identity/entity/id/e1'], ['POST', 'identity/group'], ['POST', 'sys/remount']]) {
+      expect(matchRevocation(m!, p!), `${m} ${p}`).to.deep.equal({ kind: 'privileges' });
+    }
+    expect(matchRevocation('GET', 'sys/policy/app')).to.equal(undefined);
     expect(matchRevocation('GET', 'auth/token/revoke')).to.equal(undefined);
     expect(matchRevocation('post', 'auth/token/revoke')).to.equal(undefined);
     expect(matchRevocation('POST', 'auth/token/revoked')).to.equal(undefined);
