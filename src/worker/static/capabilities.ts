@@ -3,8 +3,12 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
 import { Backoff } from '../backoff.js';
 import type { WorkerMessage } from '../protocol.js';
+import { Confirmations } from './confirmations.js';
 import { DueHeap } from './due-heap.js';
+import { RefreshStats, type WindowStats } from './refresh-stats.js';
 import type { StaticRegistry } from './registry.js';
+
+export type { WindowStats } from './refresh-stats.js';
 
 const CAPABILITIES_SELF = 'sys/capabilities-self';
 
@@ -32,9 +36,6 @@ const MIN_IN_FLIGHT = 4;
 const MAX_LOOKUPS_WHILE_CHECKS_DUE = MAX_IN_FLIGHT / 4;
 /** The round trip assumed before one is measured. */
 const INITIAL_RTT_MS = 100;
-/** Confirmations go out in batches: at most this many hashes, or after this long. */
-const CONFIRM_BATCH = 500;
-const CONFIRM_DELAY_MS = 100;
 /** Answers that say Vault itself cannot serve (not this token): the pool stops and probes. */
 const VAULT_DOWN_STATUSES = new Set([412, 429]);
 
@@ -84,26 +85,6 @@ export interface RefresherOptions {
   maxInFlight?: number;
 }
 
-/** Figures of one interval, for the log and for tests. */
-export interface WindowStats {
-  startedAtMs: number;
-  checks: number;
-  ok: number;
-  lostPaths: number;
-  revoked: number;
-  errors: number;
-  lookups: number;
-  peakInFlight: number;
-  /** The pool size at the end of the window, and the round trip it was sized with. */
-  limit: number;
-  rttMs: number;
-  /** The longest wait between a check's due time and its start. */
-  maxLagMs: number;
-  firstStartMs: number | undefined;
-  lastEndMs: number | undefined;
-  tokens: number;
-}
-
 /**
  * Checks every token with cached access with `sys/capabilities-self` at a fixed cadence of its
  * own: its first check falls at a random moment within one period of its lookup, and each next
@@ -142,12 +123,8 @@ export class CapabilityRefresher {
   private wake: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
   private windowTimer: NodeJS.Timeout | undefined;
-  private window: WindowStats;
-  private readonly done: WindowStats[] = [];
-  private firstError: string | undefined;
-  private batch: string[] = [];
-  private batchAtMs = Infinity;
-  private batchTimer: NodeJS.Timeout | undefined;
+  private readonly figures: RefreshStats;
+  private readonly confirmations: Confirmations;
   private stopped = false;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -163,11 +140,12 @@ export class CapabilityRefresher {
     this.periodMs = opts.intervalMs * PERIOD_OF_INTERVAL;
     this.timeoutMs = Math.min(10_000, Math.max(1_000, opts.intervalMs));
     this.backoff = new Backoff(500, Math.max(500, opts.intervalMs));
-    this.window = this.newWindow();
+    this.figures = new RefreshStats(this.now);
+    this.confirmations = new Confirmations(opts.send, (hash) => this.entries.has(hash));
   }
 
   start(): void {
-    this.windowTimer = setInterval(() => this.closeWindow(), this.opts.intervalMs);
+    this.windowTimer = setInterval(() => this.figures.close(this.poolState(), this.opts.log, this.opts.intervalMs), this.opts.intervalMs);
     this.windowTimer.unref?.();
   }
 
@@ -175,7 +153,7 @@ export class CapabilityRefresher {
     this.stopped = true;
     if (this.wake) clearTimeout(this.wake);
     if (this.windowTimer) clearInterval(this.windowTimer);
-    if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.confirmations.stop();
     this.entries.clear();
     this.due.clear();
     this.urgent.length = 0;
@@ -238,7 +216,11 @@ export class CapabilityRefresher {
 
   /** The figures of the intervals so far (the current one last). */
   stats(): WindowStats[] {
-    return [...this.done, { ...this.window, limit: this.limit(), rttMs: Math.round(this.rttMs), tokens: this.entries.size }];
+    return this.figures.all(this.poolState());
+  }
+
+  private poolState(): { limit: number; rttMs: number; tokens: number } {
+    return { limit: this.limit(), rttMs: Math.round(this.rttMs), tokens: this.entries.size };
   }
 
   get tokenCount(): number {
@@ -341,9 +323,9 @@ export class CapabilityRefresher {
   private startJob(job: () => Promise<void>): void {
     this.running++;
     this.lookupsRunning++;
-    this.window.lookups++;
+    this.figures.current.lookups++;
     const probing = !this.healthy;
-    this.notePeak();
+    this.figures.inFlight(this.running);
     job().then(() => this.vaultAnswered(), (err: unknown) => {
       if (isVaultDown(err)) this.vaultDown(err, probing);
       else this.vaultAnswered();
@@ -358,11 +340,8 @@ export class CapabilityRefresher {
     entry.state = 'running';
     entry.ticket++;
     this.running++;
-    this.notePeak();
-    const w = this.window;
-    w.checks++;
-    w.firstStartMs ??= now;
-    w.maxLagMs = Math.max(w.maxLagMs, now - entry.dueAtMs);
+    this.figures.inFlight(this.running);
+    this.figures.started(now, entry.dueAtMs);
     const probing = !this.healthy;
     void this.check(entry, now).then((outcome) => this.finish(entry, outcome, now, probing));
   }
@@ -402,15 +381,12 @@ export class CapabilityRefresher {
   private finish(entry: Entry, result: { outcome: Outcome; err?: unknown }, sentAtMs: number, probing: boolean): void {
     this.running--;
     const { outcome } = result;
-    const w = this.window;
+    const w = this.figures.current;
     w.lastEndMs = this.now();
     if (outcome === 'ok') w.ok++;
     else if (outcome === 'lost_paths') w.lostPaths++;
     else if (outcome === 'revoked') w.revoked++;
-    else if (outcome === 'error' || outcome === 'down') {
-      w.errors++;
-      this.firstError ??= errorMessage(result.err);
-    }
+    else if (outcome === 'error' || outcome === 'down') this.figures.failed(errorMessage(result.err));
     if (outcome !== 'gone' && outcome !== 'skipped') this.opts.count?.(outcome === 'down' ? 'error' : outcome);
     const failed = outcome === 'error' || outcome === 'down';
     for (const r of entry.waiters.splice(0)) this.ended(r, failed);
@@ -468,21 +444,7 @@ export class CapabilityRefresher {
 
   private confirm(entry: Entry, atMs: number): void {
     entry.known.confirmedAtMs = Math.max(entry.known.confirmedAtMs, atMs);
-    this.batch.push(entry.hash);
-    this.batchAtMs = Math.min(this.batchAtMs, atMs);
-    if (this.batch.length >= CONFIRM_BATCH) this.flush();
-    else this.batchTimer ??= setTimeout(() => this.flush(), CONFIRM_DELAY_MS);
-  }
-
-  /** Sends the confirmations gathered so far, as of the earliest of them. */
-  private flush(): void {
-    if (this.batchTimer) clearTimeout(this.batchTimer);
-    this.batchTimer = undefined;
-    const hashes = this.batch.filter((h) => this.entries.has(h));
-    const atMs = this.batchAtMs;
-    this.batch = [];
-    this.batchAtMs = Infinity;
-    if (hashes.length && !this.stopped) this.opts.send({ type: 'tokens-confirmed', tokenHashes: hashes, atMs });
+    this.confirmations.add(entry.hash, atMs);
   }
 
   private ended(r: Recheck, failed: boolean): void {
@@ -493,7 +455,7 @@ export class CapabilityRefresher {
   private finishRecheck(r: Recheck): void {
     if (this.stopped) return;
     // Confirmations first, so that the other side sees them before the end of the recheck.
-    this.flush();
+    this.confirmations.flush();
     if (r.failed) this.opts.log.warn({ seq: r.seq, failed: r.failed }, 'a recheck ended with tokens Vault could not check');
     this.opts.send({ type: 'recheck-done', seq: r.seq });
   }
@@ -504,37 +466,11 @@ export class CapabilityRefresher {
     entry.again = false;
   }
 
-  private notePeak(): void {
-    this.window.peakInFlight = Math.max(this.window.peakInFlight, this.running);
-  }
-
   private compactJobs(): void {
     if (this.jobsHead === this.jobs.length) {
       this.jobs.length = 0;
       this.jobsHead = 0;
     }
-  }
-
-  private newWindow(): WindowStats {
-    return {
-      startedAtMs: this.now(), checks: 0, ok: 0, lostPaths: 0, revoked: 0, errors: 0, lookups: 0, peakInFlight: 0,
-      limit: 0, rttMs: 0, maxLagMs: 0, firstStartMs: undefined, lastEndMs: undefined, tokens: 0,
-    };
-  }
-
-  /** One log line per interval: failures, and checks that started late (the pool did not keep up). */
-  private closeWindow(): void {
-    const w = { ...this.window, limit: this.limit(), rttMs: Math.round(this.rttMs), tokens: this.entries.size };
-    this.done.push(w);
-    if (this.done.length > 16) this.done.shift();
-    const { log, intervalMs } = this.opts;
-    if (w.errors) log.warn({ checks: w.checks, failed: w.errors, err: this.firstError }, 'capability checks failed this interval; tokens not confirmed lose cached access after static_secret_max_stale');
-    if (w.maxLagMs > intervalMs / 10) {
-      log.warn({ tokens: w.tokens, inFlight: w.limit, rttMs: w.rttMs, lateMs: w.maxLagMs },
-        'capability checks start late: the refresh bound grows by that much (raise the interval, or make Vault answer faster)');
-    }
-    this.firstError = undefined;
-    this.window = this.newWindow();
   }
 }
 
