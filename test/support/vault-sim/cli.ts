@@ -1,5 +1,5 @@
 // tsx test/support/vault-sim/cli.ts --port 8200 --root-token root [--host 127.0.0.1] [--error-style modern]
-//   [--mount-database]
+//   [--mount-database] [--namespaces]
 import { parseArgs } from 'node:util';
 import { startVaultSim } from './index.js';
 
@@ -11,6 +11,7 @@ async function main(): Promise<void> {
       'root-token': { type: 'string', default: 'root' },
       'error-style': { type: 'string', default: 'legacy' },
       'mount-database': { type: 'boolean', default: false },
+      namespaces: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   if (errorStyle !== 'legacy' && errorStyle !== 'modern') throw new Error(`invalid --error-style ${errorStyle}`);
   const sim = await startVaultSim({
     port, host: values.host, rootToken: values['root-token'], errorStyle, mountDatabase: values['mount-database'],
+    namespaces: values.namespaces,
   });
   process.stdout.write(`vault-sim listening on ${sim.url}\n`);
   const shutdown = (): void => {
