@@ -30,9 +30,18 @@ function answerValueBytes(value: string): Buffer {
   return bytes;
 }
 
-/** Which bodies to ask Envoy for, beyond the configured defaults (none). */
+/**
+ * Which bodies to ask Envoy for, beyond the configured defaults (none). Envoy buffers at most its
+ * per-connection buffer limit (1 MiB):
+ * - `true`: the whole body (BUFFERED). One over the limit fails closed: Envoy answers 413 for a
+ *   request, 500 for a response. For what must not pass unseen: revocation bodies (the cache must
+ *   evict what Vault revokes), cache-clear, and answers cleaned of the auto-auth token.
+ * - `'if-small'` (requests) and responseBody: BUFFERED_PARTIAL. A body within the limit comes whole
+ *   (`end_of_stream: true`); a larger one comes as its first part (`end_of_stream` unset) while the
+ *   rest streams on: the request or answer goes through, and is neither keyed nor recorded.
+ */
 export interface BodyModes {
-  requestBody?: boolean;
+  requestBody?: boolean | 'if-small';
   responseBody?: boolean;
 }
 
@@ -57,12 +66,12 @@ export function requestHeadersReply(decision: RequestDecision, bodies: BodyModes
   return {
     request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
     // Bodies only when needed: the request body for keys and revocations, the response body
-    // when it may be recorded or must be cleaned of the auto-auth token.
+    // when it may be recorded (if it fits) or must be cleaned of the auto-auth token (always whole).
     ...(bodies.requestBody || decision.sanitizeResponse || bodies.responseBody
       ? {
           mode_override: {
-            ...(bodies.requestBody ? { request_body_mode: 'BUFFERED' as const } : {}),
-            ...(decision.sanitizeResponse || bodies.responseBody ? { response_body_mode: 'BUFFERED' as const } : {}),
+            ...(bodies.requestBody ? { request_body_mode: bodies.requestBody === 'if-small' ? 'BUFFERED_PARTIAL' as const : 'BUFFERED' as const } : {}),
+            ...(decision.sanitizeResponse ? { response_body_mode: 'BUFFERED' as const } : bodies.responseBody ? { response_body_mode: 'BUFFERED_PARTIAL' as const } : {}),
           },
         }
       : {}),
