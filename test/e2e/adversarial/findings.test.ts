@@ -7,7 +7,7 @@ import { forEachBackend, startBackend, type Backend } from '../../support/backen
 import { DelayGate } from '../../support/delay-gate.js';
 import { sleep } from '../../support/ports.js';
 import { type Stack } from '../../support/stack.js';
-import { vaultApi } from '../../support/vault-setup.js';
+import { setupAppRole, vaultApi } from '../../support/vault-setup.js';
 import {
   cacheStack, cached, createToken, kvWrite, logsOnFailure, postJson, read, secretOf, send, totp, writePolicies, type Res,
 } from './support.js';
@@ -427,7 +427,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
   });
   // Found by this suite, beyond issue 13's nine.
-  describe('beyond issue 13: a shortened TTL, a disabled auth method, a disabled mount', () => {
+  describe('beyond issue 13: a shortened TTL, a disabled auth method, a trailing slash, a disabled mount', () => {
     it('a renewal through Envoy that shortens a token\'s TTL ends its cached access at the new expiry', async () => {
       const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       const t = (await createToken(backend, ['reader'])).token;
@@ -469,6 +469,32 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       const after = await read(stack.url, '/v1/secret/data/b13/s', t);
       expect(after.cache).not.to.equal('HIT');
       expect(after.status).to.equal(403);
+    });
+
+    it("a login or token creation on a path ending in '/' (Vault: 400) is never answered from the lease cache", async () => {
+      const stack = await cacheStack(backend, stacks, {
+        cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true, useAutoAuthToken: true,
+        workerPolicies: ['worker', 'creator', 'reader'],
+      });
+      const creds = await setupAppRole(backend, { role: 'b14', policies: ['reader'] });
+      const login = { role_id: creds.roleId, secret_id: creds.secretId };
+      const parent = await postJson(stack.url, '/v1/auth/token/create', undefined, { policies: ['reader', 'creator'], meta: { n: 'b14' } });
+      expect(parent.status).to.equal(200);
+      const p = parent.json.auth.client_token as string;
+      const child = { policies: ['reader'], meta: { n: 'b14-child' } };
+      for (const [what, path, token, body] of [
+        ['an AppRole login', '/v1/auth/approle/login', undefined, login],
+        ['a token creation', '/v1/auth/token/create', p, child],
+      ] as Array<[string, string, string | undefined, unknown]>) {
+        const first = await postJson(stack.url, path, token, body);
+        expect((await postJson(stack.url, path, token, body)).cache, `${what}: cached`).to.equal('HIT');
+        const vault = await postJson(backend.url, `${path}/`, token, body);
+        expect(vault.status, `${what}: Vault's own answer`).to.equal(400);
+        const slash = await postJson(stack.url, `${path}/`, token, body);
+        expect(slash.cache, what).not.to.equal('HIT');
+        expect(slash.status, what).to.equal(400);
+        expect(slash.body, what).not.to.include(first.json.auth.client_token as string);
+      }
     });
 
     it('a KV mount disabled through Envoy: its secrets are not served from the cache afterwards', async () => {
