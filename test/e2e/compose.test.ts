@@ -31,8 +31,18 @@ describe('docker-compose.yml', function () {
     expect(compose.services['vault-extproc'].depends_on['vault-init'].condition).to.equal('service_completed_successfully');
   });
 
-  it('the vault-extproc config it mounts is valid', async () => {
-    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'vault-extproc.js'), 'check', '--config', join(REPO_ROOT, 'examples', 'compose.hcl')]);
+  it('Envoy and vault-extproc share the ext_proc unix socket\'s volume, Envoy running as the socket\'s user', () => {
+    const compose = parseYaml(readFileSync(file, 'utf8'));
+    expect(compose.services['vault-extproc'].volumes).to.include('extproc-socket:/run/vault-extproc');
+    expect(compose.services.envoy.volumes).to.include('extproc-socket:/run/vault-extproc');
+    // The vault-extproc image runs as node (1000:1000); its socket is mode 0600.
+    expect(compose.services.envoy.environment).to.deep.equal({ ENVOY_UID: '1000', ENVOY_GID: '1000' });
+    expect(readFileSync(join(REPO_ROOT, 'examples', 'compose.hcl'), 'utf8')).to.include('address       = "unix:///run/vault-extproc/extproc.sock"');
+    expect(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')).to.include('chown node:node /run/vault-extproc');
+  });
+
+  it('the vault-extproc config it mounts is valid (its credential files exist only inside the containers)', async () => {
+    const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'vault-extproc.js'), 'check', '--config-only', '--config', join(REPO_ROOT, 'examples', 'compose.hcl')]);
     expect(r.stdout).to.include('valid');
     expect(r.code).to.equal(0);
   });
