@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { isDeepStrictEqual } from 'node:util';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { type Stack } from '../../support/stack.js';
-import { vaultApi, writePolicy } from '../../support/vault-setup.js';
+import { setupAppRole, vaultApi, writePolicy } from '../../support/vault-setup.js';
 import { Rng, seedFromEnv } from './prng.js';
 import { cacheStack, logsOnFailure, send, writePolicies, type Res } from './support.js';
 
@@ -35,6 +35,8 @@ const LIMITED_USES = 3;
 const TOKEN_ROLE = 'diff';
 const SEED = seedFromEnv();
 const OPERATIONS = Number(process.env['ADVERSARIAL_OPS'] ?? 5_000);
+/** The lease-cache part: logins and token creations (each also made directly in Vault). */
+const LEASE_OPERATIONS = Number(process.env['ADVERSARIAL_LEASE_OPS'] ?? 1_500);
 
 /** The secrets: KV v2 at secret/ and at ns1/secret (a mount whose path looks like a namespace), KV v1 at kv1/. */
 interface Secret { mount: 'secret' | 'ns1/secret' | 'kv1'; name: string }
@@ -467,5 +469,94 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
       + `run time ${seconds} s\n`);
     expect(failures, `seed ${SEED}: replay with ADVERSARIAL_SEED=${SEED}`).to.deep.equal([]);
     expect(stats.operations).to.be.at.least(Math.min(OPERATIONS, 5_000));
+  });
+  it(`lease cache, ${LEASE_OPERATIONS} logins and token creations: no cached token Vault would refuse to give (seed ${SEED})`, async () => {
+    const startedAt = Date.now();
+    // The auto-auth token may create children: a child made through Envoy is managed, its creations are cached.
+    const stack = await cacheStack(backend, stacks, {
+      cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true, useAutoAuthToken: true,
+      workerPolicies: ['worker', 'creator', 'reader'],
+    });
+    const rng = new Rng(SEED ^ 0x5eed);
+    process.stdout.write(`      differential lease [${kind}]: seed ${SEED} (replay: ADVERSARIAL_SEED=${SEED}), ${LEASE_OPERATIONS} operations\n`);
+    const creds = await setupAppRole(backend, { role: 'lease-diff', policies: ['reader'] });
+    const made = await send(stack.url, 'POST', '/v1/auth/token/create', [JSON_TYPE], JSON.stringify({ policies: ['reader', 'creator'], meta: { n: 'lease-parent' } }));
+    expect(made.status).to.equal(200);
+    const parent = made.json.auth.client_token as string;
+    const stats = { operations: 0, compared: 0, hits: 0, refusedButGranted: 0, unlike: 0 };
+    const failures: string[] = [];
+
+    for (let index = 0; index < LEASE_OPERATIONS; index++) {
+      stats.operations++;
+      const login = rng.next() < 0.5;
+      const n = rng.int(4); // few distinct bodies, so that many are cached
+      const fields: Record<string, unknown> = login ? { role_id: creds.roleId, secret_id: creds.secretId } : { policies: ['reader'], meta: { n: `c${n}` } };
+      const canonical = JSON.stringify(fields);
+      const bodyKind = rng.weighted([
+        ['json', 60], ['reordered', 6], ['spaces', 5], ['dup-last-wrong', 4], ['dup-first-wrong', 3], ['form', 4], ['wrong', 4],
+        ['trailing-junk', 3], ['two-bodies', 2], ['escaped', 3], ['empty', 2], ['extra-field', 4],
+      ] as const);
+      const firstKey = Object.keys(fields)[login ? 1 : 0]!;
+      const body = ((): string => {
+        switch (bodyKind) {
+          case 'json': return canonical;
+          case 'reordered': return JSON.stringify(Object.fromEntries(Object.entries(fields).reverse()));
+          case 'spaces': return JSON.stringify(fields, null, 2);
+          case 'dup-last-wrong': return `${canonical.slice(0, -1)},"${firstKey}":"wrong"}`;
+          case 'dup-first-wrong': return `{"${firstKey}":"wrong",${canonical.slice(1)}`;
+          case 'form': return Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v))}`).join('&');
+          case 'wrong': return JSON.stringify({ ...fields, [firstKey]: login ? 'wrong' : ['root'] });
+          case 'trailing-junk': return `${canonical}x`;
+          case 'two-bodies': return `${canonical}${canonical}`;
+          case 'escaped': return canonical.replace(/"([a-z])/, (_m, c: string) => `"\\u00${c.charCodeAt(0).toString(16)}`);
+          case 'empty': return '';
+          case 'extra-field': return JSON.stringify({ ...fields, [login ? 'role_name' : 'display_name']: 'x' });
+        }
+      })();
+      const base = login ? '/v1/auth/approle/login' : '/v1/auth/token/create';
+      const path = rng.weighted<string>([
+        [base, 70], [`${base}/`, 5], [base.replace('/auth/', '/auth//'), 3], [base.replace('/auth/', '/auth/./'), 3],
+        [base.replace(/(login|create)$/, (m) => `${m.slice(0, -1)}%${m.charCodeAt(m.length - 1).toString(16)}`), 5],
+        [base.replace(/\/(login|create)$/, '%2F$1'), 3], [base.replace('/auth/', '/Auth/'), 2], [`${base}?x=1`, 3], [`${base}?help=1`, 3],
+        [login ? '/v1/auth/approle/login/x' : '/v1/auth/token/create-orphan', 3],
+      ]);
+      const method = rng.weighted([['POST', 75], ['PUT', 10], ['post', 4], ['Post', 2], ['GET', 4], ['PATCH', 2], ['DELETE', 3]] as const);
+      const contentType: Array<[string, string]> = bodyKind === 'form'
+        ? [['content-type', 'application/x-www-form-urlencoded']]
+        : rng.weighted<Array<[string, string]>>([[[JSON_TYPE], 80], [[], 10], [[['content-type', 'text/plain']], 5], [[['content-type', 'application/x-www-form-urlencoded']], 5]]);
+      const token: Array<[string, string]> = login
+        ? rng.weighted<Array<[string, string]>>([[[], 85], [[['x-vault-token', parent]], 10], [[['authorization', `Bearer ${parent}`]], 5]])
+        : rng.weighted<Array<[string, string]>>([[[['x-vault-token', parent]], 80], [[['authorization', `Bearer ${parent}`]], 10], [[['x-vault-token', ` ${parent} `]], 5], [[['x-vault-token', parent], ['x-vault-token', 'hvs.other']], 5]]);
+      const extra = rng.weighted<Array<[string, string]>>([
+        [[], 70], [[['x-vault-wrap-ttl', '60s']], 6], [[['x-vault-mfa', 'm:123456']], 4], [[['x-vault-namespace', 'ns1']], 4],
+        [[['x-vault-policy-override', 'true']], 3], [[['x-vault-inconsistent', 'forward-active-node']], 3], [[['x-vault-forward', 'active-node']], 3],
+        [[['x-vault-index', 'abc']], 3], [[['x-vault-request', 'true']], 2], [[['x-vault-wrap-format', 'jwt']], 2],
+      ]);
+      const headers = [...token, ...contentType, ...extra];
+      const viaEnvoy = await send(stack.url, method, path, headers, body === '' && !['POST', 'PUT', 'PATCH'].includes(method) ? undefined : body);
+      const hit = viaEnvoy.cache === 'HIT' && viaEnvoy.status >= 200 && viaEnvoy.status < 300;
+      if (viaEnvoy.cache === 'HIT') stats.hits++;
+      if (!hit) continue;
+      const vault = await send(backend.url, method, path, headers, body === '' && !['POST', 'PUT', 'PATCH'].includes(method) ? undefined : body);
+      stats.compared++;
+      const what = `op #${index} (seed ${SEED}): ${method} ${path} ${login ? 'login' : 'token create'} body=${bodyKind} ${[...contentType, ...extra].map(([k, v]) => `${k}: ${v}`).join(', ')}`;
+      if (vault.status < 200 || vault.status >= 300) {
+        stats.refusedButGranted++;
+        if (failures.length < 20) failures.push(`refused-but-granted: HIT ${viaEnvoy.status}, Vault ${vault.status}: ${what}`);
+        continue;
+      }
+      const shape = (r: Res): unknown => ({
+        wrapped: r.json?.wrap_info != null, policies: r.json?.auth?.policies, metadata: r.json?.auth?.metadata ?? null,
+        mfa: r.json?.auth?.mfa_requirement ?? null, renewable: r.json?.auth?.renewable, orphan: r.json?.auth?.orphan,
+      });
+      if (!isDeepStrictEqual(shape(viaEnvoy), shape(vault))) {
+        stats.unlike++;
+        if (failures.length < 20) failures.push(`a HIT unlike Vault's answer: ${JSON.stringify(shape(viaEnvoy))} vs ${JSON.stringify(shape(vault))}: ${what}`);
+      }
+    }
+    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    process.stdout.write(`      differential lease [${kind}]: seed ${SEED}, operations ${stats.operations}, hits ${stats.hits}, hits compared with Vault ${stats.compared}, `
+      + `refused-but-granted ${stats.refusedButGranted}, unlike Vault's answer ${stats.unlike}, run time ${seconds} s\n`);
+    expect(failures, `seed ${SEED}: replay with ADVERSARIAL_SEED=${SEED}`).to.deep.equal([]);
   });
 });
