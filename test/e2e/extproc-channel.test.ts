@@ -20,7 +20,8 @@ const Client = grpc.makeGenericClientConstructor(externalProcessorService(), 'Ex
  * 'reply' when vault-extproc answered (the stream was open to it), else the gRPC error code.
  */
 function openStream(target: string, credentials: grpc.ChannelCredentials): Promise<string> {
-  const client = new Client(target, credentials);
+  // The test server certificate names localhost (and 127.0.0.1): check it by name, as TLS wants.
+  const client = new Client(target, credentials, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
   const md = new grpc.Metadata();
   md.set(LISTENER_METADATA_KEY, '0');
   const call = client.makeBidiStreamRequest('/envoy.service.ext_proc.v3.ExternalProcessor/Process', (x: unknown) => x as Buffer, (x: Buffer) => x, md, { deadline: Date.now() + 5_000 });
