@@ -166,6 +166,13 @@ forEachBackend('Vault API: how Vault reads a request', (kind) => {
       expect(health.json.initialized).to.equal(true);
     });
 
+    it('takes raw UTF-8 in the request target as the same path as its percent-encoded form', async function () {
+      expect((await vault.call('POST', 'secret/data/caf%C3%A9', { body: { data: { v: 'utf8' } } })).status).to.equal(200);
+      const res = await send('GET', '/v1/secret/data/caf\u00e9', as(reader));
+      expect(res.status).to.equal(200);
+      expect(res.json.data.data).to.deep.equal({ v: 'utf8' });
+    });
+
     it('answers 404 {"errors":[]} outside /v1/ (//v1/…, /v1)', async function () {
       for (const target of ['//v1/secret/data/app/db', '/v1']) {
         const res = await send('GET', target, as(reader));
@@ -174,8 +181,8 @@ forEachBackend('Vault API: how Vault reads a request', (kind) => {
       }
     });
 
-    it("refuses invalid percent escapes in the path with Go's plain 400, and drops bad query pairs", async function () {
-      for (const target of ['/v1/%zz', '/v1/secret/data/app/db%', '/v1/secret/data/app/d%b']) {
+    it("refuses invalid percent escapes (and a space) in the path with Go's plain 400, and drops bad query pairs", async function () {
+      for (const target of ['/v1/%zz', '/v1/secret/data/app/db%', '/v1/secret/data/app/d%b', '/v1/secret/data/app db']) {
         const res = await send('GET', target, as(reader));
         expect(res.status, target).to.equal(400);
         expect(res.body).to.equal('400 Bad Request');

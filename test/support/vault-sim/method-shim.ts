@@ -105,7 +105,15 @@ class HeadRewriter {
       const length = Number(header('content-length') ?? '0');
       this.mode = Number.isInteger(length) && length > 0 ? { kind: 'body', remaining: length } : { kind: 'head' };
     }
-    const rewritten = method !== '' && !KNOWN_METHODS.has(method) ? `GET${head.slice(space)}` : head;
+    let rewritten = method !== '' && !KNOWN_METHODS.has(method) ? `GET${head.slice(space)}` : head;
+    // Go accepts raw non-ASCII bytes in the request target, node's parser does not: send them on
+    // percent-encoded, which decodes to the same path.
+    const lineEnd = rewritten.indexOf('\r\n');
+    const line = rewritten.slice(0, lineEnd);
+    if (/[\x80-\xff]/.test(line)) {
+      const encoded = line.replace(/[\x80-\xff]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+      rewritten = encoded + rewritten.slice(lineEnd);
+    }
     return Buffer.from(rewritten, 'latin1');
   }
 }

@@ -137,7 +137,15 @@ export class VaultSimServer implements VaultSim {
   private boundPort: number;
   /** node:http parses and answers; a plain TCP listener feeds it through the LIST method shim. */
   private readonly http = http.createServer((req, res) => this.onRequest(req, res))
-    .on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    .on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head))
+    .on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // What Go's server writes itself for a request it cannot parse (a space in the target…).
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? GO_HEADERS_TOO_LARGE : GO_BAD_REQUEST);
+    });
   private readonly eventSockets: EventSockets;
   readonly events: VaultSimEvents;
   readonly leases: VaultSimLeases;
@@ -325,6 +333,7 @@ function inputOf(req: http.IncomingMessage, method: string, body: string): HttpI
 
 /** What Go's server writes itself for a request line it cannot parse (then it closes). */
 const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+const GO_HEADERS_TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large';
 
 /** Go's net/http writes canonical header names (Cache-Control, Content-Type). */
 function outHeadersOf(reply: Reply): Record<string, string | number> {
