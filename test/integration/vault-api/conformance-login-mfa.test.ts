@@ -117,13 +117,20 @@ forEachBackend('Vault API: login MFA (TOTP)', (kind) => {
     }
   });
 
-  it('refuses a malformed X-Vault-MFA header with 400 before anything else', async function () {
+  it('refuses a malformed X-Vault-MFA header with 400 before anything else, on any logical request', async function () {
     const noMethod = await login([['X-Vault-MFA', ':123456']]);
     expect(noMethod.status).to.equal(400);
     expect(noMethod.json).to.deep.equal({ errors: ['failed to parse X-Vault-MFA header: invalid data in header "X-Vault-MFA"; missing method name or ID'] });
     const noValue = await login([['X-Vault-MFA', `${methodId}:`]]);
     expect(noValue.status).to.equal(400);
     expect(noValue.json).to.deep.equal({ errors: ['failed to parse X-Vault-MFA header: invalid data in header "X-Vault-MFA"; missing method value'] });
+    // Any logical request, not only logins; help and sys/health do not parse the header.
+    const bad: [string, string][] = [['X-Vault-Token', backend.rootToken], ['X-Vault-MFA', ':x']];
+    const read = await rawRequest(backend.url, 'GET', '/v1/sys/auth', bad);
+    expect(read.status).to.equal(400);
+    expect(read.json.errors[0]).to.match(/^failed to parse X-Vault-MFA header: /);
+    expect((await rawRequest(backend.url, 'GET', '/v1/sys/auth?help=1', bad)).status).to.equal(200);
+    expect((await rawRequest(backend.url, 'GET', '/v1/sys/health', bad)).status).to.equal(200);
   });
 
   it('logs in with a valid passcode (single phase), which cannot be used twice', async function () {

@@ -118,9 +118,11 @@ forEachBackend('Vault API: how Vault reads a request', (kind) => {
         expect(res.body).to.equal(`<a href="${href}">Moved Permanently</a>.\n\n`);
       } else if (method === 'HEAD') {
         expect(res.header('content-type')).to.equal('text/html; charset=utf-8');
+        expect(res.header('content-length')).to.equal(undefined);
         expect(res.body).to.equal('');
       } else {
         expect(res.header('content-type')).to.equal(undefined);
+        expect(res.header('content-length')).to.equal('0');
         expect(res.body).to.equal('');
       }
     };

@@ -264,7 +264,7 @@ export class VaultSimServer implements VaultSim {
       }
       const reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : this.safely(input);
       this.record(input, reply.status);
-      res.writeHead(reply.status, outHeadersOf(reply));
+      res.writeHead(reply.status, outHeadersOf(reply, method));
       res.end(reply.status === 204 ? undefined : reply.body);
     });
   }
@@ -336,10 +336,11 @@ const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; ch
 const GO_HEADERS_TOO_LARGE = 'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large';
 
 /** Go's net/http writes canonical header names (Cache-Control, Content-Type). */
-function outHeadersOf(reply: Reply): Record<string, string | number> {
+function outHeadersOf(reply: Reply, method = ''): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const [name, value] of Object.entries(reply.headers)) out[canonicalHeader(name)] = value;
-  if (reply.status !== 204) out['Content-Length'] = Buffer.byteLength(reply.body);
+  // Go counts what the handler wrote; a HEAD handler that wrote nothing (a redirect) sends no length.
+  if (reply.status !== 204 && !(method === 'HEAD' && reply.body === '')) out['Content-Length'] = Buffer.byteLength(reply.body);
   return out;
 }
 
