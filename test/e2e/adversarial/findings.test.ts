@@ -471,6 +471,25 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       expect(after.status).to.equal(403);
     });
 
+    it('a policy deleted or narrowed through Envoy: its tokens get no HIT afterwards', async () => {
+      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      await kvWrite(backend, 'b15/s', { v: 'policy' });
+      for (const [what, change] of [
+        ['deleted', (name: string) => send(stack.url, 'DELETE', `/v1/sys/policies/acl/${name}`, [['x-vault-token', backend.rootToken]])],
+        ['narrowed', (name: string) => postJson(stack.url, `/v1/sys/policies/acl/${name}`, backend.rootToken, { policy: 'path "secret/data/elsewhere/*" { capabilities = ["read"] }' })],
+      ] as Array<[string, (name: string) => Promise<Res>]>) {
+        const name = `b15-${what}`;
+        await vaultApi(backend, 'PUT', `sys/policies/acl/${name}`, { policy: 'path "secret/data/b15/*" { capabilities = ["read"] }' });
+        const t = (await createToken(backend, [name])).token;
+        await cached(stack, '/v1/secret/data/b15/s', t);
+        expect((await change(name)).status, what).to.equal(204);
+        expect((await direct('GET', '/v1/secret/data/b15/s', [['x-vault-token', t]])).status, `Vault's own answer (${what})`).to.equal(403);
+        const after = await read(stack.url, '/v1/secret/data/b15/s', t);
+        expect(after.cache, what).not.to.equal('HIT');
+        expect(after.status, what).to.equal(403);
+      }
+    });
+
     it("a login or token creation on a path ending in '/' (Vault: 400) is never answered from the lease cache", async () => {
       const stack = await cacheStack(backend, stacks, {
         cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true, useAutoAuthToken: true,
