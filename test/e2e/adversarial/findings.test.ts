@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { DelayGate } from '../../support/delay-gate.js';
-import { sleep } from '../../support/ports.js';
+import { sleep, waitFor } from '../../support/ports.js';
 import { type Stack } from '../../support/stack.js';
 import { setupAppRole, vaultApi } from '../../support/vault-setup.js';
 import {
@@ -528,6 +528,22 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       const after = await read(stack.url, '/v1/b11/data/x', t);
       expect(after.cache).not.to.equal('HIT');
       expect(after.body).not.to.include('mounted');
+    });
+
+    it('a KV v1 mount upgraded to v2 by a tune through Envoy: its v1 answers are not served from the cache afterwards', async () => {
+      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      await vaultApi(backend, 'POST', 'sys/mounts/b16', { type: 'kv', options: { version: '1' } });
+      await vaultApi(backend, 'PUT', 'sys/policies/acl/b16', { policy: 'path "b16/*" { capabilities = ["read"] }' });
+      await vaultApi(backend, 'POST', 'b16/x', { v: 'v1-answer' });
+      const t = (await createToken(backend, ['b16'])).token;
+      await cached(stack, '/v1/b16/x', t);
+      const tune = await postJson(stack.url, '/v1/sys/mounts/b16/tune', backend.rootToken, { options: { version: '2' } });
+      expect(tune.status).to.be.oneOf([200, 204]);
+      // The upgrade runs in the background: wait for Vault's own 404 at the v1 path.
+      await waitFor('the upgrade', async () => ((await direct('GET', '/v1/b16/x', [['x-vault-token', t]])).status === 404 ? true : undefined), 10_000, 100);
+      const after = await read(stack.url, '/v1/b16/x', t);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.body).not.to.include('v1-answer');
     });
 
     it(`a KV mount disabled and mounted again directly in Vault: no HIT of the old secret after static_secret_refresh_interval (${SECRET_REFRESH_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
