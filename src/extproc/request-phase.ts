@@ -50,7 +50,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   const sentReq: VaultRequest = decision.injectedAutoAuth ? { ...req, token, tokenRepeated: false } : req;
   const tokenHash = token && (ctx.staticCache || ctx.leaseCache) ? hashToken(token) : undefined;
   const nowMs = (ctx.now ?? Date.now)();
-  let requestBody = false;
+  let requestBody: boolean | 'if-small' = false;
 
   const revocation = ctx.leaseCache || ctx.staticCache ? (sentReq.rel !== undefined && sentReq.exact ? matchRevocation(sentReq.method, sentReq.rel) : undefined) : undefined;
   if (revocation) {
@@ -97,7 +97,8 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
       effects.push(...found.effects);
     } else {
       next.lease = pending;
-      requestBody = true;
+      // Keyed by its body when the body fits Envoy's buffer; a larger one goes through unkeyed (BUFFERED_PARTIAL).
+      requestBody = requestBody === true ? true : 'if-small';
     }
   }
 
@@ -180,7 +181,9 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
     const value = revocationValue(state.revocation.match, body, state.revocation.token, state.request?.contentType);
     next.revocation = { ...state.revocation, ...(value ? { value } : {}) };
   }
-  if (state.lease && state.lease.key === undefined) {
+  if (state.lease && state.lease.key === undefined && msg.request_body?.end_of_stream !== true) {
+    next.lease = undefined; // only the first part of a large body came: neither keyed nor recorded
+  } else if (state.lease && state.lease.key === undefined) {
     const found = leaseLookup(next, state.lease, body, ctx);
     if (found.hit) return { state: answered(state), reply: requestBodyReply(found.hit), effects: found.effects };
     if (found.wait) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: found.wait };

@@ -45,7 +45,9 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
 export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const body = msg.response_body?.body ?? Buffer.alloc(0);
   const effects: StreamEffect[] = [];
-  const stored = state.response ? { ...state.response, body: new Uint8Array(body) } : undefined;
+  // Only a whole answer is recorded: a large one comes as its first part (BUFFERED_PARTIAL).
+  const whole = msg.response_body?.end_of_stream === true;
+  const stored = state.response && whole ? { ...state.response, body: new Uint8Array(body) } : undefined;
   if (stored) effects.push(...recordEffects(state, stored, body, ctx));
   effects.push(...release(state));
   const sanitized = state.sanitizeFor && body.length ? sanitizeTokenEcho(body, state.sanitizeFor) : undefined;
