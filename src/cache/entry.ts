@@ -65,6 +65,8 @@ function fromWire([status, headers, body, storedAtMs]: WireResponse): StoredResp
 const NOT_REPLAYED = new Set([
   'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'age', 'x-cache', 'server',
   'x-envoy-upstream-service-time',
+  // Vault echoes the request's X-Vault-Namespace (Community too): a hit echoes the request's own.
+  'x-vault-namespace',
 ]);
 
 export function replayableHeaders(headers: Map<string, string>): Array<[string, string]> {

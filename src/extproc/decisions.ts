@@ -37,9 +37,11 @@ export function vaultError(status: number, message: string, details: string): Re
 }
 
 /** A cache hit: the stored response plus `X-Cache: HIT`, `Age` (whole seconds since Vault's Date) and a fresh `Date`. */
-export function cacheHit(stored: StoredResponse, nowMs: number): RequestDecision {
+export function cacheHit(stored: StoredResponse, nowMs: number, namespace?: string): RequestDecision {
   const headers: Record<string, string> = {};
   for (const [k, v] of stored.headers) headers[k] = v;
+  // Vault echoes the X-Vault-Namespace the request sent.
+  if (namespace !== undefined) headers['x-vault-namespace'] = namespace;
   headers['x-cache'] = 'HIT';
   headers['age'] = String(Math.max(0, Math.floor((nowMs - stored.storedAtMs) / 1000)));
   headers['date'] = httpDate(nowMs);

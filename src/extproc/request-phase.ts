@@ -67,7 +67,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (sc && staticKey && token && tokenHash) {
     const hit = sc.cache.lookup(staticKey, tokenHash);
     if (hit) {
-      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs), [{ type: 'cache-hit' }]);
+      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit' }]);
       // The token proved access but the worker has not looked it up yet (a first hit): wait for it, once.
       const lookup = sc.grants.pendingFor(tokenHash);
       if (lookup && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: lookup };
@@ -194,10 +194,11 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
 
 /** The lease cache at the point the key is known: a hit, a wait for an identical request, or lead. */
 function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | undefined, ctx: StreamContext): { hit?: Respond; wait?: Promise<void>; effects: StreamEffect[] } {
+  const namespace = next.request?.namespace;
   const lc = ctx.leaseCache!;
   const key = leaseKey({ method: pending.method, rel: pending.rel, query: pending.query, body, namespace: pending.namespace, tokenHash: pending.tokenHash });
   const hit = lc.cache.lookup(key);
-  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)()) as Respond, effects: [{ type: 'cache-hit' }] };
+  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), namespace) as Respond, effects: [{ type: 'cache-hit' }] };
   const inflightKey = `l:${key}`;
   const leader = lc.inflight.waitFor(inflightKey);
   if (leader && !next.coalesced) return { wait: leader, effects: [] };

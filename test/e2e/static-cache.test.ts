@@ -149,6 +149,9 @@ forEachBackend('e2e: static secret cache through real Envoy', function (kind) {
       const direct = await fetch(`${sim.url}/v1/secret/data/app/ns`, { headers: { 'x-vault-token': a, 'x-vault-namespace': 'ns1' } });
       expect(direct.status).to.equal(200);
       expect(secretOf(namespaced)).to.deep.equal(JSON.parse(await direct.text()).data.data);
+      // Vault echoes the namespace header it was sent (Community too); so does a hit, and only then.
+      expect(namespaced.headers.get('x-vault-namespace')).to.equal(direct.headers.get('x-vault-namespace'));
+      expect((await get(stack, '/v1/secret/data/app/ns', a)).headers.get('x-vault-namespace')).to.equal(null);
     });
 
     it('non-GET requests to a cached path go to Vault', async () => {
