@@ -72,6 +72,30 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       }
     });
 
+    it('finding 1: a 2,000-request burst (A reads, B\'s ?help=1&version=1, B reads, 32 at a time): none of B\'s answers holds A\'s secret', async () => {
+      const a = (await createToken(backend, ['reader'])).token;
+      const b = (await createToken(backend, ['default'])).token;
+      await kvWrite(backend, 'f1/burst', { owner: 'a-secret-burst' });
+      const kinds = Array.from({ length: 2_000 }, (_, i) => (['a', 'b-help', 'b', 'b-version'] as const)[i % 4]!);
+      let next = 0;
+      let leaked = 0;
+      let bOk = 0;
+      let aHits = 0;
+      await Promise.all(Array.from({ length: 32 }, async () => {
+        while (next < kinds.length) {
+          const k = kinds[next++]!;
+          const r = k === 'a' ? await read(stack.url, '/v1/secret/data/f1/burst', a)
+            : k === 'b-help' ? await read(stack.url, '/v1/secret/data/f1/burst?help=1&version=1', b)
+              : await read(stack.url, k === 'b' ? '/v1/secret/data/f1/burst' : '/v1/secret/data/f1/burst?version=1', b);
+          if (k === 'a' && r.cache === 'HIT') aHits++;
+          if (k !== 'a' && r.body.includes('a-secret-burst')) leaked++;
+          if ((k === 'b' || k === 'b-version') && isOk(r)) bOk++;
+        }
+      }));
+      expect({ leaked, bOk }).to.deep.equal({ leaked: 0, bOk: 0 });
+      expect(aHits, 'A is served from the cache meanwhile').to.be.greaterThan(0);
+    });
+
     it('finding 1: help text is never served from the cache and never replaces the cached secret', async () => {
       const a = (await createToken(backend, ['reader'])).token;
       const b = (await createToken(backend, ['default'])).token;
