@@ -9,7 +9,7 @@ import type { ProcessingRequest } from './envoy-types.js';
 import { headerLines } from './headers.js';
 import { requestBodyReply, requestHeadersReply } from './messages.js';
 import { decideRequest, missingRequestHeader } from './policy.js';
-import type { PendingLease, Step, StreamContext, StreamEffect, StreamState } from './stream.js';
+import type { PendingLease, Step, StreamContext, StreamEffect, StreamState } from './stream-types.js';
 
 /** Local endpoints answered by vault-extproc itself (Vault Agent/Proxy's API), matched on the decoded path as Vault Proxy's mux does. */
 const METRICS_PATHS = new Set(['/agent/v1/metrics', '/proxy/v1/metrics']);
@@ -30,7 +30,7 @@ function answered(state: StreamState): StreamState {
 }
 
 function respond(state: StreamState, decision: RequestDecision, effects: StreamEffect[] = []): Step {
-  return { state: answered(state), reply: requestHeadersReply(decision), effects };
+  return { kind: 'reply', state: answered(state), reply: requestHeadersReply(decision), effects };
 }
 
 export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
@@ -70,12 +70,12 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
       if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit' }]);
       // The token proved access but the worker has not looked it up yet (a first hit): wait for it, once.
       const lookup = sc.grants.pendingFor(tokenHash);
-      if (lookup && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: lookup };
+      if (lookup && !state.coalesced) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: lookup };
     }
     if (!sc.grants.isIneligible(tokenHash)) {
       const inflightKey = `s:${staticKey.path}\u0000${staticKey.version}\u0000${tokenHash}`;
       const leader = sc.inflight.waitFor(inflightKey);
-      if (leader && !state.coalesced) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: leader };
+      if (leader && !state.coalesced) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: leader };
       next.static = { key: staticKey, token, tokenHash, inflightKey, sentAtMs: nowMs };
       effects.push({ type: 'inflight-begin', key: inflightKey });
     }
@@ -90,10 +90,10 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
     };
     if (noBody) {
       const found = leaseLookup(next, pending, undefined, ctx);
-      // Release what the static branch took for this request before answering or waiting.
-      const release: StreamEffect[] = next.static ? [{ type: 'inflight-end', key: next.static.inflightKey }] : [];
-      if (found.hit) return respond(state, found.hit, [...release, ...found.effects]);
-      if (found.wait) return { state: { ...state, coalesced: true }, reply: undefined, effects: release, wait: found.wait };
+      // Answering or waiting here drops what the static branch planned (its inflight-begin is in
+      // `effects`, which is not applied): nothing to release.
+      if (found.hit) return respond(state, found.hit, found.effects);
+      if (found.wait) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: found.wait };
       effects.push(...found.effects);
     } else {
       next.lease = pending;
@@ -104,7 +104,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
 
   if (sc || lc) effects.push({ type: 'cache-miss' });
   const responseBody = next.static !== undefined || next.lease !== undefined;
-  return { state: next, reply: requestHeadersReply(decision, { requestBody, responseBody }), effects };
+  return { kind: 'reply', state: next, reply: requestHeadersReply(decision, { requestBody, responseBody }), effects };
 }
 
 /**
@@ -139,7 +139,7 @@ function localEndpoint(state: StreamState, req: VaultRequest, noBody: boolean, c
     const later = ctx.metricsText().then((text) => requestHeadersReply({
       kind: 'respond', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text, details: 'vault_extproc_metrics',
     }));
-    return { state: answered(state), reply: undefined, effects: [], later };
+    return { kind: 'later', state: answered(state), effects: [], later };
   }
   // A metrics_only listener serves the metrics and nothing else, as Vault Proxy's.
   if (metricsOnly) return respond(state, NOT_FOUND);
@@ -163,6 +163,7 @@ function localEndpoint(state: StreamState, req: VaultRequest, noBody: boolean, c
   }
   if (noBody) return respond(state, cacheClearAnswer(undefined).decision);
   return {
+    kind: 'reply',
     state: { ...state, local: 'cache-clear' },
     reply: requestHeadersReply({ kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: undefined }, { requestBody: true }),
     effects: [],
@@ -173,7 +174,7 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
   const body = msg.request_body?.body;
   if (state.local === 'cache-clear') {
     const { decision, command } = cacheClearAnswer(body);
-    return { state: answered(state), reply: requestBodyReply(decision), effects: command ? [{ type: 'cache-clear', command }] : [] };
+    return { kind: 'reply', state: answered(state), reply: requestBodyReply(decision), effects: command ? [{ type: 'cache-clear', command }] : [] };
   }
   const next: StreamState = { ...state };
   const effects: StreamEffect[] = [];
@@ -185,11 +186,11 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
     next.lease = undefined; // only the first part of a large body came: neither keyed nor recorded
   } else if (state.lease && state.lease.key === undefined) {
     const found = leaseLookup(next, state.lease, body, ctx);
-    if (found.hit) return { state: answered(state), reply: requestBodyReply(found.hit), effects: found.effects };
-    if (found.wait) return { state: { ...state, coalesced: true }, reply: undefined, effects: [], wait: found.wait };
+    if (found.hit) return { kind: 'reply', state: answered(state), reply: requestBodyReply(found.hit), effects: found.effects };
+    if (found.wait) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: found.wait };
     effects.push(...found.effects);
   }
-  return { state: next, reply: requestBodyReply(undefined), effects };
+  return { kind: 'reply', state: next, reply: requestBodyReply(undefined), effects };
 }
 
 /** The lease cache at the point the key is known: a hit, a wait for an identical request, or lead. */

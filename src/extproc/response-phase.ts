@@ -7,7 +7,7 @@ import type { ProcessingRequest } from './envoy-types.js';
 import { headerMap } from './headers.js';
 import { responseBodyReply, responseHeadersReply } from './messages.js';
 import { sanitizeTokenEcho } from './sanitize.js';
-import { heldInflightKeys, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
+import { heldInflightKeys, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream-types.js';
 
 export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const headers = headerMap(msg.response_headers);
@@ -39,7 +39,7 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   if (msg.response_headers?.end_of_stream) next.phase = 'done';
   // Vault Proxy marks successful proxied responses as misses when a cache is on; errors pass untouched.
   const markMiss = (ctx.staticCache !== undefined || ctx.leaseCache !== undefined) && status > 0 && status < 400;
-  return { state: next, reply: responseHeadersReply(state.sanitizeFor !== undefined, markMiss), effects };
+  return { kind: 'reply', state: next, reply: responseHeadersReply(state.sanitizeFor !== undefined, markMiss), effects };
 }
 
 export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
@@ -55,7 +55,7 @@ export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: 
   next.static = undefined;
   next.lease = undefined;
   next.response = undefined;
-  return { state: next, reply: responseBodyReply(sanitized), effects };
+  return { kind: 'reply', state: next, reply: responseBodyReply(sanitized), effects };
 }
 
 function release(state: StreamState): StreamEffect[] {

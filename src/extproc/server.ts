@@ -7,18 +7,10 @@ import { unixSocketPath } from '../config/build.js';
 import type { ExtprocConfig, ListenerConfig } from '../config/types.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
-import { continueReply, requestHeadersReply } from './messages.js';
 import { externalProcessorService } from './protos.js';
-import { heldInflightKeys, initialState, step, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream.js';
-
-/** How long a request waits for an identical one in flight; well inside Envoy's 1 s message_timeout. */
-const COALESCE_WAIT_MS = 700;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
+import { StreamProcessor } from './stream-processor.js';
+import type { StreamContext, StreamEffect, StreamState } from './stream-types.js';
 
 /** gRPC metadata Envoy sends on each ext_proc stream (grpc_service.initial_metadata) to name its listener. */
 export const LISTENER_METADATA_KEY = 'x-vault-extproc-listener';
@@ -58,85 +50,22 @@ export async function startExtprocServer(channel: ExtprocConfig, opts: ExtprocSe
       active++;
       const listenerIndex = Number(call.metadata.get(LISTENER_METADATA_KEY)[0] ?? 0);
       const listener = opts.listeners[listenerIndex] ?? opts.listeners[0]!;
-      let state = initialState(listener);
-      let closed = false;
-      const startedAt = process.hrtime.bigint();
-      const finish = (): void => {
-        if (closed) return;
-        closed = true;
-        active--;
-        // A request whose answer never came (client gone, Vault unreachable) must not hold waiters up.
-        for (const key of heldInflightKeys(state)) opts.onEffect({ type: 'inflight-end', key });
-        opts.onStreamEnd?.(state, Number(process.hrtime.bigint() - startedAt) / 1e9);
-      };
-      const fail = (msg: ProcessingRequest, err: unknown): void => {
-        // Never leave Envoy waiting: answer the phase, failing closed on the request path.
-        log.error({ phase: msg.request, err: errorMessage(err) }, 'processing a message failed');
-        const reply = msg.request === 'request_headers'
-          ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
-          : msg.request ? continueReply(msg.request) : undefined;
-        if (reply && !closed) call.write(reply);
-      };
-      const apply = (next: Step): void => {
-        state = next.state;
-        if (next.reply && !closed) call.write(next.reply);
-        for (const effect of next.effects) opts.onEffect(effect);
-      };
-      // An identical request is on its way to Vault: wait for it (bounded), then look again.
-      const waitThenStep = async (first: Step, msg: ProcessingRequest): Promise<void> => {
-        await Promise.race([first.wait, delay(COALESCE_WAIT_MS)]);
-        if (closed) return;
-        apply(step(first.state, msg, opts.context));
-      };
-      /** Steps one message; a promise only when the answer is not ready at once. */
-      const handle = (msg: ProcessingRequest): Promise<void> | undefined => {
-        let first: Step;
-        try {
-          first = step(state, msg, opts.context);
-        } catch (err) {
-          fail(msg, err);
-          return undefined;
-        }
-        if (first.later) {
-          return first.later.then((reply) => {
-            state = first.state;
-            if (!closed) call.write(reply);
-          }, (err: unknown) => fail(msg, err));
-        }
-        if (first.wait) return waitThenStep(first, msg).catch((err: unknown) => fail(msg, err));
-        apply(first);
-        return undefined;
-      };
-      // Replies go out in the order messages came: while one message waits, the next wait behind it.
-      // Most messages are answered at once, without a promise.
-      let tail: Promise<void> | undefined;
-      const enqueue = (work: () => Promise<void> | undefined): void => {
-        const p = tail ? tail.then(work) : work();
-        if (!p) return;
-        tail = p;
-        void p.then(() => {
-          if (tail === p) tail = undefined;
-        });
-      };
-      call.on('data', (msg: ProcessingRequest) => {
-        if (closed) return;
-        enqueue(() => handle(msg));
-      });
-      call.on('end', () => {
-        // Envoy half-closed; answer what is still being worked on, then close our side.
-        enqueue(() => {
-          finish();
-          call.end();
-          return undefined;
-        });
-      });
+      const stream = new StreamProcessor(listener, {
+        context: opts.context, onEffect: opts.onEffect, log,
+        onEnd: (state, seconds) => {
+          active--;
+          opts.onStreamEnd?.(state, seconds);
+        },
+      }, (reply) => call.write(reply), () => call.end());
+      call.on('data', (msg: ProcessingRequest) => stream.message(msg));
+      call.on('end', () => stream.halfClosed());
       call.on('error', (err: grpc.ServiceError) => {
         // Envoy resets the side stream when it is done with it: CANCELLED is the normal ending.
         if (err.code !== grpc.status.CANCELLED) log.warn({ code: err.code, err: err.message }, 'ext_proc stream error');
-        finish();
+        stream.finish();
       });
-      call.on('cancelled', finish);
-      call.on('close', finish);
+      call.on('cancelled', () => stream.finish());
+      call.on('close', () => stream.finish());
     },
   });
 
