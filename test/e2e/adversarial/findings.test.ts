@@ -10,7 +10,7 @@ import { sleep, waitFor } from '../../support/ports.js';
 import { type Stack } from '../../support/stack.js';
 import { setupAppRole, vaultApi } from '../../support/vault-setup.js';
 import {
-  cacheStack, cached, createToken, kvWrite, logsOnFailure, postJson, read, secretOf, send, totp, writePolicies, type Res,
+  cacheStack, cached, createToken, kvWrite, logsOnFailure, POLICIES, postJson, read, secretOf, send, totp, writePolicies, type Res,
 } from './support.js';
 
 /** Finding 7's config: the capability refresh interval and how long cached access may outlive an unreachable Vault. */
@@ -163,6 +163,28 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
       const plain = await read(stack.url, '/v1/secret/data/f2/required', r);
       expect(plain.cache).not.to.equal('HIT');
       expect(plain.status).to.equal(403);
+    });
+  });
+
+  describe('finding 2, residual: a parameter constraint added later', () => {
+    it(`finding 2: denied_parameters added directly in Vault to a policy a token proved: no HIT of ?version=1 after static_secret_refresh_interval (${SECRET_REFRESH_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
+      const stack = await cacheStack(backend, stacks, {
+        cache: `static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "${SECRET_REFRESH_MS / 1000}s"`,
+      });
+      await vaultApi(backend, 'PUT', 'sys/policies/acl/f2-later', { policy: 'path "secret/data/*" { capabilities = ["read"] }' });
+      const a = (await createToken(backend, ['reader'])).token;
+      const d = (await createToken(backend, ['f2-later'])).token;
+      await kvWrite(backend, 'f2/later', { v: 'old' });
+      await kvWrite(backend, 'f2/later', { v: 'new' });
+      await cached(stack, '/v1/secret/data/f2/later?version=1', a);
+      await cached(stack, '/v1/secret/data/f2/later?version=1', d);
+      await vaultApi(backend, 'PUT', 'sys/policies/acl/f2-later', { policy: POLICIES['no-version']! });
+      expect((await direct('GET', '/v1/secret/data/f2/later?version=1', [['x-vault-token', d]])).status, "Vault's own answer").to.equal(403);
+      await sleep(SECRET_REFRESH_MS + ROUND_TRIP_MARGIN_MS);
+      const after = await read(stack.url, '/v1/secret/data/f2/later?version=1', d);
+      expect(after.cache).not.to.equal('HIT');
+      expect(after.status).to.equal(403);
+      expect((await read(stack.url, '/v1/secret/data/f2/later?version=1', a)).status, 'A still reads it').to.equal(200);
     });
   });
 
