@@ -8,8 +8,9 @@ import type { VaultConfig } from '../../../src/config/types.js';
 import { VaultClient } from '../../../src/vault/client.js';
 import { VaultUnreachableError } from '../../../src/errors.js';
 import { KvEventSubscriber } from '../../../src/worker/static/subscriber.js';
-import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
-import { sleep, waitFor } from '../../support/ports.js';
+import { backendKinds, backendLabel, forEachBackend, REAL_VAULT_BINARY, startBackend, type Backend } from '../../support/backend.js';
+import { freePort, sleep, waitFor } from '../../support/ports.js';
+import { Proc } from '../../support/process.js';
 import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../../support/tls.js';
 import { vaultApi } from '../../support/vault-setup.js';
 
@@ -146,3 +147,78 @@ forEachBackend('vault client: TLS to Vault (served over https with a test CA)', 
     });
   });
 });
+
+// A real Vault serving TLS itself with its own private CA (`-dev-tls`): the HTTP client and the
+// KV-event websocket both verify it with ca_cert alone (no TLS front in between).
+// Registered for a real Vault only: the simulator has no TLS listener of its own (the suite above
+// covers it through a TLS front).
+if (backendKinds().includes('real')) describe(`vault client: a Vault that serves TLS itself (-dev-tls) ${backendLabel('real')}`, function () {
+  this.timeout(60_000);
+  let vault: Proc;
+  let address: string;
+  let caCert: string;
+  const closers: Array<() => void> = [];
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-devtls-'));
+    const port = await freePort();
+    vault = new Proc('vault', REAL_VAULT_BINARY, [
+      'server', '-dev', '-dev-tls', `-dev-tls-cert-dir=${dir}`, '-dev-root-token-id=root', `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token',
+    ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn' });
+    address = `https://127.0.0.1:${port}`;
+    caCert = join(dir, 'vault-ca.pem');
+    const probe = (): VaultClient => new VaultClient({ address, caCert, tlsSkipVerify: false, numRetries: 0 }, 2_000);
+    await waitFor('Vault -dev-tls answering over https', async () => {
+      if (vault.output.length === 0) return undefined; // not started yet
+      const c = probe();
+      try {
+        return (await c.request({ path: 'sys/health', retry: false })).status === 200 ? true : undefined;
+      } finally {
+        c.close();
+      }
+    }, 30_000, 200);
+  });
+  after(async () => {
+    for (const close of closers.splice(0)) close();
+    await vault?.stop();
+  });
+
+  function subscribe(withCa: boolean): { frames: string[]; connected: () => boolean; logs: string[]; client: VaultClient } {
+    const client = new VaultClient({ address, tlsSkipVerify: false, numRetries: 0, ...(withCa ? { caCert } : {}) }, 5_000);
+    const frames: string[] = [];
+    const logs: string[] = [];
+    let connected = false;
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
+    const sub = new KvEventSubscriber({
+      connection: client.connection,
+      token: () => 'root',
+      onFrame: (f) => frames.push(f),
+      onConnected: () => { connected = true; },
+      onAvailability: () => undefined,
+      onInvalidToken: () => undefined,
+      log: pino({ level: 'debug' }, sink),
+      minBackoffMs: 100,
+      maxBackoffMs: 500,
+    });
+    sub.start();
+    closers.push(() => { sub.stop(); client.close(); });
+    return { frames, connected: () => connected, logs, client };
+  }
+
+  it('with ca_cert: the websocket subscribes and receives the event of a KV write made over the same TLS', async () => {
+    const s = subscribe(true);
+    await waitFor('the subscription', () => (s.connected() ? true : undefined), 10_000);
+    await waitFor('the event of the write', async () => {
+      await s.client.request({ method: 'POST', path: 'secret/data/dev-tls/one', token: 'root', body: { data: { v: String(Date.now()) } } });
+      await sleep(200);
+      return s.frames.some((f) => f.includes('dev-tls/one')) ? true : undefined;
+    }, 10_000, 0);
+  });
+
+  it('without the CA the handshake fails, and the log says why (what happened to events before the fix, with ca_cert set)', async () => {
+    const s = subscribe(false);
+    await waitFor('the handshake error in the log', () => (s.logs.some((l) => l.includes('KV event stream error') && /certificate/.test(l)) ? true : undefined), 10_000);
+    expect(s.connected()).to.equal(false);
+  });
+});
+
