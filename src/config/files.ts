@@ -70,6 +70,14 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
     }
   }
 
+  // A unix socket for ext_proc: its directory is created when missing, so the nearest existing
+  // directory on the way must be writable.
+  const socket = /^unix:(?:\/\/)?(\/.*)$/.exec(config.extproc.address)?.[1];
+  if (socket) {
+    const problem = creatableDirectory(dirname(socket));
+    if (problem) problems.error('extproc > address', `the ext_proc socket ${socket} cannot be created: ${problem}`);
+  }
+
   const sinks = config.autoAuth?.sinks ?? [];
   sinks.forEach((sink, i) => {
     const location = `auto_auth > sink "file"${sinks.length > 1 ? ` #${i + 1}` : ''} > config > path`;
@@ -113,6 +121,24 @@ function writableTarget(path: string): string | undefined {
     if (code === 'ENOENT') return `the directory ${dir} does not exist`;
     if (code === 'ENOTDIR') return `${dir} is not a directory`;
     return `the directory ${dir} is not writable (${fileError(err)})`;
+  }
+}
+
+/** Why `dir` can neither be used nor created (mkdir -p), or undefined. */
+function creatableDirectory(dir: string): string | undefined {
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) return `${at} is not a directory`;
+      accessSync(at, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${at} is not writable (${fileError(err)})`;
+      const parent = dirname(at);
+      if (parent === at) return `${dir} cannot be created`;
+      at = parent;
+    }
   }
 }
 

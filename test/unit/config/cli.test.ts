@@ -264,6 +264,23 @@ extproc {
     expect(errors[1]).to.match(new RegExp(`^extproc > tls_key_file: ${pki.clientKey} is not the key of ${pki.serverCert}: .*key values mismatch`));
   });
 
+  it("the ext_proc unix socket's directory cannot be created (a file is in the way)", async () => {
+    const admin = await freePort();
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const file = config('socket.hcl', `listener "tcp" {
+  address = "127.0.0.1:${await freePort()}"
+  tls_disable = true
+}
+extproc {
+  address = "unix://${dir}/a-file/run/extproc.sock"
+  admin_address = "127.0.0.1:${admin}"
+}
+`);
+    expect(await bothRefuse(file)).to.deep.equal([
+      `extproc > address: the ext_proc socket ${dir}/a-file/run/extproc.sock cannot be created: ${dir}/a-file is not a directory`,
+    ]);
+  });
+
   it('a missing ca_cert alone: serve refuses to start (before, the worker thread died while /healthz said 200)', async () => {
     const p = await ports();
     writeFileSync(join(dir, 'token'), 'hvs.anything\n');
