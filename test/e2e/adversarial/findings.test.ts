@@ -1,5 +1,7 @@
 // Issue 13's nine findings, each as the attack that found it, through real Envoy + vault-extproc,
-// on the simulator and on a real Vault. Each test asserts what the attacker sees: never a cached
+// on the simulator and on a real Vault; then what this suite found beyond them (a TTL shortened by
+// a renewal, an auth method or policy changed through Envoy, a trailing '/', a mount disabled or
+// upgraded) and the bounds of what is done directly in Vault. Each test asserts what the attacker sees: never a cached
 // (X-Cache: HIT) answer to a request Vault itself refuses, never a cached answer in place of the
 // one Vault gives. Bounds in time are the config's (named below), never a speed claim.
 import { expect } from 'chai';
@@ -32,8 +34,14 @@ const servedFromCache = (r: Res): boolean => isOk(r) && r.cache === 'HIT';
 forEachBackend('adversarial: issue 13 findings', function (kind) {
   this.timeout(90_000);
   let backend: Backend;
+  /** Stacks of a describe block (stopped at the end); stacks a test starts itself (stopped after it). */
   const stacks: Stack[] = [];
+  const testStacks: Stack[] = [];
   logsOnFailure(stacks, () => backend);
+  logsOnFailure(testStacks, () => undefined);
+  afterEach(async () => {
+    await Promise.all(testStacks.splice(0).map((s) => s.stop()));
+  });
 
   before(async () => {
     backend = await startBackend(kind);
@@ -168,7 +176,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
 
   describe('finding 2, residual: a parameter constraint added later', () => {
     it(`finding 2: denied_parameters added directly in Vault to a policy a token proved: no HIT of ?version=1 after static_secret_refresh_interval (${SECRET_REFRESH_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
-      const stack = await cacheStack(backend, stacks, {
+      const stack = await cacheStack(backend, testStacks, {
         cache: `static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "${SECRET_REFRESH_MS / 1000}s"`,
       });
       await vaultApi(backend, 'PUT', 'sys/policies/acl/f2-later', { policy: 'path "secret/data/*" { capabilities = ["read"] }' });
@@ -349,7 +357,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     it(`finding 7: with ${CACHED_TOKENS} cached tokens and Vault ${VAULT_DELAY_MS} ms slow, a token revoked directly in Vault gets no HIT after ${REFRESH_INTERVAL_MS} ms + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
       const gate = await DelayGate.open(backend.serviceUrl, VAULT_DELAY_MS);
       try {
-        const stack = await cacheStack(backend, stacks, {
+        const stack = await cacheStack(backend, testStacks, {
           cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"\n  static_secret_max_stale = "${MAX_STALE_MS / 1000}s"`,
           vaultUrl: gate.url,
         });
@@ -380,7 +388,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it(`finding 7: while vault-extproc cannot reach Vault, a revoked token keeps hits for at most ${REFRESH_INTERVAL_MS} + ${MAX_STALE_MS} ms (static_secret_max_stale)`, async () => {
-      const stack = await cacheStack(backend, stacks, {
+      const stack = await cacheStack(backend, testStacks, {
         cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"\n  static_secret_max_stale = "${MAX_STALE_MS / 1000}s"`,
       });
       const t = (await createToken(backend, ['reader'])).token;
@@ -476,7 +484,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
   // Found by this suite, beyond issue 13's nine.
   describe('beyond issue 13: a shortened TTL, a disabled auth method, a trailing slash, a disabled mount', () => {
     it('a renewal through Envoy that shortens a token\'s TTL ends its cached access at the new expiry', async () => {
-      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const stack = await cacheStack(backend, testStacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       const t = (await createToken(backend, ['reader'])).token;
       await kvWrite(backend, 'b10/s', { v: 'renewed' });
       await cached(stack, '/v1/secret/data/b10/s', t);
@@ -491,7 +499,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it(`a renewal directly in Vault that shortens a token's TTL: no HIT after the new expiry + one capability interval (${REFRESH_INTERVAL_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
-      const stack = await cacheStack(backend, stacks, { cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"` });
+      const stack = await cacheStack(backend, testStacks, { cache: `static_secret_token_capability_refresh_interval = "${REFRESH_INTERVAL_MS / 1000}s"` });
       const t = (await createToken(backend, ['reader'])).token;
       await kvWrite(backend, 'b10/d', { v: 'renewed' });
       await cached(stack, '/v1/secret/data/b10/d', t);
@@ -503,7 +511,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it('an auth method disabled through Envoy (Vault revokes its tokens): a token it issued gets no HIT afterwards', async () => {
-      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const stack = await cacheStack(backend, testStacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       await vaultApi(backend, 'POST', 'sys/auth/b13', { type: 'userpass' });
       await vaultApi(backend, 'POST', 'auth/b13/users/u', { password: 'pw', token_policies: 'reader' });
       const login = await postJson(backend.url, '/v1/auth/b13/login/u', undefined, { password: 'pw' });
@@ -519,7 +527,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it('a policy deleted or narrowed through Envoy: its tokens get no HIT afterwards', async () => {
-      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const stack = await cacheStack(backend, testStacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       await kvWrite(backend, 'b15/s', { v: 'policy' });
       for (const [what, change] of [
         ['deleted', (name: string) => send(stack.url, 'DELETE', `/v1/sys/policies/acl/${name}`, [['x-vault-token', backend.rootToken]])],
@@ -538,7 +546,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it("a login or token creation on a path ending in '/' (Vault: 400) is never answered from the lease cache", async () => {
-      const stack = await cacheStack(backend, stacks, {
+      const stack = await cacheStack(backend, testStacks, {
         cache: 'static_secret_token_capability_refresh_interval = "1h"', leaseCache: true, useAutoAuthToken: true,
         workerPolicies: ['worker', 'creator', 'reader'],
       });
@@ -564,7 +572,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it('a KV mount disabled through Envoy: its secrets are not served from the cache afterwards', async () => {
-      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const stack = await cacheStack(backend, testStacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       await vaultApi(backend, 'POST', 'sys/mounts/b11', { type: 'kv', options: { version: '2' } });
       await vaultApi(backend, 'PUT', 'sys/policies/acl/b11', { policy: 'path "b11/*" { capabilities = ["read"] }' });
       await vaultApi(backend, 'POST', 'b11/data/x', { data: { v: 'mounted' } });
@@ -578,7 +586,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it('a KV v1 mount upgraded to v2 by a tune through Envoy: its v1 answers are not served from the cache afterwards', async () => {
-      const stack = await cacheStack(backend, stacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
+      const stack = await cacheStack(backend, testStacks, { cache: 'static_secret_token_capability_refresh_interval = "1h"' });
       await vaultApi(backend, 'POST', 'sys/mounts/b16', { type: 'kv', options: { version: '1' } });
       await vaultApi(backend, 'PUT', 'sys/policies/acl/b16', { policy: 'path "b16/*" { capabilities = ["read"] }' });
       await vaultApi(backend, 'POST', 'b16/x', { v: 'v1-answer' });
@@ -594,7 +602,7 @@ forEachBackend('adversarial: issue 13 findings', function (kind) {
     });
 
     it(`a KV mount disabled and mounted again directly in Vault: no HIT of the old secret after static_secret_refresh_interval (${SECRET_REFRESH_MS} ms) + ${ROUND_TRIP_MARGIN_MS} ms`, async () => {
-      const stack = await cacheStack(backend, stacks, {
+      const stack = await cacheStack(backend, testStacks, {
         cache: `static_secret_token_capability_refresh_interval = "1h"\n  static_secret_refresh_interval = "${SECRET_REFRESH_MS / 1000}s"`,
       });
       await vaultApi(backend, 'POST', 'sys/mounts/b12', { type: 'kv', options: { version: '2' } });
