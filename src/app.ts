@@ -96,7 +96,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
       log,
     });
     if (!config.autoAuth) extproc.setServing(true);
-    worker = startWorkerThread(config, log, onWorkerMessage, opts.logLevel);
+    worker = startWorkerThread(config, log, onWorkerMessage, opts.logLevel, (exitCode) => {
+      // Without its worker, tokens are not renewed and the cache is not kept true: stop, do not limp on.
+      log.error({ exitCode }, 'the worker thread stopped unexpectedly; stopping');
+      resolveExit({ code: 1, reason: 'the worker thread stopped unexpectedly' });
+    });
     const ext = extproc;
     admin = await startAdminServer(config.extproc.adminAddress, () => {
       const reasons = config.autoAuth && token === undefined ? ['no auto-auth token yet'] : [];

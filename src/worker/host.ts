@@ -9,7 +9,11 @@ export interface WorkerHandle {
 }
 
 /** Starts the worker role in a worker thread of this process. */
-export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: WorkerMessage) => void, logLevel?: string): WorkerHandle {
+export function startWorkerThread(
+  config: Config, log: Logger, onMessage: (msg: WorkerMessage) => void, logLevel?: string,
+  /** The thread ended without being asked to (a crash): the service cannot keep its promises. */
+  onUnexpectedExit: (exitCode: number) => void = () => undefined,
+): WorkerHandle {
   const workerData = { config, logLevel };
   // Compiled, the sibling thread.js runs as it is. Under tsx (tests, dev) this module is .ts, and a
   // worker does not inherit tsx's loader hooks: register them in the worker before importing thread.ts.
@@ -20,7 +24,12 @@ export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: 
       )
     : new Worker(new URL('./thread.js', import.meta.url), { workerData });
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => worker.once('exit', () => { exited = true; resolve(); }));
+  let stopping = false;
+  const exitedPromise = new Promise<void>((resolve) => worker.once('exit', (exitCode: number) => {
+    exited = true;
+    resolve();
+    if (!stopping) onUnexpectedExit(exitCode);
+  }));
   worker.on('message', (bytes: Uint8Array) => onMessage(decodeWorkerMessage(bytes)));
   worker.on('error', (err) => log.error({ component: 'worker-host', err: err.message }, 'the worker thread failed'));
   return {
@@ -28,6 +37,7 @@ export function startWorkerThread(config: Config, log: Logger, onMessage: (msg: 
       if (!exited) worker.postMessage(encodeMessage(msg));
     },
     async stop() {
+      stopping = true;
       if (exited) return;
       worker.postMessage(encodeMessage({ type: 'stop' }));
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
