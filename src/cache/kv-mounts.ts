@@ -48,6 +48,10 @@ export class KvMounts {
 
   /** A mount disabled through Envoy: unknown again until the worker looks it up. */
   forget(mountPrefix: string): void {
+    if (mountPrefix === '') {
+      this.mounts.clear(); // every mount (a remount)
+      return;
+    }
     this.mounts.delete(mountPrefix.endsWith('/') ? mountPrefix : `${mountPrefix}/`);
   }
 

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { bodyFields } from '../vault/request.js';
 
 /**
- * The lease cache key: method, path, sorted query, canonical JSON body, namespace and the
- * effective token. Unlike Vault Agent's hash of the whole serialized request, headers
- * (tracing, x-forwarded-*, user-agent …), query order and JSON key order do not change it.
+ * The lease cache key: method, path (exactly as Vault reads it, a trailing slash kept), sorted
+ * query, the body's fields as Vault reads them (JSON or form, by Vault's content-type rule),
+ * namespace and the effective token. Unlike Vault Agent's hash of the whole serialized request,
+ * headers (tracing, x-forwarded-*, user-agent …), query order and JSON key order do not change it.
  */
 export interface LeaseRequest {
   method: string;
@@ -12,31 +14,36 @@ export interface LeaseRequest {
   /** The decoded query pairs. */
   query: ReadonlyArray<[string, string]>;
   body: Buffer | undefined;
+  /** The request's Content-Type: Vault reads a form body only when it says so. */
+  contentType?: string | undefined;
   /** The namespace prefix Vault applies ('' for none; see namespacePrefix). */
   namespace: string;
   tokenHash: string | undefined;
 }
 
-export function leaseKey(req: LeaseRequest): string {
+/** The key, or undefined when we cannot read the body as Vault would (then nothing is cached). */
+export function leaseKey(req: LeaseRequest): string | undefined {
+  const body = canonicalBody(req.body, req.contentType);
+  if (body === undefined) return undefined;
   const params = [...req.query].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
   const parts = [
     req.method,
-    `${req.namespace}${req.rel.replace(/\/+$/, '')}`,
+    `${req.namespace}${req.rel}`,
     JSON.stringify(params),
-    canonicalBody(req.body),
+    body,
     req.tokenHash ?? '',
   ];
   return createHash('sha256').update(parts.join('\n')).digest('base64url');
 }
 
-/** JSON with keys sorted at every level; a body that is not JSON counts as its bytes. */
-export function canonicalBody(body: Buffer | undefined): string {
+/**
+ * The fields Vault reads from a body, as JSON with keys sorted at every level; undefined for a body
+ * we cannot read as Vault does (not JSON, trailing bytes, a form without its content type).
+ */
+export function canonicalBody(body: Buffer | undefined, contentType?: string): string | undefined {
   if (!body || body.length === 0) return '';
-  try {
-    return JSON.stringify(sortKeys(JSON.parse(body.toString('utf8'))));
-  } catch {
-    return `raw:${body.toString('base64')}`;
-  }
+  const fields = bodyFields(body, contentType);
+  return fields === undefined ? undefined : JSON.stringify(sortKeys(fields));
 }
 
 function sortKeys(v: unknown): unknown {

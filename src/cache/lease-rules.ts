@@ -120,13 +120,21 @@ export function isLeaseCandidate(req: VaultRequest): boolean {
 export type KvChange = { kind: 'unmount'; mountRel: string };
 
 /**
- * `DELETE sys/mounts/<path>` (a secrets engine disabled, its data gone): matched on the decoded
- * path, with any namespace prefix before `sys/` kept in `mountRel` (`ns1/secret`).
+ * `DELETE sys/mounts/<path>` (a secrets engine disabled, its data gone) and
+ * `POST sys/mounts/<path>/tune` (a KV v1 mount upgraded to v2, versions trimmed): everything under
+ * the mount goes. Matched on the decoded path, with any namespace prefix before `sys/` kept in
+ * `mountRel` (`ns1/secret`).
  */
 export function matchUnmount(method: string, rel: string): KvChange | undefined {
-  if (method !== 'DELETE') return undefined;
-  const m = /^(.*?)sys\/mounts\/(.+?)\/*$/.exec(rel);
-  return m ? { kind: 'unmount', mountRel: `${m[1]}${m[2]}` } : undefined;
+  if (method === 'DELETE') {
+    const m = /^(.*?)sys\/mounts\/(.+?)\/*$/.exec(rel);
+    return m ? { kind: 'unmount', mountRel: `${m[1]}${m[2]}` } : undefined;
+  }
+  if (method === 'POST' || method === 'PUT') {
+    const m = /^(.*?)sys\/mounts\/(.+?)\/tune\/*$/.exec(rel);
+    return m ? { kind: 'unmount', mountRel: `${m[1]}${m[2]}` } : undefined;
+  }
+  return undefined;
 }
 
 /** What a cacheable response created. */

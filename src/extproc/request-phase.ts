@@ -124,11 +124,14 @@ function kvChangeOf(req: VaultRequest, sc: NonNullable<StreamContext['staticCach
     if (!mount || mount.kind !== 'kv') continue;
     const sub = path.slice(mount.prefix.length);
     if (mount.kvVersion === 1) paths.push(path);
+    else if (sub === 'config') return { evictPrefix: [mount.prefix] }; // max_versions may trim every secret's versions
     else {
       const m = /^(?:data|metadata|delete|destroy|undelete)\/(.+)$/.exec(sub);
       if (m) paths.push(`${mount.prefix}data/${m[1]}`);
     }
   }
+  // A remount moves mounts whose paths we cannot read here (the body): everything goes.
+  if (/(?:^|\/)sys\/remount$/.test(req.rel!)) return { evictPrefix: [''] };
   return paths.length ? { evictPaths: paths } : undefined;
 }
 
@@ -197,7 +200,13 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
 function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | undefined, ctx: StreamContext): { hit?: Respond; wait?: Promise<void>; effects: StreamEffect[] } {
   const namespace = next.request?.namespace;
   const lc = ctx.leaseCache!;
-  const key = leaseKey({ method: pending.method, rel: pending.rel, query: pending.query, body, namespace: pending.namespace, tokenHash: pending.tokenHash });
+  const key = leaseKey({
+    method: pending.method, rel: pending.rel, query: pending.query, body, contentType: next.request?.contentType, namespace: pending.namespace, tokenHash: pending.tokenHash,
+  });
+  if (key === undefined) {
+    next.lease = undefined; // a body we cannot read as Vault does: neither answered nor recorded
+    return { effects: [] };
+  }
   const hit = lc.cache.lookup(key);
   if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), namespace) as Respond, effects: [{ type: 'cache-hit' }] };
   const inflightKey = `l:${key}`;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
-import { sleep, waitFor } from '../support/ports.js';
+import { freePort, sleep, waitFor } from '../support/ports.js';
 import { CLI } from '../support/paths.js';
 import { Proc } from '../support/process.js';
 
@@ -106,6 +106,33 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
       expect(lookup.body + renewBody).not.to.include(token);
     });
 
+    it('nor through encoded paths Vault decodes (%6Cookup-self, lookup-sel%66, auth%2Ftoken%2Flookup-self, renew-sel%66)', async () => {
+      const token = sinkToken(stack);
+      for (const [method, path] of [['GET', '/v1/auth/token/%6Cookup-self'], ['GET', '/v1/auth/token/lookup-sel%66'], ['GET', '/v1/auth%2Ftoken%2Flookup-self'], ['POST', '/v1/auth/token/renew-sel%66']]) {
+        const res = await fetch(`${stack.url}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+        const body = await res.text();
+        expect(res.status, path).to.equal(200); // Vault answered: it decoded the path as lookup-self / renew-self
+        expect(body, path).not.to.include(token);
+        const parsed = JSON.parse(body);
+        expect(parsed.data?.id ?? parsed.auth?.client_token, path).to.equal(undefined);
+      }
+    });
+
+    it('nor through response wrapping: a wrapped lookup-self or renew-self with the auto-auth token is refused (400), nothing wrapped', async () => {
+      const token = sinkToken(stack);
+      for (const [method, path, header] of [['GET', '/v1/auth/token/lookup-self', 'x-vault-wrap-ttl'], ['POST', '/v1/auth/token/renew-self', 'x-vault-wrap-ttl'], ['GET', '/v1/auth/token/lookup-sel%66', 'x-vault-wrap-format']]) {
+        const res = await fetch(`${stack.url}${path}`, { method, headers: { [header!]: header === 'x-vault-wrap-ttl' ? '60' : 'jwt' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+        const body = await res.text();
+        expect(res.status, `${header} ${path}`).to.equal(400);
+        expect(JSON.parse(body).errors[0]).to.include('response wrapping');
+        expect(body).not.to.include(token);
+      }
+      // The client's own token may be wrapped: that is Vault's business, and its answer is a wrapping token.
+      const own = await fetch(`${stack.url}/v1/auth/token/lookup-self`, { headers: { 'x-vault-token': clientToken, 'x-vault-wrap-ttl': '60' } });
+      expect(own.status).to.equal(200);
+      expect(JSON.parse(await own.text()).wrap_info.token).to.be.a('string');
+    });
+
     it("a client's own lookup-self is passed through unchanged", async () => {
       const lookup = await get(stack, '/v1/auth/token/lookup-self', { 'x-vault-token': clientToken });
       expect(JSON.parse(lookup.body).data.id).to.equal(clientToken);
@@ -191,6 +218,61 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
     it('passes when X-Vault-Request: true is present', async () => {
       const res = await get(stack, SECRET_PATH, { 'x-vault-request': 'true' });
       expect(res.status).to.equal(200);
+    });
+  });
+
+  describe('local endpoints are guarded', () => {
+    let stack: Stack;
+    let metricsOnlyUrl: string;
+    before(async () => {
+      const creds = await setupAppRole(sim, { role: `local-${stacks.length}`, policies: ['app'] });
+      secrets.add(creds.roleId);
+      secrets.add(creds.secretId);
+      const metricsPort = await freePort();
+      metricsOnlyUrl = `http://127.0.0.1:${metricsPort}`;
+      stack = await startStack({
+        vault: sim,
+        listenerHcl: 'tls_disable = true\n  require_request_header = true\n  agent_api { enable_quit = true }',
+        hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds, { sink: true })}
+api_proxy { use_auto_auth_token = true }
+cache {}
+listener "tcp" {
+  address = "127.0.0.1:${metricsPort}"
+  tls_disable = true
+  role = "metrics_only"
+}
+`,
+      });
+      stacks.push(stack);
+    });
+
+    it('cache-clear and quit without X-Vault-Request: 412, nothing cleared, the service keeps running', async () => {
+      const form = { 'content-type': 'text/plain' };
+      for (const path of ['/agent/v1/cache-clear', '/proxy/v1/cache-clear', '/agent/v1/quit']) {
+        const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: form, body: '{"type":"all"}' });
+        expect(res.status, path).to.equal(412);
+      }
+      expect((await get(stack, SECRET_PATH, { 'x-vault-request': 'true' })).status).to.equal(200);
+    });
+
+    it('cache-clear takes only a JSON body (415 for what an HTML form can send), even with the header', async () => {
+      const res = await fetch(`${stack.url}/agent/v1/cache-clear`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-vault-request': 'true' }, body: '{"type":"all"}' });
+      expect(res.status).to.equal(415);
+      const ok = await fetch(`${stack.url}/agent/v1/cache-clear`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-vault-request': 'true' }, body: '{"type":"all"}' });
+      expect(ok.status).to.equal(200);
+    });
+
+    it('a metrics_only listener serves the metrics and answers 404 to everything else, Vault never asked', async () => {
+      const metrics = await fetch(`${metricsOnlyUrl}/agent/v1/metrics`);
+      expect(metrics.status).to.equal(200);
+      expect(await metrics.text()).to.include('vault_agent_proxy_success');
+      sim.clearRequests();
+      for (const path of [SECRET_PATH, '/v1/sys/health', '/agent/v1/cache-clear']) {
+        const res = await fetch(`${metricsOnlyUrl}${path}`, { method: path.includes('cache-clear') ? 'POST' : 'GET', headers: { 'x-vault-request': 'true', 'content-type': 'application/json' }, ...(path.includes('cache-clear') ? { body: '{"type":"all"}' } : {}) });
+        expect(res.status, path).to.equal(404);
+        expect(await res.text()).to.equal('404 page not found\n');
+      }
+      expect(sim.requestsTo(SECRET_PATH)).to.deep.equal([]);
     });
   });
 

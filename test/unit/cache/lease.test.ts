@@ -23,11 +23,20 @@ describe('cache: lease keys (golden)', () => {
   it('folds a path-embedded namespace and X-Vault-Namespace together', () => {
     expect(leaseKey({ ...base, rel: 'ns1/auth/approle/login' })).to.equal(leaseKey({ ...base, namespace: 'ns1/' }));
   });
+  it('reads the body as Vault does: a form only with its content type; what Vault might read otherwise is not cached', () => {
+    const form = { ...base, body: Buffer.from('role_id=r&secret_id=s') };
+    expect(leaseKey({ ...form, contentType: 'application/x-www-form-urlencoded' })).to.equal(leaseKey(base));
+    expect(leaseKey({ ...form, contentType: 'application/json' })).to.equal(undefined); // Vault: 400
+    expect(leaseKey(form)).to.equal(undefined);
+    expect(leaseKey({ ...base, body: Buffer.from('{"role_id":"r","secret_id":"s"}x') })).to.equal(undefined); // Go ignores the tail; we cannot be sure
+    expect(leaseKey({ ...base, body: Buffer.from('not json') })).to.equal(undefined);
+  });
+
   it('changes with the method, path, body, namespace and token', () => {
     const k = leaseKey(base);
     for (const other of [
       { ...base, method: 'PUT' }, { ...base, rel: 'auth/approle2/login' }, { ...base, body: Buffer.from('{"role_id":"r2","secret_id":"s"}') },
-      { ...base, namespace: 'ns2/' }, { ...base, tokenHash: 'h' }, { ...base, query: [['a', '1']] as Array<[string, string]> }, { ...base, body: Buffer.from('not json') },
+      { ...base, namespace: 'ns2/' }, { ...base, tokenHash: 'h' }, { ...base, query: [['a', '1']] as Array<[string, string]> }, { ...base, rel: 'auth/approle/login/' },
     ]) expect(leaseKey(other)).not.to.equal(k);
   });
 });
