@@ -279,9 +279,13 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     const stats = { operations: 0, reads: 0, plainReads: 0, plainOk: 0, plainHits: 0, compared: 0, hits: 0, refusedButGranted: 0, refusedWithinBound: 0, staleWithinBound: 0, limitedReads: 0 };
     const failures: string[] = [];
     const limitedOk = new Map<string, number>();
+    const seen = new Set<string>();
     const fail = (index: number, op: Op, what: string): void => {
       stats.refusedButGranted += what.startsWith('refused') ? 1 : 0;
-      if (failures.length < 20) failures.push(`op #${index} (seed ${SEED}): ${what}: ${describeOp(op)}`);
+      // One line per kind of failure (digits and secret names aside), so that one kind cannot hide another.
+      const kindOf = `${what} ${describeOp(op)}`.replace(/\d+/g, '#');
+      if (failures.length < 20 && !seen.has(kindOf)) failures.push(`op #${index} (seed ${SEED}): ${what}: ${describeOp(op)}`);
+      seen.add(kindOf);
     };
 
     const tokenHeaders = (op: ReadOp, tok: Tok | undefined, other: Tok | undefined): Array<[string, string]> => {
@@ -485,6 +489,7 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
     const parent = made.json.auth.client_token as string;
     const stats = { operations: 0, compared: 0, hits: 0, refusedButGranted: 0, unlike: 0 };
     const failures: string[] = [];
+    const seen = new Set<string>();
 
     for (let index = 0; index < LEASE_OPERATIONS; index++) {
       stats.operations++;
@@ -540,9 +545,11 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
       const vault = await send(backend.url, method, path, headers, body === '' && !['POST', 'PUT', 'PATCH'].includes(method) ? undefined : body);
       stats.compared++;
       const what = `op #${index} (seed ${SEED}): ${method} ${path} ${login ? 'login' : 'token create'} body=${bodyKind} ${[...contentType, ...extra].map(([k, v]) => `${k}: ${v}`).join(', ')}`;
+      const kindOf = what.replace(/^op #\d+ \(seed \d+\): /, '').replace(/\d+/g, '#');
       if (vault.status < 200 || vault.status >= 300) {
         stats.refusedButGranted++;
-        if (failures.length < 20) failures.push(`refused-but-granted: HIT ${viaEnvoy.status}, Vault ${vault.status}: ${what}`);
+        if (failures.length < 20 && !seen.has(kindOf)) failures.push(`refused-but-granted: HIT ${viaEnvoy.status}, Vault ${vault.status}: ${what}`);
+        seen.add(kindOf);
         continue;
       }
       const shape = (r: Res): unknown => ({
