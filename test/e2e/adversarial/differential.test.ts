@@ -46,8 +46,8 @@ const SECRETS: readonly Secret[] = [
 ];
 const SECRET_WEIGHTS = [16, 16, 16, 16, 10, 10, 10];
 const kvV2 = (s: Secret): boolean => s.mount !== 'kv1';
-/** The path of a secret's data (or metadata) in Vault's API, without /v1/. */
-const apiPath = (s: Secret, meta = false): string => (kvV2(s) ? `${s.mount}/${meta ? 'metadata' : 'data'}/${s.name}` : `${s.mount}/${s.name}`);
+/** The path of a secret's data (or, for KV v2, its metadata or subkeys) in Vault's API, without /v1/. */
+const apiPath = (s: Secret, part: 'data' | 'metadata' | 'subkeys' = 'data'): string => (kvV2(s) ? `${s.mount}/${part}/${s.name}` : `${s.mount}/${s.name}`);
 type Role = 'all' | 'some' | 'none' | 'nover' | 'needver' | 'onlyv1' | 'mustwrap' | 'nsreader' | 'shifty' | 'short' | 'limited' | 'anon';
 const ROLES: readonly Role[] = ['all', 'some', 'none', 'nover', 'needver', 'onlyv1', 'mustwrap', 'nsreader', 'shifty', 'short', 'limited', 'anon'];
 const ROLE_POLICIES: Record<Exclude<Role, 'anon'>, string[]> = {
@@ -195,8 +195,9 @@ function genOp(rng: Rng): Op {
     case 'mint-limited': return { kind: 'mint', role: 'limited' };
     case 'read': {
       const secret = rng.weighted(SECRET_WEIGHTS.map((w, i) => [i, w] as const));
-      const meta = kvV2(SECRETS[secret]!) && rng.next() < 0.08;
-      const base = `/v1/${apiPath(SECRETS[secret]!, meta)}`;
+      const part = kvV2(SECRETS[secret]!) ? rng.weighted([['data', 88], ['metadata', 8], ['subkeys', 4]] as const) : 'data';
+      const meta = part !== 'data';
+      const base = `/v1/${apiPath(SECRETS[secret]!, part)}`;
       // Half the reads are the plain form clients send (so that much is cached and served), half a variant.
       const plain = rng.next() < 0.5;
       const path = plain ? base : pathVariant(rng, base);

@@ -18,6 +18,7 @@ export const POLICIES: Record<string, string> = {
   // A: reads every KV v2 secret and its metadata (and the KV v1 mount kv1/).
   reader: `path "secret/data/*" { capabilities = ["read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
+path "secret/subkeys/*" { capabilities = ["read"] }
 path "kv1/*" { capabilities = ["read"] }`,
   // Reads only under secret/data/app/.
   'reader-app': 'path "secret/data/app/*" { capabilities = ["read"] }',
