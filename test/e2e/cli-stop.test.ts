@@ -108,6 +108,8 @@ extproc {
   async function everythingStopped(d: Started, ports: Record<string, number>): Promise<void> {
     const code = await Promise.race([d.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 20_000))]);
     expect(code, d.output()).to.not.equal('running');
+    // npm may exit before the demo's own last line is written (its children stop in turn): wait for it.
+    await waitFor('"demo stopped"', () => (d.output().includes('demo stopped') ? true : undefined), 20_000, 100).catch(() => undefined);
     for (const [name, port] of Object.entries(ports)) expect(await listening(port), `${name} :${port} still listening`).to.equal(false);
     expect(d.output()).to.include('demo stopped');
     // A stop, not a crash: no service log dumped, no "exited with".
