@@ -22,15 +22,23 @@ export function listPrefix(path: string): string {
   return path === '' || path.endsWith('/') ? path : `${path}/`;
 }
 
-/** KV v1 read TTL: the `ttl` (or `lease`) field when it parses, else the mount default. */
-function leaseSeconds(data: Record<string, unknown>): number {
+/** KV v1 read TTL: the `ttl` (or `lease`) field when it parses, else the mount default (as tuned). */
+function leaseSeconds(call: Call, data: Record<string, unknown>): number {
+  const mountDefault = call.mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_TTL_SECONDS;
   const rawTtl = data['ttl'] ?? data['lease'];
-  if (rawTtl === undefined) return SYSTEM_DEFAULT_TTL_SECONDS;
+  if (rawTtl === undefined) return mountDefault;
   try {
     return Math.floor(parseDurationSeconds(rawTtl));
   } catch {
-    return SYSTEM_DEFAULT_TTL_SECONDS;
+    return mountDefault;
   }
+}
+
+const stores = new WeakMap<Backend, Map<string, Record<string, unknown>>>();
+
+/** The secrets of a KV v1 backend (for the upgrade to v2), or undefined for any other backend. */
+export function kvV1Entries(backend: Backend): ReadonlyMap<string, Record<string, unknown>> | undefined {
+  return stores.get(backend);
 }
 
 export function kvV1Backend(): Backend {
@@ -42,7 +50,7 @@ export function kvV1Backend(): Backend {
     if (!stored) return nothing();
     return respond({
       data: structuredClone(stored),
-      secret: { leaseId: '', renewable: false, ttlSeconds: leaseSeconds(stored) },
+      secret: { leaseId: '', renewable: false, ttlSeconds: leaseSeconds(call, stored) },
     });
   };
 
@@ -64,11 +72,13 @@ export function kvV1Backend(): Backend {
 
   const list = (call: Call): Outcome => respond({ data: { keys: listUnder(store.keys(), listPrefix(keyOf(call))) } });
 
-  return backendOf([
+  const backend = backendOf([
     {
       pattern: '*path',
       ops: { read, create: write, update: write, delete: remove, list },
       exists: (call) => store.has(keyOf(call)),
     },
   ]);
+  stores.set(backend, store);
+  return backend;
 }

@@ -51,8 +51,17 @@ function subkeysOf(data: Record<string, unknown>, maxDepth: number, depth: numbe
   return out;
 }
 
-export function kvV2Backend(now: () => number): Backend {
+/**
+ * `upgradedFrom`: the secrets of a KV v1 mount tuned to version 2 (the plugin's upgrade.go): each
+ * becomes version 1 of its key, created now, its data as written.
+ */
+export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string, Record<string, unknown>>): Backend {
   const store = new Kv2Store(now);
+  for (const [key, data] of upgradedFrom ?? []) {
+    const meta = store.meta(key, true) as KeyState;
+    store.addVersion(meta, structuredClone(data));
+    meta.oldestVersion = 1; // the upgrade adds it with a max_versions of 1, which prunes up to it
+  }
   const keyOf = (call: Call): string => call.params['path'] ?? '';
 
   const readData = (call: Call): Outcome => {

@@ -14,13 +14,19 @@ export interface MountSpec {
   readonly options?: Readonly<Record<string, string>> | null;
 }
 
-export interface MountEntry extends Required<MountSpec> {
+export interface MountEntry extends Omit<Required<MountSpec>, 'description' | 'options'> {
+  /** Tunable (sys/mounts/<path>/tune), like `options`. */
+  description: string;
+  options: Readonly<Record<string, string>> | null;
   /** Logical path prefix that routes to this mount: `secret/` or `auth/approle/`. */
   readonly routePrefix: string;
   readonly accessor: string;
   readonly uuid: string;
   readonly runningVersion: string;
-  readonly backend: Backend;
+  /** Replaced when a tune upgrades a KV v1 mount to v2. */
+  backend: Backend;
+  /** The mount's own TTLs in seconds, as tuned; 0 means the system's (768h). */
+  readonly config: { defaultLeaseTtl: number; maxLeaseTtl: number };
 }
 
 /** A mount that cannot be created; `message` is Vault's text. */
@@ -79,6 +85,7 @@ export class MountTable {
       uuid: newUuid(),
       runningVersion: RUNNING_VERSIONS[spec.type] ?? 'v1.15.6+builtin.vault',
       backend,
+      config: { defaultLeaseTtl: 0, maxLeaseTtl: 0 },
     };
     this.entries.push(entry);
     return entry;
@@ -109,11 +116,14 @@ export class MountTable {
   }
 }
 
-const PASSTHROUGH_HEADERS: Record<string, readonly string[]> = { system: ['Accept'], identity: ['Authorization'] };
+/** The built-in mounts' passthrough_request_headers (vault/mount.go requiredMountTable). */
+export const PASSTHROUGH_HEADERS: Record<string, readonly string[]> = { system: ['Accept'], identity: ['Authorization'] };
 
 /** sys/mounts-style description of a mount (logical_system.go mountInfo). */
 export function mountInfo(entry: MountEntry): Record<string, unknown> {
-  const config: Record<string, unknown> = { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 };
+  const config: Record<string, unknown> = {
+    default_lease_ttl: entry.config.defaultLeaseTtl, force_no_cache: false, max_lease_ttl: entry.config.maxLeaseTtl,
+  };
   if (entry.table === 'auth') config['token_type'] = 'default-service';
   // The built-in mounts' own settings (vault/mount.go requiredMountTable).
   const passthrough = PASSTHROUGH_HEADERS[entry.type];
