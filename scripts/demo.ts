@@ -44,9 +44,10 @@ async function stop(code: number): Promise<never> {
 }
 
 // A terminal's Ctrl-C reaches every process of the group (Envoy and vault-extproc too): their
-// exits are part of stopping, not a failure.
-process.once('SIGINT', () => void stop(0));
-process.once('SIGTERM', () => void stop(0));
+// exits are part of stopping, not a failure. npm forwards the same SIGINT once more: the handler
+// stays (`on`, not `once`), or that second signal would kill the demo halfway through stopping.
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 try {
   sim = await startVaultSim({ port: ports.vault, rootToken: 'root' });
