@@ -35,9 +35,14 @@ let envoy: RunningEnvoy | undefined;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    await envoy?.stop();
-    await service?.stop();
-    await sim?.close();
+    // Each may already be gone (a Ctrl-C reaches them too): a failure to stop one never skips the rest.
+    for (const step of [() => envoy?.stop(), () => service?.stop(), () => sim?.close()]) {
+      try {
+        await step();
+      } catch {
+        // already stopped
+      }
+    }
     if (code === 0) process.stdout.write('demo stopped\n');
   }
   process.exit(code);
