@@ -42,11 +42,16 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   return { kind: 'reply', state: next, reply: responseHeadersReply(state.sanitizeFor !== undefined, markMiss), effects };
 }
 
+/** The largest answer recorded (256 KiB). */
+export const MAX_RECORDED_BYTES = 256 * 1024;
+
 export function onResponseBody(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
   const body = msg.response_body?.body ?? Buffer.alloc(0);
   const effects: StreamEffect[] = [];
-  // Only a whole answer is recorded: a large one comes as its first part (BUFFERED_PARTIAL).
-  const whole = msg.response_body?.end_of_stream === true;
+  // Only a whole answer is recorded: a large one comes as its first part (BUFFERED_PARTIAL). And
+  // only one that a hit can replay as a modest immediate response (KV secrets are small; a body
+  // that fits Envoy's buffer whole but is larger than this goes through unrecorded).
+  const whole = msg.response_body?.end_of_stream === true && body.length <= MAX_RECORDED_BYTES;
   const stored = state.response && whole ? { ...state.response, body: new Uint8Array(body) } : undefined;
   if (stored) effects.push(...recordEffects(state, stored, body, ctx));
   effects.push(...release(state));
