@@ -14,7 +14,7 @@ export interface BootstrapOptions {
  * - failure_mode_allow false: if vault-extproc is down, requests fail (500) instead of reaching
  *   Vault without the listener rules and token choice the operator configured.
  * - ext_proc cluster circuit breakers raised from 1024: every in-flight HTTP request holds a stream.
- * - per-connection buffer 1 MiB (Envoy's default, stated): bodies ext_proc buffers must fit.
+ * - per-connection buffer 32 MiB (Vault's max_request_size): bodies ext_proc buffers must fit.
  * - ext_proc streams end with a reset, not Envoy's "graceful close": in Envoy 1.40.0 a graceful
  *   close frees the stream's callback object while the gRPC client still holds it, and the server's
  *   closing trailers then call into freed memory (a segfault, seen on requests in flight ~50 s or
@@ -24,7 +24,13 @@ export interface BootstrapOptions {
  */
 export const EXT_PROC_MESSAGE_TIMEOUT = '1s';
 export const VAULT_ROUTE_TIMEOUT = '60s';
-export const BUFFER_LIMIT_BYTES = 1024 * 1024;
+/**
+ * Vault's own max_request_size (32 MiB). A body ext_proc asks for whole (BUFFERED) must fit, and one it
+ * asks for as BUFFERED_PARTIAL then always comes whole for anything Vault sends or accepts: with
+ * Envoy's 1 MiB default, a 1.5 MB answer split at the limit sometimes never finished (Envoy 1.40.0).
+ * It is a limit, not an allocation.
+ */
+export const BUFFER_LIMIT_BYTES = 32 * 1024 * 1024;
 /** Well under nghttp2's burst of 1000 stream resets per connection (its rapid-reset guard). */
 export const EXT_PROC_STREAMS_PER_CONNECTION = 500;
 const EXT_PROC_CLUSTER = 'vault_extproc';
@@ -171,6 +177,7 @@ function vaultCluster(config: Config): Record<string, unknown> {
     name: VAULT_CLUSTER,
     type: isIp(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '5s',
+    per_connection_buffer_limit_bytes: BUFFER_LIMIT_BYTES,
     load_assignment: endpoint(VAULT_CLUSTER, host, port),
   };
   if (tls) {

@@ -32,7 +32,7 @@ function answerValueBytes(value: string): Buffer {
 
 /**
  * Which bodies to ask Envoy for, beyond the configured defaults (none). Envoy buffers at most its
- * per-connection buffer limit (1 MiB):
+ * per-connection buffer limit (32 MiB, BUFFER_LIMIT_BYTES):
  * - `true`: the whole body (BUFFERED). One over the limit fails closed: Envoy answers 413 for a
  *   request, 500 for a response. For what must not pass unseen: revocation bodies (the cache must
  *   evict what Vault revokes), cache-clear, and answers cleaned of the auto-auth token.
