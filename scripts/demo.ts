@@ -36,9 +36,10 @@ async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     // Each may already be gone (a Ctrl-C reaches them too): a failure to stop one never skips the rest.
+    // Each is given at most 5 s (a connection left open must not keep the simulator's close waiting).
     for (const step of [() => envoy?.stop(), () => service?.stop(), () => sim?.close()]) {
       try {
-        await step();
+        await Promise.race([step(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       } catch {
         // already stopped
       }
