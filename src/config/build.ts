@@ -1,3 +1,4 @@
+import { isImplemented, KNOWN_METHODS, readMethodConfig } from './methods/index.js';
 import type { BlockReader } from './reader.js';
 import {
   DEFAULTS,
@@ -11,12 +12,6 @@ import {
   type UseAutoAuthToken,
   type VaultConfig,
 } from './types.js';
-
-/** Auth methods Vault Agent/Proxy know. Only some are implemented; the rest are warned about. */
-const IMPLEMENTED_METHODS = new Set(['approle', 'token_file']);
-const KNOWN_METHODS = new Set([
-  'alicloud', 'approle', 'aws', 'azure', 'cert', 'cf', 'gcp', 'jwt', 'kerberos', 'kubernetes', 'ldap', 'oci', 'token_file',
-]);
 
 /** Builds the typed config from a decoded file, recording every problem in the reader's Problems. */
 export function buildConfig(root: BlockReader): Config {
@@ -117,8 +112,8 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     m.error('type', `unknown auth method "${type}"`);
     return undefined;
   }
-  if (!IMPLEMENTED_METHODS.has(type)) {
-    m.blockServe('', `auth method "${type}" is not implemented by vault-extproc yet (implemented: approle, token_file): serve refuses to start`);
+  if (!isImplemented(type)) {
+    m.blockServe('', `auth method "${type}" is not implemented by vault-extproc yet: serve refuses to start`);
     for (const key of Object.keys(m.raw)) m.accept(key);
     return { type: 'unsupported', name: type };
   }
@@ -137,28 +132,7 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     m.finish();
     return undefined;
   }
-  let method: AutoAuthMethod | undefined;
-  if (type === 'approle') {
-    const roleIdFilePath = config.string('role_id_file_path');
-    if (!roleIdFilePath) config.error('role_id_file_path', 'is required');
-    const secretIdFilePath = config.string('secret_id_file_path') || undefined;
-    const secretIdResponseWrappingPath = config.string('secret_id_response_wrapping_path') || undefined;
-    if (secretIdResponseWrappingPath && !secretIdFilePath) {
-      config.error('secret_id_response_wrapping_path', 'needs secret_id_file_path');
-    }
-    method = roleIdFilePath === undefined ? undefined : {
-      type: 'approle',
-      ...common,
-      roleIdFilePath,
-      ...(secretIdFilePath ? { secretIdFilePath } : {}),
-      removeSecretIdFileAfterReading: config.bool('remove_secret_id_file_after_reading') ?? true,
-      ...(secretIdResponseWrappingPath ? { secretIdResponseWrappingPath: secretIdResponseWrappingPath.replace(/^\/+|\/+$/g, '') } : {}),
-    };
-  } else {
-    const tokenFilePath = config.string('token_file_path');
-    if (!tokenFilePath) config.error('token_file_path', 'is required');
-    method = tokenFilePath ? { type: 'token_file', ...common, tokenFilePath } : undefined;
-  }
+  const method = readMethodConfig(type, config, common);
   config.finish();
   m.finish();
   return method;

@@ -2,6 +2,8 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { readVaultConnection } from '../vault/client.js';
+import { checkMethodFiles } from './methods/index.js';
+import { fileError } from './methods/credential-file.js';
 import type { Problems } from './problems.js';
 import type { Config } from './types.js';
 
@@ -10,35 +12,12 @@ import type { Config } from './types.js';
  * `serve` would refuse: the vault block's TLS files (read and parsed, as Vault's client does at
  * start), the auto-auth credential files, the sink and pid_file directories (writable, as Vault's
  * file sink checks at start).
- *
- * A missing secret_id file is a warning, not an error, when remove_secret_id_file_after_reading is
- * true (the default): vault-extproc, like Vault Agent, removes it after the first read, so it is
- * normally absent after a restart until the next one is delivered; meanwhile the worker retries
- * its login without calling Vault (no known secret_id). With remove_secret_id_file_after_reading =
- * false the file is meant to stay, and its absence is an error.
  */
 export function checkReferencedFiles(config: Config, problems: Problems): void {
   for (const p of readVaultConnection(config.vault).problems) problems.error(`vault > ${p.key}`, p.message);
 
   const method = config.autoAuth?.method;
-  const at = (key: string): string => `auto_auth > method "${method?.type}" > config > ${key}`;
-  if (method?.type === 'approle') {
-    const roleId = credentialFile(method.roleIdFilePath);
-    if (roleId !== 'ok') problems.error(at('role_id_file_path'), `role_id file ${method.roleIdFilePath}: ${roleId}`);
-    if (method.secretIdFilePath) {
-      const secretId = credentialFile(method.secretIdFilePath);
-      if (secretId === MISSING && method.removeSecretIdFileAfterReading) {
-        problems.warn(at('secret_id_file_path'), `secret_id file ${method.secretIdFilePath} does not exist (yet): the worker logs in once it appears. It is removed after reading (remove_secret_id_file_after_reading = true, as in Vault Agent), so each start needs a new one`);
-      } else if (secretId === MISSING) {
-        problems.error(at('secret_id_file_path'), `secret_id file ${method.secretIdFilePath}: ${MISSING} (remove_secret_id_file_after_reading = false: the file is meant to stay)`);
-      } else if (secretId !== 'ok') {
-        problems.error(at('secret_id_file_path'), `secret_id file ${method.secretIdFilePath}: ${secretId}`);
-      }
-    }
-  } else if (method?.type === 'token_file') {
-    const token = credentialFile(method.tokenFilePath);
-    if (token !== 'ok') problems.error(at('token_file_path'), `token file ${method.tokenFilePath}: ${token}`);
-  }
+  if (method) checkMethodFiles(method, (key) => `auto_auth > method "${method.type}" > config > ${key}`, problems);
 
   // The ext_proc server's own TLS files (TCP with mutual TLS). Envoy's (envoy_client_*, tls_ca_file)
   // are paths as Envoy sees them, maybe on another machine: not checked here.
@@ -90,19 +69,8 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
   }
 }
 
-const MISSING = 'no such file';
 const CERT = /-----BEGIN CERTIFICATE-----/;
 const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
-/** 'ok', or why a credential file cannot be used. */
-function credentialFile(path: string): string {
-  try {
-    if (statSync(path).isDirectory()) return 'is a directory';
-    return readFileSync(path, 'utf8').trim() === '' ? 'is empty' : 'ok';
-  } catch (err) {
-    return fileError(err);
-  }
-}
 
 /** Why a file cannot be created or replaced at `path` (temp file + rename in its directory), or undefined. */
 function writableTarget(path: string): string | undefined {
@@ -140,12 +108,4 @@ function creatableDirectory(dir: string): string | undefined {
       at = parent;
     }
   }
-}
-
-function fileError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return MISSING;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EROFS') return 'read-only file system';
-  return err instanceof Error ? err.message : String(err);
 }

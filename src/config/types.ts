@@ -1,5 +1,15 @@
 /** The validated configuration. Durations are seconds; file modes are numbers (0o640). */
 
+import type { AppRoleMethod } from './methods/approle.js';
+import type { AwsMethod } from './methods/aws.js';
+import type { AzureMethod } from './methods/azure.js';
+import type { CertMethod } from './methods/cert.js';
+import type { GcpMethod } from './methods/gcp.js';
+import type { JwtMethod } from './methods/jwt.js';
+import type { KubernetesMethod } from './methods/kubernetes.js';
+import type { LdapMethod } from './methods/ldap.js';
+import type { TokenFileMethod } from './methods/token-file.js';
+
 export type UseAutoAuthToken = false | true | 'force';
 
 export interface VaultConfig {
@@ -14,26 +24,9 @@ export interface VaultConfig {
   numRetries: number;
 }
 
-interface MethodCommon {
-  mountPath: string;
-  namespace?: string;
-  minBackoffSeconds: number;
-  maxBackoffSeconds: number;
-  exitOnError: boolean;
-}
 
-export interface AppRoleMethod extends MethodCommon {
-  type: 'approle';
-  roleIdFilePath: string;
-  secretIdFilePath?: string;
-  removeSecretIdFileAfterReading: boolean;
-  secretIdResponseWrappingPath?: string;
-}
-
-export interface TokenFileMethod extends MethodCommon {
-  type: 'token_file';
-  tokenFilePath: string;
-}
+export type { MethodCommon } from './methods/common.js';
+export type { AppRoleMethod, AwsMethod, AzureMethod, CertMethod, GcpMethod, JwtMethod, KubernetesMethod, LdapMethod, TokenFileMethod };
 
 /** A method Vault knows that we do not implement yet: `check` warns, `serve` refuses. */
 export interface UnsupportedMethod {
@@ -41,7 +34,9 @@ export interface UnsupportedMethod {
   name: string;
 }
 
-export type AutoAuthMethod = AppRoleMethod | TokenFileMethod | UnsupportedMethod;
+export type AutoAuthMethod =
+  | AppRoleMethod | TokenFileMethod | KubernetesMethod | JwtMethod | CertMethod | LdapMethod | AwsMethod | GcpMethod | AzureMethod
+  | UnsupportedMethod;
 
 export interface FileSink {
   path: string;

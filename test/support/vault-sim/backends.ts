@@ -1,5 +1,12 @@
 // Which backend serves which engine type.
 import { approleBackend } from './approle.js';
+import { awsAuthBackend } from './auth-aws.js';
+import { azureAuthBackend } from './auth-azure.js';
+import { certAuthBackend } from './auth-cert.js';
+import { gcpAuthBackend } from './auth-gcp.js';
+import { jwtAuthBackend } from './auth-jwt.js';
+import { kubernetesAuthBackend } from './auth-kubernetes.js';
+import { ldapAuthBackend } from './auth-ldap.js';
 import { databaseBackend } from './database.js';
 import { identityBackend } from './identity.js';
 import { kvV1Backend } from './kv1.js';
@@ -9,6 +16,9 @@ import { backendOf } from './router.js';
 import { systemBackend } from './sys.js';
 import { tokenBackend } from './token-routes.js';
 import { userpassBackend } from './userpass.js';
+
+/** Auth methods the simulator can enable through sys/auth. */
+export const AUTH_TYPES = new Set(['approle', 'userpass', 'kubernetes', 'jwt', 'cert', 'ldap', 'aws', 'gcp', 'azure']);
 
 export function backendFactory(now: () => number): BackendFactory {
   return (spec, builtin) => {
@@ -28,6 +38,13 @@ export function backendFactory(now: () => number): BackendFactory {
         return identityBackend();
       case 'userpass':
         return userpassBackend();
+      case 'kubernetes': return kubernetesAuthBackend(now);
+      case 'jwt': return jwtAuthBackend(now);
+      case 'cert': return certAuthBackend(now);
+      case 'ldap': return ldapAuthBackend(now);
+      case 'aws': return awsAuthBackend(now);
+      case 'gcp': return gcpAuthBackend(now);
+      case 'azure': return azureAuthBackend(now);
       case 'cubbyhole':
         // Mounted like in a dev server, but not simulated: every path is an unsupported path.
         return backendOf([]);

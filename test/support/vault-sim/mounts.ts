@@ -1,5 +1,6 @@
 // sys/mounts (enable, disable, list secrets engines) and sys/internal/ui/mounts/<path>.
 // Disabling a secrets engine revokes its leases, like Vault's unmount.
+import { AUTH_TYPES } from './backends.js';
 import { hasField, stringField } from './fields.js';
 import { kvV1Entries } from './kv1.js';
 import { kvV2Backend } from './kv2.js';
@@ -23,7 +24,7 @@ export function enableMount(call: Call, table: MountTableName): Outcome {
     options = { ...(options ?? {}), version: type.slice(-1) };
     type = 'kv';
   }
-  if (table === 'auth' && type !== 'approle' && type !== 'userpass') return fail(400, `plugin not found in the catalog: ${type}`);
+  if (table === 'auth' && !AUTH_TYPES.has(type)) return fail(400, `plugin not found in the catalog: ${type}`);
   if (table === 'mounts' && type !== 'kv' && type !== 'database') return fail(400, `plugin not found in the catalog: ${type}`);
   try {
     call.state.mounts.mount({

@@ -1,0 +1,7 @@
+// SKELETON (being implemented): the ldap auth method's config and login, as Vault's plugin answers them.
+import { backendOf } from './router.js';
+import type { Backend } from './types.js';
+
+export function ldapAuthBackend(_now: () => number): Backend {
+  return backendOf([]);
+}
