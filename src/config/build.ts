@@ -97,9 +97,9 @@ function readAutoAuth(root: BlockReader): AutoAuthConfig | undefined {
   }
   const method = methods[0] ? readMethod(methods[0]) : undefined;
   const sinks = b.blocks('sink', ['type', 'config', 'wrap_ttl']).map(readSink).filter((s): s is FileSink => s !== undefined);
-  b.unimplemented('enable_reauth_on_new_credentials');
+  const enableReauthOnNewCredentials = b.bool('enable_reauth_on_new_credentials') ?? false;
   b.finish();
-  return method ? { method, sinks } : undefined;
+  return method ? { method, sinks, enableReauthOnNewCredentials } : undefined;
 }
 
 function readMethod(m: BlockReader): AutoAuthMethod | undefined {

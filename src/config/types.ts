@@ -46,6 +46,8 @@ export interface FileSink {
 export interface AutoAuthConfig {
   method: AutoAuthMethod;
   sinks: FileSink[];
+  /** `enable_reauth_on_new_credentials` (Vault 1.19): log in again when a credential file changes. */
+  enableReauthOnNewCredentials: boolean;
 }
 
 export interface ListenerConfig {

@@ -35,6 +35,8 @@ export interface AutoAuthOptions {
   maxBackoffMs: number;
   exitOnError: boolean;
   exitAfterAuth: boolean;
+  /** `enable_reauth_on_new_credentials`: log in again when one of the method's credentialFiles() changes. */
+  reauthOnNewCredentials?: boolean;
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
   onExit(code: number, reason: string): void;
   onMetric?(update: WorkerMetric): void;
@@ -149,7 +151,7 @@ export class AutoAuth {
     let failed = 0;
     for (const sink of this.opts.sinks) {
       try {
-        await writeFileSink(sink, token);
+        await writeFileSink(sink, token, this.opts.vault);
       } catch (err) {
         failed++;
         this.log.error({ path: sink.path, err: errorMessage(err) }, 'writing the token sink failed; retrying it without logging in again');

@@ -27,6 +27,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     maxBackoffMs: method.maxBackoffSeconds * 1000,
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
+    reauthOnNewCredentials: autoAuthConfig.enableReauthOnNewCredentials,
     onToken: (t) => {
       token = t.token;
       maintainer?.tokenChanged();

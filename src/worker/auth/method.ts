@@ -11,4 +11,9 @@ export interface LoginResult {
 export interface AuthMethod {
   readonly name: string;
   login(vault: VaultClient): Promise<LoginResult>;
+  /**
+   * The files the credentials come from (a JWT, a secret_id, a client certificate): with
+   * `enable_reauth_on_new_credentials`, a change to one of them makes auto-auth log in again.
+   */
+  credentialFiles?(): string[];
 }
