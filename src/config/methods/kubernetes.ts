@@ -1,17 +1,30 @@
 import type { Problems } from '../problems.js';
 import type { BlockReader } from '../reader.js';
+import { credentialFile } from './credential-file.js';
 import type { ConfigKeyLocation, MethodCommon } from './common.js';
 
-// SKELETON (being implemented): the "kubernetes" method's config keys, as Vault Agent reads them.
+/** Where a pod's service-account token is mounted (Vault Agent's default `token_path`). */
+export const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * The "kubernetes" method as Vault Agent reads it: a `role` and the service-account JWT at
+ * `token_path`, read again on every login (the kubelet rotates projected tokens in place).
+ */
 export interface KubernetesMethod extends MethodCommon {
   type: 'kubernetes';
+  role: string;
+  tokenPath: string;
 }
 
 export function readKubernetes(config: BlockReader, common: MethodCommon): KubernetesMethod | undefined {
-  config.blockServe('', 'auth method "kubernetes" is not implemented by vault-extproc yet: serve refuses to start');
-  for (const key of Object.keys(config.raw)) config.accept(key);
-  return { type: 'kubernetes', ...common };
+  const role = config.string('role');
+  if (!role) config.error('role', 'is required');
+  const tokenPath = config.string('token_path') || DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH;
+  return role ? { type: 'kubernetes', ...common, role, tokenPath } : undefined;
 }
 
-/** The files serve needs, checked as `check` reports them. */
-export function checkKubernetesFiles(_method: KubernetesMethod, _at: ConfigKeyLocation, _problems: Problems): void {}
+/** The token file is read at every login: missing, empty or unreadable is an error. */
+export function checkKubernetesFiles(method: KubernetesMethod, at: ConfigKeyLocation, problems: Problems): void {
+  const token = credentialFile(method.tokenPath);
+  if (token !== 'ok') problems.error(at('token_path'), `service account token file ${method.tokenPath}: ${token}`);
+}
