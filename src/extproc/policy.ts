@@ -11,8 +11,8 @@ export interface RequestPolicyContext {
   autoAuthToken(): string | undefined;
 }
 
-/** Vault Proxy's answer when a listener requires X-Vault-Request and the request lacks it. */
-export const MISSING_REQUEST_HEADER = "missing 'X-Vault-Request' header";
+/** Vault Proxy's answer when a listener requires X-Vault-Request and the request lacks it (Go's %q). */
+export const MISSING_REQUEST_HEADER = 'missing "X-Vault-Request" header';
 
 /** Our answer to a request that would have Vault wrap an answer carrying the auto-auth token. */
 export const WRAPPED_AUTO_AUTH_TOKEN = 'vault-extproc: response wrapping of a token lookup or renewal made with the auto-auth token is not allowed';

@@ -34,7 +34,10 @@ export interface VaultRequest {
   tokenRepeated: boolean;
   /** X-Vault-Namespace as sent (first line), if any. */
   namespace: string | undefined;
-  /** X-Vault-Request's value, if present. */
+  /**
+   * X-Vault-Request's value when the request has exactly one such line (Vault Proxy's
+   * verifyRequestHeader asks for exactly one line, "true"); undefined when absent or repeated.
+   */
   vaultRequest: string | undefined;
   /** Content-Type's first value, if any. */
   contentType: string | undefined;
@@ -84,7 +87,7 @@ export function parseVaultRequest(headers: HeaderLines): VaultRequest {
     token, tokenSource,
     tokenRepeated: vaultTokens.length > 1 || authorizations.length > 1,
     namespace: headers.get('x-vault-namespace')?.[0],
-    vaultRequest: headers.get('x-vault-request')?.[0],
+    vaultRequest: singleValue(headers.get('x-vault-request')),
     contentType: headers.get('content-type')?.[0],
     answerHeaders,
   };
@@ -187,4 +190,8 @@ export function bodyFields(body: Buffer | undefined, contentType: string | undef
   } catch {
     return undefined; // trailing bytes Go's decoder would ignore, or not JSON: we cannot tell
   }
+}
+
+function singleValue(values: readonly string[] | undefined): string | undefined {
+  return values?.length === 1 ? values[0] : undefined;
 }

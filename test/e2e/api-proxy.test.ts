@@ -8,6 +8,7 @@ import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { freePort, sleep, waitFor } from '../support/ports.js';
 import { CLI } from '../support/paths.js';
 import { Proc } from '../support/process.js';
+import { rawRequest } from '../support/raw-http.js';
 
 const SECRET_PATH = '/v1/secret/data/app/config';
 const APP_POLICY = 'path "secret/data/app/*" { capabilities = ["read"] }';
@@ -206,11 +207,11 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
     let stack: Stack;
     before(async () => { stack = await appRoleStack(sim, 'true', { listenerHcl: 'tls_disable = true\n  require_request_header = true' }); });
 
-    it("answers 412 with {\"errors\":[\"missing 'X-Vault-Request' header\"]} without reaching Vault", async () => {
+    it('answers 412 with Vault Proxy\'s body {"errors":["missing \\"X-Vault-Request\\" header"]} without reaching Vault', async () => {
       sim.clearRequests();
       const res = await get(stack, SECRET_PATH);
       expect(res.status).to.equal(412);
-      expect(JSON.parse(res.body)).to.deep.equal({ errors: ["missing 'X-Vault-Request' header"] });
+      expect(res.body).to.equal('{"errors":["missing \\"X-Vault-Request\\" header"]}\n');
       expect(res.headers.get('content-type')).to.equal('application/json');
       expect(sim.requestsTo(SECRET_PATH)).to.deep.equal([]);
     });
@@ -218,6 +219,15 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
     it('passes when X-Vault-Request: true is present', async () => {
       const res = await get(stack, SECRET_PATH, { 'x-vault-request': 'true' });
       expect(res.status).to.equal(200);
+    });
+
+    it('answers 412 to X-Vault-Request sent twice or with another value, as Vault Proxy asks for exactly one line "true"', async () => {
+      sim.clearRequests();
+      for (const headers of [[['x-vault-request', 'true'], ['x-vault-request', 'true']], [['x-vault-request', 'yes']]] as Array<Array<[string, string]>>) {
+        const res = await rawRequest(stack.url, { method: 'GET', path: SECRET_PATH, headers });
+        expect(res.status, JSON.stringify(headers)).to.equal(412);
+      }
+      expect(sim.requestsTo(SECRET_PATH)).to.deep.equal([]);
     });
   });
 

@@ -89,7 +89,7 @@ describe('extproc: one stream, one request', () => {
       const { reply, state } = decide(true, {}, AUTO, strict);
       const ir = (reply as { immediate_response: { status: { code: number }; body: Buffer; headers: { set_headers: Array<{ header: { key: string; raw_value: Buffer } }> } } }).immediate_response;
       expect(ir.status.code).to.equal(412);
-      expect(ir.body.toString()).to.equal(`{"errors":["missing 'X-Vault-Request' header"]}\n`);
+      expect(ir.body.toString()).to.equal('{"errors":["missing \\"X-Vault-Request\\" header"]}\n');
       expect(ir.headers.set_headers.map((h) => [h.header.key, h.header.raw_value.toString()])).to.deep.include(['content-type', 'application/json']);
       expect(state.phase).to.equal('done');
     });
