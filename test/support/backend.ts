@@ -89,6 +89,8 @@ export interface BackendOptions {
   rootToken?: string;
   /** Simulator only; a real Vault starts without the database engine (mount it through the API). */
   sim?: Omit<VaultSimOptions, 'rootToken'>;
+  /** Real Vault only: extra environment for the Vault process (e.g. a cloud stand-in's proxy and CA). */
+  realEnv?: Record<string, string>;
 }
 
 export async function startBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<Backend> {
@@ -130,12 +132,12 @@ const OPERATION_METHOD: Record<string, string> = { read: 'GET', list: 'LIST', cr
  * A real Vault dev server (the pinned build) on a free port, answering sys/health; `extraArgs` go
  * to `vault server -dev` (e.g. -dev-leased-kv). Vault keeps its files under `dir` (its HOME).
  */
-export async function startRealDevVault(rootToken: string, extraArgs: string[] = []): Promise<{ proc: Proc; url: string; port: number; dir: string }> {
+export async function startRealDevVault(rootToken: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string; port: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vxp-vault-'));
   const port = await freePort();
   const proc = new Proc('vault', REAL_VAULT_BINARY, [
     'server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', ...extraArgs,
-  ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn' });
+  ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn', ...env });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`Vault ${REAL_VAULT_VERSION} dev server`, async () => {
@@ -154,7 +156,7 @@ export async function startRealDevVault(rootToken: string, extraArgs: string[] =
 
 async function realBackend(opts: BackendOptions): Promise<Backend> {
   const rootToken = opts.rootToken ?? 'root';
-  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken);
+  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken, [], opts.realEnv);
   // Every request Vault handles, with raw values (tokens included): test-only, on a dev server.
   const auditPath = join(dir, 'audit.log');
   const audit = await fetch(`${direct}/v1/sys/audit/file`, {
