@@ -222,7 +222,7 @@ function authorize(state: SimState, req: SimRequest, match: RouteMatch | undefin
   return { ok: { token, revokeAfter } };
 }
 
-function handleLogical(state: SimState, input: HttpInput): Reply {
+function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply> {
   const forward = input.headers['x-vault-forward'];
   if (forward) return errorReply(400, 'forwarding via header X-Vault-Forward disabled in configuration');
   if (input.headers['x-vault-inconsistent'] === 'forward-active-node') {
@@ -245,20 +245,30 @@ function handleLogical(state: SimState, input: HttpInput): Reply {
   const authorized = authorize(state, req, match);
   if ('reply' in authorized) return authorized.reply;
   const auth = authorized.ok;
+  const thrown = (err: unknown): Reply => {
+    if (err instanceof FieldError) return errorReply(400, existenceChecked ? err.message : `Field validation failed: ${err.message}`);
+    if (err instanceof RequestError) return errorReply(400, err.message);
+    return errorReply(500, multiError([(err as Error).message]));
+  };
+  const revokeIfLastUse = (): void => {
+    if (auth.revokeAfter && auth.token) state.tokens.revokeTree(auth.token.id);
+  };
+  let settlesLater = false;
   try {
     if (!mount) return errorReply(404, `no handler for route "${req.path}". route entry not found.`);
     if (!match) return errorReply(404, multiError(['unsupported path']));
     const handler = match.route.ops[req.operation] ?? (req.operation === 'create' ? match.route.ops.update : undefined);
     if (!handler) return errorReply(405, multiError(['unsupported operation']));
     const call = callFor(auth.token);
+    const finish = (outcome: Outcome): Reply => toReply(match.route.login ? applyLoginMfa(call, outcome) : outcome, state, req, mount);
     const outcome = handler(call);
-    return toReply(match.route.login ? applyLoginMfa(call, outcome) : outcome, state, req, mount);
+    if (!(outcome instanceof Promise)) return finish(outcome);
+    settlesLater = true;
+    return outcome.then(finish, thrown).finally(revokeIfLastUse);
   } catch (err) {
-    if (err instanceof FieldError) return errorReply(400, existenceChecked ? err.message : `Field validation failed: ${err.message}`);
-    if (err instanceof RequestError) return errorReply(400, err.message);
-    return errorReply(500, multiError([(err as Error).message]));
+    return thrown(err);
   } finally {
-    if (auth.revokeAfter && auth.token) state.tokens.revokeTree(auth.token.id);
+    if (!settlesLater) revokeIfLastUse();
   }
 }
 
@@ -281,17 +291,21 @@ function withNamespaceEcho(input: HttpInput, reply: Reply): Reply {
   return ns === '' ? reply : { ...reply, headers: { ...reply.headers, 'x-vault-namespace': ns } };
 }
 
-/** Entry point for every HTTP request, in the order of Vault's handler chain (http/handler.go). */
-export function handleHttp(state: SimState, input: HttpInput): Reply {
+/**
+ * Entry point for every HTTP request, in the order of Vault's handler chain (http/handler.go).
+ * A promise only when the handler calls out (the kubernetes login's TokenReview).
+ */
+export function handleHttp(state: SimState, input: HttpInput): Reply | Promise<Reply> {
   // cleanhttp.PrintablePathCheckHandler, outside everything else: a bare 400.
   if (hasNonPrintable(input.path)) return { status: 400, headers: {}, body: '' };
   // genericWrapping: only /v1/… reaches the API (on the decoded path).
   if (!input.path.startsWith('/v1/')) return outsideApiReply(input.path);
-  return withNamespaceEcho(input, handleApi(state, input));
+  const reply = handleApi(state, input);
+  return reply instanceof Promise ? reply.then((r) => withNamespaceEcho(input, r)) : withNamespaceEcho(input, reply);
 }
 
 /** A /v1/ request after genericWrapping: help, the ServeMux (redirects, fixed routes), the logical layer. */
-function handleApi(state: SimState, input: HttpInput): Reply {
+function handleApi(state: SimState, input: HttpInput): Reply | Promise<Reply> {
   // wrapHelpHandler runs before the ServeMux: help never redirects.
   if ((input.query['help'] ?? '') !== '' || input.method === 'HELP') return helpReply(state, input, namespacePathOf(state, input));
   const redirect = canonicalRedirect(input, input.method);

@@ -262,10 +262,15 @@ export class VaultSimServer implements VaultSim {
         res.socket?.end(GO_BAD_REQUEST);
         return;
       }
+      const send = (reply: Reply): void => {
+        this.record(input, reply.status);
+        res.writeHead(reply.status, outHeadersOf(reply, method));
+        res.end(reply.status === 204 ? undefined : reply.body);
+      };
       const reply = tooLarge ? errorReply(413, multiError(['http: request body too large'])) : this.safely(input);
-      this.record(input, reply.status);
-      res.writeHead(reply.status, outHeadersOf(reply, method));
-      res.end(reply.status === 204 ? undefined : reply.body);
+      // A handler that calls out (the kubernetes login's TokenReview) answers later.
+      if (reply instanceof Promise) void reply.then(send);
+      else send(reply);
     });
   }
 
@@ -290,16 +295,22 @@ export class VaultSimServer implements VaultSim {
       writeRawReply(socket, check.reply, method);
       return;
     }
+    const send = (reply: Reply): void => {
+      this.record(input, reply.status);
+      writeRawReply(socket, reply, method);
+    };
     const reply = this.safely(input);
-    this.record(input, reply.status);
-    writeRawReply(socket, reply, method);
+    if (reply instanceof Promise) void reply.then(send);
+    else send(reply);
   }
 
-  private safely(input: HttpInput): Reply {
+  private safely(input: HttpInput): Reply | Promise<Reply> {
+    const failed = (err: unknown): Reply => errorReply(500, multiError([(err as Error).message]));
     try {
-      return handleHttp(this.state, input);
+      const reply = handleHttp(this.state, input);
+      return reply instanceof Promise ? reply.catch(failed) : reply;
     } catch (err) {
-      return errorReply(500, multiError([(err as Error).message]));
+      return failed(err);
     }
   }
 

@@ -93,7 +93,8 @@ export interface Call {
   readonly token: TokenEntry | undefined;
 }
 
-export type Handler = (call: Call) => Outcome;
+/** A handler that calls out (the kubernetes login's TokenReview) returns a promise. */
+export type Handler = (call: Call) => Outcome | Promise<Outcome>;
 
 export interface Route {
   /**
