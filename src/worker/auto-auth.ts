@@ -59,6 +59,8 @@ export class AutoAuth {
   private suspected = false;
   private lastSuspectCheckMs = -Infinity;
   private readonly timers: Timers;
+  /** The client the current token was obtained through (the method's authClient, else opts.vault). */
+  private tokenClient: VaultClient;
   private readonly random: () => number;
   private readonly log: Logger;
   /** The token the sinks should hold (the newest login's). */
@@ -69,6 +71,7 @@ export class AutoAuth {
 
   constructor(private readonly opts: AutoAuthOptions) {
     this.timers = opts.timers ?? realTimers;
+    this.tokenClient = opts.vault;
     this.random = opts.random ?? Math.random;
     this.log = opts.log.child({ component: 'auto-auth', method: opts.method.name });
   }
@@ -128,7 +131,10 @@ export class AutoAuth {
     const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
     while (!this.stopped) {
       try {
-        const result = await this.opts.method.login(this.opts.vault);
+        // A method may log in through a client of its own (cert: its client certificate); the token
+        // is renewed and checked through the same client, as Vault Agent does.
+        this.tokenClient = this.opts.method.authClient?.(this.opts.vault) ?? this.opts.vault;
+        const result = await this.opts.method.login(this.tokenClient);
         this.opts.onMetric?.({ metric: 'auth_success' });
         this.log.info({ leaseDurationSeconds: result.leaseDurationSeconds, renewable: result.renewable }, 'authenticated');
         return result;
@@ -252,7 +258,7 @@ export class AutoAuth {
 
   private async renew(token: string, incrementSeconds: number): Promise<{ kind: 'renewed'; ttlSeconds: number } | { kind: 'rejected' } | { kind: 'unavailable' }> {
     try {
-      const reply = await this.opts.vault.request({
+      const reply = await this.tokenClient.request({
         method: 'POST', path: VAULT_PATHS.renewSelf, token, body: { increment: incrementSeconds }, retry: false,
       });
       const ttlSeconds = reply.body?.auth?.lease_duration ?? 0;
@@ -272,7 +278,7 @@ export class AutoAuth {
 
   /** lookup-self: false only when Vault says 403 (revoked, expired or unknown token). */
   private async stillValid(token: string): Promise<boolean> {
-    return this.opts.vault.request({ path: VAULT_PATHS.lookupSelf, token, retry: false }).then(
+    return this.tokenClient.request({ path: VAULT_PATHS.lookupSelf, token, retry: false }).then(
       () => true,
       (err: unknown) => !(err instanceof VaultResponseError && err.status === 403),
     );

@@ -16,4 +16,9 @@ export interface AuthMethod {
    * `enable_reauth_on_new_credentials`, a change to one of them makes auto-auth log in again.
    */
   credentialFiles?(): string[];
+  /**
+   * The client to log in, renew and look the token up with (Vault Agent's AuthMethodWithClient):
+   * cert's own TLS client with its client certificate. Without it, the vault block's client.
+   */
+  authClient?(vault: VaultClient): VaultClient;
 }
