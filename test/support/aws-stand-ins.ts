@@ -329,3 +329,62 @@ export function newAccessKey(prefix = 'AKIA'): { accessKeyId: string; secretAcce
     secretAccessKey: randomBytes(30).toString('base64'),
   };
 }
+
+/** What a test needs to log in with aws against a backend: the stand-ins and Vault set up to use them. */
+export interface AwsWorld {
+  api: AwsApiStandIn;
+  imds: ImdsStandIn;
+  signer: IdentitySigner;
+  account: string;
+  /** The IAM user the iam role is bound to, with its keys. */
+  app: AwsIdentity;
+  instance: InstanceIdentity;
+  close(): Promise<void>;
+}
+
+export const TEST_ACCOUNT = '123456789012';
+
+/**
+ * Starts the stand-ins and sets up `auth/aws` on the backend (a real Vault or the simulator):
+ * config/client pointed at the API stand-in (Vault's own keys known to it), the identity
+ * certificate registered for ec2, an iam role `app` bound to the `app` user's ARN
+ * (resolve_aws_unique_ids = false: true would make Vault ask IAM GetUser when the role is
+ * written) and an ec2 role `ec2` bound to the instance's AMI. Roles take `token` settings.
+ */
+export async function startAwsWorld(
+  v: { url: string; rootToken: string },
+  token: { policies?: string[]; ttl?: string; maxTtl?: string } = {},
+  client: Record<string, unknown> = {},
+): Promise<AwsWorld> {
+  const api = await AwsApiStandIn.start();
+  const signer = makeIdentitySigner();
+  const imds = await ImdsStandIn.start(signer);
+  const put = async (path: string, body: unknown): Promise<void> => {
+    const res = await fetch(`${v.url}/v1/${path}`, { method: 'POST', headers: { 'x-vault-token': v.rootToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status >= 300) throw new Error(`POST ${path} → ${res.status} ${await res.text()}`);
+  };
+  const vaultKey = newAccessKey();
+  api.addIdentity({ ...vaultKey, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/vault-server`, userId: 'AIDAVAULTSERVER', account: TEST_ACCOUNT });
+  const app: AwsIdentity = { ...newAccessKey(), arn: `arn:aws:iam::${TEST_ACCOUNT}:user/app`, userId: 'AIDAAPPUSER', account: TEST_ACCOUNT };
+  api.addIdentity(app);
+  const instance: InstanceIdentity = { instanceId: 'i-0a1b2c3d4e5f60718', imageId: 'ami-0123456789abcdef0', accountId: TEST_ACCOUNT, region: 'us-east-1', pendingTime: '2026-12-01T08:00:00Z' };
+  api.addInstance({ instanceId: instance.instanceId, imageId: instance.imageId, state: 'running' });
+  imds.identity = instance;
+  const tokenFields = {
+    token_policies: token.policies ?? ['default'],
+    ...(token.ttl ? { token_ttl: token.ttl } : {}),
+    ...(token.maxTtl ? { token_max_ttl: token.maxTtl } : {}),
+  };
+  await put('sys/auth/aws', { type: 'aws' });
+  await put('auth/aws/config/client', {
+    access_key: vaultKey.accessKeyId, secret_key: vaultKey.secretAccessKey,
+    sts_endpoint: api.url, endpoint: api.url, iam_endpoint: api.url, max_retries: 0, ...client,
+  });
+  await put('auth/aws/config/certificate/test-identity', { aws_public_cert: Buffer.from(signer.certPem).toString('base64'), type: 'identity' });
+  await put('auth/aws/role/app', { auth_type: 'iam', bound_iam_principal_arn: [app.arn], resolve_aws_unique_ids: false, ...tokenFields });
+  await put('auth/aws/role/ec2', { auth_type: 'ec2', bound_ami_id: [instance.imageId], ...tokenFields });
+  return {
+    api, imds, signer, account: TEST_ACCOUNT, app, instance,
+    close: async () => { await Promise.all([api.close(), imds.close()]); },
+  };
+}
