@@ -91,6 +91,8 @@ export interface BackendOptions {
   sim?: Omit<VaultSimOptions, 'rootToken'>;
   /** Real Vault only: extra environment for the Vault process (e.g. a cloud stand-in's proxy and CA). */
   realEnv?: Record<string, string>;
+  /** Real Vault only: extra `vault server -dev` arguments (e.g. -config=<file> adding a TLS listener). */
+  realArgs?: string[];
 }
 
 export async function startBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<Backend> {
@@ -156,7 +158,7 @@ export async function startRealDevVault(rootToken: string, extraArgs: string[] =
 
 async function realBackend(opts: BackendOptions): Promise<Backend> {
   const rootToken = opts.rootToken ?? 'root';
-  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken, [], opts.realEnv);
+  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken, opts.realArgs ?? [], opts.realEnv);
   // Every request Vault handles, with raw values (tokens included): test-only, on a dev server.
   const auditPath = join(dir, 'audit.log');
   const audit = await fetch(`${direct}/v1/sys/audit/file`, {

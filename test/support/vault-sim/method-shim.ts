@@ -118,8 +118,8 @@ class HeadRewriter {
   }
 }
 
-/** Hands a TCP socket to `server` through the shim. */
-export function attachConnection(server: http.Server, socket: net.Socket): void {
+/** Hands a TCP (or TLS) socket to `server` through the shim; returns what node:http sees as the socket. */
+export function attachConnection(server: http.Server, socket: net.Socket): Duplex {
   const methods: string[] = [];
   const rewriter = new HeadRewriter((m) => methods.push(m));
   const wrapper = new Duplex({
@@ -165,6 +165,7 @@ export function attachConnection(server: http.Server, socket: net.Socket): void 
   socket.on('error', (err) => wrapper.destroy(err));
   socket.on('close', () => wrapper.destroy());
   server.emit('connection', wrapper);
+  return wrapper;
 }
 
 /** The method the client really sent for `req` (e.g. LIST), in arrival order per connection. */

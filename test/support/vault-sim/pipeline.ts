@@ -37,6 +37,8 @@ export interface HttpInput {
   readonly body: string;
   /** getTokenFromReq's token. */
   readonly token: string | undefined;
+  /** Over the TLS listener: the client's certificates, leaf first (empty: none presented). */
+  readonly tlsPeerCertificates?: readonly Buffer[];
 }
 
 /** Routes that copy `data` to the top level (http/handler.go injectDataIntoTopRoutes). */
@@ -151,6 +153,7 @@ function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimReques
   return {
     ok: {
       id: newUuid(), method: input.method, path, operation, data, headers: input.headers, token: input.token, wrapTtlSeconds,
+      ...(input.tlsPeerCertificates ? { tlsPeerCertificates: input.tlsPeerCertificates } : {}),
       mfaCreds: mfa.creds,
     },
   };

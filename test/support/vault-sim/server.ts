@@ -2,6 +2,7 @@
 // Upgrade requests (event subscriptions) arrive on node:http's 'upgrade' event instead.
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { canonicalHeader, errorReply, type Reply } from './envelope.js';
 import type { EmittedEvent } from './events.js';
@@ -97,6 +98,13 @@ export interface VaultSim {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Also serves the same simulated Vault over TLS on a free port, as Vault's TLS listener does
+   * with tls_require_and_verify_client_cert = false: a client certificate is asked for and
+   * accepted unverified (tls.RequestClientCert), and handed to the request (the cert auth method
+   * verifies it). Open until close().
+   */
+  listenTls(opts: { cert: string | Buffer; key: string | Buffer }): Promise<{ url: string; port: number }>;
 }
 
 function headerMap(req: http.IncomingMessage): Record<string, string> {
@@ -150,6 +158,9 @@ export class VaultSimServer implements VaultSim {
   readonly events: VaultSimEvents;
   readonly leases: VaultSimLeases;
   private listener: net.Server | undefined;
+  private readonly tlsListeners: tls.Server[] = [];
+  /** What node:http sees as the socket of a TLS connection → the certificates its client presented. */
+  private readonly tlsPeers = new WeakMap<object, Buffer[]>();
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
 
@@ -243,6 +254,31 @@ export class VaultSimServer implements VaultSim {
   async close(): Promise<void> {
     this.closed = true;
     await this.stop();
+    await Promise.all(this.tlsListeners.splice(0).map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+  }
+
+  async listenTls(opts: { cert: string | Buffer; key: string | Buffer }): Promise<{ url: string; port: number }> {
+    const server = tls.createServer({ cert: opts.cert, key: opts.key, requestCert: true, rejectUnauthorized: false }, (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      const chain: Buffer[] = [];
+      // getPeerCertificate(true) links each certificate to its issuer; stop at a self-issued one.
+      let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+      while (cert?.raw && !chain.some((c) => c.equals(cert!.raw))) {
+        chain.push(cert.raw);
+        cert = cert.issuerCertificate;
+      }
+      this.tlsPeers.set(attachConnection(this.http, socket), chain);
+    });
+    server.on('tlsClientError', () => undefined);
+    this.tlsListeners.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, this.host, () => { server.off('error', reject); resolve(); });
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return { url: `https://${host}:${port}`, port };
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -257,7 +293,7 @@ export class VaultSimServer implements VaultSim {
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      const input = inputOf(req, method, Buffer.concat(chunks).toString('utf8'));
+      const input = inputOf(req, method, Buffer.concat(chunks).toString('utf8'), this.tlsPeers.get(req.socket));
       if (!input) {
         res.socket?.end(GO_BAD_REQUEST);
         return;
@@ -329,7 +365,7 @@ export class VaultSimServer implements VaultSim {
 }
 
 /** The request as Vault's Go server reads it; undefined when Go refuses the request URI (400). */
-function inputOf(req: http.IncomingMessage, method: string, body: string): HttpInput | undefined {
+function inputOf(req: http.IncomingMessage, method: string, body: string, tlsPeerCertificates?: Buffer[]): HttpInput | undefined {
   const uri = parseRequestUri(req.url ?? '/');
   if (!uri) return undefined;
   const headers = headerMap(req);
@@ -339,6 +375,7 @@ function inputOf(req: http.IncomingMessage, method: string, body: string): HttpI
   return {
     method, rawPath: uri.rawPath, path: uri.path, rawQuery: uri.rawQuery, query, queryValues, headers, headerValues, body,
     token: tokenOf(headerValues),
+    ...(tlsPeerCertificates ? { tlsPeerCertificates } : {}),
   };
 }
 

@@ -20,6 +20,12 @@ export interface SimRequest {
   readonly wrapTtlSeconds: number;
   /** X-Vault-MFA credentials by method ID or name (parseMFAHeader). */
   readonly mfaCreds: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The request came over the TLS listener (`listenTls`): the certificates the client presented,
+   * leaf first (DER), empty when it presented none. Undefined over plain HTTP (the cert auth
+   * method's "tls connection required").
+   */
+  readonly tlsPeerCertificates?: readonly Buffer[];
 }
 
 /** The `auth` block of a response (sdk/logical HTTPAuth). */

@@ -1,0 +1,147 @@
+import { expect } from 'chai';
+import { copyFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { CertMethod } from '../../../src/config/types.js';
+import { VaultResponseError } from '../../../src/errors.js';
+import { CertAuth } from '../../../src/worker/auth/cert.js';
+import { VaultClient } from '../../../src/vault/client.js';
+import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
+import { forEachBackend, type Backend } from '../../support/backend.js';
+import { makeClientCert, setupCertAuth, startCertBackend } from '../../support/cert-auth.js';
+import { waitFor } from '../../support/ports.js';
+import { makeTestPki, type TestPki } from '../../support/tls.js';
+import { vaultApi } from '../../support/vault-setup.js';
+
+function certMethod(extra: Partial<CertMethod> = {}): CertMethod {
+  return { type: 'cert', mountPath: 'auth/cert', reload: false, minBackoffSeconds: 1, maxBackoffSeconds: 300, exitOnError: false, ...extra };
+}
+
+/** A login straight to Vault's TLS listener with Node's https (no client certificate unless given). */
+async function rawLogin(url: string, pki: TestPki, body: unknown, client?: { cert: string; key: string }): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${url}/v1/auth/cert/login`, {
+      method: 'POST', ca: readFileSync(pki.caCert), headers: { 'content-type': 'application/json' },
+      ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+    }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind) {
+  this.timeout(40_000);
+  let pki: TestPki;
+  let backend: Backend;
+  let tlsUrl: string;
+  const runs: AutoAuthRun[] = [];
+
+  before(() => {
+    pki = makeTestPki();
+  });
+  after(() => rmSync(pki.dir, { recursive: true, force: true }));
+  beforeEach(async () => {
+    ({ backend, tlsUrl } = await startCertBackend(kind, pki));
+  });
+  afterEach(async function () {
+    for (const r of runs.splice(0)) await r.stop();
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${backend.logs()}\n`);
+    await backend.close();
+  });
+
+  function go(method: CertMethod, vaultBlock: { caCert?: string; clientCert?: string; clientKey?: string } = { caCert: pki.caCert }): AutoAuthRun {
+    const r = runAutoAuth({ address: tlsUrl, ...vaultBlock }, new CertAuth(method));
+    runs.push(r);
+    return r;
+  }
+
+  it('logs in with the method\'s client_cert/client_key (and ca_cert): a token of role "web" with its policy, reading the secret', async () => {
+    await setupCertAuth(backend, pki);
+    const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }), {});
+    const token = await waitFor('a token', () => tokens[0]);
+    const self = (await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token)).json.data;
+    expect(self.path).to.equal('auth/cert/login');
+    expect(self.policies).to.deep.equal(['cert-app', 'default']);
+    expect(self.display_name).to.equal('cert-web');
+    expect(self.meta.cert_name).to.equal('web');
+    expect(self.meta.common_name).to.equal('client');
+    expect(self.meta.serial_number).to.match(/^\d+$/);
+    expect(self.meta.subject_key_id).to.match(/^([0-9a-f]{2}:)+[0-9a-f]{2}$/);
+    const secret = await vaultApi(backend, 'GET', 'secret/data/cert-app', undefined, token);
+    expect(secret.json.data.data).to.deep.equal({ who: 'cert' });
+  });
+
+  it('without client_cert in the method, presents the vault block\'s client certificate (no role named: Vault tries every role)', async () => {
+    await setupCertAuth(backend, pki);
+    const { tokens } = go(certMethod(), { caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey });
+    const token = await waitFor('a token', () => tokens[0]);
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.meta.cert_name).to.equal('web');
+  });
+
+  it('logs in again after the token is revoked', async () => {
+    await setupCertAuth(backend, pki, { tokenTtl: '3s' });
+    const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }));
+    const first = await waitFor('a token', () => tokens[0]);
+    await backend.revokeToken(first);
+    const second = await waitFor('a new token', () => tokens[1], 8_000);
+    expect(second).not.to.equal(first);
+    expect((await vaultApi(backend, 'GET', 'secret/data/cert-app', undefined, second)).status).to.equal(200);
+  });
+
+  it('renews the token through the login\'s own TLS client, so Vault sees the same certificate: renewed, no new login', async () => {
+    await setupCertAuth(backend, pki, { tokenTtl: '3s' });
+    const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }));
+    const token = await waitFor('a token', () => tokens[0]);
+    backend.clearRequests();
+    await waitFor('a renewal', () => (backend.requestsTo('/v1/auth/token/renew-self').length > 0 ? true : undefined), 6_000);
+    const renewal = backend.requestsTo('/v1/auth/token/renew-self')[0]!;
+    expect(renewal.token).to.equal(await backend.tokenAsSeen(token));
+    expect(renewal.status).to.equal(200);
+    expect(tokens).to.have.length(1);
+  });
+
+  it('reload = true reads the certificate files again at each login: a replaced certificate is the one presented next', async () => {
+    await setupCertAuth(backend, pki, { tokenTtl: '3s' });
+    const first = makeClientCert(pki, 'rotating', 'ca');
+    const certFile = `${pki.dir}/current.pem`;
+    const keyFile = `${pki.dir}/current.key`;
+    copyFileSync(first.cert, certFile);
+    copyFileSync(first.key, keyFile);
+    const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: certFile, clientKey: keyFile, reload: true }));
+    const t1 = await waitFor('a token', () => tokens[0]);
+    const serial1 = (await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, t1)).json.data.meta.serial_number;
+    const next = makeClientCert(pki, 'rotated', 'ca');
+    copyFileSync(next.cert, certFile);
+    copyFileSync(next.key, keyFile);
+    await backend.revokeToken(t1);
+    const t2 = await waitFor('a new token', () => tokens[1], 8_000);
+    const meta2 = (await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, t2)).json.data.meta;
+    expect(meta2.common_name).to.equal('rotated');
+    expect(meta2.serial_number).not.to.equal(serial1);
+  });
+
+  it('conformance: an unknown certificate, none at all, plain HTTP and an unmet constraint get Vault\'s 400s and texts', async () => {
+    await setupCertAuth(backend, pki, { allowedCommonNames: 'only-this-one' });
+    const stranger = makeClientCert(pki, 'stranger', 'other-ca');
+    const unknown = await rawLogin(tlsUrl, pki, {}, stranger);
+    expect(unknown).to.deep.equal({ status: 400, json: { errors: ['invalid certificate or no client certificate supplied; additionally got errors during verification: <nil>'] } });
+    expect(await rawLogin(tlsUrl, pki, {})).to.deep.equal({ status: 400, json: { errors: ['client certificate must be supplied'] } });
+    const plain = await fetch(`${backend.url}/v1/auth/cert/login`, { method: 'POST', body: '{}' });
+    expect({ status: plain.status, json: await plain.json() }).to.deep.equal({ status: 400, json: { errors: ['tls connection required'] } });
+    const constrained = await rawLogin(tlsUrl, pki, { name: 'web' }, { cert: pki.clientCert, key: pki.clientKey });
+    expect(constrained).to.deep.equal({ status: 400, json: { errors: ['no chain matching all constraints could be found for this login certificate'] } });
+    // What the worker's login makes of an unknown certificate: Vault's 400, no token.
+    const vault = new VaultClient({ address: tlsUrl, caCert: pki.caCert, tlsSkipVerify: false, numRetries: 0 });
+    try {
+      const method = new CertAuth(certMethod({ caCert: pki.caCert, clientCert: stranger.cert, clientKey: stranger.key }));
+      const err = await method.login(vault).then(() => undefined, (e: unknown) => e);
+      expect((err as VaultResponseError).status).to.equal(400);
+    } finally {
+      vault.close();
+    }
+  });
+});
