@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { VaultResponseError, errorMessage } from '../errors.js';
 import type { FileSink } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -37,6 +38,8 @@ export interface AutoAuthOptions {
   exitAfterAuth: boolean;
   /** `enable_reauth_on_new_credentials`: log in again when one of the method's credentialFiles() changes. */
   reauthOnNewCredentials?: boolean;
+  /** How often the credential files are stat'ed with reauthOnNewCredentials (default CREDENTIAL_POLL_MS). */
+  credentialPollMs?: number;
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
   onExit(code: number, reason: string): void;
   onMetric?(update: WorkerMetric): void;
@@ -48,6 +51,13 @@ export interface AutoAuthOptions {
 const SUSPECT_MIN_INTERVAL_MS = 5_000;
 
 /**
+ * enable_reauth_on_new_credentials: the credential files are stat'ed (following symlinks) this
+ * often. Polling sees what inotify can miss: the kubelet replaces a projected token by swapping a
+ * `..data` symlink, an editor or a secret agent renames a new file over the old one.
+ */
+export const CREDENTIAL_POLL_MS = 1_000;
+
+/**
  * The auto-auth loop: log in (with jittered exponential backoff while Vault is down), write
  * the sinks, hand the token to ext_proc, renew it with renew-self on Vault's schedule, and log
  * in again when renewal fails, stops extending the token, or the token turns out revoked.
@@ -57,6 +67,8 @@ export class AutoAuth {
   private wakeResolve: () => void = () => undefined;
   private wake: Promise<void> = this.newWake();
   private suspected = false;
+  /** A credential file changed since the last login attempt began (enable_reauth_on_new_credentials). */
+  private credentialsChanged = false;
   private lastSuspectCheckMs = -Infinity;
   private readonly timers: Timers;
   /** The client the current token was obtained through (the method's authClient, else opts.vault). */
@@ -78,6 +90,16 @@ export class AutoAuth {
 
   /** Runs until stop(). */
   async run(): Promise<void> {
+    const watcher = this.watchCredentials();
+    try {
+      await this.loop();
+    } finally {
+      this.stop();
+      await watcher;
+    }
+  }
+
+  private async loop(): Promise<void> {
     while (!this.stopped) {
       const login = await this.authenticate();
       if (!login) return;
@@ -130,6 +152,8 @@ export class AutoAuth {
   private async authenticate(): Promise<LoginResult | undefined> {
     const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
     while (!this.stopped) {
+      // This attempt reads the credential files as they are now: a change seen before it is consumed.
+      this.credentialsChanged = false;
       try {
         // A method may log in through a client of its own (cert: its client certificate); the token
         // is renewed and checked through the same client, as Vault Agent does.
@@ -146,7 +170,8 @@ export class AutoAuth {
           this.opts.onExit(1, 'authentication failed and exit_on_err is set');
           return undefined;
         }
-        await this.sleep(delayMs);
+        // Only stop() ends a backoff early: neither a suspicion nor new credentials make a login storm.
+        await this.timers.sleep(delayMs, this.stopWake);
       }
     }
     return undefined;
@@ -205,6 +230,10 @@ export class AutoAuth {
       const woken = await this.sleepUntil(nextAtMs);
       if (this.stopped) return;
       if (woken) {
+        if (this.credentialsChanged) {
+          this.log.info('the method found new credentials; logging in again');
+          return;
+        }
         if (this.consumeSuspicion() && !(await this.stillValid(login.token))) {
           this.log.warn('the auto-auth token is no longer valid');
           return;
@@ -236,14 +265,50 @@ export class AutoAuth {
 
   /** Sleeps until `atMs`; true when woken early (suspicion or stop). */
   private async sleepUntil(atMs: number): Promise<boolean> {
-    if (this.suspected || this.stopped) return true;
+    if (this.suspected || this.stopped || this.credentialsChanged) return true;
     const maxTimerMs = 2 ** 31 - 1;
-    while (!this.stopped && !this.suspected) {
+    while (!this.stopped && !this.suspected && !this.credentialsChanged) {
       const left = atMs - this.timers.now();
       if (left <= 0) return false;
       await this.sleep(Math.min(left, maxTimerMs));
     }
     return true;
+  }
+
+  /**
+   * enable_reauth_on_new_credentials: stats the method's credential files every credentialPollMs
+   * and flags a change (then wakes keepAlive, which logs in again). A file that appears or whose
+   * identity, size or times change is new; one that disappears is not (a method may remove it
+   * after reading, as remove_secret_id_file_after_reading and remove_jwt_after_reading do).
+   */
+  private async watchCredentials(): Promise<void> {
+    const files = this.opts.method.credentialFiles;
+    if (!this.opts.reauthOnNewCredentials || !files) return;
+    const pollMs = this.opts.credentialPollMs ?? CREDENTIAL_POLL_MS;
+    const seen = new Map<string, string>(); // file -> signature, or '' while absent
+    const scan = async (): Promise<string[]> => {
+      const changed: string[] = [];
+      for (const file of files.call(this.opts.method)) {
+        const now = (await fileSignature(file)) ?? '';
+        const before = seen.get(file);
+        seen.set(file, now);
+        // First sight sets the baseline; a file that disappears is nothing new to log in with.
+        if (before !== undefined && now !== '' && now !== before) changed.push(file);
+      }
+      return changed;
+    };
+    await scan();
+    this.log.info({ files: files.call(this.opts.method).length, pollMs }, 'watching the credential files for changes (enable_reauth_on_new_credentials)');
+    while (!this.stopped) {
+      await this.timers.sleep(pollMs, this.stopWake);
+      if (this.stopped) return;
+      const changed = await scan().catch(() => []);
+      if (changed.length > 0) {
+        this.log.info({ files: changed }, 'credential file changed');
+        this.credentialsChanged = true;
+        this.wakeUp();
+      }
+    }
   }
 
   private consumeSuspicion(): boolean {
@@ -293,6 +358,16 @@ export function renewalDelayMs(ttlMs: number, graceMs: number): number | undefin
   const sleepMs = (ttlMs * 2) / 3 + graceMs / 3;
   if (ttlMs <= graceMs || ttlMs - sleepMs <= graceMs) return undefined;
   return sleepMs;
+}
+
+/** What tells a credential file's versions apart (stat follows symlinks); undefined when absent. */
+async function fileSignature(path: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeError(err: unknown): Record<string, unknown> {

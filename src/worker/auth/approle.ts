@@ -19,6 +19,11 @@ export class AppRoleAuth implements AuthMethod {
 
   constructor(private readonly config: AppRoleMethod) {}
 
+  /** enable_reauth_on_new_credentials: a new secret_id (or role_id) file means a new login. */
+  credentialFiles(): string[] {
+    return [this.config.roleIdFilePath, ...(this.config.secretIdFilePath ? [this.config.secretIdFilePath] : [])];
+  }
+
   async login(vault: VaultClient): Promise<LoginResult> {
     this.roleId = (await readCredentialFile(this.config.roleIdFilePath, 'role_id')) ?? this.roleId;
     if (!this.roleId) throw new AppError('AUTH_FAILED', `role_id file ${this.config.roleIdFilePath} is missing or empty`);
