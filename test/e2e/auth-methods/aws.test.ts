@@ -99,7 +99,10 @@ api_proxy { use_auto_auth_token = true }
   }
 
   it('iam: serve logs in with a signed GetCallerIdentity; a request without a token reaches Vault with the auto-auth token', async () => {
-    const stack = await startStack({ vault: backend, hcl: ({ dir }) => autoAuth(dir, iamConfig()) });
+    // The metadata stand-in for iam too: a chain that fell through to the instance role would ask it,
+    // never the link-local default address.
+    const stack = await withEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: world.imds.url }, () =>
+      startStack({ vault: backend, hcl: ({ dir }) => autoAuth(dir, iamConfig()) }));
     stacks.push(stack);
     await throughEnvoy(stack, 'iam');
     expect(world.api.callsOf('GetCallerIdentity').filter((c) => c.accessKeyId === world.app.accessKeyId && c.verified)).to.not.be.empty;

@@ -59,11 +59,13 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
   }
 
   const iamStatic = (): AwsMethod => method({ authType: 'iam', role: 'app', accessKey: world.app.accessKeyId, secretKey: world.app.secretAccessKey });
+  // Every AwsAuth here has the metadata stand-in as its metadata service, so that no test (nor a
+  // broken chain) ever asks the link-local default address.
   const ec2Env = (): Record<string, string> => ({ AWS_EC2_METADATA_SERVICE_ENDPOINT: world.imds.url });
 
   it('iam: logs in with a signed sts:GetCallerIdentity; Vault asks STS (the stand-in checks the signature) and the token works', async () => {
     await setUp();
-    const seen = autoAuth(new AwsAuth(iamStatic(), { env: {} }));
+    const seen = autoAuth(new AwsAuth(iamStatic(), { env: ec2Env() }));
     const token = await waitFor('a token', () => seen.tokens[0]);
     const self = await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token);
     expect(self.json.data.path).to.equal('auth/aws/login');
@@ -77,12 +79,12 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
 
   it('iam: logs in again after the token is revoked', async () => {
     await setUp({ ttl: '3s', maxTtl: '1h' });
-    const seen = autoAuth(new AwsAuth(iamStatic(), { env: {} }));
+    const seen = autoAuth(new AwsAuth(iamStatic(), { env: ec2Env() }));
     const first = await waitFor('a token', () => seen.tokens[0]);
     const signedBefore = world.api.callsOf('GetCallerIdentity').filter((c) => c.accessKeyId === world.app.accessKeyId && c.verified).length;
     await backend.revokeToken(first);
     const second = await waitFor('a new token', () => seen.tokens[1], 8_000);
-    expect(second).not.to.equal(first);
+    expect(second === first, 'the re-login gave a new token').to.equal(false);
     expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, second)).json.data.path).to.equal('auth/aws/login');
     // The new login signed a new GetCallerIdentity, which STS (the stand-in) verified again.
     expect(world.api.callsOf('GetCallerIdentity').filter((c) => c.accessKeyId === world.app.accessKeyId && c.verified).length).to.be.greaterThan(signedBefore);
@@ -126,7 +128,7 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
 
   it('iam: a wrong secret key is refused (STS rejects the signature, Vault refuses the login)', async () => {
     await setUp();
-    const auth = new AwsAuth(method({ authType: 'iam', role: 'app', accessKey: world.app.accessKeyId, secretKey: 'not-the-secret' }), { env: {} });
+    const auth = new AwsAuth(method({ authType: 'iam', role: 'app', accessKey: world.app.accessKeyId, secretKey: 'not-the-secret' }), { env: ec2Env() });
     const err = await auth.login(vault).then(() => undefined, (e: Error) => e);
     expect(err?.message).to.match(/SignatureDoesNotMatch/);
     expect(world.api.callsOf('GetCallerIdentity').at(-1)).to.include({ verified: false, status: 403 });
@@ -134,18 +136,18 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
 
   it('iam: header_value is sent and signed as X-Vault-AWS-IAM-Server-ID; Vault requires it when configured', async () => {
     await setUp({}, { iam_server_id_header_value: 'vault.example.com' });
-    const without = await new AwsAuth(iamStatic(), { env: {} }).login(vault).then(() => undefined, (e: Error) => e);
+    const without = await new AwsAuth(iamStatic(), { env: ec2Env() }).login(vault).then(() => undefined, (e: Error) => e);
     expect(without?.message).to.match(/X-Vault-AWS-IAM-Server-ID.*missing header/);
-    const wrong = await new AwsAuth({ ...iamStatic(), headerValue: 'other.example.com' }, { env: {} }).login(vault).then(() => undefined, (e: Error) => e);
+    const wrong = await new AwsAuth({ ...iamStatic(), headerValue: 'other.example.com' }, { env: ec2Env() }).login(vault).then(() => undefined, (e: Error) => e);
     expect(wrong?.message).to.match(/expected "vault.example.com" but got "other.example.com"/);
-    const right = await new AwsAuth({ ...iamStatic(), headerValue: 'vault.example.com' }, { env: {} }).login(vault);
+    const right = await new AwsAuth({ ...iamStatic(), headerValue: 'vault.example.com' }, { env: ec2Env() }).login(vault);
     expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, right.token)).status).to.equal(200);
     expect(world.api.callsOf('GetCallerIdentity').at(-1)!.signedHeaders).to.include('x-vault-aws-iam-server-id');
   });
 
   it('iam: AWS_ENDPOINT_URL_STS sets the URL the request is signed for (region and host as given)', async () => {
     await setUp();
-    const auth = new AwsAuth({ ...iamStatic(), region: 'eu-west-3' }, { env: { AWS_ENDPOINT_URL_STS: world.api.url } });
+    const auth = new AwsAuth({ ...iamStatic(), region: 'eu-west-3' }, { env: { ...ec2Env(), AWS_ENDPOINT_URL_STS: world.api.url } });
     const result = await auth.login(vault);
     expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, result.token)).status).to.equal(200);
     expect(world.api.callsOf('GetCallerIdentity').at(-1)).to.include({ host: `127.0.0.1:${world.api.port}`, region: 'eu-west-3', verified: true });
@@ -174,7 +176,7 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
     expect(nonce).to.match(/^[0-9a-f-]{36}$/);
     await backend.revokeToken(first);
     const second = await waitFor('a new token', () => seen.tokens[1], 8_000);
-    expect(second).not.to.equal(first);
+    expect(second === first, 'the re-login gave a new token').to.equal(false);
     expect(auth.currentNonce).to.equal(nonce);
     expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, second)).status).to.equal(200);
     // Vault tied the instance to the first nonce: another one (a restarted agent without `nonce`) is refused.
