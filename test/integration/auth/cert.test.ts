@@ -9,7 +9,7 @@ import { VaultClient } from '../../../src/vault/client.js';
 import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
 import { forEachBackend, type Backend } from '../../support/backend.js';
 import { makeClientCert, setupCertAuth, startCertBackend } from '../../support/cert-auth.js';
-import { waitFor } from '../../support/ports.js';
+import { sleep, waitFor } from '../../support/ports.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
 import { vaultApi } from '../../support/vault-setup.js';
 
@@ -96,11 +96,14 @@ forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind
     await setupCertAuth(backend, pki, { tokenTtl: '3s' });
     const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }));
     const token = await waitFor('a token', () => tokens[0]);
+    const loggedInAt = Date.now();
     backend.clearRequests();
     await waitFor('a renewal', () => (backend.requestsTo('/v1/auth/token/renew-self').length > 0 ? true : undefined), 6_000);
     const renewal = backend.requestsTo('/v1/auth/token/renew-self')[0]!;
     expect(renewal.token).to.equal(await backend.tokenAsSeen(token));
-    expect(renewal.status).to.equal(200);
+    // Past the login's 3 s TTL: the first token lives on (renewed), and there was no second login.
+    await sleep(Math.max(0, loggedInAt + 4_500 - Date.now()));
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token)).status).to.equal(200);
     expect(tokens).to.have.length(1);
   });
 
