@@ -92,6 +92,8 @@ export class AwsApiStandIn {
   readonly calls: ApiCall[] = [];
   private readonly identities = new Map<string, AwsIdentity>();
   private readonly instances = new Map<string, Ec2Instance>();
+  /** Web identity tokens sts:AssumeRoleWithWebIdentity accepts, and the role each may assume. */
+  private readonly webIdentities = new Map<string, string>();
   private constructor(private readonly server: http.Server, readonly port: number) {}
 
   static async start(): Promise<AwsApiStandIn> {
@@ -113,6 +115,11 @@ export class AwsApiStandIn {
 
   removeIdentity(accessKeyId: string): void {
     this.identities.delete(accessKeyId);
+  }
+
+  /** `token` may assume `roleArn` (arn:aws:iam::<account>:role/<name>) with sts:AssumeRoleWithWebIdentity. */
+  allowWebIdentity(token: string, roleArn: string): void {
+    this.webIdentities.set(token, roleArn);
   }
 
   addInstance(instance: Ec2Instance): void {
@@ -146,6 +153,7 @@ export class AwsApiStandIn {
     const refuse = (status: number, code: string, message: string): void =>
       answer(status, `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomBytes(8).toString('hex')}</RequestId></ErrorResponse>`);
 
+    if (action === 'AssumeRoleWithWebIdentity') return this.assumeRoleWithWebIdentity(form, call, answer, refuse);
     const auth = AUTHORIZATION.exec(req.headers.authorization ?? '');
     if (!auth) return refuse(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
     const [, keyId, , region, service, signedList, signature] = auth as unknown as string[];
@@ -209,6 +217,35 @@ export class AwsApiStandIn {
     }
     return refuse(400, 'InvalidAction', `Could not find operation ${action} for ${service}`);
   }
+
+  /** Unsigned, as STS takes it: the token must be one allowed for the role; new temporary keys are made. */
+  private assumeRoleWithWebIdentity(form: URLSearchParams, call: ApiCall, answer: (status: number, xml: string) => void, refuse: (status: number, code: string, message: string) => void): void {
+    call.service = 'sts';
+    const roleArn = form.get('RoleArn') ?? '';
+    const session = form.get('RoleSessionName') ?? '';
+    if (this.webIdentities.get(form.get('WebIdentityToken') ?? '') !== roleArn || session === '') {
+      return refuse(400, 'InvalidIdentityToken', 'Token is not valid for this role');
+    }
+    call.verified = true;
+    const [, , , , account, resource] = roleArn.split(':');
+    const roleName = (resource ?? '').split('/').pop() ?? '';
+    const keys = newAccessKey('ASIA');
+    const sessionToken = randomBytes(32).toString('base64');
+    const arn = `arn:aws:sts::${account}:assumed-role/${roleName}/${session}`;
+    this.addIdentity({ ...keys, sessionToken, arn, userId: `AROA${roleName.toUpperCase()}:${session}`, account: account ?? '' });
+    answer(200, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>${keys.accessKeyId}</AccessKeyId>
+      <SecretAccessKey>${xmlEscape(keys.secretAccessKey)}</SecretAccessKey>
+      <SessionToken>${xmlEscape(sessionToken)}</SessionToken>
+      <Expiration>${new Date(Date.now() + 3600_000).toISOString()}</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>${xmlEscape(arn)}</Arn><AssumedRoleId>AROA${xmlEscape(roleName.toUpperCase())}:${xmlEscape(session)}</AssumedRoleId></AssumedRoleUser>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>${randomBytes(8).toString('hex')}</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>`);
+  }
 }
 
 /** A test-controlled key standing in for AWS's instance identity signing key, and its certificate. */
@@ -260,6 +297,11 @@ export class ImdsStandIn {
   v2Required = true;
   identity: InstanceIdentity | undefined;
   role: { name: string; accessKeyId: string; secretAccessKey: string; token: string } | undefined;
+  /**
+   * Container credentials at `/container-credentials` (AWS_CONTAINER_CREDENTIALS_FULL_URI), given
+   * only with `Authorization: <authorization>`.
+   */
+  container: { authorization: string; accessKeyId: string; secretAccessKey: string; token: string } | undefined;
   private constructor(private readonly server: http.Server, readonly port: number, private readonly signer: IdentitySigner) {}
 
   static async start(signer: IdentitySigner): Promise<ImdsStandIn> {
@@ -307,6 +349,13 @@ export class ImdsStandIn {
       return answer(200, t);
     }
     if (req.method !== 'GET') return answer(405, '');
+    if (path === '/container-credentials' && this.container) {
+      if (req.headers.authorization !== this.container.authorization) return answer(401, '');
+      return answer(200, JSON.stringify({
+        AccessKeyId: this.container.accessKeyId, SecretAccessKey: this.container.secretAccessKey, Token: this.container.token,
+        Expiration: new Date(Date.now() + 3600_000).toISOString(),
+      }), 'application/json');
+    }
     if (this.v2Required && !this.v1Only && !withToken) return answer(401, '');
     if (path === '/latest/dynamic/instance-identity/document' && this.identity) return answer(200, this.document(), 'application/json');
     if (path === '/latest/dynamic/instance-identity/signature' && this.identity) return answer(200, this.signer.sign(this.document()));

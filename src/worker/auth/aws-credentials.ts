@@ -11,7 +11,7 @@ export interface AwsCredentials {
   secretAccessKey: string;
   sessionToken?: string;
   /** Where they came from, for logs: never the keys themselves. */
-  source: 'config' | 'environment' | 'shared credentials file' | 'instance metadata';
+  source: 'config' | 'environment' | 'shared credentials file' | 'web identity' | 'container' | 'instance metadata';
   /** Expiry of temporary credentials (instance role), ms since the epoch. */
   expiresAtMs?: number;
 }
@@ -115,17 +115,26 @@ export interface StaticKeys {
  * 2. AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY), AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), AWS_SESSION_TOKEN;
  * 3. the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials), profile
  *    AWS_PROFILE or `default`: aws_access_key_id, aws_secret_access_key, aws_session_token;
- * 4. the instance's role from the metadata service (iam/security-credentials/<role>).
+ * 4. web identity: AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (EKS service accounts), the token
+ *    file read at every login and exchanged by sts:AssumeRoleWithWebIdentity (session name
+ *    AWS_ROLE_SESSION_NAME, else a timestamp as the SDK makes it);
+ * 5. container credentials when AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2) or
+ *    AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a loopback host) is set, with
+ *    AWS_CONTAINER_AUTHORIZATION_TOKEN; otherwise
+ * 6. the instance's role from the metadata service (iam/security-credentials/<role>).
  *
- * Not covered (Agent has them through the SDK): web identity (AWS_ROLE_ARN with
- * AWS_WEB_IDENTITY_TOKEN_FILE), assuming AWS_ROLE_ARN, and ECS container credentials
- * (AWS_CONTAINER_CREDENTIALS_*_URI): with those alone, login fails and says what was tried.
+ * Not covered (Agent has it through the SDK): AWS_ROLE_ARN without a web identity token (an
+ * sts:AssumeRole made with the credentials found before it).
  */
 export class CredentialChain {
   constructor(
     private readonly keys: StaticKeys,
     private readonly imds: InstanceMetadata,
     private readonly env: Env = process.env,
+    /** The method's region, for STS calls the chain makes itself (web identity) when AWS_REGION is unset. */
+    private readonly region = 'us-east-1',
+    /** The STS endpoint for a region (AWS_ENDPOINT_URL_STS honoured): the method's own rule. */
+    private readonly stsEndpoint: (region: string) => URL = (r) => new URL(`https://sts.${r}.amazonaws.com/`),
   ) {}
 
   /** The shared credentials file the chain reads (it may not exist). */
@@ -147,10 +156,20 @@ export class CredentialChain {
     const file = await this.fromSharedFile();
     if (file.creds) return file.creds;
     tried.push(`shared credentials file: ${file.why}`);
+    const roleArn = this.env['AWS_ROLE_ARN'];
+    const tokenFile = this.env['AWS_WEB_IDENTITY_TOKEN_FILE'];
+    if (roleArn && tokenFile) {
+      try {
+        return await this.fromWebIdentity(roleArn, tokenFile);
+      } catch (err) {
+        tried.push(`web identity: ${errorMessage(err)}`);
+      }
+    }
+    const container = this.env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] || this.env['AWS_CONTAINER_CREDENTIALS_FULL_URI'];
     try {
-      return await this.fromInstanceRole();
+      return container ? await this.fromContainer() : await this.fromInstanceRole();
     } catch (err) {
-      tried.push(`instance role: ${errorMessage(err)}`);
+      tried.push(`${container ? 'container' : 'instance role'}: ${errorMessage(err)}`);
     }
     throw new AppError('AUTH_FAILED', `no AWS credentials found (config: no access_key/secret_key; ${tried.join('; ')})`);
   }
@@ -181,26 +200,91 @@ export class CredentialChain {
     return { creds: { accessKeyId: id, secretAccessKey: secret, source: 'shared credentials file', ...(token ? { sessionToken: token } : {}) }, why: '' };
   }
 
+  /** sts:AssumeRoleWithWebIdentity, unsigned, as stscreds.WebIdentityRoleProvider sends it. */
+  private async fromWebIdentity(roleArn: string, tokenFile: string): Promise<AwsCredentials> {
+    let token: string;
+    try {
+      token = (await readFile(tokenFile, 'utf8')).trim();
+    } catch (err) {
+      throw new AppError('AUTH_FAILED', `cannot read AWS_WEB_IDENTITY_TOKEN_FILE ${tokenFile}: ${errorMessage(err)}`);
+    }
+    const region = this.env['AWS_REGION'] || this.env['AWS_DEFAULT_REGION'] || this.region;
+    const url = this.stsEndpoint(region);
+    const body = new URLSearchParams({
+      Action: 'AssumeRoleWithWebIdentity', RoleArn: roleArn,
+      RoleSessionName: this.env['AWS_ROLE_SESSION_NAME'] || String(Date.now() * 1_000_000), Version: '2011-06-15', WebIdentityToken: token,
+    }).toString();
+    let text: string;
+    let status: number;
+    try {
+      const res = await fetch(url, {
+        method: 'POST', body, redirect: 'manual', signal: AbortSignal.timeout(10_000),
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (err) {
+      throw new AppError('AUTH_FAILED', `STS at ${url.host} unreachable: ${errorMessage(err)}`);
+    }
+    const pick = (tag: string): string | undefined => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text)?.[1];
+    if (status !== 200) throw new AppError('AUTH_FAILED', `sts:AssumeRoleWithWebIdentity: HTTP ${status} ${pick('Code') ?? ''}`.trim());
+    const id = pick('AccessKeyId');
+    const secret = pick('SecretAccessKey');
+    if (!id || !secret) throw new AppError('AUTH_FAILED', 'sts:AssumeRoleWithWebIdentity answered without credentials');
+    const sessionToken = pick('SessionToken');
+    const expires = Date.parse(pick('Expiration') ?? '');
+    return {
+      accessKeyId: id, secretAccessKey: secret, source: 'web identity',
+      ...(sessionToken ? { sessionToken } : {}), ...(Number.isFinite(expires) ? { expiresAtMs: expires } : {}),
+    };
+  }
+
+  /** The ECS/EKS Pod Identity container endpoint, as the SDK's endpointcreds provider asks it. */
+  private async fromContainer(): Promise<AwsCredentials> {
+    const relative = this.env['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
+    const url = new URL(relative ? `http://169.254.170.2${relative}` : this.env['AWS_CONTAINER_CREDENTIALS_FULL_URI']!);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+    if (!relative && url.protocol !== 'https:' && !loopback) {
+      throw new AppError('AUTH_FAILED', `AWS_CONTAINER_CREDENTIALS_FULL_URI must be https or a loopback host, got ${url.host}`);
+    }
+    const auth = this.env['AWS_CONTAINER_AUTHORIZATION_TOKEN'];
+    let raw: string;
+    try {
+      const res = await fetch(url, { headers: auth ? { authorization: auth } : {}, redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+      if (res.status !== 200) throw new AppError('AUTH_FAILED', `container credentials: HTTP ${res.status}`);
+      raw = await res.text();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('AUTH_FAILED', `container credentials endpoint ${url.host} unreachable: ${errorMessage(err)}`);
+    }
+    return this.temporary(raw, 'container');
+  }
+
+  private temporary(raw: string, source: 'container' | 'instance metadata'): AwsCredentials {
+    let doc: { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
+    try {
+      doc = JSON.parse(raw) as typeof doc;
+    } catch {
+      throw new AppError('AUTH_FAILED', `the ${source} credentials are not JSON`);
+    }
+    if ((doc.Code ?? 'Success') !== 'Success' || !doc.AccessKeyId || !doc.SecretAccessKey) {
+      throw new AppError('AUTH_FAILED', `the ${source} credentials are not usable (Code ${doc.Code ?? '?'})`);
+    }
+    const expires = doc.Expiration ? Date.parse(doc.Expiration) : NaN;
+    return {
+      accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, source,
+      ...(doc.Token ? { sessionToken: doc.Token } : {}),
+      ...(Number.isFinite(expires) ? { expiresAtMs: expires } : {}),
+    };
+  }
+
   private async fromInstanceRole(): Promise<AwsCredentials> {
     const roles = (await this.imds.get('meta-data/iam/security-credentials/')).split('\n').map((l) => l.trim()).filter(Boolean);
     const role = roles[0];
     if (!role) throw new AppError('AUTH_FAILED', 'the instance has no IAM role');
     const raw = await this.imds.get(`meta-data/iam/security-credentials/${encodeURIComponent(role)}`);
-    let doc: { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
-    try {
-      doc = JSON.parse(raw) as typeof doc;
-    } catch {
-      throw new AppError('AUTH_FAILED', `the instance role's credentials are not JSON`);
-    }
-    if ((doc.Code ?? 'Success') !== 'Success' || !doc.AccessKeyId || !doc.SecretAccessKey) {
-      throw new AppError('AUTH_FAILED', `the instance role's credentials are not usable (Code ${doc.Code ?? '?'})`);
-    }
-    const expires = doc.Expiration ? Date.parse(doc.Expiration) : NaN;
-    return {
-      accessKeyId: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, source: 'instance metadata',
-      ...(doc.Token ? { sessionToken: doc.Token } : {}),
-      ...(Number.isFinite(expires) ? { expiresAtMs: expires } : {}),
-    };
+    return this.temporary(raw, 'instance metadata');
   }
 }
 

@@ -125,7 +125,7 @@ export class AwsAuth implements AuthMethod {
   constructor(private readonly config: AwsMethod, deps: AwsAuthDeps = {}) {
     this.env = deps.env ?? process.env;
     this.imds = new InstanceMetadata(this.env, deps.now);
-    this.chain = new CredentialChain(config, this.imds, this.env);
+    this.chain = new CredentialChain(config, this.imds, this.env, config.region, (region) => stsEndpointFor(region, this.env));
     this.nonce = config.nonce;
   }
 

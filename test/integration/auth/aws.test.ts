@@ -126,6 +126,36 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
     expect(world.imds.calls.filter((c) => c.path.startsWith('/latest/meta-data/iam/')).every((c) => c.withToken)).to.equal(true);
   });
 
+  it('iam: web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) comes before container credentials, which come before the instance role', async () => {
+    await setUp();
+    const roleArn = `arn:aws:iam::${TEST_ACCOUNT}:role/eks-app`;
+    world.api.allowWebIdentity('projected-service-account-jwt', roleArn);
+    const containerKey = newAccessKey('ASIA');
+    world.api.addIdentity({ ...containerKey, sessionToken: 'container-session', arn: `arn:aws:sts::${TEST_ACCOUNT}:assumed-role/task-role/task`, userId: 'AROATASK:task', account: TEST_ACCOUNT });
+    world.imds.container = { authorization: 'container-auth-token', ...containerKey, token: 'container-session' };
+    world.imds.role = { name: 'instance-role', ...newAccessKey('ASIA'), token: 'never-used' };
+    await vaultApi(backend, 'POST', 'auth/aws/role/app', { bound_iam_principal_arn: [roleArn, `arn:aws:iam::${TEST_ACCOUNT}:role/task-role`] });
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-aws-'));
+    writeFileSync(join(dir, 'token'), 'projected-service-account-jwt\n');
+    const base = {
+      ...ec2Env(), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'missing'), AWS_ENDPOINT_URL_STS: world.api.url,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${world.imds.url}/container-credentials`, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-auth-token',
+    };
+    const noKeys = method({ authType: 'iam', role: 'app' });
+    const webIdentity = await new AwsAuth(noKeys, { env: { ...base, AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token'), AWS_ROLE_SESSION_NAME: 'pod-a' } }).login(vault);
+    const self = await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, webIdentity.token);
+    expect(self.json.data.path).to.equal('auth/aws/login');
+    expect(world.api.callsOf('AssumeRoleWithWebIdentity')).to.have.length(1);
+    expect(world.api.callsOf('GetCallerIdentity').at(-1)).to.include({ verified: true });
+    expect(world.api.callsOf('GetCallerIdentity').at(-1)!.accessKeyId).to.match(/^ASIA/);
+    // A token the role does not trust: that provider fails and the chain goes on to the container's.
+    writeFileSync(join(dir, 'token'), 'another-jwt\n');
+    const container = await new AwsAuth(noKeys, { env: { ...base, AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token') } }).login(vault);
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, container.token)).status).to.equal(200);
+    expect(world.api.callsOf('GetCallerIdentity').at(-1)).to.include({ accessKeyId: containerKey.accessKeyId, verified: true });
+    expect(world.imds.calls.filter((c) => c.path.startsWith('/latest/meta-data/iam/'))).to.deep.equal([]);
+  });
+
   it('iam: a wrong secret key is refused (STS rejects the signature, Vault refuses the login)', async () => {
     await setUp();
     const auth = new AwsAuth(method({ authType: 'iam', role: 'app', accessKey: world.app.accessKeyId, secretKey: 'not-the-secret' }), { env: ec2Env() });
