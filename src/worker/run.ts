@@ -28,6 +28,8 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
     reauthOnNewCredentials: autoAuthConfig.enableReauthOnNewCredentials,
+    // jwt_read_period: how often Vault Agent's jwt method looks for a new JWT.
+    ...(method.type === 'jwt' ? { credentialPollMs: method.jwtReadPeriodSeconds * 1000 } : {}),
     onToken: (t) => {
       token = t.token;
       maintainer?.tokenChanged();
