@@ -148,6 +148,27 @@ export class AwsAuth implements AuthMethod {
     return [this.chain.sharedCredentialsFile];
   }
 
+  /** `credential_poll_interval` in ms: how often Agent looks at the credential chain (iam). */
+  get credentialPollMs(): number {
+    return this.config.credentialPollIntervalSeconds * 1000;
+  }
+
+  /**
+   * What Agent's credential poll compares (iam): a digest of the credentials the chain gives now,
+   * undefined when it gives none (Agent then keeps the last ones and does not log in again). A
+   * change of digest is "new credentials": with enable_reauth_on_new_credentials Agent logs in
+   * again. For ec2 there are no credentials to poll: undefined.
+   */
+  async credentialFingerprint(): Promise<string | undefined> {
+    if (this.config.authType !== 'iam') return undefined;
+    try {
+      const c = await this.chain.resolve();
+      return createHash('sha256').update(`${c.accessKeyId}\n${c.secretAccessKey}\n${c.sessionToken ?? ''}`).digest('hex');
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The nonce ec2 logins send (undefined before the first one when none is configured). */
   get currentNonce(): string | undefined {
     return this.nonce;
