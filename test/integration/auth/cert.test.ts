@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -125,6 +126,24 @@ forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind
     const meta2 = (await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, t2)).json.data.meta;
     expect(meta2.common_name).to.equal('rotated');
     expect(meta2.serial_number).not.to.equal(serial1);
+  });
+
+  it('conformance: the login answer and the role read back as Vault gives them (metadata from the certificate, unset lists null)', async () => {
+    await setupCertAuth(backend, pki);
+    const login = await rawLogin(tlsUrl, pki, { name: 'web' }, { cert: pki.clientCert, key: pki.clientKey }) as { status: number; json: any };
+    expect(login.status).to.equal(200);
+    expect(login.json.data).to.equal(null);
+    expect(login.json.warnings).to.equal(null);
+    expect(login.json.auth).to.deep.include({ policies: ['cert-app', 'default'], token_policies: ['cert-app', 'default'], renewable: true, lease_duration: 2764800, orphan: true, token_type: 'service' });
+    expect(Object.keys(login.json.auth.metadata).sort()).to.deep.equal(['authority_key_id', 'cert_name', 'common_name', 'serial_number', 'subject_key_id']);
+    const serial = BigInt(`0x${execFileSync('openssl', ['x509', '-in', pki.clientCert, '-noout', '-serial']).toString().trim().split('=')[1]}`).toString();
+    expect(login.json.auth.metadata.serial_number).to.equal(serial);
+    const role = (await vaultApi(backend, 'GET', 'auth/cert/certs/web')).json.data;
+    expect(role).to.deep.include({
+      display_name: 'web', allowed_names: null, allowed_common_names: null, allowed_dns_sans: null, required_extensions: null,
+      ocsp_servers_override: null, ocsp_enabled: false, token_policies: ['cert-app'], token_ttl: 0, token_type: 'default', token_bound_cidrs: [],
+    });
+    expect((await vaultApi(backend, 'GET', 'auth/cert/config')).json.data).to.deep.equal({ disable_binding: false, enable_identity_alias_metadata: false, ocsp_cache_size: 0, role_cache_size: 0 });
   });
 
   it('conformance: an unknown certificate, none at all, plain HTTP and an unmet constraint get Vault\'s 400s and texts', async () => {

@@ -109,6 +109,16 @@ forEachBackend('auth: ldap auto-auth against slapd', function (kind) {
     expect(existsSync(target)).to.equal(false);
   });
 
+  it('conformance: the login answer as Vault gives it (empty data, the "no LDAP groups" warning, the user\'s policies)', async () => {
+    await setupLdapAuth(backend, slapd);
+    const res = await fetch(`${backend.url}/v1/auth/ldap/login/alice`, { method: 'POST', body: JSON.stringify({ password: 'alice-pw' }) });
+    const json = await res.json() as any;
+    expect(res.status).to.equal(200);
+    expect(json.data).to.deep.equal({});
+    expect(json.warnings).to.deep.equal(['no LDAP groups found in groupDN ""; only policies from locally-defined groups available']);
+    expect(json.auth).to.deep.include({ policies: ['default', 'ldap-app'], token_policies: ['default', 'ldap-app'], metadata: { username: 'alice' }, renewable: true, lease_duration: 2764800 });
+  });
+
   it('conformance: a wrong password is refused by the LDAP bind with Vault\'s 400 and error text; no token', async () => {
     await setupLdapAuth(backend, slapd);
     const file = join(dir, 'password');

@@ -19,17 +19,18 @@ interface CertRole {
   readonly name: string;
   certificate: string;
   displayName: string;
-  allowedNames: string[];
-  allowedCommonNames: string[];
-  allowedDnsSans: string[];
-  allowedEmailSans: string[];
-  allowedUriSans: string[];
-  allowedOrganizationalUnits: string[];
-  requiredExtensions: string[];
-  allowedMetadataExtensions: string[];
+  // Lists never written are Go's nil slices: null when read back.
+  allowedNames: string[] | null;
+  allowedCommonNames: string[] | null;
+  allowedDnsSans: string[] | null;
+  allowedEmailSans: string[] | null;
+  allowedUriSans: string[] | null;
+  allowedOrganizationalUnits: string[] | null;
+  requiredExtensions: string[] | null;
+  allowedMetadataExtensions: string[] | null;
   ocspCaCertificates: string;
   ocspEnabled: boolean;
-  ocspServersOverride: string[];
+  ocspServersOverride: string[] | null;
   ocspFailOpen: boolean;
   ocspQueryAllServers: boolean;
   token: TokenParams;
@@ -170,14 +171,14 @@ function matchesConstraints(cert: X509Certificate, role: CertRole): boolean {
   const cn = subjectValues(cert, 'CN')[0] ?? '';
   const dns = sans(cert, 'DNS');
   const emails = sans(cert, 'email');
-  const any = (patterns: string[], values: string[]): boolean => patterns.length === 0 || patterns.some((p) => values.some((v) => glob(p, v)));
+  const any = (patterns: string[] | null, values: string[]): boolean => !patterns || patterns.length === 0 || patterns.some((p) => values.some((v) => glob(p, v)));
   return any(role.allowedNames, [cn, ...dns, ...emails])
     && any(role.allowedCommonNames, [cn])
     && any(role.allowedDnsSans, dns)
     && any(role.allowedEmailSans, emails)
     && any(role.allowedUriSans, sans(cert, 'URI'))
     && any(role.allowedOrganizationalUnits, subjectValues(cert, 'OU'))
-    && role.requiredExtensions.length === 0;
+    && (role.requiredExtensions ?? []).length === 0;
 }
 
 function roleData(r: CertRole): Record<string, unknown> {
@@ -201,9 +202,9 @@ export function certAuthBackend(now: () => number): Backend {
     const d = call.req.data;
     const existing = roles.get(name);
     const role: CertRole = existing ? { ...existing, token: { ...existing.token } } : {
-      name, certificate: '', displayName: '', allowedNames: [], allowedCommonNames: [], allowedDnsSans: [], allowedEmailSans: [],
-      allowedUriSans: [], allowedOrganizationalUnits: [], requiredExtensions: [], allowedMetadataExtensions: [],
-      ocspCaCertificates: '', ocspEnabled: false, ocspServersOverride: [], ocspFailOpen: false, ocspQueryAllServers: false,
+      name, certificate: '', displayName: '', allowedNames: null, allowedCommonNames: null, allowedDnsSans: null, allowedEmailSans: null,
+      allowedUriSans: null, allowedOrganizationalUnits: null, requiredExtensions: null, allowedMetadataExtensions: null,
+      ocspCaCertificates: '', ocspEnabled: false, ocspServersOverride: null, ocspFailOpen: false, ocspQueryAllServers: false,
       token: defaultTokenParams(),
     };
     if (hasField(d, 'certificate')) role.certificate = stringField(d, 'certificate');
