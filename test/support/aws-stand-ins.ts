@@ -9,7 +9,7 @@
 // Authorization header, and the two signatures must be equal.
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, createPrivateKey, randomBytes, sign, type Hash, type Hmac } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -261,6 +261,7 @@ export function makeIdentitySigner(): IdentitySigner {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'identity.key', '-out', 'identity.pem', '-days', '2', '-subj', '/CN=test instance identity'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const key = createPrivateKey(readFileSync(join(dir, 'identity.key')));
   const certPem = readFileSync(join(dir, 'identity.pem'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
   return {
     certPem,
     // IMDS hands the signature out in 64-column base64 lines; Go's decoder skips the newlines.
