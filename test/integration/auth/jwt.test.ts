@@ -59,12 +59,12 @@ forEachBackend('auth method jwt: auto-auth against Vault with jwt_validation_pub
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function go(method: AuthMethod): { tokens: string[] } {
+  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}): { tokens: string[] } {
     const tokens: string[] = [];
     const client = new VaultClient({ address: vault.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
     const auto = new AutoAuth({
       vault: client, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined,
+      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
     });
     running.push({ auto, done: auto.run(), client });
     return { tokens };
@@ -110,6 +110,23 @@ forEachBackend('auth method jwt: auto-auth against Vault with jwt_validation_pub
     expect(second).not.to.equal(first);
     expect((await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, second)).status).to.equal(200);
     expect(vault.requestsTo('/v1/auth/jwt/login').map((r) => r.status)).to.deep.equal([200]);
+  });
+
+  it('logs in again with the new JWT when the JWT file is rotated on disk (enable_reauth_on_new_credentials)', async () => {
+    await setupJwtAuth(vault, [rs.publicPem], { policies: ['default'], tokenTtl: '1h' });
+    const path = join(dir, 'jwt');
+    writeFileSync(path, ciJwt(rs, { sub: 'pipeline-1' }));
+    const method = jwtMethod(path, { jwtReadPeriodSeconds: 0.2 });
+    const { tokens } = go(new JwtAuth(method), { reauthOnNewCredentials: true, credentialPollMs: method.jwtReadPeriodSeconds * 1000 });
+    const first = await waitFor('a token', () => tokens[0]);
+    await waitFor('the first JWT file removed', () => (existsSync(path) ? undefined : true));
+    // A new JWT is delivered (a CI system or the kubelet writes it); the 1 h token is still valid.
+    writeFileSync(path, ciJwt(rs, { sub: 'pipeline-2' }));
+    const second = await waitFor('a login with the new JWT', () => tokens[1], 10_000);
+    expect(second).not.to.equal(first);
+    const names = await Promise.all([first, second].map(async (t) => (await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, t)).json.data.display_name));
+    expect(names).to.deep.equal(['jwt-pipeline-1', 'jwt-pipeline-2']);
+    expect(existsSync(path)).to.equal(false);
   });
 
   it('removes a symlinked JWT as Vault Agent does: the link, or its target with remove_jwt_follows_symlinks', async () => {

@@ -3,7 +3,7 @@
 // service-account JWTs the test mints. The worker's KubernetesAuth reads token_path at every
 // login; AutoAuth (src/worker/auto-auth.ts) logs in again when the token is revoked.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -60,12 +60,12 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function go(method: AuthMethod): { tokens: string[] } {
+  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}): { tokens: string[] } {
     const tokens: string[] = [];
     const client = new VaultClient({ address: vault.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
     const auto = new AutoAuth({
       vault: client, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined,
+      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
     });
     running.push({ auto, done: auto.run(), client });
     return { tokens };
@@ -106,6 +106,22 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
     const t2 = await waitFor('a second token', () => tokens[1], 10_000);
     expect(t2).not.to.equal(t1);
     expect((await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, t2)).json.data.display_name).to.equal('kubernetes-prod-app');
+    expect(api.reviews.map((r) => (r.token === first ? 'first' : r.token === second ? 'second' : 'other'))).to.deep.equal(['first', 'second']);
+  });
+
+  it('logs in again with the new JWT when the kubelet rotates the token file (enable_reauth_on_new_credentials)', async () => {
+    await setupKubernetesAuth(vault, api, pki.caCert, { policies: ['default'], tokenTtl: '1h' });
+    const path = join(dir, 'token');
+    const first = api.mintToken({ namespace: 'prod', name: 'app' });
+    writeFileSync(path, first);
+    const { tokens } = go(new KubernetesAuth(kubernetesMethod(path)), { reauthOnNewCredentials: true, credentialPollMs: 200 });
+    const t1 = await waitFor('a token', () => tokens[0]);
+    // Replaced by a rename, as the kubelet swaps a projected token.
+    const second = api.mintToken({ namespace: 'prod', name: 'app' });
+    writeFileSync(join(dir, 'token.new'), second);
+    renameSync(join(dir, 'token.new'), path);
+    const t2 = await waitFor('a login with the rotated JWT', () => tokens[1], 10_000);
+    expect(t2).not.to.equal(t1);
     expect(api.reviews.map((r) => (r.token === first ? 'first' : r.token === second ? 'second' : 'other'))).to.deep.equal(['first', 'second']);
   });
 
