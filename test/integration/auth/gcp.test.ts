@@ -106,6 +106,16 @@ forEachBackend('auth: gcp auto-auth (gce, iam) logging in to the gcp plugin', fu
     expect((await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.meta.role).to.equal('iam');
   });
 
+  it('iam without credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS); service_account = "" takes its client_email', async () => {
+    // GOOGLE_APPLICATION_CREDENTIALS is the vault account's key in this suite.
+    await setupGcp(v, cloud, { iamAccounts: [cloud.account.email, cloud.vaultAccount.email] });
+    const tokens = go(new GcpAuth(gcpMethod({ authType: 'iam', role: 'iam', serviceAccount: '' })));
+    const token = await waitFor('an iam login', () => tokens[0]);
+    const self = await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, token);
+    expect(self.json.data.meta.service_account_email).to.equal(cloud.vaultAccount.email);
+    expect(cloud.calls.filter((c) => c.path.endsWith(':signJwt')).map((c) => c.path)).to.include(`/v1/projects/-/serviceAccounts/${cloud.vaultAccount.email}:signJwt`);
+  });
+
   it('gce: logs in again after its token is revoked', async () => {
     await setupGcp(v, cloud, { ttl: '3s' });
     const tokens = go(new GcpAuth(gcpMethod({})));
