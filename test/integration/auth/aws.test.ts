@@ -229,6 +229,19 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
     ]);
   });
 
+  it('ec2: Vault asks EC2 DescribeInstances (signed with its own keys) and refuses an instance that is not running', async () => {
+    await setUp();
+    world.api.addInstance({ instanceId: world.instance.instanceId, imageId: world.instance.imageId, state: 'stopped' });
+    const err = await new AwsAuth(method({ authType: 'ec2', role: 'ec2' }), { env: ec2Env() }).login(vault).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.match(/failed to verify instance ID: instance is not in 'running' state/);
+    const describe = world.api.callsOf('DescribeInstances');
+    expect(describe).to.not.be.empty;
+    for (const call of describe) expect(call).to.include({ service: 'ec2', region: 'us-east-1', verified: true, status: 200 });
+    world.api.addInstance({ instanceId: world.instance.instanceId, imageId: world.instance.imageId, state: 'running' });
+    const result = await new AwsAuth(method({ authType: 'ec2', role: 'ec2' }), { env: ec2Env() }).login(vault);
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, result.token)).status).to.equal(200);
+  });
+
   it('ec2: a document signed by another key is refused', async () => {
     await setUp();
     world.imds.identity = { ...world.instance, instanceId: 'i-0ffffffffffffffff' };

@@ -8,14 +8,19 @@
 //   (present, equal, signed) when iam_server_id_header_value is set.
 // - ec2: the instance identity document's RSA-SHA256 signature is checked against the
 //   certificates registered at config/certificate/<name> with type = "identity" (AWS's own public
-//   certificates are not built in); the nonce of the instance's first login is kept in the
-//   identity access list and required afterwards, as Vault does.
+//   certificates are not built in); then, as Vault does, the simulator asks STS who its own
+//   config/client keys belong to (the document's account must be that one) and EC2
+//   DescribeInstances (at `endpoint`) whether the instance is running, both SigV4-signed with
+//   those keys; the nonce of the instance's first login is kept in the identity access list and
+//   required afterwards.
 //
 // Not simulated (each refused with a message that says so): resolve_aws_unique_ids = true and
 // wildcard principal ARNs (Vault asks IAM GetUser/GetRole), inferred_entity_type, role tags, pkcs7
-// documents, the EC2 DescribeInstances check (an instance is taken as running) and bounds that
-// need it (bound_vpc_id, bound_subnet_id, bound_iam_role_arn, bound_iam_instance_profile_arn).
-import { createPublicKey, verify, X509Certificate } from 'node:crypto';
+// documents, Vault's own credential chain (ec2 logins need access_key/secret_key in config/client),
+// config/sts roles, and the bounds read from DescribeInstances' details (bound_vpc_id,
+// bound_subnet_id, bound_iam_role_arn, bound_iam_instance_profile_arn).
+import { createHash, createHmac, createPublicKey, verify, X509Certificate, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
 import http from 'node:http';
 import https from 'node:https';
 import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
@@ -184,6 +189,53 @@ function submitCallerIdentity(endpoint: string, url: URL, method: string, body: 
   });
 }
 
+class NodeSha256 {
+  private h: Hash | Hmac;
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    if (this.secret === undefined) return createHash('sha256');
+    const key = typeof this.secret === 'string' ? this.secret
+      : ArrayBuffer.isView(this.secret) ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength) : Buffer.from(this.secret);
+    return createHmac('sha256', key);
+  }
+  update(data: string | Uint8Array): void { this.h.update(data); }
+  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()); }
+  reset(): void { this.h = this.fresh(); }
+}
+
+/** An AWS query API call made with Vault's own config/client keys: SigV4-signed POST, the XML answer. */
+async function awsQuery(endpoint: string, service: string, region: string, keys: { accessKey: string; secretKey: string }, form: string): Promise<{ status: number; text: string } | string> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return `bad endpoint ${endpoint}`;
+  }
+  const signer = new SignatureV4({ service, region, sha256: NodeSha256, applyChecksum: false, credentials: { accessKeyId: keys.accessKey, secretAccessKey: keys.secretKey } });
+  const signed = await signer.sign({
+    method: 'POST', protocol: url.protocol, hostname: url.hostname, path: url.pathname || '/', query: {},
+    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: form,
+  });
+  return new Promise((resolve) => {
+    const lib = url.protocol === 'https:' ? https : http;
+    const req = lib.request(url, { method: 'POST', headers: signed.headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => resolve(err.message));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => resolve(err.message));
+    req.end(form);
+  });
+}
+
+function xmlValue(text: string, tag: string): string | undefined {
+  return new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(text)?.[1];
+}
+
 function applyRoleFields(role: AwsRole, call: Call, creating: boolean): string | undefined {
   const d = call.req.data;
   if (hasField(d, 'auth_type')) {
@@ -290,6 +342,8 @@ export function awsAuthBackend(_now: () => number): Backend {
   const certificates = new Map<string, { cert: string; type: 'pkcs7' | 'identity' }>();
   const roles = new Map<string, AwsRole>();
   const accessList = new Map<string, AccessListEntry>();
+  /** b.defaultAWSAccountID: the account of Vault's own keys, asked of STS once per client config. */
+  let defaultAccount = '';
   const roleOf = (call: Call): AwsRole | undefined => roles.get((call.params['role'] ?? '').toLowerCase());
 
   const writeClient = (call: Call): Outcome => {
@@ -304,6 +358,7 @@ export function awsAuthBackend(_now: () => number): Backend {
     if (hasField(d, 'allowed_sts_header_values')) c.allowedStsHeaderValues = stringListField(d, 'allowed_sts_header_values').map(canonicalHeader);
     if (hasField(d, 'max_retries')) c.maxRetries = intField(d, 'max_retries', -1);
     client = c;
+    defaultAccount = '';
     return nothing();
   };
 
@@ -438,7 +493,31 @@ export function awsAuthBackend(_now: () => number): Backend {
     });
   };
 
-  const loginEc2 = (call: Call): Outcome => {
+  /** validateInstance: clientEC2 (the account check through STS), then DescribeInstances; an error text or undefined. */
+  const validateInstance = async (instanceId: string, region: string, accountId: string): Promise<string | undefined> => {
+    if (!client || client.accessKey === '' || client.secretKey === '') {
+      return 'vault-sim: ec2 logins need access_key and secret_key in config/client (Vault would fall back to its own credential chain)';
+    }
+    const keys = { accessKey: client.accessKey, secretKey: client.secretKey };
+    if (defaultAccount === '') {
+      const sts = await awsQuery(client.stsEndpoint || 'https://sts.amazonaws.com', 'sts', client.stsRegion || region, keys, 'Action=GetCallerIdentity&Version=2011-06-15');
+      if (typeof sts === 'string' || sts.status !== 200) return `unable to fetch current caller: ${typeof sts === 'string' ? sts : xmlValue(sts.text, 'Code') ?? sts.status}`;
+      defaultAccount = xmlValue(sts.text, 'Account') ?? '';
+    }
+    if (defaultAccount !== accountId) return `unable to fetch client for account ID "${accountId}" -- default client is for account "${defaultAccount}"`;
+    const ec2 = await awsQuery(client.endpoint || `https://ec2.${region}.amazonaws.com`, 'ec2', region, keys,
+      `Action=DescribeInstances&InstanceId.1=${encodeURIComponent(instanceId)}&Version=2016-11-15`);
+    if (typeof ec2 === 'string') return `error fetching description for instance ID "${instanceId}": ${ec2}`;
+    if (ec2.status !== 200) return `error fetching description for instance ID "${instanceId}": ${xmlValue(ec2.text, 'Code') ?? ec2.status}: ${xmlValue(ec2.text, 'Message') ?? ''}`;
+    if (!ec2.text.includes('<reservationSet>') || !/<reservationSet>\s*<item>/.test(ec2.text)) return 'no reservations found in instance description';
+    if (xmlValue(ec2.text, 'instanceId') !== instanceId) return 'expected instance ID not matching the instance ID in the instance description';
+    const state = /<instanceState>[\s\S]*?<name>([^<]*)<\/name>/.exec(ec2.text)?.[1];
+    if (state === undefined) return 'instance state in instance description is nil';
+    if (state !== 'running') return "instance is not in 'running' state";
+    return undefined;
+  };
+
+  const loginEc2 = async (call: Call): Promise<Outcome> => {
     const d = call.req.data;
     if (stringField(d, 'pkcs7') !== '') return fail(400, 'vault-sim: pkcs7 identity documents are not simulated; send identity and signature');
     const identityBytes = Buffer.from(stringField(d, 'identity'), 'base64');
@@ -465,6 +544,8 @@ export function awsAuthBackend(_now: () => number): Backend {
     if (!role) return fail(400, `entry for role "${roleName}" not found`);
     if (role.authType !== 'ec2') return fail(400, `auth method ec2 not allowed for role ${roleName}`);
     const instanceId = doc.instanceId ?? '';
+    const invalid = await validateInstance(instanceId, doc.region ?? '', doc.accountId ?? '');
+    if (invalid) return fail(400, `failed to verify instance ID: ${invalid}`);
     if (role.boundRegions.length > 0 && !role.boundRegions.includes(doc.region ?? '')) {
       return fail(400, `Region "${doc.region ?? ''}" does not satisfy the constraint on role "${roleName}"`);
     }
@@ -545,7 +626,7 @@ export function awsAuthBackend(_now: () => number): Backend {
         }) : nothing()),
         create: writeClient,
         update: writeClient,
-        delete: () => { client = undefined; return nothing(); },
+        delete: () => { client = undefined; defaultAccount = ''; return nothing(); },
       },
       exists: () => client !== undefined,
     },
