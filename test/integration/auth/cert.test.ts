@@ -20,9 +20,14 @@ function certMethod(extra: Partial<CertMethod> = {}): CertMethod {
 
 /** A login straight to Vault's TLS listener with Node's https (no client certificate unless given). */
 async function rawLogin(url: string, pki: TestPki, body: unknown, client?: { cert: string; key: string }): Promise<{ status: number; json: unknown }> {
+  return rawPost(url, pki, 'auth/cert/login', undefined, client, body);
+}
+
+/** A POST to Vault's TLS listener (no client certificate unless given). */
+async function rawPost(url: string, pki: TestPki, path: string, token?: string, client?: { cert: string; key: string }, body: unknown = {}): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${url}/v1/auth/cert/login`, {
-      method: 'POST', ca: readFileSync(pki.caCert), headers: { 'content-type': 'application/json' },
+    const req = https.request(`${url}/v1/${path}`, {
+      method: 'POST', ca: readFileSync(pki.caCert), headers: { 'content-type': 'application/json', ...(token ? { 'x-vault-token': token } : {}) },
       ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
     }, (res) => {
       let text = '';
@@ -144,6 +149,19 @@ forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind
       ocsp_servers_override: null, ocsp_enabled: false, token_policies: ['cert-app'], token_ttl: 0, token_type: 'default', token_bound_cidrs: [],
     });
     expect((await vaultApi(backend, 'GET', 'auth/cert/config')).json.data).to.deep.equal({ disable_binding: false, enable_identity_alias_metadata: false, ocsp_cache_size: 0, role_cache_size: 0 });
+  });
+
+  it('conformance: renewing a cert token needs the login\'s certificate on the connection (Vault\'s binding): 400 without it, 200 with it', async () => {
+    await setupCertAuth(backend, pki);
+    const client = { cert: pki.clientCert, key: pki.clientKey };
+    const login = await rawLogin(tlsUrl, pki, { name: 'web' }, client) as { json: any };
+    const token = login.json.auth.client_token as string;
+    const plain = await fetch(`${backend.url}/v1/auth/token/renew-self`, { method: 'POST', headers: { 'x-vault-token': token }, body: '{}' });
+    expect({ status: plain.status, json: await plain.json() }).to.deep.equal({ status: 400, json: { errors: ['tls connection required'] } });
+    expect(await rawPost(tlsUrl, pki, 'auth/token/renew-self', token)).to.deep.include({ status: 400, json: { errors: ['client certificate must be supplied'] } });
+    const renewed = await rawPost(tlsUrl, pki, 'auth/token/renew-self', token, client) as { status: number; json: any };
+    expect(renewed.status).to.equal(200);
+    expect(renewed.json.auth.metadata.cert_name).to.equal('web');
   });
 
   it('conformance: an unknown certificate, none at all, plain HTTP and an unmet constraint get Vault\'s 400s and texts', async () => {

@@ -5,10 +5,12 @@
 // the role's name constraints (allowed_names, allowed_common_names, allowed_dns_sans,
 // allowed_email_sans, allowed_uri_sans, allowed_organizational_units).
 //
+// A renewal of a cert token checks the renewing connection as Vault's pathLoginRenew does (unless
+// config disable_binding): it must present a certificate that verifies against the token's role,
+// with the login certificate's subject or authority key id.
+//
 // Not simulated: CRLs (crls/), OCSP, required_extensions and allowed_metadata_extensions (stored
-// and read back; a role with required_extensions never matches), token_bound_cidrs, and the
-// renewal's check that the renewing connection presents the same certificate (Vault's binding;
-// a renewal here checks only that the role exists and its policies did not change).
+// and read back; a role with required_extensions never matches), token_bound_cidrs.
 import { X509Certificate } from 'node:crypto';
 import { boolField, hasField, intField, stringField, stringListField } from './fields.js';
 import { backendOf } from './router.js';
@@ -237,13 +239,13 @@ export function certAuthBackend(now: () => number): Backend {
     return nothing();
   };
 
-  const login = (call: Call): Outcome => {
-    const peers = call.req.tlsPeerCertificates;
-    if (peers === undefined) return fail(400, 'tls connection required');
-    if (peers.length === 0) return fail(400, 'client certificate must be supplied');
+  /** verifyCredentials: the matched role and the presented leaf, or Vault's refusal. */
+  const verifyCredentials = (peers: readonly Buffer[] | undefined, certName: string): { role: CertRole; leaf: X509Certificate } | { refusal: Outcome } => {
+    const refuse = (message: string): { refusal: Outcome } => ({ refusal: fail(400, message) });
+    if (peers === undefined) return refuse('tls connection required');
+    if (peers.length === 0) return refuse('client certificate must be supplied');
     const presented = peers.map((der) => new X509Certificate(der));
     const leaf = presented[0]!;
-    const certName = stringField(call.req.data, 'name');
     const considered = certName !== ''
       ? [roles.get(certName.toLowerCase())].filter((r): r is CertRole => r !== undefined)
       : [...roles.keys()].sort().map((k) => roles.get(k)!);
@@ -255,13 +257,13 @@ export function certAuthBackend(now: () => number): Backend {
       (certs[0]!.ca ? trusted : trustedNonCas).push({ role, certs });
     }
     const verified = verifyChains(leaf, presented.slice(1), trusted.flatMap((t) => t.certs), now());
-    if ('error' in verified) return failWrapped(500, verified.error);
+    if ('error' in verified) return { refusal: failWrapped(500, verified.error) };
     let matched: CertRole | undefined;
     for (const t of trustedNonCas) {
       const c = t.certs[0]!;
       if (c.serialNumber !== leaf.serialNumber || !keyId(c, 0x23).equals(keyId(leaf, 0x23))) continue;
       if (!c.publicKey.export({ type: 'spki', format: 'der' }).equals(leaf.publicKey.export({ type: 'spki', format: 'der' }))) {
-        return fail(400, 'public key mismatch of a trusted leaf certificate');
+        return refuse('public key mismatch of a trusted leaf certificate');
       }
       if (matchesConstraints(leaf, t.role)) {
         matched = t.role;
@@ -269,7 +271,7 @@ export function certAuthBackend(now: () => number): Backend {
       }
     }
     if (!matched) {
-      if (verified.chains.length === 0) return fail(400, 'invalid certificate or no client certificate supplied; additionally got errors during verification: <nil>');
+      if (verified.chains.length === 0) return refuse('invalid certificate or no client certificate supplied; additionally got errors during verification: <nil>');
       search: for (const t of trusted) {
         for (const c of t.certs) {
           for (const chain of verified.chains) {
@@ -281,8 +283,16 @@ export function certAuthBackend(now: () => number): Backend {
         }
       }
     }
-    if (!matched) return fail(400, 'no chain matching all constraints could be found for this login certificate');
-    const role = matched;
+    if (!matched) return refuse('no chain matching all constraints could be found for this login certificate');
+    return { role: matched, leaf };
+  };
+
+  const login = (call: Call): Outcome => {
+    const verified = verifyCredentials(call.req.tlsPeerCertificates, stringField(call.req.data, 'name'));
+    if ('refusal' in verified) return verified.refusal;
+    const { role, leaf } = verified;
+    const skid = keyId(leaf, 0x0e);
+    const akid = keyId(leaf, 0x23);
     const commonName = subjectValues(leaf, 'CN')[0] ?? '';
     const policiesAtLogin = [...role.token.tokenPolicies].sort().join(',');
     return issueLoginToken(call, call.mount, {
@@ -290,14 +300,24 @@ export function certAuthBackend(now: () => number): Backend {
       path: `${call.mount.routePrefix}login`,
       displayName: role.displayName,
       meta: {
-        authority_key_id: hexColons(keyId(leaf, 0x23)),
+        authority_key_id: hexColons(akid),
         cert_name: role.name,
         common_name: commonName,
         serial_number: BigInt(`0x${leaf.serialNumber}`).toString(),
-        subject_key_id: hexColons(keyId(leaf, 0x0e)),
+        subject_key_id: hexColons(skid),
       },
       aliasName: commonName,
-      renewFrom: () => {
+      renewFrom: (req) => {
+        if (!config.disableBinding) {
+          const again = verifyCredentials(req?.tlsPeerCertificates, role.name);
+          if ('refusal' in again) {
+            const r = again.refusal;
+            return r.kind === 'error' && r.status === 400 && r.message !== null ? { refused: r.message } : "client identity during renewal not matching client identity used during login";
+          }
+          if (!keyId(again.leaf, 0x0e).equals(skid) && !keyId(again.leaf, 0x23).equals(akid)) {
+            return 'client identity during renewal not matching client identity used during login';
+          }
+        }
         const current = roles.get(role.name);
         if (!current) return `role "${role.name}" does not exist during renewal`;
         if ([...current.token.tokenPolicies].sort().join(',') !== policiesAtLogin) return 'policies have changed, not renewing';

@@ -2,7 +2,7 @@
 // (cert roles, the ldap config): the token_* fields, their read-back, and the login token.
 import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
 import type { MountEntry } from './mount-table.js';
-import { authInfoOf, calculateTtl, type BackendLease } from './tokens.js';
+import { authInfoOf, calculateTtl, type BackendRenewal } from './tokens.js';
 import { failWrapped, respond, type Call, type Outcome } from './types.js';
 
 export interface TokenParams {
@@ -67,7 +67,7 @@ export interface LoginToken {
   meta: Record<string, string>;
   aliasName: string;
   /** The backend's renewal: current TTLs, or an error text (role gone, policies changed). */
-  renewFrom: () => BackendLease | string;
+  renewFrom: BackendRenewal;
   data?: Record<string, unknown>;
   warnings?: string[];
 }

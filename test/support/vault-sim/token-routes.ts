@@ -171,7 +171,7 @@ function lookup(call: Call, id: string): Outcome {
 function renew(call: Call, entry: TokenEntry | undefined, clientToken?: string): Outcome {
   if (!entry) return fail(400, 'token not found');
   if (entry.type === 'batch') return fail(400, 'batch tokens cannot be renewed');
-  const result = call.state.tokens.renew(entry, durationField(call.req.data, 'increment'));
+  const result = call.state.tokens.renew(entry, durationField(call.req.data, 'increment'), call.req);
   if (!result.ok) return result.wrapped ? failWrapped(result.status, result.message) : fail(result.status, result.message);
   return respond({ auth: authInfoOf(entry, clientToken), warnings: result.warnings });
 }

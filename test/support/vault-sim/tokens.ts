@@ -3,7 +3,7 @@ import { newAccessor, newBatchToken, newRootToken, newServiceToken } from './ids
 import {
   SYSTEM_DEFAULT_TTL_SECONDS, SYSTEM_MAX_TTL_SECONDS, formatTime, humanDuration, stampAt, type Stamp,
 } from './time.js';
-import type { AuthInfo } from './types.js';
+import type { AuthInfo, SimRequest } from './types.js';
 
 export type TokenType = 'service' | 'batch';
 
@@ -40,7 +40,7 @@ export interface TokenEntry {
   readonly role: string;
   readonly entityId: string;
   /** Login tokens ask their backend for lease parameters on renewal (may return an error text). */
-  readonly renewFrom?: () => BackendLease | string;
+  readonly renewFrom?: BackendRenewal;
   readonly children: Set<string>;
 }
 
@@ -63,8 +63,15 @@ export interface NewToken {
   readonly role?: string;
   readonly entityId?: string;
   readonly hasLease?: boolean;
-  readonly renewFrom?: () => BackendLease | string;
+  readonly renewFrom?: BackendRenewal;
 }
+
+/**
+ * A login backend's AuthRenew: the lease parameters, an error text (a Go error: 500), or
+ * `{ refused }` (an ErrorResponse: 400 with that text). It may look at the renewing request (the
+ * cert method checks the connection presents the login's certificate).
+ */
+export type BackendRenewal = (req?: SimRequest) => BackendLease | string | { readonly refused: string };
 
 export interface TtlInput {
   readonly incrementSeconds: number;
@@ -259,14 +266,15 @@ export class TokenStore {
   }
 
   /** ExpirationManager.RenewToken: extends the lease, never beyond the max TTL. */
-  renew(entry: TokenEntry, incrementSeconds: number): RenewResult {
+  renew(entry: TokenEntry, incrementSeconds: number, req?: SimRequest): RenewResult {
     const bad = (message: string, status = 400, wrapped = false): RenewResult => ({ ok: false, status, message, wrapped });
     if (!entry.hasLease) return bad('invalid lease ID');
     if (entry.expireMs === null || !entry.renewable) return bad('lease is not renewable');
     let lease: BackendLease = { ttlSeconds: entry.ttlSeconds, maxTtlSeconds: 0, periodSeconds: entry.periodSeconds };
     if (entry.renewFrom) {
-      const fromBackend = entry.renewFrom();
+      const fromBackend = entry.renewFrom(req);
       if (typeof fromBackend === 'string') return bad(fromBackend, 500, true);
+      if ('refused' in fromBackend) return bad(fromBackend.refused);
       lease = fromBackend;
     }
     const nowMs = this.now();
