@@ -13,14 +13,21 @@ import { startK8sTokenReview, type K8sApi } from '../../support/k8s-token-review
 import { makeSigningKey, nowSeconds, signJwt } from '../../support/jwt-keys.js';
 import { CLI } from '../../support/paths.js';
 import { run } from '../../support/process.js';
+import { waitFor } from '../../support/ports.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
+import { vaultApi } from '../../support/vault-setup.js';
 
-/** The auto_auth block for `method`, with a file sink at <dir>/token, and use_auto_auth_token = true. */
-function autoAuthHcl(method: string, config: string, dir: string): string {
+/**
+ * The auto_auth block for `method`, with a file sink at <dir>/token, and use_auto_auth_token =
+ * true; `extra.autoAuth` and `extra.method` are more lines for the auto_auth and method blocks.
+ */
+function autoAuthHcl(method: string, config: string, dir: string, extra: { autoAuth?: string; method?: string } = {}): string {
   return `
 auto_auth {
+  ${extra.autoAuth ?? ''}
   method "${method}" {
+    ${extra.method ?? ''}
     config = { ${config} }
   }
   sink "file" { config = { path = "${join(dir, 'token')}" } }
@@ -93,6 +100,39 @@ forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', fu
     expect(read.body.data.data).to.deep.equal({ key: 'jwt-e2e' });
     expect(read.sawToken).to.equal(await vault.tokenAsSeen(read.sinkToken));
     expect(existsSync(join(dir, 'jwt'))).to.equal(false);
+  });
+
+  it('jwt: a JWT rotated on disk makes serve log in again with it (enable_reauth_on_new_credentials, jwt_read_period), and Envoy then carries the new token', async () => {
+    const key = makeSigningKey('RS256');
+    await setupJwtAuth(vault, [key.publicPem], { mount: 'jwt-rotate', role: 'rotate', audience: 'vault-rotate', policies: ['e2e-rotate'], tokenTtl: '1h' });
+    await secretForPolicy(vault, 'e2e-rotate', 'ci/rotate', { key: 'rotated' });
+    const dir = tempDir('vxp-e2e-rotate-');
+    const jwtFile = join(dir, 'jwt');
+    const mint = (sub: string): string => {
+      const now = nowSeconds();
+      return signJwt(key, { sub, aud: 'vault-rotate', iat: now, exp: now + 600 });
+    };
+    writeFileSync(jwtFile, mint('pipeline-1'));
+    const stack = await startStack({
+      vault,
+      hcl: () => autoAuthHcl('jwt', `role = "rotate", path = "${jwtFile}", jwt_read_period = "200ms"`, dir, {
+        autoAuth: 'enable_reauth_on_new_credentials = true', method: 'mount_path = "auth/jwt-rotate"',
+      }),
+    });
+    stacks.push(stack);
+    const sink = join(dir, 'token');
+    const first = readFileSync(sink, 'utf8');
+    await waitFor('the first JWT removed after reading', () => (existsSync(jwtFile) ? undefined : true));
+    writeFileSync(jwtFile, mint('pipeline-2'));
+    const second = await waitFor('a new token in the sink', () => {
+      const now = readFileSync(sink, 'utf8');
+      return now !== first ? now : undefined;
+    }, 10_000);
+    const names = await Promise.all([first, second].map(async (t) => (await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, t)).json.data.display_name));
+    expect(names).to.deep.equal(['jwt-rotate-pipeline-1', 'jwt-rotate-pipeline-2']);
+    const read = await readThroughEnvoy(stack, dir, 'secret/data/ci/rotate');
+    expect(read.status, JSON.stringify(read.body)).to.equal(200);
+    expect(read.sawToken).to.equal(await vault.tokenAsSeen(second));
   });
 });
 
