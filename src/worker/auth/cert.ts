@@ -50,7 +50,12 @@ export class CertAuth implements AuthMethod {
     return { token: auth.client_token, leaseDurationSeconds: auth.lease_duration, renewable: auth.renewable };
   }
 
+  /**
+   * With `reload`, a renewed certificate on disk is new credentials (enable_reauth_on_new_credentials
+   * logs in again, presenting it); without it the login keeps the certificate read first.
+   */
   credentialFiles(): string[] {
+    if (!this.config.reload || !certOwnClient(this.config)) return [];
     return [this.config.clientCert, this.config.clientKey].filter((f): f is string => f !== undefined);
   }
 }

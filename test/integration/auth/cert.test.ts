@@ -133,6 +133,25 @@ forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind
     expect(meta2.serial_number).not.to.equal(serial1);
   });
 
+  it('reload + enable_reauth_on_new_credentials: a certificate renewed on disk leads to a new login presenting it, without waiting for the token', async () => {
+    await setupCertAuth(backend, pki);
+    const first = makeClientCert(pki, 'short-lived-1', 'ca');
+    const certFile = `${pki.dir}/watched.pem`;
+    const keyFile = `${pki.dir}/watched.key`;
+    copyFileSync(first.cert, certFile);
+    copyFileSync(first.key, keyFile);
+    const method = new CertAuth(certMethod({ name: 'web', caCert: pki.caCert, clientCert: certFile, clientKey: keyFile, reload: true }));
+    const r = runAutoAuth({ address: tlsUrl }, method, { reauthOnNewCredentials: true, credentialPollMs: 200 });
+    runs.push(r);
+    const t1 = await waitFor('a token', () => r.tokens[0]);
+    const next = makeClientCert(pki, 'short-lived-2', 'ca');
+    copyFileSync(next.key, keyFile);
+    copyFileSync(next.cert, certFile);
+    const t2 = await waitFor('a login with the renewed certificate', () => r.tokens[1], 8_000);
+    expect(t2).not.to.equal(t1);
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, t2)).json.data.meta.common_name).to.equal('short-lived-2');
+  });
+
   it('conformance: the login answer and the role read back as Vault gives them (metadata from the certificate, unset lists null)', async () => {
     await setupCertAuth(backend, pki);
     const login = await rawLogin(tlsUrl, pki, { name: 'web' }, { cert: pki.clientCert, key: pki.clientKey }) as { status: number; json: any };

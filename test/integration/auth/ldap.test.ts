@@ -98,6 +98,26 @@ forEachBackend('auth: ldap auto-auth against slapd', function (kind) {
     }
   });
 
+  it('enable_reauth_on_new_credentials: a new password file leads to a new login with it, without waiting for the token', async () => {
+    await setupLdapAuth(backend, slapd);
+    const file = join(dir, 'password');
+    writeFileSync(file, 'bob-pw');
+    const r = runAutoAuth({ address: backend.serviceUrl }, new LdapAuth(ldapMethod(file, { username: 'bob' })), { reauthOnNewCredentials: true, credentialPollMs: 200 });
+    runs.push(r);
+    const first = await waitFor('a token', () => r.tokens[0]);
+    expect(existsSync(file)).to.equal(false);
+    await slapd.setPassword('bob', 'bob-pw-3');
+    try {
+      writeFileSync(file, 'bob-pw-3');
+      const second = await waitFor('a login with the new password', () => r.tokens[1], 8_000);
+      expect(second).not.to.equal(first);
+      expect(backend.requestsTo('/v1/auth/ldap/login/bob').map((x) => x.status)).to.deep.equal([200, 200]);
+      expect(existsSync(file), 'the new file is removed after reading too').to.equal(false);
+    } finally {
+      await slapd.setPassword('bob', 'bob-pw');
+    }
+  });
+
   it('remove_password_follows_symlinks removes the link\'s target, not the link', async () => {
     await setupLdapAuth(backend, slapd);
     const target = join(dir, 'real-password');
