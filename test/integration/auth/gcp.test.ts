@@ -5,7 +5,7 @@
 // token_uri points here) are the loopback stand-in of test/support/cloud-metadata.ts. A real
 // Vault 1.15.6 verifies each JWT with the keys the stand-in publishes.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -51,12 +51,12 @@ forEachBackend('auth: gcp auto-auth (gce, iam) logging in to the gcp plugin', fu
     await v.close();
   });
 
-  function go(method: AuthMethod) {
+  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}) {
     const tokens: string[] = [];
     const vault = new VaultClient({ address: v.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
     const auto = new AutoAuth({
       vault, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined,
+      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
     });
     running.push({ auto, done: auto.run(), vault });
     return tokens;
@@ -114,6 +114,17 @@ forEachBackend('auth: gcp auto-auth (gce, iam) logging in to the gcp plugin', fu
     const self = await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, token);
     expect(self.json.data.meta.service_account_email).to.equal(cloud.vaultAccount.email);
     expect(cloud.calls.filter((c) => c.path.endsWith(':signJwt')).map((c) => c.path)).to.include(`/v1/projects/-/serviceAccounts/${cloud.vaultAccount.email}:signJwt`);
+  });
+
+  it('iam with enable_reauth_on_new_credentials: a key file replaced on disk leads to a new login as its account', async () => {
+    await setupGcp(v, cloud, { iamAccounts: [cloud.account.email, cloud.vaultAccount.email] });
+    const keyFile = cloud.keyFile(cloud.account, 'rotating.json');
+    const tokens = go(new GcpAuth(gcpMethod({ authType: 'iam', role: 'iam', credentials: keyFile, serviceAccount: '' })), { reauthOnNewCredentials: true, credentialPollMs: 100 });
+    const first = await waitFor('a login with the first key', () => tokens[0]);
+    expect((await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, first)).json.data.meta.service_account_email).to.equal(cloud.account.email);
+    renameSync(cloud.keyFile(cloud.vaultAccount, 'rotating.next'), keyFile);
+    const second = await waitFor('a login with the new key', () => tokens[1], 10_000);
+    expect((await vaultApi(v, 'GET', 'auth/token/lookup-self', undefined, second)).json.data.meta.service_account_email).to.equal(cloud.vaultAccount.email);
   });
 
   it('gce: logs in again after its token is revoked', async () => {
