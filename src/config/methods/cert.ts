@@ -36,6 +36,9 @@ export function readCert(config: BlockReader, common: MethodCommon): CertMethod 
   if (caCert && clientCert === undefined && clientKey === undefined) {
     config.warn('ca_cert', "with ca_cert and no client_cert/client_key the login connection presents no client certificate (as in Vault Agent, whose login client then has only ca_cert; the vault block's client_cert is not used)");
   }
+  if (reload && !caCert && (clientCert === undefined || clientKey === undefined)) {
+    config.warn('reload', "has no effect without the method's own client_cert and client_key (or ca_cert): the login uses the vault block's client, whose files are read once at start");
+  }
   return {
     type: 'cert',
     ...common,

@@ -28,7 +28,7 @@ export function readLdap(config: BlockReader, common: MethodCommon): LdapMethod 
   const removePasswordFollowsSymlinks = config.bool('remove_password_follows_symlinks') ?? false;
   if (config.has('password_read_period')) {
     config.duration('password_read_period');
-    config.warn('password_read_period', 'vault-extproc does not poll the password file on a period: with enable_reauth_on_new_credentials = true a new password file leads to a new login (checked every few seconds); otherwise the file is read before each login');
+    config.warn('password_read_period', 'vault-extproc does not poll the password file on a period: with enable_reauth_on_new_credentials = true a new password file leads to a new login (the file is checked every second); otherwise the file is read before each login');
   }
   if (!username || !passwordFilePath) return undefined;
   return { type: 'ldap', ...common, username, passwordFilePath, removePasswordAfterReading, removePasswordFollowsSymlinks };
