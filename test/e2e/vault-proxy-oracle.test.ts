@@ -92,6 +92,12 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle (same requests, same answe
       expect(ours).to.deep.equal({ status: 415, contentType: 'application/json', body: { errors: ['cache-clear needs a JSON body (Content-Type: application/json)'] } });
     });
 
+    it('require_request_header guards cache-clear too: Vault Proxy guards only the proxied API (it clears), we answer 412', async () => {
+      const { theirs, ours } = await both({ method: 'POST', path: '/proxy/v1/cache-clear', headers: [['content-type', 'application/json']], body: '{"type":"all"}' });
+      expect(theirs.status).to.equal(200);
+      expect(ours).to.deep.equal({ status: 412, contentType: 'application/json', body: { errors: ['missing "X-Vault-Request" header'] } });
+    });
+
     it('cache-clear of type request_path without a value: the same message, Vault Proxy with 500, we with 400 (the client\'s mistake)', async () => {
       const { theirs, ours } = await both({ method: 'POST', path: '/proxy/v1/cache-clear', headers: [OK, ['content-type', 'application/json']], body: '{"type":"request_path"}' });
       expect(theirs).to.deep.equal({ status: 500, contentType: 'application/json', body: { errors: ['failed to clear cache: request path not provided'] } });
