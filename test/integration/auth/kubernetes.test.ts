@@ -3,7 +3,7 @@
 // service-account JWTs the test mints. The worker's KubernetesAuth reads token_path at every
 // login; AutoAuth (src/worker/auto-auth.ts) logs in again when the token is revoked.
 import { expect } from 'chai';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { AutoAuth } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { secretForPolicy, setupKubernetesAuth } from '../../support/k8s-jwt-setup.js';
+import { makeSigningKey, signJwt } from '../../support/jwt-keys.js';
 import { startK8sTokenReview, type K8sApi } from '../../support/k8s-token-review.js';
 import { waitFor } from '../../support/ports.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
@@ -150,6 +151,20 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
     } finally {
       client.close();
     }
+  });
+
+  it('with pem_keys, checks the JWT signature itself: another signer is refused before any review', async () => {
+    await setupKubernetesAuth(vault, api, pki.caCert);
+    await vaultApi(vault, 'POST', 'auth/kubernetes/config', {
+      kubernetes_host: api.url, kubernetes_ca_cert: readFileSync(pki.caCert, 'utf8'), token_reviewer_jwt: api.reviewerJwt, pem_keys: [api.signingKey.publicPem],
+    });
+    const good = api.mintToken({ namespace: 'prod', name: 'app' });
+    const [header, payload] = good.split('.');
+    const forged = `${header}.${payload}.${signJwt(makeSigningKey('RS256'), { forged: true }).split('.')[2]}`;
+    expect(await loginStatus(vault, { role: 'app', jwt: forged })).to.deep.equal({ status: 403, json: { errors: ['permission denied'] } });
+    expect(api.reviews).to.deep.equal([]);
+    expect((await loginStatus(vault, { role: 'app', jwt: good })).status).to.equal(200);
+    expect(api.reviews).to.have.length(1);
   });
 
   // Conformance: the same answers from both backends (the simulator's are checked against the real plugin's here).
