@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfig } from '../../../src/config/load.js';
 import { CLI } from '../../support/paths.js';
 import { run } from '../../support/process.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
@@ -98,5 +99,37 @@ ${extra}
     expect(r.out).to.include('auto_auth > method "ldap" > config > username: is required');
     expect(r.out).to.include('auto_auth > method "ldap" > config > password_file_path: is required');
     expect(r.code).to.equal(1);
+  });
+
+  describe('reading the method blocks (parseConfig)', () => {
+    const methodOf = (block: string): { method: unknown; problems: string[] } => {
+      const loaded = parseConfig(`auto_auth {\n${block}\n}\n`, 'test.hcl', {});
+      return { method: loaded.config.autoAuth?.method, problems: loaded.problems.map((p) => `${p.severity}: ${p.location}: ${p.message}`) };
+    };
+
+    it('ldap: Vault Agent\'s defaults (mount auth/ldap, remove_password_after_reading true, remove_password_follows_symlinks false)', () => {
+      const { method, problems } = methodOf('method "ldap" { config = { username = "alice", password_file_path = "/run/pw" } }');
+      expect(problems).to.deep.equal([]);
+      expect(method).to.deep.include({ type: 'ldap', mountPath: 'auth/ldap', username: 'alice', passwordFilePath: '/run/pw', removePasswordAfterReading: true, removePasswordFollowsSymlinks: false });
+    });
+
+    it('ldap: the removal keys read as written ("false" strings too, as parseutil.ParseBool)', () => {
+      const { method } = methodOf('method "ldap" {\n mount_path = "auth/corp-ldap"\n config = { username = "bob", password_file_path = "/run/pw", remove_password_after_reading = "false", remove_password_follows_symlinks = true } }');
+      expect(method).to.deep.include({ mountPath: 'auth/corp-ldap', removePasswordAfterReading: false, removePasswordFollowsSymlinks: true });
+    });
+
+    it('cert: every key read; no config keys at all is valid (the vault block\'s client certificate, every role tried)', () => {
+      const full = methodOf('method "cert" { config = { name = "web", ca_cert = "/ca.pem", client_cert = "/c.pem", client_key = "/c.key", reload = true } }');
+      expect(full.problems).to.deep.equal([]);
+      expect(full.method).to.deep.include({ type: 'cert', mountPath: 'auth/cert', name: 'web', caCert: '/ca.pem', clientCert: '/c.pem', clientKey: '/c.key', reload: true });
+      const bare = methodOf('method "cert" { config = {} }');
+      expect(bare.problems).to.deep.equal([]);
+      expect(bare.method).to.deep.equal({ type: 'cert', mountPath: 'auth/cert', minBackoffSeconds: 1, maxBackoffSeconds: 300, exitOnError: false, reload: false });
+    });
+
+    it('an unknown key in either method is reported, as Vault does', () => {
+      expect(methodOf('method "cert" { config = { nmae = "web" } }').problems).to.deep.equal(['warning: auto_auth > method "cert" > config > nmae: unknown key; it is ignored']);
+      expect(methodOf('method "ldap" { config = { username = "a", password_file_path = "/p", pasword = "x" } }').problems).to.deep.equal(['warning: auto_auth > method "ldap" > config > pasword: unknown key; it is ignored']);
+    });
   });
 });
