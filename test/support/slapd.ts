@@ -1,7 +1,7 @@
 // Debian's OpenLDAP server (slapd) for the ldap auth tests: a throwaway directory on a free
 // loopback port, its database in a temp dir, loaded with slapadd before it starts.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,9 @@ export interface Slapd {
 
 /** Starts slapd with `users` under ou=people (objectClass inetOrgPerson, uid + userPassword). */
 export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
+  for (const [tool, path] of [['slapd', SLAPD], ['slapadd', SLAPADD]] as const) {
+    if (!existsSync(path)) throw new Error(`${tool} (${path}) is not installed: apt-get install slapd ldap-utils (.ci/run installs them)`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'vxp-slapd-'));
   const baseDn = 'dc=vxp,dc=test';
   const adminDn = `cn=admin,${baseDn}`;
