@@ -88,6 +88,21 @@ forEachBackend('auth: cert auto-auth over Vault\'s TLS listener', function (kind
     expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.meta.cert_name).to.equal('web');
   });
 
+  it('with ca_cert alone in the method, the login presents no certificate, not the vault block\'s (Vault Agent\'s login client has only ca_cert): refused', async () => {
+    await setupCertAuth(backend, pki);
+    const vault = new VaultClient({ address: tlsUrl, caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey, tlsSkipVerify: false, numRetries: 0 });
+    try {
+      const err = await new CertAuth(certMethod({ caCert: pki.caCert })).login(vault).then(() => undefined, (e: unknown) => e);
+      expect((err as VaultResponseError).status).to.equal(400);
+      expect((err as VaultResponseError).errors).to.deep.equal(['client certificate must be supplied']);
+      // The same vault block without the method's ca_cert logs in with its own certificate.
+      const ok = await new CertAuth(certMethod()).login(vault);
+      expect(ok.token).to.be.a('string').and.not.equal('');
+    } finally {
+      vault.close();
+    }
+  });
+
   it('logs in again after the token is revoked', async () => {
     await setupCertAuth(backend, pki, { tokenTtl: '3s' });
     const { tokens } = go(certMethod({ name: 'web', caCert: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey }));
