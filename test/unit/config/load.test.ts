@@ -14,10 +14,19 @@ function messages(text: string, env: NodeJS.ProcessEnv = {}): string[] {
 
 describe('config: loading Vault Proxy HCL', () => {
   describe('the seed example configs', () => {
+    // agent-caching.hcl's aws method has no `type`: Vault Agent needs one ("missing 'type' value")
+    // and refuses the file anyway (use_auto_auth_token with a wrapped auto-auth token).
+    const REFUSED_SEEDS: Record<string, RegExp> = { 'agent-caching.hcl': /^error: .*auto_auth > method > config > type: is required: "iam" or "ec2"$/m };
     for (const name of readdirSync(SEEDS).filter((f) => f.endsWith('.hcl'))) {
-      it(`check --config-only reads ${name} without errors; exit 1 exactly when serve refuses something in it`, async () => {
+      it(`check --config-only reads ${name}${REFUSED_SEEDS[name] ? ' and refuses it, as Vault Agent does' : ' without errors'}; exit 1 exactly when serve refuses something in it`, async () => {
         // --config-only: the seeds name files of the machines they were written for.
         const r = await run(process.execPath, [CLI, 'check', '--config-only', '--config', join(SEEDS, name)]);
+        const refusal = REFUSED_SEEDS[name];
+        if (refusal) {
+          expect(r.stdout).to.match(refusal);
+          expect(r.code).to.equal(1);
+          return;
+        }
         expect(r.stdout).not.to.match(/^error:/m);
         const refused = r.stdout.includes('serve refuses to start');
         expect(r.stdout).to.match(refused ? /0 error\(s\), \d+ warning\(s\); serve refuses this config\n$/ : /valid \(\d+ warning\(s\)\)\n$/);
@@ -25,14 +34,12 @@ describe('config: loading Vault Proxy HCL', () => {
       });
     }
 
-    it('lists each stanza and method not implemented yet as a warning', async () => {
+    it('lists each stanza not implemented yet as a warning (the aws method and the encrypted sink are implemented)', async () => {
       const r = await run(process.execPath, [CLI, 'check', '--config-only', '--config', join(SEEDS, 'agent-example.hcl')]);
       const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning:'));
-      expect(warnings.some((w) => w.includes('auto_auth > method "aws"') && w.includes('serve refuses to start'))).to.equal(true);
-      expect(warnings.some((w) => w.includes('sink "file" #2') && w.includes('not written'))).to.equal(true);
       expect(warnings.some((w) => w.includes('listener "unix"'))).to.equal(true);
       expect(warnings.some((w) => w.includes('template:') && w.includes('not implemented'))).to.equal(true);
-      expect(warnings).to.have.length(4);
+      expect(warnings).to.have.length(2);
     });
 
     it('reads the static-secret-caching example: approle, force, one tcp listener', () => {
@@ -47,9 +54,12 @@ describe('config: loading Vault Proxy HCL', () => {
     });
 
     it('serve refuses a config whose auth method is not implemented, with a clear message', async () => {
-      const r = await run(process.execPath, [CLI, 'serve', '--config', join(SEEDS, 'agent-example.hcl')]);
+      const dir = mkdtempSync(join(tmpdir(), 'vxp-config-'));
+      const file = join(dir, 'kerberos.hcl');
+      writeFileSync(file, readFileSync(join(SEEDS, 'agent-example.hcl'), 'utf8').replace(/method "aws"|type\s*=\s*"aws"/, (m) => m.replace('aws', 'kerberos')));
+      const r = await run(process.execPath, [CLI, 'serve', '--config', file]);
       expect(r.code).to.equal(1);
-      expect(r.stderr).to.include('auth method "aws" is not implemented by vault-extproc yet');
+      expect(r.stderr).to.include('auth method "kerberos" is not implemented by vault-extproc yet');
       expect(r.stderr).to.match(/problem\(s\); not starting\n$/);
     });
   });
