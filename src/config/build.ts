@@ -24,6 +24,7 @@ export function buildConfig(root: BlockReader): Config {
   const pidFile = root.string('pid_file') || undefined;
   const exitAfterAuth = root.bool('exit_after_auth') ?? false;
 
+  checkWrappedLogin(root, autoAuth, useAutoAuthToken, cache);
   if (useAutoAuthToken !== false && !autoAuth) {
     // Vault refuses this; a partial config still passes `check`, but `serve` will not run it.
     root.blockServe('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block: serve refuses to start without one`);
@@ -96,10 +97,34 @@ function readAutoAuth(root: BlockReader): AutoAuthConfig | undefined {
     b.error('method', methods.length === 0 ? 'auto_auth needs a method block' : `only one method block is allowed, found ${methods.length}`);
   }
   const method = methods[0] ? readMethod(methods[0]) : undefined;
-  const sinks = b.blocks('sink', ['type', 'config', 'wrap_ttl']).map(readSink).filter((s): s is FileSink => s !== undefined);
+  const sinkBlocks = b.blocks('sink', SINK_KEYS);
+  const sinks = sinkBlocks.map(readSink).filter((s): s is FileSink => s !== undefined);
   const enableReauthOnNewCredentials = b.bool('enable_reauth_on_new_credentials') ?? false;
+  if (method && method.type !== 'unsupported' && method.wrapTtlSeconds) {
+    // Vault Agent's rules: the wrapping token goes to exactly one sink, which does not wrap it again.
+    if (sinkBlocks.length !== 1) {
+      b.error('sink', `wrap_ttl on the method needs exactly one sink (the wrapping token can be unwrapped once), found ${sinkBlocks.length}`);
+    } else if (sinks[0]?.wrapTtlSeconds) {
+      b.error('sink', 'wrap_ttl is set on both the method and the sink; set it on one of them');
+    }
+  }
   b.finish();
   return method ? { method, sinks, enableReauthOnNewCredentials } : undefined;
+}
+
+/**
+ * A method with wrap_ttl hands out only a wrapping token: vault-extproc cannot use the token
+ * itself (Vault Agent refuses use_auto_auth_token with it too), so nothing that needs it combines.
+ */
+function checkWrappedLogin(root: BlockReader, autoAuth: AutoAuthConfig | undefined, useAutoAuthToken: UseAutoAuthToken, cache: CacheConfig | undefined): void {
+  const method = autoAuth?.method;
+  if (!method || method.type === 'unsupported' || !method.wrapTtlSeconds) return;
+  if (useAutoAuthToken !== false) {
+    root.error(root.has('api_proxy') ? 'api_proxy' : 'cache', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} cannot work with wrap_ttl on the auto_auth method: only the wrapping token is known, never the token itself`);
+  }
+  if (cache?.staticSecrets) {
+    root.error('cache', 'cache_static_secrets = true needs the auto-auth token, but wrap_ttl on the auto_auth method leaves only a wrapping token; remove one of them');
+  }
 }
 
 function readMethod(m: BlockReader): AutoAuthMethod | undefined {
@@ -117,15 +142,20 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     for (const key of Object.keys(m.raw)) m.accept(key);
     return { type: 'unsupported', name: type };
   }
+  // wrap_ttl: the login response is wrapped (X-Vault-Wrap-TTL) and only the wrapping token reaches the sink.
+  const wrapTtlSeconds = m.duration('wrap_ttl');
+  if (wrapTtlSeconds && type === 'token_file') {
+    m.error('wrap_ttl', 'token_file does not log in (the token is read from its file), so there is no login response to wrap; remove wrap_ttl');
+  }
   const common = {
     mountPath: (m.string('mount_path') ?? `auth/${type}`).replace(/^\/+|\/+$/g, ''),
     minBackoffSeconds: m.duration('min_backoff') || DEFAULTS.minBackoffSeconds,
     maxBackoffSeconds: m.duration('max_backoff') || DEFAULTS.maxBackoffSeconds,
     exitOnError: m.bool('exit_on_err') ?? false,
+    ...(wrapTtlSeconds ? { wrapTtlSeconds } : {}),
   };
   const namespace = m.string('namespace');
   if (namespace) m.warn('namespace', 'namespaces are not implemented by vault-extproc yet; it is ignored');
-  m.unimplemented('wrap_ttl', 'wrap_ttl (response-wrapped auto-auth tokens)');
   const config = m.map('config');
   if (!config) {
     m.error('config', `auth method "${type}" needs a config block`);
@@ -138,6 +168,9 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
   return method;
 }
 
+const SINK_KEYS = ['type', 'config', 'wrap_ttl', 'dh_type', 'dh_path', 'derive_key', 'aad', 'aad_env_var'];
+
+/** `sink "file"`: Vault Agent's keys and rules (agent config parseSinks). */
 function readSink(s: BlockReader): FileSink | undefined {
   const type = s.string('type') ?? s.label;
   if (type !== 'file') {
@@ -145,12 +178,25 @@ function readSink(s: BlockReader): FileSink | undefined {
     for (const key of Object.keys(s.raw)) s.accept(key);
     return undefined;
   }
-  const protectedBy = ['wrap_ttl', 'dh_type', 'dh_path', 'derive_key', 'aad', 'aad_env_var'].filter((k) => s.has(k));
-  if (protectedBy.length > 0) {
-    // Writing a plain token where the user asked for a wrapped or encrypted one would downgrade it: skip the sink.
-    s.warn('', `wrapped or encrypted file sinks (${protectedBy.join(', ')}) are not implemented by vault-extproc yet; this sink is not written`);
-    for (const key of Object.keys(s.raw)) s.accept(key);
-    return undefined;
+  let ok = true;
+  const wrapTtlSeconds = s.duration('wrap_ttl');
+  const dhType = s.string('dh_type') ?? '';
+  const dhPath = s.string('dh_path') ?? '';
+  const deriveKey = s.bool('derive_key') ?? false;
+  let aad = s.string('aad') ?? '';
+  const aadEnvVar = s.string('aad_env_var');
+  // As Vault Agent: aad_env_var, when named, replaces aad with the variable's value (read at start).
+  if (aadEnvVar) aad = process.env[aadEnvVar] ?? '';
+  if (dhType !== '' && dhType !== 'curve25519') {
+    s.error('dh_type', `must be "curve25519", got ${JSON.stringify(dhType)}`);
+    ok = false;
+  }
+  if (dhType === '' && dhPath === '') {
+    if (aad !== '') { s.error(s.has('aad') ? 'aad' : 'aad_env_var', 'additional authenticated data (aad) needs dh_type and dh_path'); ok = false; }
+    if (deriveKey) { s.error('derive_key', 'derive_key needs dh_type and dh_path'); ok = false; }
+  } else if (dhType === '' || dhPath === '') {
+    s.error(dhType === '' ? 'dh_path' : 'dh_type', 'dh_type and dh_path must be set together');
+    ok = false;
   }
   const config = s.map('config');
   if (!config) {
@@ -161,9 +207,30 @@ function readSink(s: BlockReader): FileSink | undefined {
   const path = config.string('path');
   if (!path) config.error('path', 'is required');
   const mode = readMode(config);
+  const uid = readOwner(config, 'uid');
+  const gid = readOwner(config, 'gid');
   config.finish();
   s.finish();
-  return path ? { path, mode } : undefined;
+  if (!path || !ok) return undefined;
+  return {
+    path,
+    mode,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
+    ...(wrapTtlSeconds ? { wrapTtlSeconds } : {}),
+    ...(dhType === 'curve25519' ? { dh: { type: 'curve25519' as const, path: dhPath, aad, deriveKey } } : {}),
+  };
+}
+
+/** `uid`/`gid` of a file sink (Vault 1.18): a numeric id; -1 (or unset) leaves the owner as created. */
+function readOwner(config: BlockReader, key: 'uid' | 'gid'): number | undefined {
+  const id = config.int(key);
+  if (id === undefined || id === -1) return undefined;
+  if (id < 0 || id > 0xffffffff - 1) {
+    config.error(key, `must be a numeric ${key === 'uid' ? 'user' : 'group'} id (or -1 to leave it), got ${id}`);
+    return undefined;
+  }
+  return id;
 }
 
 /** `mode = 0644` arrives already octal-decoded from HCL; a string is read as octal. */

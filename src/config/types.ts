@@ -38,9 +38,18 @@ export type AutoAuthMethod =
   | AppRoleMethod | TokenFileMethod | KubernetesMethod | JwtMethod | CertMethod | LdapMethod | AwsMethod | GcpMethod | AzureMethod
   | UnsupportedMethod;
 
+/** A `sink "file"` as Vault Agent writes it: response-wrapped first, then encrypted, when asked. */
 export interface FileSink {
   path: string;
+  /** `mode` (default 0640); 0 creates the file with no permission bits, as Vault's sink does. */
   mode: number;
+  /** `uid`/`gid` (Vault 1.18): the owner set on the temp file before the rename; unset or -1 leaves it. */
+  uid?: number;
+  gid?: number;
+  /** `wrap_ttl` (seconds): the token wrapped with sys/wrapping/wrap, Vault's wrap_info JSON written. */
+  wrapTtlSeconds?: number;
+  /** `dh_type = "curve25519"` with `dh_path`, `aad` (or `aad_env_var`, read at start) and `derive_key`. */
+  dh?: { type: 'curve25519'; path: string; aad: string; deriveKey: boolean };
 }
 
 export interface AutoAuthConfig {

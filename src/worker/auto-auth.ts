@@ -6,7 +6,8 @@ import type { VaultClient } from '../vault/client.js';
 import { VAULT_PATHS } from '../vault/paths.js';
 import type { AuthMethod, LoginResult } from './auth/index.js';
 import { Backoff } from './backoff.js';
-import { writeFileSink } from './sink.js';
+import { SinkWriter } from './sink.js';
+import { WrappedLogin } from './sinks/wrapped-login.js';
 import type { WorkerMetric } from '../telemetry/metrics.js';
 
 export interface Timers {
@@ -38,6 +39,11 @@ export interface AutoAuthOptions {
   exitAfterAuth: boolean;
   /** `enable_reauth_on_new_credentials`: log in again when one of the method's credentialFiles() changes. */
   reauthOnNewCredentials?: boolean;
+  /**
+   * The method's `wrap_ttl` (seconds) and mount path: the login is response-wrapped, the wrapping
+   * token (wrap_info JSON) goes to the sinks, and the token itself is never known here.
+   */
+  loginWrap?: { ttlSeconds: number; mountPath: string };
   /** How often the credential files are stat'ed with reauthOnNewCredentials (default CREDENTIAL_POLL_MS). */
   credentialPollMs?: number;
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
@@ -80,12 +86,16 @@ export class AutoAuth {
   private stopResolve: () => void = () => undefined;
   /** Resolves on stop(): ends a sink retry's sleep (a suspicion does not). */
   private readonly stopWake = new Promise<void>((resolve) => { this.stopResolve = resolve; });
+  private readonly sinkWriters: SinkWriter[];
+  private readonly wrappedLogin: WrappedLogin | undefined;
 
   constructor(private readonly opts: AutoAuthOptions) {
     this.timers = opts.timers ?? realTimers;
     this.tokenClient = opts.vault;
     this.random = opts.random ?? Math.random;
     this.log = opts.log.child({ component: 'auto-auth', method: opts.method.name });
+    this.sinkWriters = opts.sinks.map((sink) => new SinkWriter(sink));
+    this.wrappedLogin = opts.loginWrap ? new WrappedLogin(opts.loginWrap.ttlSeconds, opts.loginWrap.mountPath) : undefined;
   }
 
   /** Runs until stop(). */
@@ -103,6 +113,10 @@ export class AutoAuth {
     while (!this.stopped) {
       const login = await this.authenticate();
       if (!login) return;
+      if (login.wrapped !== undefined) {
+        if (!(await this.deliverWrapped(login.wrapped))) return;
+        continue;
+      }
       const obtainedAtMs = this.timers.now();
       // A sink that cannot be written never costs another login (Vault Agent's sink server retries
       // on its own too): the token is used at once and the sinks are retried with backoff.
@@ -148,8 +162,32 @@ export class AutoAuth {
     return this.timers.sleep(Math.max(0, ms), this.wake);
   }
 
+  /**
+   * Vault Agent with a wrapped login: the wrapping token goes to the sinks, then auto-auth pauses —
+   * no renewal, no token for ext_proc — until new credentials (enable_reauth_on_new_credentials)
+   * or stop. False when done (stopped, or exit_after_auth).
+   */
+  private async deliverWrapped(wrapInfoJson: string): Promise<boolean> {
+    this.sinkToken = wrapInfoJson;
+    const written = await this.writeSinks(wrapInfoJson);
+    if (this.opts.exitAfterAuth) {
+      if (!written && !(await this.retrySinks(wrapInfoJson))) return false;
+      this.log.info('authenticated; exit_after_auth is set, exiting');
+      this.opts.onExit(0, 'exit_after_auth');
+      return false;
+    }
+    if (!written) void this.retrySinks(wrapInfoJson);
+    this.log.info('the login was response-wrapped: the wrapping token is in the sink; pausing until new credentials');
+    while (!this.stopped && !this.credentialsChanged) {
+      this.suspected = false; // nothing to check: the token is not ours to use
+      await this.sleep(2 ** 31 - 1);
+    }
+    if (!this.stopped) this.log.info('the method found new credentials; logging in again');
+    return !this.stopped;
+  }
+
   /** Logs in, retrying with backoff; undefined only when stopped. */
-  private async authenticate(): Promise<LoginResult | undefined> {
+  private async authenticate(): Promise<(LoginResult & { wrapped?: string }) | undefined> {
     const backoff = new Backoff(this.opts.minBackoffMs, this.opts.maxBackoffMs, this.random);
     while (!this.stopped) {
       // This attempt reads the credential files as they are now: a change seen before it is consumed.
@@ -158,7 +196,15 @@ export class AutoAuth {
         // A method may log in through a client of its own (cert: its client certificate); the token
         // is renewed and checked through the same client, as Vault Agent does.
         this.tokenClient = this.opts.method.authClient?.(this.opts.vault) ?? this.opts.vault;
-        const result = await this.opts.method.login(this.tokenClient);
+        const result = await this.opts.method.login(this.wrappedLogin?.client(this.tokenClient) ?? this.tokenClient);
+        if (this.wrappedLogin) {
+          // wrap_ttl: what goes on is the wrap_info; the method's "token" is the wrapping token.
+          const wrapped = this.wrappedLogin.wrapInfoJson();
+          if (wrapped === undefined) throw new Error('wrap_ttl is set but the login response was not wrapped (no wrap_info)');
+          this.opts.onMetric?.({ metric: 'auth_success' });
+          this.log.info('authenticated; the response is wrapped');
+          return { ...result, wrapped };
+        }
         this.opts.onMetric?.({ metric: 'auth_success' });
         this.log.info({ leaseDurationSeconds: result.leaseDurationSeconds, renewable: result.renewable }, 'authenticated');
         return result;
@@ -180,12 +226,12 @@ export class AutoAuth {
   /** Writes every sink once; false when any failed (each failure is logged). */
   private async writeSinks(token: string): Promise<boolean> {
     let failed = 0;
-    for (const sink of this.opts.sinks) {
+    for (const writer of this.sinkWriters) {
       try {
-        await writeFileSink(sink, token, this.opts.vault);
+        await writer.write(token, this.opts.vault);
       } catch (err) {
         failed++;
-        this.log.error({ path: sink.path, err: errorMessage(err) }, 'writing the token sink failed; retrying it without logging in again');
+        this.log.error({ path: writer.sink.path, err: errorMessage(err) }, 'writing the token sink failed; retrying it without logging in again');
       }
     }
     if (failed === 0 && this.opts.sinks.length > 0) this.log.info({ sinks: this.opts.sinks.length }, 'token written to sinks');

@@ -28,6 +28,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
     reauthOnNewCredentials: autoAuthConfig.enableReauthOnNewCredentials,
+    ...(method.wrapTtlSeconds ? { loginWrap: { ttlSeconds: method.wrapTtlSeconds, mountPath: method.mountPath } } : {}),
     // jwt_read_period: how often Vault Agent's jwt method looks for a new JWT.
     ...(method.type === 'jwt' ? { credentialPollMs: method.jwtReadPeriodSeconds * 1000 } : {}),
     onToken: (t) => {

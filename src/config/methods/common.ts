@@ -5,6 +5,8 @@ export interface MethodCommon {
   minBackoffSeconds: number;
   maxBackoffSeconds: number;
   exitOnError: boolean;
+  /** The method's `wrap_ttl` (seconds): the login response is wrapped and only the wrapping token is written to the sink. */
+  wrapTtlSeconds?: number;
 }
 
 /** Where a problem with one of the method's config keys is reported: `auto_auth > method "x" > config > key`. */
