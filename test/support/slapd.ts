@@ -18,12 +18,20 @@ export interface LdapUser {
   password: string;
 }
 
+export interface LdapGroup {
+  cn: string;
+  /** uids of the members (groupOfNames `member` DNs). */
+  members: string[];
+}
+
 export interface Slapd {
   /** ldap://127.0.0.1:<port> */
   readonly url: string;
   readonly baseDn: string;
   /** Where the users are: ou=people,<baseDn> (Vault's `userdn`). */
   readonly peopleDn: string;
+  /** Where the groups are: ou=groups,<baseDn> (Vault's `groupdn`). */
+  readonly groupsDn: string;
   /** A read-only service account for Vault's `binddn`/`bindpass` searches. */
   readonly bindDn: string;
   readonly bindPassword: string;
@@ -35,8 +43,11 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-/** Starts slapd with `users` under ou=people (objectClass inetOrgPerson, uid + userPassword). */
-export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
+/**
+ * Starts slapd with `users` under ou=people (objectClass inetOrgPerson, uid + userPassword) and
+ * `groups` under ou=groups (groupOfNames whose `member`s are the users' DNs).
+ */
+export async function startSlapd(users: LdapUser[], groups: LdapGroup[] = []): Promise<Slapd> {
   for (const [tool, path] of [['slapd', SLAPD], ['slapadd', SLAPADD]] as const) {
     if (!existsSync(path)) throw new Error(`${tool} (${path}) is not installed: apt-get install slapd ldap-utils (.ci/run installs them)`);
   }
@@ -45,6 +56,7 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
   const adminDn = `cn=admin,${baseDn}`;
   const adminPassword = 'admin-secret';
   const peopleDn = `ou=people,${baseDn}`;
+  const groupsDn = `ou=groups,${baseDn}`;
   const bindDn = `cn=vault,${baseDn}`;
   const bindPassword = 'vault-bind-secret';
   const userDn = (uid: string): string => `uid=${uid},${peopleDn}`;
@@ -74,6 +86,8 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
     `dn: ${peopleDn}\nobjectClass: organizationalUnit\nou: people\n`,
     `dn: ${bindDn}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: vault\nsn: vault\nuserPassword: ${bindPassword}\n`,
     ...users.map((u) => `dn: ${userDn(u.uid)}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}\n`),
+    `dn: ${groupsDn}\nobjectClass: organizationalUnit\nou: groups\n`,
+    ...groups.map((g) => `dn: cn=${g.cn},${groupsDn}\nobjectClass: groupOfNames\ncn: ${g.cn}\n${g.members.map((m) => `member: ${userDn(m)}\n`).join('')}`),
   ].join('\n');
   writeFileSync(join(dir, 'data.ldif'), ldif);
   const loaded = await run(SLAPADD, ['-f', conf, '-l', join(dir, 'data.ldif')]);
@@ -101,7 +115,7 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
     throw err;
   }
   return {
-    url, baseDn, peopleDn, bindDn, bindPassword, userDn,
+    url, baseDn, peopleDn, groupsDn, bindDn, bindPassword, userDn,
     setPassword: async (uid, password) => {
       const file = join(dir, `modify-${uid}.ldif`);
       writeFileSync(file, `dn: ${userDn(uid)}\nchangetype: modify\nreplace: userPassword\nuserPassword: ${password}\n`);

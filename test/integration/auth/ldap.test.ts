@@ -11,7 +11,7 @@ import { forEachBackend, startBackend, type Backend } from '../../support/backen
 import { waitFor } from '../../support/ports.js';
 import { startSlapd, type Slapd } from '../../support/slapd.js';
 import { setupLdapAuth } from '../../support/ldap-auth.js';
-import { vaultApi } from '../../support/vault-setup.js';
+import { vaultApi, writePolicy } from '../../support/vault-setup.js';
 
 function ldapMethod(passwordFilePath: string, extra: Partial<LdapMethod> = {}): LdapMethod {
   return {
@@ -28,7 +28,7 @@ forEachBackend('auth: ldap auto-auth against slapd', function (kind) {
   const runs: AutoAuthRun[] = [];
 
   before(async () => {
-    slapd = await startSlapd([{ uid: 'alice', password: 'alice-pw' }, { uid: 'bob', password: 'bob-pw' }]);
+    slapd = await startSlapd([{ uid: 'alice', password: 'alice-pw' }, { uid: 'bob', password: 'bob-pw' }], [{ cn: 'Devs', members: ['alice'] }]);
   });
   after(async () => {
     await slapd?.stop();
@@ -137,6 +137,23 @@ forEachBackend('auth: ldap auto-auth against slapd', function (kind) {
     expect(json.data).to.deep.equal({});
     expect(json.warnings).to.deep.equal(['no LDAP groups found in groupDN ""; only policies from locally-defined groups available']);
     expect(json.auth).to.deep.include({ policies: ['default', 'ldap-app'], token_policies: ['default', 'ldap-app'], metadata: { username: 'alice' }, renewable: true, lease_duration: 2764800 });
+  });
+
+  it('conformance: LDAP group membership (groupdn, the default groupfilter and groupattr cn) gives the policies of the mount\'s group of that name', async () => {
+    await setupLdapAuth(backend, slapd, { groupdn: true });
+    await writePolicy(backend, 'ldap-devs', 'path "secret/data/ldap-devs" { capabilities = ["read"] }');
+    await vaultApi(backend, 'POST', 'auth/ldap/groups/devs', { policies: 'ldap-devs' });
+    const login = async (user: string, password: string): Promise<any> => {
+      const res = await fetch(`${backend.url}/v1/auth/ldap/login/${user}`, { method: 'POST', body: JSON.stringify({ password }) });
+      expect(res.status).to.equal(200);
+      return res.json();
+    };
+    const alice = await login('alice', 'alice-pw');
+    expect(alice.warnings).to.equal(null);
+    expect(alice.auth.policies).to.deep.equal(['default', 'ldap-app', 'ldap-devs']);
+    const bob = await login('bob', 'bob-pw');
+    expect(bob.warnings).to.deep.equal([`no LDAP groups found in groupDN "${slapd.groupsDn}"; only policies from locally-defined groups available`]);
+    expect(bob.auth.policies).to.deep.equal(['default']);
   });
 
   it('conformance: a wrong password is refused by the LDAP bind with Vault\'s 400 and error text; no token', async () => {

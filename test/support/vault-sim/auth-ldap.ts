@@ -3,11 +3,14 @@
 // go through OpenLDAP's command-line client (ldap-utils: ldapwhoami, ldapsearch), which the
 // tests need anyway for slapd; passwords reach it in a 0600 temp file, never on a command line.
 //
-// Not simulated: LDAP-side group search (groupdn/groupfilter/groupattr are stored and read back;
-// a login's groups are the locally configured ones, and the login carries Vault's "no LDAP groups
-// found" warning), upndomain's userPrincipalName search, TLS to the LDAP server (ldaps://,
-// starttls), the entity alias read from the LDAP entry (the alias is the username), and the
-// renewal's re-bind (a renewal checks only that the policies did not change).
+// The user's LDAP groups come from a search under groupdn with groupfilter (its {{.UserDN}} and
+// {{.Username}} filled in, escaped), named by groupattr's values or the entry's CN, as
+// ldaputil.GetLdapGroups does; their policies come from the mount's groups/ entries.
+//
+// Not simulated: use_token_groups, paging (max_page_size), upndomain's userPrincipalName search,
+// TLS to the LDAP server (ldaps://, starttls), the entity alias read from the LDAP entry (the alias
+// is the username), and the renewal's re-bind (a renewal checks only that the policies did not
+// change).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -142,6 +145,34 @@ function dialError(url: string): string {
   return multiError([`error connecting to host "${url}": LDAP Result Code 200 "Network Error": dial tcp ${full.replace(/^ldaps?:\/\//, '')}: connect: connection refused`]);
 }
 
+/** ldapsearch -LLL output: each entry's DN and attributes (names lower-cased, base64 values decoded). */
+function parseLdif(text: string): Array<{ dn: string; attrs: Map<string, string[]> }> {
+  const entries: Array<{ dn: string; attrs: Map<string, string[]> }> = [];
+  for (const block of text.split(/\n\s*\n/)) {
+    let dn: string | undefined;
+    const attrs = new Map<string, string[]>();
+    for (const line of block.split('\n')) {
+      const m = /^([A-Za-z0-9;.-]+)(::?) ?(.*)$/.exec(line);
+      if (!m) continue;
+      const value = m[2] === '::' ? Buffer.from(m[3]!, 'base64').toString('utf8') : m[3]!;
+      const name = m[1]!.toLowerCase();
+      if (name === 'dn') dn = value;
+      else attrs.set(name, [...(attrs.get(name) ?? []), value]);
+    }
+    if (dn !== undefined) entries.push({ dn, attrs });
+  }
+  return entries;
+}
+
+/** getCN: the first CN of a DN (any case, as with use_pre111_group_cn_behavior = false), else the value itself. */
+function cnOf(value: string): string {
+  for (const rdn of value.split(/(?<!\\),/)) {
+    const m = /^\s*cn\s*=\s*(.*)$/i.exec(rdn);
+    if (m) return m[1]!.replace(/\\(.)/g, '$1');
+  }
+  return value;
+}
+
 interface LocalUser { groups: string[]; policies: string[] }
 interface LocalGroup { policies: string[] }
 
@@ -161,10 +192,10 @@ export function ldapAuthBackend(_now: () => number): Backend {
     return nothing();
   };
 
-  /** The policies of the local user and of its (local) groups; Vault's Login after the binds. */
-  const localPolicies = (username: string): { policies: string[] } => {
+  /** The policies of the local user, its local groups and its LDAP groups; Vault's Login after the binds. */
+  const localPolicies = (username: string, ldapGroups: readonly string[] = []): { policies: string[] } => {
     const user = users.get(keyOf(username));
-    const groupNames = [...(user?.groups ?? [])];
+    const groupNames = [...(user?.groups ?? []), ...ldapGroups];
     const policies: string[] = [];
     for (const g of groupNames) policies.push(...(groups.get(keyOf(g))?.policies ?? []));
     policies.push(...(user?.policies ?? []));
@@ -200,7 +231,19 @@ export function ldapAuthBackend(_now: () => number): Backend {
       const rebound = await ldapTool('ldapwhoami', url, { dn: cfg.binddn, password: cfg.bindpass }, []);
       if (rebound.code !== 0) return fail(400, 'ldap operation failed: failed to re-bind with the BindDN user');
     }
-    const { policies } = localPolicies(username);
+    // GetLdapGroups, on the connection as it is bound now (binddn after the re-bind, else the user).
+    const searchAs = cfg.anonymousGroupSearch ? undefined : cfg.binddn !== '' && cfg.bindpass !== '' ? { dn: cfg.binddn, password: cfg.bindpass } : { dn: userBindDn, password };
+    const ldapGroups = new Set<string>();
+    if (cfg.groupfilter !== '' && cfg.groupdn !== '') {
+      const filter = cfg.groupfilter.replace(/\{\{\s*\.UserDN\s*\}\}/g, escapeFilter(userBindDn)).replace(/\{\{\s*\.Username\s*\}\}/g, escapeFilter(username));
+      const found = await ldapTool('ldapsearch', url, searchAs, ['-LLL', '-o', 'ldif-wrap=no', '-b', cfg.groupdn, '-s', 'sub', filter, cfg.groupattr]);
+      if (found.code !== 0) return fail(400, `LDAP search failed: ${found.stderr.trim()}`);
+      for (const entry of parseLdif(found.stdout)) {
+        const values = entry.attrs.get(cfg.groupattr.toLowerCase()) ?? [];
+        for (const v of values.length > 0 ? values : [entry.dn]) ldapGroups.add(cnOf(v));
+      }
+    }
+    const { policies } = localPolicies(username, [...ldapGroups]);
     const tokenPoliciesAtLogin = sanitizePolicies([...cfg.token.tokenPolicies, ...policies], false);
     return issueLoginToken(call, call.mount, {
       params: cfg.token,
@@ -210,10 +253,10 @@ export function ldapAuthBackend(_now: () => number): Backend {
       meta: { username },
       aliasName: username,
       data: {},
-      warnings: [`no LDAP groups found in groupDN "${cfg.groupdn}"; only policies from locally-defined groups available`],
+      ...(ldapGroups.size === 0 ? { warnings: [`no LDAP groups found in groupDN "${cfg.groupdn}"; only policies from locally-defined groups available`] } : {}),
       renewFrom: () => {
         const now = current();
-        const again = sanitizePolicies([...now.token.tokenPolicies, ...localPolicies(username).policies], false);
+        const again = sanitizePolicies([...now.token.tokenPolicies, ...localPolicies(username, [...ldapGroups]).policies], false);
         if (again.join(',') !== tokenPoliciesAtLogin.join(',')) return 'policies have changed, not renewing';
         return { ttlSeconds: now.token.tokenTtlSeconds, maxTtlSeconds: now.token.tokenMaxTtlSeconds, periodSeconds: now.token.tokenPeriodSeconds };
       },
