@@ -95,7 +95,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       },
       log,
     });
-    if (!config.autoAuth) extproc.setServing(true);
+    // A method with wrap_ttl gives only a wrapping token (for the sink): nothing here waits for a token.
+    const authMethod = config.autoAuth?.method;
+    const waitsForToken = authMethod !== undefined && !('wrapTtlSeconds' in authMethod && authMethod.wrapTtlSeconds);
+    if (!waitsForToken) extproc.setServing(true);
     worker = startWorkerThread(config, log, onWorkerMessage, opts.logLevel, (exitCode) => {
       // Without its worker, tokens are not renewed and the cache is not kept true: stop, do not limp on.
       log.error({ exitCode }, 'the worker thread stopped unexpectedly; stopping');
@@ -103,7 +106,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
     const ext = extproc;
     admin = await startAdminServer(config.extproc.adminAddress, () => {
-      const reasons = config.autoAuth && token === undefined ? ['no auto-auth token yet'] : [];
+      const reasons = waitsForToken && token === undefined ? ['no auto-auth token yet'] : [];
       return { ready: reasons.length === 0 && ext.port > 0, reasons };
     }, m, log);
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);

@@ -195,7 +195,7 @@ function readSink(s: BlockReader): FileSink | undefined {
     if (aad !== '') { s.error(s.has('aad') ? 'aad' : 'aad_env_var', 'additional authenticated data (aad) needs dh_type and dh_path'); ok = false; }
     if (deriveKey) { s.error('derive_key', 'derive_key needs dh_type and dh_path'); ok = false; }
   } else if (dhType === '' || dhPath === '') {
-    s.error(dhType === '' ? 'dh_path' : 'dh_type', 'dh_type and dh_path must be set together');
+    s.error(dhType === '' ? 'dh_type' : 'dh_path', 'dh_type and dh_path must be set together');
     ok = false;
   }
   const config = s.map('config');

@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { readVaultConnection } from '../vault/client.js';
 import { checkMethodFiles } from './methods/index.js';
 import { fileError } from './methods/credential-file.js';
+import { parsePublicKeyJson } from '../worker/sinks/dh.js';
 import type { Problems } from './problems.js';
 import type { Config } from './types.js';
 
@@ -59,9 +60,39 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
 
   const sinks = config.autoAuth?.sinks ?? [];
   sinks.forEach((sink, i) => {
-    const location = `auto_auth > sink "file"${sinks.length > 1 ? ` #${i + 1}` : ''} > config > path`;
+    const at = `auto_auth > sink "file"${sinks.length > 1 ? ` #${i + 1}` : ''}`;
     const problem = writableTarget(sink.path);
-    if (problem) problems.error(location, `the token cannot be written to ${sink.path}: ${problem}`);
+    if (problem) problems.error(`${at} > config > path`, `the token cannot be written to ${sink.path}: ${problem}`);
+    if (sink.dh) {
+      // Vault Agent reads dh_path at the first write and retries until it is there: absent is allowed.
+      let text: string | undefined;
+      try {
+        text = readFileSync(sink.dh.path, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          problems.warn(`${at} > dh_path`, `${sink.dh.path} does not exist yet: the sink is written once the consumer's public key is there`);
+        } else {
+          problems.error(`${at} > dh_path`, `cannot read ${sink.dh.path}: ${fileError(err)}`);
+        }
+      }
+      if (text !== undefined) {
+        try {
+          parsePublicKeyJson(text, sink.dh.path);
+        } catch (err) {
+          problems.error(`${at} > dh_path`, `${(err as Error).message}; it must hold {"curve25519_public_key": "<base64 of 32 bytes>"}`);
+        }
+      }
+    }
+    const uid = process.getuid?.();
+    if (uid !== undefined && uid !== 0) {
+      // Giving a file away needs root (CAP_CHOWN); a group only one's own.
+      if (sink.uid !== undefined && sink.uid !== uid) {
+        problems.warn(`${at} > config > uid`, `only root can make ${sink.uid} the owner (this process runs as ${uid}): writing the sink will fail`);
+      }
+      if (sink.gid !== undefined && !(process.getgroups?.() ?? []).includes(sink.gid) && sink.gid !== process.getgid?.()) {
+        problems.warn(`${at} > config > gid`, `group ${sink.gid} is not one of this user's groups: only root can give the sink to it, writing the sink will fail`);
+      }
+    }
   });
   if (config.pidFile) {
     const problem = writableTarget(config.pidFile);
