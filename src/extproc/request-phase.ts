@@ -67,7 +67,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (sc && staticKey && token && tokenHash) {
     const hit = sc.cache.lookup(staticKey, tokenHash);
     if (hit) {
-      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit' }]);
+      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit', cache: 'static' }]);
       // The token proved access but the worker has not looked it up yet (a first hit): wait for it, once.
       const lookup = sc.grants.pendingFor(tokenHash);
       if (lookup && !state.coalesced) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: lookup };
@@ -208,7 +208,7 @@ function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | un
     return { effects: [] };
   }
   const hit = lc.cache.lookup(key);
-  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), namespace) as Respond, effects: [{ type: 'cache-hit' }] };
+  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), namespace) as Respond, effects: [{ type: 'cache-hit', cache: 'lease' }] };
   const inflightKey = `l:${key}`;
   const leader = lc.inflight.waitFor(inflightKey);
   if (leader && !next.coalesced) return { wait: leader, effects: [] };

@@ -92,7 +92,8 @@ export type StreamEffect =
   | { type: 'cache-clear'; command: CacheClearCommand }
   /** A KV write, delete or unmount through Envoy that Vault confirmed: evict what it changed. */
   | { type: 'kv-changed'; evictPaths?: string[]; evictPrefix?: string[] }
-  | { type: 'cache-hit' }
+  /** Answered from a cache: which one (for the per-request log). */
+  | { type: 'cache-hit'; cache: 'static' | 'lease' }
   /** A KV-looking read whose answer does not name its mount type (Vault ≤ 1.15): find out. */
   | { type: 'mount-unknown'; path: string }
   | { type: 'cache-miss' }
