@@ -7,9 +7,10 @@ import type { ConfigKeyLocation, MethodCommon } from './common.js';
  * The "ldap" method, with Vault Agent's keys: `username`, `password_file_path` (read before every
  * login), `remove_password_after_reading` (default true, as in Vault Agent),
  * `remove_password_follows_symlinks` (default false). The password is the file's bytes as they
- * are (Vault Agent does not trim them). Vault Agent's `password_read_period` (how often it looks
- * for a new password to log in again) is read; here a new password file leads to a new login
- * with `enable_reauth_on_new_credentials`.
+ * are (Vault Agent does not trim them). Vault Agent also reads (and removes) a new password file
+ * in the background every `password_read_period` (500 ms with removal, else 1 m); here a new file
+ * is read at the next login, and with `enable_reauth_on_new_credentials` its appearance starts
+ * one (auto-auth checks the file every second). `password_read_period` is accepted with a warning.
  */
 export interface LdapMethod extends MethodCommon {
   type: 'ldap';
@@ -28,7 +29,7 @@ export function readLdap(config: BlockReader, common: MethodCommon): LdapMethod 
   const removePasswordFollowsSymlinks = config.bool('remove_password_follows_symlinks') ?? false;
   if (config.has('password_read_period')) {
     config.duration('password_read_period');
-    config.warn('password_read_period', 'vault-extproc does not poll the password file on a period: with enable_reauth_on_new_credentials = true a new password file leads to a new login (the file is checked every second); otherwise the file is read before each login');
+    config.warn('password_read_period', 'vault-extproc does not read the password file on a period: it is read (and removed) at each login, and with enable_reauth_on_new_credentials = true a new password file starts a login (the file is checked every second)');
   }
   if (!username || !passwordFilePath) return undefined;
   return { type: 'ldap', ...common, username, passwordFilePath, removePasswordAfterReading, removePasswordFollowsSymlinks };
