@@ -114,10 +114,10 @@ forEachBackend('worker: file sinks as Vault Agent writes them (read with Vault\'
     await vault.close();
   });
 
-  async function start(sinks: FileSink[], extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}) {
+  async function start(sinks: FileSink[], extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}, wrappedSecretId = false) {
     const creds = await setupAppRole(vault, { policies: ['default'] });
     writeFileSync(join(dir, 'role_id'), creds.roleId);
-    writeFileSync(join(dir, 'secret_id'), creds.secretId);
+    writeFileSync(join(dir, 'secret_id'), wrappedSecretId ? await wrappedSecretIdToken() : creds.secretId);
     const client = new VaultClient({ address: vault.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 2_000);
     const seen = { tokens: [] as string[], exits: [] as number[] };
     const auto = new AutoAuth({
@@ -125,6 +125,7 @@ forEachBackend('worker: file sinks as Vault Agent writes them (read with Vault\'
       method: new AppRoleAuth({
         type: 'approle', mountPath: 'auth/approle', roleIdFilePath: join(dir, 'role_id'), secretIdFilePath: join(dir, 'secret_id'),
         removeSecretIdFileAfterReading: false, minBackoffSeconds: 1, maxBackoffSeconds: 1, exitOnError: false,
+        ...(wrappedSecretId ? { secretIdResponseWrappingPath: 'auth/approle/role/app/secret-id' } : {}),
       }),
       sinks, log: pino({ level: 'silent' }),
       minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
@@ -138,6 +139,11 @@ forEachBackend('worker: file sinks as Vault Agent writes them (read with Vault\'
     return seen;
   }
 
+  /** A secret_id response-wrapped by Vault (the AppRole way of handing one out). */
+  async function wrappedSecretIdToken(): Promise<string> {
+    const res = await fetch(`${vault.url}/v1/auth/approle/role/app/secret-id`, { method: 'POST', headers: { 'x-vault-token': vault.rootToken, 'x-vault-wrap-ttl': '60s' } });
+    return ((await res.json()) as { wrap_info: { token: string } }).wrap_info.token;
+  }
   const failure = (p: Promise<unknown>) => p.then(() => 'no failure', (err: Error) => err.message);
   const written = (path: string) => waitFor(`the sink ${path}`, () => (existsSync(path) ? readFileSync(path, 'utf8') : undefined));
   const works = async (token: string) => (await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, token)).json.data.path as string;
@@ -247,5 +253,15 @@ forEachBackend('worker: file sinks as Vault Agent writes them (read with Vault\'
     expect(again.wrap_info!.token).to.not.equal(reading.wrap_info!.token);
     expect(await works(again.unwrapped_token!)).to.equal('auth/approle/login');
     expect(seen.tokens).to.deep.equal([]);
+  });
+
+  it('method wrap_ttl with a response-wrapped secret_id: only the login is wrapped, not the secret_id unwrap before it', async () => {
+    const path = join(dir, 'login-wrapped');
+    await start([{ path, mode: 0o600 }], { loginWrap: { ttlSeconds: 60, mountPath: 'auth/approle' } }, true);
+    await written(path);
+    expect(vault.requestsTo('/v1/sys/wrapping/unwrap')).to.have.length(1);
+    const reading = await readSink(path, { wrapped: true, unwrapAt: vault.url });
+    expect(reading.wrap_info).to.include({ ttl: 60, creation_path: 'auth/approle/login' });
+    expect(await works(reading.unwrapped_token!)).to.equal('auth/approle/login');
   });
 });
