@@ -2,7 +2,7 @@
 // the token, and retries the sink on its own (before, every failed write meant another login: a
 // sink directory that did not exist made 13 → 22 live tokens in 10 s).
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -263,5 +263,21 @@ forEachBackend('worker: file sinks as Vault Agent writes them (read with Vault\'
     const reading = await readSink(path, { wrapped: true, unwrapAt: vault.url });
     expect(reading.wrap_info).to.include({ ttl: 60, creation_path: 'auth/approle/login' });
     expect(await works(reading.unwrapped_token!)).to.equal('auth/approle/login');
+  });
+
+  it('enable_reauth_on_new_credentials: a new secret_id file makes one new AppRole login, whose token replaces the old one in the sink', async () => {
+    const path = join(dir, 'token');
+    const seen = await start([{ path, mode: 0o600 }], { reauthOnNewCredentials: true, credentialPollMs: 100 });
+    const first = await waitFor('the first token', () => seen.tokens[0]);
+    expect(await written(path)).to.equal(first);
+    const fresh = (await vaultApi(vault, 'POST', 'auth/approle/role/app/secret-id')).json.data.secret_id as string;
+    writeFileSync(join(dir, 'secret_id.new'), fresh);
+    renameSync(join(dir, 'secret_id.new'), join(dir, 'secret_id'));
+    const second = await waitFor('a second token', () => seen.tokens[1]);
+    await waitFor('the sink rewritten', () => (readFileSync(path, 'utf8') === second ? true : undefined));
+    await sleep(1_000);
+    expect(vault.requestsTo('/v1/auth/approle/login')).to.have.length(2);
+    expect(seen.tokens).to.have.length(2);
+    expect(await works(second)).to.equal('auth/approle/login');
   });
 });
