@@ -39,7 +39,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   let worker: WorkerHandle | undefined;
   let caches: Caches | undefined;
-  const m = new Metrics(() => caches?.stats() ?? []);
+  const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
   caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log);
   const c = caches;
 
@@ -84,7 +84,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       context: {
         useAutoAuthToken: config.apiProxy.useAutoAuthToken,
         autoAuthToken: () => token,
-        metricsText: () => m.text(),
+        vaultMetrics: (req) => m.vaultAnswer(req),
         ...c.streamContext(),
       },
       onEffect,

@@ -34,9 +34,10 @@ function respond(state: StreamState, decision: RequestDecision, effects: StreamE
 }
 
 export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx: StreamContext): Step {
-  const req = parseVaultRequest(headerLines(msg.request_headers));
+  const lines = headerLines(msg.request_headers);
+  const req = parseVaultRequest(lines);
   const noBody = msg.request_headers?.end_of_stream === true;
-  const local = localEndpoint(state, req, noBody, ctx);
+  const local = localEndpoint(state, req, noBody, ctx, lines.get('accept'));
   if (local) return local;
 
   const decision = decideRequest(req, { listener: state.listener, useAutoAuthToken: ctx.useAutoAuthToken, autoAuthToken: ctx.autoAuthToken });
@@ -136,11 +137,12 @@ function kvChangeOf(req: VaultRequest, sc: NonNullable<StreamContext['staticCach
 }
 
 /** Metrics, quit and cache-clear, answered here; undefined for a request that goes to Vault. */
-function localEndpoint(state: StreamState, req: VaultRequest, noBody: boolean, ctx: StreamContext): Step | undefined {
+function localEndpoint(state: StreamState, req: VaultRequest, noBody: boolean, ctx: StreamContext, accept: readonly string[] = []): Step | undefined {
   const metricsOnly = state.listener.role === 'metrics_only';
-  if (ctx.metricsText && req.method === 'GET' && METRICS_PATHS.has(req.path)) {
-    const later = ctx.metricsText().then((text) => requestHeadersReply({
-      kind: 'respond', status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text, details: 'vault_extproc_metrics',
+  if (ctx.vaultMetrics && METRICS_PATHS.has(req.path)) {
+    // Vault's handler: GET only (405 otherwise), JSON or Prometheus text as the query or Accept asks.
+    const later = ctx.vaultMetrics({ method: req.method, rawQuery: req.rawQuery, accept }).then((a) => requestHeadersReply({
+      kind: 'respond', status: a.status, headers: { 'content-type': a.contentType }, body: a.body, details: 'vault_extproc_metrics',
     }));
     return { kind: 'later', state: answered(state), effects: [], later };
   }

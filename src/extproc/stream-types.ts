@@ -16,8 +16,8 @@ import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 export interface StreamContext {
   useAutoAuthToken: UseAutoAuthToken;
   autoAuthToken(): string | undefined;
-  /** Prometheus text for `/agent/v1/metrics` (and `/proxy/v1/metrics`) asked through Envoy. */
-  metricsText?: () => Promise<string>;
+  /** `/agent/v1/metrics` and `/proxy/v1/metrics` asked through Envoy, answered as Vault Agent/Proxy's handleMetrics. */
+  vaultMetrics?: (req: { method: string; rawQuery: string; accept: readonly string[] }) => Promise<{ status: number; contentType: string; body: string }>;
   /** Present when `cache { cache_static_secrets = true }`. */
   staticCache?: { cache: StaticCache; grants: TokenGrants; inflight: Inflight; mounts: KvMounts; namespaces(): boolean | undefined };
   /** Present when the lease cache is on (a cache block without disable_caching_dynamic_secrets). */

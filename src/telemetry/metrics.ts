@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { defaultTelemetry, type TelemetryConfig } from '../config/telemetry.js';
+import { VaultMetrics, type MetricsAnswer } from './vault-metrics.js';
 
 /**
  * The service's Prometheus metrics. Vault Agent/Proxy's own telemetry keeps its names (dots
@@ -7,12 +9,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Vault Agent/Proxy's own telemetry (`/agent/v1/metrics`, `/proxy/v1/metrics`), shaped by the telemetry stanza. */
+  readonly vault: VaultMetrics;
   readonly authSuccess = this.counter('vault_agent_auth_success', 'Number of authentication successes');
   readonly authFailure = this.counter('vault_agent_auth_failure', 'Number of authentication failures');
-  readonly proxySuccess = this.counter('vault_agent_proxy_success', 'Number of requests successfully proxied');
-  readonly proxyClientError = this.counter('vault_agent_proxy_client_error', 'Number of requests for which Vault returned an error');
-  readonly proxyError = this.counter('vault_agent_proxy_error', 'Number of requests the proxy failed to proxy');
-  readonly cacheHit = this.counter('vault_agent_cache_hit', 'Number of cache hits');
+  // Each of these also counts Vault's series as Vault Proxy's API handler does (a cache hit is a success too).
+  readonly proxySuccess = this.counted('vault_agent_proxy_success', 'Number of requests successfully proxied', () => this.vault.proxySuccess(false));
+  readonly proxyClientError = this.counted('vault_agent_proxy_client_error', 'Number of requests for which Vault returned an error', () => this.vault.proxyClientError());
+  readonly proxyError = this.counted('vault_agent_proxy_error', 'Number of requests the proxy failed to proxy', () => this.vault.proxyError());
+  readonly cacheHit = this.counted('vault_agent_cache_hit', 'Number of cache hits', () => this.vault.proxySuccess(true));
   readonly cacheMiss = this.counter('vault_agent_cache_miss', 'Number of cache misses');
   readonly evictions = new Counter({ name: 'vault_extproc_cache_evictions_total', help: 'Cache entries evicted, by cache and reason', labelNames: ['cache', 'reason'], registers: [this.registry] });
   readonly renewals = new Counter({ name: 'vault_extproc_renewals_total', help: 'Renewals of tokens and leases, by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
@@ -28,8 +33,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(cacheStats?: () => Array<{ cache: string; entries: number; bytes: number }>) {
+  constructor(cacheStats?: () => Array<{ cache: string; entries: number; bytes: number }>, telemetry: TelemetryConfig = defaultTelemetry(), autoAuth = false) {
     collectDefaultMetrics({ register: this.registry });
+    this.vault = new VaultMetrics(telemetry, { runtimeText: () => this.runtimeText() });
+    this.vault.startRuntime();
+    // Vault's auth handler says "not authenticated" when it starts.
+    if (autoAuth) this.vault.authStarting();
     const stats = cacheStats ?? (() => []);
     new Gauge({
       name: 'vault_extproc_cache_entries', help: 'Entries in each cache', labelNames: ['cache'], registers: [this.registry],
@@ -48,8 +57,8 @@ export class Metrics {
   /** Applies a metric update sent by the worker thread. */
   apply(update: WorkerMetric): void {
     switch (update.metric) {
-      case 'auth_success': this.authSuccess.inc(); break;
-      case 'auth_failure': this.authFailure.inc(); break;
+      case 'auth_success': this.authSuccess.inc(); this.vault.authSuccess(); break;
+      case 'auth_failure': this.authFailure.inc(); this.vault.authFailure(); break;
       case 'renewal': this.renewals.inc({ kind: update.kind, outcome: update.outcome }); break;
       case 'event_stream': this.eventStreamConnected.set(update.connected ? 1 : 0); if (update.reconnect) this.eventStreamReconnects.inc(); break;
       case 'event_received': this.eventsReceived.inc(); break;
@@ -61,12 +70,30 @@ export class Metrics {
     return this.registry.metrics();
   }
 
+  /** `/agent/v1/metrics` and `/proxy/v1/metrics` as Vault Agent/Proxy answer them. */
+  vaultAnswer(req: { method: string; rawQuery: string; accept: readonly string[] }): Promise<MetricsAnswer> {
+    return this.vault.answer(req);
+  }
+
+  /** The process's runtime series (process_*, nodejs_*): what Vault's Prometheus form has as go_* and process_*. */
+  private async runtimeText(): Promise<string> {
+    const names = this.registry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith('process_') || n.startsWith('nodejs_'));
+    const parts = await Promise.all(names.map((n) => this.registry.getSingleMetricAsString(n)));
+    return parts.map((p) => `${p}\n`).join('');
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
 
   private counter(name: string, help: string): Counter {
     return new Counter({ name, help, registers: [this.registry] });
+  }
+
+  /** An admin-port counter that also counts in Vault's series. */
+  private counted(name: string, help: string, also: () => void): { inc(): void } {
+    const c = this.counter(name, help);
+    return { inc: () => { c.inc(); also(); } };
   }
 }
 

@@ -207,7 +207,7 @@ describe('extproc: rules read the canonical request, not the raw path', () => {
       const other = step(initialState(metricsOnly), requestHeaders('GET', '/v1/secret/data/x'), ctx(true));
       expect(immediate(other.reply)?.status.code).to.equal(404);
       expect(immediate(other.reply)?.body.toString()).to.equal('404 page not found\n');
-      const metrics = step(initialState(metricsOnly), requestHeaders('GET', '/agent/v1/metrics'), { ...ctx(true), metricsText: async () => 'm 1\n' });
+      const metrics = step(initialState(metricsOnly), requestHeaders('GET', '/agent/v1/metrics'), { ...ctx(true), vaultMetrics: async () => ({ status: 200, contentType: 'application/json', body: '{}' }) });
       expect(metrics.kind).to.equal('later');
     });
   });
