@@ -322,35 +322,59 @@ export class AutoAuth {
   }
 
   /**
-   * enable_reauth_on_new_credentials: stats the method's credential files every credentialPollMs
-   * and flags a change (then wakes keepAlive, which logs in again). A file that appears or whose
-   * identity, size or times change is new; one that disappears is not (a method may remove it
-   * after reading, as remove_secret_id_file_after_reading and remove_jwt_after_reading do).
+   * enable_reauth_on_new_credentials: stats the method's credential files every credentialPollMs,
+   * and polls its credentialFingerprint() (if any) every method.credentialPollMs, and flags a change
+   * (then wakes keepAlive, which logs in again). A file that appears or whose identity, size or
+   * times change is new; one that disappears is not (a method may remove it after reading, as
+   * remove_secret_id_file_after_reading and remove_jwt_after_reading do); likewise a fingerprint
+   * that becomes undefined (no credentials now) is nothing new to log in with.
    */
   private async watchCredentials(): Promise<void> {
-    const files = this.opts.method.credentialFiles;
-    if (!this.opts.reauthOnNewCredentials || !files) return;
-    const pollMs = this.opts.credentialPollMs ?? CREDENTIAL_POLL_MS;
-    const seen = new Map<string, string>(); // file -> signature, or '' while absent
+    if (!this.opts.reauthOnNewCredentials) return;
+    const method = this.opts.method;
+    const watches: Array<Promise<void>> = [];
+    const files = method.credentialFiles?.bind(method);
+    if (files) {
+      const pollMs = this.opts.credentialPollMs ?? CREDENTIAL_POLL_MS;
+      this.log.info({ files: files().length, pollMs }, 'watching the credential files for changes (enable_reauth_on_new_credentials)');
+      watches.push(this.pollForChanges(pollMs, async () => {
+        const now = new Map<string, string | undefined>();
+        for (const file of files()) now.set(file, await fileSignature(file));
+        return now;
+      }));
+    }
+    const fingerprint = method.credentialFingerprint?.bind(method);
+    if (fingerprint) {
+      const pollMs = method.credentialPollMs ?? this.opts.credentialPollMs ?? CREDENTIAL_POLL_MS;
+      this.log.info({ pollMs }, 'polling the method\'s credentials for changes (enable_reauth_on_new_credentials)');
+      watches.push(this.pollForChanges(pollMs, async () => new Map([['credentials', await fingerprint()]])));
+    }
+    await Promise.all(watches);
+  }
+
+  /**
+   * Reads `current` every `pollMs` and flags new credentials when a value that was seen before
+   * changes to another defined value. The first reading is the baseline.
+   */
+  private async pollForChanges(pollMs: number, current: () => Promise<Map<string, string | undefined>>): Promise<void> {
+    const seen = new Map<string, string>(); // source -> signature, or '' while absent
     const scan = async (): Promise<string[]> => {
       const changed: string[] = [];
-      for (const file of files.call(this.opts.method)) {
-        const now = (await fileSignature(file)) ?? '';
-        const before = seen.get(file);
-        seen.set(file, now);
-        // First sight sets the baseline; a file that disappears is nothing new to log in with.
-        if (before !== undefined && now !== '' && now !== before) changed.push(file);
+      for (const [source, value] of await current()) {
+        const now = value ?? '';
+        const before = seen.get(source);
+        seen.set(source, now);
+        if (before !== undefined && now !== '' && now !== before) changed.push(source);
       }
       return changed;
     };
-    await scan();
-    this.log.info({ files: files.call(this.opts.method).length, pollMs }, 'watching the credential files for changes (enable_reauth_on_new_credentials)');
+    await scan().catch(() => []);
     while (!this.stopped) {
       await this.timers.sleep(pollMs, this.stopWake);
       if (this.stopped) return;
       const changed = await scan().catch(() => []);
       if (changed.length > 0) {
-        this.log.info({ files: changed }, 'credential file changed');
+        this.log.info({ sources: changed }, 'new credentials');
         this.credentialsChanged = true;
         this.wakeUp();
       }

@@ -5,17 +5,14 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { AwsMethod } from '../../../src/config/types.js';
 import { AwsAuth } from '../../../src/worker/auth/aws.js';
-import { AutoAuth } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
+import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
 import { newAccessKey, startAwsWorld, TEST_ACCOUNT, type AwsWorld } from '../../support/aws-stand-ins.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { waitFor } from '../../support/ports.js';
 import { vaultApi } from '../../support/vault-setup.js';
-
-const silent = pino({ level: 'silent' });
 
 function method(extra: Partial<AwsMethod> & Pick<AwsMethod, 'authType' | 'role'>): AwsMethod {
   return {
@@ -29,7 +26,7 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
   let backend: Backend;
   let world: AwsWorld;
   let vault: VaultClient;
-  const running: Array<{ auto: AutoAuth; done: Promise<void> }> = [];
+  const runs: AutoAuthRun[] = [];
 
   async function setUp(token: { ttl?: string; maxTtl?: string } = {}, client: Record<string, unknown> = {}): Promise<void> {
     backend = await startBackend(kind);
@@ -39,23 +36,16 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && backend) process.stderr.write(backend.logs().slice(-4000));
-    for (const r of running.splice(0)) {
-      r.auto.stop();
-      await r.done;
-    }
+    for (const r of runs.splice(0)) await r.stop();
     vault?.close();
     await world?.close();
     await backend?.close();
   });
 
-  function autoAuth(auth: AwsAuth): { tokens: string[] } {
-    const seen = { tokens: [] as string[] };
-    const auto = new AutoAuth({
-      vault, method: auth, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => seen.tokens.push(t.token), onExit: () => undefined,
-    });
-    running.push({ auto, done: auto.run() });
-    return seen;
+  function autoAuth(auth: AwsAuth): AutoAuthRun {
+    const r = runAutoAuth({ address: backend.serviceUrl }, auth);
+    runs.push(r);
+    return r;
   }
 
   const iamStatic = (): AwsMethod => method({ authType: 'iam', role: 'app', accessKey: world.app.accessKeyId, secretKey: world.app.secretAccessKey });
@@ -124,6 +114,31 @@ forEachBackend('auth: aws auto-auth (iam and ec2) against Vault', function (kind
     // The instance role's temporary credentials carry a session token, which STS requires.
     expect(await signedBy(new AwsAuth(noKeys, { env: fileless }))).to.equal(roleKey.accessKeyId);
     expect(world.imds.calls.filter((c) => c.path.startsWith('/latest/meta-data/iam/')).every((c) => c.withToken)).to.equal(true);
+  });
+
+  it('iam: with enable_reauth_on_new_credentials, rotated instance-role credentials make one new login signed with the new key', async () => {
+    await setUp();
+    const keys = [{ ...newAccessKey('ASIA'), sessionToken: 'session-1' }, { ...newAccessKey('ASIA'), sessionToken: 'session-2' }];
+    for (const [i, k] of keys.entries()) {
+      world.api.addIdentity({ ...k, arn: `arn:aws:iam::${TEST_ACCOUNT}:user/rotating-${i}`, userId: `AIDArotating${i}`, account: TEST_ACCOUNT });
+    }
+    await vaultApi(backend, 'POST', 'auth/aws/role/app', { bound_iam_principal_arn: keys.map((_, i) => `arn:aws:iam::${TEST_ACCOUNT}:user/rotating-${i}`) });
+    const useRole = (k: (typeof keys)[number]) => {
+      world.imds.role = { name: 'rotating', accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, token: k.sessionToken };
+    };
+    useRole(keys[0]!);
+    const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: world.imds.url, AWS_SHARED_CREDENTIALS_FILE: join(mkdtempSync(join(tmpdir(), 'vxp-aws-')), 'none') };
+    const seen = runAutoAuth({ address: backend.serviceUrl }, new AwsAuth(method({ authType: 'iam', role: 'app', credentialPollIntervalSeconds: 0.2 }), { env }), { reauthOnNewCredentials: true });
+    runs.push(seen);
+    await waitFor('a token', () => seen.tokens[0]);
+    const signers = () => [...new Set(world.api.callsOf('GetCallerIdentity').filter((c) => c.verified).map((c) => c.accessKeyId))];
+    expect(signers()).to.deep.equal([keys[0]!.accessKeyId]);
+    useRole(keys[1]!);
+    const second = await waitFor('a login with the rotated credentials', () => seen.tokens[1], 10_000);
+    expect((await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, second)).json.data.path).to.equal('auth/aws/login');
+    expect(signers()).to.deep.equal([keys[0]!.accessKeyId, keys[1]!.accessKeyId]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(seen.tokens, 'one login per rotation').to.have.length(2);
   });
 
   it('iam: web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) comes before container credentials, which come before the instance role', async () => {

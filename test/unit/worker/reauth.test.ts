@@ -152,4 +152,59 @@ describe('worker: enable_reauth_on_new_credentials (credential files polled)', f
     // One attempt after the backoff reads the newest file; nothing queued behind it.
     expect(method.reads).to.deep.equal(['v0', 'v1', 'v6']);
   });
+
+  describe('credentials that are not files (credentialFingerprint, as aws iam polls its chain)', () => {
+    /** Logs in with whatever `credentials` holds; reports its digest (undefined: none now). */
+    class ChainMethod implements AuthMethod {
+      readonly name = 'chain';
+      readonly credentialPollMs = POLL_MS;
+      readonly used: Array<string | undefined> = [];
+      credentials: string | undefined = 'key-1';
+      async credentialFingerprint(): Promise<string | undefined> {
+        return this.credentials;
+      }
+      async login(): Promise<LoginResult> {
+        this.used.push(this.credentials);
+        return { token: `token-${this.used.length}`, leaseDurationSeconds: 3600, renewable: false };
+      }
+    }
+
+    function startChain(method: ChainMethod, reauth = true) {
+      const vault = new VaultClient({ address: 'http://127.0.0.1:9', tlsSkipVerify: false, numRetries: 0 }, 1_000);
+      const tokens: string[] = [];
+      const auto = new AutoAuth({
+        vault, method, sinks: [], log: pino({ level: 'silent' }),
+        minBackoffMs: 200, maxBackoffMs: 800, exitOnError: false, exitAfterAuth: false,
+        // The file poll is slow here: only the method's own poll interval can see the change in time.
+        reauthOnNewCredentials: reauth, credentialPollMs: 60_000,
+        onToken: (t) => tokens.push(t.token),
+        onExit: () => undefined,
+      });
+      const done = auto.run();
+      running.push({ auto, done, vault });
+      return tokens;
+    }
+
+    it('new credentials from the chain make one new login, at the method\'s poll interval; none while it has none', async () => {
+      const method = new ChainMethod();
+      const tokens = startChain(method);
+      await waitFor('the first login', () => tokens[0]);
+      method.credentials = undefined;
+      await settle();
+      expect(method.used).to.deep.equal(['key-1']);
+      method.credentials = 'key-2';
+      await waitFor('a login with the new credentials', () => tokens[1], 5_000);
+      await settle();
+      expect(method.used).to.deep.equal(['key-1', 'key-2']);
+    });
+
+    it('without enable_reauth_on_new_credentials the chain is not polled', async () => {
+      const method = new ChainMethod();
+      const tokens = startChain(method, false);
+      await waitFor('the first login', () => tokens[0]);
+      method.credentials = 'key-2';
+      await settle();
+      expect(method.used).to.deep.equal(['key-1']);
+    });
+  });
 });
