@@ -3,6 +3,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { vaultError } from './decisions.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
 import { continueReply, requestHeadersReply } from './messages.js';
+import { RequestLog } from './request-log.js';
 import { step } from './stream.js';
 import { heldInflightKeys, initialState, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream-types.js';
 import type { ListenerConfig } from '../config/types.js';
@@ -33,6 +34,8 @@ export class StreamProcessor {
   private readonly startedAt = process.hrtime.bigint();
   /** The message being worked on asynchronously; the next ones queue behind it. */
   private tail: Promise<void> | undefined;
+  /** The per-request decision log, only when debug is on (README "Operations" > Logs). */
+  private readonly requestLog: RequestLog | undefined;
 
   constructor(
     listener: ListenerConfig,
@@ -41,6 +44,7 @@ export class StreamProcessor {
     private readonly close: () => void,
   ) {
     this.state = initialState(listener);
+    this.requestLog = hooks.log.isLevelEnabled('debug') ? new RequestLog() : undefined;
   }
 
   /** A message from Envoy. Most are answered at once, without a promise. */
@@ -64,7 +68,16 @@ export class StreamProcessor {
     this.closed = true;
     // A request whose answer never came (client gone, Vault unreachable) must not hold waiters up.
     for (const key of heldInflightKeys(this.state)) this.hooks.onEffect({ type: 'inflight-end', key });
-    this.hooks.onEnd?.(this.state, Number(process.hrtime.bigint() - this.startedAt) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - this.startedAt) / 1e9;
+    this.hooks.onEnd?.(this.state, seconds);
+    if (this.requestLog) this.hooks.log.debug(this.requestLog.line(this.state, seconds), 'request');
+  }
+
+  /** Every reply goes out here (and past the request log when it is on). */
+  private send(reply: ProcessingResponse): void {
+    if (this.closed) return;
+    this.requestLog?.reply(reply);
+    this.write(reply);
   }
 
   private enqueue(work: () => Promise<void> | undefined): void {
@@ -78,6 +91,7 @@ export class StreamProcessor {
 
   private handle(msg: ProcessingRequest, waited = false): Promise<void> | undefined {
     let next: Step;
+    this.requestLog?.message(msg);
     try {
       next = step(this.state, msg, this.hooks.context);
     } catch (err) {
@@ -85,17 +99,18 @@ export class StreamProcessor {
       return undefined;
     }
     this.state = next.state;
-    for (const effect of next.effects) this.hooks.onEffect(effect);
+    for (const effect of next.effects) {
+      this.hooks.onEffect(effect);
+      this.requestLog?.effect(effect);
+    }
     switch (next.kind) {
       case 'reply':
-        if (!this.closed) this.write(next.reply);
+        this.send(next.reply);
         return undefined;
       case 'none':
         return undefined;
       case 'later':
-        return next.later.then((reply) => {
-          if (!this.closed) this.write(reply);
-        }, (err: unknown) => this.fail(msg, err));
+        return next.later.then((reply) => this.send(reply), (err: unknown) => this.fail(msg, err));
       case 'wait':
         // An identical request is on its way to Vault (or a token's first lookup): wait for it
         // (bounded), then step the same message again. A second wait would leave Envoy waiting.
@@ -103,6 +118,7 @@ export class StreamProcessor {
           this.fail(msg, new Error('a message asked to wait twice'));
           return undefined;
         }
+        this.requestLog?.waited();
         return Promise.race([next.wait, delay(COALESCE_WAIT_MS)])
           .then(() => (this.closed ? undefined : this.handle(msg, true)))
           .catch((err: unknown) => this.fail(msg, err));
@@ -119,6 +135,6 @@ export class StreamProcessor {
     const reply = msg.request === 'request_headers'
       ? requestHeadersReply(vaultError(500, 'vault-extproc internal error', 'vault_extproc_internal_error'))
       : msg.request ? continueReply(msg.request) : undefined;
-    if (reply && !this.closed) this.write(reply);
+    if (reply) this.send(reply);
   }
 }
