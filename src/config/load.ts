@@ -27,13 +27,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     problems.error('', errorMessage(err).replace(`${file}: `, ''));
     raw = {};
   }
+  // A file that does not parse has nothing more to say: its (empty) config is built without problems.
   const parsed = problems.errors.length === 0;
-  const config = buildConfig(new BlockReader(raw, '', problems));
+  const config = buildConfig(new BlockReader(raw, '', parsed ? problems : new Problems()));
+  if (!parsed) return loaded(config, problems);
   applyVaultEnv(config, env, problems);
-  if (parsed && raw['auto_auth'] === undefined && raw['cache'] === undefined && raw['listener'] === undefined) {
-    // Vault Proxy's own words (command/proxy/config/config.go): it refuses to start on such a config.
-    problems.error('', 'no auto_auth, cache, or listener block found in config');
-  }
   checkAddressClashes(config, problems);
   return loaded(config, problems);
 }

@@ -1,4 +1,5 @@
 import { parseDurationSeconds } from './duration.js';
+import { isLabelWrapper, positionOf, type Position } from './hcl-parse.js';
 import type { Problems } from './problems.js';
 
 type Raw = Record<string, unknown>;
@@ -43,6 +44,15 @@ export class BlockReader {
     return joinLocation(this.location, key);
   }
 
+  /** Where `key` (or, without one, this block) was written; undefined for the JSON form. */
+  position(key?: string): Position | undefined {
+    return (key ? positionOf(this.raw, key) : undefined) ?? positionOf(this.raw);
+  }
+
+  private fault(key: string, message: string): void {
+    this.problems.error(key ? this.at(key) : this.location, message, this.position(key));
+  }
+
   /** Marks a key as understood without reading it. */
   accept(key: string): void {
     this.used.add(key);
@@ -60,7 +70,7 @@ export class BlockReader {
     if (v === undefined) return undefined;
     if (typeof v === 'string') return v;
     if (typeof v === 'number') return String(v);
-    this.problems.error(this.at(key), `must be a string, got ${describe(v)}`);
+    this.fault(key, `must be a string, got ${describe(v)}`);
     return undefined;
   }
 
@@ -69,7 +79,7 @@ export class BlockReader {
     const v = this.take(key);
     if (v === undefined) return undefined;
     const parsed = parseBool(v);
-    if (parsed === undefined) this.problems.error(this.at(key), `must be true or false, got ${describe(v)}`);
+    if (parsed === undefined) this.fault(key, `must be true or false, got ${describe(v)}`);
     return parsed;
   }
 
@@ -78,7 +88,7 @@ export class BlockReader {
     if (v === undefined) return undefined;
     const n = typeof v === 'string' && /^[-+]?\d+$/.test(v.trim()) ? Number(v) : v;
     if (typeof n === 'number' && Number.isInteger(n)) return n;
-    this.problems.error(this.at(key), `must be a whole number, got ${describe(v)}`);
+    this.fault(key, `must be a whole number, got ${describe(v)}`);
     return undefined;
   }
 
@@ -88,10 +98,10 @@ export class BlockReader {
     if (v === undefined) return undefined;
     try {
       const s = parseDurationSeconds(v);
-      if (s < 0) this.problems.error(this.at(key), `must not be negative, got ${describe(v)}`);
+      if (s < 0) this.fault(key, `must not be negative, got ${describe(v)}`);
       return s;
     } catch {
-      this.problems.error(this.at(key), `must be a duration such as "30s", "5m" or "1h30m", got ${describe(v)}`);
+      this.fault(key, `must be a duration such as "30s", "5m" or "1h30m", got ${describe(v)}`);
       return undefined;
     }
   }
@@ -102,10 +112,10 @@ export class BlockReader {
     if (v === undefined) return undefined;
     const bodies = bodiesOf(v);
     if (bodies.length === 0) {
-      this.problems.error(this.at(key), `must be an object, got ${describe(v)}`);
+      this.fault(key, `must be an object, got ${describe(v)}`);
       return undefined;
     }
-    return new BlockReader(Object.assign({}, ...bodies) as Raw, this.at(key), this.problems);
+    return new BlockReader(bodies.length === 1 ? bodies[0]! : Object.assign({}, ...bodies) as Raw, this.at(key), this.problems);
   }
 
   /**
@@ -117,14 +127,18 @@ export class BlockReader {
     if (v === undefined) return [];
     const bodies = bodiesOf(v);
     if (bodies.length === 0) {
-      this.problems.error(this.at(key), `must be a block, got ${describe(v)}`);
+      this.fault(key, `must be a block, got ${describe(v)}`);
       return [];
     }
     const found: Array<{ body: Raw; label?: string }> = [];
     for (const body of bodies) {
       const keys = Object.keys(body);
       const only = keys.length === 1 ? keys[0]! : undefined;
-      if (labelled && only !== undefined && !bodyKeys.includes(only) && bodiesOf(body[only]).length > 0) {
+      // Our HCL parser marks a label's wrapper; the JSON form has no labels to mark, so it is guessed.
+      const wrapper = positionOf(body) !== undefined
+        ? isLabelWrapper(body)
+        : only !== undefined && !bodyKeys.includes(only) && bodiesOf(body[only!]).length > 0;
+      if (labelled && wrapper && only !== undefined) {
         for (const inner of bodiesOf(body[only])) found.push({ body: inner, label: only });
       } else {
         found.push({ body });
@@ -140,7 +154,7 @@ export class BlockReader {
   /** At most one unlabelled block named `key`. */
   block(key: string): BlockReader | undefined {
     const all = this.blocks(key, [], false);
-    if (all.length > 1) this.problems.error(this.at(key), `only one ${key} block is allowed, found ${all.length}`);
+    if (all.length > 1) this.fault(key, `only one ${key} block is allowed, found ${all.length}`);
     return all[0];
   }
 
@@ -148,26 +162,26 @@ export class BlockReader {
   unimplemented(key: string, what?: string): void {
     if (!this.has(key)) return;
     this.used.add(key);
-    this.problems.warn(this.at(key), `${what ?? key} is not implemented by vault-extproc yet; it is ignored`);
+    this.problems.warn(this.at(key), `${what ?? key} is not implemented by vault-extproc yet; it is ignored`, this.position(key));
   }
 
   error(key: string, message: string): void {
-    this.problems.error(key ? this.at(key) : this.location, message);
+    this.fault(key, message);
   }
 
   warn(key: string, message: string): void {
-    this.problems.warn(key ? this.at(key) : this.location, message);
+    this.problems.warn(key ? this.at(key) : this.location, message, this.position(key));
   }
 
   /** Valid for `check`, refused by `serve`. */
   blockServe(key: string, message: string): void {
-    this.problems.blockServe(key ? this.at(key) : this.location, message);
+    this.problems.blockServe(key ? this.at(key) : this.location, message, this.position(key));
   }
 
   /** Reports keys nobody read. Vault warns about unknown keys and goes on; so do we. */
   finish(): void {
     for (const key of Object.keys(this.raw)) {
-      if (!this.used.has(key)) this.problems.warn(this.at(key), 'unknown key; it is ignored');
+      if (!this.used.has(key)) this.problems.warn(this.at(key), 'unknown key; it is ignored', this.position(key));
     }
   }
 }
