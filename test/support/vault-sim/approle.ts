@@ -1,26 +1,16 @@
 // The AppRole auth method: roles, role IDs, secret IDs and login (builtin/credential/approle).
-import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
+import { boolField, durationField, hasField, intField, stringField } from './fields.js';
 import { newUuid } from './ids.js';
-import type { MountEntry } from './mount-table.js';
 import { backendOf } from './router.js';
-import { calculateTtl } from './tokens.js';
-import { authInfoOf } from './tokens.js';
-import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
+import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
-interface AppRole {
+interface AppRole extends TokenParams {
   readonly name: string;
   roleId: string;
   bindSecretId: boolean;
   secretIdTtlSeconds: number;
   secretIdNumUses: number;
-  tokenPolicies: string[];
-  tokenTtlSeconds: number;
-  tokenMaxTtlSeconds: number;
-  tokenPeriodSeconds: number;
-  tokenExplicitMaxTtlSeconds: number;
-  tokenNumUses: number;
-  tokenNoDefaultPolicy: boolean;
-  tokenType: string;
 }
 
 interface SecretId {
@@ -39,20 +29,9 @@ function applyRoleFields(role: AppRole, call: Call): string | undefined {
   if (hasField(d, 'secret_id_ttl')) role.secretIdTtlSeconds = durationField(d, 'secret_id_ttl');
   if (hasField(d, 'secret_id_num_uses')) role.secretIdNumUses = intField(d, 'secret_id_num_uses', 0);
   if (role.secretIdNumUses < 0) return 'secret_id_num_uses cannot be negative';
-  const policyField = hasField(d, 'token_policies') ? 'token_policies' : hasField(d, 'policies') ? 'policies' : undefined;
-  if (policyField) role.tokenPolicies = sanitizePolicies(stringListField(d, policyField), false);
-  if (hasField(d, 'token_ttl')) role.tokenTtlSeconds = durationField(d, 'token_ttl');
-  if (hasField(d, 'token_max_ttl')) role.tokenMaxTtlSeconds = durationField(d, 'token_max_ttl');
-  const periodField = hasField(d, 'token_period') ? 'token_period' : hasField(d, 'period') ? 'period' : undefined;
-  if (periodField) role.tokenPeriodSeconds = durationField(d, periodField);
-  if (hasField(d, 'token_explicit_max_ttl')) role.tokenExplicitMaxTtlSeconds = durationField(d, 'token_explicit_max_ttl');
-  if (hasField(d, 'token_num_uses')) role.tokenNumUses = intField(d, 'token_num_uses', 0);
-  if (hasField(d, 'token_no_default_policy')) role.tokenNoDefaultPolicy = boolField(d, 'token_no_default_policy', false);
-  if (hasField(d, 'token_type')) role.tokenType = stringField(d, 'token_type');
+  const tokenProblem = parseTokenFields(role, d, ['policies', 'period']);
+  if (tokenProblem) return tokenProblem;
   if (hasField(d, 'role_id')) role.roleId = stringField(d, 'role_id');
-  if (role.tokenMaxTtlSeconds > 0 && role.tokenTtlSeconds > role.tokenMaxTtlSeconds) {
-    return "'token_ttl' cannot be greater than 'token_max_ttl'";
-  }
   if (!role.bindSecretId) return 'at least one constraint should be enabled on the role';
   return undefined;
 }
@@ -64,15 +43,7 @@ function roleData(role: AppRole): Record<string, unknown> {
     secret_id_bound_cidrs: null,
     secret_id_num_uses: role.secretIdNumUses,
     secret_id_ttl: role.secretIdTtlSeconds,
-    token_bound_cidrs: [],
-    token_explicit_max_ttl: role.tokenExplicitMaxTtlSeconds,
-    token_max_ttl: role.tokenMaxTtlSeconds,
-    token_no_default_policy: role.tokenNoDefaultPolicy,
-    token_num_uses: role.tokenNumUses,
-    token_period: role.tokenPeriodSeconds,
-    token_policies: role.tokenPolicies,
-    token_ttl: role.tokenTtlSeconds,
-    token_type: role.tokenType,
+    ...populateTokenData(role),
   };
 }
 
@@ -86,9 +57,7 @@ export function approleBackend(now: () => number): Backend {
     const existing = roles.get(name);
     if (!existing && call.req.operation !== 'create') return fail(404, `role name "${name}" doesn't exist`);
     const role: AppRole = existing ? { ...existing } : {
-      name, roleId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0,
-      tokenPolicies: [], tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, tokenPeriodSeconds: 0, tokenExplicitMaxTtlSeconds: 0,
-      tokenNumUses: 0, tokenNoDefaultPolicy: false, tokenType: 'default',
+      name, roleId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0, ...defaultTokenParams(),
     };
     const problem = applyRoleFields(role, call);
     if (problem) return fail(400, problem);
@@ -153,7 +122,11 @@ export function approleBackend(now: () => number): Backend {
       if (entry.usesLeft === 1) secretIds.delete(secretId);
       else if (entry.usesLeft > 1) entry.usesLeft -= 1;
     }
-    return issueToken(call, call.mount, role, roles);
+    // The alias is the role ID (path_login.go): one identity entity per role ID and mount.
+    return issueLoginToken(call, call.mount, role, {
+      displayName: '', metadata: { role_name: role.name }, aliasName: role.roleId,
+      renewFrom: renewWithParams(() => roles.get(role.name), `role "${role.name}" does not exist during renewal`),
+    });
   };
 
   return backendOf([
@@ -205,38 +178,4 @@ export function approleBackend(now: () => number): Backend {
       },
     },
   ]);
-}
-
-/** Creates the login token: an orphan with the role's policies and TTLs, renewable up to token_max_ttl. */
-function issueToken(call: Call, mount: MountEntry, role: AppRole, roles: Map<string, AppRole>): Outcome {
-  const { state } = call;
-  const nowMs = state.now();
-  const result = calculateTtl({
-    incrementSeconds: 0, backendTtlSeconds: role.tokenTtlSeconds, periodSeconds: role.tokenPeriodSeconds,
-    backendMaxTtlSeconds: role.tokenMaxTtlSeconds, explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
-    startMs: nowMs, nowMs,
-  });
-  if ('error' in result) return failWrapped(500, result.error);
-  const roleName = role.name;
-  const entry = state.tokens.create({
-    policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
-    parent: '',
-    path: `${mount.routePrefix}login`,
-    displayName: mount.path.replace(/\//g, '-').replace(/-$/, ''),
-    meta: { role_name: roleName },
-    numUses: role.tokenNumUses,
-    ttlSeconds: result.ttlSeconds,
-    explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
-    periodSeconds: role.tokenPeriodSeconds,
-    renewable: true,
-    type: role.tokenType === 'batch' || role.tokenType === 'default-batch' ? 'batch' : 'service',
-    // The alias is the role ID (path_login.go): one identity entity per role ID and mount.
-    entityId: state.identity.entityForAlias(mount, role.roleId).id,
-    renewFrom: () => {
-      const current = roles.get(roleName);
-      if (!current) return `role "${roleName}" does not exist during renewal`;
-      return { ttlSeconds: current.tokenTtlSeconds, maxTtlSeconds: current.tokenMaxTtlSeconds, periodSeconds: current.tokenPeriodSeconds };
-    },
-  });
-  return respond({ auth: authInfoOf(entry), warnings: result.warnings });
 }

@@ -7,7 +7,8 @@
 // (subscriptions, resource groups, locations, scale sets) are not simulated.
 import { durationField, hasField, intField, stringField, stringListField } from './fields.js';
 import { backendOf } from './router.js';
-import { applyTokenFields, defaultTokenFields, goHttp, issueCloudLogin, parseJws, rs256Verifies, tokenFieldsData, type RoleTokenFields } from './auth-cloud-common.js';
+import { goHttp, parseJws, rs256Verifies } from './auth-cloud-common.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 const AUTHORITY_HOSTS: Record<string, string> = {
@@ -29,7 +30,7 @@ interface AzureConfig {
   rootPasswordTtlSeconds: number;
 }
 
-interface AzureRole extends RoleTokenFields {
+interface AzureRole extends TokenParams {
   boundServicePrincipalIds: string[];
   boundGroupIds: string[];
   boundLocations: string[];
@@ -85,9 +86,9 @@ export function azureAuthBackend(now: () => number): Backend {
     const d = call.req.data;
     const role: AzureRole = roles.has(name) ? { ...roles.get(name)! } : {
       boundServicePrincipalIds: [], boundGroupIds: [], boundLocations: [], boundSubscriptionIds: [], boundResourceGroups: [], boundScaleSets: [],
-      ...defaultTokenFields(),
+      ...defaultTokenParams(),
     };
-    const tokenProblem = applyTokenFields(role, d);
+    const tokenProblem = parseTokenFields(role, d, ['policies', 'num_uses', 'ttl', 'max_ttl', 'period']);
     if (tokenProblem) return fail(400, tokenProblem);
     const lists: Array<[keyof AzureRole, string]> = [
       ['boundServicePrincipalIds', 'bound_service_principal_ids'], ['boundGroupIds', 'bound_group_ids'], ['boundLocations', 'bound_locations'],
@@ -104,7 +105,7 @@ export function azureAuthBackend(now: () => number): Backend {
     return {
       bound_group_ids: orNull(r.boundGroupIds), bound_locations: orNull(r.boundLocations), bound_resource_groups: orNull(r.boundResourceGroups),
       bound_scale_sets: orNull(r.boundScaleSets), bound_service_principal_ids: orNull(r.boundServicePrincipalIds),
-      bound_subscription_ids: orNull(r.boundSubscriptionIds), ...tokenFieldsData(r),
+      bound_subscription_ids: orNull(r.boundSubscriptionIds), ...populateTokenData(r),
     };
   };
 
@@ -194,8 +195,8 @@ export function azureAuthBackend(now: () => number): Backend {
     if (vmssName) metadata['vmss_name'] = vmssName;
     if (resourceId) metadata['resource_id'] = resourceId;
     if (typeof claims['appid'] === 'string' && claims['appid'] !== '') metadata['app_id'] = claims['appid'];
-    return issueCloudLogin(call, call.mount, {
-      role: roleName, fields: role, current: () => roles.get(roleName), aliasName: oid, displayName: oid, metadata,
+    return issueLoginToken(call, call.mount, role, {
+      renewFrom: renewWithParams(() => roles.get(roleName), `role "${roleName}" no longer exists`), aliasName: oid, displayName: oid, metadata,
     });
   };
 

@@ -14,7 +14,7 @@
 import { X509Certificate } from 'node:crypto';
 import { boolField, hasField, intField, stringField, stringListField } from './fields.js';
 import { backendOf } from './router.js';
-import { applyTokenFields, defaultTokenParams, issueLoginToken, tokenData, type TokenParams } from './token-params.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, type TokenParams } from './token-util.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 interface CertRole {
@@ -190,7 +190,7 @@ function roleData(r: CertRole): Record<string, unknown> {
     allowed_uri_sans: r.allowedUriSans, allowed_organizational_units: r.allowedOrganizationalUnits,
     required_extensions: r.requiredExtensions, allowed_metadata_extensions: r.allowedMetadataExtensions,
     ocsp_ca_certificates: r.ocspCaCertificates, ocsp_enabled: r.ocspEnabled, ocsp_servers_override: r.ocspServersOverride,
-    ocsp_fail_open: r.ocspFailOpen, ocsp_query_all_servers: r.ocspQueryAllServers, ...tokenData(r.token),
+    ocsp_fail_open: r.ocspFailOpen, ocsp_query_all_servers: r.ocspQueryAllServers, ...populateTokenData(r.token),
   };
 }
 
@@ -224,7 +224,7 @@ export function certAuthBackend(now: () => number): Backend {
     ];
     for (const [field, key] of lists) if (hasField(d, field)) (role as unknown as Record<string, unknown>)[key] = stringListField(d, field);
     if (!hasField(d, 'token_ttl') && !hasField(d, 'ttl') && hasField(d, 'lease')) role.token.tokenTtlSeconds = intField(d, 'lease', 0);
-    const problem = applyTokenFields(role.token, d);
+    const problem = parseTokenFields(role.token, d, ['policies', 'ttl', 'max_ttl', 'period', 'bound_cidrs']);
     if (problem) return fail(400, problem);
     if (role.token.tokenMaxTtlSeconds !== 0 && role.token.tokenTtlSeconds > role.token.tokenMaxTtlSeconds) return fail(400, 'ttl should be shorter than max_ttl');
     if (role.displayName === '') role.displayName = name;
@@ -295,11 +295,9 @@ export function certAuthBackend(now: () => number): Backend {
     const akid = keyId(leaf, 0x23);
     const commonName = subjectValues(leaf, 'CN')[0] ?? '';
     const policiesAtLogin = [...role.token.tokenPolicies].sort().join(',');
-    return issueLoginToken(call, call.mount, {
-      params: role.token,
-      path: `${call.mount.routePrefix}login`,
+    return issueLoginToken(call, call.mount, role.token, {
       displayName: role.displayName,
-      meta: {
+      metadata: {
         authority_key_id: hexColons(akid),
         cert_name: role.name,
         common_name: commonName,

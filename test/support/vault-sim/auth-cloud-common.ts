@@ -1,110 +1,11 @@
-// What the simulator's gcp and azure auth methods share: role token fields (sdk/helper/tokenutil),
-// the login token, RS256 JWTs, and outbound HTTP the way Vault's Go client makes it (HTTPS_PROXY
-// and SSL_CERT_FILE honoured, as net/http and crypto/x509 do for a real Vault).
+// What the simulator's gcp and azure auth methods share (their token fields are token-util.ts):
+// RS256 JWTs, and outbound HTTP the way Vault's Go client makes it (HTTPS_PROXY and SSL_CERT_FILE
+// honoured, as net/http and crypto/x509 do for a real Vault).
 import { createPublicKey, createVerify, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
-import type { MountEntry } from './mount-table.js';
-import { authInfoOf, calculateTtl } from './tokens.js';
-import { failWrapped, respond, type Call, type Outcome } from './types.js';
-
-export interface RoleTokenFields {
-  tokenPolicies: string[];
-  tokenTtlSeconds: number;
-  tokenMaxTtlSeconds: number;
-  tokenPeriodSeconds: number;
-  tokenExplicitMaxTtlSeconds: number;
-  tokenNumUses: number;
-  tokenNoDefaultPolicy: boolean;
-  tokenType: string;
-}
-
-export function defaultTokenFields(): RoleTokenFields {
-  return {
-    tokenPolicies: [], tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, tokenPeriodSeconds: 0, tokenExplicitMaxTtlSeconds: 0,
-    tokenNumUses: 0, tokenNoDefaultPolicy: false, tokenType: 'default',
-  };
-}
-
-/** tokenutil.ParseTokenFields with the deprecated names (policies, ttl, max_ttl, period, num_uses). */
-export function applyTokenFields(p: RoleTokenFields, d: Record<string, unknown>): string | undefined {
-  const pick = (modern: string, old: string): string | undefined => (hasField(d, modern) ? modern : hasField(d, old) ? old : undefined);
-  const policies = pick('token_policies', 'policies');
-  if (policies) p.tokenPolicies = sanitizePolicies(stringListField(d, policies), false);
-  const ttl = pick('token_ttl', 'ttl');
-  if (ttl) p.tokenTtlSeconds = durationField(d, ttl);
-  const maxTtl = pick('token_max_ttl', 'max_ttl');
-  if (maxTtl) p.tokenMaxTtlSeconds = durationField(d, maxTtl);
-  const period = pick('token_period', 'period');
-  if (period) p.tokenPeriodSeconds = durationField(d, period);
-  if (hasField(d, 'token_explicit_max_ttl')) p.tokenExplicitMaxTtlSeconds = durationField(d, 'token_explicit_max_ttl');
-  const uses = pick('token_num_uses', 'num_uses');
-  if (uses) p.tokenNumUses = intField(d, uses, 0);
-  if (p.tokenNumUses < 0) return 'token num uses cannot be negative';
-  if (hasField(d, 'token_no_default_policy')) p.tokenNoDefaultPolicy = boolField(d, 'token_no_default_policy', false);
-  if (hasField(d, 'token_type')) p.tokenType = stringField(d, 'token_type');
-  return undefined;
-}
-
-/** tokenutil PopulateTokenData. */
-export function tokenFieldsData(p: RoleTokenFields): Record<string, unknown> {
-  return {
-    token_bound_cidrs: [],
-    token_explicit_max_ttl: p.tokenExplicitMaxTtlSeconds,
-    token_max_ttl: p.tokenMaxTtlSeconds,
-    token_no_default_policy: p.tokenNoDefaultPolicy,
-    token_num_uses: p.tokenNumUses,
-    token_period: p.tokenPeriodSeconds,
-    token_policies: p.tokenPolicies,
-    token_ttl: p.tokenTtlSeconds,
-    token_type: p.tokenType,
-  };
-}
-
-export interface CloudLogin {
-  role: string;
-  fields: RoleTokenFields;
-  /** The role as it is now (renewal reads it again), or undefined once deleted. */
-  current: () => RoleTokenFields | undefined;
-  aliasName: string;
-  displayName: string;
-  metadata: Record<string, string>;
-}
-
-/** The login token: an orphan with the role's policies and TTLs, the auth metadata, an entity per alias. */
-export function issueCloudLogin(call: Call, mount: MountEntry, l: CloudLogin): Outcome {
-  const { state } = call;
-  const nowMs = state.now();
-  const f = l.fields;
-  const result = calculateTtl({
-    incrementSeconds: 0, backendTtlSeconds: f.tokenTtlSeconds, periodSeconds: f.tokenPeriodSeconds,
-    backendMaxTtlSeconds: f.tokenMaxTtlSeconds, explicitMaxTtlSeconds: f.tokenExplicitMaxTtlSeconds, startMs: nowMs, nowMs,
-  });
-  if ('error' in result) return failWrapped(500, result.error);
-  const entry = state.tokens.create({
-    policies: sanitizePolicies(f.tokenPolicies, !f.tokenNoDefaultPolicy),
-    parent: '',
-    path: `${mount.routePrefix}login`,
-    displayName: `${mount.path.replace(/\//g, '-')}${l.displayName}`,
-    meta: Object.fromEntries(Object.entries(l.metadata).sort(([a], [b]) => (a < b ? -1 : 1))),
-    numUses: f.tokenNumUses,
-    ttlSeconds: result.ttlSeconds,
-    explicitMaxTtlSeconds: f.tokenExplicitMaxTtlSeconds,
-    periodSeconds: f.tokenPeriodSeconds,
-    renewable: true,
-    type: f.tokenType === 'batch' || f.tokenType === 'default-batch' ? 'batch' : 'service',
-    entityId: state.identity.entityForAlias(mount, l.aliasName).id,
-    renewFrom: () => {
-      const now = l.current();
-      if (!now) return `role "${l.role}" no longer exists`;
-      return { ttlSeconds: now.tokenTtlSeconds, maxTtlSeconds: now.tokenMaxTtlSeconds, periodSeconds: now.tokenPeriodSeconds };
-    },
-  });
-  return respond({ auth: authInfoOf(entry), warnings: result.warnings });
-}
 
 export interface Jws {
   header: Record<string, unknown>;

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { boolField, durationField, hasField, stringField, stringListField, stringMapField } from './fields.js';
 import { newUuid } from './ids.js';
 import { backendOf } from './router.js';
-import { applyTokenFields, defaultTokenFields, goHttp, issueCloudLogin, parseJws, rs256Verifies, tokenFieldsData, type Jws, type RoleTokenFields } from './auth-cloud-common.js';
+import { goHttp, parseJws, rs256Verifies, type Jws } from './auth-cloud-common.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 const DEFAULT_API = 'https://www.googleapis.com';
@@ -36,7 +37,7 @@ interface GcpConfig {
   gceAlias: string;
 }
 
-interface GcpRole extends RoleTokenFields {
+interface GcpRole extends TokenParams {
   readonly name: string;
   readonly type: 'iam' | 'gce';
   roleId: string;
@@ -132,14 +133,14 @@ export function gcpAuthBackend(now: () => number): Backend {
     const role: GcpRole = existing ? { ...existing } : {
       name, type, roleId: newUuid(), boundProjects: [], boundServiceAccounts: [], maxJwtExpSeconds: 15 * 60,
       allowGceInference: true, addGroupAliases: false, boundZones: [], boundRegions: [], boundInstanceGroups: [], boundLabels: [],
-      ...defaultTokenFields(),
+      ...defaultTokenParams(),
     };
     if (hasField(d, 'bound_projects') && hasField(d, 'project_id')) return fail(400, "only one of 'bound_projects' or 'project_id' can be given");
     if (hasField(d, 'bound_projects')) role.boundProjects = stringListField(d, 'bound_projects');
     if (hasField(d, 'project_id')) role.boundProjects = stringListField(d, 'project_id');
     if (hasField(d, 'bound_service_accounts')) role.boundServiceAccounts = stringListField(d, 'bound_service_accounts');
     if (hasField(d, 'add_group_aliases')) role.addGroupAliases = boolField(d, 'add_group_aliases', false);
-    const tokenProblem = applyTokenFields(role, d);
+    const tokenProblem = parseTokenFields(role, d, ['policies', 'ttl', 'max_ttl', 'period']);
     if (tokenProblem) return fail(400, tokenProblem);
     if (type === 'iam') {
       if (hasField(d, 'max_jwt_exp')) role.maxJwtExpSeconds = durationField(d, 'max_jwt_exp');
@@ -165,7 +166,7 @@ export function gcpAuthBackend(now: () => number): Backend {
     return nothing();
   };
   const roleData = (role: GcpRole): Record<string, unknown> => {
-    const data: Record<string, unknown> = { add_group_aliases: role.addGroupAliases, role_id: role.roleId, type: role.type, ...tokenFieldsData(role) };
+    const data: Record<string, unknown> = { add_group_aliases: role.addGroupAliases, role_id: role.roleId, type: role.type, ...populateTokenData(role) };
     if (role.boundProjects.length > 0) data['bound_projects'] = role.boundProjects;
     if (role.boundServiceAccounts.length > 0) data['bound_service_accounts'] = role.boundServiceAccounts;
     if (role.type === 'iam') {
@@ -302,8 +303,8 @@ export function gcpAuthBackend(now: () => number): Backend {
         && !role.boundServiceAccounts.includes(sa.email) && !role.boundServiceAccounts.includes(sa.uniqueId)) {
         return fail(400, `service account ${sa.email} (id: ${sa.uniqueId}) is not authorized for role`);
       }
-      return issueCloudLogin(call, call.mount, {
-        role: roleName, fields: role, current: () => roles.get(roleName),
+      return issueLoginToken(call, call.mount, role, {
+        renewFrom: renewWithParams(() => roles.get(roleName), `role "${roleName}" no longer exists`),
         aliasName: config.iamAlias === 'unique_id' ? sa.uniqueId : role.roleId, displayName: sa.email,
         metadata: { project_id: sa.projectId, role: roleName, service_account_email: sa.email, service_account_id: sa.uniqueId },
       });
@@ -351,8 +352,8 @@ export function gcpAuthBackend(now: () => number): Backend {
     } catch (err) {
       return fail(400, `Could not find service account "${sub}" used for GCE metadata token: ${(err as Error).message}`);
     }
-    return issueCloudLogin(call, call.mount, {
-      role: roleName, fields: role, current: () => roles.get(roleName),
+    return issueLoginToken(call, call.mount, role, {
+      renewFrom: renewWithParams(() => roles.get(roleName), `role "${roleName}" no longer exists`),
       aliasName: config.gceAlias === 'instance_id' ? instanceId : role.roleId, displayName: String(inst.json['name'] ?? instanceName),
       metadata: {
         instance_creation_timestamp: String(createdAt), instance_id: instanceId, instance_name: instanceName, project_id: projectId,

@@ -8,7 +8,7 @@
 // as Vault refuses it), group aliases from groups_claim (the claim is checked, no groups made),
 // token_bound_cidrs at login.
 import type { KeyObject } from 'node:crypto';
-import { applyTokenFields, issueLoginToken, newTokenParams, tokenData, type TokenParams } from './auth-token-fields.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { boolField, durationField, hasField, mapField, stringField, stringListField } from './fields.js';
 import { globMatch, parsePublicKeyPem, validateJwt, type Claims } from './jwt-validate.js';
 import { backendOf } from './router.js';
@@ -119,7 +119,7 @@ export function jwtAuthBackend(now: () => number): Backend {
     const existing = roles.get(name);
     if (!existing && call.req.operation === 'update') return failWrapped(500, 'role entry not found during update operation');
     const role: JwtRole = existing ? { ...existing } : {
-      ...newTokenParams(), roleType: 'oidc', userClaim: '', userClaimJsonPointer: false, boundAudiences: null, boundSubject: '',
+      ...defaultTokenParams(), roleType: 'oidc', userClaim: '', userClaimJsonPointer: false, boundAudiences: null, boundSubject: '',
       boundClaims: null, boundClaimsType: 'string', claimMappings: null, groupsClaim: '', expirationLeewaySeconds: 0,
       notBeforeLeewaySeconds: 0, clockSkewLeewaySeconds: 0, allowedRedirectUris: null, oidcScopes: null, verboseOidcLogging: false,
       maxAgeSeconds: 0,
@@ -127,7 +127,7 @@ export function jwtAuthBackend(now: () => number): Backend {
     const d = call.req.data;
     role.roleType = stringField(d, 'role_type') || 'oidc';
     if (role.roleType !== 'jwt' && role.roleType !== 'oidc') return fail(400, `invalid 'role_type': ${role.roleType}`);
-    const problem = applyTokenFields(role, call);
+    const problem = parseTokenFields(role, call.req.data, ['policies', 'bound_cidrs', 'num_uses', 'ttl', 'max_ttl', 'period']);
     if (problem) return fail(400, problem);
     if (hasField(d, 'expiration_leeway')) role.expirationLeewaySeconds = durationField(d, 'expiration_leeway');
     if (hasField(d, 'not_before_leeway')) role.notBeforeLeewaySeconds = durationField(d, 'not_before_leeway');
@@ -178,7 +178,7 @@ export function jwtAuthBackend(now: () => number): Backend {
         bound_claims_type: role.boundClaimsType, bound_subject: role.boundSubject, claim_mappings: role.claimMappings,
         clock_skew_leeway: role.clockSkewLeewaySeconds, expiration_leeway: role.expirationLeewaySeconds, groups_claim: role.groupsClaim,
         max_age: role.maxAgeSeconds, not_before_leeway: role.notBeforeLeewaySeconds, oidc_scopes: role.oidcScopes, role_type: role.roleType,
-        ...tokenData(role),
+        ...populateTokenData(role),
         user_claim: role.userClaim, user_claim_json_pointer: role.userClaimJsonPointer, verbose_oidc_logging: role.verboseOidcLogging,
       },
     });
@@ -232,8 +232,7 @@ export function jwtAuthBackend(now: () => number): Backend {
       displayName: user,
       metadata: { role: name, ...metadata },
       aliasName: user,
-      roleName: name,
-      currentParams: () => roles.get(name.toLowerCase()),
+      renewFrom: renewWithParams(() => roles.get(name.toLowerCase()), `role ${name} does not exist during renewal`),
     });
   };
 

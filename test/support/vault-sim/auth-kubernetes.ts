@@ -6,7 +6,7 @@
 // kubernetes_ca_cert fails as it does outside a pod), token_bound_cidrs at login.
 import https from 'node:https';
 import type { KeyObject } from 'node:crypto';
-import { applyTokenFields, issueLoginToken, newTokenParams, tokenData, type TokenParams } from './auth-token-fields.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { boolField, hasField, stringField, stringListField } from './fields.js';
 import { globMatch, parsePublicKeyPem, validateJwt, type Claims } from './jwt-validate.js';
 import { backendOf } from './router.js';
@@ -166,9 +166,9 @@ export function kubernetesAuthBackend(now: () => number): Backend {
     const existing = roles.get(name);
     if (!existing && call.req.operation === 'update') return failWrapped(500, 'role entry not found during update operation');
     const role: KubeRole = existing ? { ...existing } : {
-      ...newTokenParams(), serviceAccountNames: [], serviceAccountNamespaces: [], audience: '', aliasNameSource: 'serviceaccount_uid',
+      ...defaultTokenParams(), serviceAccountNames: [], serviceAccountNamespaces: [], audience: '', aliasNameSource: 'serviceaccount_uid',
     };
-    const problem = applyTokenFields(role, call);
+    const problem = parseTokenFields(role, call.req.data, ['policies', 'bound_cidrs', 'num_uses', 'ttl', 'max_ttl', 'period']);
     if (problem) return fail(400, problem);
     if (role.tokenMaxTtlSeconds > 0 && role.tokenTtlSeconds > role.tokenMaxTtlSeconds) return fail(400, 'token ttl should not be greater than token max ttl');
     const d = call.req.data;
@@ -196,7 +196,7 @@ export function kubernetesAuthBackend(now: () => number): Backend {
         ...(role.audience !== '' ? { audience: role.audience } : {}),
         bound_service_account_names: role.serviceAccountNames,
         bound_service_account_namespaces: role.serviceAccountNamespaces,
-        ...tokenData(role),
+        ...populateTokenData(role),
       },
     });
   };
@@ -240,8 +240,7 @@ export function kubernetesAuthBackend(now: () => number): Backend {
         service_account_secret_name: sa.secretName, service_account_uid: sa.uid,
       },
       aliasName,
-      roleName: name,
-      currentParams: () => roles.get(name.toLowerCase()),
+      renewFrom: renewWithParams(() => roles.get(name.toLowerCase()), `role ${name} does not exist during renewal`),
     });
   };
 

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
 import { backendOf } from './router.js';
-import { applyTokenFields, defaultTokenParams, issueLoginToken, tokenData, type TokenParams } from './token-params.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, type TokenParams } from './token-util.js';
 import { fail, multiError, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 const BIND_FAILED = 'ldap operation failed: failed to bind as user';
@@ -69,7 +69,7 @@ function configData(c: LdapConfig): Record<string, unknown> {
     groupfilter: c.groupfilter, insecure_tls: c.insecureTls, max_page_size: c.maxPageSize, request_timeout: c.requestTimeout,
     starttls: c.starttls, tls_max_version: 'tls12', tls_min_version: 'tls12', upndomain: c.upndomain, url: c.url,
     use_pre111_group_cn_behavior: false, use_token_groups: c.useTokenGroups, userattr: c.userattr, userdn: c.userdn,
-    userfilter: c.userfilter, username_as_alias: c.usernameAsAlias, ...tokenData(c.token),
+    userfilter: c.userfilter, username_as_alias: c.usernameAsAlias, ...populateTokenData(c.token),
   };
 }
 
@@ -98,7 +98,8 @@ function applyConfig(c: LdapConfig, d: Record<string, unknown>): string | undefi
   if (hasField(d, 'request_timeout')) c.requestTimeout = durationField(d, 'request_timeout');
   if (hasField(d, 'connection_timeout')) c.connectionTimeout = durationField(d, 'connection_timeout');
   if (hasField(d, 'max_page_size')) c.maxPageSize = intField(d, 'max_page_size', 0);
-  return applyTokenFields(c.token, d);
+  // The ldap config takes no pre-1.4 names (path_config.go calls ParseTokenFields alone).
+  return parseTokenFields(c.token, d);
 }
 
 /** ldap.EscapeFilter. */
@@ -245,12 +246,11 @@ export function ldapAuthBackend(_now: () => number): Backend {
     }
     const { policies } = localPolicies(username, [...ldapGroups]);
     const tokenPoliciesAtLogin = sanitizePolicies([...cfg.token.tokenPolicies, ...policies], false);
-    return issueLoginToken(call, call.mount, {
-      params: cfg.token,
+    return issueLoginToken(call, call.mount, cfg.token, {
       extraPolicies: policies,
       path: `${call.mount.routePrefix}login/${username}`,
       displayName: username,
-      meta: { username },
+      metadata: { username },
       aliasName: username,
       data: {},
       ...(ldapGroups.size === 0 ? { warnings: [`no LDAP groups found in groupDN "${cfg.groupdn}"; only policies from locally-defined groups available`] } : {}),
