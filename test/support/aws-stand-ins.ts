@@ -8,13 +8,14 @@
 // signed again with the secret key the stand-in knows for the access key named in the
 // Authorization header, and the two signatures must be equal.
 import { execFileSync } from 'node:child_process';
-import { createHash, createHmac, createPrivateKey, randomBytes, sign, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../src/worker/auth/node-sha256.js';
 
 export interface AwsIdentity {
   accessKeyId: string;
@@ -43,22 +44,6 @@ export interface ApiCall {
   /** The signature checked out (and the session token, if any, matched). */
   verified: boolean;
   status: number;
-}
-
-class NodeSha256 {
-  private h: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret
-      : ArrayBuffer.isView(this.secret) ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength) : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: string | Uint8Array): void { this.h.update(data); }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()); }
-  reset(): void { this.h = this.fresh(); }
 }
 
 function xmlEscape(s: string): string {

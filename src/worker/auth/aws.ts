@@ -1,9 +1,10 @@
-import { createHash, createHmac, randomUUID, type Hash, type Hmac } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AppError } from '../../errors.js';
 import type { AwsMethod } from '../../config/types.js';
 import type { VaultClient } from '../../vault/client.js';
 import { CredentialChain, InstanceMetadata, type AwsCredentials } from './aws-credentials.js';
+import { NodeSha256 } from './node-sha256.js';
 import type { AuthMethod, LoginResult } from './method.js';
 
 const IAM_SERVER_ID_HEADER = 'X-Vault-AWS-IAM-Server-ID';
@@ -19,33 +20,6 @@ const STS_LEGACY_GLOBAL_REGIONS = new Set([
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * SHA-256 and HMAC-SHA-256 from node:crypto (OpenSSL) in the shape @smithy/signature-v4 takes:
- * the hash is the one thing the signer leaves to its caller.
- */
-class NodeSha256 {
-  private h: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret
-      : ArrayBuffer.isView(this.secret) ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
-        : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.fresh();
-  }
-}
 
 /** The STS URL the GetCallerIdentity request is signed for. */
 export function stsEndpointFor(region: string, env: Env = process.env): URL {

@@ -19,15 +19,15 @@
 // documents, Vault's own credential chain (ec2 logins need access_key/secret_key in config/client),
 // config/sts roles, and the bounds read from DescribeInstances' details (bound_vpc_id,
 // bound_subnet_id, bound_iam_role_arn, bound_iam_instance_profile_arn).
-import { createHash, createHmac, createPublicKey, verify, X509Certificate, type Hash, type Hmac } from 'node:crypto';
+import { createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import http from 'node:http';
 import https from 'node:https';
-import { boolField, durationField, hasField, intField, sanitizePolicies, stringField, stringListField } from './fields.js';
+import { NodeSha256 } from '../../../src/worker/auth/node-sha256.js';
+import { boolField, hasField, intField, stringField, stringListField } from './fields.js';
 import { newUuid } from './ids.js';
-import type { MountEntry } from './mount-table.js';
 import { backendOf } from './router.js';
-import { authInfoOf, calculateTtl } from './tokens.js';
+import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 interface ClientConfig {
@@ -43,7 +43,7 @@ interface ClientConfig {
   maxRetries: number;
 }
 
-interface AwsRole {
+interface AwsRole extends TokenParams {
   readonly name: string;
   roleId: string;
   authType: 'iam' | 'ec2';
@@ -59,14 +59,6 @@ interface AwsRole {
   resolveAwsUniqueIds: boolean;
   disallowReauthentication: boolean;
   allowInstanceMigration: boolean;
-  tokenPolicies: string[];
-  tokenTtlSeconds: number;
-  tokenMaxTtlSeconds: number;
-  tokenPeriodSeconds: number;
-  tokenExplicitMaxTtlSeconds: number;
-  tokenNumUses: number;
-  tokenNoDefaultPolicy: boolean;
-  tokenType: string;
 }
 
 interface AccessListEntry {
@@ -189,22 +181,6 @@ function submitCallerIdentity(endpoint: string, url: URL, method: string, body: 
   });
 }
 
-class NodeSha256 {
-  private h: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret
-      : ArrayBuffer.isView(this.secret) ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength) : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: string | Uint8Array): void { this.h.update(data); }
-  async digest(): Promise<Uint8Array> { return new Uint8Array(this.h.digest()); }
-  reset(): void { this.h = this.fresh(); }
-}
-
 /** An AWS query API call made with Vault's own config/client keys: SigV4-signed POST, the XML answer. */
 async function awsQuery(endpoint: string, service: string, region: string, keys: { accessKey: string; secretKey: string }, form: string): Promise<{ status: number; text: string } | string> {
   let url: URL;
@@ -289,18 +265,8 @@ function applyRoleFields(role: AwsRole, call: Call, creating: boolean): string |
   if (role.resolveAwsUniqueIds && role.boundIamPrincipalArns.length > 0) {
     return 'vault-sim: resolve_aws_unique_ids = true is not simulated (Vault resolves the ARN with IAM GetUser/GetRole); set it to false';
   }
-  const policyField = hasField(d, 'token_policies') ? 'token_policies' : hasField(d, 'policies') ? 'policies' : undefined;
-  if (policyField) role.tokenPolicies = sanitizePolicies(stringListField(d, policyField), false);
-  const ttlField = hasField(d, 'token_ttl') ? 'token_ttl' : hasField(d, 'ttl') ? 'ttl' : undefined;
-  if (ttlField) role.tokenTtlSeconds = durationField(d, ttlField);
-  const maxField = hasField(d, 'token_max_ttl') ? 'token_max_ttl' : hasField(d, 'max_ttl') ? 'max_ttl' : undefined;
-  if (maxField) role.tokenMaxTtlSeconds = durationField(d, maxField);
-  const periodField = hasField(d, 'token_period') ? 'token_period' : hasField(d, 'period') ? 'period' : undefined;
-  if (periodField) role.tokenPeriodSeconds = durationField(d, periodField);
-  if (hasField(d, 'token_explicit_max_ttl')) role.tokenExplicitMaxTtlSeconds = durationField(d, 'token_explicit_max_ttl');
-  if (hasField(d, 'token_num_uses')) role.tokenNumUses = intField(d, 'token_num_uses', 0);
-  if (hasField(d, 'token_no_default_policy')) role.tokenNoDefaultPolicy = boolField(d, 'token_no_default_policy', false);
-  if (hasField(d, 'token_type')) role.tokenType = stringField(d, 'token_type');
+  const tokenProblem = parseTokenFields(role, d, ['policies', 'ttl', 'max_ttl', 'period']);
+  if (tokenProblem) return tokenProblem;
   if (role.tokenMaxTtlSeconds > 0 && role.tokenTtlSeconds > role.tokenMaxTtlSeconds) return 'ttl should be shorter than max ttl';
   return undefined;
 }
@@ -325,15 +291,7 @@ function roleData(r: AwsRole): Record<string, unknown> {
     role_id: r.roleId,
     allow_instance_migration: r.allowInstanceMigration,
     disallow_reauthentication: r.disallowReauthentication,
-    token_bound_cidrs: [],
-    token_explicit_max_ttl: r.tokenExplicitMaxTtlSeconds,
-    token_max_ttl: r.tokenMaxTtlSeconds,
-    token_no_default_policy: r.tokenNoDefaultPolicy,
-    token_num_uses: r.tokenNumUses,
-    token_period: r.tokenPeriodSeconds,
-    token_policies: r.tokenPolicies,
-    token_ttl: r.tokenTtlSeconds,
-    token_type: r.tokenType,
+    ...populateTokenData(r),
   };
 }
 
@@ -389,9 +347,7 @@ export function awsAuthBackend(_now: () => number): Backend {
     const role: AwsRole = existing ? { ...existing } : {
       name, roleId: newUuid(), authType: 'iam', boundAmiIds: [], boundAccountIds: [], boundRegions: [], boundEc2InstanceIds: [],
       boundIamPrincipalArns: [], boundVpcIds: [], boundSubnetIds: [], boundIamRoleArns: [], boundIamInstanceProfileArns: [],
-      resolveAwsUniqueIds: true, disallowReauthentication: false, allowInstanceMigration: false,
-      tokenPolicies: [], tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, tokenPeriodSeconds: 0, tokenExplicitMaxTtlSeconds: 0,
-      tokenNumUses: 0, tokenNoDefaultPolicy: false, tokenType: 'default',
+      resolveAwsUniqueIds: true, disallowReauthentication: false, allowInstanceMigration: false, ...defaultTokenParams(),
     };
     const problem = applyRoleFields(role, call, creating);
     if (problem) return fail(400, problem);
@@ -399,37 +355,10 @@ export function awsAuthBackend(_now: () => number): Backend {
     return nothing();
   };
 
-  const issue = (call: Call, role: AwsRole, displayName: string, meta: Record<string, string>): Outcome => {
-    const { state, mount } = call;
-    const nowMs = state.now();
-    const result = calculateTtl({
-      incrementSeconds: 0, backendTtlSeconds: role.tokenTtlSeconds, periodSeconds: role.tokenPeriodSeconds,
-      backendMaxTtlSeconds: role.tokenMaxTtlSeconds, explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds, startMs: nowMs, nowMs,
-    });
-    if ('error' in result) return failWrapped(500, result.error);
-    const roleName = role.name;
-    const entry = state.tokens.create({
-      policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
-      parent: '',
-      path: `${mount.routePrefix}login`,
-      displayName: `${mount.path.replace(/\//g, '-')}${displayName}`,
-      meta,
-      numUses: role.tokenNumUses,
-      ttlSeconds: result.ttlSeconds,
-      explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
-      periodSeconds: role.tokenPeriodSeconds,
-      renewable: true,
-      type: role.tokenType === 'batch' || role.tokenType === 'default-batch' ? 'batch' : 'service',
-      // The default alias (iam_alias and ec2_alias) is the role ID.
-      entityId: state.identity.entityForAlias(mount as MountEntry, role.roleId).id,
-      renewFrom: () => {
-        const current = roles.get(roleName);
-        if (!current) return `role entry not found`;
-        return { ttlSeconds: current.tokenTtlSeconds, maxTtlSeconds: current.tokenMaxTtlSeconds, periodSeconds: current.tokenPeriodSeconds };
-      },
-    });
-    return respond({ auth: authInfoOf(entry), warnings: result.warnings });
-  };
+  // The default alias (iam_alias and ec2_alias) is the role ID.
+  const issue = (call: Call, role: AwsRole, displayName: string, metadata: Record<string, string>): Outcome => issueLoginToken(call, call.mount, role, {
+    displayName, metadata, aliasName: role.roleId, renewFrom: renewWithParams(() => roles.get(role.name), 'role entry not found'),
+  });
 
   const loginIam = async (call: Call): Promise<Outcome> => {
     const d = call.req.data;
