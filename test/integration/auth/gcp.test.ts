@@ -8,25 +8,22 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { GcpAuth } from '../../../src/worker/auth/gcp.js';
 import type { AuthMethod } from '../../../src/worker/auth/index.js';
-import { AutoAuth } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
+import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { gcpMethod, realVaultEnv, setupGcp, withEnv } from '../../support/cloud-auth.js';
 import { jwtParts, startCloudStandIn, type CloudStandIn } from '../../support/cloud-metadata.js';
 import { sleep, waitFor } from '../../support/ports.js';
 import { vaultApi } from '../../support/vault-setup.js';
 
-const silent = pino({ level: 'silent' });
-
 forEachBackend('auth: gcp auto-auth (gce, iam) logging in to the gcp plugin', function (kind) {
   this.timeout(40_000);
   let cloud: CloudStandIn;
   let v: Backend;
   let dir: string;
-  const running: Array<{ auto: AutoAuth; done: Promise<void>; vault: VaultClient }> = [];
+  const runs: AutoAuthRun[] = [];
 
   before(async () => { cloud = await startCloudStandIn(); });
   after(async () => { await cloud?.close(); });
@@ -43,23 +40,15 @@ forEachBackend('auth: gcp auto-auth (gce, iam) logging in to the gcp plugin', fu
     cloud.calls.length = 0;
   });
   afterEach(async () => {
-    for (const r of running.splice(0)) {
-      r.auto.stop();
-      await r.done;
-      r.vault.close();
-    }
+    for (const r of runs.splice(0)) await r.stop();
     await v.close();
   });
 
-  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}) {
-    const tokens: string[] = [];
-    const vault = new VaultClient({ address: v.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
-    const auto = new AutoAuth({
-      vault, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
-    });
-    running.push({ auto, done: auto.run(), vault });
-    return tokens;
+  /** Runs AutoAuth with `method` until the test ends; the tokens it obtains. */
+  function go(method: AuthMethod, extra: Parameters<typeof runAutoAuth>[2] = {}): string[] {
+    const r = runAutoAuth({ address: v.serviceUrl }, method, extra);
+    runs.push(r);
+    return r.tokens;
   }
 
   it('gce: logs in with the instance identity token of the metadata server; the token has the role policy and names the instance', async () => {

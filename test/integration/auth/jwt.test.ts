@@ -7,19 +7,16 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { JwtMethod } from '../../../src/config/types.js';
 import { JwtAuth } from '../../../src/worker/auth/jwt.js';
 import type { AuthMethod } from '../../../src/worker/auth/index.js';
-import { AutoAuth } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
+import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { secretForPolicy, setupJwtAuth } from '../../support/k8s-jwt-setup.js';
 import { makeSigningKey, nowSeconds, signJwt, type SigningKey } from '../../support/jwt-keys.js';
 import { waitFor } from '../../support/ports.js';
 import { vaultApi } from '../../support/vault-setup.js';
-
-const silent = pino({ level: 'silent' });
 
 function jwtMethod(path: string, extra: Partial<JwtMethod> = {}): JwtMethod {
   return {
@@ -34,7 +31,7 @@ forEachBackend('auth method jwt: auto-auth against Vault with jwt_validation_pub
   let es: SigningKey;
   let vault: Backend;
   let dir: string;
-  const running: Array<{ auto: AutoAuth; done: Promise<void>; client: VaultClient }> = [];
+  const runs: AutoAuthRun[] = [];
   const ciJwt = (key: SigningKey, extra: Record<string, unknown> = {}): string => {
     const now = nowSeconds();
     return signJwt(key, { iss: 'https://ci.example', sub: 'ci-runner', aud: 'vault', iat: now, nbf: now, exp: now + 600, ...extra });
@@ -49,25 +46,16 @@ forEachBackend('auth method jwt: auto-auth against Vault with jwt_validation_pub
     dir = mkdtempSync(join(tmpdir(), 'vxp-jwt-'));
   });
   afterEach(async function () {
-    for (const r of running.splice(0)) {
-      r.auto.stop();
-      await r.done;
-      r.client.close();
-    }
+    for (const r of runs.splice(0)) await r.stop();
     if (this.currentTest?.state === 'failed') process.stderr.write(`\n${vault.logs()}\n`);
     await vault.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}): { tokens: string[] } {
-    const tokens: string[] = [];
-    const client = new VaultClient({ address: vault.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
-    const auto = new AutoAuth({
-      vault: client, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
-    });
-    running.push({ auto, done: auto.run(), client });
-    return { tokens };
+  function go(method: AuthMethod, extra: Parameters<typeof runAutoAuth>[2] = {}): AutoAuthRun {
+    const r = runAutoAuth({ address: vault.serviceUrl }, method, extra);
+    runs.push(r);
+    return r;
   }
 
   it("logs in with an RS256 JWT from path, removes the file (the default), and the token has the role's policies", async () => {

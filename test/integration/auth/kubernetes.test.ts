@@ -6,12 +6,11 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { KubernetesMethod } from '../../../src/config/types.js';
 import { KubernetesAuth } from '../../../src/worker/auth/kubernetes.js';
 import type { AuthMethod } from '../../../src/worker/auth/index.js';
-import { AutoAuth } from '../../../src/worker/auto-auth.js';
 import { VaultClient } from '../../../src/vault/client.js';
+import { runAutoAuth, type AutoAuthRun } from '../../support/auto-auth-run.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { secretForPolicy, setupKubernetesAuth } from '../../support/k8s-jwt-setup.js';
 import { makeSigningKey, signJwt } from '../../support/jwt-keys.js';
@@ -19,8 +18,6 @@ import { startK8sTokenReview, type K8sApi } from '../../support/k8s-token-review
 import { waitFor } from '../../support/ports.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
 import { vaultApi } from '../../support/vault-setup.js';
-
-const silent = pino({ level: 'silent' });
 
 function kubernetesMethod(tokenPath: string, extra: Partial<KubernetesMethod> = {}): KubernetesMethod {
   return {
@@ -40,7 +37,7 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
   let api: K8sApi;
   let vault: Backend;
   let dir: string;
-  const running: Array<{ auto: AutoAuth; done: Promise<void>; client: VaultClient }> = [];
+  const runs: AutoAuthRun[] = [];
 
   before(() => { pki = makeTestPki(); });
   after(() => rmSync(pki.dir, { recursive: true, force: true }));
@@ -50,26 +47,17 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
     dir = mkdtempSync(join(tmpdir(), 'vxp-k8s-'));
   });
   afterEach(async function () {
-    for (const r of running.splice(0)) {
-      r.auto.stop();
-      await r.done;
-      r.client.close();
-    }
+    for (const r of runs.splice(0)) await r.stop();
     if (this.currentTest?.state === 'failed') process.stderr.write(`\n${vault.logs()}\n`);
     await vault.close();
     await api.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function go(method: AuthMethod, extra: Partial<ConstructorParameters<typeof AutoAuth>[0]> = {}): { tokens: string[] } {
-    const tokens: string[] = [];
-    const client = new VaultClient({ address: vault.serviceUrl, tlsSkipVerify: false, numRetries: 0 }, 5_000);
-    const auto = new AutoAuth({
-      vault: client, method, sinks: [], log: silent, minBackoffMs: 200, maxBackoffMs: 1_000, exitOnError: false, exitAfterAuth: false,
-      onToken: (t) => tokens.push(t.token), onExit: () => undefined, ...extra,
-    });
-    running.push({ auto, done: auto.run(), client });
-    return { tokens };
+  function go(method: AuthMethod, extra: Parameters<typeof runAutoAuth>[2] = {}): AutoAuthRun {
+    const r = runAutoAuth({ address: vault.serviceUrl }, method, extra);
+    runs.push(r);
+    return r;
   }
 
   it("logs in with the service-account JWT at token_path: the token has the role's policies and reads the secret", async () => {
@@ -103,7 +91,7 @@ forEachBackend('auth method kubernetes: auto-auth against Vault with a TokenRevi
     writeFileSync(path, second);
     await vault.revokeToken(t1);
     // Renewal at 2/3 of 1 h would be far off: ask AutoAuth to check the token as ext_proc would on a 403.
-    running[0]!.auto.suspect();
+    runs[0]!.auto.suspect();
     const t2 = await waitFor('a second token', () => tokens[1], 10_000);
     expect(t2).not.to.equal(t1);
     expect((await vaultApi(vault, 'GET', 'auth/token/lookup-self', undefined, t2)).json.data.display_name).to.equal('kubernetes-prod-app');
