@@ -3,31 +3,16 @@
 // stand-in named by AWS_EC2_METADATA_SERVICE_ENDPOINT), and a request without a token reaches
 // Vault carrying the auto-auth token.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { autoAuthHcl, expectAutoAuthThroughEnvoy, runCli, writeCheckConfig } from '../../support/auto-auth-e2e.js';
 import { startAwsWorld, TEST_ACCOUNT, type AwsWorld } from '../../support/aws-stand-ins.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
-import { CLI } from '../../support/paths.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { vaultApi, writePolicy } from '../../support/vault-setup.js';
 
 const SECRET_PATH = '/v1/secret/data/app/config';
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env['VAULT_ADDR'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /**
  * Starts a stack whose vault-extproc process has `env` on top of this one's: the stack copies
@@ -66,17 +51,7 @@ forEachBackend('e2e: auto-auth method "aws" through real Envoy', function (kind)
     await backend?.close();
   });
 
-  const autoAuth = (dir: string, config: string): string => `
-auto_auth {
-  method "aws" {
-    config = {
-${config}
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
-api_proxy { use_auto_auth_token = true }
-`;
+  const autoAuth = (dir: string, config: string): string => autoAuthHcl(dir, 'aws', config);
 
   const iamConfig = (): string => `      type = "iam"
       role = "app"
@@ -84,19 +59,9 @@ api_proxy { use_auto_auth_token = true }
       secret_key = "${world.app.secretAccessKey}"`;
   const ec2Config = '      type = "ec2"\n      role = "ec2"';
 
-  async function throughEnvoy(stack: Stack, authType: string): Promise<void> {
-    const token = readFileSync(join(stack.dir, 'token'), 'utf8');
-    const self = await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token);
-    expect(self.json.data.path).to.equal('auth/aws/login');
-    expect(self.json.data.meta).to.include({ auth_type: authType, account_id: TEST_ACCOUNT });
-    backend.clearRequests();
-    const res = await fetch(`${stack.url}${SECRET_PATH}`);
-    expect(res.status).to.equal(200);
-    expect((await res.json() as { data: { data: unknown } }).data.data).to.deep.equal({ password: 'aws-e2e-value' });
-    const seen = backend.requestsTo(SECRET_PATH);
-    expect(seen).to.have.length(1);
-    expect(seen[0]!.token).to.equal(await backend.tokenAsSeen(token));
-  }
+  const throughEnvoy = (stack: Stack, authType: string): Promise<string> => expectAutoAuthThroughEnvoy(stack, backend, {
+    loginPath: 'auth/aws/login', meta: { auth_type: authType, account_id: TEST_ACCOUNT }, path: SECRET_PATH, data: { password: 'aws-e2e-value' },
+  });
 
   it('iam: serve logs in with a signed GetCallerIdentity; a request without a token reaches Vault with the auto-auth token', async () => {
     // The metadata stand-in for iam too: a chain that fell through to the instance role would ask it,
@@ -106,10 +71,8 @@ api_proxy { use_auto_auth_token = true }
     stacks.push(stack);
     await throughEnvoy(stack, 'iam');
     expect(world.api.callsOf('GetCallerIdentity').filter((c) => c.accessKeyId === world.app.accessKeyId && c.verified)).to.not.be.empty;
-    // Neither the secret key nor the token is ever logged.
-    const logs = stack.logs();
-    expect(logs).not.to.include(world.app.secretAccessKey);
-    expect(logs).not.to.include(readFileSync(join(stack.dir, 'token'), 'utf8'));
+    // The secret key is never logged (nor the token: throughEnvoy).
+    expect(stack.logs()).not.to.include(world.app.secretAccessKey);
   });
 
   it('ec2: serve logs in with the identity document from AWS_EC2_METADATA_SERVICE_ENDPOINT; a request without a token reaches Vault with the auto-auth token', async () => {
@@ -123,20 +86,7 @@ api_proxy { use_auto_auth_token = true }
 
   it('check: both types are valid, nothing about them is "not implemented"; a bad type and a missing role are errors', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vxp-aws-check-'));
-    const file = (name: string, config: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, `vault { address = "${backend.serviceUrl}" }
-listener "tcp" {
-  address = "127.0.0.1:0"
-  tls_disable = true
-}
-extproc {
-  address = "unix://${join(dir, `${name}.sock`)}"
-  admin_address = "127.0.0.1:0"
-}
-${autoAuth(dir, config)}`);
-      return path;
-    };
+    const file = (name: string, config: string): string => writeCheckConfig(dir, name, backend.serviceUrl, autoAuth(dir, config));
     for (const config of [iamConfig(), ec2Config, '      type = "iam"\n      role = "app"']) {
       const check = await runCli(['check', '--config', file('ok.hcl', config)]);
       expect(check.code, check.stdout).to.equal(0);

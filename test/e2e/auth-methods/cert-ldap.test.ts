@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { autoAuthHcl, getThroughEnvoy } from '../../support/auto-auth-e2e.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { setupCertAuth, startCertBackend } from '../../support/cert-auth.js';
 import { setupLdapAuth } from '../../support/ldap-auth.js';
-import { waitFor } from '../../support/ports.js';
 import { startSlapd, type Slapd } from '../../support/slapd.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
@@ -12,11 +12,8 @@ import { vaultApi } from '../../support/vault-setup.js';
 
 /** A GET through Envoy without a token; the body and the token Vault saw on it. */
 async function readThroughEnvoy(stack: Stack, backend: Backend, path: string): Promise<{ status: number; body: any; seenToken: string | undefined }> {
-  backend.clearRequests();
-  const res = await fetch(`${stack.url}/v1/${path}`);
-  const body = await res.json();
-  const seen = await waitFor(`the request to ${path} in Vault's record`, () => backend.requestsTo(`/v1/${path}`)[0]);
-  return { status: res.status, body, seenToken: seen.token };
+  const read = await getThroughEnvoy(stack, backend, `/v1/${path}`);
+  return { status: read.status, body: read.body, seenToken: read.seen[0]!.token };
 }
 
 forEachBackend('e2e: cert and ldap auto-auth through Envoy', function (kind) {
@@ -43,21 +40,10 @@ forEachBackend('e2e: cert and ldap auto-auth through Envoy', function (kind) {
       const stack = await startStack({
         vault: { url: backend.url, rootToken: backend.rootToken, serviceUrl: started.tlsUrl },
         vaultHcl: `ca_cert = "${pki.caCert}"`,
-        hcl: ({ dir }) => `auto_auth {
-  method "cert" {
-    config = {
-      name = "web"
+        hcl: ({ dir }) => autoAuthHcl(dir, 'cert', `      name = "web"
       ca_cert = "${pki.caCert}"
       client_cert = "${pki.clientCert}"
-      client_key = "${pki.clientKey}"
-    }
-  }
-  sink "file" {
-    config = { path = "${join(dir, 'token')}" }
-  }
-}
-api_proxy { use_auto_auth_token = true }
-`,
+      client_key = "${pki.clientKey}"`),
       });
       stacks.push(stack);
       const token = readFileSync(join(stack.dir, 'token'), 'utf8');
@@ -81,19 +67,8 @@ api_proxy { use_auto_auth_token = true }
         vault: backend,
         hcl: ({ dir }) => {
           writeFileSync(join(dir, 'ldap-password'), 'alice-pw');
-          return `auto_auth {
-  method "ldap" {
-    config = {
-      username = "alice"
-      password_file_path = "${join(dir, 'ldap-password')}"
-    }
-  }
-  sink "file" {
-    config = { path = "${join(dir, 'token')}" }
-  }
-}
-api_proxy { use_auto_auth_token = true }
-`;
+          return autoAuthHcl(dir, 'ldap', `      username = "alice"
+      password_file_path = "${join(dir, 'ldap-password')}"`);
         },
       });
       stacks.push(stack);

@@ -6,44 +6,19 @@
 // AZURE_POD_IDENTITY_AUTHORITY_HOST; a real Vault 1.15.6 reaches it as its plugins are configured
 // (gcp: custom_endpoint; azure: HTTPS_PROXY and SSL_CERT_FILE for login.microsoftonline.com).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { autoAuthHcl, expectAutoAuthThroughEnvoy, runCli, writeCheckConfig } from '../../support/auto-auth-e2e.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { realVaultEnv, setupAzure, setupGcp, withEnv } from '../../support/cloud-auth.js';
 import { startCloudStandIn, type CloudStandIn } from '../../support/cloud-metadata.js';
-import { CLI } from '../../support/paths.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { vaultApi } from '../../support/vault-setup.js';
 
 const SECRET_PATH = '/v1/secret/data/app/config';
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env['VAULT_ADDR'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const autoAuth = (dir: string, method: string, config: string): string => `
-auto_auth {
-  method "${method}" {
-    config = {
-${config}
-    }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
-api_proxy { use_auto_auth_token = true }
-`;
+const autoAuth = (dir: string, method: string, config: string): string => autoAuthHcl(dir, method, config);
 
 forEachBackend('e2e: auto-auth methods "gcp" and "azure" through real Envoy', function (kind) {
   this.timeout(60_000);
@@ -72,20 +47,9 @@ forEachBackend('e2e: auto-auth methods "gcp" and "azure" through real Envoy', fu
     await cloud?.close();
   });
 
-  async function throughEnvoy(stack: Stack, loginPath: string, meta: Record<string, string>): Promise<void> {
-    const token = readFileSync(join(stack.dir, 'token'), 'utf8');
-    const self = await vaultApi(backend, 'GET', 'auth/token/lookup-self', undefined, token);
-    expect(self.json.data.path).to.equal(loginPath);
-    expect(self.json.data.meta).to.include(meta);
-    backend.clearRequests();
-    const res = await fetch(`${stack.url}${SECRET_PATH}`);
-    expect(res.status).to.equal(200);
-    expect((await res.json() as { data: { data: unknown } }).data.data).to.deep.equal({ password: 'cloud-e2e-value' });
-    const seen = backend.requestsTo(SECRET_PATH);
-    expect(seen).to.have.length(1);
-    expect(seen[0]!.token).to.equal(await backend.tokenAsSeen(token));
-    expect(stack.logs()).not.to.include(token);
-  }
+  const throughEnvoy = (stack: Stack, loginPath: string, meta: Record<string, string>): Promise<string> => expectAutoAuthThroughEnvoy(stack, backend, {
+    loginPath, meta, path: SECRET_PATH, data: { password: 'cloud-e2e-value' },
+  });
 
   it('gcp gce: serve logs in with the instance identity token; a request without a token reaches Vault with the auto-auth token', async () => {
     const stack = await startStack({ vault: backend, hcl: ({ dir }) => autoAuth(dir, 'gcp', '      type = "gce"\n      role = "gce"') });
@@ -116,17 +80,8 @@ forEachBackend('e2e: auto-auth methods "gcp" and "azure" through real Envoy', fu
   it('check accepts gcp (gce, iam) and azure with nothing "not implemented", and reports their mistakes with locations', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vxp-cloud-check-'));
     const keyFile = cloud.keyFile(cloud.account, 'check-key.json');
-    const config = (method: string, body: string): string => {
-      const file = join(dir, `${method}-${Math.random().toString(36).slice(2)}.hcl`);
-      writeFileSync(file, `vault { address = "${backend.serviceUrl}" }
-extproc { address = "unix://${join(dir, 'x.sock')}" }
-listener "tcp" {
-  address = "127.0.0.1:0"
-  tls_disable = true
-}
-${autoAuth(dir, method, body)}`);
-      return file;
-    };
+    const config = (method: string, body: string): string =>
+      writeCheckConfig(dir, `${method}-${Math.random().toString(36).slice(2)}.hcl`, backend.serviceUrl, autoAuth(dir, method, body));
     const good = [
       config('gcp', '      type = "gce"\n      role = "gce"'),
       config('gcp', `      type = "iam"\n      role = "iam"\n      credentials = "${keyFile}"\n      service_account = "${cloud.account.email}"\n      jwt_exp = 10\n      project = "proj-1"`),

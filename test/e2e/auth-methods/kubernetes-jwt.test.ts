@@ -7,34 +7,15 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { autoAuthHcl, getThroughEnvoy, runCli, writeCheckConfig } from '../../support/auto-auth-e2e.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { secretForPolicy, setupJwtAuth, setupKubernetesAuth } from '../../support/k8s-jwt-setup.js';
 import { startK8sTokenReview, type K8sApi } from '../../support/k8s-token-review.js';
 import { makeSigningKey, nowSeconds, signJwt } from '../../support/jwt-keys.js';
-import { CLI } from '../../support/paths.js';
-import { run } from '../../support/process.js';
 import { waitFor } from '../../support/ports.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { makeTestPki, type TestPki } from '../../support/tls.js';
 import { vaultApi } from '../../support/vault-setup.js';
-
-/**
- * The auto_auth block for `method`, with a file sink at <dir>/token, and use_auto_auth_token =
- * true; `extra.autoAuth` and `extra.method` are more lines for the auto_auth and method blocks.
- */
-function autoAuthHcl(method: string, config: string, dir: string, extra: { autoAuth?: string; method?: string } = {}): string {
-  return `
-auto_auth {
-  ${extra.autoAuth ?? ''}
-  method "${method}" {
-    ${extra.method ?? ''}
-    config = { ${config} }
-  }
-  sink "file" { config = { path = "${join(dir, 'token')}" } }
-}
-api_proxy { use_auto_auth_token = true }
-`;
-}
 
 forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', function (kind) {
   this.timeout(60_000);
@@ -64,12 +45,8 @@ forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', fu
 
   /** GET through Envoy without a token; the token Vault saw for it, and the one in the sink at <sinkDir>/token. */
   async function readThroughEnvoy(stack: Stack, sinkDir: string, path: string): Promise<{ status: number; body: any; sawToken: string | undefined; sinkToken: string }> {
-    vault.clearRequests();
-    const res = await fetch(`${stack.url}/v1/${path}`);
-    const body = await res.json();
-    const sinkToken = readFileSync(join(sinkDir, 'token'), 'utf8');
-    const seen = vault.requestsTo(`/v1/${path}`);
-    return { status: res.status, body, sawToken: seen[seen.length - 1]?.token, sinkToken };
+    const read = await getThroughEnvoy(stack, vault, `/v1/${path}`);
+    return { status: read.status, body: read.body, sawToken: read.seen.at(-1)?.token, sinkToken: readFileSync(join(sinkDir, 'token'), 'utf8') };
   }
 
   it("kubernetes: the service-account JWT at token_path logs serve in, and a request through Envoy reads the role's secret with that token", async () => {
@@ -77,7 +54,7 @@ forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', fu
     await secretForPolicy(vault, 'e2e-k8s', 'shop/web', { dsn: 'k8s-e2e' });
     const dir = tempDir('vxp-e2e-k8s-');
     writeFileSync(join(dir, 'sa-token'), api.mintToken({ namespace: 'shop', name: 'web' }));
-    const stack = await startStack({ vault, hcl: () => autoAuthHcl('kubernetes', `role = "web", token_path = "${join(dir, 'sa-token')}"`, dir) });
+    const stack = await startStack({ vault, hcl: () => autoAuthHcl(dir, 'kubernetes', `role = "web", token_path = "${join(dir, 'sa-token')}"`) });
     stacks.push(stack);
     const read = await readThroughEnvoy(stack, dir, 'secret/data/shop/web');
     expect(read.status, JSON.stringify(read.body)).to.equal(200);
@@ -93,7 +70,7 @@ forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', fu
     const dir = tempDir('vxp-e2e-jwt-');
     const now = nowSeconds();
     writeFileSync(join(dir, 'jwt'), signJwt(key, { sub: 'pipeline-7', aud: 'vault-e2e', iat: now, exp: now + 600 }));
-    const stack = await startStack({ vault, hcl: () => autoAuthHcl('jwt', `role = "deploy", path = "${join(dir, 'jwt')}"`, dir) });
+    const stack = await startStack({ vault, hcl: () => autoAuthHcl(dir, 'jwt', `role = "deploy", path = "${join(dir, 'jwt')}"`) });
     stacks.push(stack);
     const read = await readThroughEnvoy(stack, dir, 'secret/data/ci/deploy');
     expect(read.status, JSON.stringify(read.body)).to.equal(200);
@@ -115,7 +92,7 @@ forEachBackend('e2e: kubernetes and jwt auto-auth tokens through real Envoy', fu
     writeFileSync(jwtFile, mint('pipeline-1'));
     const stack = await startStack({
       vault,
-      hcl: () => autoAuthHcl('jwt', `role = "rotate", path = "${jwtFile}", jwt_read_period = "200ms"`, dir, {
+      hcl: () => autoAuthHcl(dir, 'jwt', `role = "rotate", path = "${jwtFile}", jwt_read_period = "200ms"`, {
         autoAuth: 'enable_reauth_on_new_credentials = true', method: 'mount_path = "auth/jwt-rotate"',
       }),
     });
@@ -142,19 +119,8 @@ describe('e2e: check on kubernetes and jwt auto-auth configs', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function check(method: string, config: string): Promise<{ code: number | null; out: string; file: string }> {
-    const file = join(dir, `${method}.hcl`);
-    writeFileSync(file, `vault { address = "http://127.0.0.1:8200" }
-${autoAuthHcl(method, config, dir)}
-listener "tcp" {
-  address = "127.0.0.1:0"
-  tls_disable = true
-}
-extproc {
-  address = "unix://${join(dir, 'x.sock')}"
-  admin_address = "127.0.0.1:0"
-}
-`);
-    const r = await run(process.execPath, [CLI, 'check', '--config', file]);
+    const file = writeCheckConfig(dir, `${method}.hcl`, 'http://127.0.0.1:8200', autoAuthHcl(dir, method, config));
+    const r = await runCli(['check', '--config', file]);
     return { code: r.code, out: `${r.stdout}${r.stderr}`, file };
   }
 

@@ -3,12 +3,11 @@
 // packages (the Go tool in test/sink-reader) — and gives the very token a request through Envoy
 // carries. A method with wrap_ttl leaves only the wrapping token, in the sink.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getThroughEnvoy, runCli, writeCheckConfig } from '../../support/auto-auth-e2e.js';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
-import { CLI } from '../../support/paths.js';
 import { waitFor } from '../../support/ports.js';
 import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
 import { setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../../support/vault-setup.js';
@@ -16,20 +15,6 @@ import { buildSinkReader, consumerKeys, readSink } from '../../sink-reader/reade
 
 const SECRET_PATH = '/v1/secret/data/app/config';
 const AAD_VAR = 'VXP_E2E_SINK_AAD';
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env['VAULT_ADDR'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 forEachBackend('e2e: Vault Agent\'s file sinks (plain, wrapped, DH-encrypted, wrapped login) through real Envoy', function (kind) {
   this.timeout(90_000);
@@ -116,13 +101,11 @@ api_proxy { use_auto_auth_token = true }
     expect(unwrapped.wrap_info).to.include({ ttl: 300, creation_path: 'sys/wrapping/wrap' });
     expect(unwrapped.unwrapped_token).to.equal(plain);
 
-    backend.clearRequests();
-    const res = await fetch(`${stack.url}${SECRET_PATH}`);
-    expect(res.status).to.equal(200);
-    expect((await res.json() as { data: { data: unknown } }).data.data).to.deep.equal({ password: 'sink-e2e-value' });
-    const seen = backend.requestsTo(SECRET_PATH);
-    expect(seen).to.have.length(1);
-    expect(seen[0]!.token).to.equal(await backend.tokenAsSeen(plain));
+    const read = await getThroughEnvoy(stack, backend, SECRET_PATH);
+    expect(read.status).to.equal(200);
+    expect(read.body.data.data).to.deep.equal({ password: 'sink-e2e-value' });
+    expect(read.seen).to.have.length(1);
+    expect(read.seen[0]!.token).to.equal(await backend.tokenAsSeen(plain));
     expect(stack.logs()).not.to.include(plain);
   });
 
@@ -165,23 +148,10 @@ auto_auth {
     mkdirSync(join(dir, 'run'));
     const keys = await consumerKeys(dir);
     writeFileSync(join(dir, 'not-a-key.json'), '{"curve25519_public_key": "c2hvcnQ="}');
-    const file = (name: string, autoAuth: string, rest = ''): string => {
-      const path = join(dir, name);
-      writeFileSync(path, `vault { address = "${backend.serviceUrl}" }
-listener "tcp" {
-  address = "127.0.0.1:0"
-  tls_disable = true
-}
-extproc {
-  address = "unix://${join(dir, `${name}.sock`)}"
-  admin_address = "127.0.0.1:0"
-}
-auto_auth {
+    const file = (name: string, autoAuth: string, rest = ''): string => writeCheckConfig(dir, name, backend.serviceUrl, `auto_auth {
 ${autoAuth}
 }
 ${rest}`);
-      return path;
-    };
     const all = file('all.hcl', `${approle(dir)}
   sink "file" {
     wrap_ttl = "5m"
