@@ -1,0 +1,64 @@
+/**
+ * Envoy's HTTP access log for `extproc { envoy_access_log = "<path>" }`: one JSON line per request
+ * on every listener's connection manager. The format names each field on purpose and never a token
+ * header (X-Vault-Token, Authorization), a cookie, the query string (Vault reads `?token=` on
+ * auth/token/lookup) or a body. `response_code_details` carries vault-extproc's own answer
+ * (`vault_extproc_cache_hit`, `vault_extproc_missing_request_header` …) and `request_id` the
+ * x-request-id that vault-extproc's debug request log uses too, so the two can be joined.
+ * Envoy writes buffered lines out every 10 s unless started with `--file-flush-interval-msec`
+ * (Envoy 1.40's bootstrap has no field for it).
+ */
+import { envoyAccessLogOf } from '../config/access-log.js';
+import type { ExtprocConfig } from '../config/types.js';
+
+export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = {
+  start_time: '%START_TIME%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  method: '%REQ(:METHOD)%',
+  // :path without its query string (NQ), never X-Envoy-Original-Path, which a client may set.
+  path: '%PATH(NQ:PATH)%',
+  protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%',
+  response_code_details: '%RESPONSE_CODE_DETAILS%',
+  response_flags: '%RESPONSE_FLAGS%',
+  x_cache: '%RESP(X-CACHE)%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+  duration_ms: '%DURATION%',
+  upstream_service_time_ms: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
+  upstream_host: '%UPSTREAM_HOST%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  user_agent: '%REQ(USER-AGENT)%',
+};
+
+/** The connection manager's `access_log` entry writing ACCESS_LOG_FORMAT to `path`. */
+export function fileAccessLog(path: string): Record<string, unknown> {
+  return {
+    name: 'envoy.access_loggers.file',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+      path,
+      log_format: { json_format: ACCESS_LOG_FORMAT },
+    },
+  };
+}
+
+const HCM = 'envoy.filters.network.http_connection_manager';
+
+/**
+ * The listener with the access log added to each of its HTTP connection managers when the
+ * extproc block names one; the listener unchanged otherwise.
+ */
+export function withAccessLog<T extends Record<string, unknown>>(listener: T, extproc: ExtprocConfig): T {
+  const path = envoyAccessLogOf(extproc);
+  if (path === undefined) return listener;
+  const chains = (listener['filter_chains'] as Array<{ filters?: Array<{ name?: string; typed_config?: Record<string, unknown> }> }> | undefined) ?? [];
+  for (const chain of chains) {
+    for (const filter of chain.filters ?? []) {
+      if (filter.name !== HCM || !filter.typed_config) continue;
+      const existing = (filter.typed_config['access_log'] as unknown[] | undefined) ?? [];
+      filter.typed_config['access_log'] = [...existing, fileAccessLog(path)];
+    }
+  }
+  return listener;
+}
