@@ -3,6 +3,7 @@ import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
 import { Caches } from './caches.js';
+import { apiProxyRulesFor } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
@@ -42,6 +43,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
   caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log);
   const c = caches;
+  // prepend_configured_namespace and enforce_consistency: the rules and the required X-Vault-Index states.
+  const proxyRules = apiProxyRulesFor(config);
 
   const onWorkerMessage = (msg: WorkerMessage): void => {
     if (c.onWorkerMessage(msg)) return;
@@ -66,6 +69,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'token-suspect':
         worker?.send({ type: 'token-suspect' });
         break;
+      case 'index-state':
+        proxyRules.record(effect.value);
+        break;
       case 'quit':
         log.info('quit requested through the agent API');
         resolveExit({ code: 0, reason: 'quit endpoint' });
@@ -86,6 +92,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         autoAuthToken: () => token,
         vaultMetrics: (req) => m.vaultAnswer(req),
         ...c.streamContext(),
+        ...(proxyRules.rules ? { apiProxy: proxyRules.rules } : {}),
       },
       onEffect,
       onStreamEnd: (state, seconds) => {

@@ -23,6 +23,8 @@ export type RequestDecision =
       sanitizeResponse: boolean;
       /** The token the request reaches Vault with (the client's or the auto-auth token), if any. */
       effectiveToken: string | undefined;
+      /** Header lines added after the set ones, repeated names kept (X-Vault-Index may need two). */
+      appendHeaders?: Array<[string, string]>;
     };
 
 /** A Vault-style JSON error reply: `{"errors":[...]}` with the given status. */

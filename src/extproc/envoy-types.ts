@@ -29,6 +29,8 @@ export interface ProcessingRequest {
 
 export interface HeaderValueOption {
   header: { key: string; raw_value: Buffer };
+  /** true: add a line even when the header is there (ext_proc's default replaces it). */
+  append?: { value: boolean };
 }
 
 export interface HeaderMutation {

@@ -8,6 +8,11 @@ function headerOptions(headers: Record<string, string>, bytesOf: (value: string)
   return options;
 }
 
+/** Lines added whatever is there already, in order (several X-Vault-Index states). */
+function appendedOptions(lines: Array<[string, string]> | undefined): HeaderValueOption[] {
+  return (lines ?? []).map(([key, value]) => ({ header: { key, raw_value: latin1(value) }, append: { value: true } }));
+}
+
 function latin1(value: string): Buffer {
   return Buffer.from(value, 'latin1');
 }
@@ -60,7 +65,9 @@ function immediate(decision: Extract<RequestDecision, { kind: 'respond' }>): Pro
 export function requestHeadersReply(decision: RequestDecision, bodies: BodyModes = {}): ProcessingResponse {
   if (decision.kind === 'respond') return immediate(decision);
   const mutation = {
-    ...(Object.keys(decision.setHeaders).length ? { set_headers: headerOptions(decision.setHeaders) } : {}),
+    ...(Object.keys(decision.setHeaders).length || decision.appendHeaders?.length
+      ? { set_headers: [...headerOptions(decision.setHeaders), ...appendedOptions(decision.appendHeaders)] }
+      : {}),
     ...(decision.removeHeaders.length ? { remove_headers: decision.removeHeaders } : {}),
   };
   return {

@@ -4,6 +4,7 @@ import { leaseKey } from '../cache/lease-key.js';
 import { canonicalNamespace, namespacePrefix, staticKeyOf } from '../cache/static-key.js';
 import { hashToken } from '../cache/token-hash.js';
 import { parseVaultRequest, type VaultRequest } from '../vault/request.js';
+import { applyApiProxyRules } from './api-proxy-rules.js';
 import { cacheHit, vaultError, type RequestDecision } from './decisions.js';
 import type { ProcessingRequest } from './envoy-types.js';
 import { headerLines } from './headers.js';
@@ -48,7 +49,8 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   const effects: StreamEffect[] = [];
   const token = decision.effectiveToken;
   // When we replaced or added the token, the request Vault sees carries ours, once.
-  const sentReq: VaultRequest = decision.injectedAutoAuth ? { ...req, token, tokenRepeated: false } : req;
+  // Then the api_proxy rules: the configured namespace and the consistency headers (api-proxy-rules.ts).
+  const sentReq: VaultRequest = applyApiProxyRules(decision.injectedAutoAuth ? { ...req, token, tokenRepeated: false } : req, decision, ctx.apiProxy, next);
   const tokenHash = token && (ctx.staticCache || ctx.leaseCache) ? hashToken(token) : undefined;
   const nowMs = (ctx.now ?? Date.now)();
   let requestBody: boolean | 'if-small' = false;

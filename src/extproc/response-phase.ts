@@ -6,6 +6,7 @@ import { HEADERS } from '../vault/paths.js';
 import type { ProcessingRequest } from './envoy-types.js';
 import { headerMap } from './headers.js';
 import { responseBodyReply, responseHeadersReply } from './messages.js';
+import { indexStateEffects } from './api-proxy-rules.js';
 import { sanitizeTokenEcho } from './sanitize.js';
 import { heldInflightKeys, type Step, type StreamContext, type StreamEffect, type StreamState } from './stream-types.js';
 
@@ -16,6 +17,7 @@ export function onResponseHeaders(state: StreamState, msg: ProcessingRequest, ct
   // Vault answers JSON; a 5xx in plain text is Envoy's own reply (upstream unreachable, reset, timeout).
   const effects: StreamEffect[] = [{ type: 'proxied', status, failed: status >= 500 && !json }];
   if (state.injectedAutoAuth && status === 403) effects.push({ type: 'token-suspect' });
+  effects.push(...indexStateEffects(state, headers));
   const next: StreamState = { ...state, answeredBy: 'vault' };
   const ok = status >= 200 && status < 300;
 

@@ -11,6 +11,7 @@ import type { TokenGrants } from '../cache/token-grants.js';
 import type { VaultRequest } from '../vault/request.js';
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
+import type { ApiProxyRules } from './api-proxy-rules.js';
 
 /** What the service around the streams provides to every stream. */
 export interface StreamContext {
@@ -29,6 +30,8 @@ export interface StreamContext {
     cacheLogins: boolean;
   };
   now?: () => number;
+  /** prepend_configured_namespace and enforce_consistency (src/extproc/api-proxy-rules.ts). */
+  apiProxy?: ApiProxyRules;
 }
 
 /** A KV read on its way to Vault whose answer may be recorded. */
@@ -78,6 +81,8 @@ export interface StreamState {
   response?: { status: number; headers: Array<[string, string]>; storedAtMs: number };
   /** How the request was answered: by us (immediate response) or by Vault (response headers seen). */
   answeredBy?: 'extproc' | 'vault';
+  /** enforce_consistency: the answer's X-Vault-Index is remembered (the request carried no consistency header). */
+  managesIndex?: boolean;
 }
 
 /** Side effects the server performs, in order, right after sending the reply. */
@@ -100,7 +105,9 @@ export type StreamEffect =
   /** A proxied request's answer: Vault's status, or `failed` when Envoy answered because Vault could not. */
   | { type: 'proxied'; status: number; failed: boolean }
   /** The quit endpoint was called on a listener that enables it. */
-  | { type: 'quit' };
+  | { type: 'quit' }
+  /** An X-Vault-Index answered to a request whose consistency we manage: merge it into the required states. */
+  | { type: 'index-state'; value: string };
 
 /**
  * What stepping one message decided. Exactly one reply per message: a `reply` carries it; `wait`
@@ -123,6 +130,7 @@ export function initialState(listener: ListenerConfig): StreamState {
   return {
     listener, phase: 'request', request: undefined, injectedAutoAuth: false, sanitizeFor: undefined, coalesced: undefined, static: undefined,
     lease: undefined, revocation: undefined, kvChange: undefined, local: undefined, response: undefined, answeredBy: undefined,
+    managesIndex: undefined,
   };
 }
 

@@ -182,6 +182,19 @@ export class VaultClient {
     return this.base.origin;
   }
 
+  /** Headers sent on every request of this client (withHeaders), before the request's own. */
+  private fixedHeaders: Record<string, string> = {};
+
+  /**
+   * The same client (connection, agent, retries) sending these headers on every request: the
+   * auto-auth method's X-Vault-Namespace on its login and renewals, as Vault Proxy's client.
+   */
+  withHeaders(headers: Record<string, string>): VaultClient {
+    const view = Object.create(this) as VaultClient;
+    view.fixedHeaders = { ...this.fixedHeaders, ...headers };
+    return view;
+  }
+
   get warnings(): readonly string[] {
     return this.connection.warnings;
   }
@@ -225,7 +238,7 @@ export class VaultClient {
   private rawOnce(req: VaultRequest): Promise<RawReply> {
     const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, this.base);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...req.headers };
+    const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...this.fixedHeaders, ...req.headers };
     if (req.token) headers[HEADERS.vaultToken] = req.token;
     if (payload) {
       headers['content-type'] = 'application/json';

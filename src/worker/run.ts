@@ -1,6 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
+import { configuredNamespace } from '../config/api-proxy.js';
 import { VaultClient } from '../vault/client.js';
+import { HEADERS } from '../vault/paths.js';
 import { createAuthMethod } from './auth/index.js';
 import { AutoAuth } from './auto-auth.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
@@ -18,8 +20,10 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
   const method = autoAuthConfig.method;
   let token: string | undefined;
   let maintainer: StaticCacheMaintainer | undefined;
+  // The method's namespace (else the vault block's, VAULT_NAMESPACE first) on the login and renewals, as Vault Proxy.
+  const authNamespace = configuredNamespace(config);
   const autoAuth: AutoAuth = new AutoAuth({
-    vault,
+    vault: authNamespace ? vault.withHeaders({ [HEADERS.vaultNamespace]: authNamespace }) : vault,
     method: createAuthMethod(method),
     sinks: autoAuthConfig.sinks,
     log,
