@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startApp } from './app.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
@@ -154,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'check') {
     const loaded = loadConfigFile(file, { files: values['config-only'] !== true });
+    for (const o of loaded.envOverrides) out(formatOverride(o));
     for (const p of loaded.problems) out(formatProblem(file, p));
     const refused = loaded.serveBlockers.length;
     const w = loaded.warnings.length;
@@ -170,8 +171,14 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`serve: ${from} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, command);
   }
   const loaded = loadConfigFile(file);
+  for (const o of loaded.envOverrides) err(formatOverride(o));
   if (refuse(file, loaded.serveBlockers, 'not starting')) return EXIT.config;
-  return serve(loaded, logLevel);
+  return serve(file, loaded, logLevel);
+}
+
+/** A setting the environment gave: `check` prints it, `serve` says it before starting. */
+function formatOverride(o: LoadedConfig['envOverrides'][number]): string {
+  return `env: ${o.variable} sets ${o.setting} = ${JSON.stringify(o.value)}${o.replaced !== undefined ? ` (the config file's ${JSON.stringify(o.replaced)} is overridden)` : ''}`;
 }
 
 /** Prints the problems that stop a command; true when there were any. */
@@ -182,9 +189,17 @@ function refuse(file: string, problems: LoadedConfig['problems'], what: string):
   return true;
 }
 
-async function serve(loaded: LoadedConfig, logLevel: string | undefined): Promise<number> {
+async function serve(file: string, loaded: LoadedConfig, cliLogLevel: string | undefined): Promise<number> {
+  // --log-level (or VAULT_EXTPROC_LOG_LEVEL) wins over the file's log_level, as Vault's -log-level does.
+  const logLevel = cliLogLevel ?? loaded.process.logLevel;
   const log = createLogger({ base: { role: 'extproc' }, ...(logLevel ? { level: logLevel } : {}) });
+  for (const o of loaded.envOverrides) log.info({ variable: o.variable, setting: o.setting, overridesFile: o.replaced !== undefined }, 'config: setting taken from the environment');
   for (const p of loaded.warnings) log.warn({ location: p.location }, `config: ${p.message}`);
+  // The pid_file goes with the process, however it ends (a second signal, a crash, exit_after_auth).
+  const pidFile = loaded.config.pidFile;
+  if (pidFile) process.on('exit', () => removeOwnPidFile(pidFile));
+  let running = loaded;
+  process.on('SIGHUP', () => { running = reloadConfig(file, running, cliLogLevel, log); });
   // Listen to signals before anything starts: a SIGTERM during start-up stops it once started.
   let signalled: ((code: number) => void) | undefined;
   const stopSignal = new Promise<number>((resolve) => { signalled = resolve; });
@@ -228,6 +243,51 @@ async function serve(loaded: LoadedConfig, logLevel: string | undefined): Promis
   await app.stop();
   await flush(log);
   return code;
+}
+
+/** Removes the pid_file if it still names this process (another may have started since). */
+function removeOwnPidFile(pidFile: string): void {
+  try {
+    if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * SIGHUP, as Vault Proxy 1.15.6 handles it (command/proxy.go reloadConfig): the file is read again;
+ * a config with errors is reported and the running one kept; otherwise log_level is applied to this
+ * process's log. Vault Proxy also reloads its listeners' TLS certificates: here Envoy serves the
+ * listeners, so their certificates are Envoy's to reload. Every other change needs a restart, and
+ * the log says which.
+ */
+function reloadConfig(file: string, running: LoadedConfig, cliLogLevel: string | undefined, log: ReturnType<typeof createLogger>): LoadedConfig {
+  log.info('SIGHUP: config reload triggered');
+  let next: LoadedConfig;
+  try {
+    next = loadConfigFile(file);
+  } catch (e) {
+    log.error({ error: errorMessage(e) }, 'config reload failed; the running config is kept');
+    return running;
+  }
+  if (next.serveBlockers.length > 0) {
+    for (const p of next.serveBlockers) log.error({ location: p.location }, `config reload: ${p.message}`);
+    log.error({ problems: next.serveBlockers.length }, 'config reload failed; the running config is kept');
+    return running;
+  }
+  const level = cliLogLevel ?? next.process.logLevel ?? 'info';
+  log.level = level;
+  const before = running.config as unknown as Record<string, unknown>;
+  const after = next.config as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  if (JSON.stringify(running.process.disableIdleConnections) !== JSON.stringify(next.process.disableIdleConnections)) changed.push('disable_idle_connections');
+  if (JSON.stringify(running.process.disableKeepAlives) !== JSON.stringify(next.process.disableKeepAlives)) changed.push('disable_keep_alives');
+  if (changed.length > 0) log.warn({ changed }, 'config reload: these settings change only with a restart; the running ones are kept');
+  log.debug({ logLevel: level }, 'config reload: debug logging is on');
+  log.info({ logLevel: level, fromCommandLine: cliLogLevel !== undefined }, 'config reloaded: log level applied');
+  // Keep the running config (what was started), with the new log settings.
+  return { ...running, process: { ...running.process, ...(next.process.logLevel ? { logLevel: next.process.logLevel } : {}) } };
 }
 
 function flush(log: ReturnType<typeof createLogger>): Promise<void> {

@@ -404,3 +404,11 @@ function setKeyPosition(o: object, key: string, pos: Position): void {
 export function parseHcl(src: string): Obj {
   return new Parser(src).file();
 }
+
+/** Gives `to` (a filtered copy of `from`) the positions of `from`'s keys. */
+export function copyPositions(from: object, to: object): void {
+  const keys = KEY_POSITIONS.get(from);
+  if (keys) KEY_POSITIONS.set(to, new Map(keys));
+  const at = OBJECT_POSITIONS.get(from);
+  if (at) OBJECT_POSITIONS.set(to, at);
+}

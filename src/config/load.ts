@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { AppError, errorMessage } from '../errors.js';
 import { buildConfig } from './build.js';
-import { applyVaultEnv } from './env.js';
+import { applyVaultEnv, checkUpstreamLoop, vaultAddressProblem, type EnvOverride } from './env.js';
+import { positionOf } from './hcl-parse.js';
+import { readProcessKeys, withoutProcessKeys, type ProcessSettings } from './process-keys.js';
 import { checkReferencedFiles } from './files.js';
 import { decodeConfigText } from './hcl.js';
 import { Problems, type Problem } from './problems.js';
@@ -15,6 +17,10 @@ export interface LoadedConfig {
   warnings: Problem[];
   /** Errors plus the warnings that `serve` refuses to run with. */
   serveBlockers: Problem[];
+  /** Settings Vault's environment variables gave (VAULT_ADDR …), which `check` and `serve` show. */
+  envOverrides: EnvOverride[];
+  /** log_level, log_format, disable_idle_connections, disable_keep_alives (top-level keys). */
+  process: ProcessSettings;
 }
 
 /** Parses config text (HCL v1 or JSON) and applies Vault's env overrides. Never throws for content problems. */
@@ -29,15 +35,32 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   // A file that does not parse has nothing more to say: its (empty) config is built without problems.
   const parsed = problems.errors.length === 0;
-  const config = buildConfig(new BlockReader(raw, '', parsed ? problems : new Problems()));
-  if (!parsed) return loaded(config, problems);
-  applyVaultEnv(config, env, problems);
+  const process = readProcessKeys(raw, parsed ? problems : new Problems(), env);
+  const config = buildConfig(new BlockReader(withoutProcessKeys(raw), '', parsed ? problems : new Problems()));
+  if (!parsed) return loaded(config, problems, [], process);
+  const vaultBlock = firstBody(raw['vault']);
+  const fileSet = (setting: string): boolean => setting.split(' > ').reduce<unknown>((o, k) => firstBody(o)?.[k], vaultBlock) !== undefined;
+  const envOverrides = applyVaultEnv(config, env, problems, fileSet);
+  // The address Envoy and the worker will use, judged as Vault's client judges it.
+  const fromEnv = envOverrides.some((o) => o.variable === 'VAULT_ADDR');
+  const addressAt = fromEnv ? 'env VAULT_ADDR' : 'vault > address';
+  const position = fromEnv || !vaultBlock ? undefined : positionOf(vaultBlock, 'address');
+  const addressProblem = vaultAddressProblem(config.vault.address);
+  if (addressProblem) problems.error(addressAt, `Vault refuses this address: ${addressProblem}`, position);
+  const before = problems.list.length;
+  checkUpstreamLoop(config, problems, addressAt);
+  if (position) for (const p of problems.list.slice(before)) p.position = position;
   checkAddressClashes(config, problems);
-  return loaded(config, problems);
+  return loaded(config, problems, envOverrides, process);
 }
 
-function loaded(config: Config, problems: Problems): LoadedConfig {
-  return { config, problems: problems.list, errors: problems.errors, warnings: problems.warnings, serveBlockers: problems.serveBlockers };
+function firstBody(v: unknown): Record<string, unknown> | undefined {
+  const body = Array.isArray(v) ? v[v.length - 1] : v;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? body as Record<string, unknown> : undefined;
+}
+
+function loaded(config: Config, problems: Problems, envOverrides: EnvOverride[], process: ProcessSettings): LoadedConfig {
+  return { config, problems: problems.list, errors: problems.errors, warnings: problems.warnings, serveBlockers: problems.serveBlockers, envOverrides, process };
 }
 
 export interface LoadOptions {
@@ -62,7 +85,7 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   const problems = new Problems();
   problems.list.push(...result.problems);
   checkReferencedFiles(result.config, problems);
-  return loaded(result.config, problems);
+  return loaded(result.config, problems, result.envOverrides, result.process);
 }
 
 function fileError(err: unknown): string {
