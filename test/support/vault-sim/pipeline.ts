@@ -17,6 +17,7 @@ import { parseDurationSeconds } from './time.js';
 import type { TokenEntry } from './tokens.js';
 import { multiError, type Call, type Operation, type Outcome, type SimRequest } from './types.js';
 import { checkWrappingToken, WRAPPING_PATHS } from './wrapping.js';
+import { namespacedPath } from './consistency.js';
 
 export interface HttpInput {
   readonly method: string;
@@ -89,7 +90,7 @@ function parseQuery(values: Readonly<Record<string, readonly string[]>>, drop: r
 /** buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. */
 function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimRequest> {
   const fail = (reply: Reply): Parsed<SimRequest> => ({ reply });
-  let path = namespacePath + input.path.slice('/v1/'.length);
+  let path = namespacedPath(namespacePath, input.path.slice('/v1/'.length));
   const query = parseQuery(input.queryValues);
   let operation: Operation;
   let data: Record<string, unknown> = query;
@@ -227,8 +228,9 @@ function authorize(state: SimState, req: SimRequest, match: RouteMatch | undefin
 
 function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply> {
   const forward = input.headers['x-vault-forward'];
-  if (forward) return errorReply(400, 'forwarding via header X-Vault-Forward disabled in configuration');
-  if (input.headers['x-vault-inconsistent'] === 'forward-active-node') {
+  // The consistency profile allows forwarding by header (allow_forwarding_via_header); Vault CE does not.
+  if (forward && !state.consistency) return errorReply(400, 'forwarding via header X-Vault-Forward disabled in configuration');
+  if (input.headers['x-vault-inconsistent'] === 'forward-active-node' && !state.consistency) {
     return errorReply(400, 'forwarding via header X-Vault-Inconsistent=forward-active-node disabled in configuration');
   }
   const built = buildRequest(input, namespacePathOf(state, input));
@@ -303,8 +305,10 @@ export function handleHttp(state: SimState, input: HttpInput): Reply | Promise<R
   if (hasNonPrintable(input.path)) return { status: 400, headers: {}, body: '' };
   // genericWrapping: only /v1/… reaches the API (on the decoded path).
   if (!input.path.startsWith('/v1/')) return outsideApiReply(input.path);
-  const reply = handleApi(state, input);
-  return reply instanceof Promise ? reply.then((r) => withNamespaceEcho(input, r)) : withNamespaceEcho(input, reply);
+  // The consistency profile: 412 for a state this node has not reached; X-Vault-Index on writes.
+  const reply = state.consistency?.gate(input) ?? handleApi(state, input);
+  const done = (r: Reply): Reply => withNamespaceEcho(input, state.consistency ? state.consistency.answer(input, r) : r);
+  return reply instanceof Promise ? reply.then(done) : done(reply);
 }
 
 /** A /v1/ request after genericWrapping: help, the ServeMux (redirects, fixed routes), the logical layer. */

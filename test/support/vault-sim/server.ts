@@ -11,6 +11,7 @@ import { parseRequestUri } from './go-url.js';
 import { attachConnection, originalMethod } from './method-shim.js';
 import { handleHttp, type HttpInput } from './pipeline.js';
 import { SimState, type ErrorStyle } from './state.js';
+import type { ConsistencySim } from './consistency.js';
 import { multiError } from './types.js';
 
 /** Vault's default max_request_size. */
@@ -30,6 +31,12 @@ export interface VaultSimOptions {
    * namespace `ns1` is modelled as mounts under `ns1/` (mount `ns1/secret` for its KV).
    */
   namespaces?: boolean;
+  /**
+   * Vault Enterprise's consistency headers (consistency.ts): X-Vault-Index on writes, 412 for a
+   * required state not reached (lag on purpose with `consistency.lag(n)` / `hold()`), forwarding by
+   * header allowed. Default false (Vault CE: no index, forwarding headers refused with 400).
+   */
+  consistency?: boolean;
 }
 
 export interface RecordedRequest {
@@ -95,6 +102,8 @@ export interface VaultSim {
   revokeToken(token: string): void;
   readonly events: VaultSimEvents;
   readonly leases: VaultSimLeases;
+  /** The consistency profile's controls (lag on purpose); undefined without it. */
+  readonly consistency: ConsistencySim | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -157,6 +166,9 @@ export class VaultSimServer implements VaultSim {
   private readonly eventSockets: EventSockets;
   readonly events: VaultSimEvents;
   readonly leases: VaultSimLeases;
+  get consistency(): ConsistencySim | undefined {
+    return this.state.consistency;
+  }
   private listener: net.Server | undefined;
   private readonly tlsListeners: tls.Server[] = [];
   /** What node:http sees as the socket of a TLS connection → the certificates its client presented. */
@@ -172,6 +184,7 @@ export class VaultSimServer implements VaultSim {
       errorStyle: options.errorStyle ?? 'legacy',
       mountDatabase: options.mountDatabase ?? false,
       namespaces: options.namespaces ?? false,
+      consistency: options.consistency ?? false,
     });
     const bus = this.state.events;
     this.eventSockets = new EventSockets(bus);

@@ -1,6 +1,7 @@
 // All simulator state, in memory: tokens, leases, policies, mounts (each with its backend's data),
 // wraps, and the event bus.
 import { backendFactory } from './backends.js';
+import { ConsistencySim } from './consistency.js';
 import { EventBus } from './events.js';
 import { IdentityStore } from './identity.js';
 import { newUuid } from './ids.js';
@@ -21,6 +22,8 @@ export interface StateConfig {
   readonly mountDatabase?: boolean;
   /** An Enterprise-like Vault with namespaces (default false: Vault CE, which has none). */
   readonly namespaces?: boolean;
+  /** Vault Enterprise's X-Vault-Index and 412s for a lagging node (consistency.ts; default false). */
+  readonly consistency?: boolean;
 }
 
 export class SimState {
@@ -40,6 +43,8 @@ export class SimState {
   readonly events: EventBus;
   /** Entities made at login, TOTP methods and secrets, login MFA enforcements and held logins. */
   readonly identity: IdentityStore;
+  /** The consistency profile, when on. */
+  readonly consistency: ConsistencySim | undefined;
 
   /** Starts like `vault server -dev`: root token, token auth, KV v2 at secret/. */
   constructor(config: StateConfig) {
@@ -47,6 +52,7 @@ export class SimState {
     this.rootToken = config.rootToken;
     this.errorStyle = config.errorStyle;
     this.namespaces = config.namespaces ?? false;
+    this.consistency = config.consistency ? new ConsistencySim(this.clusterId) : undefined;
     this.tokens = new TokenStore(this.now);
     this.leases = new LeaseStore(this.now, this.tokens);
     this.wraps = new WrapStore(this.tokens, this.now);
