@@ -58,6 +58,8 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
     if (problem) problems.error('extproc > address', `the ext_proc socket ${socket} cannot be created: ${problem}`);
   }
 
+  checkListenerFiles(config, problems);
+
   const sinks = config.autoAuth?.sinks ?? [];
   sinks.forEach((sink, i) => {
     const at = `auto_auth > sink "file"${sinks.length > 1 ? ` #${i + 1}` : ''}`;
@@ -97,6 +99,55 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
   if (config.pidFile) {
     const problem = writableTarget(config.pidFile);
     if (problem) problems.error('pid_file', `the PID cannot be written to ${config.pidFile}: ${problem}`);
+  }
+}
+
+/**
+ * Envoy's listeners: the TLS files read and the key matched to the certificate (Vault Proxy loads
+ * them at start and refuses to start otherwise), and a unix socket's directory, which must exist
+ * (neither Vault nor Envoy creates it).
+ */
+function checkListenerFiles(config: Config, problems: Problems): void {
+  config.listeners.forEach((l, i) => {
+    const at = (key: string): string => `listener "${l.type}"${config.listeners.length > 1 ? ` #${i + 1}` : ''} > ${key}`;
+    if (l.type === 'unix' && !l.address.startsWith('@')) {
+      const dir = dirname(l.address);
+      try {
+        if (!statSync(dir).isDirectory()) problems.error(at('address'), `the socket ${l.address} cannot be created: ${dir} is not a directory`);
+        else accessSync(dir, constants.W_OK | constants.X_OK);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        problems.error(at('address'), `the socket ${l.address} cannot be created: ${code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'ENOTDIR' ? `${dir} is not a directory` : `the directory ${dir} is not writable (${fileError(err)})`}`);
+      }
+    }
+    const tls = l.tls;
+    if (!tls) return;
+    const cert = readPem(at('tls_cert_file'), tls.certFile, CERT, problems);
+    const key = readPem(at('tls_key_file'), tls.keyFile, KEY, problems);
+    if (tls.clientCaFile) readPem(at('tls_client_ca_file'), tls.clientCaFile, CERT, problems);
+    if (cert && key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (err) {
+        problems.error(at('tls_key_file'), `${tls.keyFile} is not the key of ${tls.certFile} (or is encrypted, which Envoy cannot read): ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  });
+}
+
+/** A file's bytes if it holds the PEM block `what`, else undefined after reporting why not. */
+function readPem(location: string, path: string, what: RegExp, problems: Problems): Buffer | undefined {
+  try {
+    if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const bytes = readFileSync(path);
+    if (!what.test(bytes.toString('latin1'))) {
+      problems.error(location, `${path} holds no PEM ${what === CERT ? 'certificate' : 'private key'}`);
+      return undefined;
+    }
+    return bytes;
+  } catch (err) {
+    problems.error(location, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory' : fileError(err)}`);
+    return undefined;
   }
 }
 

@@ -59,12 +59,28 @@ export interface AutoAuthConfig {
   enableReauthOnNewCredentials: boolean;
 }
 
+/** A Vault Proxy listener, served by an Envoy listener (src/config/listener.ts reads it). */
 export interface ListenerConfig {
-  type: 'tcp';
+  type: 'tcp' | 'unix';
+  /** tcp: `ip:port` as Envoy binds it (`[::1]:8100` for IPv6); unix: the socket's path (`@name`: abstract). */
   address: string;
   requireRequestHeader: boolean;
   enableQuit: boolean;
   role: 'default' | 'metrics_only';
+  /** unix: the socket file's mode (Envoy's `pipe.mode`), from socket_mode; absent: as Envoy creates it. */
+  socketMode?: number;
+  /** Downstream TLS (Vault's default); absent with `tls_disable = true`. */
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    /** Envoy's names: TLSv1_0 … TLSv1_3 (Vault's tls10 … tls13; Vault's defaults tls12 and tls13). */
+    minVersion: 'TLSv1_0' | 'TLSv1_1' | 'TLSv1_2' | 'TLSv1_3';
+    maxVersion: 'TLSv1_0' | 'TLSv1_1' | 'TLSv1_2' | 'TLSv1_3';
+    /** BoringSSL names of the TLS 1.0–1.2 suites; absent: Envoy's defaults. */
+    cipherSuites?: string[];
+    /** tls_require_and_verify_client_cert: clients must present a certificate this CA file verifies. */
+    clientCaFile?: string;
+  };
 }
 
 /**

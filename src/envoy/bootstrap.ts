@@ -1,6 +1,8 @@
 import { unixSocketPath } from '../config/build.js';
 import type { Config, ExtprocConfig, ListenerConfig } from '../config/types.js';
 import { LISTENER_METADATA_KEY } from '../extproc/server.js';
+import { withAccessLog } from './access-log.js';
+import { withConsistencyRetry } from './consistency.js';
 
 export interface BootstrapOptions {
   /** Envoy's admin interface (host:port); default 127.0.0.1:9901. */
@@ -53,19 +55,19 @@ export function envoyBootstrap(config: Config, opts: BootstrapOptions = {}): Rec
       }],
     },
     static_resources: {
-      listeners: config.listeners.map((l, i) => listener(l, i)),
+      listeners: config.listeners.map((l, i) => withConsistencyRetry(withAccessLog(listener(l, i), config.extproc), config)),
       clusters: [extprocCluster(config.extproc), vaultCluster(config)],
     },
   };
 }
 
 function listener(l: ListenerConfig, index: number): Record<string, unknown> {
-  const { host, port } = splitHostPort(l.address);
   return {
     name: `vault_listener_${index}`,
-    address: socketAddress(host, port),
+    address: listenerAddress(l),
     per_connection_buffer_limit_bytes: BUFFER_LIMIT_BYTES,
     filter_chains: [{
+      ...(l.tls ? { transport_socket: downstreamTls(l.tls) } : {}),
       filters: [{
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
@@ -113,6 +115,38 @@ function listener(l: ListenerConfig, index: number): Record<string, unknown> {
         },
       }],
     }],
+  };
+}
+
+/** A tcp listener's IP and port, or a unix listener's socket as an Envoy `pipe` (with socket_mode). */
+function listenerAddress(l: ListenerConfig): Record<string, unknown> {
+  if (l.type === 'unix') return { pipe: { path: l.address, ...(l.socketMode !== undefined ? { mode: l.socketMode } : {}) } };
+  const { host, port } = splitHostPort(l.address);
+  return socketAddress(host, port);
+}
+
+/**
+ * Vault's listener TLS (listenerutil.TLSConfig) as Envoy's: the certificate and key, TLS versions,
+ * the TLS 1.0–1.2 cipher suites, and with tls_require_and_verify_client_cert a client certificate
+ * the CA file verifies. ALPN offers h2 and http/1.1, as Vault's listener does.
+ */
+function downstreamTls(tls: NonNullable<ListenerConfig['tls']>): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      ...(tls.clientCaFile ? { require_client_certificate: true } : {}),
+      common_tls_context: {
+        alpn_protocols: ['h2', 'http/1.1'],
+        tls_params: {
+          tls_minimum_protocol_version: tls.minVersion,
+          tls_maximum_protocol_version: tls.maxVersion,
+          ...(tls.cipherSuites ? { cipher_suites: tls.cipherSuites } : {}),
+        },
+        tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }],
+        ...(tls.clientCaFile ? { validation_context: { trusted_ca: { filename: tls.clientCaFile } } } : {}),
+      },
+    },
   };
 }
 
