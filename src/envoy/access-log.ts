@@ -31,15 +31,23 @@ export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = {
   user_agent: '%REQ(USER-AGENT)%',
 };
 
-/** The connection manager's `access_log` entry writing ACCESS_LOG_FORMAT to `path`. */
+/**
+ * The connection manager's `access_log` entry writing ACCESS_LOG_FORMAT to `path`. /dev/stdout and
+ * /dev/stderr use Envoy's stream loggers, which write to the process's own descriptors: opening
+ * /dev/stdout fails (ENXIO) when Envoy's stdout is a socket, as under some process managers.
+ */
 export function fileAccessLog(path: string): Record<string, unknown> {
+  const log_format = { json_format: ACCESS_LOG_FORMAT };
+  if (path === '/dev/stdout' || path === '/dev/stderr') {
+    const stream = path === '/dev/stdout' ? 'Stdout' : 'Stderr';
+    return {
+      name: `envoy.access_loggers.${stream.toLowerCase()}`,
+      typed_config: { '@type': `type.googleapis.com/envoy.extensions.access_loggers.stream.v3.${stream}AccessLog`, log_format },
+    };
+  }
   return {
     name: 'envoy.access_loggers.file',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
-      path,
-      log_format: { json_format: ACCESS_LOG_FORMAT },
-    },
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path, log_format },
   };
 }
 

@@ -22,14 +22,21 @@ describe('envoy: the access log of extproc.envoy_access_log', () => {
   });
 
   it('a path: a JSON file access log on every listener\'s connection manager', () => {
-    const logs = accessLogs('envoy_access_log = "/dev/stdout"') as any[];
+    const logs = accessLogs('envoy_access_log = "/var/log/envoy/vault.log"') as any[];
     expect(logs).to.have.length(2);
     for (const log of logs) {
       expect(log).to.have.length(1);
       expect(log[0].name).to.equal('envoy.access_loggers.file');
-      expect(log[0].typed_config.path).to.equal('/dev/stdout');
+      expect(log[0].typed_config.path).to.equal('/var/log/envoy/vault.log');
       expect(log[0].typed_config.log_format.json_format).to.deep.equal(ACCESS_LOG_FORMAT);
     }
+  });
+
+  it('/dev/stdout and /dev/stderr: Envoy\'s stream loggers (no file to open), same format', () => {
+    const [out] = accessLogs('envoy_access_log = "/dev/stdout"') as any[];
+    expect(out[0].typed_config).to.deep.equal({ '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', log_format: { json_format: ACCESS_LOG_FORMAT } });
+    const [err] = accessLogs('envoy_access_log = "/dev/stderr"') as any[];
+    expect(err[0].name).to.equal('envoy.access_loggers.stderr');
   });
 
   it('the format names no token header, cookie, query string or body', () => {
