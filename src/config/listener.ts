@@ -127,7 +127,7 @@ function readTcpAddress(l: BlockReader): string | undefined {
   }
   const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([^:]*)$/.exec(raw);
   if (!m) {
-    l.error('address', `must be host:port (an IPv6 host in brackets): listen tcp: address ${raw}: ${raw.includes(':') ? 'too many colons in address' : 'missing port in address'}`);
+    l.error('address', `must be host:port, got "${raw}" (Vault Proxy: listen tcp: address ${raw}: ${raw.includes(':') ? 'too many colons in address' : 'missing port in address'}; an IPv6 host goes in brackets)`);
     return undefined;
   }
   const host = m[1] ?? m[2] ?? '';
