@@ -59,7 +59,14 @@ export class Metrics {
     switch (update.metric) {
       case 'auth_success': this.authSuccess.inc(); this.vault.authSuccess(); break;
       case 'auth_failure': this.authFailure.inc(); this.vault.authFailure(); break;
-      case 'renewal': this.renewals.inc({ kind: update.kind, outcome: update.outcome }); break;
+      case 'renewal':
+        this.renewals.inc({ kind: update.kind, outcome: update.outcome });
+        // Vault's auth handler counts a renewal of the auto-auth token as an auth success (or failure).
+        if (update.kind === 'auth') {
+          if (update.outcome === 'success') this.vault.authSuccess();
+          else this.vault.authFailure();
+        }
+        break;
       case 'event_stream': this.eventStreamConnected.set(update.connected ? 1 : 0); if (update.reconnect) this.eventStreamReconnects.inc(); break;
       case 'event_received': this.eventsReceived.inc(); break;
       case 'capability_refresh': this.capabilityRefreshes.inc({ outcome: update.outcome }); break;

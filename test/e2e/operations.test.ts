@@ -89,12 +89,14 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
       expect(value('process_resident_memory_bytes')).to.be.greaterThan(1_000_000);
     });
 
-    it('serves the same metrics on /agent/v1/metrics through Envoy', async () => {
+    it('serves Vault Proxy\'s own metrics on /agent/v1/metrics through Envoy: go-metrics JSON; no telemetry stanza, so no Prometheus form (400), as Vault', async () => {
       const res = await fetch(`${stack.url}/agent/v1/metrics`);
       expect(res.status).to.equal(200);
-      const text = await res.text();
-      expect(text).to.include('# TYPE vault_agent_cache_hit counter');
-      expect(parseMetrics(text).get('vault_agent_cache_hit')).to.equal(2);
+      expect(res.headers.get('content-type')).to.equal('application/json');
+      const body = await res.json() as Record<string, unknown>;
+      expect(Object.keys(body)).to.deep.equal(['Timestamp', 'Gauges', 'Points', 'Counters', 'Samples']);
+      const prom = await fetch(`${stack.url}/agent/v1/metrics?format=prometheus`);
+      expect([prom.status, await prom.text()]).to.deep.equal([400, 'prometheus is not enabled']);
     });
 
     it('counts a request Vault never answered as a proxy error, and evictions by reason', async () => {
