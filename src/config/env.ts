@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { parseBool } from './reader.js';
 import type { Problems } from './problems.js';
 import type { Config } from './types.js';
@@ -132,10 +133,16 @@ export function checkUpstreamLoop(config: Config, problems: Problems, from: stri
     const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(l.address);
     if (!m || Number(m[2]) !== upstream.port || Number(m[2]) === 0) return;
     const host = m[1]!.toLowerCase();
-    const same = host === upstream.host || WILDCARD.has(host) || (LOOPBACK.has(host) && LOOPBACK.has(upstream.host));
+    // A wildcard listener is every address of this machine: a loop when the upstream is one of them.
+    const same = host === upstream.host || (LOOPBACK.has(host) && LOOPBACK.has(upstream.host)) || (WILDCARD.has(host) && isLocalAddress(upstream.host));
     if (!same) return;
     const where = config.listeners.length > 1 ? `listener #${i + 1}` : 'listener';
     const hint = from.startsWith('env ') ? ` (${from.slice(4)} is set in the environment, perhaps for the vault CLI; unset it for vault-extproc)` : '';
     problems.error(from, `${config.vault.address} is Envoy's own ${where} (${l.address}): every request would loop back into Envoy; set the Vault server's address${hint}`);
   });
+}
+
+function isLocalAddress(host: string): boolean {
+  if (LOOPBACK.has(host) || WILDCARD.has(host)) return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address.toLowerCase() === host));
 }
