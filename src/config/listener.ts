@@ -104,8 +104,8 @@ export function readListener(l: BlockReader): ListenerConfig | undefined {
  * its sinks run alone and the generated Envoy config has no listener.
  */
 export function checkNoListener(root: BlockReader): void {
-  if (root.has('cache')) root.error('', 'enabling the cache requires at least 1 listener to be defined');
-  else if (root.has('api_proxy')) root.error('', 'configuring the api_proxy requires at least 1 listener to be defined');
+  if (root.has('cache')) root.error('cache', 'enabling the cache requires at least 1 listener to be defined');
+  else if (root.has('api_proxy')) root.error('api_proxy', 'configuring the api_proxy requires at least 1 listener to be defined');
   else if (!root.has('auto_auth')) root.error('', 'no auto_auth, cache, or listener block found in config');
   // Otherwise Vault Proxy starts auto-auth and its sinks alone and says nothing; so do we.
 }

@@ -87,7 +87,7 @@ listener "tcp" {
     expect(errors).to.deep.equal([
       `error: ${file}: vault > retry > num_retries: must be a whole number, got "many" (line 4, column 11)`,
       `error: ${file}: auto_auth > method "approle" > config > role_id_file_path: is required (line 8, column 14)`,
-      `error: ${file}: listener "tcp" > address: must be host:port (an IPv6 host in brackets): listen tcp: address localhost: missing port in address (line 12, column 3)`,
+      `error: ${file}: listener "tcp" > address: must be host:port, got "localhost" (Vault Proxy: listen tcp: address localhost: missing port in address; an IPv6 host goes in brackets) (line 12, column 3)`,
     ]);
     expect(r.stdout).to.include('3 error(s)');
     expect(r.code).to.equal(1);
