@@ -23,8 +23,7 @@ interface SecretId {
 
 const INVALID = 'invalid role or secret ID';
 
-function applyRoleFields(role: AppRole, call: Call): string | undefined {
-  const d = call.req.data;
+function applyRoleFields(role: AppRole, d: Record<string, unknown>): string | undefined {
   if (hasField(d, 'bind_secret_id')) role.bindSecretId = boolField(d, 'bind_secret_id', true);
   if (hasField(d, 'secret_id_ttl')) role.secretIdTtlSeconds = durationField(d, 'secret_id_ttl');
   if (hasField(d, 'secret_id_num_uses')) role.secretIdNumUses = intField(d, 'secret_id_num_uses', 0);
@@ -59,10 +58,12 @@ export function approleBackend(now: () => number): Backend {
     const role: AppRole = existing ? { ...existing } : {
       name, roleId: newUuid(), bindSecretId: true, secretIdTtlSeconds: 0, secretIdNumUses: 0, ...defaultTokenParams(),
     };
-    const problem = applyRoleFields(role, call);
+    // path_role.go's backwards compat: default-service and default-batch become service and batch, with a warning.
+    const oldType = /^default-(service|batch)$/.exec(String(call.req.data['token_type'] ?? ''));
+    const problem = applyRoleFields(role, oldType ? { ...call.req.data, token_type: oldType[1] } : call.req.data);
     if (problem) return fail(400, problem);
     roles.set(name, role);
-    return nothing();
+    return oldType ? respond({ warnings: [`${oldType[0]} has no useful meaning; adjusting to ${oldType[1]}`] }) : nothing();
   };
 
   const deleteRole = (call: Call): Outcome => {

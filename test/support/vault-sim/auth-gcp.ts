@@ -163,7 +163,8 @@ export function gcpAuthBackend(now: () => number): Backend {
     }
     if (role.tokenMaxTtlSeconds > 0 && role.tokenTtlSeconds > role.tokenMaxTtlSeconds) return fail(400, 'ttl should be shorter than max_ttl');
     roles.set(name, role);
-    return nothing();
+    // storeRole answers with a response (its warnings, or none) even when there is nothing to say: 200.
+    return respond({});
   };
   const roleData = (role: GcpRole): Record<string, unknown> => {
     const data: Record<string, unknown> = { add_group_aliases: role.addGroupAliases, role_id: role.roleId, type: role.type, ...populateTokenData(role) };

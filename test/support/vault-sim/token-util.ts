@@ -42,7 +42,8 @@ export function parseTokenFields(p: TokenParams, d: Record<string, unknown>, old
   if (hasField(d, 'token_no_default_policy')) p.tokenNoDefaultPolicy = boolField(d, 'token_no_default_policy', false);
   if (hasField(d, 'token_period')) p.tokenPeriodSeconds = durationField(d, 'token_period');
   if (p.tokenPeriodSeconds < 0) return "'token_period' cannot be negative";
-  if (hasField(d, 'token_policies')) p.tokenPolicies = sanitizePolicies(stringListField(d, 'token_policies'), false);
+  // As given (TypeCommaStringSlice: trimmed, not sorted); the login token's policies are sanitized.
+  if (hasField(d, 'token_policies')) p.tokenPolicies = stringListField(d, 'token_policies');
   if (hasField(d, 'token_type')) {
     const type = stringField(d, 'token_type');
     if (!['', 'default', 'service', 'batch'].includes(type)) return `invalid 'token_type' value "${type}"`;
@@ -60,6 +61,7 @@ export function parseTokenFields(p: TokenParams, d: Record<string, unknown>, old
     return "'token_ttl' cannot be greater than 'token_max_ttl'";
   }
   const old = (name: OldTokenField): boolean => oldNames.includes(name) && !hasField(d, `token_${name}`) && hasField(d, name);
+  // policyutil.ParsePolicies: lower-cased, de-duplicated, sorted.
   if (old('policies')) p.tokenPolicies = sanitizePolicies(stringListField(d, 'policies'), false);
   if (old('ttl')) p.tokenTtlSeconds = durationField(d, 'ttl');
   if (old('max_ttl')) p.tokenMaxTtlSeconds = durationField(d, 'max_ttl');
