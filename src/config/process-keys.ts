@@ -18,7 +18,23 @@ export interface ProcessSettings {
 export const PROCESS_KEYS = [
   'log_level', 'log_format', 'log_file', 'log_rotate_bytes', 'log_rotate_duration', 'log_rotate_max_files',
   'disable_idle_connections', 'disable_keep_alives',
+  // Vault's shared server config, which Vault Agent and Proxy parse along with their own keys.
+  'disable_mlock', 'cluster_name', 'administrative_namespace_path', 'default_max_request_duration',
+  'seal', 'entropy', 'kms_library', 'cloud', 'hcp_link',
 ] as const;
+
+/** Keys of Vault's shared server config: Vault Agent and Proxy accept them and make no use of them. */
+const SERVER_KEYS: Record<string, string> = {
+  disable_mlock: 'Vault Agent/Proxy accept it and do not lock memory either; vault-extproc keeps tokens in a Node.js process, whose memory is not locked (run it without swap)',
+  cluster_name: 'a Vault server key (cluster name); Vault Agent and Proxy do not use it',
+  administrative_namespace_path: 'a Vault server key (Enterprise administrative namespace); Vault Agent and Proxy do not use it',
+  default_max_request_duration: 'a Vault server key; Vault Agent and Proxy do not use it (Envoy\'s route timeout bounds a request here)',
+  seal: 'a Vault server stanza (auto-unseal); Vault Agent and Proxy do not use it',
+  entropy: 'a Vault server stanza (Enterprise entropy augmentation); Vault Agent and Proxy do not use it',
+  kms_library: 'a Vault server stanza (HSM library); Vault Agent and Proxy do not use it',
+  cloud: 'a Vault server stanza (HCP); Vault Agent and Proxy do not use it',
+  hcp_link: 'a Vault server stanza (HCP link); Vault Agent and Proxy do not use it',
+};
 
 const SUBSYSTEMS = ['auto-auth', 'caching', 'proxying', 'templating'];
 
@@ -49,6 +65,11 @@ export function readProcessKeys(raw: Record<string, unknown>, problems: Problems
     if (!r.has(key)) continue;
     r.accept(key);
     r.warn(key, 'not implemented: there is no log file to rotate (logs go to standard output)');
+  }
+  for (const [key, why] of Object.entries(SERVER_KEYS)) {
+    if (!r.has(key)) continue;
+    r.accept(key);
+    r.warn(key, `not applicable: ${why}; it is ignored`);
   }
   settings.disableIdleConnections = readSubsystems(r, 'disable_idle_connections', env['VAULT_AGENT_DISABLE_IDLE_CONNECTIONS'] ?? env['VAULT_PROXY_DISABLE_IDLE_CONNECTIONS']);
   settings.disableKeepAlives = readSubsystems(r, 'disable_keep_alives', env['VAULT_AGENT_DISABLE_KEEP_ALIVES'] ?? env['VAULT_PROXY_DISABLE_KEEP_ALIVES']);
