@@ -4,6 +4,8 @@
 // - Kubernetes, Istio and Gateway API objects validate against their OpenAPI schemas
 //   (kubernetes-models: types and required fields; unknown fields are not caught there);
 //   Envoy Gateway's own kinds have no schema package and are named below as such;
+// - core Kubernetes objects decode strictly into k8s.io/api's Go types (test/k8s-strict): an unknown
+//   or misspelled field is an error there, as with the API server's strict field validation;
 // - the fields that matter agree with vault-extproc's defaults and with each other (probes, socket,
 //   ports, the Secret's files), and the ConfigMap holds no credential;
 // - the ConfigMap's config passes `vault-extproc check` (with the Secret's files in place), and
@@ -27,6 +29,7 @@ import { BUFFER_LIMIT_BYTES, envoyBootstrap, EXT_PROC_MESSAGE_TIMEOUT, EXT_PROC_
 import { envoyBinary } from '../support/envoy.js';
 import { CLI, REPO_ROOT } from '../support/paths.js';
 import { run } from '../support/process.js';
+import { strictDecode } from '../k8s-strict/strict.js';
 
 type Obj = Record<string, any>;
 
@@ -103,6 +106,14 @@ describe('deployment manifests and the Envoy Gateway / Istio snippets', function
       validated++;
     }
     expect(validated).to.be.at.least(10);
+  });
+
+  it('core Kubernetes objects decode strictly into k8s.io/api types (a misspelled field is an error)', async function () {
+    this.timeout(600_000); // the first run builds the Go tool (about a minute)
+    const results = await strictDecode(FILES.filter((f) => !f.endsWith('kustomization.yaml') && !f.endsWith('gateway-runtime-patch.yaml')));
+    expect(results.filter((r) => r.error).map((r) => `${r.file}: ${r.kind} ${r.name}: ${r.error}`)).to.deep.equal([]);
+    const checked = results.filter((r) => r.checked).map((r) => r.kind).sort();
+    expect(checked).to.deep.equal(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Secret', 'Service', 'Service']);
   });
 
   it('probes: vault-extproc\'s readiness is /readyz and liveness /healthz on the config\'s admin port, our default 9002, bound for the kubelet', () => {
