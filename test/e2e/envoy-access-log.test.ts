@@ -114,6 +114,26 @@ cache { cache_static_secrets = true }
     expect(byId.get(sent['login']!.id)).to.deep.include({ method: 'POST', path: '/v1/auth/approle/login', response_code: 200 });
   });
 
+  it('envoy_access_log = "/dev/stdout" (the Kubernetes manifests\' setting): the lines are on Envoy\'s stdout', async function () {
+    this.timeout(40_000);
+    const out = await startStack({
+      vault: backend,
+      extprocHcl: ({ dir }) => `address = "unix://${join(dir, 'extproc.sock')}"\n  envoy_access_log = "/dev/stdout"`,
+      hcl: () => '',
+      waitReady: false,
+    });
+    try {
+      const id = randomUUID();
+      const res = await fetch(`${out.url}/v1/sys/health?token=${clientToken}`, { headers: { 'x-request-id': id, 'x-vault-token': clientToken } });
+      expect(res.status).to.equal(200);
+      const line = await waitFor('the line on Envoy\'s stdout', () => out.envoy.proc.text.split('\n').find((l) => l.includes(id)), 15_000, 200);
+      expect(JSON.parse(line)).to.deep.include({ request_id: id, method: 'GET', path: '/v1/sys/health', response_code: 200 });
+      expect(out.envoy.proc.text.includes(clientToken)).to.equal(false);
+    } finally {
+      await out.stop();
+    }
+  });
+
   it('no token, secret id or secret anywhere in the access log; no field is a token header, cookie or body', () => {
     const text = readFileSync(logFile, 'utf8');
     for (const s of secrets) expect(text.includes(s), `a secret (${s.length} chars) in the access log`).to.equal(false);
