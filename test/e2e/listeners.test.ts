@@ -129,7 +129,9 @@ listener "tcp" {
       expect(r.stdout).to.equal('');
       const cli = await vaultCli({ VAULT_ADDR: mtlsUrl, VAULT_CACERT: pki.caCert, VAULT_TOKEN: vault.rootToken }, ['kv', 'get', 'secret/listener']);
       expect(cli.code).to.equal(2);
-      expect(cli.stderr).to.include('tls: certificate required');
+      // Envoy's alert, or (TLS 1.3: the client's handshake is done before the server refuses) the closed connection.
+      expect(cli.stderr).to.match(/remote error: tls: certificate required|write: broken pipe|connection reset by peer/);
+      expect(cli.stdout).to.equal('');
     });
 
     it('accepts a client presenting a certificate of that CA (curl and the vault CLI)', async () => {
