@@ -4,7 +4,9 @@
  * header (X-Vault-Token, Authorization), a cookie, the query string (Vault reads `?token=` on
  * auth/token/lookup) or a body. `response_code_details` carries vault-extproc's own answer
  * (`vault_extproc_cache_hit`, `vault_extproc_missing_request_header` …) and `request_id` the
- * x-request-id that vault-extproc's debug request log uses too, so the two can be joined.
+ * x-request-id that vault-extproc's debug request log uses too, so the two can be joined. The
+ * path and the request id are written as the client sent them (the id cut to 36 characters): a
+ * client that puts a token in its URL path would find it here, as in any access log.
  * Envoy writes buffered lines out every 10 s unless started with `--file-flush-interval-msec`
  * (Envoy 1.40's bootstrap has no field for it).
  */
@@ -13,7 +15,8 @@ import type { ExtprocConfig } from '../config/types.js';
 
 export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = {
   start_time: '%START_TIME%',
-  request_id: '%REQ(X-REQUEST-ID)%',
+  // A UUID's length: Envoy's own ids fit, anything longer a client put there is cut.
+  request_id: '%REQ(X-REQUEST-ID):36%',
   method: '%REQ(:METHOD)%',
   // :path without its query string (NQ), never X-Envoy-Original-Path, which a client may set.
   path: '%PATH(NQ:PATH)%',
@@ -28,7 +31,6 @@ export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = {
   upstream_service_time_ms: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
   upstream_host: '%UPSTREAM_HOST%',
   downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
-  user_agent: '%REQ(USER-AGENT)%',
 };
 
 /**
