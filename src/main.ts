@@ -145,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'envoy-config') {
     const loaded = loadConfigFile(file, { files: false });
+    // stdout is the bootstrap; what the environment changed goes to stderr.
+    for (const o of loaded.envOverrides) err(formatOverride(o));
     if (refuse(file, loaded.errors, 'no Envoy config printed')) return EXIT.config;
     const adminAddress = values['envoy-admin-address'];
     const bootstrap = envoyBootstrap(loaded.config, typeof adminAddress === 'string' ? { adminAddress } : {});

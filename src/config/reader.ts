@@ -46,7 +46,9 @@ export class BlockReader {
 
   /** Where `key` (or, without one, this block) was written; undefined for the JSON form. */
   position(key?: string): Position | undefined {
-    return (key ? positionOf(this.raw, key) : undefined) ?? positionOf(this.raw);
+    const own = key ? positionOf(this.raw, key) : undefined;
+    // The file as a whole (the root block) has no line worth naming.
+    return own ?? (this.location === '' ? undefined : positionOf(this.raw));
   }
 
   private fault(key: string, message: string): void {

@@ -54,6 +54,7 @@ describe('config: Vault\'s environment variables and the Vault address', () => {
     const envoy = await cli(['envoy-config', '--config', file], env);
     expect(envoy.code).to.equal(1);
     expect(envoy.stdout).to.equal('');
+    expect(envoy.stderr).to.include('env: VAULT_ADDR sets vault > address = "http://127.0.0.1:8100"');
     expect(envoy.stderr).to.include('every request would loop back into Envoy');
     const serve = await cli(['serve', '--config', file], env);
     expect(serve.code).to.equal(1);
