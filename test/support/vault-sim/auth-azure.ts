@@ -6,7 +6,7 @@
 // bound_service_principal_ids and bound_group_ids. Bounds that need Azure Resource Manager
 // (subscriptions, resource groups, locations, scale sets) are not simulated.
 import { durationField, hasField, intField, stringField, stringListField } from './fields.js';
-import { backendOf } from './router.js';
+import { backendOf, roleRoutes } from './router.js';
 import { goHttp, parseJws, rs256Verifies } from './auth-cloud-common.js';
 import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
@@ -203,15 +203,6 @@ export function azureAuthBackend(now: () => number): Backend {
   return backendOf([
     { pattern: 'login', ops: { update: login }, unauthenticated: true, login: true },
     { pattern: 'config', ops: { read: readConfig, update: writeConfig, delete: () => { config = undefined; return nothing(); } } },
-    { pattern: 'role/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
-    {
-      pattern: 'role/:name',
-      exists: (call) => roles.has(call.params['name']!),
-      ops: {
-        create: writeRole, update: writeRole,
-        read: (call) => { const r = roles.get(call.params['name']!); return r ? respond({ data: roleData(r) }) : nothing(); },
-        delete: (call) => { roles.delete(call.params['name']!); return nothing(); },
-      },
-    },
+    ...roleRoutes(roles, writeRole, roleData),
   ]);
 }

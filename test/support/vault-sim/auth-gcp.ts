@@ -9,7 +9,7 @@ import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { boolField, durationField, hasField, stringField, stringListField, stringMapField } from './fields.js';
 import { newUuid } from './ids.js';
-import { backendOf } from './router.js';
+import { backendOf, roleRoutes } from './router.js';
 import { goHttp, parseJws, rs256Verifies, type Jws } from './auth-cloud-common.js';
 import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
@@ -373,16 +373,7 @@ export function gcpAuthBackend(now: () => number): Backend {
         delete: () => { config = { endpoints: {}, iamAlias: 'role_id', gceAlias: 'role_id' }; return nothing(); },
       },
     },
-    { pattern: 'role/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
     { pattern: 'roles/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
-    {
-      pattern: 'role/:name',
-      exists: (call) => roles.has(call.params['name']!),
-      ops: {
-        create: writeRole, update: writeRole,
-        read: (call) => { const r = roles.get(call.params['name']!); return r ? respond({ data: roleData(r) }) : nothing(); },
-        delete: (call) => { roles.delete(call.params['name']!); return nothing(); },
-      },
-    },
+    ...roleRoutes(roles, writeRole, roleData),
   ]);
 }

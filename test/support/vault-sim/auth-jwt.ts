@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { boolField, durationField, hasField, mapField, stringField, stringListField } from './fields.js';
 import { globMatch, parsePublicKeyPem, validateJwt, type Claims } from './jwt-validate.js';
-import { backendOf } from './router.js';
+import { backendOf, roleRoutes } from './router.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 const ALL_ALGS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
@@ -169,20 +169,14 @@ export function jwtAuthBackend(now: () => number): Backend {
     return nothing();
   };
 
-  const readRole = (call: Call): Outcome => {
-    const role = roles.get(roleName(call));
-    if (!role) return nothing();
-    return respond({
-      data: {
-        allowed_redirect_uris: role.allowedRedirectUris, bound_audiences: role.boundAudiences, bound_claims: role.boundClaims,
-        bound_claims_type: role.boundClaimsType, bound_subject: role.boundSubject, claim_mappings: role.claimMappings,
-        clock_skew_leeway: role.clockSkewLeewaySeconds, expiration_leeway: role.expirationLeewaySeconds, groups_claim: role.groupsClaim,
-        max_age: role.maxAgeSeconds, not_before_leeway: role.notBeforeLeewaySeconds, oidc_scopes: role.oidcScopes, role_type: role.roleType,
-        ...populateTokenData(role),
-        user_claim: role.userClaim, user_claim_json_pointer: role.userClaimJsonPointer, verbose_oidc_logging: role.verboseOidcLogging,
-      },
-    });
-  };
+  const roleData = (role: JwtRole): Record<string, unknown> => ({
+    allowed_redirect_uris: role.allowedRedirectUris, bound_audiences: role.boundAudiences, bound_claims: role.boundClaims,
+    bound_claims_type: role.boundClaimsType, bound_subject: role.boundSubject, claim_mappings: role.claimMappings,
+    clock_skew_leeway: role.clockSkewLeewaySeconds, expiration_leeway: role.expirationLeewaySeconds, groups_claim: role.groupsClaim,
+    max_age: role.maxAgeSeconds, not_before_leeway: role.notBeforeLeewaySeconds, oidc_scopes: role.oidcScopes, role_type: role.roleType,
+    ...populateTokenData(role),
+    user_claim: role.userClaim, user_claim_json_pointer: role.userClaimJsonPointer, verbose_oidc_logging: role.verboseOidcLogging,
+  });
 
   const login = (call: Call): Outcome => {
     if (!config) return fail(400, 'could not load configuration');
@@ -239,19 +233,6 @@ export function jwtAuthBackend(now: () => number): Backend {
   return backendOf([
     { pattern: 'login', ops: { update: login }, unauthenticated: true, login: true },
     { pattern: 'config', ops: { update: writeConfig, read: readConfig } },
-    { pattern: 'role/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
-    {
-      pattern: 'role/:name',
-      exists: (call) => roles.has(roleName(call)),
-      ops: {
-        create: writeRole,
-        update: writeRole,
-        read: readRole,
-        delete: (call) => {
-          roles.delete(roleName(call));
-          return nothing();
-        },
-      },
-    },
+    ...roleRoutes(roles, writeRole, roleData, (name) => name.toLowerCase()),
   ]);
 }

@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { defaultTokenParams, issueLoginToken, parseTokenFields, populateTokenData, renewWithParams, type TokenParams } from './token-util.js';
 import { boolField, hasField, stringField, stringListField } from './fields.js';
 import { globMatch, parsePublicKeyPem, validateJwt, type Claims } from './jwt-validate.js';
-import { backendOf } from './router.js';
+import { backendOf, roleRoutes } from './router.js';
 import { fail, failWrapped, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
 
 interface KubeConfig {
@@ -187,19 +187,13 @@ export function kubernetesAuthBackend(now: () => number): Backend {
     return nothing();
   };
 
-  const readRole = (call: Call): Outcome => {
-    const role = roles.get(roleName(call));
-    if (!role) return nothing();
-    return respond({
-      data: {
-        alias_name_source: role.aliasNameSource,
-        ...(role.audience !== '' ? { audience: role.audience } : {}),
-        bound_service_account_names: role.serviceAccountNames,
-        bound_service_account_namespaces: role.serviceAccountNamespaces,
-        ...populateTokenData(role),
-      },
-    });
-  };
+  const roleData = (role: KubeRole): Record<string, unknown> => ({
+    alias_name_source: role.aliasNameSource,
+    ...(role.audience !== '' ? { audience: role.audience } : {}),
+    bound_service_account_names: role.serviceAccountNames,
+    bound_service_account_namespaces: role.serviceAccountNamespaces,
+    ...populateTokenData(role),
+  });
 
   const login = async (call: Call): Promise<Outcome> => {
     const d = call.req.data;
@@ -247,19 +241,6 @@ export function kubernetesAuthBackend(now: () => number): Backend {
   return backendOf([
     { pattern: 'login', ops: { update: login }, unauthenticated: true, login: true },
     { pattern: 'config', ops: { update: writeConfig, read: readConfig } },
-    { pattern: 'role/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
-    {
-      pattern: 'role/:name',
-      exists: (call) => roles.has(roleName(call)),
-      ops: {
-        create: writeRole,
-        update: writeRole,
-        read: readRole,
-        delete: (call) => {
-          roles.delete(roleName(call));
-          return nothing();
-        },
-      },
-    },
+    ...roleRoutes(roles, writeRole, roleData, (name) => name.toLowerCase()),
   ]);
 }

@@ -1,5 +1,5 @@
 // Route tables: compile `{pattern, ops}` entries once, then match relative paths.
-import type { Backend, CompiledRoute, Route } from './types.js';
+import { nothing, respond, type Backend, type Call, type CompiledRoute, type Handler, type Route } from './types.js';
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -37,4 +37,32 @@ export function matchRoute(backend: Backend, relativePath: string): RouteMatch |
     if (m) return { route, params: { ...(m.groups ?? {}) } };
   }
   return undefined;
+}
+
+/**
+ * The role paths of an auth plugin: role/ lists the names, role/:name creates, updates (`write`),
+ * reads (`data` of the role) and deletes. `key` is the map key of a path's name (some plugins
+ * lower-case it).
+ */
+export function roleRoutes<R>(roles: Map<string, R>, write: Handler, data: (role: R) => Record<string, unknown>, key: (name: string) => string = (n) => n): Route[] {
+  const keyOf = (call: Call): string => key(call.params['name'] ?? '');
+  return [
+    { pattern: 'role/', ops: { list: () => respond({ data: { keys: [...roles.keys()].sort() } }) } },
+    {
+      pattern: 'role/:name',
+      exists: (call) => roles.has(keyOf(call)),
+      ops: {
+        create: write,
+        update: write,
+        read: (call) => {
+          const role = roles.get(keyOf(call));
+          return role ? respond({ data: data(role) }) : nothing();
+        },
+        delete: (call) => {
+          roles.delete(keyOf(call));
+          return nothing();
+        },
+      },
+    },
+  ];
 }
