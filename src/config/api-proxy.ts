@@ -73,7 +73,7 @@ export function readApiProxyOptions(b: BlockReader): ApiProxyOptions {
   if (options.enforceConsistency === 'always') {
     b.warn('enforce_consistency', 'acts only on a Vault that answers with X-Vault-Index (Vault Enterprise: performance standbys, performance replication); '
       + 'Vault Community never sends it, so there every request goes to Vault unchanged (check does not ask Vault which it is)');
-  } else if (when !== undefined && when !== '') {
+  } else if (when === 'fail' || when === 'retry' || when === 'forward') {
     b.warn('when_inconsistent', 'has no effect without enforce_consistency = "always", as in Vault Proxy');
   }
   return options;
