@@ -91,7 +91,7 @@ describe('unit: api_proxy rules on the request Vault receives', () => {
     });
 
     it('a request with its own X-Vault-Index, X-Vault-Inconsistent or X-Vault-Forward is left alone, its answer\'s index not taken', () => {
-      for (const own of [{ 'x-vault-index': state(1) }, { 'x-vault-inconsistent': 'forward-active-node' }, { 'x-vault-forward': 'active-node' }]) {
+      for (const own of [{ 'x-vault-index': state(1) }, { 'x-vault-inconsistent': 'forward-active-node' }, { 'x-vault-forward': 'active-node' }] as Array<Record<string, string>>) {
         const s = step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/app', { 'x-vault-token': 't', ...own }), ctx(withStates('fail', [state(5)]), false));
         expect(lines(s.reply).filter(([k]) => k.startsWith('x-vault-i') || k === 'x-vault-forward'), JSON.stringify(own)).to.deep.equal([]);
         expect(s.state.managesIndex).to.equal(undefined);
