@@ -313,7 +313,7 @@ export class VaultMetrics {
       clearInterval(timer);
       observer?.disconnect();
     };
-    const timer = setInterval(() => {
+    const emit = (): void => {
       const m = self.deref();
       if (!m) return stop();
       const mem = process.memoryUsage();
@@ -324,8 +324,11 @@ export class VaultMetrics {
       m.setGauge(['runtime', 'total_gc_pause_ns'], gcPauseNs);
       m.setGauge(['runtime', 'total_gc_runs'], gcRuns);
       for (const p of pauses.splice(0)) m.addSample(['runtime', 'gc_pause_ns'], p);
-    }, 1000);
+    };
+    // Once at once (go-metrics waits a second: a scrape right after start would miss them), then every second.
+    const timer = setInterval(emit, 1000);
     timer.unref();
+    emit();
     this.stopRuntime = stop;
     return stop;
   }
