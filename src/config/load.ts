@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AppError, errorMessage } from '../errors.js';
 import { buildConfig } from './build.js';
 import { applyVaultEnv, checkUpstreamLoop, vaultAddressProblem, type EnvOverride } from './env.js';
-import { positionOf } from './hcl-parse.js';
+import { isLabelWrapper, positionOf } from './hcl-parse.js';
 import { readProcessKeys, withoutProcessKeys, type ProcessSettings } from './process-keys.js';
 import { checkReferencedFiles } from './files.js';
 import { decodeConfigText } from './hcl.js';
@@ -51,6 +51,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   checkUpstreamLoop(config, problems, addressAt);
   if (position) for (const p of problems.list.slice(before)) p.position = position;
   checkAddressClashes(config, problems);
+  placeProblems(problems.list, raw);
   return loaded(config, problems, envOverrides, process);
 }
 
@@ -81,10 +82,17 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
     throw new AppError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${fileError(err)}`, { cause: err });
   }
   const result = parseConfig(text, file, opts.env ?? process.env);
+  let raw: Record<string, unknown> = {};
+  try {
+    raw = decodeConfigText(text, file);
+  } catch {
+    // Already reported by parseConfig.
+  }
   if (opts.files === false) return result;
   const problems = new Problems();
   problems.list.push(...result.problems);
   checkReferencedFiles(result.config, problems);
+  placeProblems(problems.list, raw);
   return loaded(result.config, problems, result.envOverrides, result.process);
 }
 
@@ -137,4 +145,42 @@ function clash(a: string, b: string): boolean {
   if ('path' in x || 'path' in y) return 'path' in x && 'path' in y && x.path === y.path;
   if (x.port === 0 || x.port !== y.port) return false;
   return x.host === y.host || WILDCARDS.has(x.host) || WILDCARDS.has(y.host);
+}
+
+/**
+ * Gives a position to each problem found after reading (files the config names, address clashes):
+ * its location (`auto_auth > sink "file" #2 > config > path`) is looked up in the decoded file.
+ */
+function placeProblems(list: Problem[], raw: Record<string, unknown>): void {
+  for (const p of list) {
+    if (p.position || p.location === '' || p.location.startsWith('env ')) continue;
+    const position = positionAt(raw, p.location);
+    if (position) p.position = position;
+  }
+}
+
+function positionAt(raw: Record<string, unknown>, location: string): Problem['position'] {
+  let body: Record<string, unknown> = raw;
+  const segments = location.split(' > ');
+  for (let i = 0; i < segments.length; i++) {
+    const m = /^([^ "#]+)(?: "([^"]*)")?(?: #(\d+))?$/.exec(segments[i]!);
+    if (!m) return undefined;
+    const [, name, label, nth] = m;
+    if (i === segments.length - 1 && label === undefined && nth === undefined) return positionOf(body, name!) ?? undefined;
+    const value = body[name!];
+    const items = (Array.isArray(value) ? value : [value]).filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v));
+    // Bodies in file order, a labelled block's body under its label (as BlockReader.blocks numbers them).
+    const found: Array<{ body: Record<string, unknown>; label?: string }> = [];
+    for (const item of items) {
+      const keys = Object.keys(item);
+      const inner = keys.length === 1 ? item[keys[0]!] : undefined;
+      if (isLabelWrapper(item) && Array.isArray(inner)) for (const b of inner) found.push({ body: b as Record<string, unknown>, label: keys[0]! });
+      else found.push({ body: item });
+    }
+    const pick = nth !== undefined ? found[Number(nth) - 1] : found.find((f) => f.label === label) ?? (label === undefined ? found[0] : undefined);
+    if (!pick || (nth === undefined && label !== undefined && pick.label !== label)) return undefined;
+    if (i === segments.length - 1) return positionOf(pick.body) ?? undefined;
+    body = pick.body;
+  }
+  return undefined;
 }

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { parseConfig } from '../../../src/config/load.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfig } from '../../../src/config/load.js';
 import { decodeConfigText } from '../../../src/config/hcl.js';
 
 function problems(text: string): string[] {
@@ -87,5 +90,36 @@ listener {
       'error: vault > retry > num_retries: must be a whole number, got "many" @4:5',
       'warning: vault > nmae: unknown key; it is ignored @6:3',
     ]);
+  });
+
+  it('problems found after reading (the files a config names) carry their line and column too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-pos-'));
+    const file = join(dir, 'p.hcl');
+    writeFileSync(file, [
+      'auto_auth {',
+      '  method "approle" {',
+      '    config = {',
+      `      role_id_file_path = "${dir}/role"`,
+      `      secret_id_file_path = "${dir}/secret"`,
+      '      remove_secret_id_file_after_reading = false',
+      '    }',
+      '  }',
+      '  sink "file" {',
+      `    config = { path = "${dir}/t" }`,
+      '  }',
+      '  sink {',
+      '    type = "file"',
+      `    config = { path = "${dir}/no-dir/t" }`,
+      '  }',
+      '}',
+      `pid_file = "${dir}/no-dir/pid"`,
+    ].join('\n'));
+    const at = Object.fromEntries(loadConfigFile(file).errors.map((p) => [p.location, p.position]));
+    expect(at).to.deep.equal({
+      'auto_auth > method "approle" > config > role_id_file_path': { line: 4, column: 7 },
+      'auto_auth > method "approle" > config > secret_id_file_path': { line: 5, column: 7 },
+      'auto_auth > sink "file" #2 > config > path': { line: 14, column: 16 },
+      pid_file: { line: 17, column: 1 },
+    });
   });
 });
