@@ -4,22 +4,27 @@
  * header (X-Vault-Token, Authorization), a cookie, the query string (Vault reads `?token=` on
  * auth/token/lookup) or a body. `response_code_details` carries vault-extproc's own answer
  * (`vault_extproc_cache_hit`, `vault_extproc_missing_request_header` …) and `request_id` the
- * x-request-id that vault-extproc's debug request log uses too, so the two can be joined. The
- * path and the request id are written as the client sent them (the id cut to 36 characters): a
- * client that puts a token in its URL path would find it here, as in any access log.
+ * x-request-id that vault-extproc's debug request log uses too, so the two can be joined. What a
+ * client controls is filtered as that log filters it (Envoy's CEL formatter): a request id that is
+ * not a UUID is "-", and a path with a token-shaped segment is "[path with a token]".
  * Envoy writes buffered lines out every 10 s unless started with `--file-flush-interval-msec`
  * (Envoy 1.40's bootstrap has no field for it).
  */
 import { envoyAccessLogOf } from '../config/access-log.js';
 import type { ExtprocConfig } from '../config/types.js';
 
+/** A UUID (the shape of the ids Envoy generates). */
+const UUID_RE = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** A path segment shaped like a Vault token: hvs./hvb./hvr. (1.10+) or s./b./r., then the token's characters. */
+const TOKEN_SEGMENT_RE = '(^|/)(hv[sbr]|[sbr])[.][A-Za-z0-9_-]{8,}(/|$)';
+
 export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = {
   start_time: '%START_TIME%',
-  // A UUID's length: Envoy's own ids fit, anything longer a client put there is cut.
-  request_id: '%REQ(X-REQUEST-ID):36%',
+  // Envoy's own ids (and a client's UUID) as they are; anything else a client put there is "-".
+  request_id: `%CEL(request.headers["x-request-id"].matches("${UUID_RE}") ? request.headers["x-request-id"] : "-")%`,
   method: '%REQ(:METHOD)%',
-  // :path without its query string (NQ), never X-Envoy-Original-Path, which a client may set.
-  path: '%PATH(NQ:PATH)%',
+  // The path without its query string; one with a token-shaped segment is not written at all.
+  path: `%CEL(request.url_path.matches("${TOKEN_SEGMENT_RE}") ? "[path with a token]" : request.url_path)%`,
   protocol: '%PROTOCOL%',
   response_code: '%RESPONSE_CODE%',
   response_code_details: '%RESPONSE_CODE_DETAILS%',

@@ -42,9 +42,9 @@ describe('envoy: the access log of extproc.envoy_access_log', () => {
   it('the format names no token header, cookie, query string or body', () => {
     const all = Object.values(ACCESS_LOG_FORMAT).join(' ');
     expect(all).to.not.match(/x-vault-token|authorization|cookie|body|x-vault-wrap|x-envoy-original-path/i);
-    // Only :path with its query cut off (NQ): `?token=` stays out.
-    expect(all).to.not.match(/REQ\(:PATH\)|%PATH%|PATH\(WQ/);
-    expect(ACCESS_LOG_FORMAT['path']).to.equal('%PATH(NQ:PATH)%');
+    // The path is CEL's request.url_path (no query: `?token=` stays out), never :path or X-Envoy-Original-Path.
+    expect(all).to.not.match(/REQ\(:PATH\)|%PATH|REQ_WITHOUT_QUERY/);
+    expect(ACCESS_LOG_FORMAT['path']).to.match(/^%CEL\(request\.url_path\.matches\(.*\) \? "\[path with a token\]" : request\.url_path\)%$/);
   });
 
   it('a relative or empty path is an error naming the key', () => {
