@@ -94,6 +94,9 @@ export function readTelemetry(root: BlockReader): TelemetryConfig {
   config.maximumGaugeCardinality = b.int('maximum_gauge_cardinality') || TELEMETRY_DEFAULTS.maximumGaugeCardinality;
   config.numLeaseMetricsBuckets = b.int('num_lease_metrics_buckets') || TELEMETRY_DEFAULTS.numLeaseMetricsBuckets;
   for (const key of SERVER_ONLY_KEYS) b.bool(key);
+  for (const key of ['usage_gauge_period', 'maximum_gauge_cardinality', 'lease_metrics_epsilon', 'num_lease_metrics_buckets', ...SERVER_ONLY_KEYS]) {
+    if (b.has(key)) b.warn(key, 'not applicable: it shapes Vault server metrics (usage gauges, lease expiry, rollback), which Vault Agent and Vault Proxy do not emit either; read and checked, no effect');
+  }
 
   const prefix = b.string('metrics_prefix');
   if (prefix) config.serviceName = prefix;
