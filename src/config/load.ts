@@ -35,12 +35,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   // A file that does not parse has nothing more to say: its (empty) config is built without problems.
   const parsed = problems.errors.length === 0;
-  const process = readProcessKeys(raw, parsed ? problems : new Problems(), env);
+  const settings = readProcessKeys(raw, parsed ? problems : new Problems(), env);
   const config = buildConfig(new BlockReader(withoutProcessKeys(raw), '', parsed ? problems : new Problems()));
-  if (!parsed) return loaded(config, problems, [], process);
+  if (!parsed) return loaded(config, problems, [], settings);
   const vaultBlock = firstBody(raw['vault']);
   const fileSet = (setting: string): boolean => setting.split(' > ').reduce<unknown>((o, k) => firstBody(o)?.[k], vaultBlock) !== undefined;
-  const envOverrides = applyVaultEnv(config, env, problems, fileSet);
+  const envOverrides = [...applyVaultEnv(config, env, problems, fileSet), ...settings.envOverrides];
   // The address Envoy and the worker will use, judged as Vault's client judges it.
   const fromEnv = envOverrides.some((o) => o.variable === 'VAULT_ADDR');
   const addressAt = fromEnv ? 'env VAULT_ADDR' : 'vault > address';
@@ -52,7 +52,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (position) for (const p of problems.list.slice(before)) p.position = position;
   checkAddressClashes(config, problems);
   placeProblems(problems.list, raw);
-  return loaded(config, problems, envOverrides, process);
+  return loaded(config, problems, envOverrides, settings);
 }
 
 function firstBody(v: unknown): Record<string, unknown> | undefined {

@@ -1,4 +1,5 @@
 import { copyPositions } from './hcl-parse.js';
+import type { EnvOverride } from './env.js';
 import { BlockReader } from './reader.js';
 import type { Problems } from './problems.js';
 
@@ -12,6 +13,8 @@ export interface ProcessSettings {
   logFormat?: 'standard' | 'json';
   disableIdleConnections: string[];
   disableKeepAlives: string[];
+  /** VAULT_AGENT_/VAULT_PROXY_DISABLE_IDLE_CONNECTIONS and _KEEP_ALIVES, which replace the file's lists. */
+  envOverrides: EnvOverride[];
 }
 
 /** The top-level keys read here (and left out of the rest of the config's reading). */
@@ -40,7 +43,7 @@ const SUBSYSTEMS = ['auto-auth', 'caching', 'proxying', 'templating'];
 
 export function readProcessKeys(raw: Record<string, unknown>, problems: Problems, env: NodeJS.ProcessEnv): ProcessSettings {
   const r = new BlockReader(raw, '', problems);
-  const settings: ProcessSettings = { disableIdleConnections: [], disableKeepAlives: [] };
+  const settings: ProcessSettings = { disableIdleConnections: [], disableKeepAlives: [], envOverrides: [] };
   const level = r.string('log_level');
   if (level !== undefined) {
     const mapped = LEVELS[level.trim().toLowerCase()];
@@ -71,8 +74,16 @@ export function readProcessKeys(raw: Record<string, unknown>, problems: Problems
     r.accept(key);
     r.warn(key, `not applicable: ${why}; it is ignored`);
   }
-  settings.disableIdleConnections = readSubsystems(r, 'disable_idle_connections', env['VAULT_AGENT_DISABLE_IDLE_CONNECTIONS'] ?? env['VAULT_PROXY_DISABLE_IDLE_CONNECTIONS']);
-  settings.disableKeepAlives = readSubsystems(r, 'disable_keep_alives', env['VAULT_AGENT_DISABLE_KEEP_ALIVES'] ?? env['VAULT_PROXY_DISABLE_KEEP_ALIVES']);
+  const fromEnv = (key: string, names: string[]): string | undefined => {
+    const variable = names.find((n) => env[n] !== undefined && env[n] !== '');
+    if (!variable) return undefined;
+    const value = env[variable]!;
+    const replaced = r.has(key) ? JSON.stringify(r.raw[key]) : undefined;
+    settings.envOverrides.push({ variable, setting: key, value, ...(replaced !== undefined ? { replaced } : {}) });
+    return value;
+  };
+  settings.disableIdleConnections = readSubsystems(r, 'disable_idle_connections', fromEnv('disable_idle_connections', ['VAULT_AGENT_DISABLE_IDLE_CONNECTIONS', 'VAULT_PROXY_DISABLE_IDLE_CONNECTIONS']));
+  settings.disableKeepAlives = readSubsystems(r, 'disable_keep_alives', fromEnv('disable_keep_alives', ['VAULT_AGENT_DISABLE_KEEP_ALIVES', 'VAULT_PROXY_DISABLE_KEEP_ALIVES']));
   return settings;
 }
 
