@@ -26,6 +26,8 @@ const DIFFERENCES: Record<string, string> = {
     'vault-extproc applies Vault Proxy\'s listener rule (a cache needs a listener) to every config: without a listener Envoy has nothing to serve the cache on, whereas Vault Agent would still use the cache for its templates, which vault-extproc does not render',
   'proxy-disable-idle-templating.hcl':
     'vault-extproc takes Vault Agent\'s subsystem names (with "templating") for every config, since it reads Agent and Proxy configs alike; Vault Proxy refuses "templating"',
+  'agent-bad-env-template-without-exec.hcl':
+    'env_template and exec are not implemented by vault-extproc (check warns that they are ignored), so their combination is not validated; Vault Agent refuses env_template without exec',
   'agent-bad-auth-nowhere-to-go.hcl':
     'NOT INTENDED (to fix in src/config/build.ts readAutoAuth, not this suite\'s file): Vault Agent refuses auto_auth with no sink, no template and no use_auto_auth_token; vault-extproc accepts it',
 };
