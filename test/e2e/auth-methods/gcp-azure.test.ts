@@ -100,7 +100,11 @@ forEachBackend('e2e: auto-auth methods "gcp" and "azure" through real Envoy', fu
       runCli(['check', '--config', config('azure', '      role = "web"')]),
       runCli(['check', '--config', config('azure', '      role = "web"\n      resource = "r"\n      object_id = "o"\n      client_id = "c"')]),
     ]);
-    const errors = bad.map((r) => (r.stdout + r.stderr).split('\n').filter((l) => /^error:/i.test(l)).map((l) => l.replace(/^error: [^:]+: /i, '')));
+    const errorLines = bad.flatMap((r) => (r.stdout + r.stderr).split('\n').filter((l) => /^error:/i.test(l)));
+    // Every problem says where it is in the file.
+    for (const l of errorLines) expect(l).to.match(/ \(line \d+, column \d+\)$/);
+    const errors = bad.map((r) => (r.stdout + r.stderr).split('\n').filter((l) => /^error:/i.test(l))
+      .map((l) => l.replace(/^error: [^:]+: /i, '').replace(/ \(line \d+, column \d+\)$/, '')));
     expect(bad.map((r) => r.code)).to.deep.equal([1, 1, 1, 1, 1]);
     expect(errors).to.deep.equal([
       ['auto_auth > method "gcp" > config > type: must be "gce" or "iam", got "gke"'],
