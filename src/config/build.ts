@@ -1,6 +1,9 @@
 import { isImplemented, KNOWN_METHODS, readMethodConfig } from './methods/index.js';
 import { checkNoListener, readListener } from './listener.js';
+import { readTelemetry } from './telemetry.js';
+import { readEnvoyAccessLog } from './access-log.js';
 import type { BlockReader } from './reader.js';
+import { readApiProxyOptions, readMethodNamespace, readNamespaceKey, withTopLevelNamespace, type ApiProxyOptions } from './api-proxy.js';
 import {
   DEFAULTS,
   type AutoAuthConfig,
@@ -16,9 +19,9 @@ import {
 
 /** Builds the typed config from a decoded file, recording every problem in the reader's Problems. */
 export function buildConfig(root: BlockReader): Config {
-  const vault = readVault(root);
+  const vault = withTopLevelNamespace(root, readVault(root));
   const autoAuth = readAutoAuth(root);
-  const { useAutoAuthToken, cache } = readApiProxyAndCache(root);
+  const { useAutoAuthToken, cache, apiProxyOptions } = readApiProxyAndCache(root);
   const listeners = root.blocks('listener', ['type', 'address']).map(readListener).filter((l): l is ListenerConfig => l !== undefined);
   const extproc = readExtproc(root);
 
@@ -37,7 +40,8 @@ export function buildConfig(root: BlockReader): Config {
   // Without a listener block: as Vault Proxy judges it (an error with a cache or api_proxy).
   if (listeners.length === 0 && !root.has('listener')) checkNoListener(root);
 
-  for (const key of ['telemetry', 'template', 'template_config', 'env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
+  const telemetry = readTelemetry(root);
+  for (const key of ['template', 'template_config', 'env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
   for (const key of ['disable_idle_connections', 'disable_keep_alives', 'log_level', 'log_format', 'log_file']) root.unimplemented(key);
   root.finish();
 
@@ -45,11 +49,13 @@ export function buildConfig(root: BlockReader): Config {
     vault,
     ...(autoAuth ? { autoAuth } : {}),
     apiProxy: { useAutoAuthToken },
+    ...(apiProxyOptions ? { apiProxyOptions } : {}),
     ...(cache ? { cache } : {}),
     listeners,
     extproc,
     ...(pidFile ? { pidFile } : {}),
     exitAfterAuth,
+    telemetry,
   };
 }
 
@@ -85,7 +91,7 @@ function readVault(root: BlockReader): VaultConfig {
   if ((config.clientCert === undefined) !== (config.clientKey === undefined)) {
     b.error(config.clientCert ? 'client_key' : 'client_cert', 'client_cert and client_key must be set together');
   }
-  b.unimplemented('namespace', 'vault.namespace');
+  assignIf(config, 'namespace', readNamespaceKey(b));
   b.finish();
   return config;
 }
@@ -155,15 +161,14 @@ function readMethod(m: BlockReader): AutoAuthMethod | undefined {
     exitOnError: m.bool('exit_on_err') ?? false,
     ...(wrapTtlSeconds ? { wrapTtlSeconds } : {}),
   };
-  const namespace = m.string('namespace');
-  if (namespace) m.warn('namespace', 'namespaces are not implemented by vault-extproc yet; it is ignored');
+  const namespace = readMethodNamespace(m);
   const config = m.map('config');
   if (!config) {
     m.error('config', `auth method "${type}" needs a config block`);
     m.finish();
     return undefined;
   }
-  const method = readMethodConfig(type, config, common);
+  const method = readMethodConfig(type, config, namespace ? { ...common, namespace } : common);
   config.finish();
   m.finish();
   return method;
@@ -245,21 +250,21 @@ function readMode(config: BlockReader): number {
   return DEFAULTS.sinkMode;
 }
 
-function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAuthToken; cache: CacheConfig | undefined } {
+function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAuthToken; cache: CacheConfig | undefined; apiProxyOptions?: ApiProxyOptions } {
   const apiProxy = root.block('api_proxy');
   const cacheBlock = root.block('cache');
   const fromApiProxy = apiProxy ? readUseFlag(apiProxy) : undefined;
   const fromCache = cacheBlock ? readUseFlag(cacheBlock) : undefined;
+  // prepend_configured_namespace, enforce_consistency, when_inconsistent: src/config/api-proxy.ts
+  const apiProxyOptions = apiProxy ? readApiProxyOptions(apiProxy) : undefined;
   if (apiProxy) {
-    apiProxy.unimplemented('enforce_consistency', 'enforce_consistency (Vault Enterprise consistency)');
-    apiProxy.unimplemented('when_inconsistent', 'when_inconsistent (Vault Enterprise consistency)');
     apiProxy.finish();
   }
   const cache = cacheBlock ? readCache(cacheBlock) : undefined;
   if (fromApiProxy !== undefined && fromCache !== undefined) {
     root.error('cache', 'use_auto_auth_token is set in both api_proxy and cache; remove it from the cache block');
   }
-  return { useAutoAuthToken: fromApiProxy ?? fromCache ?? false, cache };
+  return { useAutoAuthToken: fromApiProxy ?? fromCache ?? false, cache, ...(apiProxyOptions ? { apiProxyOptions } : {}) };
 }
 
 function readCache(b: BlockReader): CacheConfig {
@@ -355,6 +360,7 @@ function readExtproc(root: BlockReader): ExtprocConfig {
       }
     }
   }
+  readEnvoyAccessLog(b, config);
   b.finish();
   return config;
 }

@@ -149,6 +149,8 @@ export interface Config {
   extproc: ExtprocConfig;
   pidFile?: string;
   exitAfterAuth: boolean;
+  /** The telemetry stanza (always set by the reader; absent only in configs built by hand). */
+  telemetry?: import('./telemetry.js').TelemetryConfig;
 }
 
 export const DEFAULTS = {
