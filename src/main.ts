@@ -173,8 +173,12 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`serve: ${from} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, command);
   }
   const loaded = loadConfigFile(file);
-  for (const o of loaded.envOverrides) err(formatOverride(o));
-  if (refuse(file, loaded.serveBlockers, 'not starting')) return EXIT.config;
+  if (loaded.serveBlockers.length > 0) {
+    // Said before the refusal: an address from the environment is often the cause (serve logs them once started).
+    for (const o of loaded.envOverrides) err(formatOverride(o));
+    refuse(file, loaded.serveBlockers, 'not starting');
+    return EXIT.config;
+  }
   return serve(file, loaded, logLevel);
 }
 

@@ -48,9 +48,10 @@ ${extra}`);
     return file;
   }
 
-  async function startServe(file: string): Promise<Proc> {
+  async function startServe(file: string, extraEnv: Record<string, string> = {}): Promise<Proc> {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('VAULT_')) delete env[k];
+    Object.assign(env, extraEnv);
     const p = new Proc('serve', process.execPath, [CLI, 'serve', '--config', file], env);
     serve = p;
     await waitFor('healthz', async () => ((await fetch(`http://127.0.0.1:${admin}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000, 100);
@@ -101,5 +102,13 @@ ${extra}`);
     expect(await p.exited).to.equal(143);
     expect(p.text).to.include('SIGTERM again; exiting without waiting');
     expect(existsSync(join(dir, 'pid'))).to.equal(false);
+  });
+
+  it('serve logs each setting taken from the environment (VAULT_ADDR over the file\'s address) and runs with it', async () => {
+    const file = await config('info');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(backend.serviceUrl, 'http://127.0.0.1:1'));
+    const p = await startServe(file, { VAULT_ADDR: backend.serviceUrl });
+    const line = p.jsonLines.find((l) => l['msg'] === 'config: setting taken from the environment');
+    expect(line).to.deep.include({ variable: 'VAULT_ADDR', setting: 'vault > address', overridesFile: true });
   });
 });
