@@ -3,7 +3,7 @@ import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
 import { Caches } from './caches.js';
-import { apiProxyRulesFor } from './extproc/api-proxy-rules.js';
+import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
@@ -46,7 +46,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // prepend_configured_namespace and enforce_consistency: the rules and the required X-Vault-Index states.
   const proxyRules = apiProxyRulesFor(config);
 
+  let vaultKnown = false;
   const onWorkerMessage = (msg: WorkerMessage): void => {
+    if (msg.type === 'vault-info' && !vaultKnown) {
+      vaultKnown = true;
+      for (const notice of vaultKindNotices(config, msg)) log.warn({ version: msg.version }, notice);
+    }
     if (c.onWorkerMessage(msg)) return;
     switch (msg.type) {
       case 'token':

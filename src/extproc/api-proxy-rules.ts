@@ -74,3 +74,16 @@ export function apiProxyRulesFor(config: Config): { rules: ApiProxyRules | undef
     : undefined;
   return { rules, record: (value) => states.record(value) };
 }
+
+/**
+ * Once the worker knows which Vault it is (sys/health, asked when the static cache is on): a
+ * configured namespace on a Vault without namespaces is ignored there, as Vault Community ignores
+ * X-Vault-Namespace; enforce_consistency too acts only on Vault Enterprise. Said once, as a warning.
+ */
+export function vaultKindNotices(config: Config, vault: { namespaces: boolean; version: string }): string[] {
+  if (vault.namespaces) return [];
+  const notices: string[] = [];
+  if (configuredNamespace(config)) notices.push(`Vault ${vault.version} has no namespaces: the configured namespace is sent, and Vault ignores it (every request runs in the root namespace)`);
+  if ((config.apiProxyOptions ?? API_PROXY_DEFAULTS).enforceConsistency === 'always') notices.push(`Vault ${vault.version} is not Vault Enterprise: it sends no X-Vault-Index, so enforce_consistency changes nothing`);
+  return notices;
+}

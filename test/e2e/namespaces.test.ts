@@ -103,6 +103,10 @@ forEachBackend('e2e: namespaces (vault.namespace, the method\'s namespace, prepe
       // The auto-auth token works too (use_auto_auth_token = true): the login with the namespace header succeeded.
       const withAuto = await get(stack, '/v1/secret/data/app/x');
       expect(withAuto.status, withAuto.body).to.equal(200);
+      // Once it knows the Vault (sys/health), serve says the namespace is ignored there.
+      const notice = await waitFor('the namespace warning', () => stack.service.jsonLines.find((l) => String(l['msg']).includes('has no namespaces')), 5_000);
+      expect(notice['level']).to.be.oneOf([40, 'warn']);
+      expect(String(notice['msg'])).to.match(/^Vault 1\.15\.6 has no namespaces: the configured namespace is sent, and Vault ignores it/);
     });
 
     it('attack: no namespace header (none, ns1, root, "/", ../) turns A\'s cached secret into an answer for B', async () => {
