@@ -195,6 +195,11 @@ export class VaultClient {
     return view;
   }
 
+  /** `other` sending this client's fixed headers too: a method's own login client keeps the namespace (Vault Agent's cert method copies it). */
+  headersOnto(other: VaultClient): VaultClient {
+    return Object.keys(this.fixedHeaders).length > 0 ? other.withHeaders(this.fixedHeaders) : other;
+  }
+
   get warnings(): readonly string[] {
     return this.connection.warnings;
   }

@@ -36,8 +36,9 @@ export class CertAuth implements AuthMethod {
       numRetries: 0,
     });
     this.client?.close();
-    this.client = fresh;
-    return fresh;
+    // The auto-auth namespace (X-Vault-Namespace) goes with the method's own client too.
+    this.client = vault.headersOnto(fresh);
+    return this.client;
   }
 
   async login(vault: VaultClient): Promise<LoginResult> {
