@@ -12,8 +12,10 @@ import type { Problem } from './problems.js';
 export type Used = 'proxy' | 'agent' | 'both';
 
 export interface KeySample {
-  /** `block > key`, labels left out: `listener > tls_cert_file`. */
+  /** `block > key`: `listener > tls_cert_file`; an auth method's keys name it: `auto_auth > method "aws" > config > region`. */
   key: string;
+  /** The key as problem locations read with labels left out (default: key). */
+  match?: string;
   in: Used;
   /** The config text with the key. */
   hcl: string;
@@ -31,6 +33,8 @@ export interface KeyRow {
 
 interface Slots {
   top?: string;
+  /** Replaces the whole method block. */
+  methodBlock?: string;
   vault?: string;
   method?: string;
   methodConfig?: string;
@@ -51,14 +55,14 @@ vault {
 ${s.vault ?? ''}
 }
 auto_auth {
-  method "approle" {
+${s.methodBlock ?? `  method "approle" {
 ${s.method ?? ''}
     config = {
       role_id_file_path = "/tmp/r"
       secret_id_file_path = "/tmp/s"
 ${s.methodConfig ?? ''}
     }
-  }
+  }`}
   sink "file" {
 ${s.sink ?? ''}
     config = {
@@ -199,7 +203,72 @@ function samples(): KeySample[] {
   for (const [k, v] of [['contents', '"{{ . }}"'], ['error_on_missing_key', 'true'], ['left_delimiter', '"{{"'], ['right_delimiter', '"}}"']] as const) {
     add(`env_template > ${k}`, 'agent', { extra: `env_template "FOO" {\n  contents = "x"\n  ${k} = ${v}\n}\nexec {\n  command = ["true"]\n}` });
   }
+  for (const [method, keys] of Object.entries(METHOD_KEYS)) {
+    const base = METHOD_BASE[method] ?? {};
+    for (const key of keys) {
+      const config: Record<string, string> = { ...base, ...sampleValues(method, key) };
+      const lines = Object.entries(config).map(([k, v]) => `      ${k} = ${v}`).join('\n');
+      out.push({
+        key: `auto_auth > method "${method}" > config > ${key}`,
+        match: `auto_auth > method > config > ${key}`,
+        in: 'both',
+        hcl: baseConfig({ methodBlock: `  method "${method}" {\n    config = {\n${lines}\n    }\n  }` }),
+      });
+    }
+  }
   return out;
+}
+
+/**
+ * The config keys of each auto-auth method Vault Agent and Proxy 1.15.6 read
+ * (command/agentproxyshared/auth/<method>/), plus later ones vault-extproc reads.
+ */
+export const METHOD_KEYS: Record<string, string[]> = {
+  approle: ['role_id_file_path', 'secret_id_file_path', 'remove_secret_id_file_after_reading', 'secret_id_response_wrapping_path'],
+  aws: ['type', 'role', 'region', 'access_key', 'secret_key', 'session_token', 'header_value', 'nonce', 'credential_poll_interval'],
+  azure: ['role', 'resource', 'object_id', 'client_id', 'scope', 'authenticate_from_environment'],
+  cert: ['name', 'ca_cert', 'client_cert', 'client_key', 'reload'],
+  gcp: ['type', 'role', 'credentials', 'service_account', 'project', 'jwt_exp'],
+  jwt: ['path', 'role', 'remove_jwt_after_reading', 'remove_jwt_follows_symlinks', 'jwt_read_period'],
+  kubernetes: ['role', 'token_path'],
+  ldap: ['username', 'password_file_path', 'remove_password_after_reading', 'remove_password_follows_symlinks', 'password_read_period'],
+  token_file: ['token_file_path'],
+  alicloud: ['role', 'region', 'access_key', 'access_secret', 'access_token', 'role_arn', 'role_name', 'role_session_name', 'role_session_expiration', 'session_expiration', 'private_key', 'public_key_id', 'credential_poll_interval'],
+  cf: ['role'],
+  kerberos: ['username', 'service', 'realm', 'keytab_path', 'krb5conf_path', 'disable_fast_negotiation'],
+  oci: ['type', 'role', 'credential_poll_interval'],
+};
+
+/** What each method needs besides the key shown. */
+const METHOD_BASE: Record<string, Record<string, string>> = {
+  approle: { role_id_file_path: '"/tmp/r"', secret_id_file_path: '"/tmp/s"' },
+  aws: { type: '"iam"', role: '"r"' },
+  azure: { role: '"r"', resource: '"https://management.azure.com/"' },
+  gcp: { type: '"iam"', role: '"r"', service_account: '"sa@p.iam.gserviceaccount.com"' },
+  jwt: { path: '"/tmp/jwt"', role: '"r"' },
+  kubernetes: { role: '"r"' },
+  ldap: { username: '"u"', password_file_path: '"/tmp/p"' },
+  token_file: { token_file_path: '"/tmp/tok"' },
+  alicloud: { role: '"r"', region: '"us-east-1"' },
+  cf: { role: '"r"' },
+  kerberos: { username: '"u"', service: '"HTTP/v"', realm: '"R"', keytab_path: '"/tmp/k"', krb5conf_path: '"/tmp/c"' },
+  oci: { type: '"apikey"', role: '"r"' },
+};
+
+/** A value of the right kind for a method's key (and what it must come with). */
+function sampleValues(method: string, key: string): Record<string, string> {
+  if (method === 'cert' && ['client_cert', 'client_key', 'ca_cert', 'reload'].includes(key)) {
+    return { client_cert: '"/tmp/c.pem"', client_key: '"/tmp/k.pem"', ...(key === 'ca_cert' ? { ca_cert: '"/tmp/ca.pem"' } : key === 'reload' ? { reload: 'true' } : {}) };
+  }
+  if (/^(remove_|reload$|authenticate_from_environment$|disable_fast_negotiation$)|_follows_symlinks$/.test(key)) return { [key]: 'true' };
+  if (key === 'credential_poll_interval') return { [key]: '60' };
+  if (/_period$|session_expiration$/.test(key)) return { [key]: '"60s"' };
+  if (key === 'jwt_exp') return { [key]: '15' };
+  if (method === 'aws' && key === 'nonce') return { type: '"ec2"', nonce: '"x"' };
+  if (method === 'aws' && ['access_key', 'secret_key', 'session_token'].includes(key)) return { access_key: '"AKIAEXAMPLE"', secret_key: '"s"', ...(key === 'session_token' ? { session_token: '"t"' } : {}) };
+  if (key === 'type' || (METHOD_BASE[method] ?? {})[key] !== undefined) return {};
+  if (/_path$|^ca_cert$|^credentials$/.test(key)) return { [key]: '"/tmp/x"' };
+  return { [key]: '"x"' };
 }
 
 function normalize(location: string): string {
@@ -225,7 +294,7 @@ export function keyTable(): KeyRow[] {
     const problems = parseConfig(s.hcl, 'keys.hcl', {}).problems.filter((p) => !base.has(`${p.location}\n${p.message}`));
     const mine = problems
       .map((p) => ({ p, at: normalize(p.location) }))
-      .filter(({ at }) => at === s.key || s.key.startsWith(`${at} > `) || (at === '' && !s.key.includes(' > ')))
+      .filter(({ at }) => at === (s.match ?? s.key) || (s.match ?? s.key).startsWith(`${at} > `) || (at === '' && !s.key.includes(' > ')))
       .sort((a, b) => b.at.length - a.at.length);
     const first = mine[0]?.p;
     if (!first) return { key: s.key, in: s.in, status: 'works', why: '' };

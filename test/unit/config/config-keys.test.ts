@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keyTable, keyTableMarkdown } from '../../../src/config/keys.js';
+import { readdirSync } from 'node:fs';
+import { keyTable, keyTableMarkdown, METHOD_KEYS } from '../../../src/config/keys.js';
 import { REAL_VAULT_BINARY } from '../../support/backend.js';
 import { REPO_ROOT } from '../../support/paths.js';
 
@@ -59,6 +60,20 @@ describe('config keys: docs/config-keys.md is generated from the reader', () => 
     const segments = new Set(keyTable().flatMap((r) => r.key.split(' > ')));
     const missing = [...vaultConfigKeys()].filter((k) => !segments.has(k)).sort();
     expect(missing).to.deep.equal([]);
+  });
+
+  it('every config key each auto-auth method of Vault 1.15.6 reads (command/agentproxyshared/auth/<method>) has a row', () => {
+    const dir = join(VAULT_SRC, 'command', 'agentproxyshared', 'auth');
+    const missing: string[] = [];
+    for (const m of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+      const method = m.name.replace('-', '_');
+      const source = readdirSync(join(dir, m.name)).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).map((f) => readFileSync(join(dir, m.name, f), 'utf8')).join('\n');
+      const keys = new Set([...source.matchAll(/Config\["([a-z_]+)"\]|read\("([a-z_]+)"/g)].map((x) => x[1] ?? x[2]!));
+      for (const k of keys) if (!(METHOD_KEYS[method] ?? []).includes(k)) missing.push(`${method} > ${k}`);
+    }
+    expect(missing).to.deep.equal([]);
+    const rows = new Set(keyTable().map((r) => r.key));
+    for (const [method, keys] of Object.entries(METHOD_KEYS)) for (const k of keys) expect(rows.has(`auto_auth > method "${method}" > config > ${k}`), `${method} > ${k}`).to.equal(true);
   });
 
   it('the reader calls no Vault key unknown except those listed with the file that should read them', () => {
