@@ -85,6 +85,7 @@ export function readListener(l: BlockReader): ListenerConfig | undefined {
   const enableQuit = api?.bool('enable_quit') ?? false;
   api?.finish();
   const requireRequestHeader = l.bool('require_request_header') ?? false;
+  reportServerListenerKeys(l);
   l.finish();
   if (address === undefined) return undefined;
   return {
@@ -96,6 +97,28 @@ export function readListener(l: BlockReader): ListenerConfig | undefined {
     ...(socketMode !== undefined ? { socketMode } : {}),
     ...(tls ? { tls } : {}),
   };
+}
+
+/**
+ * Keys of Vault's shared listener stanza that only Vault's server applies: Vault Proxy and Agent
+ * 1.15.6 parse them and start their listeners with the address, TLS and socket keys alone, behind
+ * an http.Server of fixed timeouts (command/proxy.go). Accepted with that reason, as they accept them.
+ */
+const SERVER_LISTENER_KEYS = [
+  'purpose', 'cluster_address', 'max_request_size', 'max_request_duration', 'tls_prefer_server_cipher_suites',
+  'http_read_timeout', 'http_read_header_timeout', 'http_write_timeout', 'http_idle_timeout',
+  'proxy_protocol_behavior', 'proxy_protocol_authorized_addrs',
+  'x_forwarded_for_authorized_addrs', 'x_forwarded_for_hop_skips', 'x_forwarded_for_reject_not_present', 'x_forwarded_for_reject_not_authorized',
+  'cors_enabled', 'cors_allowed_origins', 'cors_allowed_headers', 'chroot_namespace', 'disable_replication_status_endpoints',
+  'telemetry', 'profiling', 'inflight_requests_logging', 'custom_response_headers',
+];
+
+function reportServerListenerKeys(l: BlockReader): void {
+  for (const key of SERVER_LISTENER_KEYS) {
+    if (!l.has(key)) continue;
+    l.accept(key);
+    l.warn(key, 'not applicable: a Vault server listener key; Vault Proxy and Vault Agent read it and ignore it (their listeners apply only the address, TLS and socket keys), and so does vault-extproc (Envoy\'s listener limits are set by envoy-config)');
+  }
 }
 
 /**

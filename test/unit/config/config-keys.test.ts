@@ -16,14 +16,6 @@ import { REPO_ROOT } from '../../support/paths.js';
 const NOT_READ_YET: Record<string, string> = {
   'cache > enforce_consistency': 'src/config/build.ts readCache (Agent\'s older spelling of api_proxy\'s key)',
   'cache > when_inconsistent': 'src/config/build.ts readCache (Agent\'s older spelling of api_proxy\'s key)',
-  ...Object.fromEntries([
-    'purpose', 'cluster_address', 'max_request_size', 'max_request_duration', 'tls_prefer_server_cipher_suites',
-    'http_read_timeout', 'http_read_header_timeout', 'http_write_timeout', 'http_idle_timeout',
-    'proxy_protocol_behavior', 'proxy_protocol_authorized_addrs', 'x_forwarded_for_authorized_addrs', 'x_forwarded_for_hop_skips',
-    'x_forwarded_for_reject_not_present', 'x_forwarded_for_reject_not_authorized', 'cors_enabled', 'cors_allowed_origins',
-    'cors_allowed_headers', 'chroot_namespace', 'disable_replication_status_endpoints', 'telemetry > unauthenticated_metrics_access',
-    'profiling > unauthenticated_pprof_access', 'inflight_requests_logging > unauthenticated_in_flight_requests_access', 'custom_response_headers',
-  ].map((k) => [`listener > ${k}`, 'src/config/listener.ts (the listener reader)'])),
 };
 
 /** Vault 1.15.6's source, unpacked by scripts/vault-real.mjs next to the binary the real-Vault tests use. */
