@@ -34,6 +34,9 @@ declare module './types.js' {
   }
 }
 
+const ENTERPRISE_ONLY = 'acts only on a Vault that answers with X-Vault-Index (Vault Enterprise: performance standbys, performance replication); '
+  + 'Vault Community never sends it, so there every request goes to Vault unchanged (check does not ask Vault which it is)';
+
 export const API_PROXY_DEFAULTS: ApiProxyOptions = { prependConfiguredNamespace: false, enforceConsistency: 'never', whenInconsistent: 'fail' };
 
 /** Vault's namespace.Canonicalize: no leading `/` (one removed), a trailing `/`; '' stays ''. */
@@ -71,8 +74,7 @@ export function readApiProxyOptions(b: BlockReader): ApiProxyOptions {
     b.error('when_inconsistent', `Unknown api_proxy setting for when_inconsistent: ${JSON.stringify(when)} (must be "fail", "retry" or "forward")`);
   }
   if (options.enforceConsistency === 'always') {
-    b.warn('enforce_consistency', 'acts only on a Vault that answers with X-Vault-Index (Vault Enterprise: performance standbys, performance replication); '
-      + 'Vault Community never sends it, so there every request goes to Vault unchanged (check does not ask Vault which it is)');
+    b.warn('enforce_consistency', ENTERPRISE_ONLY);
   } else if (when === 'fail' || when === 'retry' || when === 'forward') {
     b.warn('when_inconsistent', 'has no effect without enforce_consistency = "always", as in Vault Proxy');
   }
@@ -108,4 +110,29 @@ export function withTopLevelNamespace<V extends { namespace?: string }>(root: Bl
 export function readMethodNamespace(m: BlockReader): string | undefined {
   const ns = readNamespaceKey(m);
   return ns === undefined ? undefined : canonicalizeNamespace(ns);
+}
+
+/**
+ * Vault Agent's older spelling: `cache { enforce_consistency, when_inconsistent }`, kept by Agent
+ * "for legacy reasons" and refused when api_proxy sets the same thing (agent.go).
+ */
+export function readCacheConsistency(cache: BlockReader, options: ApiProxyOptions | undefined): ApiProxyOptions | undefined {
+  if (!cache.has('enforce_consistency') && !cache.has('when_inconsistent')) return options;
+  const out: ApiProxyOptions = { ...(options ?? API_PROXY_DEFAULTS) };
+  const enforce = cache.string('enforce_consistency');
+  if (enforce === 'always') {
+    if (out.enforceConsistency !== 'never') cache.error('enforce_consistency', 'enforce_consistency configured in both api_proxy and cache blocks. Please remove this configuration from the cache block.');
+    out.enforceConsistency = 'always';
+    cache.warn('enforce_consistency', ENTERPRISE_ONLY);
+  } else if (enforce !== undefined && enforce !== 'never' && enforce !== '') {
+    cache.error('enforce_consistency', `Unknown cache setting for enforce_consistency: ${JSON.stringify(enforce)} (must be "always" or "never")`);
+  }
+  const when = cache.string('when_inconsistent');
+  if (when === 'retry' || when === 'forward') {
+    if (out.whenInconsistent !== 'fail') cache.error('when_inconsistent', 'when_inconsistent configured in both api_proxy and cache blocks. Please remove this configuration from the cache block.');
+    out.whenInconsistent = when;
+  } else if (when !== undefined && when !== 'fail' && when !== '') {
+    cache.error('when_inconsistent', `Unknown cache setting for when_inconsistent: ${JSON.stringify(when)} (must be "fail", "retry" or "forward")`);
+  }
+  return out;
 }

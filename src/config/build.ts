@@ -3,7 +3,7 @@ import { checkNoListener, readListener } from './listener.js';
 import { readTelemetry } from './telemetry.js';
 import { readEnvoyAccessLog } from './access-log.js';
 import type { BlockReader } from './reader.js';
-import { readApiProxyOptions, readMethodNamespace, readNamespaceKey, withTopLevelNamespace, type ApiProxyOptions } from './api-proxy.js';
+import { readApiProxyOptions, readCacheConsistency, readMethodNamespace, readNamespaceKey, withTopLevelNamespace, type ApiProxyOptions } from './api-proxy.js';
 import {
   DEFAULTS,
   type AutoAuthConfig,
@@ -256,7 +256,7 @@ function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAut
   const fromApiProxy = apiProxy ? readUseFlag(apiProxy) : undefined;
   const fromCache = cacheBlock ? readUseFlag(cacheBlock) : undefined;
   // prepend_configured_namespace, enforce_consistency, when_inconsistent: src/config/api-proxy.ts
-  const apiProxyOptions = apiProxy ? readApiProxyOptions(apiProxy) : undefined;
+  const apiProxyOptions = readCacheConsistencyIf(cacheBlock, apiProxy ? readApiProxyOptions(apiProxy) : undefined);
   if (apiProxy) {
     apiProxy.finish();
   }
@@ -265,6 +265,11 @@ function readApiProxyAndCache(root: BlockReader): { useAutoAuthToken: UseAutoAut
     root.error('cache', 'use_auto_auth_token is set in both api_proxy and cache; remove it from the cache block');
   }
   return { useAutoAuthToken: fromApiProxy ?? fromCache ?? false, cache, ...(apiProxyOptions ? { apiProxyOptions } : {}) };
+}
+
+/** Vault Agent's cache-block consistency keys, merged into api_proxy's (src/config/api-proxy.ts). */
+function readCacheConsistencyIf(cacheBlock: BlockReader | undefined, options: ApiProxyOptions | undefined): ApiProxyOptions | undefined {
+  return cacheBlock ? readCacheConsistency(cacheBlock, options) : options;
 }
 
 function readCache(b: BlockReader): CacheConfig {

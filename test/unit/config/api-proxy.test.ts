@@ -74,3 +74,19 @@ describe('unit: config: api_proxy namespaces and consistency keys', () => {
     expect(canonicalizeNamespace('//ns1')).to.equal('/ns1/');
   });
 });
+
+describe('unit: config: Vault Agent\'s cache { enforce_consistency, when_inconsistent }', () => {
+  it('is the same setting as api_proxy\'s; both at once, or other values, are refused with Vault Agent\'s words', () => {
+    const listener = AUTO_AUTH.replace('NS', '');
+    const legacy = load(`cache {\n  enforce_consistency = "always"\n  when_inconsistent = "forward"\n}\n${listener}`);
+    expect(legacy.config.apiProxyOptions).to.deep.equal({ prependConfiguredNamespace: false, enforceConsistency: 'always', whenInconsistent: 'forward' });
+    expect(legacy.problems.filter((p) => p.startsWith('error') || p.includes('unknown key'))).to.deep.equal([]);
+    const both = load(`api_proxy {\n  enforce_consistency = "always"\n  when_inconsistent = "retry"\n}\ncache {\n  enforce_consistency = "always"\n  when_inconsistent = "forward"\n}\n${listener}`);
+    expect(both.problems.filter((p) => p.startsWith('error'))).to.deep.equal([
+      'error: cache > enforce_consistency: enforce_consistency configured in both api_proxy and cache blocks. Please remove this configuration from the cache block.',
+      'error: cache > when_inconsistent: when_inconsistent configured in both api_proxy and cache blocks. Please remove this configuration from the cache block.',
+    ]);
+    const bad = load(`cache {\n  enforce_consistency = "maybe"\n}\n${listener}`);
+    expect(bad.problems.filter((p) => p.startsWith('error'))).to.deep.equal(['error: cache > enforce_consistency: Unknown cache setting for enforce_consistency: "maybe" (must be "always" or "never")']);
+  });
+});
