@@ -89,6 +89,7 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (lc && leaseNs !== null) {
     const pending: PendingLease = {
       method: sentReq.method, rel: sentReq.rel!, query: sentReq.query, namespace: leaseNs,
+      ...(sentReq.namespace !== undefined ? { sentNamespace: sentReq.namespace } : {}),
       ...(token ? { token } : {}), ...(tokenHash ? { tokenHash } : {}),
     };
     if (noBody) {
@@ -202,7 +203,6 @@ export function onRequestBody(state: StreamState, msg: ProcessingRequest, ctx: S
 
 /** The lease cache at the point the key is known: a hit, a wait for an identical request, or lead. */
 function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | undefined, ctx: StreamContext): { hit?: Respond; wait?: Promise<void>; effects: StreamEffect[] } {
-  const namespace = next.request?.namespace;
   const lc = ctx.leaseCache!;
   const key = leaseKey({
     method: pending.method, rel: pending.rel, query: pending.query, body, contentType: next.request?.contentType, namespace: pending.namespace, tokenHash: pending.tokenHash,
@@ -212,7 +212,7 @@ function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | un
     return { effects: [] };
   }
   const hit = lc.cache.lookup(key);
-  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), namespace) as Respond, effects: [{ type: 'cache-hit', cache: 'lease' }] };
+  if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), pending.sentNamespace) as Respond, effects: [{ type: 'cache-hit', cache: 'lease' }] };
   const inflightKey = `l:${key}`;
   const leader = lc.inflight.waitFor(inflightKey);
   if (leader && !next.coalesced) return { wait: leader, effects: [] };

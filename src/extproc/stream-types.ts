@@ -52,6 +52,8 @@ export interface PendingLease {
   query: ReadonlyArray<[string, string]>;
   /** The namespace prefix Vault applies ('' for none). */
   namespace: string;
+  /** X-Vault-Namespace as sent to Vault (after prepend_configured_namespace): what a hit echoes, as Vault does. */
+  sentNamespace?: string;
   token?: string;
   tokenHash?: string;
   key?: string;
