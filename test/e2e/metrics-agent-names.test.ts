@@ -83,6 +83,8 @@ forEachBackend('e2e: metric names follow the config: an Agent-style config again
     const forUs = await setupAppRole(sim, { role: 'names', policies: ['names'] });
     agent = await startVaultAgent(sim.serviceUrl ?? sim.url, (dir) => `${appRoleAutoAuth(dir, forAgent)}\n${STANZAS}`);
     stack = await startStack({ vault: sim, hcl: ({ dir }) => `${appRoleAutoAuth(dir, forUs)}\n${STANZAS}`, waitReady: true });
+    // go-metrics sends its first runtime series a second after start.
+    await waitFor('Vault Agent\'s runtime series', async () => ((await rawRequest(agent.url, { method: 'GET', path: '/agent/v1/metrics?format=prometheus' })).body.includes('fleet_runtime_alloc_bytes') ? true : undefined), 5_000, 200);
   });
   after(async () => {
     await stack?.stop();

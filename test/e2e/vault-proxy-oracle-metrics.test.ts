@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
-import { sleep } from '../support/ports.js';
+import { sleep, waitFor } from '../support/ports.js';
 import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
@@ -104,6 +104,8 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for /proxy/v1/metrics (sam
       ready: async (url) => (await fetch(`${url}/v1/secret/data/oracle/config`, { headers: { 'x-vault-request': 'true' } })).status === 200,
     });
     stack = await startStack({ vault: sim, hcl: ({ dir }) => `${appRoleAutoAuth(dir, forUs)}\n${STANZAS}`, waitReady: true });
+    // go-metrics sends its first runtime series a second after start.
+    await waitFor('Vault Proxy\'s runtime series', async () => ((await rawRequest(proxy.url, { method: 'GET', path: '/proxy/v1/metrics?format=prometheus' })).body.includes('vault_runtime_alloc_bytes') ? true : undefined), 5_000, 200);
   });
   after(async () => {
     await stack?.stop();
