@@ -2,31 +2,16 @@
 // k8s.io/api's types, as the API server's strict field validation reads them. Built on first use
 // into .tools/k8s-strict/ (offline, from the Go module cache test/real-vault fills).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildGoTool } from '../support/go-tool.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const pexec = promisify(execFile);
 const SOURCE = join(REPO_ROOT, 'test', 'k8s-strict');
-const BINARY = join(REPO_ROOT, '.tools', 'k8s-strict', 'k8s-strict');
-
-let built: Promise<string> | undefined;
 
 function buildK8sStrict(): Promise<string> {
-  built ??= (async () => {
-    const stale = !existsSync(BINARY) || statSync(BINARY).mtimeMs < Math.max(...['main.go', 'go.mod'].map((f) => statSync(join(SOURCE, f)).mtimeMs));
-    if (stale) {
-      mkdirSync(join(REPO_ROOT, '.tools', 'k8s-strict'), { recursive: true });
-      await pexec('go', ['build', '-o', BINARY, '.'], {
-        cwd: SOURCE,
-        env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' },
-        timeout: 600_000,
-      });
-    }
-    return BINARY;
-  })();
-  return built;
+  return buildGoTool({ name: 'k8s-strict', sourceDir: SOURCE, env: { GOFLAGS: '-mod=mod', GOPROXY: 'off' } });
 }
 
 export interface StrictResult { file: string; kind: string; name: string; checked: boolean; error?: string }

@@ -1,32 +1,17 @@
 // Runs the sink-reader Go tool (main.go here): Vault's own dhutil and api packages read a sink
 // the way a consumer of Vault Agent's sink does. Built on first use into .tools/sink-reader/.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildGoTool } from '../support/go-tool.js';
 import { REPO_ROOT } from '../support/paths.js';
 
 const pexec = promisify(execFile);
 const SOURCE = join(REPO_ROOT, 'test', 'sink-reader');
-const BINARY = join(REPO_ROOT, '.tools', 'sink-reader', 'sink-reader');
 
-let built: Promise<string> | undefined;
-
-/** Builds the tool when missing or older than its source (offline, from the Go module cache). */
+/** Builds the tool when missing or built from other sources (offline, from the Go module cache). */
 export function buildSinkReader(): Promise<string> {
-  built ??= (async () => {
-    const stale = !existsSync(BINARY) || statSync(BINARY).mtimeMs < Math.max(...['main.go', 'go.mod'].map((f) => statSync(join(SOURCE, f)).mtimeMs));
-    if (stale) {
-      mkdirSync(join(REPO_ROOT, '.tools', 'sink-reader'), { recursive: true });
-      await pexec('go', ['build', '-o', BINARY, '.'], {
-        cwd: SOURCE,
-        env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' },
-        timeout: 600_000,
-      });
-    }
-    return BINARY;
-  })();
-  return built;
+  return buildGoTool({ name: 'sink-reader', sourceDir: SOURCE, env: { GOFLAGS: '-mod=mod', GOPROXY: 'off' } });
 }
 
 /** `keygen`: the consumer's key pair; dh.json (the public key for dh_path) and dh.key in `dir`. */
