@@ -3,7 +3,18 @@
  * v0.36.1-0.20240213145952-6c83e89b48af). `createFuncs(ctx)` gives the FuncMap a template is parsed
  * with; the Vault functions read through `ctx.vault` and record what they read in `ctx.used`.
  */
-import { GoStruct, type FuncMap } from '../types.js';
+import type { FuncMap, TemplateFunc } from '../types.js';
+import { collectionFuncs } from './collections.js';
+import { encodingFuncs } from './encoding.js';
+import { envFuncs } from './env.js';
+import { mathFuncs } from './math.js';
+import { parseFuncs } from './parse.js';
+import { stringFuncs } from './strings.js';
+import { vaultFuncs } from './vault.js';
+import { yamlFuncs } from './yaml.js';
+
+export { Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
+export { GoFuncError, goStringToBytes, goStringFromBytes } from './go.js';
 
 /** The raw HTTP answer. */
 export interface VaultAnswer { status: number; text: string }
@@ -34,21 +45,46 @@ export interface RenderContext {
   destination?: string;
   /** Functions push what they read. */
   used: TemplateDependency[];
+  /** The clock (timestamp, KV v2 deletion_time, certificate validity); default the system clock. */
+  now?: () => Date;
 }
 
-/** consul-template's dependency.Secret (the value `secret` returns). */
-export class Secret extends GoStruct {
-  readonly goTypeName = '*dependency.Secret';
-  RequestID = '';
-  LeaseID = '';
-  LeaseDuration = 0;
-  Renewable = false;
-  Data: Record<string, unknown> | null = null;
-  Warnings: unknown[] | null = null;
-  Auth: unknown = null;
-  WrapInfo: unknown = null;
-}
 
-export function createFuncs(_ctx: RenderContext): FuncMap {
-  return {};
+/**
+ * consul-template's functions that vault-extproc does not register (a template naming one fails to
+ * parse with text/template's `function "X" not defined`), and why.
+ */
+export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(['datacenters', 'key', 'keyExists', 'keyOrDefault', 'ls', 'safeLs', 'node', 'nodes', 'peerings',
+    'service', 'connect', 'services', 'tree', 'safeTree', 'caRoots', 'caLeaf', 'byKey', 'byTag', 'byMeta']
+    .map((f) => [f, 'a Consul function: Vault Agent has no Consul client'])),
+  ...Object.fromEntries(['nomadServices', 'nomadService', 'nomadVarList', 'nomadVarListSafe', 'nomadVar', 'nomadVarExists']
+    .map((f) => [f, 'a Nomad function: Vault Agent has no Nomad client'])),
+  plugin: 'runs an arbitrary program from the template; not in a shared fleet worker',
+  writeToFile: 'writes arbitrary files with chosen owners from the template; not in a shared fleet worker',
+  executeTemplate: 'needs the engine\'s named-template set at call time (the engine\'s own `template` action covers it)',
+  sockaddr: 'go-sockaddr\'s own template language (interface addresses of the host)',
+  scratch: 'a mutable per-template store (scratch.Set/Get methods); not implemented',
+  mergeMap: 'mergo.Map\'s merge rules; not implemented',
+  mergeMapWithOverride: 'mergo.Map\'s merge rules; not implemented',
+  toTOML: 'BurntSushi/toml\'s encoder; not implemented',
+  spew_dump: 'a debugging dump of Go values (go-spew)', spew_printf: 'a debugging dump of Go values (go-spew)',
+  spew_sdump: 'a debugging dump of Go values (go-spew)', spew_sprintf: 'a debugging dump of Go values (go-spew)',
+  'sprig_*': 'the Sprig library (about 200 functions) under a sprig_ prefix; not implemented',
+};
+
+/** The functions a template may call (Go's builtins come from the engine). */
+export function createFuncs(ctx: RenderContext): FuncMap {
+  const now = ctx.now ?? (() => new Date());
+  const funcs: Record<string, TemplateFunc> = {
+    ...vaultFuncs(ctx, now),
+    ...envFuncs(ctx, now),
+    ...encodingFuncs,
+    ...yamlFuncs,
+    ...stringFuncs,
+    ...collectionFuncs,
+    ...parseFuncs,
+    ...mathFuncs,
+  };
+  return Object.freeze(funcs);
 }

@@ -1,0 +1,87 @@
+/**
+ * consul-template's parse functions: Go's strconv.ParseBool / ParseInt(s, 10, 64) /
+ * ParseUint(s, 10, 64) / ParseFloat(s, 64) with strconv's error texts; "" parses as the zero value.
+ * parseYAML (gopkg.in/yaml.v2 into interface{}) is in yaml.ts.
+ */
+import type { TemplateFunc } from '../types.js';
+import { argString, GoFuncError, goQuote } from './go.js';
+
+const syntax = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: invalid syntax`);
+const range = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: value out of range`);
+
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** strconv.ParseInt(s, 10, 64). Values beyond 2^53 lose precision (JavaScript numbers). */
+export function goParseInt(s: string): number {
+  if (s === '') return 0;
+  const m = /^([+-]?)(\d+)$/.exec(s);
+  if (!m) throw wrap('parseInt', syntax('ParseInt', s));
+  const n = BigInt(m[1] === '-' ? '-' + m[2] : m[2]!);
+  if (n > INT64_MAX || n < -INT64_MAX - 1n) throw wrap('parseInt', range('ParseInt', s));
+  return Number(n);
+}
+
+function wrap(fn: string, e: GoFuncError): GoFuncError {
+  return new GoFuncError(`${fn}: ${e.message}`);
+}
+
+function parseBool(s: unknown): boolean {
+  const text = argString(s);
+  if (text === '') return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  throw wrap('parseBool', syntax('ParseBool', text));
+}
+
+function parseUint(s: unknown): number {
+  const text = argString(s);
+  if (text === '') return 0;
+  if (!/^\d+$/.test(text)) throw wrap('parseUint', syntax('ParseUint', text));
+  const n = BigInt(text);
+  if (n > UINT64_MAX) throw wrap('parseUint', range('ParseUint', text));
+  return Number(n);
+}
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const HEX_FLOAT = /^([+-]?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
+const SPECIAL = /^(?:([+-]?)(inf|infinity)|(nan))$/i;
+
+/** strconv.ParseFloat(s, 64). */
+export function goParseFloat(text: string): number {
+  const special = SPECIAL.exec(text);
+  if (special) {
+    if (special[3]) return NaN;
+    return special[1] === '-' ? -Infinity : Infinity;
+  }
+  let v: number;
+  if (DECIMAL.test(text)) v = Number(text);
+  else {
+    const h = HEX_FLOAT.exec(text);
+    if (!h || (h[2]!.replace(/_/g, '') === '' && !h[3])) throw syntax('ParseFloat', text);
+    const intPart = h[2]!.replace(/_/g, '');
+    const frac = h[3] ?? '';
+    const mant = parseInt((intPart + frac) || '0', 16);
+    v = mant * 2 ** (Number(h[4]) - 4 * frac.length);
+    if (h[1] === '-') v = -v;
+  }
+  if (!Number.isFinite(v)) throw range('ParseFloat', text);
+  return v;
+}
+
+function parseFloat(s: unknown): number {
+  const text = argString(s);
+  if (text === '') return 0;
+  try {
+    return goParseFloat(text);
+  } catch (e) {
+    throw wrap('parseFloat', e as GoFuncError);
+  }
+}
+
+export const parseFuncs: Record<string, TemplateFunc> = {
+  parseBool,
+  parseInt: (s) => goParseInt(argString(s)),
+  parseUint,
+  parseFloat,
+};
