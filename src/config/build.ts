@@ -3,6 +3,8 @@ import { checkNoListener, readListener } from './listener.js';
 import { readTelemetry } from './telemetry.js';
 import { readEnvoyAccessLog } from './access-log.js';
 import type { BlockReader } from './reader.js';
+import { readPersist, readStale } from './persist.js';
+import { readTemplates, readTemplateSettings } from './template.js';
 import { readApiProxyOptions, readCacheConsistency, readMethodNamespace, readNamespaceKey, withTopLevelNamespace, type ApiProxyOptions } from './api-proxy.js';
 import {
   DEFAULTS,
@@ -41,7 +43,10 @@ export function buildConfig(root: BlockReader): Config {
   if (listeners.length === 0 && !root.has('listener')) checkNoListener(root);
 
   const telemetry = readTelemetry(root);
-  for (const key of ['template', 'template_config', 'env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
+  const templates = readTemplates(root);
+  const templateSettings = readTemplateSettings(root);
+  if (templates.length > 0 && !autoAuth) root.error('template', 'templates need an auto_auth block: they are rendered with its token');
+  for (const key of ['env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
   for (const key of ['disable_idle_connections', 'disable_keep_alives', 'log_level', 'log_format', 'log_file']) root.unimplemented(key);
   root.finish();
 
@@ -56,6 +61,7 @@ export function buildConfig(root: BlockReader): Config {
     ...(pidFile ? { pidFile } : {}),
     exitAfterAuth,
     telemetry,
+    ...(templates.length > 0 ? { templates, templateSettings } : {}),
   };
 }
 
@@ -294,7 +300,11 @@ function readCache(b: BlockReader): CacheConfig {
   if (!cache.staticSecrets && disableDynamic) {
     b.error('', 'the cache must cache static secrets or dynamic secrets: set cache_static_secrets = true or drop disable_caching_dynamic_secrets');
   }
-  b.unimplemented('persist', 'the persist stanza (persistent cache)');
+  // persist "file" | "kubernetes", serve_stale, serve_stale_max: src/config/persist.ts
+  const persist = readPersist(b);
+  if (persist) cache.persist = persist;
+  const stale = readStale(b);
+  if (stale.serveStale) cache.stale = stale;
   for (const key of ['cache_static_secrets_ttl', 'static_secret_refresh_interval_jitter']) b.unimplemented(key);
   b.finish();
   return cache;

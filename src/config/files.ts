@@ -5,7 +5,9 @@ import { readVaultConnection } from '../vault/client.js';
 import { checkMethodFiles } from './methods/index.js';
 import { fileError } from './methods/credential-file.js';
 import { parsePublicKeyJson } from '../worker/sinks/dh.js';
+import { checkTemplateFiles } from './template.js';
 import type { Problems } from './problems.js';
+import { checkPersistFiles } from './persist.js';
 import type { Config } from './types.js';
 
 /**
@@ -59,6 +61,8 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
   }
 
   checkListenerFiles(config, problems);
+  if (config.cache?.persist) checkPersistFiles(config.cache.persist, problems);
+  checkTemplateFiles(config.templates ?? [], problems);
 
   const sinks = config.autoAuth?.sinks ?? [];
   sinks.forEach((sink, i) => {

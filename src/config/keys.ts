@@ -196,7 +196,8 @@ function samples(): KeySample[] {
     ['function_denylist', '["sockaddr"]'], ['sandbox_path', '"/tmp"'], ['command', '"true"'], ['command_timeout', '"30s"'],
     ['exec', '{\n    command = ["true"]\n  }'], ['wait', '{\n    min = "2s"\n    max = "10s"\n  }'], ['user', '"1000"'], ['group', '"1000"'],
   ];
-  for (const [k, v] of template) add(`template > ${k}`, 'agent', { extra: `template {\n  destination = "/tmp/out"\n  ${k} = ${v}\n}` });
+  // A template needs exactly one of source and contents: the sample carries contents unless it shows one of them.
+  for (const [k, v] of template) add(`template > ${k}`, 'agent', { extra: `template {\n  destination = "/tmp/out"\n${k === 'source' || k === 'contents' ? '' : '  contents = "x"\n'}  ${k} = ${v}\n}` });
   for (const [k, v] of [['command', '["true"]'], ['restart_on_secret_changes', '"always"'], ['restart_stop_signal', '"SIGTERM"']] as const) {
     add(`exec > ${k}`, 'agent', { extra: `exec {\n  command = ["true"]\n  ${k} = ${v}\n}` });
   }

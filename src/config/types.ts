@@ -138,6 +138,10 @@ export interface CacheConfig {
   cacheLogins: boolean;
   /** max_bytes (ours, default 64 MiB): the in-memory store's budget; least recently used entries go first. */
   maxBytes: number;
+  /** `persist "file" | "kubernetes" { … }`: the sealed persistent store (src/config/persist.ts). */
+  persist?: import('./persist.js').PersistConfig;
+  /** serve_stale / serve_stale_max (ours): bounded stale answers while Vault is unreachable or sealed. */
+  stale?: import('./persist.js').StaleConfig;
 }
 
 export interface Config {
@@ -151,6 +155,10 @@ export interface Config {
   exitAfterAuth: boolean;
   /** The telemetry stanza (always set by the reader; absent only in configs built by hand). */
   telemetry?: import('./telemetry.js').TelemetryConfig;
+  /** Vault Agent's `template` blocks (src/config/template.ts), rendered by the worker. */
+  templates?: import('./template.js').TemplateConfig[];
+  /** `template_config` with its defaults (set whenever there are templates). */
+  templateSettings?: import('./template.js').TemplateSettings;
 }
 
 export const DEFAULTS = {
