@@ -17,13 +17,63 @@ export class TokenGrants {
   private readonly pending = new Map<string, { sinceMs: number; done: Promise<void>; resolve: () => void }>();
   /** Confirmations that began at or before this moment prove nothing (a revocation through Envoy came after). */
   private revokedAtMs = -Infinity;
+  /** tokenHash → when Vault said the token expires (its lookup's expire_time): never served past it. */
+  private readonly expires = new Map<string, number>();
+  /** serve_stale: how long past a grant's end, while Vault cannot answer, a stale answer may be given. */
+  private stale: { maxMs: number; vaultDown: () => boolean; onStale: () => void } | undefined;
 
   constructor(private readonly windowMs: number, private readonly now: () => number = Date.now) {}
 
   /** True when the token's cached access may be served now. */
   allows(tokenHash: string, nowMs: number): boolean {
     const u = this.until.get(tokenHash);
-    return u !== undefined && u > nowMs;
+    return u !== undefined && u > nowMs && !this.expired(tokenHash, nowMs);
+  }
+
+  /**
+   * `fresh` when the token's cached access may be served now; `stale` when its grant ended less
+   * than serve_stale_max ago, Vault cannot answer now and the token has not expired (counted);
+   * undefined otherwise. A token whose grant was taken away (revoked, expireAll) has none to be stale.
+   */
+  servable(tokenHash: string, nowMs: number): 'fresh' | 'stale' | undefined {
+    if (this.allows(tokenHash, nowMs)) return 'fresh';
+    const s = this.stale;
+    const u = this.until.get(tokenHash);
+    if (!s || u === undefined || nowMs >= u + s.maxMs || this.expired(tokenHash, nowMs) || !s.vaultDown()) return undefined;
+    s.onStale();
+    return 'stale';
+  }
+
+  /** serve_stale: stale answers for up to `maxMs` past a grant's end, while `vaultDown()` says so. */
+  serveStale(maxMs: number, vaultDown: () => boolean, onStale: () => void = () => undefined): void {
+    this.stale = { maxMs, vaultDown, onStale };
+  }
+
+  /** What the persistent store keeps of a token's grant. */
+  snapshot(tokenHash: string): { accessor: string; untilMs: number; expiresAtMs?: number } | undefined {
+    const accessor = this.accessorOf.get(tokenHash);
+    const untilMs = this.until.get(tokenHash);
+    if (accessor === undefined || untilMs === undefined) return undefined;
+    const e = this.expires.get(tokenHash);
+    return { accessor, untilMs, ...(e !== undefined ? { expiresAtMs: e } : {}) };
+  }
+
+  /**
+   * A grant loaded from the persistent store: it ends when it would have ended had the process
+   * not restarted (the last confirmation by Vault + the window), never later, and never past the
+   * token's expiry. Only Vault confirming the token again extends it.
+   */
+  restore(tokenHash: string, accessor: string, untilMs: number, expiresAtMs?: number): void {
+    if (this.ineligible.has(tokenHash)) return;
+    this.accessorOf.set(tokenHash, accessor);
+    if (accessor) this.byAccessor.set(accessor, tokenHash);
+    this.until.set(tokenHash, untilMs);
+    if (expiresAtMs !== undefined) this.expires.set(tokenHash, expiresAtMs);
+  }
+
+  private expired(tokenHash: string, nowMs: number): boolean {
+    const e = this.expires.get(tokenHash);
+    return e !== undefined && e <= nowMs;
   }
 
   /** While the worker's first lookup of a token is under way (at most 5 s), a promise that settles with it. */
@@ -66,7 +116,7 @@ export class TokenGrants {
   }
 
   /** The worker's lookup of a token (begun at `atMs`). */
-  info(tokenHash: string, accessor: string, eligible: boolean, atMs: number): void {
+  info(tokenHash: string, accessor: string, eligible: boolean, atMs: number, expiresAtMs?: number): void {
     const p = this.pending.get(tokenHash);
     this.pending.delete(tokenHash);
     if (!eligible) {
@@ -78,6 +128,7 @@ export class TokenGrants {
         this.byAccessor.set(accessor, tokenHash);
         this.accessorOf.set(tokenHash, accessor);
       } else this.accessorOf.set(tokenHash, '');
+      if (expiresAtMs !== undefined) this.expires.set(tokenHash, expiresAtMs);
       this.extend(tokenHash, atMs);
     }
     p?.resolve();
@@ -96,6 +147,7 @@ export class TokenGrants {
   /** A token Vault revoked: no more grant. */
   forget(tokenHash: string): void {
     this.until.delete(tokenHash);
+    this.expires.delete(tokenHash);
     this.pending.get(tokenHash)?.resolve();
     this.pending.delete(tokenHash);
     const acc = this.accessorOf.get(tokenHash);

@@ -1,0 +1,128 @@
+import type { Caches } from '../caches.js';
+import type { Config } from '../config/types.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { ExtprocMessage, WorkerMessage } from '../worker/protocol.js';
+import { Persistence, type RestoredAutoAuth } from './persistence.js';
+import { VaultReachability } from './reachability.js';
+
+/**
+ * The persistent cache and stale answers, as the app wires them (src/app.ts calls these hooks):
+ * open and load the store before the caches serve, hand the worker what it must renew and look
+ * up again, write the auto-auth token, answer readiness, close on stop.
+ */
+export class PersistWiring {
+  readonly persistence: Persistence | undefined;
+  private readonly reachability: VaultReachability | undefined;
+  private workerMessages: ExtprocMessage[] = [];
+  /** The auto-auth token loaded from the store (used until the worker has one from Vault). */
+  restoredAutoAuth: RestoredAutoAuth | undefined;
+  /** Something was loaded: the default readiness waits for Vault to answer again. */
+  private restoredAnything = false;
+  private vaultAnswered = false;
+
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly metrics: Metrics) {
+    const p = config.cache?.persist;
+    if (p) {
+      try {
+        this.persistence = new Persistence(p, log.child({ component: 'persist' }));
+      } catch (err) {
+        throw new AppError('CONFIG_INVALID', `cache > persist "${p.type}": ${(err as Error).message}`);
+      }
+    }
+    const stale = config.cache?.stale;
+    if (stale?.serveStale) this.reachability = new VaultReachability(config.vault, log.child({ component: 'vault-reachability' }));
+  }
+
+  /** Loads the store into the caches (before any stream is served). */
+  async restore(caches: Caches): Promise<void> {
+    const p = this.persistence;
+    const cache = this.config.cache;
+    if (!p || !cache) return;
+    const m = this.metrics;
+    p.setHooks({
+      refused: (reason) => m.persistRefused.inc({ reason }),
+      written: (n) => m.persistWrites.inc(n),
+      grantOf: (h) => caches.grants?.snapshot(h),
+    });
+    const t0 = Date.now();
+    // A token's record is kept while a stale answer could still be given for it.
+    const staleMs = cache.stale?.serveStale ? cache.stale.serveStaleMaxSeconds * 1000 : 0;
+    let state;
+    try {
+      state = p.load({ staleMs });
+    } catch (err) {
+      if (p.config.exitOnErr) throw new AppError('CONFIG_INVALID', `the persistent cache at ${p.config.path} cannot be read: ${(err as Error).message} (exit_on_err = true)`);
+      this.log.error({ err: (err as Error).message, path: p.config.path }, 'the persistent cache cannot be read; starting empty');
+      return;
+    }
+    if (state.refused > 0) {
+      this.log.warn({ refused: state.refused }, 'persisted records that did not open (another key, changed bytes, moved records) were refused and deleted');
+      if (p.config.exitOnErr) throw new AppError('CONFIG_INVALID', `${state.refused} persisted records were refused (exit_on_err = true)`);
+    }
+    const result = caches.restore(state);
+    this.workerMessages = result.workerMessages;
+    if (state.autoAuth && this.config.autoAuth) this.restoredAutoAuth = state.autoAuth;
+    m.persistLoaded.inc({ kind: 'secret' }, result.counts.secrets);
+    m.persistLoaded.inc({ kind: 'token' }, result.counts.tokens);
+    m.persistLoaded.inc({ kind: 'lease' }, result.counts.leases);
+    m.persistLoaded.inc({ kind: 'auto_auth' }, this.restoredAutoAuth ? 1 : 0);
+    m.persistLoaded.inc({ kind: 'expired' }, state.expired);
+    this.restoredAnything = result.counts.secrets + result.counts.leases + (this.restoredAutoAuth ? 1 : 0) > 0;
+    this.log.info({
+      ...result.counts, autoAuthToken: this.restoredAutoAuth !== undefined, expired: state.expired, refused: state.refused, ms: Date.now() - t0,
+    }, 'loaded the persistent cache');
+    await p.afterImport();
+  }
+
+  /** Stale answers: TokenGrants learns when Vault is down. Called once the caches exist. */
+  start(caches: Caches): void {
+    const stale = this.config.cache?.stale;
+    const r = this.reachability;
+    if (r && stale && caches.grants) {
+      caches.grants.serveStale(stale.serveStaleMaxSeconds * 1000, () => r.down(), () => this.metrics.staleAnswers.inc());
+      r.start();
+    }
+  }
+
+  /** What the worker needs once it runs (renewals of the restored leases, tokens to look up). */
+  takeWorkerMessages(): ExtprocMessage[] {
+    const out = this.workerMessages;
+    this.workerMessages = [];
+    return out;
+  }
+
+  /** A worker message: Vault answered (re-check restored tokens), a new auto-auth token (persist it). */
+  onWorkerMessage(msg: WorkerMessage, caches: Caches): void {
+    if (msg.type === 'vault-info' || msg.type === 'token' || msg.type === 'tokens-confirmed') {
+      this.vaultAnswered = true;
+      caches.vaultSeen();
+    }
+    if (msg.type === 'token') {
+      this.persistence?.autoAuth({ token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs });
+    }
+  }
+
+  /** Envoy answered instead of Vault (Vault unreachable). */
+  upstreamFailed(): void {
+    this.reachability?.failedUpstream();
+  }
+
+  /** readiness = "vault" (default): after a restart with something loaded, not ready until Vault answered. */
+  readinessReasons(): string[] {
+    const p = this.persistence;
+    if (!p || p.config.readiness === 'cache' || !this.restoredAnything || this.vaultAnswered) return [];
+    return ['Vault has not answered since the persisted cache was loaded (persist readiness = "vault")'];
+  }
+
+  /** readiness = "cache": the restored auto-auth token counts as held. */
+  get readyFromCache(): boolean {
+    return this.persistence?.config.readiness === 'cache';
+  }
+
+  async stop(): Promise<void> {
+    this.reachability?.stop();
+    await this.persistence?.close();
+  }
+}
