@@ -7,6 +7,24 @@ const Mocha = require('mocha');
 const { Spec } = Mocha.reporters;
 const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
+/** Child processes of this run that are still alive (a suite that forgot to stop what it started). */
+function childrenStillRunning() {
+  const fs = require('node:fs');
+  const left = [];
+  let pids = [];
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return left; }
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      left.push(`pid ${pid}: ${cmd.slice(0, 160)}`);
+    } catch { /* gone meanwhile */ }
+  }
+  return left;
+}
+
 class PassFailReporter extends Spec {
   constructor(runner, options) {
     super(runner, options);
@@ -23,6 +41,7 @@ class PassFailReporter extends Spec {
     runner.once(EVENT_RUN_END, () => {
       const { passes, failures, pending } = this.stats;
       process.stdout.write('\n');
+      for (const left of childrenStillRunning()) process.stdout.write(`left running after the suites: ${left}\n`);
       for (const [name, c] of perBackend) {
         process.stdout.write(`tests run against the ${name}: ${c.passed + c.failed} (${c.passed} passed, ${c.failed} failed)\n`);
       }
