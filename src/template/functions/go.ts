@@ -255,3 +255,30 @@ export function goStringToBytes(s: string): Buffer {
   }
   return Buffer.from(parts);
 }
+
+/**
+ * fmt.Errorf(text) with no arguments, as consul-template's redactinator builds its error: every
+ * `%verb` in the text becomes `%!verb(MISSING)`, `%%` becomes `%`, a final `%` is `%!(NOVERB)`.
+ */
+export function goErrorfNoArgs(text: string): string {
+  let out = '';
+  const cps = Array.from(text);
+  for (let i = 0; i < cps.length; i++) {
+    if (cps[i] !== '%') { out += cps[i]; continue; }
+    i++;
+    while (i < cps.length && '+-# 0'.includes(cps[i]!)) i++;
+    let badWidth = false;
+    if (cps[i] === '*') { badWidth = true; i++; } else while (i < cps.length && /\d/.test(cps[i]!)) i++;
+    let badPrec = false;
+    if (cps[i] === '.') {
+      i++;
+      if (cps[i] === '*') { badPrec = true; i++; } else while (i < cps.length && /\d/.test(cps[i]!)) i++;
+    }
+    if (badWidth) out += '%!(BADWIDTH)';
+    if (badPrec) out += '%!(BADPREC)';
+    if (i >= cps.length) { out += '%!(NOVERB)'; break; }
+    const verb = cps[i]!;
+    out += verb === '%' ? '%' : `%!${verb}(MISSING)`;
+  }
+  return out;
+}

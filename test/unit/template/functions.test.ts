@@ -1,0 +1,48 @@
+// consul-template's pure functions compared with consul-template itself: every case in
+// functions-oracle-cases.ts is rendered by the template oracle (consul-template's NewTemplate/Execute,
+// the version Vault 1.15.6's Agent runs) and computed by calling our function; the printed value
+// must be the same, or, when consul-template fails, our error text must be the one in its message.
+import { expect } from 'chai';
+import { goErrorfNoArgs } from '../../../src/template/functions/go.js';
+import { renderWithConsulTemplate, type OracleResult } from '../../template-oracle/oracle.js';
+import { CASES } from './functions-oracle-cases.js';
+import { evaluate, templateOf } from './functions-harness.js';
+
+describe('unit: template functions against consul-template (oracle, consul mode)', function () {
+  this.timeout(300_000);
+  let expected: OracleResult[] = [];
+  before(async () => {
+    expected = await renderWithConsulTemplate(CASES.map((fc) => ({
+      template: templateOf(fc),
+      ...(fc.data === undefined ? {} : { data: fc.data }),
+      ...(fc.env ? { env: fc.env } : {}),
+    })));
+  });
+
+  it(`has at least 80 cases, each function of the brief at least once (${CASES.length} cases)`, () => {
+    expect(CASES.length).to.be.at.least(80);
+    const named = new Set(CASES.flatMap((c) => [c.f]));
+    for (const f of ['base64Decode', 'base64Encode', 'base64URLDecode', 'base64URLEncode', 'toJSON', 'toJSONPretty', 'toUnescapedJSON',
+      'toUnescapedJSONPretty', 'parseJSON', 'toYAML', 'contains', 'containsAll', 'containsAny', 'containsNone', 'containsNotAll', 'in',
+      'split', 'join', 'trimSpace', 'trim', 'trimPrefix', 'trimSuffix', 'toLower', 'toUpper', 'toTitle', 'replaceAll', 'regexReplaceAll',
+      'regexMatch', 'indent', 'parseBool', 'parseInt', 'parseFloat', 'parseUint', 'sha256Hex', 'md5sum', 'add', 'subtract', 'multiply',
+      'divide', 'modulo', 'minimum', 'maximum', 'timestamp', 'loop', 'explode', 'splitToMap', 'env', 'envOrDefault', 'mustEnv']) {
+      expect(named.has(f), f).to.equal(true);
+    }
+  });
+
+  CASES.forEach((fc, i) => {
+    it(`#${i} ${templateOf(fc).slice(0, 110)}`, async () => {
+      const want = expected[i]!;
+      const got = await evaluate(fc);
+      if (want.error !== undefined) {
+        expect(got, `consul-template failed with: ${want.error}`).to.have.property('error');
+        // consul-template passes the message through fmt.Errorf without arguments (its redactinator).
+        const msg = goErrorfNoArgs((got as { error: string }).error);
+        expect(want.error, 'our error text is in consul-template\'s message').to.include(msg);
+      } else {
+        expect(got, `consul-template rendered: ${JSON.stringify(want.output)}`).to.deep.equal({ output: want.output });
+      }
+    });
+  });
+});
