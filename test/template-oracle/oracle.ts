@@ -15,6 +15,8 @@ export interface OracleCase {
   template: string;
   /** JSON data, decoded by the tool with UseNumber (numbers become json.Number, as Vault's client decodes). Go mode: dot; consul mode: the function `oracleData`. */
   data?: unknown;
+  /** The data as JSON text, sent as written (keeps number texts such as 1.50); wins over `data`. */
+  dataJson?: string;
   leftDelim?: string;
   rightDelim?: string;
   /** Go mode: Option("missingkey=…") when given. Consul mode: "error" is ErrMissingKey, else missingkey=zero. */
@@ -33,7 +35,11 @@ export function buildTemplateOracle(): Promise<string> {
 async function runOracle(mode: 'go' | 'consul', cases: readonly OracleCase[]): Promise<OracleResult[]> {
   if (cases.length === 0) return [];
   const binary = await buildTemplateOracle();
-  const input = JSON.stringify(cases.map((c) => ({ mode, ...c, name: c.name ?? 't' })));
+  const input = `[${cases.map((c) => {
+    const { dataJson, ...rest } = c;
+    const head = JSON.stringify({ mode, ...rest, name: c.name ?? 't' });
+    return dataJson === undefined ? head : `${head.slice(0, -1)},"data":${dataJson}}`;
+  }).join(',')}]`;
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(binary, [], { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 }, (err, out, stderr) => {
       if (err) reject(new Error(`template-oracle failed: ${stderr.trim() || err.message}`));

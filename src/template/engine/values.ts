@@ -1,0 +1,120 @@
+/**
+ * Go's view of JavaScript values inside the engine (see ../types.ts): kinds and type names as
+ * reflect reports them, plus two engine-internal wrappers:
+ * - `Iface`: a value whose static type is interface{} — what a map lookup, a slice element or a
+ *   range element of Vault's JSON gives (Go keeps them apart from concrete values: a nil one is
+ *   "nil pointer evaluating interface {}.X", a missing one is "<no value>");
+ * - `GoFloat`: a float64 constant with an integral value (`1.0` in a template), which JavaScript
+ *   numbers cannot tell from an int.
+ * `undefined` is reflect's invalid Value (a missing key, nil data).
+ */
+import { GoStruct, JsonNumber } from '../types.js';
+
+export class Iface {
+  /** null: a nil interface. */
+  constructor(readonly v: unknown) {}
+}
+
+export class GoFloat {
+  constructor(readonly value: number) {}
+}
+
+export type Kind =
+  | 'invalid' | 'bool' | 'int' | 'float64' | 'string' | 'slice' | 'map' | 'struct' | 'ptr' | 'func' | 'interface';
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+export function kindOf(v: unknown): Kind {
+  if (v === undefined || v === null) return 'invalid';
+  if (v instanceof Iface) return 'interface';
+  switch (typeof v) {
+    case 'boolean': return 'bool';
+    case 'number': return Number.isInteger(v) ? 'int' : 'float64';
+    case 'bigint': return 'int';
+    case 'string': return 'string';
+    case 'function': return 'func';
+  }
+  if (v instanceof GoFloat) return 'float64';
+  if (v instanceof JsonNumber) return 'string';
+  if (Array.isArray(v)) return 'slice';
+  if (v instanceof GoStruct) return v.goTypeName.startsWith('*') ? 'ptr' : 'struct';
+  return 'map';
+}
+
+/** reflect.Type.String() of a value. */
+export function typeString(v: unknown): string {
+  if (v === undefined || v === null) return '<nil>';
+  if (v instanceof Iface) return 'interface {}';
+  switch (typeof v) {
+    case 'boolean': return 'bool';
+    case 'number': return Number.isInteger(v) ? 'int' : 'float64';
+    case 'bigint': return 'int64';
+    case 'string': return 'string';
+    case 'function': return 'func(...interface {}) (interface {}, error)';
+  }
+  if (v instanceof GoFloat) return 'float64';
+  if (v instanceof JsonNumber) return 'json.Number';
+  if (Array.isArray(v)) return '[]interface {}';
+  if (v instanceof GoStruct) return v.goTypeName;
+  return 'map[string]interface {}';
+}
+
+/** indirectInterface: the concrete value inside an interface (undefined for a nil one). */
+export function concrete(v: unknown): unknown {
+  if (v instanceof Iface) return v.v ?? undefined;
+  return v ?? undefined;
+}
+
+/** A container element as reflect sees it: its static type is interface{}. */
+export function elem(v: unknown): Iface {
+  return new Iface(v ?? null);
+}
+
+/** The exported fields of a struct (own enumerable properties with an upper-case first letter). */
+export function structFields(s: GoStruct): [string, unknown][] {
+  return Object.entries(s).filter(([k]) => /^\p{Lu}/u.test(k));
+}
+
+/** A struct field's value as the engine carries it (a nil field is a nil interface/pointer). */
+export function fieldValue(v: unknown): unknown {
+  return v === null || v === undefined ? new Iface(null) : v;
+}
+
+/** Map keys in Go's order (fmtsort: strings by bytes, which is code point order). */
+export function sortedKeys(m: Record<string, unknown>): string[] {
+  return Object.keys(m).sort(compareStrings);
+}
+
+export function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done) return y.done ? 0 : -1;
+    if (y.done) return 1;
+    const cx = x.value.codePointAt(0)!;
+    const cy = y.value.codePointAt(0)!;
+    if (cx !== cy) return cx < cy ? -1 : 1;
+  }
+}
+
+/** The numeric value of an int or float kind. */
+export function numberOf(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof GoFloat) return v.value;
+  return NaN;
+}
+
+/** Values handed to functions: engine wrappers removed (GoFloat becomes a number). */
+export function toPublic(v: unknown): unknown {
+  const c = concrete(v);
+  if (c instanceof GoFloat) return c.value;
+  return c === undefined ? null : c;
+}
