@@ -1,8 +1,10 @@
 // A diagnostic (not a test): renders the golden corpus in this process with the engine and the
 // functions alone (no renderer, no worker) and compares each result with real Vault Agent's file,
-// to tell an engine/functions mismatch from a renderer one. Run:
-//   npx tsx test/e2e/template-golden/direct.ts [case names…]
-import { readFileSync } from 'node:fs';
+// to tell an engine/functions mismatch from a renderer one; with --sim, our side reads the
+// simulator (seeded alike) instead of the real Vault. Run:
+//   npx tsx test/e2e/template-golden/direct.ts [--sim] [case names…]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../../support/backend.js';
 import { parseTemplate } from '../../../src/template/engine/index.js';
@@ -11,15 +13,20 @@ import { CASES } from './cases.js';
 import { errorClass, goldenEnv, goldenToken, normalisePem, removeRun, runSide, seed, TEMPLATES } from './harness.js';
 import { RUN_OPTS } from './oracle.js';
 
-const only = process.argv.slice(2);
-const cases = CASES.filter((c) => only.length === 0 || only.includes(c.name));
+const args = process.argv.slice(2);
+const sim = args.includes('--sim');
+const only = args.filter((a) => a !== '--sim');
+const cases = CASES.filter((c) => (only.length === 0 || only.includes(c.name)) && !(sim && c.pki));
 const vault = await startBackend('real');
+const ourVault = sim ? await startBackend('sim') : vault;
 let same = 0;
 try {
   await seed(vault, { pki: true });
-  const tokenFile = join(vault.url.includes('/') ? '/tmp' : '/tmp', `golden-direct-${process.pid}`);
-  await goldenToken(vault, tokenFile);
-  const token = readFileSync(tokenFile, 'utf8');
+  if (sim) await seed(ourVault, { pki: false });
+  const dir = mkdtempSync(join(tmpdir(), 'vxp-golden-direct-'));
+  await goldenToken(ourVault, join(dir, 'token'));
+  const token = readFileSync(join(dir, 'token'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
   const env = goldenEnv();
   for (const c of cases) {
     const agent = await runSide('agent', vault, vault.url, [c], RUN_OPTS);
@@ -27,7 +34,7 @@ try {
     const ctx: RenderContext = {
       vault: {
         async request(method, path, body) {
-          const res = await fetch(`${vault.url}/v1/${path}`, {
+          const res = await fetch(`${ourVault.url}/v1/${path}`, {
             method, headers: { 'x-vault-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
             ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           });
@@ -62,4 +69,5 @@ try {
   console.log(`${same}/${cases.length} the same`);
 } finally {
   await vault.close();
+  if (sim) await ourVault.close();
 }
