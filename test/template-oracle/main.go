@@ -12,7 +12,11 @@
 //	{ "output": "..." } or { "error": "<Go's error text>" }
 //
 // "go" mode: data decoded with json.Decoder.UseNumber (as Vault's Go client decodes responses), the
-// template named `name`, Option("missingkey=…") when given, Delims when given.
+// template named `name`, Option("missingkey=…") when given, Delims when given, and a few test
+// functions (all `func(args ...interface{})`, as the engine sees a caller's functions) whose
+// TypeScript twins live in the engine's tests: oracleEcho returns its arguments as []interface{},
+// oracleFail fails with fmt.Sprint(args...), oracleNil returns nil, oracleSecret returns a
+// consul-template *dependency.Secret whose Data is its first argument (when a map).
 // "consul" mode: template.NewTemplate + Execute with an empty Brain and `env` as the environment
 // (consul-template parses with the name "", executes with nil dot, missingkey=zero unless
 // missingKey is "error"); `data`, when given, is reachable as the function `oracleData`.
@@ -21,14 +25,31 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	gotemplate "text/template"
 
+	"github.com/hashicorp/consul-template/dependency"
 	cttemplate "github.com/hashicorp/consul-template/template"
 )
+
+var testFuncs = gotemplate.FuncMap{
+	"oracleEcho": func(args ...interface{}) interface{} { return args },
+	"oracleFail": func(args ...interface{}) (interface{}, error) { return nil, errors.New(fmt.Sprint(args...)) },
+	"oracleNil":  func(args ...interface{}) interface{} { return nil },
+	"oracleSecret": func(args ...interface{}) *dependency.Secret {
+		s := &dependency.Secret{RequestID: "req-1", LeaseDuration: 2764800}
+		if len(args) > 0 {
+			if m, ok := args[0].(map[string]interface{}); ok {
+				s.Data = m
+			}
+		}
+		return s
+	},
+}
 
 type oracleCase struct {
 	Mode       string            `json:"mode"`
@@ -64,7 +85,7 @@ func renderGo(c oracleCase) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("oracle: bad data: %w", err)
 	}
-	t := gotemplate.New(c.Name)
+	t := gotemplate.New(c.Name).Funcs(testFuncs)
 	t.Delims(c.LeftDelim, c.RightDelim)
 	if c.MissingKey != "" {
 		t.Option("missingkey=" + c.MissingKey)

@@ -7,7 +7,7 @@ import { JsonNumber } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
-  compareStrings, concrete, elem, Iface, kindOf, numberOf, typeString,
+  compareStrings, concrete, derefTypeString, elem, Iface, kindOf, NilPtr, numberOf, typeString,
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
@@ -34,12 +34,14 @@ export function isTrue(v: unknown): boolean {
     case 'string': return (c instanceof JsonNumber ? c.text : (c as string)).length > 0;
     case 'slice': return (c as unknown[]).length > 0;
     case 'map': return Object.keys(c as object).length > 0;
-    default: return true; // structs, pointers, functions
+    case 'ptr': return !(c instanceof NilPtr);
+    default: return true; // structs, functions
   }
 }
 
 /** indirect(): through interfaces (our pointers are never nil); isNil for a nil interface. */
 export function indirect(v: unknown): { v: unknown; isNil: boolean } {
+  if (v instanceof NilPtr) return { v, isNil: true };
   let x = v;
   while (x instanceof Iface) {
     if (x.v === null || x.v === undefined) return { v: x, isNil: true };
@@ -65,7 +67,7 @@ function str(v: unknown): string {
 }
 
 function isNilValue(v: unknown): boolean {
-  return v === undefined || v === null || (v instanceof Iface && (v.v === null || v.v === undefined));
+  return v === undefined || v === null || v instanceof NilPtr || (v instanceof Iface && (v.v === null || v.v === undefined));
 }
 
 function comparable(v: unknown): boolean {
@@ -169,7 +171,7 @@ function index(itemIn: unknown, ...indexes: unknown[]): unknown {
       const m = item as Record<string, unknown>;
       item = Object.prototype.hasOwnProperty.call(m, idx) ? elem(m[idx]) : new Iface(null);
     } else {
-      throw new CallError(`can't index item of type ${typeString(item)}`);
+      throw new CallError(`can't index item of type ${derefTypeString(item)}`);
     }
   }
   return item;
@@ -190,7 +192,7 @@ function slice(itemIn: unknown, ...indexes: unknown[]): unknown {
   } else if (k === 'slice') {
     len = (item as unknown[]).length;
   } else {
-    throw new CallError(`can't slice item of type ${typeString(item)}`);
+    throw new CallError(`can't slice item of type ${derefTypeString(item)}`);
   }
   const idx = [0, len, len];
   indexes.forEach((x, i) => { idx[i] = indexArg(concrete(x), len); });
@@ -211,7 +213,7 @@ function length(itemIn: unknown): number {
     case 'map': return Object.keys(v as object).length;
     case 'string': return utf8(str(v)).length;
     case 'invalid': throw new CallError('reflect: call of reflect.Value.Type on zero Value');
-    default: throw new CallError(`len of type ${typeString(v)}`);
+    default: throw new CallError(`len of type ${derefTypeString(v)}`);
   }
 }
 

@@ -362,7 +362,7 @@ export class Executor {
       const field = structFields(rv as GoStruct).find(([name]) => name === fieldName);
       if (field) {
         if (hasArgs) this.errorf(s, `${fieldName} has arguments but cannot be invoked as function`);
-        return fieldValue(field[1]);
+        return fieldValue(rv as GoStruct, fieldName, field[1]);
       }
     } else if (k === 'map') {
       if (hasArgs) this.errorf(s, `${fieldName} is not a method but has arguments`);

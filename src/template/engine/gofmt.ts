@@ -6,7 +6,7 @@
  */
 import { GoStruct, JsonNumber } from '../types.js';
 import { canBackquote, formatFloat, formatFloatBits, quote, quoteRune } from './strconv.js';
-import { elem, fieldValue, GoFloat, Iface, kindOf, sortedKeys, structFields, typeString } from './values.js';
+import { elem, fieldValue, GoFloat, Iface, kindOf, NilPtr, sortedKeys, structFields, typeString } from './values.js';
 
 const LDIGITS = '0123456789abcdefx';
 const UDIGITS = '0123456789ABCDEFX';
@@ -315,10 +315,11 @@ class Printer {
       return;
     }
     // Addresses are not reproducible; print a fixed one.
-    const addr = 0xc000010000n;
+    const addr = v instanceof NilPtr ? 0n : 0xc000010000n;
     switch (verb) {
       case 'v':
-        if (this.sharpV) this.buf += `(${typeString(v)})(0x${addr.toString(16)})`;
+        if (this.sharpV) this.buf += `(${typeString(v)})(${addr === 0n ? 'nil' : `0x${addr.toString(16)}`})`;
+        else if (addr === 0n) this.pad('<nil>');
         else this.fmtHexAddr(addr, !this.sharp);
         return;
       case 'p': this.fmtHexAddr(addr, !this.sharp); return;
@@ -420,7 +421,7 @@ class Printer {
         structFields(s).forEach(([name, v], i) => {
           if (i > 0) this.buf += this.sharpV ? ', ' : ' ';
           if (this.plusV || this.sharpV) this.buf += `${name}:`;
-          this.printValue(fieldValue(v), verb, depth + 1);
+          this.printValue(fieldValue(s, name, v), verb, depth + 1);
         });
         this.buf += '}';
         return;
@@ -454,7 +455,7 @@ class Printer {
         return;
       }
       case 'ptr':
-        if (depth === 0) {
+        if (depth === 0 && !(value instanceof NilPtr)) {
           this.buf += '&';
           this.printStructBody(value as GoStruct, verb, depth + 1);
           return;
@@ -473,7 +474,7 @@ class Printer {
     structFields(s).forEach(([name, v], i) => {
       if (i > 0) this.buf += this.sharpV ? ', ' : ' ';
       if (this.plusV || this.sharpV) this.buf += `${name}:`;
-      this.printValue(fieldValue(v), verb, depth + 1);
+      this.printValue(fieldValue(s, name, v), verb, depth + 1);
     });
     this.buf += '}';
   }
@@ -704,6 +705,7 @@ export function sprintValue(v: unknown): string {
   const p = new Printer();
   const c = v instanceof Iface ? (v.v ?? null) : v;
   if (c instanceof GoStruct && kindOf(c) === 'ptr') p.printStructBody(c, 'v', 1);
+  else if (c instanceof NilPtr) p.pad('<nil>');
   else p.printArg(c, 'v');
   return p.buf;
 }

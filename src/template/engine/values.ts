@@ -15,6 +15,11 @@ export class Iface {
   constructor(readonly v: unknown) {}
 }
 
+/** A nil pointer of a known type (a GoStruct field declared as a pointer, holding null). */
+export class NilPtr {
+  constructor(readonly typeName: string) {}
+}
+
 export class GoFloat {
   constructor(readonly value: number) {}
 }
@@ -40,6 +45,7 @@ export function kindOf(v: unknown): Kind {
   }
   if (v instanceof GoFloat) return 'float64';
   if (v instanceof JsonNumber) return 'string';
+  if (v instanceof NilPtr) return 'ptr';
   if (Array.isArray(v)) return 'slice';
   if (v instanceof GoStruct) return v.goTypeName.startsWith('*') ? 'ptr' : 'struct';
   return 'map';
@@ -58,6 +64,7 @@ export function typeString(v: unknown): string {
   }
   if (v instanceof GoFloat) return 'float64';
   if (v instanceof JsonNumber) return 'json.Number';
+  if (v instanceof NilPtr) return v.typeName;
   if (Array.isArray(v)) return '[]interface {}';
   if (v instanceof GoStruct) return v.goTypeName;
   return 'map[string]interface {}';
@@ -79,9 +86,25 @@ export function structFields(s: GoStruct): [string, unknown][] {
   return Object.entries(s).filter(([k]) => /^\p{Lu}/u.test(k));
 }
 
-/** A struct field's value as the engine carries it (a nil field is a nil interface/pointer). */
-export function fieldValue(v: unknown): unknown {
-  return v === null || v === undefined ? new Iface(null) : v;
+/**
+ * A struct field's value as the engine carries it. A GoStruct subclass may declare its fields' Go
+ * types in a static `goFields` record (e.g. `{ Data: 'map[string]interface {}', Auth:
+ * '*dependency.SecretAuth' }`); a null field is then that type's nil (an empty map or slice, a nil
+ * pointer that prints <nil>, a zero string/int/bool). Without it a null field is a nil interface.
+ */
+export function fieldValue(s: GoStruct, name: string, v: unknown): unknown {
+  if (v !== null && v !== undefined) return v;
+  const types = (s.constructor as { goFields?: Record<string, string> }).goFields;
+  const t = types?.[name];
+  if (t === undefined || t === 'interface {}') return new Iface(null);
+  if (t.startsWith('*')) return new NilPtr(t);
+  if (t.startsWith('map[')) return {};
+  if (t.startsWith('[]')) return [];
+  if (t === 'string') return '';
+  if (t === 'bool') return false;
+  if (/^u?int(8|16|32|64)?$/.test(t)) return 0;
+  if (t === 'float64' || t === 'float32') return new GoFloat(0);
+  return new Iface(null);
 }
 
 /** Map keys in Go's order (fmtsort: strings by bytes, which is code point order). */
@@ -116,5 +139,12 @@ export function numberOf(v: unknown): number {
 export function toPublic(v: unknown): unknown {
   const c = concrete(v);
   if (c instanceof GoFloat) return c.value;
+  if (c instanceof NilPtr) return null;
   return c === undefined ? null : c;
+}
+
+/** The type indirect() leaves: a pointer to a struct becomes the struct. */
+export function derefTypeString(v: unknown): string {
+  const t = typeString(v);
+  return v instanceof GoStruct && t.startsWith('*') ? t.slice(1) : t;
 }
