@@ -13,7 +13,10 @@ import { canonicalNamespace } from './cache/static-key.js';
 import { MemoryStore } from './cache/store.js';
 import { TokenGrants } from './cache/token-grants.js';
 import { hashToken } from './cache/token-hash.js';
-import { mayRevokeTokens } from './cache/lease-rules.js';
+import { answerTemplateLookup, templateRecordEffects, type CacheView } from './worker/templates/cache-reads.js';
+import { leaseRecordOf, mayRevokeTokens } from './cache/lease-rules.js';
+import type { Persistence, RestoredState } from './persist/persistence.js';
+import { recheckMessages, restoreInto, type RestoreResult } from './persist/restore.js';
 
 /**
  * Both caches on the ext_proc side, and everything that changes them: the streams' effects
@@ -32,16 +35,23 @@ export class Caches {
   private namespaces: boolean | undefined;
   private recheckSeq = 0;
   private readonly cacheLogins: boolean;
+  /** The static cache's memory store, below the persistence layer (restore writes here). */
+  private staticMemory: MemoryStore | undefined;
+  /** Restored tokens Vault has not confirmed since the restart (src/persist/restore.ts). */
+  private restoredAwaiting: RestoreResult['awaiting'] = new Map();
 
   constructor(
     config: CacheConfig | undefined,
     private readonly metrics: Metrics,
     private readonly toWorker: (msg: ExtprocMessage) => void,
     private readonly log: Logger,
+    /** The persistent store (cache { persist … }): every change is written through. */
+    private readonly persist?: Persistence,
   ) {
     this.cacheLogins = config?.cacheLogins ?? true;
     if (config?.staticSecrets) {
-      this.static = new StaticCache(new MemoryStore(config.maxBytes), (path, reason) => {
+      this.staticMemory = new MemoryStore(config.maxBytes);
+      this.static = new StaticCache(persist ? persist.wrapStaticStore(this.staticMemory) : this.staticMemory, (path, reason) => {
         metrics.evictions.inc({ cache: 'static', reason });
         toWorker({ type: 'static-forget', path });
       });
@@ -51,6 +61,7 @@ export class Caches {
       this.lease = new LeaseCache((entry, reason) => {
         metrics.evictions.inc({ cache: 'lease', reason });
         toWorker({ type: 'lease-untrack', key: entry.key });
+        persist?.leaseGone(entry.key);
         // A token the lease cache let go of (revoked, its parent revoked, expired, cleared) reads
         // nothing from the static cache until it proves access again.
         if (entry.kind === 'token' && entry.tokenHash) this.dropToken(entry.tokenHash);
@@ -86,6 +97,74 @@ export class Caches {
     this.autoAuthHash = hash;
   }
 
+  /**
+   * The worker thread crashed and what it kept is gone (worker/supervisor.ts). What a new worker
+   * needs is sent again (it waits for the new thread): a lease-track (renew now) for every lease-cache
+   * entry whose renewing token we hold, and a static-access for every proof of access of a token we
+   * hold. The raw tokens this side holds: the auto-auth token and the tokens in the lease cache's
+   * token entries. Any other token's cached access ends here (it proves it again on its next miss):
+   * nobody could re-check it. A lease we cannot name the token of is evicted (nobody could renew it).
+   */
+  workerLost(autoAuthToken: string | undefined): { leasesTracked: number; leasesEvicted: number; tokensKept: number; tokensDropped: number } {
+    const raw = new Map<string, string>();
+    if (autoAuthToken) raw.set(hashToken(autoAuthToken), autoAuthToken);
+    const entries = (this.lease?.all() ?? []).map((entry) => ({ entry, record: leaseRecordOf(Buffer.from(entry.response.body)) }));
+    for (const { record } of entries) if (record?.kind === 'token') raw.set(hashToken(record.clientToken), record.clientToken);
+    let leasesTracked = 0;
+    const unrenewable: string[] = [];
+    for (const { entry, record } of entries) {
+      const token = record?.kind === 'token' ? record.clientToken : entry.ownerHash ? raw.get(entry.ownerHash) : undefined;
+      if (!record || !token) {
+        unrenewable.push(entry.key);
+        continue;
+      }
+      this.toWorker({
+        type: 'lease-track', key: entry.key, kind: entry.kind, token, ttlSeconds: record.ttlSeconds, renewNow: true,
+        ...(entry.leaseId ? { leaseId: entry.leaseId } : {}),
+      });
+      leasesTracked++;
+    }
+    for (const key of unrenewable) this.lease?.evictKey(key, 'renewal_stopped');
+    const kept = new Set<string>();
+    const dropped = new Set<string>();
+    if (this.static && this.grants) {
+      for (const path of this.static.paths()) {
+        for (const tokenHash of this.static.provers(path)) {
+          const token = raw.get(tokenHash);
+          if (token) {
+            kept.add(tokenHash);
+            this.toWorker({ type: 'static-access', path, token });
+          } else dropped.add(tokenHash);
+        }
+      }
+      for (const tokenHash of this.grants.known()) if (!raw.has(tokenHash)) dropped.add(tokenHash);
+      for (const tokenHash of dropped) {
+        this.static.revokeEverywhere(tokenHash);
+        this.grants.forget(tokenHash);
+      }
+    }
+    return { leasesTracked, leasesEvicted: unrenewable.length, tokensKept: kept.size, tokensDropped: dropped.size };
+  }
+
+  /**
+   * Puts what the persistent store held back into the caches (src/persist/restore.ts); returns the
+   * messages the worker needs once it runs (renew the leases, look the tokens up again).
+   */
+  restore(state: RestoredState, nowMs = Date.now()): RestoreResult {
+    const result = restoreInto({
+      ...(this.staticMemory ? { staticMemory: this.staticMemory } : {}),
+      ...(this.grants ? { grants: this.grants } : {}),
+      ...(this.lease ? { lease: this.lease } : {}),
+    }, state, nowMs);
+    this.restoredAwaiting = result.awaiting;
+    return result;
+  }
+
+  /** Vault answered the worker again: restored tokens not yet confirmed are looked up again. */
+  vaultSeen(): void {
+    for (const msg of recheckMessages(this.restoredAwaiting)) this.toWorker(msg);
+  }
+
   /** Applies a stream effect that concerns the caches; returns false for the others. */
   onEffect(effect: StreamEffect): boolean {
     switch (effect.type) {
@@ -98,6 +177,7 @@ export class Caches {
       case 'static-record': {
         if (!this.static || !this.grants || this.grants.isIneligible(effect.tokenHash)) return true;
         const newOnPath = this.static.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
+        this.persist?.tokenSeen(effect.tokenHash, effect.token);
         // Vault answered this token: a known token is confirmed; an unknown one is looked up first.
         const tell = this.grants.sawRead(effect.tokenHash, effect.sentAtMs);
         if (newOnPath || (tell && !this.grants.allows(effect.tokenHash, Date.now()))) {
@@ -108,6 +188,7 @@ export class Caches {
       case 'lease-record':
         if (!this.lease) return true;
         this.lease.record(effect.entry);
+        this.persist?.leaseRecorded(effect.entry, effect.renewToken, effect.ttlSeconds);
         this.toWorker({
           type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
           ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
@@ -162,15 +243,25 @@ export class Caches {
         this.kvMounts.learn(msg.mountPrefix, msg.kind, msg.kvVersion);
         return true;
       case 'token-info':
-        this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs);
+        this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs, msg.expiresAtMs);
         if (!msg.eligible) this.static?.revokeEverywhere(msg.tokenHash);
+        this.restoredAwaiting.delete(msg.tokenHash);
+        if (msg.eligible) this.persist?.tokenChanged(msg.tokenHash);
+        else this.persist?.tokenForgotten(msg.tokenHash);
         return true;
       case 'tokens-confirmed':
         this.grants?.confirmed(msg.tokenHashes, msg.atMs);
+        for (const h of msg.tokenHashes) this.persist?.tokenChanged(h);
         return true;
       case 'vault-info':
         if (this.namespaces !== msg.namespaces) this.log.info({ version: msg.version, namespaces: msg.namespaces }, 'Vault identified');
         this.namespaces = msg.namespaces;
+        return true;
+      case 'template-lookup':
+        this.toWorker(answerTemplateLookup(this.templateView(), msg));
+        return true;
+      case 'template-record':
+        for (const effect of templateRecordEffects(this.templateView(), msg)) this.onEffect(effect);
         return true;
       case 'recheck-done':
         this.log.debug({ seq: msg.seq }, 'every token with cached access was checked again');
@@ -252,8 +343,14 @@ export class Caches {
     // token's cached access waits for a confirmation begun after this moment.
     if (this.grants && mayRevokeTokens({ kind }, value)) {
       this.grants.expireAll();
+      this.persist?.allTokensChanged();
       this.toWorker({ type: 'recheck', seq: ++this.recheckSeq });
     }
+  }
+
+  /** What a template's read needs of the caches (src/worker/templates/cache-reads.ts). */
+  private templateView(): CacheView {
+    return { static: this.static, grants: this.grants, mounts: this.kvMounts, autoAuthHash: this.autoAuthHash, namespaces: this.namespaces, metrics: this.metrics, nowMs: Date.now() };
   }
 
   /** Every token with cached access is looked up again before it is served again. */
@@ -266,6 +363,8 @@ export class Caches {
     if (!this.static || !this.grants?.knows(tokenHash)) return;
     this.static.revokeEverywhere(tokenHash);
     this.grants?.forget(tokenHash);
+    this.restoredAwaiting.delete(tokenHash);
+    this.persist?.tokenForgotten(tokenHash);
     this.toWorker({ type: 'token-revoked', tokenHash });
   }
 

@@ -154,6 +154,11 @@ export class LeaseCache {
     return [...this.entries.keys()].flatMap((k) => this.evictKey(k, 'cleared'));
   }
 
+  /** Every entry now (a restarted worker is told what to renew again: Caches.workerLost). */
+  all(): LeaseEntry[] {
+    return [...this.entries.values()];
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -142,9 +142,10 @@ function samples(): KeySample[] {
     ['static_secret_token_capability_refresh_interval', 'proxy', '"5m"'],
   ];
   for (const [k, used, v] of cache) add(`cache > ${k}`, used, { extra: `cache {\n  ${k} = ${v}\n}` });
-  add('cache > persist', 'both', { extra: 'cache {\n  persist "kubernetes" {\n    path = "/vault/agent-cache"\n  }\n}' });
+  // Our persist blocks need a key source (never inside the store, unlike Vault Agent's): the samples name one.
+  add('cache > persist', 'both', { extra: 'cache {\n  persist "kubernetes" {\n    path = "/vault/agent-cache"\n    key_file = "/tmp/persist.key"\n  }\n}' });
   for (const [k, v] of [['type', '"kubernetes"'], ['path', '"/vault/agent-cache"'], ['keep_after_import', 'true'], ['exit_on_err', 'true'], ['service_account_token_file', '"/tmp/sa"']] as const) {
-    add(`cache > persist > ${k}`, 'both', { extra: `cache {\n  persist = {\n    type = "kubernetes"\n    path = "/vault/agent-cache"\n    ${k} = ${v}\n  }\n}` });
+    add(`cache > persist > ${k}`, 'both', { extra: `cache {\n  persist = {\n    type = "kubernetes"\n    path = "/vault/agent-cache"\n    key_file = "/tmp/persist.key"\n    ${k} = ${v}\n  }\n}` });
   }
   const listener: Array<[string, string, string?]> = [
     ['type', '"tcp"'], ['address', ''], ['role', '"default"'], ['purpose', '"api"'], ['cluster_address', '"127.0.0.1:8201"'],

@@ -1,3 +1,4 @@
+import { staleHit } from '../persist/stale.js';
 import { parseCacheClear, type CacheClearCommand } from '../cache/cache-clear.js';
 import { isLeaseCandidate, matchRevocation, matchUnmount, revocationValue } from '../cache/lease-rules.js';
 import { leaseKey } from '../cache/lease-key.js';
@@ -70,7 +71,9 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (sc && staticKey && token && tokenHash) {
     const hit = sc.cache.lookup(staticKey, tokenHash);
     if (hit) {
-      if (sc.grants.allows(tokenHash, nowMs)) return respond(state, cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit', cache: 'static' }]);
+      // serve_stale (src/persist/stale.ts): past the grant, while Vault cannot answer, within serve_stale_max.
+      const grant = sc.grants.servable(tokenHash, nowMs);
+      if (grant) return respond(state, grant === 'stale' ? staleHit(cacheHit(hit, nowMs, sentReq.namespace)) : cacheHit(hit, nowMs, sentReq.namespace), [{ type: 'cache-hit', cache: 'static' }]);
       // The token proved access but the worker has not looked it up yet (a first hit): wait for it, once.
       const lookup = sc.grants.pendingFor(tokenHash);
       if (lookup && !state.coalesced) return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: lookup };

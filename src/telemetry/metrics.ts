@@ -24,6 +24,16 @@ export class Metrics {
   readonly eventStreamConnected = new Gauge({ name: 'vault_extproc_event_stream_connected', help: '1 while subscribed to Vault KV events', registers: [this.registry] });
   readonly eventStreamReconnects = this.counter('vault_extproc_event_stream_reconnects_total', 'Connections to the KV event stream after the first');
   readonly eventsReceived = this.counter('vault_extproc_events_received_total', 'KV event frames received (valid or not)');
+  readonly workerRestarts = this.counter('vault_extproc_worker_restarts_total', 'Worker thread restarts after a crash (worker/supervisor.ts)');
+  readonly workerUp = new Gauge({ name: 'vault_extproc_worker_up', help: '1 while the worker thread runs and is back (its auto-auth token held), 0 from a crash until then', registers: [this.registry] });
+  // The persistent cache and stale answers (src/persist/): refused = a record that did not open (wrong_key, tampered, malformed).
+  readonly persistRefused = new Counter({ name: 'vault_extproc_persist_refused_total', help: 'Persisted records refused at load and dropped, by reason (wrong_key, tampered, malformed)', labelNames: ['reason'], registers: [this.registry] });
+  readonly persistLoaded = new Counter({ name: 'vault_extproc_persist_loaded_total', help: 'Records loaded from the persistent store at start, by kind (secret, token, lease, auto_auth, expired)', labelNames: ['kind'], registers: [this.registry] });
+  readonly persistWrites = this.counter('vault_extproc_persist_writes_total', 'Records written to (or deleted from) the persistent store');
+  readonly staleAnswers = this.counter('vault_extproc_stale_answers_total', 'Answers given stale (serve_stale) while Vault was unreachable or sealed, each with Warning: 110');
+  // Vault Agent's templates (src/worker/templates/): renders by outcome (written, unchanged, error), commands by outcome (ok, failure).
+  readonly templateRenders = new Counter({ name: 'vault_extproc_template_renders_total', help: 'Template renders, by outcome (written: the file changed; unchanged; error)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly templateCommands = new Counter({ name: 'vault_extproc_template_commands_total', help: 'Template commands run after a change, by outcome (ok, failure: non-zero exit, timeout or not started)', labelNames: ['outcome'], registers: [this.registry] });
   readonly capabilityRefreshes = new Counter({ name: 'vault_extproc_capability_refreshes_total', help: 'sys/capabilities-self checks of cached tokens, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly streamDuration = new Histogram({
     name: 'vault_extproc_stream_duration_seconds',
@@ -70,6 +80,8 @@ export class Metrics {
       case 'event_stream': this.eventStreamConnected.set(update.connected ? 1 : 0); if (update.reconnect) this.eventStreamReconnects.inc(); break;
       case 'event_received': this.eventsReceived.inc(); break;
       case 'capability_refresh': this.capabilityRefreshes.inc({ outcome: update.outcome }); break;
+      case 'template_render': this.templateRenders.inc({ outcome: update.outcome }); break;
+      case 'template_command': this.templateCommands.inc({ outcome: update.outcome }); break;
     }
   }
 
@@ -111,4 +123,6 @@ export type WorkerMetric =
   | { metric: 'renewal'; kind: 'auth' | 'token' | 'lease'; outcome: 'success' | 'failure' }
   | { metric: 'event_stream'; connected: boolean; reconnect?: boolean }
   | { metric: 'event_received' }
-  | { metric: 'capability_refresh'; outcome: 'ok' | 'revoked' | 'lost_paths' | 'error' };
+  | { metric: 'capability_refresh'; outcome: 'ok' | 'revoked' | 'lost_paths' | 'error' }
+  | { metric: 'template_render'; outcome: 'written' | 'unchanged' | 'error' }
+  | { metric: 'template_command'; outcome: 'ok' | 'failure' };

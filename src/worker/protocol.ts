@@ -39,14 +39,23 @@ export type WorkerMessage =
    * A token's first lookup-self after it proved access: whether it may ever be served from the
    * cache (`eligible`: no use limit, no bound CIDRs) and its accessor (revoke-accessor through Envoy).
    * An ineligible token is never confirmed and the worker never calls Vault with it again.
+   * `expiresAtMs`: the lookup's expire_time (none for tokens without a TTL): cached access ends
+   * there, also after a restart on the persisted store with Vault unreachable.
    */
-  | { type: 'token-info'; tokenHash: string; accessor: string; eligible: boolean; atMs: number }
+  | { type: 'token-info'; tokenHash: string; accessor: string; eligible: boolean; atMs: number; expiresAtMs?: number }
   /** Vault confirmed these tokens (capabilities-self answered) at `atMs`: their cached access goes on. */
   | { type: 'tokens-confirmed'; tokenHashes: string[]; atMs: number }
   /** What the Vault is: namespaces exist only on Enterprise and OpenBao (sys/health at the worker's start). */
   | { type: 'vault-info'; namespaces: boolean; version: string }
   /** The capability round asked for with `recheck` has ended: every token was checked (or could not be). */
-  | { type: 'recheck-done'; seq: number };
+  | { type: 'recheck-done'; seq: number }
+  /**
+   * A template's GET (src/worker/templates/): is it a static-cache read, and does the cache hold it
+   * for the auto-auth token? Answered with `template-answer` (the same `id`).
+   */
+  | { type: 'template-lookup'; id: number; path: string; namespace?: string }
+  /** The worker read Vault for a template after a miss: recorded as a client's read would be (the auto-auth token's proof). */
+  | { type: 'template-record'; key: { path: string; version: number }; token: string; response: WireResponse; sentAtMs: number };
 
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
@@ -54,7 +63,11 @@ export type ExtprocMessage =
   /** A token proved read access on a cached path: the worker refreshes its capabilities and the secret. */
   | { type: 'static-access'; path: string; token: string }
   /** A cached token or lease to renew: `token` is the token itself, or the one that created the lease. */
-  | { type: 'lease-track'; key: string; kind: 'token' | 'lease'; token: string; leaseId?: string; ttlSeconds: number }
+  | {
+    type: 'lease-track'; key: string; kind: 'token' | 'lease'; token: string; leaseId?: string; ttlSeconds: number;
+    /** Renew soon (within a second), not on the schedule: a restarted worker does not know what is left of the lease. */
+    renewNow?: boolean;
+  }
   /** A cached token or lease left the cache: stop renewing it. */
   | { type: 'lease-untrack'; key: string }
   /** An entry left the cache (budget, eviction): the worker stops refreshing it. */
@@ -68,6 +81,8 @@ export type ExtprocMessage =
   | { type: 'recheck'; seq: number }
   /** A token Vault revoked through Envoy: forget it (no more calls to Vault with it). */
   | { type: 'token-revoked'; tokenHash: string }
+  /** The answer to `template-lookup`: `key` when the read is one the static cache keeps, `hit` when it holds it for the auto-auth token. */
+  | { type: 'template-answer'; id: number; key?: { path: string; version: number }; hit?: WireResponse }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });

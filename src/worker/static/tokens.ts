@@ -145,7 +145,8 @@ export class CachedTokens {
     this.known.set(hash, known);
     for (const path of lookup.paths) registry.add(path, lookup.token);
     refresher.track(hash, known, sentAtMs);
-    send({ type: 'token-info', tokenHash: hash, accessor, eligible: true, atMs: sentAtMs });
+    const expiresAtMs = typeof data?.expire_time === 'string' ? Date.parse(data.expire_time) : NaN;
+    send({ type: 'token-info', tokenHash: hash, accessor, eligible: true, atMs: sentAtMs, ...(Number.isNaN(expiresAtMs) ? {} : { expiresAtMs }) });
     this.expireAt(hash, known, data?.expire_time);
   }
 
