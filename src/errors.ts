@@ -10,7 +10,10 @@ export type ErrorCode =
   | 'VAULT_BAD_RESPONSE'
   | 'USAGE'
   /** A server cannot listen: address in use, socket directory not creatable, a live socket at the path. */
-  | 'LISTEN_FAILED';
+  | 'LISTEN_FAILED'
+  /** A template could not be rendered or written (Vault Agent's `template` stanza). */
+  | 'TEMPLATE_FAILED'
+  | 'TEMPLATE_WRITE_FAILED';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

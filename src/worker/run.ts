@@ -8,6 +8,7 @@ import { AutoAuth } from './auto-auth.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
 import { StaticCacheMaintainer } from './static/maintainer.js';
 import { LeaseRenewer } from './lease/renewer.js';
+import { startTemplates, type TemplateRole } from './templates/index.js';
 
 /** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
 export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage) => void): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
@@ -20,6 +21,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
   const method = autoAuthConfig.method;
   let token: string | undefined;
   let maintainer: StaticCacheMaintainer | undefined;
+  let templates: TemplateRole | undefined;
   // The method's namespace (else the vault block's, VAULT_NAMESPACE first) on the login and renewals, as Vault Proxy.
   const authNamespace = configuredNamespace(config);
   const autoAuth: AutoAuth = new AutoAuth({
@@ -39,20 +41,29 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
       token = t.token;
       maintainer?.tokenChanged();
       send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
+      templates?.tokenChanged();
     },
-    onExit: (code, reason) => send({ type: 'exit', code, reason }),
+    // exit_after_auth with templates: exit once every template rendered (Vault Agent waits for its template server).
+    onExit: (code, reason) => {
+      if (templates && reason === 'exit_after_auth') void templates.firstRound.then((rendered) => { if (rendered) send({ type: 'exit', code, reason }); });
+      else send({ type: 'exit', code, reason });
+    },
     onMetric: (update) => send({ type: 'metric', update }),
   });
   maintainer = config.cache?.staticSecrets
     ? new StaticCacheMaintainer({
-        cache: config.cache, vaultConfig: config.vault, vault, log, send,
+        cache: config.cache, vaultConfig: config.vault, vault, log,
+        // A cached secret that changed re-renders the templates that read it.
+        send: (m) => { send(m); templates?.seen(m); },
         autoAuthToken: () => token,
         onInvalidToken: () => autoAuth.suspect(),
       })
     : undefined;
   maintainer?.start();
+  templates = startTemplates(config, vault, log, send, () => token);
   const renewer = config.cache?.leaseCache ? new LeaseRenewer(vault, log, send) : undefined;
-  const done = autoAuth.run().finally(() => {
+  const done = autoAuth.run().then(async () => { if (config.exitAfterAuth) await templates?.firstRound; }).finally(() => {
+    templates?.stop();
     maintainer?.stop();
     renewer?.stop();
     vault.close();
@@ -64,6 +75,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
           autoAuth.suspect();
           return;
         case 'stop':
+          templates?.stop();
           maintainer?.stop();
           renewer?.stop();
           autoAuth.stop();
@@ -78,6 +90,9 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
         case 'recheck':
         case 'token-revoked':
           maintainer?.handle(msg);
+          return;
+        case 'template-answer':
+          templates?.handle(msg);
           return;
         default: {
           const never: never = msg;

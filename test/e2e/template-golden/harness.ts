@@ -196,6 +196,11 @@ export function normalisePem(text: string): string {
     .replace(/\b[0-9a-f]{2}(?::[0-9a-f]{2}){7,}\b/g, '<serial number>');
 }
 
+/** The random id a lease id ends with (`pki/issue/leased/<24 base62 characters>`, fresh per issue) replaced by a marker. */
+export function normaliseLeaseId(text: string): string {
+  return text.replace(/\/[A-Za-z0-9]{24}(?=\s|$)/g, '/<lease id>');
+}
+
 /** What each PEM block says: certificates' subject, issuer, names and key; private keys' type. */
 export function pemFacts(text: string): Array<Record<string, string | undefined>> {
   return [...text.matchAll(PEM)].map((m) => {

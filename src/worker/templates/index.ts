@@ -1,0 +1,57 @@
+/**
+ * The worker's template role (Vault Agent's `template` stanza): wires the renderer (manager.ts) to
+ * the engine, consul-template's functions, Vault (vault-io.ts) and the static cache's changes.
+ * src/worker/run.ts calls this with a few one-line hooks.
+ */
+import type { Config } from '../../config/types.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { parseTemplate } from '../../template/engine/index.js';
+import { createFuncs } from '../../template/functions/index.js';
+import type { VaultClient } from '../../vault/client.js';
+import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
+import { TemplateManager } from './manager.js';
+import { TemplateVaultIo } from './vault-io.js';
+
+export interface TemplateRole {
+  tokenChanged(): void;
+  /** A message the worker sends: a static-cache change re-renders the templates that read that secret. */
+  seen(msg: WorkerMessage): void;
+  handle(msg: Extract<ExtprocMessage, { type: 'template-answer' }>): void;
+  /** True once every template rendered once; false when stopped before (or a template failed for good). */
+  readonly firstRound: Promise<boolean>;
+  stop(): void;
+}
+
+export function startTemplates(config: Config, vault: VaultClient, log: Logger, send: (msg: WorkerMessage) => void, token: () => string | undefined): TemplateRole | undefined {
+  const templates = config.templates ?? [];
+  const settings = config.templateSettings;
+  const method = config.autoAuth?.method;
+  if (templates.length === 0 || !settings || !method || method.type === 'unsupported') return undefined;
+  const io = new TemplateVaultIo({
+    vault, token, maxConnections: settings.maxConnectionsPerHost, staticCache: config.cache?.staticSecrets === true, send,
+    ...(config.vault.namespace ? { namespace: config.vault.namespace } : {}),
+  });
+  const manager = new TemplateManager({
+    templates, settings, io, log,
+    metric: (update) => send({ type: 'metric', update }),
+    onFatal: (code, reason) => send({ type: 'exit', code, reason }),
+    compile: parseTemplate,
+    createFuncs,
+    minBackoffMs: method.minBackoffSeconds * 1000,
+    maxBackoffMs: method.maxBackoffSeconds * 1000,
+    numRetries: config.vault.numRetries,
+    once: config.exitAfterAuth,
+  });
+  return {
+    tokenChanged: () => manager.tokenChanged(),
+    seen(msg) {
+      if (msg.type === 'static-update' || msg.type === 'static-evict') manager.staticChanged(msg.path);
+    },
+    handle: (msg) => io.answered(msg),
+    firstRound: manager.firstRound,
+    stop() {
+      manager.stop();
+      io.stop();
+    },
+  };
+}
