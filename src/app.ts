@@ -8,7 +8,9 @@ import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
-import { startWorkerThread, type WorkerHandle } from './worker/host.js';
+import { PersistWiring } from './persist/wire.js';
+import { workerThreadFactory, type AdoptedToken, type WorkerHandle } from './worker/host.js';
+import { DEFAULT_RESTART_POLICY, WORKER_CRASH_EXIT_CODE, WorkerSupervisor } from './worker/supervisor.js';
 import type { WorkerMessage } from './worker/protocol.js';
 
 export interface AppOptions {
@@ -35,19 +37,33 @@ export async function startApp(opts: AppOptions): Promise<App> {
     throw new AppError('AUTH_METHOD_UNSUPPORTED', `auto_auth method "${config.autoAuth.method.name}" is not implemented by vault-extproc yet (implemented: approle, token_file); serve refuses to start`);
   }
   let token: string | undefined;
+  /** The last auto-auth token message: a restarted worker takes the token over (AdoptedToken). */
+  let tokenInfo: AdoptedToken | undefined;
+  /** From a worker crash until the new worker is back: /readyz says not ready. */
+  let workerDown = false;
+  let workerBack: (why: string) => void = () => undefined;
   let resolveExit: (v: { code: number; reason: string }) => void = () => undefined;
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
   let worker: WorkerHandle | undefined;
   let caches: Caches | undefined;
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
-  caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log);
+  // cache { persist … } and serve_stale (src/persist/wire.ts): loaded before any stream is served.
+  const persist = new PersistWiring(config, log, m);
+  caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log, persist.persistence);
   const c = caches;
+  await persist.restore(c);
+  persist.start(c);
+  if (persist.restoredAutoAuth) {
+    token = persist.restoredAutoAuth.token;
+    tokenInfo = { ...persist.restoredAutoAuth };
+  }
   // prepend_configured_namespace and enforce_consistency: the rules and the required X-Vault-Index states.
   const proxyRules = apiProxyRulesFor(config);
 
   let vaultKnown = false;
   const onWorkerMessage = (msg: WorkerMessage): void => {
+    persist.onWorkerMessage(msg, c);
     if (msg.type === 'vault-info' && !vaultKnown) {
       vaultKnown = true;
       for (const notice of vaultKindNotices(config, msg)) log.warn({ version: msg.version }, notice);
@@ -57,7 +73,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'token':
         c.autoAuthToken(msg.token);
         token = msg.token;
+        tokenInfo = { token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs };
         extproc?.setServing(true);
+        if (workerDown) workerBack('its auto-auth token is held again');
         break;
       case 'exit':
         resolveExit({ code: msg.code, reason: msg.reason });
@@ -82,6 +100,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         resolveExit({ code: 0, reason: 'quit endpoint' });
         break;
       case 'proxied':
+        if (effect.failed) persist.upstreamFailed();
         (effect.failed ? m.proxyError : effect.status < 400 ? m.proxySuccess : m.proxyClientError).inc();
         break;
     }
@@ -110,22 +129,56 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // A method with wrap_ttl gives only a wrapping token (for the sink): nothing here waits for a token.
     const authMethod = config.autoAuth?.method;
     const waitsForToken = authMethod !== undefined && !('wrapTtlSeconds' in authMethod && authMethod.wrapTtlSeconds);
-    if (!waitsForToken) extproc.setServing(true);
-    worker = startWorkerThread(config, log, onWorkerMessage, opts.logLevel, (exitCode) => {
-      // Without its worker, tokens are not renewed and the cache is not kept true: stop, do not limp on.
-      log.error({ exitCode }, 'the worker thread stopped unexpectedly; stopping');
-      resolveExit({ code: 1, reason: 'the worker thread stopped unexpectedly' });
+    if (!waitsForToken || token !== undefined) extproc.setServing(true);
+    // Without its worker, tokens are not renewed and the cache is not kept true: a crash is restarted
+    // with backoff, and the caches hand the new worker what the old one knew (worker/supervisor.ts).
+    const wlog = log.child({ component: 'worker-supervisor' });
+    workerBack = (why) => {
+      workerDown = false;
+      m.workerUp.set(1);
+      wlog.info({ why }, 'the restarted worker thread is back; ready again');
+    };
+    const supervisor = new WorkerSupervisor(workerThreadFactory(config, log, opts.logLevel, () => tokenInfo), {
+      message: onWorkerMessage,
+      crashed: (info) => {
+        workerDown = true;
+        m.workerUp.set(0);
+        const rebuilt = c.workerLost(token);
+        wlog.error({ ...info, ...rebuilt }, 'the worker thread crashed; restarting it (not ready until it is back)');
+      },
+      restarted: (generation) => {
+        m.workerRestarts.inc();
+        wlog.info({ generation }, 'worker thread restarted');
+      },
+      online: () => {
+        // Without a token to wait for, a running thread is back.
+        if (!waitsForToken && workerDown) workerBack('the thread runs');
+      },
+      gaveUp: (info) => {
+        m.workerUp.set(0);
+        const reason = `the worker thread crashed ${info.crashesInWindow} times within ${DEFAULT_RESTART_POLICY.crashWindowMs / 1000} s; exiting (code ${WORKER_CRASH_EXIT_CODE})`;
+        wlog.fatal({ ...info }, reason);
+        resolveExit({ code: WORKER_CRASH_EXIT_CODE, reason });
+      },
     });
+    worker = supervisor;
+    for (const msg of persist.takeWorkerMessages()) supervisor.send(msg);
+    m.workerUp.set(1);
     const ext = extproc;
     admin = await startAdminServer(config.extproc.adminAddress, () => {
-      const reasons = waitsForToken && token === undefined ? ['no auto-auth token yet'] : [];
+      const reasons = [
+        ...(waitsForToken && token === undefined ? ['no auto-auth token yet'] : []),
+        ...(workerDown ? ['the worker thread crashed and is not back yet'] : []),
+        ...persist.readinessReasons(),
+      ];
       return { ready: reasons.length === 0 && ext.port > 0, reasons };
-    }, m, log);
+    }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor.crash() } : undefined);
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   } catch (err) {
     await worker?.stop();
     await extproc?.shutdown(0);
     await admin?.close();
+    await persist.stop();
     throw err;
   }
 
@@ -143,6 +196,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         log.info({ activeStreams: ext.activeStreams }, 'shutting down');
         await ext.shutdown(deadlineMs);
         await wrk.stop();
+        await persist.stop();
         await adm.close();
         if (config.pidFile) rmSync(config.pidFile, { force: true });
         log.info('stopped');

@@ -17,7 +17,15 @@ export interface MetricsSource {
 }
 
 /** Admin HTTP: /healthz (the process answers), /readyz (ready to serve requests), /metrics (Prometheus). */
-export async function startAdminServer(address: string, readiness: () => Readiness, metrics: MetricsSource, log: Logger): Promise<AdminServer> {
+/**
+ * Test-only endpoints, served only when the process started with VAULT_EXTPROC_TEST_HOOKS=1:
+ * `POST /test/worker/crash` makes the worker thread throw (202; 409 when no worker runs).
+ */
+export interface AdminTestHooks {
+  crashWorker(): boolean;
+}
+
+export async function startAdminServer(address: string, readiness: () => Readiness, metrics: MetricsSource, log: Logger, testHooks?: AdminTestHooks): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown): void => {
@@ -38,6 +46,11 @@ export async function startAdminServer(address: string, readiness: () => Readine
         () => send(500, { errors: ['metrics unavailable'] }),
       );
       return;
+    }
+    if (testHooks && path === '/test/worker/crash' && req.method === 'POST') {
+      const crashed = testHooks.crashWorker();
+      log.warn({ component: 'admin', crashed }, 'test hook: crash the worker thread');
+      return send(crashed ? 202 : 409, { crashed });
     }
     send(404, { errors: [] });
   });

@@ -46,6 +46,11 @@ export interface AutoAuthOptions {
   loginWrap?: { ttlSeconds: number; mountPath: string };
   /** How often the credential files are stat'ed with reauthOnNewCredentials (default CREDENTIAL_POLL_MS). */
   credentialPollMs?: number;
+  /**
+   * A token to take over before the first login: a restarted worker's predecessor's (worker/supervisor.ts).
+   * It is renewed at once (renew-self gives its TTL now); Vault refusing it means a login as usual.
+   */
+  adopt?: LoginResult & { obtainedAtMs: number };
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
   onExit(code: number, reason: string): void;
   onMetric?(update: WorkerMetric): void;
@@ -110,6 +115,7 @@ export class AutoAuth {
   }
 
   private async loop(): Promise<void> {
+    await this.keepAdopted();
     while (!this.stopped) {
       const login = await this.authenticate();
       if (!login) return;
@@ -133,6 +139,30 @@ export class AutoAuth {
       await this.keepAlive(login, obtainedAtMs);
       if (!this.stopped) this.log.info('re-authenticating');
     }
+  }
+
+  /** The adopted token (opts.adopt), kept alive as long as Vault honours it. */
+  private async keepAdopted(): Promise<void> {
+    const adopted = this.opts.adopt;
+    if (!adopted || this.opts.exitAfterAuth || this.wrappedLogin || this.stopped) return;
+    this.tokenClient = this.opts.method.authClient?.(this.opts.vault) ?? this.opts.vault;
+    let login: LoginResult = adopted;
+    let obtainedAtMs = adopted.obtainedAtMs;
+    if (adopted.renewable) {
+      const outcome = await this.renew(adopted.token, adopted.leaseDurationSeconds);
+      if (outcome.kind === 'rejected') return;
+      // Unavailable: Vault cannot say no now; keep it on its old numbers (the renewal schedule retries).
+      if (outcome.kind === 'renewed') {
+        login = { ...adopted, leaseDurationSeconds: outcome.ttlSeconds };
+        obtainedAtMs = this.timers.now();
+      }
+    } else if (!(await this.stillValid(adopted.token))) return;
+    if (this.stopped) return;
+    this.log.info({ leaseDurationSeconds: login.leaseDurationSeconds, renewable: login.renewable }, 'took over the previous worker\'s auto-auth token');
+    this.sinkToken = login.token;
+    this.opts.onToken({ ...login, obtainedAtMs });
+    await this.keepAlive(login, obtainedAtMs);
+    if (!this.stopped) this.log.info('re-authenticating');
   }
 
   stop(): void {

@@ -1,20 +1,48 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
-import { decodeWorkerMessage, encodeMessage, type ExtprocMessage, type WorkerMessage } from './protocol.js';
+import { decodeWorkerMessage, encodeMessage, type ExtprocMessage } from './protocol.js';
+import type { ThreadFactory, WorkerThread } from './supervisor.js';
 
 export interface WorkerHandle {
   send(msg: ExtprocMessage): void;
   stop(): Promise<void>;
 }
 
-/** Starts the worker role in a worker thread of this process. */
-export function startWorkerThread(
-  config: Config, log: Logger, onMessage: (msg: WorkerMessage) => void, logLevel?: string,
-  /** The thread ended without being asked to (a crash): the service cannot keep its promises. */
-  onUnexpectedExit: (exitCode: number) => void = () => undefined,
-): WorkerHandle {
-  const workerData = { config, logLevel };
+/**
+ * The auto-auth token a restarted worker takes over instead of logging in again: leases and
+ * child tokens hang off it (a new login would retire them), and Vault still honours it.
+ */
+export interface AdoptedToken {
+  token: string;
+  leaseDurationSeconds: number;
+  renewable: boolean;
+  obtainedAtMs: number;
+}
+
+/** What the worker thread gets at start (worker/thread.ts reads it). */
+export interface WorkerThreadData {
+  config: Config;
+  logLevel?: string;
+  adopt?: AdoptedToken;
+}
+
+/**
+ * Bytes no message decodes from (a msgpack array header with nothing after it): the thread's
+ * message handler throws on them, uncaught, as it would on a bug. Only the test hook sends them.
+ */
+const CRASH_BYTES = new Uint8Array([0x92]);
+
+/** Starts worker threads of this process (the worker role): one per call, for the supervisor. */
+export function workerThreadFactory(config: Config, log: Logger, logLevel?: string, adopt: () => AdoptedToken | undefined = () => undefined): ThreadFactory {
+  return (events, generation) => {
+    const adopted = generation > 1 ? adopt() : undefined;
+    const workerData: WorkerThreadData = { config, ...(logLevel ? { logLevel } : {}), ...(adopted ? { adopt: adopted } : {}) };
+    return startWorkerThread(workerData, log, events);
+  };
+}
+
+function startWorkerThread(workerData: WorkerThreadData, log: Logger, events: Parameters<ThreadFactory>[0]): WorkerThread {
   // Compiled, the sibling thread.js runs as it is. Under tsx (tests, dev) this module is .ts, and a
   // worker does not inherit tsx's loader hooks: register them in the worker before importing thread.ts.
   const worker = import.meta.url.endsWith('.ts')
@@ -24,20 +52,25 @@ export function startWorkerThread(
       )
     : new Worker(new URL('./thread.js', import.meta.url), { workerData });
   let exited = false;
-  let stopping = false;
   const exitedPromise = new Promise<void>((resolve) => worker.once('exit', (exitCode: number) => {
     exited = true;
     resolve();
-    if (!stopping) onUnexpectedExit(exitCode);
+    events.exit(exitCode);
   }));
-  worker.on('message', (bytes: Uint8Array) => onMessage(decodeWorkerMessage(bytes)));
-  worker.on('error', (err) => log.error({ component: 'worker-host', err: err.message }, 'the worker thread failed'));
+  worker.on('message', (bytes: Uint8Array) => events.message(decodeWorkerMessage(bytes)));
+  worker.once('online', () => events.online());
+  worker.on('error', (err) => {
+    log.error({ component: 'worker-host', errorClass: err.name }, 'the worker thread failed with an uncaught error');
+    events.error(err);
+  });
   return {
     send(msg) {
       if (!exited) worker.postMessage(encodeMessage(msg));
     },
+    crash() {
+      if (!exited) worker.postMessage(CRASH_BYTES);
+    },
     async stop() {
-      stopping = true;
       if (exited) return;
       worker.postMessage(encodeMessage({ type: 'stop' }));
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());

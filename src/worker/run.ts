@@ -5,13 +5,18 @@ import { VaultClient } from '../vault/client.js';
 import { HEADERS } from '../vault/paths.js';
 import { createAuthMethod } from './auth/index.js';
 import { AutoAuth } from './auto-auth.js';
+import type { AdoptedToken } from './host.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
 import { StaticCacheMaintainer } from './static/maintainer.js';
 import { LeaseRenewer } from './lease/renewer.js';
 import { startTemplates, type TemplateRole } from './templates/index.js';
 
 /** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
-export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage) => void): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
+export function runWorker(
+  config: Config, log: Logger, send: (msg: WorkerMessage) => void,
+  /** adopt: a restarted worker's predecessor's auto-auth token, taken over if Vault still honours it (worker/supervisor.ts). */
+  opts: { adopt?: AdoptedToken } = {},
+): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
   const vault = new VaultClient(config.vault);
   for (const warning of vault.warnings) log.warn({ component: 'vault-client' }, warning);
   const autoAuthConfig = config.autoAuth;
@@ -34,6 +39,7 @@ export function runWorker(config: Config, log: Logger, send: (msg: WorkerMessage
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
     reauthOnNewCredentials: autoAuthConfig.enableReauthOnNewCredentials,
+    ...(opts.adopt ? { adopt: opts.adopt } : {}),
     ...(method.wrapTtlSeconds ? { loginWrap: { ttlSeconds: method.wrapTtlSeconds, mountPath: method.mountPath } } : {}),
     // jwt_read_period: how often Vault Agent's jwt method looks for a new JWT.
     ...(method.type === 'jwt' ? { credentialPollMs: method.jwtReadPeriodSeconds * 1000 } : {}),

@@ -1,15 +1,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../config/types.js';
 import { createLogger } from '../telemetry/logger.js';
+import type { WorkerThreadData } from './host.js';
 import { decodeExtprocMessage, encodeMessage } from './protocol.js';
 import { runWorker } from './run.js';
 
 /** Entry of the worker thread: the worker role, speaking the msgpackr protocol to the main thread. */
 const port = parentPort;
 if (!port) throw new Error('worker/thread must run in a worker thread');
-const { config, logLevel } = workerData as { config: Config; logLevel?: string };
+const { config, logLevel, adopt } = workerData as WorkerThreadData;
 const log = createLogger({ base: { role: 'worker' }, ...(logLevel ? { level: logLevel } : {}) });
-const worker = runWorker(config, log, (msg) => port.postMessage(encodeMessage(msg)));
+const worker = runWorker(config, log, (msg) => port.postMessage(encodeMessage(msg)), adopt ? { adopt } : {});
 port.on('message', (bytes: Uint8Array) => {
   const msg = decodeExtprocMessage(bytes);
   worker.handle(msg);

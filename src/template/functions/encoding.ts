@@ -6,7 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
 import { JsonSyntaxError, parseGoJson } from '../vault-json.js';
-import { argString, GoFuncError, goQuote, goStringFromBytes, goStringToBytes, goTypeName, isAnyKeyMap, isNilSlice, isPlainObject } from './go.js';
+import { argString, goFieldNames, GoFuncError, goQuote, goStringFromBytes, goStringToBytes, goTypeName, isAnyKeyMap, isNilSlice, isPlainObject } from './go.js';
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -125,7 +125,7 @@ function jsonEncode(v: unknown, escapeHTML: boolean, indent: string, level: numb
     return '[' + v.map((x) => nl + jsonEncode(x, escapeHTML, indent, level + 1)).join(',') + close + ']';
   }
   if (v instanceof GoStruct) {
-    const keys = Object.keys(v).filter((k) => /^\p{Lu}/u.test(k));
+    const keys = goFieldNames(v);
     if (keys.length === 0) return '{}';
     const rec = v as unknown as Record<string, unknown>;
     return '{' + keys.map((k) => nl + jsonString(k, escapeHTML) + sep + jsonEncode(rec[k], escapeHTML, indent, level + 1)).join(',') + close + '}';

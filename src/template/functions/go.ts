@@ -282,3 +282,29 @@ export function goErrorfNoArgs(text: string): string {
   }
   return out;
 }
+
+/** A struct's exported fields in order, without names its class marks as Go methods (goMethodFields). */
+export function goFieldNames(s: GoStruct): string[] {
+  const methods = (s.constructor as { goMethodFields?: readonly string[] }).goMethodFields ?? [];
+  return Object.keys(s).filter((k) => /^\p{Lu}/u.test(k) && !methods.includes(k));
+}
+
+/** A parameter's Go type, for an engine that checks arguments as text/template does. */
+export type GoParam = 'string' | 'int' | 'any' | '[]string' | '[]interface {}' | 'map[string]interface {}' | '[]*dependency.KeyPair';
+
+/** A function's Go signature: fixed parameters and the element type of a final ...parameter. */
+export interface GoSignature {
+  params: readonly GoParam[];
+  variadic: GoParam | null;
+}
+
+/**
+ * Attaches `goSignature` (non-enumerable) to a function: what consul-template declares in Go, so an
+ * engine can report "wrong number of args for X: want 1 got 2" and "wrong type for value; expected
+ * []string; got []interface {}" at the argument, as text/template does. The functions check their
+ * arguments themselves too (the message then comes as "error calling X: …").
+ */
+export function withSignature<T extends (...args: never[]) => unknown>(fn: T, params: readonly GoParam[], variadic: GoParam | null = null): T {
+  Object.defineProperty(fn, 'goSignature', { value: { params, variadic } satisfies GoSignature, enumerable: false });
+  return fn;
+}

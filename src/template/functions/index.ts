@@ -14,7 +14,8 @@ import { vaultFuncs } from './vault.js';
 import { yamlFuncs } from './yaml.js';
 
 export { Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
-export { GoFuncError, goStringToBytes, goStringFromBytes } from './go.js';
+export { GoFuncError, goStringToBytes, goStringFromBytes, goErrorfNoArgs, type GoParam, type GoSignature } from './go.js';
+import { GoFuncError, withSignature, type GoParam } from './go.js';
 
 /** The raw HTTP answer. */
 export interface VaultAnswer { status: number; text: string }
@@ -86,5 +87,38 @@ export function createFuncs(ctx: RenderContext): FuncMap {
     ...parseFuncs,
     ...mathFuncs,
   };
+  for (const [name, fn] of Object.entries(funcs)) {
+    const sig = SIGNATURES[name];
+    if (!sig) continue;
+    const [params, variadic = null] = sig;
+    // text/template's arity check, for an engine that passes every argument through.
+    const checked = (...args: unknown[]): unknown => {
+      if (variadic === null ? args.length !== params.length : args.length < params.length) {
+        throw new GoFuncError(`wrong number of args for ${name}: want ${variadic === null ? '' : 'at least '}${params.length} got ${args.length}`);
+      }
+      return fn(...args);
+    };
+    funcs[name] = withSignature(checked, params, variadic);
+  }
   return Object.freeze(funcs);
 }
+
+const S: GoParam = 'string';
+const A: GoParam = 'any';
+/** consul-template's Go signatures (template/funcs.go), by function. */
+const SIGNATURES: Readonly<Record<string, readonly [GoParam[], GoParam?]>> = {
+  secret: [[], S], secrets: [[S]], pkiCert: [[], S],
+  env: [[S]], mustEnv: [[S]], envOrDefault: [[S, S]], file: [[S]], timestamp: [[], S],
+  base64Decode: [[S]], base64Encode: [[S]], base64URLDecode: [[S]], base64URLEncode: [[S]],
+  toJSON: [[A]], toJSONPretty: [[A]], toUnescapedJSON: [[A]], toUnescapedJSONPretty: [[A]], parseJSON: [[S]],
+  toYAML: [[A]], parseYAML: [[S]],
+  trim: [[S, S]], trimPrefix: [[S, S]], trimSuffix: [[S, S]], trimSpace: [[S]], toLower: [[S]], toUpper: [[S]], toTitle: [[S]],
+  replaceAll: [[S, S, S]], regexReplaceAll: [[S, S, S]], regexMatch: [[S, S]], indent: [['int', S]],
+  contains: [[A, A]], in: [[A, A]],
+  containsAll: [['[]interface {}', A]], containsAny: [['[]interface {}', A]], containsNone: [['[]interface {}', A]], containsNotAll: [['[]interface {}', A]],
+  split: [[S, S]], join: [[S, '[]string']], splitToMap: [[S, S, S]],
+  explode: [['[]*dependency.KeyPair']], explodeMap: [['map[string]interface {}']], loop: [[], A],
+  parseBool: [[S]], parseInt: [[S]], parseUint: [[S]], parseFloat: [[S]],
+  sha256Hex: [[S]], md5sum: [[S]], hmacSHA256Hex: [[S, S]],
+  add: [[A, A]], subtract: [[A, A]], multiply: [[A, A]], divide: [[A, A]], modulo: [[A, A]], minimum: [[A, A]], maximum: [[A, A]],
+};

@@ -37,6 +37,8 @@ export class SecretWrapInfo extends GoStruct {
 /** consul-template's dependency.PemEncoded (what pkiCert returns); `.Data` gives the same three fields. */
 export class PemEncoded extends GoStruct {
   readonly goTypeName: string = 'dependency.PemEncoded';
+  /** Names that are Go methods, not fields (left out by toJSON/toYAML). */
+  static readonly goMethodFields: readonly string[] = ['Data'];
   Cert = '';
   Key = '';
   CA = '';
@@ -478,8 +480,10 @@ async function pkiCert(ctx: RenderContext, args: string[], nowMs: number): Promi
   view.Cert = out.Cert;
   view.Key = out.Key;
   view.CA = out.CA;
-  // PemEncoded has a Data() method returning itself: `.Data.Cert` is the documented form.
-  Object.defineProperty(out, 'Data', { value: view, enumerable: false });
+  // PemEncoded has a Data() method returning itself, and `.Data.Cert` is the documented form. The
+  // engine calls no methods on our structs, so Data is a field here (a copy without Data); toJSON
+  // and toYAML leave it out as Go's encoders leave methods out.
+  Object.defineProperty(out, 'Data', { value: view, enumerable: true, writable: false, configurable: false });
   return out;
 }
 

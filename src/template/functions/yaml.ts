@@ -11,7 +11,7 @@
  */
 import { parse as parseYamlDoc } from 'yaml';
 import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
-import { anyKeyMap, argString, formatFloat, GoFuncError, isPlainObject } from './go.js';
+import { anyKeyMap, goFieldNames, argString, formatFloat, GoFuncError, isPlainObject } from './go.js';
 
 const BEST_WIDTH = 80;
 const BEST_INDENT = 2;
@@ -351,7 +351,7 @@ function naturalLess(a: string, b: string): boolean {
 function mappingEntries(v: unknown): [string, unknown][] | null {
   if (v instanceof GoStruct) {
     const rec = v as unknown as Record<string, unknown>;
-    return Object.keys(v).filter((k) => /^\p{Lu}/u.test(k)).map((k) => [k.toLowerCase(), rec[k]]);
+    return goFieldNames(v).map((k) => [k.toLowerCase(), rec[k]]);
   }
   if (isPlainObject(v)) {
     return Object.keys(v).sort((x, y) => (naturalLess(x, y) ? -1 : naturalLess(y, x) ? 1 : 0)).map((k) => [k, v[k]]);

@@ -61,6 +61,11 @@ export class LeaseRenewer {
       expiresAtMs: Date.now() + ttlMs, backoff: new Backoff(this.backoffMs.min, this.backoffMs.max, this.random),
     };
     this.tracked.set(t.key, t);
+    if (msg.renewNow) {
+      // Spread over a second: a restarted worker re-tracks every cached lease at once.
+      this.schedule(t, this.random() * 1_000);
+      return;
+    }
     const delay = renewalDelayMs(ttlMs, t.graceMs);
     if (delay === undefined) {
       this.evict(t, 'the lease is too short to renew');

@@ -36,7 +36,7 @@ export function goPrint(v: unknown, nested = false): string {
   return String(v);
 }
 
-function contextFor(fc: FnCase): RenderContext {
+export function contextFor(fc: FnCase): RenderContext {
   const env = fc.env ?? {};
   return {
     vault: { request: async () => { throw new Error('no Vault in pure-function cases'); } },
