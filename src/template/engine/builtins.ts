@@ -7,7 +7,7 @@ import { JsonNumber } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
-  compareStrings, concrete, derefTypeString, elem, Iface, kindOf, NilPtr, numberOf, typeString,
+  bigOf, compareStrings, concrete, derefTypeString, elem, Iface, kindOf, NilPtr, numberOf, typeString,
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
@@ -90,7 +90,8 @@ function eq(arg1In: unknown, ...arg2: unknown[]): boolean {
     } else {
       switch (k1) {
         case 'bool': truth = arg1 === arg; break;
-        case 'float': case 'int': truth = numberOf(arg1) === numberOf(arg); break;
+        case 'float': truth = numberOf(arg1) === numberOf(arg); break;
+        case 'int': truth = bigOf(arg1) === bigOf(arg); break;
         case 'string': truth = str(arg1) === str(arg); break;
         default: {
           const kind1 = kindOf(arg1);
@@ -122,7 +123,8 @@ function lt(a: unknown, b: unknown): boolean {
   if (k1 !== k2) throw new CallError(`incompatible types for comparison: ${typeString(arg1)} and ${typeString(arg2)}`);
   switch (k1) {
     case 'bool': throw new CallError('invalid type for comparison');
-    case 'float': case 'int': return numberOf(arg1) < numberOf(arg2);
+    case 'float': return numberOf(arg1) < numberOf(arg2);
+    case 'int': return bigOf(arg1) < bigOf(arg2);
     default: return compareStrings(str(arg1), str(arg2)) < 0;
   }
 }

@@ -301,7 +301,7 @@ export class Executor {
     if (c.isFloat && !isHexInt && !isRuneInt && /[.eEpP]/.test(c.text)) {
       return Number.isInteger(c.float64) ? new GoFloat(c.float64) : c.float64;
     }
-    if (c.isInt) return Number(c.int64);
+    if (c.isInt) return Number.isSafeInteger(Number(c.int64)) ? Number(c.int64) : c.int64;
     if (c.isUint) this.errorf(s, `${c.text} overflows int`);
     return undefined;
   }
@@ -445,6 +445,7 @@ export class Executor {
       if (typ === null || typ === 'any' || typ === 'value') return undefined;
       this.errorf(s, `invalid value; expected ${typ}`);
     }
+    if (typ === 'any') return concrete(value);
     if (typ === 'string') {
       let v = value;
       if (v instanceof Iface && v.v !== null && v.v !== undefined) v = v.v;

@@ -58,7 +58,7 @@ export function typeString(v: unknown): string {
   switch (typeof v) {
     case 'boolean': return 'bool';
     case 'number': return Number.isInteger(v) ? 'int' : 'float64';
-    case 'bigint': return 'int64';
+    case 'bigint': return 'int';
     case 'string': return 'string';
     case 'function': return 'func(...interface {}) (interface {}, error)';
   }
@@ -125,6 +125,13 @@ export function compareStrings(a: string, b: string): number {
     const cy = y.value.codePointAt(0)!;
     if (cx !== cy) return cx < cy ? -1 : 1;
   }
+}
+
+/** An int kind's exact value. */
+export function bigOf(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(Math.trunc(v));
+  return 0n;
 }
 
 /** The numeric value of an int or float kind. */
