@@ -10,7 +10,13 @@
  *   F   offload: Zipf reads over 1,000 secrets, requests that reached Vault ÷ client requests
  *   memory: resident bytes per cached 1 KiB secret at 10,000 and 100,000 entries
  *
- * BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
+ *   peers (bench/peers.ts): against a real Vault 1.15.6, Vault Proxy 1.15.6 and Envoy alone beside
+ *   vault-extproc — KV reads directly, through Envoy, through Vault Proxy, our miss and static hit,
+ *   Envoy's direct_response ceiling, and lease-cache hits (AppRole login, token creation) of Vault
+ *   Proxy and ours — with CPU-ms per 1,000 requests of every process involved
+ *
+ * BENCH_ONLY=peers runs the peer rows alone (about 3 minutes) and prints them without writing
+ * latest.json. BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
  * secrets) and prints it without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
  * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
  */
@@ -26,6 +32,7 @@ import { freePort, waitFor } from '../test/support/ports.js';
 import { Proc, run } from '../test/support/process.js';
 import { startVaultSim, type VaultSim } from '../test/support/vault-sim/index.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
+import { measurePeers, peerTable } from './peers.js';
 
 const CONCURRENCY = [1, 16, 64];
 /**
@@ -36,7 +43,12 @@ const SECONDS = 3;
 const SECRET_PATH = '/v1/secret/data/bench/one';
 const CREDS_PATH = '/v1/database/creds/bench';
 
-interface Load { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number; statuses?: Record<string, number>; rounds?: number[] }
+interface Load {
+  rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSecPer1k?: number;
+  /** Envoy's CPU seconds per 1,000 requests over the same run. */
+  envoyCpuSecPer1k?: number;
+  statuses?: Record<string, number>; rounds?: number[];
+}
 type Scenario = 'A' | 'B1' | 'B2' | 'C' | 'D' | 'E';
 
 function log(msg: string): void {
@@ -54,8 +66,9 @@ function rssBytes(pid: number): number {
 }
 
 async function load(url: string, connections: number, run: { seconds?: number; amount?: number }, headers: Record<string, string>, pid?: number,
-  path?: () => string): Promise<Load> {
+  path?: () => string, envoyPid?: number): Promise<Load> {
   const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const envoyCpu0 = envoyPid ? cpuSeconds(envoyPid) : 0;
   const r = await autocannon({
     url, connections, headers,
     ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? SECONDS }),
@@ -63,10 +76,12 @@ async function load(url: string, connections: number, run: { seconds?: number; a
     ...(path ? { requests: [{ method: 'GET', setupRequest: ((req: Record<string, unknown>) => ({ ...req, path: path() })) as never }] } : {}),
   });
   const cpu = pid ? cpuSeconds(pid) - cpu0 : undefined;
+  const envoyCpu = envoyPid ? cpuSeconds(envoyPid) - envoyCpu0 : undefined;
   const total = r.requests.total;
   return {
     rps: Math.round(total / (run.seconds ?? r.duration)), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
     ...(cpu !== undefined ? { cpuSecPer1k: Number(((cpu * 1000) / total).toFixed(4)) } : {}),
+    ...(envoyCpu !== undefined ? { envoyCpuSecPer1k: Number(((envoyCpu * 1000) / total).toFixed(4)) } : {}),
     ...(r.non2xx > 0 ? { statuses: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])) } : {}),
   };
 }
@@ -160,7 +175,7 @@ interface MemoryRow {
 }
 
 const ONLY = process.env['BENCH_ONLY'];
-if (ONLY !== undefined && !['memory', 'profile', 'hit'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: 'memory', 'profile' or 'hit'`);
+if (ONLY !== undefined && !['memory', 'profile', 'hit', 'peers'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: 'memory', 'profile', 'hit' or 'peers'`);
 
 /** Memory: resident bytes per cached 1 KiB secret, the service filled through Envoy. */
 async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeof appRoleAutoAuth>[1]): Promise<MemoryRow[]> {
@@ -252,6 +267,13 @@ path "database/creds/*" { capabilities = ["read"] }`);
   const clientToken = (await vaultApi(sim, 'POST', 'auth/token/create', { policies: ['bench'], ttl: '2h' })).json.auth.client_token as string;
   const root = { 'x-vault-token': clientToken };
 
+  const measurePeerRows = (): ReturnType<typeof measurePeers> => measurePeers({ dir, concurrency: CONCURRENCY, seconds: SECONDS, rounds: (c) => (c === 64 ? 3 : 1), log });
+  if (ONLY === 'peers') {
+    await sim.close();
+    const peers = await measurePeerRows();
+    process.stdout.write(`${JSON.stringify(peers, null, 2)}\n${peerTable(peers, CONCURRENCY, SECONDS).join('\n')}\n`);
+    return;
+  }
   if (ONLY === 'memory') {
     const memory = await measureMemory(sim, dir, creds);
     await sim.close();
@@ -260,13 +282,13 @@ path "database/creds/*" { capabilities = ["read"] }`);
   }
 
   /** A scenario ready to be loaded: where to send requests, and the process whose CPU is counted. */
-  interface Target { url: string; headers: Record<string, string>; pid?: number; stop(): Promise<void> }
+  interface Target { url: string; headers: Record<string, string>; pid?: number; envoyPid?: number; stop(): Promise<void> }
   const floorTarget = async (name: string, mode: 'hit' | 'continue', nodeArgs: string[] = []): Promise<Target> => {
     const cfg = await writeConfig(dir, name, sim, '');
     const floor = new Proc('floor', process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'bench', 'floor-server.ts'), mode, String(cfg.extproc), hitReplyFile]);
     await waitFor('floor server', () => (floor.text.includes('listening') ? true : undefined), 15_000);
     const envoy = await envoyFor(cfg.file);
-    return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, pid: floor.pid!, stop: async () => { await envoy.stop(); await floor.stop(); } };
+    return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, pid: floor.pid!, envoyPid: envoy.proc.pid!, stop: async () => { await envoy.stop(); await floor.stop(); } };
   };
   const serviceTarget = async (name: string, body: string, path: string, hits: boolean, nodeArgs: string[] = []): Promise<Target> => {
     const cfg = await writeConfig(dir, name, sim, `${appRoleAutoAuth(dir, creds)}\n${body}`);
@@ -276,7 +298,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     const warm = await fetch(url);
     if (warm.status !== 200) throw new Error(`${name}: warm-up answered ${warm.status}`);
     return {
-      url, headers: {}, pid: service.pid!,
+      url, headers: {}, pid: service.pid!, envoyPid: envoy.proc.pid!,
       stop: async () => {
         const cached = hits ? (await fetch(url)).headers.get('x-cache') : undefined;
         await envoy.stop();
@@ -289,7 +311,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     A: async () => {
       const cfg = await writeConfig(dir, 'a', sim, '');
       const envoy = await envoyWithoutExtproc(cfg.file);
-      return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, stop: () => envoy.stop() };
+      return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, envoyPid: envoy.proc.pid!, stop: () => envoy.stop() };
     },
     B1: () => floorTarget('B1', 'hit'),
     B2: () => floorTarget('B2', 'continue'),
@@ -311,7 +333,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
       for (const c of concurrency) {
         const runs = new Map<Scenario, Load[]>(names.map((n) => [n, []]));
         for (let i = 0; i < rounds(c); i++) {
-          for (const [name, t] of targets) runs.get(name)!.push(await load(t.url, c, { seconds: SECONDS }, t.headers, t.pid));
+          for (const [name, t] of targets) runs.get(name)!.push(await load(t.url, c, { seconds: SECONDS }, t.headers, t.pid, undefined, t.envoyPid));
         }
         for (const [name, r] of runs) {
           const median = [...r].sort((a, b) => a.rps - b.rps)[r.length >> 1]!;
@@ -355,6 +377,9 @@ path "database/creds/*" { capabilities = ["read"] }`);
   }
   await measureAll(['A', 'B1', 'B2', 'C', 'D', 'E'], CONCURRENCY, (c) => (c === 64 ? 3 : 1));
 
+  // Peers: what users would run instead, against a real Vault (bench/peers.ts).
+  const peers = await measurePeerRows();
+
   // F: offload on a Zipf workload over 1,000 secrets.
   let offload: { clientRequests: number; vaultReads: number; ratio: number; non2xx: number };
   {
@@ -389,7 +414,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim() },
     secretResponseBytes: secretBytes.byteLength, hitReplyHeaders: Object.keys(hitReply.headers),
-    results, ratios, offload, memory,
+    results, ratios, peers, offload, memory,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
@@ -397,18 +422,20 @@ path "database/creds/*" { capabilities = ["read"] }`);
 
   const rows = ['A', 'B1', 'B2', 'C', 'D', 'E'].flatMap((s) => CONCURRENCY.map((c) => {
     const r = results[s]![c]!;
-    return `| ${s} | ${c} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuSecPer1k ?? ''} | ${r.non2xx + r.errors} |`;
+    return `| ${s} | ${c} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuSecPer1k ?? ''} | ${r.envoyCpuSecPer1k ?? ''} | ${r.non2xx + r.errors} |`;
   }));
   process.stdout.write([
     `vault-extproc bench — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${report.seconds} s`,
     '',
-    `| scenario | conc. | req/s (${SECONDS} s runs) | p50 ms | p99 ms | CPU s / 1k req (processor) | errors |`,
-    '|---|---|---|---|---|---|---|',
+    `| scenario | conc. | req/s (${SECONDS} s runs) | p50 ms | p99 ms | CPU s / 1k req (processor) | CPU s / 1k req (Envoy) | errors |`,
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '| ratio (throughput) | c=1 | c=16 | c=64 |',
     '|---|---|---|---|',
     ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v[1]} | ${v[16]} | ${v[64]} |`),
+    '',
+    ...peerTable(peers, CONCURRENCY, SECONDS),
     '',
     `F offload: ${offload.vaultReads} of ${offload.clientRequests} Zipf reads over 1,000 secrets reached Vault (${offload.ratio})`,
     ...memory.map(memoryLine),
