@@ -94,7 +94,7 @@ function jsonString(s: string, escapeHTML: boolean): string {
       else out += `\\u00${c.toString(16).padStart(2, '0')}`;
     } else if (escapeHTML && (ch === '<' || ch === '>' || ch === '&')) out += `\\u00${c.toString(16)}`;
     else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\ufffd';
+    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd'; // an invalid byte: Go writes the escape
     else out += ch;
   }
   return out + '"';

@@ -47,6 +47,32 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const HEX_FLOAT = /^([+-]?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
 const SPECIAL = /^(?:([+-]?)(inf|infinity)|(nan))$/i;
 
+/** strconv's underscoreOK: underscores only between digits (or after a base prefix). */
+function underscoreOK(s: string): boolean {
+  let saw = '^';
+  let t = s;
+  if (t.startsWith('-') || t.startsWith('+')) t = t.slice(1);
+  let i = 0;
+  let hex = false;
+  if (t.length >= 2 && t[0] === '0' && 'box'.includes(t[1]!.toLowerCase())) {
+    i = 2;
+    saw = '0';
+    hex = t[1]!.toLowerCase() === 'x';
+  }
+  for (; i < t.length; i++) {
+    const c = t[i]!;
+    if ((c >= '0' && c <= '9') || (hex && /[a-f]/i.test(c))) { saw = '0'; continue; }
+    if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw === '_') return false;
+    saw = '!';
+  }
+  return saw !== '_';
+}
+
 /** strconv.ParseFloat(s, 64). */
 export function goParseFloat(text: string): number {
   const special = SPECIAL.exec(text);
@@ -55,7 +81,8 @@ export function goParseFloat(text: string): number {
     return special[1] === '-' ? -Infinity : Infinity;
   }
   let v: number;
-  if (DECIMAL.test(text)) v = Number(text);
+  const plain = text.includes('_') && underscoreOK(text) ? text.replace(/_/g, '') : text;
+  if (DECIMAL.test(plain)) v = Number(plain);
   else {
     const h = HEX_FLOAT.exec(text);
     if (!h || (h[2]!.replace(/_/g, '') === '' && !h[3])) throw syntax('ParseFloat', text);

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { goErrorfNoArgs } from '../../../src/template/functions/go.js';
 import { renderWithConsulTemplate, type OracleResult } from '../../template-oracle/oracle.js';
-import { CASES } from './functions-oracle-cases.js';
+import { CASES, KNOWN_DIFFERENCES } from './functions-oracle-cases.js';
 import { contextFor, evaluate, templateOf } from './functions-harness.js';
 import { createFuncs } from '../../../src/template/functions/index.js';
 import { parseTemplate } from '../../../src/template/engine/index.js';
@@ -85,5 +85,17 @@ describe('unit: template functions rendered by our engine against consul-templat
       }
       expect(got).to.deep.equal(wanted);
     });
+  });
+});
+
+describe('unit: template functions, known differences from consul-template (asserted as they are)', function () {
+  this.timeout(300_000);
+  it(`${KNOWN_DIFFERENCES.length} cases: consul-template's output and ours`, async () => {
+    const want = await renderWithConsulTemplate(KNOWN_DIFFERENCES.map((fc) => ({ template: templateOf(fc) })));
+    for (const [i, fc] of KNOWN_DIFFERENCES.entries()) {
+      const got = await evaluate(fc);
+      expect(got, fc.why).to.deep.equal({ output: fc.ours });
+      expect(want[i]!.output, fc.why).to.be.a('string').and.not.equal(fc.ours);
+    }
   });
 });
