@@ -10,6 +10,7 @@ import {
   createFuncs, PemEncoded, Secret, VaultDependencyError, type RenderContext, type TemplateVault, type VaultAnswer,
 } from '../../../src/template/functions/index.js';
 import { JsonNumber } from '../../../src/template/types.js';
+import { parseTemplate } from '../../../src/template/engine/index.js';
 
 interface Req { method: string; path: string; body?: unknown }
 
@@ -212,6 +213,36 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
     expect(funcs['join']!(',', await funcs['secrets']!('kv2/team'))).to.equal('a,z');
   });
 
+  describe('rendered through the engine (as the renderer runs a template)', () => {
+    const render = async (text: string, extra: Partial<RenderContext> = {}) =>
+      parseTemplate('', text, { funcs: createFuncs(context(vault, extra)) }).execute(null, { missingKey: 'zero' });
+
+    it('with secret / .Data.data / range over a KV v2 map / .Data.port as json.Number', async () => {
+      expect(await render('{{ with secret "kv2/app" }}{{ .Data.data.password }}{{ end }}')).to.equal('v2-pass');
+      expect(await render('{{ range $k, $v := (secret "kv2/app").Data.data }}{{ $k }}={{ $v }};{{ end }}')).to.equal('password=v2-pass;user=svc;');
+      expect(await render('{{ (secret "kv1/app").Data.port }} {{ printf "%T" (secret "kv1/app").Data.port }}')).to.equal('5432 json.Number');
+      expect(await render('{{ with secret "db/creds/app" }}{{ .LeaseID }} {{ .LeaseDuration }} {{ .Renewable }}{{ end }}')).to.equal('db/creds/app/abc123 3600 true');
+    });
+
+    it('the whole Secret printed (text/template dereferences the *dependency.Secret) and as JSON', async () => {
+      expect(await render('{{ secret "kv1/app" }}')).to.equal('{req-1  2764800 false map[password:v1-pass port:5432] [] <nil> <nil>}'); // text/template prints the struct a pointer points to
+      expect(await render('{{ secret "kv1/app" | toJSON }}')).to.equal(
+        '{"RequestID":"req-1","LeaseID":"","LeaseDuration":2764800,"Renewable":false,"Data":{"password":"v1-pass","port":5432},"Warnings":null,"Auth":null,"WrapInfo":null}');
+    });
+
+    it('range over secrets, join of secrets, and the k=v write form inside a template', async () => {
+      expect(await render('{{ range secrets "kv2/team" }}{{ . }},{{ end }}|{{ secrets "kv1/dir" | join ";" }}')).to.equal('a,z,|a;b/');
+      expect(await render('{{ with secret "kv1/w" "a=1" }}written{{ else }}no answer{{ end }}')).to.equal('no answer');
+      expect(vault.kv1.get('w')).to.deep.equal({ a: '1' });
+    });
+
+    it('a missing secret fails the render with consul-template\'s message', async () => {
+      let err: Error | undefined;
+      try { await render('{{ with secret "kv1/missing" }}{{ .Data }}{{ end }}'); } catch (e) { err = e as Error; }
+      expect(err?.message).to.equal('template: :1:8: executing "" at <secret "kv1/missing">: error calling secret: vault.read(kv1/missing): no secret exists at kv1/missing');
+    });
+  });
+
   describe('pkiCert', () => {
     let dir: string;
     let issued: { cert: string; key: string; ca: string };
@@ -261,6 +292,14 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
       const q = (await createFuncs(later)['pkiCert']!('pki/issue/web', 'common_name=other.example.com')) as PemEncoded;
       expect(q.Cert).to.equal(issued.cert + '\n');
       expect(vault.requests.map((r) => r.path)).to.deep.equal(['pki/issue/web']);
+    });
+
+    it('rendered: .Data.Cert (the documented form), .Cert .Key .CA, and toJSON leaves the Data method out', async () => {
+      vault.pki = issued;
+      const render = async (text: string) => parseTemplate('', text, { funcs: createFuncs(context(vault, { destination: join(dir, 'none.pem') })) }).execute(null, { missingKey: 'zero' });
+      expect(await render('{{ with pkiCert "pki/issue/web" "common_name=leaf.example.com" }}{{ .Data.Cert }}{{ .Data.Key }}{{ end }}')).to.equal(`${issued.cert}\n${issued.key}\n`);
+      expect(await render('{{ with pkiCert "pki/issue/web" "common_name=leaf.example.com" }}{{ .Cert }}{{ .CA }}{{ end }}')).to.equal(`${issued.cert}\n${issued.ca}\n`);
+      expect(JSON.parse(await render('{{ pkiCert "pki/issue/web" "common_name=leaf.example.com" | toJSON }}'))).to.have.keys('Cert', 'Key', 'CA');
     });
 
     it('no arguments is nil; a bad pair is "not k=v pair"; an empty path is consul-template\'s "vault.read: invalid format"', async () => {
