@@ -16,7 +16,8 @@
 // functions (all `func(args ...interface{})`, as the engine sees a caller's functions) whose
 // TypeScript twins live in the engine's tests: oracleEcho returns its arguments as []interface{},
 // oracleFail fails with fmt.Sprint(args...), oracleNil returns nil, oracleSecret returns a
-// consul-template *dependency.Secret whose Data is its first argument (when a map).
+// consul-template *dependency.Secret whose Data is its first argument (when a map); oracleRepeat
+// (string, int) and oracleFlag (bool, ...interface{}) have typed parameters.
 // "consul" mode: template.NewTemplate + Execute with an empty Brain and `env` as the environment
 // (consul-template parses with the name "", executes with nil dot, missingkey=zero unless
 // missingKey is "error"); `data`, when given, is reachable as the function `oracleData`.
@@ -30,6 +31,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	gotemplate "text/template"
 
 	"github.com/hashicorp/consul-template/dependency"
@@ -40,6 +42,9 @@ var testFuncs = gotemplate.FuncMap{
 	"oracleEcho": func(args ...interface{}) interface{} { return args },
 	"oracleFail": func(args ...interface{}) (interface{}, error) { return nil, errors.New(fmt.Sprint(args...)) },
 	"oracleNil":  func(args ...interface{}) interface{} { return nil },
+	// Typed parameters: the engine checks calls against a declared signature (goParams) as Go does.
+	"oracleRepeat": func(s string, n int) string { return strings.Repeat(s, n) },
+	"oracleFlag":   func(b bool, rest ...interface{}) string { return fmt.Sprint(b, len(rest)) },
 	"oracleSecret": func(args ...interface{}) *dependency.Secret {
 		s := &dependency.Secret{RequestID: "req-1", LeaseDuration: 2764800}
 		if len(args) > 0 {

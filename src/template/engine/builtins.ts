@@ -11,7 +11,17 @@ import {
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
-export type ParamType = 'value' | 'any' | 'string';
+export type ParamType = 'value' | 'any' | 'string' | 'int' | 'bool';
+
+/** A Go parameter type as a caller's function declares it (goParams): what the engine can check. */
+export function paramType(goType: string): ParamType {
+  switch (goType) {
+    case 'string': return 'string';
+    case 'int': return 'int';
+    case 'bool': return 'bool';
+    default: return 'any';
+  }
+}
 
 export interface FuncDef {
   params: ParamType[];

@@ -446,11 +446,14 @@ export class Executor {
       this.errorf(s, `invalid value; expected ${typ}`);
     }
     if (typ === 'any') return concrete(value);
-    if (typ === 'string') {
+    if (typ === 'string' || typ === 'int' || typ === 'bool') {
       let v = value;
       if (v instanceof Iface && v.v !== null && v.v !== undefined) v = v.v;
-      if (typeof v === 'string') return v;
-      this.errorf(s, `wrong type for value; expected string; got ${typeString(v)}`);
+      const ok = typ === 'string' ? typeof v === 'string'
+        : typ === 'bool' ? typeof v === 'boolean'
+          : (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
+      if (ok) return v;
+      this.errorf(s, `wrong type for value; expected ${typ}; got ${typeString(v)}`);
     }
     return value;
   }
@@ -468,10 +471,18 @@ export class Executor {
       case 'identifier': return this.validateType(s, await this.evalFunction(s, dot, n, n, null, MISSING), typ);
       case 'chain': return this.validateType(s, await this.evalChainNode(s, dot, n, null, MISSING), typ);
     }
+    s.node = n;
     if (typ === 'string') {
-      s.node = n;
       if (n.type === 'string') return n.text;
       this.errorf(s, `expected string; found ${nodeString(n)}`);
+    }
+    if (typ === 'bool') {
+      if (n.type === 'bool') return n.value;
+      this.errorf(s, `expected bool; found ${nodeString(n)}`);
+    }
+    if (typ === 'int') {
+      if (n.type === 'number' && n.isInt) return Number.isSafeInteger(Number(n.int64)) ? Number(n.int64) : n.int64;
+      this.errorf(s, `expected integer; found ${nodeString(n)}`);
     }
     s.node = n;
     switch (n.type) {

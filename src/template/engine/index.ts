@@ -3,16 +3,39 @@
  * besides Go's builtins) into a CompiledTemplate whose `execute` renders it. Output and error texts
  * are Go's, byte for byte, for the values described in ../types.ts.
  */
-import { TemplateError, type CompiledTemplate, type ExecuteOptions, type ParseOptions } from '../types.js';
-import { BUILTINS, type FuncDef } from './builtins.js';
+import { TemplateError, type CompiledTemplate, type ExecuteOptions, type ParseOptions, type TemplateFunc } from '../types.js';
+import { BUILTINS, paramType, type FuncDef } from './builtins.js';
 import { ExecError, Executor, type Program } from './exec.js';
 import { parse, ParseError } from './parser.js';
+
+/**
+ * A caller's function may declare its Go signature, so the engine checks calls as Go's
+ * text/template checks them before the function runs ("wrong number of args for NAME: want 2 got
+ * 1", "wrong type for value; expected string; got json.Number", "expected string; found 3"):
+ * `goParams` lists the fixed parameters' Go types, `goVariadic` the element type of a final
+ * ...parameter. Types the engine checks: string, int, bool; any other type name counts for the
+ * number of arguments only. Without `goParams` a function takes any number of arguments of any type.
+ */
+export interface GoSignature {
+  goParams?: readonly string[];
+  goVariadic?: string;
+}
+
+function signatureOf(fn: TemplateFunc & GoSignature): FuncDef {
+  if (!Array.isArray(fn.goParams)) return { params: [], variadic: 'any', builtin: false, fn };
+  return {
+    params: fn.goParams.map(paramType),
+    variadic: fn.goVariadic === undefined ? null : paramType(fn.goVariadic),
+    builtin: false,
+    fn,
+  };
+}
 
 export function parseTemplate(name: string, text: string, opts: ParseOptions): CompiledTemplate {
   const funcs = new Map<string, FuncDef>();
   for (const [fname, fn] of Object.entries(opts.funcs)) {
     if (typeof fn !== 'function') continue;
-    funcs.set(fname, { params: [], variadic: 'any', builtin: false, fn });
+    funcs.set(fname, signatureOf(fn));
   }
   const hasFunction = (f: string): boolean => funcs.has(f) || Object.prototype.hasOwnProperty.call(BUILTINS, f);
   let trees;

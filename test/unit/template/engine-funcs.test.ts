@@ -38,6 +38,8 @@ const FUNCS: FuncMap = {
     throw new Error(args.map((a) => (a instanceof JsonNumber ? a.text : String(a))).join(''));
   },
   oracleNil: async () => { await tick(); return null; },
+  oracleRepeat: Object.assign(async (s: unknown, n: unknown) => { await tick(); return String(s).repeat(Number(n)); }, { goParams: ['string', 'int'] }),
+  oracleFlag: Object.assign((b: unknown, ...rest: unknown[]) => `${String(b)} ${rest.length}`, { goParams: ['bool'], goVariadic: 'interface {}' }),
   oracleSecret: async (data?: unknown) => {
     await tick();
     const s = new TestSecret();
@@ -46,7 +48,7 @@ const FUNCS: FuncMap = {
   },
 };
 
-const DATA = '{"d":{"password":"p4ss","port":5432,"nested":{"k":"v"}},"num":7,"str":"s","list":[1,"b"]}';
+const DATA = '{"d":{"password":"p4ss","port":5432,"nested":{"k":"v"},"none":null},"num":7,"str":"s","list":[1,"b"]}';
 
 interface FuncCase { title: string; template: string; missingKey?: 'default' | 'zero' | 'error' }
 
@@ -76,6 +78,20 @@ const CASES: FuncCase[] = [
   { title: 'range over a struct fails', template: '{{range oracleSecret .d}}x{{end}}' },
   { title: 'eq on structs compares identity', template: '{{$s := oracleSecret .d}}{{eq $s $s}} {{eq (oracleSecret .d) (oracleSecret .d)}}' },
   { title: 'len of a struct fails', template: '{{len (oracleSecret .d)}}' },
+  { title: 'a declared signature: string and int parameters', template: '{{oracleRepeat "ab" 3}} {{2 | oracleRepeat .str}} {{oracleRepeat (print "x") (len .list)}}' },
+  { title: 'a declared signature: too few arguments', template: '{{oracleRepeat "ab"}}' },
+  { title: 'a declared signature: too many arguments', template: '{{oracleRepeat "ab" 1 2}}' },
+  { title: 'a declared signature: a number literal for a string', template: '{{oracleRepeat 1 2}}' },
+  { title: 'a declared signature: a json.Number for a string', template: '{{oracleRepeat .num 2}}' },
+  { title: 'a declared signature: a float literal for an int', template: '{{oracleRepeat .str 2.5}}' },
+  { title: 'a declared signature: a json.Number for an int', template: '{{oracleRepeat .str .num}}' },
+  { title: 'a declared signature: nil for a string', template: '{{oracleRepeat nil 1}}' },
+  { title: 'a declared signature: a missing key for a string', template: '{{oracleRepeat .nope 1}}' },
+  { title: 'a declared signature: a null for a string', template: '{{oracleRepeat .d.none 1}}' },
+  { title: 'a declared signature: a piped value of the wrong type', template: '{{.str | oracleRepeat "x"}}' },
+  { title: 'a declared variadic signature', template: '{{oracleFlag true 1 "a"}} {{oracleFlag false}} {{"x" | oracleFlag true}}' },
+  { title: 'a declared variadic signature: missing fixed argument', template: '{{oracleFlag}}' },
+  { title: 'a declared variadic signature: wrong literal', template: '{{oracleFlag 1}}' },
   { title: 'json.Number from data through a function', template: '{{printf "%v %T %s" (index (oracleEcho .num) 0) (index (oracleEcho .num) 0) .num}}' },
 ];
 
