@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { SealError, type RefusedReason, type Sealer } from './seal.js';
@@ -36,6 +36,14 @@ export class SealedStore {
     const file = join(dir, STORE_FILE);
     // Binary values (already sealed), string keys (HMAC names); no compression (sealed bytes do not compress).
     const db = open<Buffer, string>({ path: file, encoding: 'binary', keyEncoding: 'ordered-binary', compression: false });
+    // Owner only, as the sink files: the values are sealed, but their names and sizes are the cache's shape.
+    for (const f of [file, `${file}-lock`]) {
+      try {
+        chmodSync(f, 0o600);
+      } catch {
+        // not ours to change (a store prepared by another user): left as it is
+      }
+    }
     return new SealedStore(db, file, sealer, opts.flushMs, opts.onWritten ?? (() => undefined));
   }
 
