@@ -13,7 +13,7 @@ import { canonicalNamespace } from './cache/static-key.js';
 import { MemoryStore } from './cache/store.js';
 import { TokenGrants } from './cache/token-grants.js';
 import { hashToken } from './cache/token-hash.js';
-import { answerTemplateLookup, templateRecordEffects, type CacheView } from './worker/templates/cache-reads.js';
+import { answerTemplateLookup, PendingTemplateRecords, type CacheView } from './worker/templates/cache-reads.js';
 import { leaseRecordOf, mayRevokeTokens } from './cache/lease-rules.js';
 import type { Persistence, RestoredState } from './persist/persistence.js';
 import { recheckMessages, restoreInto, type RestoreResult } from './persist/restore.js';
@@ -35,6 +35,8 @@ export class Caches {
   private namespaces: boolean | undefined;
   private recheckSeq = 0;
   private readonly cacheLogins: boolean;
+  /** Template reads recorded once their mount is known (src/worker/templates/cache-reads.ts). */
+  private readonly templateRecords = new PendingTemplateRecords();
   /** The static cache's memory store, below the persistence layer (restore writes here). */
   private staticMemory: MemoryStore | undefined;
   /** Restored tokens Vault has not confirmed since the restart (src/persist/restore.ts). */
@@ -241,6 +243,7 @@ export class Caches {
         return true;
       case 'mount-info':
         this.kvMounts.learn(msg.mountPrefix, msg.kind, msg.kvVersion);
+        for (const effect of this.templateRecords.retry(this.templateView())) this.onEffect(effect);
         return true;
       case 'token-info':
         this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs, msg.expiresAtMs);
@@ -261,7 +264,7 @@ export class Caches {
         this.toWorker(answerTemplateLookup(this.templateView(), msg));
         return true;
       case 'template-record':
-        for (const effect of templateRecordEffects(this.templateView(), msg)) this.onEffect(effect);
+        for (const effect of this.templateRecords.record(this.templateView(), msg)) this.onEffect(effect);
         return true;
       case 'recheck-done':
         this.log.debug({ seq: msg.seq }, 'every token with cached access was checked again');

@@ -51,6 +51,41 @@ export function answerTemplateLookup(v: CacheView, msg: Lookup): Answer {
   return { type: 'template-answer', id: msg.id, key };
 }
 
+/**
+ * Template answers whose mount was not known yet (Vault 1.15 does not name the mount type in
+ * answers): kept (a few, briefly) and recorded once the worker told what the mount is, so the very
+ * first render's read already becomes a proof of access that KV events keep true.
+ */
+export class PendingTemplateRecords {
+  private pending: Array<{ msg: Record; atMs: number }> = [];
+
+  /** The effects of a record now; an unknown mount keeps it for `retry`. */
+  record(v: CacheView, msg: Record): StreamEffect[] {
+    const effects = templateRecordEffects(v, msg);
+    if (effects[0]?.type === 'mount-unknown') {
+      this.pending = [...this.pending.filter((p) => p.msg.key.path !== msg.key.path || p.msg.key.version !== msg.key.version), { msg, atMs: v.nowMs }].slice(-MAX_PENDING);
+    }
+    return effects;
+  }
+
+  /** A mount became known: the kept records that can be judged now. */
+  retry(v: CacheView): StreamEffect[] {
+    const out: StreamEffect[] = [];
+    const keep: typeof this.pending = [];
+    for (const p of this.pending) {
+      if (v.nowMs - p.atMs > PENDING_MS) continue;
+      const effects = templateRecordEffects(v, p.msg);
+      if (effects[0]?.type === 'mount-unknown') keep.push(p);
+      else out.push(...effects);
+    }
+    this.pending = keep;
+    return out;
+  }
+}
+
+const MAX_PENDING = 256;
+const PENDING_MS = 30_000;
+
 /** The effects a client's recorded answer would have had (static-record, or mount-unknown). */
 export function templateRecordEffects(v: CacheView, msg: Record): StreamEffect[] {
   if (!v.static) return [];
