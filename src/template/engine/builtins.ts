@@ -13,7 +13,7 @@ import {
 /** A parameter's Go type, as far as argument evaluation cares. */
 export type ParamType = 'value' | 'any' | 'string' | 'int' | 'bool';
 
-/** A Go parameter type as a caller's function declares it (goParams): what the engine can check. */
+/** A Go parameter type as a caller's function declares it (goSignature): what the engine can check. */
 export function paramType(goType: string): ParamType {
   switch (goType) {
     case 'string': return 'string';

@@ -9,23 +9,25 @@ import { ExecError, Executor, type Program } from './exec.js';
 import { parse, ParseError } from './parser.js';
 
 /**
- * A caller's function may declare its Go signature, so the engine checks calls as Go's
- * text/template checks them before the function runs ("wrong number of args for NAME: want 2 got
- * 1", "wrong type for value; expected string; got json.Number", "expected string; found 3"):
- * `goParams` lists the fixed parameters' Go types, `goVariadic` the element type of a final
- * ...parameter. Types the engine checks: string, int, bool; any other type name counts for the
- * number of arguments only. Without `goParams` a function takes any number of arguments of any type.
+ * A caller's function may carry its Go signature as a `goSignature` property ({ params, variadic }:
+ * the fixed parameters' Go types and the element type of a final ...parameter, or null), so the
+ * engine checks each call as Go's text/template does before the function runs ("wrong number of
+ * args for NAME: want 2 got 1", "wrong type for value; expected string; got json.Number",
+ * "expected string; found 3", "invalid value; expected string"). The engine checks string, int and
+ * bool parameters; any other type (interface {}, 'any', []string …) counts for the number of
+ * arguments only. Without a signature a function takes any number of arguments of any type.
  */
 export interface GoSignature {
-  goParams?: readonly string[];
-  goVariadic?: string;
+  params: readonly string[];
+  variadic: string | null;
 }
 
-function signatureOf(fn: TemplateFunc & GoSignature): FuncDef {
-  if (!Array.isArray(fn.goParams)) return { params: [], variadic: 'any', builtin: false, fn };
+function signatureOf(fn: TemplateFunc): FuncDef {
+  const sig = (fn as { goSignature?: GoSignature }).goSignature;
+  if (!sig || !Array.isArray(sig.params)) return { params: [], variadic: 'any', builtin: false, fn };
   return {
-    params: fn.goParams.map(paramType),
-    variadic: fn.goVariadic === undefined ? null : paramType(fn.goVariadic),
+    params: sig.params.map(paramType),
+    variadic: sig.variadic === null || sig.variadic === undefined ? null : paramType(sig.variadic),
     builtin: false,
     fn,
   };

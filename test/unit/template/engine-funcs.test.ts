@@ -38,8 +38,8 @@ const FUNCS: FuncMap = {
     throw new Error(args.map((a) => (a instanceof JsonNumber ? a.text : String(a))).join(''));
   },
   oracleNil: async () => { await tick(); return null; },
-  oracleRepeat: Object.assign(async (s: unknown, n: unknown) => { await tick(); return String(s).repeat(Number(n)); }, { goParams: ['string', 'int'] }),
-  oracleFlag: Object.assign((b: unknown, ...rest: unknown[]) => `${String(b)} ${rest.length}`, { goParams: ['bool'], goVariadic: 'interface {}' }),
+  oracleRepeat: Object.assign(async (s: unknown, n: unknown) => { await tick(); return String(s).repeat(Number(n)); }, { goSignature: { params: ['string', 'int'], variadic: null } }),
+  oracleFlag: Object.assign((b: unknown, ...rest: unknown[]) => `${String(b)} ${rest.length}`, { goSignature: { params: ['bool'], variadic: 'interface {}' } }),
   oracleSecret: async (data?: unknown) => {
     await tick();
     const s = new TestSecret();
