@@ -13,6 +13,8 @@ export interface GoldenCase {
   leftDelimiter?: string;
   rightDelimiter?: string;
   perms?: string;
+  /** The destination, relative to the run's directory (default `out/<name>`). */
+  destination?: string;
   /** `render`: both write the same bytes; `fail`: both refuse, with the same error class, no file. */
   expect: 'render' | 'fail';
   /**
@@ -72,6 +74,9 @@ export const CASES: GoldenCase[] = [
   { name: 'inline-contents-quoted', file: 'inline-contents-no-trailing-newline.ctmpl', given: 'contents-quoted', expect: 'render', covers: ['contents = "…" (no trailing newline)'] },
   { name: 'inline-contents-heredoc', file: 'kv1-with-secret.ctmpl', given: 'contents-heredoc', expect: 'render', covers: ['contents = <<EOT heredoc'] },
   { name: 'perms-0600', file: 'perms-0600.ctmpl', perms: '0600', expect: 'render', covers: ['perms'] },
+  { name: 'toyaml-quoting', file: 'toyaml-quoting.ctmpl', expect: 'render', covers: ['toYAML quoting of YAML-looking strings (yes, true, null, ~, 1.0, 0755, "a: b", "- x", "#", multi-line, long lines), toJSON and toJSONPretty of the same'] },
+  { name: 'same-source-second-destination', file: 'kv1-with-secret.ctmpl', expect: 'render', covers: ['two template blocks with the same source (Vault Agent groups them)'] },
+  { name: 'nested-destination', file: 'inline-contents-no-trailing-newline.ctmpl', destination: 'out/nested/deeper/nested-destination', expect: 'render', covers: ['create_dest_dirs (default true): missing directories created'] },
   { name: 'missing-key-default', file: 'missing-key-default.ctmpl', errorOnMissingKey: false, expect: 'render', covers: ['missing key with error_on_missing_key = false: <no value>'] },
   { name: 'missing-key-error', file: 'missing-key-error.ctmpl', errorOnMissingKey: true, expect: 'fail', error: { line: 3, col: 16, at: '.Data.absent', message: 'map has no entry for key "absent"' }, covers: ['error_on_missing_key = true: map has no entry for key'] },
   { name: 'missing-key-error-redacted', file: 'missing-key-error-redacted.ctmpl', errorOnMissingKey: true, expect: 'fail', error: { line: 1, col: 55, at: '.Data.nokey', message: 'map has no [redacted] for key "nokey"' }, covers: ['secret values redacted from the error text'] },

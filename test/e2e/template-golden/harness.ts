@@ -50,6 +50,11 @@ function hclString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
 }
 
+/** Where a case's file goes, relative to the run's directory. */
+export function destinationOf(c: GoldenCase): string {
+  return c.destination ?? `out/${c.name}`;
+}
+
 /** The `template { … }` block of a case: the same text in both configs. */
 export function templateBlock(c: GoldenCase): string {
   const path = join(TEMPLATES, c.file);
@@ -62,7 +67,7 @@ export function templateBlock(c: GoldenCase): string {
     if (!text.endsWith('\n') || text.includes('\nEOT\n')) throw new Error(`${c.file} cannot be given as a heredoc`);
     lines.push(`contents = <<EOT\n${text}EOT`);
   }
-  lines.push(`destination = ${hclString(`out/${c.name}`)}`);
+  lines.push(`destination = ${hclString(destinationOf(c))}`);
   if (c.errorOnMissingKey !== undefined) lines.push(`error_on_missing_key = ${c.errorOnMissingKey}`);
   if (c.leftDelimiter !== undefined) lines.push(`left_delimiter = ${hclString(c.leftDelimiter)}`);
   if (c.rightDelimiter !== undefined) lines.push(`right_delimiter = ${hclString(c.rightDelimiter)}`);
@@ -128,7 +133,7 @@ export async function runSide(side: Side, v: VaultTarget, vaultAddr: string, cas
   }).finally(() => clearTimeout(timer));
   const files = new Map<string, Rendered | undefined>();
   for (const c of cases) {
-    const path = join(dir, 'out', c.name);
+    const path = join(dir, destinationOf(c));
     files.set(c.name, existsSync(path) ? { bytes: readFileSync(path), mode: statSync(path).mode & 0o777 } : undefined);
   }
   return { side, code, timedOut, output: Buffer.concat(chunks).toString('utf8'), dir, files };
