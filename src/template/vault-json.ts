@@ -157,7 +157,7 @@ export function parseVaultJson(text: string): unknown {
   return new Parser(text, (t) => new JsonNumber(t)).parse();
 }
 
-/** encoding/json.Unmarshal into interface{}: numbers are float64 (JS numbers). */
-export function parseGoJson(text: string): unknown {
-  return new Parser(text, (t) => Number(t)).parse();
+/** encoding/json.Unmarshal into interface{}: numbers are float64 (`float64` wraps integral ones). */
+export function parseGoJson(text: string, float64: (n: number) => unknown = Number): unknown {
+  return new Parser(text, (t) => float64(Number(t))).parse();
 }

@@ -3,7 +3,7 @@
  * compares them), containsAll/Any/None/NotAll, split, join, splitToMap, explode, explodeMap, loop.
  */
 import { JsonNumber, type TemplateFunc } from '../types.js';
-import { argAnyMap, argAnySlice, argString, argStringSlice, GoFuncError, goKind, goQ, goTypeName, isPlainObject, stringMap, stringSlice } from './go.js';
+import { argAnyMap, argAnySlice, numberValue, argString, argStringSlice, GoFuncError, goKind, goQ, goTypeName, isPlainObject, stringMap, stringSlice } from './go.js';
 import { compareBytes } from './encoding.js';
 import { goTrimSpace } from './strings.js';
 import { goParseInt } from './parse.js';
@@ -23,7 +23,7 @@ export function goIn(l: unknown, v: unknown): boolean {
           if (vk === 'int' && Number(item) === Number(v)) return true;
           break;
         case 'float64':
-          if ((vk === 'float64') && item === v) return true;
+          if (vk === 'float64' && numberValue(item) === numberValue(v)) return true;
           break;
         case 'string':
           if (vk === 'invalid') throw new GoFuncError(REFLECT_ZERO);

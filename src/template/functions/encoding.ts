@@ -6,7 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
 import { JsonSyntaxError, parseGoJson } from '../vault-json.js';
-import { argString, goFieldNames, GoFuncError, goQuote, goStringFromBytes, goStringToBytes, goTypeName, isAnyKeyMap, isNilSlice, isPlainObject } from './go.js';
+import { argString, float64, GoFloat, goFieldNames, GoFuncError, goQuote, goStringFromBytes, goStringToBytes, goTypeName, isAnyKeyMap, isNilSlice, isPlainObject } from './go.js';
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -110,6 +110,7 @@ function jsonEncode(v: unknown, escapeHTML: boolean, indent: string, level: numb
     return Object.is(v, -0) ? '-0' : String(v);
   }
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof GoFloat) return jsonEncode(v.value, escapeHTML, indent, level);
   if (typeof v === 'string') return jsonString(v, escapeHTML);
   if (v instanceof JsonNumber) {
     const t = v.text === '' ? '0' : v.text;
@@ -163,7 +164,7 @@ function parseJSON(s: unknown): unknown {
   const text = argString(s);
   if (text === '') return {};
   try {
-    return parseGoJson(text);
+    return parseGoJson(text, float64);
   } catch (e) {
     if (e instanceof JsonSyntaxError) throw new GoFuncError(e.message);
     throw e;

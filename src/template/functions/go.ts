@@ -6,6 +6,20 @@
  * map[string]interface{}, as Vault's JSON decodes them.
  */
 import { GoStruct, JsonNumber } from '../types.js';
+import { GoFloat } from '../engine/values.js';
+
+export { GoFloat };
+
+/** A float64 result: integral values are wrapped so the engine prints and compares them as floats. */
+export function float64(n: number): number | GoFloat {
+  return Number.isInteger(n) ? new GoFloat(n) : n;
+}
+
+/** The number inside an int or float64 value. */
+export function numberValue(v: unknown): number {
+  if (v instanceof GoFloat) return v.value;
+  return Number(v);
+}
 
 const stringSlices = new WeakSet<object>();
 const nilSlices = new WeakSet<object>();
@@ -56,6 +70,7 @@ export function goKind(v: unknown): GoKind {
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
   if (typeof v === 'bigint') return 'int';
+  if (v instanceof GoFloat) return 'float64';
   if (typeof v === 'string' || v instanceof JsonNumber) return 'string';
   if (Array.isArray(v)) return 'slice';
   if (v instanceof GoStruct) return 'struct';
@@ -70,6 +85,7 @@ export function goTypeName(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
   if (typeof v === 'bigint') return 'int64';
   if (typeof v === 'string') return 'string';
+  if (v instanceof GoFloat) return 'float64';
   if (v instanceof JsonNumber) return 'json.Number';
   if (Array.isArray(v)) return stringSlices.has(v) ? '[]string' : '[]interface {}';
   if (v instanceof GoStruct) return v.goTypeName;
@@ -161,6 +177,7 @@ export function goQ(v: unknown): string {
   if (typeof v === 'string') return goQuote(v);
   if (v instanceof JsonNumber) return goQuote(v.text);
   if (typeof v === 'boolean') return `%!q(bool=${v})`;
+  if (v instanceof GoFloat) return `%!q(float64=${formatFloat(v.value)})`;
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return goQuoteRune(v);
     return `%!q(float64=${formatFloat(v)})`;

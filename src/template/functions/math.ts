@@ -5,18 +5,30 @@
  * json.Number from Vault) is "unknown type".
  */
 import type { TemplateFunc } from '../types.js';
-import { GoFuncError, goKind, goQ, goTypeName } from './go.js';
+import { float64, GoFuncError, goKind, goQ, goTypeName, numberValue } from './go.js';
 
 type Op = (a: number, b: number, ints: boolean) => number;
 
 function numeric(name: string, op: Op, allowFloat = true) {
-  return (b: unknown, a: unknown): number => {
+  return (b: unknown, a: unknown): unknown => {
     const ak = goKind(a);
     const bk = goKind(b);
     const ok = (k: string) => k === 'int' || (allowFloat && k === 'float64');
     if (!ok(ak)) throw new GoFuncError(`${name}: unknown type for ${goQ(a)} (${goTypeName(a)})`);
     if (!ok(bk)) throw new GoFuncError(`${name}: unknown type for ${goQ(b)} (${goTypeName(b)})`);
-    return op(Number(a), Number(b), ak === 'int' && bk === 'int');
+    const ints = ak === 'int' && bk === 'int';
+    const r = op(numberValue(a), numberValue(b), ints);
+    return ints ? r : float64(r);
+  };
+}
+
+/** minimum/maximum give back the chosen operand with its own type (an int stays an int). */
+function choose(name: string, pickA: (a: number, b: number) => boolean) {
+  return (b: unknown, a: unknown): unknown => {
+    const ok = (k: string) => k === 'int' || k === 'float64';
+    if (!ok(goKind(a))) throw new GoFuncError(`${name}: unknown type for ${goQ(a)} (${goTypeName(a)})`);
+    if (!ok(goKind(b))) throw new GoFuncError(`${name}: unknown type for ${goQ(b)} (${goTypeName(b)})`);
+    return pickA(numberValue(a), numberValue(b)) ? a : b;
   };
 }
 
@@ -35,6 +47,6 @@ export const mathFuncs: Record<string, TemplateFunc> = {
     if (b === 0) throw divZero();
     return a % b;
   }, false),
-  minimum: numeric('minimum', (a, b) => (a < b ? a : b)),
-  maximum: numeric('maximum', (a, b) => (a > b ? a : b)),
+  minimum: choose('minimum', (a, b) => a < b),
+  maximum: choose('maximum', (a, b) => a > b),
 };

@@ -4,7 +4,7 @@
  * parseYAML (gopkg.in/yaml.v2 into interface{}) is in yaml.ts.
  */
 import type { TemplateFunc } from '../types.js';
-import { argString, GoFuncError, goQuote } from './go.js';
+import { argString, float64, GoFuncError, goQuote } from './go.js';
 
 const syntax = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: invalid syntax`);
 const range = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: value out of range`);
@@ -96,11 +96,11 @@ export function goParseFloat(text: string): number {
   return v;
 }
 
-function parseFloat(s: unknown): number {
+function parseFloat(s: unknown): unknown {
   const text = argString(s);
-  if (text === '') return 0;
+  if (text === '') return float64(0);
   try {
-    return goParseFloat(text);
+    return float64(goParseFloat(text));
   } catch (e) {
     throw wrap('parseFloat', e as GoFuncError);
   }

@@ -16,11 +16,13 @@ import type { RenderContext, TemplateDependency, VaultAnswer } from './index.js'
 
 /** consul-template's dependency.SecretAuth. */
 export class SecretAuth extends GoStruct {
+  /** Go types of the fields that may be nil (the engine prints and ranges them as Go's nil). */
+  static readonly goFields = { Policies: '[]string', Metadata: 'map[string]string' };
   readonly goTypeName = '*dependency.SecretAuth';
   ClientToken = '';
   Accessor = '';
-  Policies: string[] = nilStringSlice();
-  Metadata: Record<string, string> = {};
+  Policies: string[] | null = null;
+  Metadata: Record<string, string> | null = null;
   LeaseDuration = 0;
   Renewable = false;
 }
@@ -115,7 +117,7 @@ export function toSecret(s: ApiSecret): Secret {
     auth.ClientToken = str(a['client_token']);
     auth.Accessor = str(a['accessor']);
     if (Array.isArray(a['policies']) && a['policies'].length > 0) auth.Policies = stringSlice(a['policies'].map(str));
-    if (isPlainObject(a['metadata'])) auth.Metadata = Object.fromEntries(Object.entries(a['metadata']).map(([k, v]) => [k, str(v)]));
+    if (isPlainObject(a['metadata']) && Object.keys(a['metadata']).length > 0) auth.Metadata = Object.fromEntries(Object.entries(a['metadata']).map(([k, v]) => [k, str(v)]));
     auth.LeaseDuration = int(a['lease_duration']);
     auth.Renewable = a['renewable'] === true;
     out.Auth = auth;
@@ -134,13 +136,17 @@ export function toSecret(s: ApiSecret): Secret {
 
 /** consul-template's dependency.Secret (the value `secret` returns). */
 export class Secret extends GoStruct {
+  /** Go types of the fields that may be nil (a secret without data has a nil Data map, as in Go). */
+  static readonly goFields = {
+    Data: 'map[string]interface {}', Warnings: '[]string', Auth: '*dependency.SecretAuth', WrapInfo: '*dependency.SecretWrapInfo',
+  };
   readonly goTypeName = '*dependency.Secret';
   RequestID = '';
   LeaseID = '';
   LeaseDuration = 0;
   Renewable = false;
-  Data: Record<string, unknown> = {};
-  Warnings: string[] = nilStringSlice();
+  Data: Record<string, unknown> | null = null;
+  Warnings: string[] | null = null;
   Auth: SecretAuth | null = null;
   WrapInfo: SecretWrapInfo | null = null;
 }

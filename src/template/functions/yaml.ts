@@ -11,7 +11,7 @@
  */
 import { parse as parseYamlDoc } from 'yaml';
 import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
-import { anyKeyMap, goFieldNames, argString, formatFloat, GoFuncError, isPlainObject } from './go.js';
+import { anyKeyMap, GoFloat, goFieldNames, argString, formatFloat, GoFuncError, isPlainObject } from './go.js';
 
 const BEST_WIDTH = 80;
 const BEST_INDENT = 2;
@@ -369,6 +369,10 @@ function scalarOf(v: unknown): [string, Style] {
     return [s === '+Inf' ? '.inf' : s === '-Inf' ? '-.inf' : s === 'NaN' ? '.nan' : s, 'plain'];
   }
   if (typeof v === 'bigint') return [v.toString(), 'plain'];
+  if (v instanceof GoFloat) {
+    const s = formatFloat(v.value);
+    return [s === '+Inf' ? '.inf' : s === '-Inf' ? '-.inf' : s === 'NaN' ? '.nan' : s, 'plain'];
+  }
   if (v instanceof JsonNumber) {
     if (/^[+-]?\d+$/.test(v.text)) {
       const n = BigInt(v.text);

@@ -83,8 +83,8 @@ forEachBackend('templates: secret / secrets / pkiCert against Vault', function (
   it('KV v2 without data/: data/ inserted; .Data.data is the latest version, .Data.metadata.version is json.Number 2', async () => {
     const c = ctx();
     const s = (await createFuncs(c)['secret']!('kv2/app')) as Secret;
-    const data = s.Data['data'] as Record<string, unknown>;
-    const metadata = s.Data['metadata'] as Record<string, unknown>;
+    const data = s.Data!['data'] as Record<string, unknown>;
+    const metadata = s.Data!['metadata'] as Record<string, unknown>;
     expect(data).to.deep.equal({ password: 'v2-pass-2', user: 'svc' });
     expect(metadata['version']).to.deep.equal(new JsonNumber('2'));
     expect(metadata['deletion_time']).to.equal('');
@@ -95,9 +95,9 @@ forEachBackend('templates: secret / secrets / pkiCert against Vault', function (
   it('KV v2 with data/ in the path reads the same path; ?version=1 reads the first version', async () => {
     const funcs = createFuncs(ctx());
     const s = (await funcs['secret']!('kv2/data/app')) as Secret;
-    expect((s.Data['data'] as Record<string, unknown>)['password']).to.equal('v2-pass-2');
+    expect((s.Data!['data'] as Record<string, unknown>)['password']).to.equal('v2-pass-2');
     const v1 = (await funcs['secret']!('kv2/app?version=1')) as Secret;
-    expect((v1.Data['data'] as Record<string, unknown>)['password']).to.equal('v2-pass');
+    expect((v1.Data!['data'] as Record<string, unknown>)['password']).to.equal('v2-pass');
     expect(seen).to.deep.equal([
       'GET sys/internal/ui/mounts/kv2/data/app', 'GET kv2/data/app',
       'GET sys/internal/ui/mounts/kv2/app', 'GET kv2/data/app?version=1',
@@ -108,7 +108,7 @@ forEachBackend('templates: secret / secrets / pkiCert against Vault', function (
     await writePolicy(backend, 'tpl-read', 'path "kv2/data/app" { capabilities = ["read"] }');
     const token = (await vaultApi(backend, 'POST', 'auth/token/create', { policies: ['tpl-read'], ttl: '10m' })).json.auth.client_token as string;
     const s = (await createFuncs(ctx(token))['secret']!('kv2/app')) as Secret;
-    expect((s.Data['data'] as Record<string, unknown>)['user']).to.equal('svc');
+    expect((s.Data!['data'] as Record<string, unknown>)['user']).to.equal('svc');
     const denied = await rejection(createFuncs(ctx(token))['secret']!('kv1/app'));
     expect(denied).to.be.instanceOf(VaultDependencyError);
     expect((denied as VaultDependencyError).status).to.equal(403);
@@ -133,7 +133,7 @@ forEachBackend('templates: secret / secrets / pkiCert against Vault', function (
     expect(await funcs['secret']!('kv1/written', 'a=1', ' b = two ')).to.equal(null);
     expect((await vaultApi(backend, 'GET', 'kv1/written')).json.data).to.deep.equal({ a: '1', b: 'two' });
     const s = (await funcs['secret']!('kv2/written', 'k=v')) as Secret;
-    expect(s.Data['version']).to.deep.equal(new JsonNumber('1'));
+    expect(s.Data!['version']).to.deep.equal(new JsonNumber('1'));
     expect((await vaultApi(backend, 'GET', 'kv2/data/written')).json.data.data).to.deep.equal({ k: 'v' });
   });
 

@@ -1,6 +1,6 @@
 // Helpers of the template function tests: the template of a case, our value of it, Go's printing.
 import { createFuncs, type RenderContext } from '../../../src/template/functions/index.js';
-import { formatFloat } from '../../../src/template/functions/go.js';
+import { formatFloat, GoFloat } from '../../../src/template/functions/go.js';
 import { GoStruct, JsonNumber } from '../../../src/template/types.js';
 import { parseVaultJson } from '../../../src/template/vault-json.js';
 import { DATA, F, type Arg, type FnCase } from './functions-oracle-cases.js';
@@ -26,6 +26,7 @@ export function goPrint(v: unknown, nested = false): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean') return String(v);
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : formatFloat(v);
+  if (v instanceof GoFloat) return formatFloat(v.value);
   if (v instanceof JsonNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map((x) => goPrint(x, true)).join(' ')}]`;
   if (v instanceof GoStruct) return `{${Object.entries(v).filter(([k]) => /^\p{Lu}/u.test(k)).map(([, x]) => goPrint(x, true)).join(' ')}}`;

@@ -110,8 +110,8 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
     const ctx = context(vault);
     const s = (await createFuncs(ctx)['secret']!('kv1/app')) as Secret;
     expect(s).to.be.instanceOf(Secret);
-    expect(s.Data['password']).to.equal('v1-pass');
-    expect(s.Data['port']).to.deep.equal(new JsonNumber('5432'));
+    expect(s.Data!['password']).to.equal('v1-pass');
+    expect(s.Data!['port']).to.deep.equal(new JsonNumber('5432'));
     expect(s.RequestID).to.equal('req-1');
     expect(s.LeaseDuration).to.equal(2764800);
     expect(s.Renewable).to.equal(false);
@@ -125,8 +125,8 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
   it('secret on KV v2 without data/: data/ inserted after the mount; .Data.data and .Data.metadata', async () => {
     const ctx = context(vault);
     const s = (await createFuncs(ctx)['secret']!('kv2/app')) as Secret;
-    expect((s.Data['data'] as Record<string, unknown>)['password']).to.equal('v2-pass');
-    expect((s.Data['metadata'] as Record<string, unknown>)['version']).to.deep.equal(new JsonNumber('3'));
+    expect((s.Data!['data'] as Record<string, unknown>)['password']).to.equal('v2-pass');
+    expect((s.Data!['metadata'] as Record<string, unknown>)['version']).to.deep.equal(new JsonNumber('3'));
     expect(vault.requests.map((r) => r.path)).to.deep.equal(['sys/internal/ui/mounts/kv2/app', 'kv2/data/app']);
     expect(ctx.used[0]).to.include({ kind: 'secret', path: 'kv2/data/app', kvVersion: 2 });
   });
@@ -136,7 +136,7 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
     const funcs = createFuncs(ctx);
     await funcs['secret']!('kv2/data/app');
     const v1 = (await funcs['secret']!('kv2/app?version=1')) as Secret;
-    expect((v1.Data['metadata'] as Record<string, unknown>)['version']).to.deep.equal(new JsonNumber('1'));
+    expect((v1.Data!['metadata'] as Record<string, unknown>)['version']).to.deep.equal(new JsonNumber('1'));
     expect(vault.requests.map((r) => r.path)).to.deep.equal([
       'sys/internal/ui/mounts/kv2/data/app', 'kv2/data/app',
       'sys/internal/ui/mounts/kv2/app', 'kv2/data/app?version=1',
@@ -170,7 +170,7 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
     // Vault answers 404 with metadata for a deleted version; a deletion_time still ahead is not deleted.
     const funcs = createFuncs(context(vault, { now: () => new Date('2026-06-01T00:00:00Z') }));
     const s = (await funcs['secret']!('kv2/later')) as Secret;
-    expect(s.Data['data']).to.equal(null);
+    expect(s.Data!['data']).to.equal(null);
   });
 
   it('a failed preflight (403) reads the path as KV v1, unshimmed', async () => {
@@ -183,7 +183,7 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
   it('a dynamic secret: LeaseID, LeaseDuration and Renewable, recorded for renewal', async () => {
     const ctx = context(vault);
     const s = (await createFuncs(ctx)['secret']!('db/creds/app')) as Secret;
-    expect([s.LeaseID, s.LeaseDuration, s.Renewable, s.Data['username']]).to.deep.equal(['db/creds/app/abc123', 3600, true, 'v-app-xyz']);
+    expect([s.LeaseID, s.LeaseDuration, s.Renewable, s.Data!['username']]).to.deep.equal(['db/creds/app/abc123', 3600, true, 'v-app-xyz']);
     expect(ctx.used).to.deep.equal([{ kind: 'secret', path: 'db/creds/app', leaseId: 'db/creds/app/abc123', leaseDurationSeconds: 3600, renewable: true, kvVersion: 1 }]);
   });
 
@@ -192,7 +192,7 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
     expect(await funcs['secret']!('kv1/w', 'a=1', ' b = x=y ', '')).to.equal(null);
     expect(vault.kv1.get('w')).to.deep.equal({ a: '1', b: 'x=y' });
     const s = (await funcs['secret']!('kv2/w', 'k=v')) as Secret;
-    expect(s.Data['version']).to.deep.equal(new JsonNumber('2'));
+    expect(s.Data!['version']).to.deep.equal(new JsonNumber('2'));
     expect(vault.requests.filter((r) => r.method === 'PUT')).to.deep.equal([
       { method: 'PUT', path: 'kv1/w', body: { a: '1', b: 'x=y' } },
       { method: 'PUT', path: 'kv2/data/w', body: { data: { k: 'v' } } },
