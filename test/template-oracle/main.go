@@ -17,7 +17,8 @@
 // TypeScript twins live in the engine's tests: oracleEcho returns its arguments as []interface{},
 // oracleFail fails with fmt.Sprint(args...), oracleNil returns nil, oracleSecret returns a
 // consul-template *dependency.Secret whose Data is its first argument (when a map); oracleRepeat
-// (string, int) and oracleFlag (bool, ...interface{}) have typed parameters.
+// (string, int) and oracleFlag (bool, ...interface{}) have typed parameters; oracleStrings and
+// oracleStringMap return a []string and a map[string]string.
 // "consul" mode: template.NewTemplate + Execute with an empty Brain and `env` as the environment
 // (consul-template parses with the name "", executes with nil dot, missingkey=zero unless
 // missingKey is "error"); `data`, when given, is reachable as the function `oracleData`.
@@ -45,6 +46,21 @@ var testFuncs = gotemplate.FuncMap{
 	// Typed parameters: the engine checks calls against a declared signature (goParams) as Go does.
 	"oracleRepeat": func(s string, n int) string { return strings.Repeat(s, n) },
 	"oracleFlag":   func(b bool, rest ...interface{}) string { return fmt.Sprint(b, len(rest)) },
+	// Typed containers: []string and map[string]string results.
+	"oracleStrings": func(args ...interface{}) []string {
+		out := []string{}
+		for _, a := range args {
+			out = append(out, fmt.Sprint(a))
+		}
+		return out
+	},
+	"oracleStringMap": func(args ...interface{}) map[string]string {
+		out := map[string]string{}
+		for i := 0; i+1 < len(args); i += 2 {
+			out[fmt.Sprint(args[i])] = fmt.Sprint(args[i+1])
+		}
+		return out
+	},
 	"oracleSecret": func(args ...interface{}) *dependency.Secret {
 		s := &dependency.Secret{RequestID: "req-1", LeaseDuration: 2764800}
 		if len(args) > 0 {

@@ -7,7 +7,7 @@ import { JsonNumber } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
-  bigOf, compareStrings, concrete, derefTypeString, elem, Iface, kindOf, NilPtr, numberOf, typeString,
+  bigOf, compareStrings, concrete, derefTypeString, elem, zeroElem, Iface, kindOf, NilPtr, numberOf, typeString,
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
@@ -171,7 +171,7 @@ function index(itemIn: unknown, ...indexes: unknown[]): unknown {
       const a = item as unknown[];
       const x = indexArg(idx, a.length);
       if (x >= a.length) throw new CallError('reflect: slice index out of range');
-      item = elem(a[x]);
+      item = elem(a, a[x]);
     } else if (k === 'string') {
       const b = utf8(str(item));
       const x = indexArg(idx, b.length);
@@ -181,7 +181,7 @@ function index(itemIn: unknown, ...indexes: unknown[]): unknown {
       if (idx === undefined) throw new CallError('value is nil; should be of type string');
       if (typeof idx !== 'string') throw new CallError(`value has type ${typeString(idx)}; should be string`);
       const m = item as Record<string, unknown>;
-      item = Object.prototype.hasOwnProperty.call(m, idx) ? elem(m[idx]) : new Iface(null);
+      item = Object.prototype.hasOwnProperty.call(m, idx) ? elem(m, m[idx]) : zeroElem(m);
     } else {
       throw new CallError(`can't index item of type ${derefTypeString(item)}`);
     }

@@ -15,7 +15,7 @@ import { sprintValue } from './gofmt.js';
 import type { Tree } from './parser.js';
 import { quote } from './strconv.js';
 import {
-  concrete, elem, fieldValue, GoFloat, Iface, kindOf, sortedKeys, structFields, toPublic, typeString,
+  concrete, elem, fieldValue, GoFloat, Iface, zeroElem, kindOf, sortedKeys, structFields, toPublic, typeString,
 } from './values.js';
 
 export class ExecError extends Error {}
@@ -215,7 +215,7 @@ export class Executor {
           const a = val as unknown[];
           for (let i = 0; i < a.length; i++) {
             ran = true;
-            await oneIteration(i, elem(a[i]));
+            await oneIteration(i, elem(a, a[i]));
           }
           break;
         }
@@ -223,7 +223,7 @@ export class Executor {
           const m = val as Record<string, unknown>;
           for (const k of sortedKeys(m)) {
             ran = true;
-            await oneIteration(k, elem(m[k]));
+            await oneIteration(k, elem(m, m[k]));
           }
           break;
         }
@@ -367,9 +367,9 @@ export class Executor {
     } else if (k === 'map') {
       if (hasArgs) this.errorf(s, `${fieldName} is not a method but has arguments`);
       const m = rv as Record<string, unknown>;
-      if (Object.prototype.hasOwnProperty.call(m, fieldName)) return elem(m[fieldName]);
+      if (Object.prototype.hasOwnProperty.call(m, fieldName)) return elem(m, m[fieldName]);
       switch (this.missingKey) {
-        case 'zero': return new Iface(null);
+        case 'zero': return zeroElem(m);
         case 'error': this.errorf(s, `map has no entry for key ${quote(fieldName)}`);
         default: return undefined;
       }

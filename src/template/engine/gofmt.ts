@@ -409,7 +409,7 @@ class Printer {
           if (i > 0) this.buf += this.sharpV ? ', ' : ' ';
           this.printValue(key, verb, depth + 1);
           this.buf += ':';
-          this.printValue(elem(m[key]), verb, depth + 1);
+          this.printValue(elem(m, m[key]), verb, depth + 1);
         });
         this.buf += this.sharpV ? '}' : ']';
         return;
@@ -441,14 +441,14 @@ class Printer {
           this.buf += `${typeString(a)}{`;
           a.forEach((x, i) => {
             if (i > 0) this.buf += ', ';
-            this.printValue(elem(x), verb, depth + 1);
+            this.printValue(elem(a, x), verb, depth + 1);
           });
           this.buf += '}';
         } else {
           this.buf += '[';
           a.forEach((x, i) => {
             if (i > 0) this.buf += ' ';
-            this.printValue(elem(x), verb, depth + 1);
+            this.printValue(elem(a, x), verb, depth + 1);
           });
           this.buf += ']';
         }

@@ -65,9 +65,9 @@ export function typeString(v: unknown): string {
   if (v instanceof GoFloat) return 'float64';
   if (v instanceof JsonNumber) return 'json.Number';
   if (v instanceof NilPtr) return v.typeName;
-  if (Array.isArray(v)) return '[]interface {}';
+  if (Array.isArray(v)) return declaredType(v) ?? '[]interface {}';
   if (v instanceof GoStruct) return v.goTypeName;
-  return 'map[string]interface {}';
+  return declaredType(v) ?? 'map[string]interface {}';
 }
 
 /** indirectInterface: the concrete value inside an interface (undefined for a nil one). */
@@ -76,9 +76,57 @@ export function concrete(v: unknown): unknown {
   return v ?? undefined;
 }
 
-/** A container element as reflect sees it: its static type is interface{}. */
-export function elem(v: unknown): Iface {
-  return new Iface(v ?? null);
+/**
+ * A slice or map may declare its Go type under this symbol (e.g. '[]string' for a function's
+ * []string result, 'map[string]string'); without it a slice is []interface {} and a map
+ * map[string]interface {}, as Vault's JSON decodes them.
+ */
+export const GO_TYPE = Symbol.for('vault-extproc.goType');
+
+export function declaredType(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const t = (v as { [GO_TYPE]?: unknown })[GO_TYPE];
+  return typeof t === 'string' ? t : undefined;
+}
+
+/** The element type of a slice or map type ('interface {}' when not declared). */
+function elemTypeOf(container: unknown): string {
+  const t = declaredType(container);
+  if (t === undefined) return 'interface {}';
+  if (t.startsWith('[]')) return t.slice(2);
+  if (t.startsWith('map[')) {
+    let depth = 0;
+    for (let i = 3; i < t.length; i++) {
+      if (t[i] === '[') depth++;
+      else if (t[i] === ']' && --depth === 0) return t.slice(i + 1);
+    }
+  }
+  return 'interface {}';
+}
+
+/** The zero value of a Go type. */
+export function zeroOf(t: string): unknown {
+  if (t === 'interface {}') return new Iface(null);
+  if (t.startsWith('*')) return new NilPtr(t);
+  if (t.startsWith('map[')) return {};
+  if (t.startsWith('[]')) return [];
+  if (t === 'string') return '';
+  if (t === 'bool') return false;
+  if (/^u?int(8|16|32|64)?$/.test(t)) return 0;
+  if (t === 'float64' || t === 'float32') return new GoFloat(0);
+  return new Iface(null);
+}
+
+/** A container element as reflect sees it: interface{} unless the container declares its type. */
+export function elem(container: unknown, v: unknown): unknown {
+  const et = elemTypeOf(container);
+  if (et === 'interface {}') return new Iface(v ?? null);
+  return v === null || v === undefined ? zeroOf(et) : v;
+}
+
+/** What a missing map key gives under missingkey=zero (and `index`): the element type's zero. */
+export function zeroElem(container: unknown): unknown {
+  return zeroOf(elemTypeOf(container));
 }
 
 /** The exported fields of a struct (own enumerable properties with an upper-case first letter). */
@@ -96,15 +144,7 @@ export function fieldValue(s: GoStruct, name: string, v: unknown): unknown {
   if (v !== null && v !== undefined) return v;
   const types = (s.constructor as { goFields?: Record<string, string> }).goFields;
   const t = types?.[name];
-  if (t === undefined || t === 'interface {}') return new Iface(null);
-  if (t.startsWith('*')) return new NilPtr(t);
-  if (t.startsWith('map[')) return {};
-  if (t.startsWith('[]')) return [];
-  if (t === 'string') return '';
-  if (t === 'bool') return false;
-  if (/^u?int(8|16|32|64)?$/.test(t)) return 0;
-  if (t === 'float64' || t === 'float32') return new GoFloat(0);
-  return new Iface(null);
+  return t === undefined ? new Iface(null) : zeroOf(t);
 }
 
 /** Map keys in Go's order (fmtsort: strings by bytes, which is code point order). */

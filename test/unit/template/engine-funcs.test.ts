@@ -30,6 +30,14 @@ class TestSecret extends GoStruct {
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
+/** A slice or map with a declared Go type (the engine reads Symbol.for('vault-extproc.goType')). */
+function goTyped<T extends object>(v: T, goType: string): T {
+  Object.defineProperty(v, Symbol.for('vault-extproc.goType'), { value: goType, enumerable: false });
+  return v;
+}
+
+const goText = (a: unknown): string => (a instanceof JsonNumber ? a.text : String(a));
+
 /** The TypeScript twins of the oracle's Go functions, all async. */
 const FUNCS: FuncMap = {
   oracleEcho: async (...args: unknown[]) => { await tick(); return args; },
@@ -38,6 +46,12 @@ const FUNCS: FuncMap = {
     throw new Error(args.map((a) => (a instanceof JsonNumber ? a.text : String(a))).join(''));
   },
   oracleNil: async () => { await tick(); return null; },
+  oracleStrings: (...args: unknown[]) => goTyped(args.map(goText), '[]string'),
+  oracleStringMap: (...args: unknown[]) => {
+    const m: Record<string, string> = {};
+    for (let i = 0; i + 1 < args.length; i += 2) m[goText(args[i])] = goText(args[i + 1]);
+    return goTyped(m, 'map[string]string');
+  },
   oracleRepeat: Object.assign(async (s: unknown, n: unknown) => { await tick(); return String(s).repeat(Number(n)); }, { goSignature: { params: ['string', 'int'], variadic: null } }),
   oracleFlag: Object.assign((b: unknown, ...rest: unknown[]) => `${String(b)} ${rest.length}`, { goSignature: { params: ['bool'], variadic: 'interface {}' } }),
   oracleSecret: async (data?: unknown) => {
@@ -92,6 +106,13 @@ const CASES: FuncCase[] = [
   { title: 'a declared variadic signature', template: '{{oracleFlag true 1 "a"}} {{oracleFlag false}} {{"x" | oracleFlag true}}' },
   { title: 'a declared variadic signature: missing fixed argument', template: '{{oracleFlag}}' },
   { title: 'a declared variadic signature: wrong literal', template: '{{oracleFlag 1}}' },
+  { title: 'a []string result prints and types as Go\'s', template: '{{oracleStrings "a" "b"}} {{printf "%T %#v %q %v" (oracleStrings "a") (oracleStrings "a" "b") (oracleStrings "x") (oracleStrings)}}' },
+  { title: 'elements of a []string are strings, not interfaces', template: '{{range oracleStrings "a"}}{{.x}}{{end}}' },
+  { title: 'index into a []string', template: '{{printf "%T" (index (oracleStrings "a") 0)}} {{len (oracleStrings "a" "b")}}' },
+  { title: 'a map[string]string result', template: '{{(oracleStringMap "k" "v").k}} {{printf "%T %#v" (oracleStringMap "k" "v") (oracleStringMap "b" 2 "a" 1)}} [{{index (oracleStringMap) "x"}}]' },
+  { title: 'a missing key of a map[string]string, missingkey=default', template: '[{{(oracleStringMap "k" "v").nope}}]' },
+  { title: 'a missing key of a map[string]string, missingkey=zero', template: '[{{(oracleStringMap "k" "v").nope}}]', missingKey: 'zero' },
+  { title: 'a field of a map[string]string value', template: '{{(oracleStringMap "k" "v").k.x}}' },
   { title: 'json.Number from data through a function', template: '{{printf "%v %T %s" (index (oracleEcho .num) 0) (index (oracleEcho .num) 0) .num}}' },
 ];
 
