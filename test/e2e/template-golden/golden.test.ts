@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
 import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { CASES, type GoldenCase } from './cases.js';
-import { caBlocks, errorClass, normaliseLeaseId, normalisePem, pemFacts, removeRun, runSide, seed, show, tail, type Rendered, type RunResult } from './harness.js';
+import { caBlocks, configText, errorClass, normaliseLeaseId, normalisePem, pemFacts, removeRun, runSide, seed, show, tail, TEMPLATES, type Rendered, type RunResult } from './harness.js';
 import { agentOracle, closeOracle, FAIL_CASES, RENDER_CASES, RUN_OPTS, type Oracle } from './oracle.js';
 
 // Vault Agent as the oracle (issue 20, item 5). Every template of test/fixtures/templates is rendered
@@ -35,12 +36,21 @@ describe('e2e: template golden suite, Vault Agent 1.15.6 as the oracle', functio
   this.timeout(600_000);
   after(closeOracle);
 
-  it('the corpus: at least 25 templates, every one a fixture, names unique, intended differences name real cases', () => {
+  it('the corpus: at least 25 templates, every .ctmpl of the fixtures used, names unique, intended differences name real cases', () => {
     expect(CASES.length).to.be.at.least(25);
+    const files = readdirSync(TEMPLATES).filter((f) => f.endsWith('.ctmpl')).sort();
+    expect([...new Set(CASES.map((c) => c.file))].sort(), 'every .ctmpl is used, every case has its .ctmpl').to.deep.equal(files);
     expect(new Set(CASES.map((c) => c.name)).size).to.equal(CASES.length);
     for (const name of Object.keys(INTENDED)) expect(CASES.map((c) => c.name)).to.include(name);
     expect(FAIL_CASES.length).to.be.at.least(2);
     for (const c of FAIL_CASES) expect(c.error, c.name).to.not.equal(undefined);
+  });
+
+  it('both sides get the same config text but vault-extproc\'s extproc block (the template blocks identical, destinations relative to each run\'s directory)', () => {
+    const agent = configText('agent', 'http://127.0.0.1:8200', CASES, true);
+    const ours = configText('ours', 'http://127.0.0.1:8200', CASES, true);
+    expect(agent.match(/^template \{/gm)?.length).to.equal(CASES.length);
+    expect(ours.replace(/^extproc \{\n[^}]*\n\}\n/m, '')).to.equal(agent);
   });
 
   forEachBackend('vault-extproc renders what Vault Agent renders', function (kind) {
