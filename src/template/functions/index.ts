@@ -13,7 +13,8 @@ import { stringFuncs } from './strings.js';
 import { vaultFuncs } from './vault.js';
 import { yamlFuncs } from './yaml.js';
 
-export { Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
+export { consulTemplateExecuteError, consulTemplateParseError } from './errors.js';
+export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
 export { GoFuncError, goStringToBytes, goStringFromBytes, goErrorfNoArgs, type GoParam, type GoSignature } from './go.js';
 import { GoFuncError, withSignature, type GoParam } from './go.js';
 

@@ -265,6 +265,22 @@ function sha1Map(m: Record<string, string>): string {
   return h.digest('hex').slice(0, 8);
 }
 
+// --- what a render read, for consul-template's error redaction ---
+
+const secretsRead = new WeakMap<RenderContext, Secret[]>();
+
+function remember(ctx: RenderContext, secret: Secret): Secret {
+  const list = secretsRead.get(ctx) ?? [];
+  list.push(secret);
+  secretsRead.set(ctx, list);
+  return secret;
+}
+
+/** The secrets `secret` returned during renders with this context, in the order they were read. */
+export function secretsReadWith(ctx: RenderContext): readonly Secret[] {
+  return secretsRead.get(ctx) ?? [];
+}
+
 // --- secret ---
 
 async function readSecret(ctx: RenderContext, arg: string, nowMs: number): Promise<Secret> {
@@ -285,7 +301,7 @@ async function readSecret(ctx: RenderContext, arg: string, nowMs: number): Promi
   if (s === null || deletedKVv2(s, nowMs)) throw new VaultDependencyError(`${name}: no secret exists at ${secretPath}`, 404);
   const secret = toSecret(s);
   ctx.used.push(dependencyOf('secret', secretPath, secret, mount.v2 ? 2 : 1));
-  return secret;
+  return remember(ctx, secret);
 }
 
 async function writeSecret(ctx: RenderContext, arg: string, data: Record<string, string>): Promise<Secret | null> {
@@ -309,7 +325,7 @@ async function writeSecret(ctx: RenderContext, arg: string, data: Record<string,
   }
   const secret = toSecret(s);
   ctx.used.push(dependencyOf('secret', writePath, secret, mount.v2 ? 2 : 1));
-  return secret;
+  return remember(ctx, secret);
 }
 
 // --- secrets ---

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createFuncs, PemEncoded, Secret, VaultDependencyError, type RenderContext, type TemplateVault, type VaultAnswer,
+  consulTemplateExecuteError, createFuncs, PemEncoded, Secret, VaultDependencyError, type RenderContext, type TemplateVault, type VaultAnswer,
 } from '../../../src/template/functions/index.js';
 import { JsonNumber } from '../../../src/template/types.js';
 import { parseTemplate } from '../../../src/template/engine/index.js';
@@ -234,6 +234,19 @@ describe('unit: template functions secret / secrets / pkiCert (fake Vault)', () 
       expect(await render('{{ range secrets "kv2/team" }}{{ . }},{{ end }}|{{ secrets "kv1/dir" | join ";" }}')).to.equal('a,z,|a;b/');
       expect(await render('{{ with secret "kv1/w" "a=1" }}written{{ else }}no answer{{ end }}')).to.equal('no answer');
       expect(vault.kv1.get('w')).to.deep.equal({ a: '1' });
+    });
+
+    it('an execution error as consul-template reports it: secret values redacted, then fmt.Errorf of the text', async () => {
+      vault.kv1.set('redact', { word: 'entry', pct: '100%q' });
+      const ctx = context(vault);
+      let err: Error | undefined;
+      try {
+        await parseTemplate('', '{{ with secret "kv1/redact" }}{{ .Data.word }} {{ .Data.nokey }}{{ printf "%s" "100%q" }}{{ end }}', { funcs: createFuncs(ctx) })
+          .execute(null, { missingKey: 'error' });
+      } catch (e) { err = e as Error; }
+      // The same text real Vault Agent 1.15.6 logs for this template (test/e2e/template-golden, missing-key-error-redacted).
+      expect(consulTemplateExecuteError(ctx, err!.message)).to.equal('execute: template: :1:55: executing "" at <.Data.nokey>: map has no [redacted] for key "nokey"');
+      expect(consulTemplateExecuteError(ctx, 'x 100%q y %% z %')).to.equal('execute: x [redacted] y % z %!(NOVERB)');
     });
 
     it('a missing secret fails the render with consul-template\'s message', async () => {
