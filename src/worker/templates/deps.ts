@@ -144,8 +144,9 @@ export class DependencyStore {
 
   private scheduleRenewal(e: Entry, ttlMs: number): void {
     const delay = renewalDelayMs(ttlMs, e.graceMs!);
-    // Renewal cannot extend it any more: read it anew before it ends (the lifetime watcher is done).
-    if (delay === undefined) this.after(e, ttlMs - e.graceMs!, () => this.due(e, 'lease-end'));
+    // What is left is within the grace (renewal stopped extending it: max TTL): Vault's lifetime
+    // watcher is done, and consul-template reads the secret anew at once.
+    if (delay === undefined) this.due(e, 'lease-end');
     else this.after(e, delay, () => void this.renew(e));
   }
 

@@ -3,7 +3,7 @@
  * the engine, consul-template's functions, Vault (vault-io.ts) and the static cache's changes.
  * src/worker/run.ts calls this with a few one-line hooks.
  */
-import type { Config } from '../../config/types.js';
+import { DEFAULTS, type Config } from '../../config/types.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { parseTemplate } from '../../template/engine/index.js';
 import { createFuncs } from '../../template/functions/index.js';
@@ -37,8 +37,10 @@ export function startTemplates(config: Config, vault: VaultClient, log: Logger, 
     onFatal: (code, reason) => send({ type: 'exit', code, reason }),
     compile: parseTemplate,
     createFuncs,
-    minBackoffMs: method.minBackoffSeconds * 1000,
-    maxBackoffMs: method.maxBackoffSeconds * 1000,
+    // Vault Agent hands the method's min_backoff/max_backoff to consul-template's retry only when they
+    // are set; otherwise consul-template's own 250 ms doubling to 1 min applies (seen in its logs).
+    minBackoffMs: method.minBackoffSeconds !== DEFAULTS.minBackoffSeconds ? method.minBackoffSeconds * 1000 : 250,
+    maxBackoffMs: method.maxBackoffSeconds !== DEFAULTS.maxBackoffSeconds ? method.maxBackoffSeconds * 1000 : 60_000,
     numRetries: config.vault.numRetries,
     once: config.exitAfterAuth,
   });

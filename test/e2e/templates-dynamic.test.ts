@@ -1,0 +1,130 @@
+// Dynamic secrets in templates (database credentials): the destination is rendered again with new
+// credentials before the lease it shows ends, and the template's `command` runs once per change.
+// Against a real Vault 1.15.6 the database engine issues real PostgreSQL logins (the throwaway
+// PostgreSQL of test/support/postgres.ts) and the new credentials log in; the simulator's engine
+// issues the same shapes of leases, and also non-renewable ones (read again at
+// lease_renewal_threshold of the lease).
+import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forEachBackend, simOnly, startBackend, type Backend } from '../support/backend.js';
+import { sleep, waitFor } from '../support/ports.js';
+import { startPostgres, type Postgres } from '../support/postgres.js';
+import type { Proc } from '../support/process.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { readOr, startServe } from './templates-helpers.js';
+
+const POLICY = `path "database/creds/*" { capabilities = ["read"] }
+path "sys/leases/renew" { capabilities = ["update"] }`;
+
+/** `<lease id> <username> <password>` as the template renders it. */
+const TEMPLATE = '{{ with secret "database/creds/ROLE" }}{{ .LeaseID }} {{ .Data.username }} {{ .Data.password }}{{ end }}';
+
+interface Shown { text: string; seenAtMs: number }
+
+forEachBackend('e2e: templates with dynamic secrets (database credentials)', function (kind) {
+  this.timeout(90_000);
+  let vault: Backend;
+  let pg: Postgres | undefined;
+  const procs: Proc[] = [];
+  let creds: { roleId: string; secretId: string };
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const p of procs) process.stderr.write(`\n--- ${p.name} ---\n${p.text}\n`);
+    process.stderr.write(`\n${vault?.logs() ?? ''}\n${pg?.logs() ?? ''}\n`);
+  });
+
+  before(async () => {
+    if (kind === 'real') {
+      [pg, vault] = await Promise.all([startPostgres(), startBackend('real')]);
+      await vaultApi(vault, 'POST', 'sys/mounts/database', { type: 'database' });
+      await vaultApi(vault, 'POST', 'database/config/pg', {
+        plugin_name: 'postgresql-database-plugin', connection_url: pg.vaultConnectionUrl, username: pg.superuser, password: pg.password,
+        allowed_roles: '*', verify_connection: true,
+      });
+    } else {
+      vault = await startBackend('sim', { sim: { mountDatabase: true } });
+    }
+    await writePolicy(vault, 'tmpl-db', POLICY);
+    creds = await setupAppRole(vault, { role: 'tmpl-db', policies: ['tmpl-db'] });
+  });
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await vault?.close();
+    await pg?.stop();
+  });
+
+  async function role(name: string, ttl: Record<string, unknown>): Promise<void> {
+    const statements = kind === 'real' ? { db_name: 'pg', creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`] } : {};
+    const r = await vaultApi(vault, 'POST', `database/roles/${name}`, { ...statements, ...ttl });
+    if (r.status >= 300) throw new Error(`database/roles/${name}: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+
+  /** Starts serve with one template for `roleName`; collects each distinct content of the file with when it was first seen. */
+  async function renderRole(roleName: string): Promise<{ dir: string; out: string; shown: Shown[]; stop(): void }> {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-db-'));
+    const out = join(dir, 'db.txt');
+    const { proc } = await startServe(dir, `vault { address = "${vault.serviceUrl}" }
+${appRoleAutoAuth(dir, creds)}
+template {
+  contents = ${JSON.stringify(TEMPLATE.replace('ROLE', roleName))}
+  destination = "${out}"
+  command = "echo changed >> ${join(dir, 'ran.log')}"
+}
+`);
+    procs.push(proc);
+    const shown: Shown[] = [];
+    let stopped = false;
+    void (async () => {
+      while (!stopped) {
+        const text = readOr(out);
+        if (text && shown[shown.length - 1]?.text !== text) shown.push({ text, seenAtMs: Date.now() });
+        await sleep(20);
+      }
+    })();
+    return { dir, out, shown, stop: () => { stopped = true; } };
+  }
+
+  async function leaseEndMs(leaseId: string, maxTtlSeconds: number): Promise<number> {
+    const r = await vaultApi(vault, 'PUT', 'sys/leases/lookup', { lease_id: leaseId });
+    expect(r.status, JSON.stringify(r.json)).to.equal(200);
+    // The hardest end of the lease: its issue time plus the role's max TTL (renewals cannot pass it).
+    return Date.parse(r.json.data.issue_time) + maxTtlSeconds * 1000;
+  }
+
+  it('a renewable lease: renewed, then new credentials rendered before the lease shown ends (max TTL); command once per change', async () => {
+    await role('tmpl-renew', { default_ttl: 4, max_ttl: 8 });
+    const r = await renderRole('tmpl-renew');
+    const first = await waitFor('the first render', () => r.shown[0], 20_000);
+    const [leaseA, userA, passA] = first.text.split(' ');
+    expect(leaseA).to.match(/^database\/creds\/tmpl-renew\//);
+    const endA = await leaseEndMs(leaseA!, 8);
+    if (pg) expect((await pg.canLogin(userA!, passA!)).ok).to.equal(true);
+    const second = await waitFor('new credentials', () => r.shown[1], 15_000);
+    r.stop();
+    const [leaseB, userB, passB] = second.text.split(' ');
+    expect(leaseB).to.not.equal(leaseA);
+    expect(userB).to.not.equal(userA);
+    process.stdout.write(`      [${kind}] new credentials rendered ${((endA - second.seenAtMs) / 1000).toFixed(1)} s before the old lease's end (lease 4 s, max 8 s)\n`);
+    expect(second.seenAtMs).to.be.lessThan(endA);
+    if (pg) expect((await pg.canLogin(userB!, passB!)).ok, 'the new credentials log in').to.equal(true);
+    // Vault saw at least one renewal of the first lease before the new read.
+    if (vault.kind === 'sim') expect(vault.requestsTo('/v1/sys/leases/renew').filter((q) => q.body.includes(leaseA!)).length).to.be.at.least(1);
+    await sleep(300);
+    expect(readOr(join(r.dir, 'ran.log')).split('\n').filter(Boolean).length).to.equal(r.shown.length);
+  });
+
+  simOnly(kind)('a non-renewable lease is read again at lease_renewal_threshold (0.9 ± 0.05) of it, before it ends', async () => {
+    await role('tmpl-fixed', { default_ttl: 4, max_ttl: 4, renewable: false });
+    const r = await renderRole('tmpl-fixed');
+    const first = await waitFor('the first render', () => r.shown[0], 20_000);
+    const endA = await leaseEndMs(first.text.split(' ')[0]!, 4);
+    const second = await waitFor('new credentials', () => r.shown[1], 15_000);
+    r.stop();
+    expect(second.seenAtMs).to.be.lessThan(endA);
+    // Not before 0.85 of the lease (a lease of 4 s: 3.4 s after issue), less what the first render took.
+    expect(second.seenAtMs - first.seenAtMs).to.be.at.least(3_000);
+    expect(vault.requestsTo('/v1/sys/leases/renew').filter((q) => q.body.includes('tmpl-fixed'))).to.have.length(0);
+  });
+});
