@@ -18,7 +18,7 @@
 // oracleFail fails with fmt.Sprint(args...), oracleNil returns nil, oracleSecret returns a
 // consul-template *dependency.Secret whose Data is its first argument (when a map); oracleRepeat
 // (string, int) and oracleFlag (bool, ...interface{}) have typed parameters; oracleStrings and
-// oracleStringMap return a []string and a map[string]string.
+// oracleStringMap return a []string and a map[string]string; oraclePem a dependency.PemEncoded.
 // "consul" mode: template.NewTemplate + Execute with an empty Brain and `env` as the environment
 // (consul-template parses with the name "", executes with nil dot, missingkey=zero unless
 // missingKey is "error"); `data`, when given, is reachable as the function `oracleData`.
@@ -46,6 +46,10 @@ var testFuncs = gotemplate.FuncMap{
 	// Typed parameters: the engine checks calls against a declared signature (goParams) as Go does.
 	"oracleRepeat": func(s string, n int) string { return strings.Repeat(s, n) },
 	"oracleFlag":   func(b bool, rest ...interface{}) string { return fmt.Sprint(b, len(rest)) },
+	// A struct value with a method (consul-template's PemEncoded has Data() returning itself).
+	"oraclePem": func(args ...interface{}) dependency.PemEncoded {
+		return dependency.PemEncoded{Cert: "cert", Key: "key", CA: "ca"}
+	},
 	// Typed containers: []string and map[string]string results.
 	"oracleStrings": func(args ...interface{}) []string {
 		out := []string{}

@@ -3,7 +3,7 @@
  * println html js urlquery) over the engine's values, with Go's parameter shapes (so the executor
  * reports "wrong number of args for …" as Go does) and Go's error texts.
  */
-import { JsonNumber } from '../types.js';
+import { JsonNumber, type TemplateFunc } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
@@ -29,6 +29,31 @@ export interface FuncDef {
   variadic: ParamType | null;
   builtin: boolean;
   fn: (...args: unknown[]) => unknown;
+}
+
+/**
+ * A caller's function may carry its Go signature as a `goSignature` property ({ params, variadic }:
+ * the fixed parameters' Go types and the element type of a final ...parameter, or null), so the
+ * engine checks each call as Go's text/template does before the function runs ("wrong number of
+ * args for NAME: want 2 got 1", "wrong type for value; expected string; got json.Number",
+ * "expected string; found 3", "invalid value; expected string"). The engine checks string, int and
+ * bool parameters; any other type (interface {}, 'any', []string …) counts for the number of
+ * arguments only. Without a signature a function takes any number of arguments of any type.
+ */
+export interface GoSignature {
+  params: readonly string[];
+  variadic: string | null;
+}
+
+export function signatureOf(fn: TemplateFunc): FuncDef {
+  const sig = (fn as { goSignature?: GoSignature }).goSignature;
+  if (!sig || !Array.isArray(sig.params)) return { params: [], variadic: 'any', builtin: false, fn };
+  return {
+    params: sig.params.map(paramType),
+    variadic: sig.variadic === null || sig.variadic === undefined ? null : paramType(sig.variadic),
+    builtin: false,
+    fn,
+  };
 }
 
 /** An error a function returned (the executor reports "error calling NAME: …"). */

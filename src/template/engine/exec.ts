@@ -5,17 +5,17 @@
  * missingkey option — and reports errors as Go does:
  * `template: NAME:LINE:COL: executing "NAME" at <NODE>: …`.
  */
-import { GoStruct, JsonNumber } from '../types.js';
+import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
 import type {
   BranchNode, ChainNode, CommandNode, FieldNode, IdentifierNode, Node, NumberNode, PipeNode, TemplateNode, VariableNode,
 } from './ast.js';
 import { nodeString } from './ast.js';
-import { BUILTINS, CallError, indirect, isTrue, type FuncDef, type ParamType } from './builtins.js';
+import { BUILTINS, CallError, indirect, isTrue, signatureOf, type FuncDef, type ParamType } from './builtins.js';
 import { sprintValue } from './gofmt.js';
 import type { Tree } from './parser.js';
 import { quote } from './strconv.js';
 import {
-  concrete, elem, fieldValue, GoFloat, Iface, zeroElem, kindOf, sortedKeys, structFields, toPublic, typeString,
+  concrete, elem, fieldValue, GoFloat, Iface, methodNames, zeroElem, kindOf, sortedKeys, structFields, toPublic, typeString,
 } from './values.js';
 
 export class ExecError extends Error {}
@@ -356,6 +356,12 @@ export class Executor {
     if (isNil) this.errorf(s, `nil pointer evaluating ${typ}.${fieldName}`);
     const method = methodOf(rv, fieldName);
     if (method) return this.evalCall(s, dot, method, node, fieldName, args, final);
+    if (rv instanceof GoStruct && methodNames(rv).includes(fieldName) && fieldName in rv) {
+      const m = (rv as unknown as Record<string, unknown>)[fieldName];
+      let def: FuncDef = { params: [], variadic: null, builtin: false, fn: () => m };
+      if (typeof m === 'function') def = { ...signatureOf(m as TemplateFunc), fn: (m as TemplateFunc).bind(rv) };
+      return this.evalCall(s, dot, def, node, fieldName, args, final);
+    }
     const hasArgs = (args !== null && args.length > 1) || final !== MISSING;
     const k = kindOf(rv);
     if (k === 'struct' || k === 'ptr') {

@@ -3,35 +3,12 @@
  * besides Go's builtins) into a CompiledTemplate whose `execute` renders it. Output and error texts
  * are Go's, byte for byte, for the values described in ../types.ts.
  */
-import { TemplateError, type CompiledTemplate, type ExecuteOptions, type ParseOptions, type TemplateFunc } from '../types.js';
-import { BUILTINS, paramType, type FuncDef } from './builtins.js';
+import { TemplateError, type CompiledTemplate, type ExecuteOptions, type ParseOptions } from '../types.js';
+import { BUILTINS, signatureOf, type FuncDef } from './builtins.js';
+
+export type { GoSignature } from './builtins.js';
 import { ExecError, Executor, type Program } from './exec.js';
 import { parse, ParseError } from './parser.js';
-
-/**
- * A caller's function may carry its Go signature as a `goSignature` property ({ params, variadic }:
- * the fixed parameters' Go types and the element type of a final ...parameter, or null), so the
- * engine checks each call as Go's text/template does before the function runs ("wrong number of
- * args for NAME: want 2 got 1", "wrong type for value; expected string; got json.Number",
- * "expected string; found 3", "invalid value; expected string"). The engine checks string, int and
- * bool parameters; any other type (interface {}, 'any', []string …) counts for the number of
- * arguments only. Without a signature a function takes any number of arguments of any type.
- */
-export interface GoSignature {
-  params: readonly string[];
-  variadic: string | null;
-}
-
-function signatureOf(fn: TemplateFunc): FuncDef {
-  const sig = (fn as { goSignature?: GoSignature }).goSignature;
-  if (!sig || !Array.isArray(sig.params)) return { params: [], variadic: 'any', builtin: false, fn };
-  return {
-    params: sig.params.map(paramType),
-    variadic: sig.variadic === null || sig.variadic === undefined ? null : paramType(sig.variadic),
-    builtin: false,
-    fn,
-  };
-}
 
 export function parseTemplate(name: string, text: string, opts: ParseOptions): CompiledTemplate {
   const funcs = new Map<string, FuncDef>();

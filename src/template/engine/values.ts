@@ -129,9 +129,19 @@ export function zeroElem(container: unknown): unknown {
   return zeroOf(elemTypeOf(container));
 }
 
+/**
+ * Names a GoStruct subclass marks as Go methods (static `goMethodFields`): not fields (not printed),
+ * called by `.Name` (a function property is called with the arguments; another value is what a
+ * method without parameters returns).
+ */
+export function methodNames(s: GoStruct): readonly string[] {
+  return (s.constructor as { goMethodFields?: readonly string[] }).goMethodFields ?? [];
+}
+
 /** The exported fields of a struct (own enumerable properties with an upper-case first letter). */
 export function structFields(s: GoStruct): [string, unknown][] {
-  return Object.entries(s).filter(([k]) => /^\p{Lu}/u.test(k));
+  const methods = methodNames(s);
+  return Object.entries(s).filter(([k]) => /^\p{Lu}/u.test(k) && !methods.includes(k));
 }
 
 /**

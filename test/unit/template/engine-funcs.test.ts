@@ -28,6 +28,20 @@ class TestSecret extends GoStruct {
   internal = 'hidden';
 }
 
+/** consul-template's dependency.PemEncoded: a struct value whose Data() method returns itself. */
+class TestPem extends GoStruct {
+  static readonly goMethodFields: readonly string[] = ['Data'];
+  readonly goTypeName = 'dependency.PemEncoded';
+  Cert = 'cert';
+  Key = 'key';
+  CA = 'ca';
+  constructor() {
+    super();
+    const view = Object.assign(Object.create(TestPem.prototype) as TestPem, { goTypeName: 'dependency.PemEncoded', Cert: this.Cert, Key: this.Key, CA: this.CA });
+    Object.defineProperty(this, 'Data', { value: view, enumerable: true });
+  }
+}
+
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 
 /** A slice or map with a declared Go type (the engine reads Symbol.for('vault-extproc.goType')). */
@@ -52,6 +66,7 @@ const FUNCS: FuncMap = {
     for (let i = 0; i + 1 < args.length; i += 2) m[goText(args[i])] = goText(args[i + 1]);
     return goTyped(m, 'map[string]string');
   },
+  oraclePem: () => new TestPem(),
   oracleRepeat: Object.assign(async (s: unknown, n: unknown) => { await tick(); return String(s).repeat(Number(n)); }, { goSignature: { params: ['string', 'int'], variadic: null } }),
   oracleFlag: Object.assign((b: unknown, ...rest: unknown[]) => `${String(b)} ${rest.length}`, { goSignature: { params: ['bool'], variadic: 'interface {}' } }),
   oracleSecret: async (data?: unknown) => {
@@ -113,6 +128,8 @@ const CASES: FuncCase[] = [
   { title: 'a missing key of a map[string]string, missingkey=default', template: '[{{(oracleStringMap "k" "v").nope}}]' },
   { title: 'a missing key of a map[string]string, missingkey=zero', template: '[{{(oracleStringMap "k" "v").nope}}]', missingKey: 'zero' },
   { title: 'a field of a map[string]string value', template: '{{(oracleStringMap "k" "v").k.x}}' },
+  { title: 'a struct method marked in goMethodFields is called, not printed', template: '{{oraclePem}} {{(oraclePem).Data.Cert}} {{printf "%+v %T" (oraclePem).Data (oraclePem)}} {{with oraclePem}}{{.Data.Key}}{{end}}' },
+  { title: 'a method without parameters given an argument', template: '{{(oraclePem).Data 1}}' },
   { title: 'json.Number from data through a function', template: '{{printf "%v %T %s" (index (oracleEcho .num) 0) (index (oracleEcho .num) 0) .num}}' },
 ];
 
