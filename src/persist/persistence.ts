@@ -156,7 +156,8 @@ export class Persistence {
 
   /** keep_after_import = false: the store is deleted once read and nothing more is written. */
   async afterImport(): Promise<void> {
-    if (this.config.keepAfterImport || !this.store) return;
+    // Vault Agent: a new store is written to (the init container's run); one that existed is imported, then deleted.
+    if (this.config.keepAfterImport || !this.store?.existed) return;
     this.active = false;
     await this.store.destroy();
     this.store = undefined;

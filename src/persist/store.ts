@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { SealError, type RefusedReason, type Sealer } from './seal.js';
@@ -26,6 +26,8 @@ export class SealedStore {
   private constructor(
     private readonly db: RootDatabase<Buffer, string>,
     readonly file: string,
+    /** The file was there before this process opened it (something to import). */
+    readonly existed: boolean,
     private readonly sealer: Sealer,
     private readonly flushMs: number,
     private readonly onWritten: (records: number) => void,
@@ -34,6 +36,7 @@ export class SealedStore {
   static open(dir: string, sealer: Sealer, opts: { flushMs: number; onWritten?: (records: number) => void }): SealedStore {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, STORE_FILE);
+    const existed = existsSync(file);
     // Binary values (already sealed), string keys (HMAC names); no compression (sealed bytes do not compress).
     const db = open<Buffer, string>({ path: file, encoding: 'binary', keyEncoding: 'ordered-binary', compression: false });
     // Owner only, as the sink files: the values are sealed, but their names and sizes are the cache's shape.
@@ -44,7 +47,7 @@ export class SealedStore {
         // not ours to change (a store prepared by another user): left as it is
       }
     }
-    return new SealedStore(db, file, sealer, opts.flushMs, opts.onWritten ?? (() => undefined));
+    return new SealedStore(db, file, existed, sealer, opts.flushMs, opts.onWritten ?? (() => undefined));
   }
 
   /** Every record that opens; the others are reported with why, and deleted. */
