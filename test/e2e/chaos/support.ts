@@ -76,8 +76,11 @@ export class Differential {
   confirmed = 0;
   /** Refusals inside a documented bound. */
   withinBound = 0;
+  /** HITs while Vault could not be asked (down), inside the documented bound for that. */
+  unverifiable = 0;
   readonly refused: string[] = [];
   private allowUntilMs = -Infinity;
+  private unreachableUntilMs = -Infinity;
 
   constructor(private readonly vault: VaultTarget) {}
 
@@ -86,13 +89,24 @@ export class Differential {
     this.allowUntilMs = Date.now() + boundMs;
   }
 
+  /**
+   * Vault went down (it cannot be asked): cached access may go on for `boundMs` from now (the
+   * no-leak bound: capability refresh interval + static_secret_max_stale after the last confirmation).
+   */
+  vaultDown(boundMs: number): void {
+    this.unreachableUntilMs = Date.now() + boundMs;
+  }
+
   async read(stack: Stack, path: string, token?: string, label = path): Promise<Res> {
     const r = await read(stack.url, path, token);
     if (r.cache === 'HIT') {
       this.hits++;
       const at = Date.now();
-      const direct = await read(this.vault.url, path, token ?? await this.autoAuthToken(stack));
-      if (direct.status >= 200 && direct.status < 300) this.confirmed++;
+      const direct = await read(this.vault.url, path, token ?? await this.autoAuthToken(stack)).catch(() => undefined);
+      if (!direct) {
+        if (at <= this.unreachableUntilMs) this.unverifiable++;
+        else this.refused.push(`${label}: HIT through Envoy while Vault could not be reached, past the bound`);
+      } else if (direct.status >= 200 && direct.status < 300) this.confirmed++;
       else if (at <= this.allowUntilMs) this.withinBound++;
       else this.refused.push(`${label}: HIT through Envoy, Vault answered ${direct.status}`);
     }
