@@ -87,6 +87,14 @@ export function goFormatTime(d: Date, layout: string): string {
   return out;
 }
 
+/** A file `file` reads is missing or unreadable: the template is not rendered (consul-template retries). */
+export class FileDependencyError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = 'FileDependencyError';
+  }
+}
+
 export function envFuncs(ctx: RenderContext, now: () => Date): Record<string, TemplateFunc> {
   return {
     env: (name) => ctx.env(argString(name)) ?? '',
@@ -105,7 +113,17 @@ export function envFuncs(ctx: RenderContext, now: () => Date): Record<string, Te
       const path = argString(p);
       if (path === '') return '';
       ctx.used.push({ kind: 'file', path });
-      return ctx.readFile(path);
+      try {
+        return await ctx.readFile(path);
+      } catch (e) {
+        // consul-template's FileQuery: "file(PATH): stat PATH: no such file or directory" (the template waits for it).
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? `stat ${path}: no such file or directory`
+          : code === 'EACCES' ? `open ${path}: permission denied`
+          : code === 'EISDIR' ? `read ${path}: is a directory`
+          : (e as Error).message;
+        throw new FileDependencyError(`file(${path}): ${why}`, path);
+      }
     },
     timestamp: (...args) => {
       const s = argStrings(args);

@@ -14,6 +14,7 @@ import { vaultFuncs } from './vault.js';
 import { yamlFuncs } from './yaml.js';
 
 export { consulTemplateExecuteError, consulTemplateParseError } from './errors.js';
+export { FileDependencyError } from './env.js';
 export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
 export { GoFuncError, goStringToBytes, goStringFromBytes, goErrorfNoArgs, type GoParam, type GoSignature } from './go.js';
 import { GoFuncError, withSignature, type GoParam } from './go.js';
