@@ -10,7 +10,7 @@ import { startBackend } from '../../support/backend.js';
 import { parseTemplate } from '../../../src/template/engine/index.js';
 import { createFuncs, type RenderContext } from '../../../src/template/functions/index.js';
 import { CASES } from './cases.js';
-import { errorClass, goldenEnv, goldenToken, normaliseLeaseId, normalisePem, removeRun, runSide, seed, TEMPLATES } from './harness.js';
+import { errorClass, goldenEnv, goldenToken, normaliseLease, normalisePem, removeRun, runSide, seed, TEMPLATES } from './harness.js';
 import { RUN_OPTS } from './oracle.js';
 
 const args = process.argv.slice(2);
@@ -53,7 +53,7 @@ try {
     } catch (err) {
       error = (err as Error).message;
     }
-    const norm = (s: string | undefined): string | undefined => (s === undefined ? s : c.normalise === 'pem' ? normalisePem(s) : c.normalise === 'lease-id' ? normaliseLeaseId(s) : s);
+    const norm = (s: string | undefined): string | undefined => (s === undefined ? s : c.normalise === 'pem' ? normalisePem(s) : c.normalise === 'lease' ? normaliseLease(s) : s);
     let verdict: string;
     if (c.expect === 'fail') {
       const a = errorClass(agent.output);

@@ -201,9 +201,14 @@ export function normalisePem(text: string): string {
     .replace(/\b[0-9a-f]{2}(?::[0-9a-f]{2}){7,}\b/g, '<serial number>');
 }
 
-/** The random id a lease id ends with (`pki/issue/leased/<24 base62 characters>`, fresh per issue) replaced by a marker. */
-export function normaliseLeaseId(text: string): string {
-  return text.replace(/\/[A-Za-z0-9]{24}(?=\s|$)/g, '/<lease id>');
+/**
+ * A fresh lease's per-issue values replaced by markers: the random id a lease id ends with
+ * (`pki/issue/leased/<24 base62 characters>`), and its `lease_duration=` of a 1 h TTL, which
+ * Vault itself answers as 3600 or 3599 (the certificate's NotAfter has whole seconds; seen both
+ * in a row from the same Vault).
+ */
+export function normaliseLease(text: string): string {
+  return text.replace(/\/[A-Za-z0-9]{24}(?=\s|$)/g, '/<lease id>').replace(/\blease_duration=(?:3599|3600)\b/g, 'lease_duration=<3600 or 3599>');
 }
 
 /** What each PEM block says: certificates' subject, issuer, names and key; private keys' type. */
