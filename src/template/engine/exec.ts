@@ -425,7 +425,7 @@ export class Executor {
         const calleeName = args.length === 0 ? String(toPublic(final)) : nodeString(args[0]!);
         result = await this.callBuiltin(calleeName, argv);
       } else if (fn.builtin) {
-        result = fn.fn(...argv.map((a) => (a instanceof Iface ? a : a)));
+        result = fn.fn(...argv);
       } else {
         result = await fn.fn(...argv.map(toPublic));
         if (result === null || result === undefined) result = new Iface(null);

@@ -311,7 +311,8 @@ class TreeParser {
     try {
       const pipe = this.pipeline(context, T.RightDelim);
       if (context === 'range') this.rangeDepth++;
-      let [list, next] = this.itemList();
+      const [list, first] = this.itemList();
+      let next = first;
       if (context === 'range') this.rangeDepth--;
       let elseList: ListNode | null = null;
       if (next.type === 'else') {
@@ -326,7 +327,6 @@ class TreeParser {
           if (next.type !== 'end') this.errorf(`expected end; found ${nodeString(next)}`);
         }
       }
-      void list;
       return { type: context, pos: pipe.pos, line: pipe.line, pipe, list, elseList };
     } finally {
       this.vars.length = mark;
