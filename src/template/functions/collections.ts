@@ -82,6 +82,46 @@ function toInt64(v: unknown): number {
   }
 }
 
+/** mergo's isEmptyValue through an interface: "", 0, false, nil, an empty map or slice. */
+function isEmpty(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (typeof v === 'string') return v === '';
+  if (v instanceof JsonNumber) return v.text === '';
+  if (typeof v === 'boolean') return !v;
+  if (typeof v === 'number' || typeof v === 'bigint') return Number(v) === 0;
+  if (goKind(v) === 'float64') return numberValue(v) === 0;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isPlainObject(v)) return Object.keys(v).length === 0;
+  return false;
+}
+
+/** mergo.Map(&dst, src[, WithOverride]) for map[string]interface{}: dst is changed in place, as in Go. */
+function mergoMap(dst: Record<string, unknown>, src: Record<string, unknown>, overwrite: boolean): void {
+  for (const key of Object.keys(src)) {
+    const s = src[key];
+    const has = Object.prototype.hasOwnProperty.call(dst, key);
+    const d = has ? dst[key] : undefined;
+    if (s === null || s === undefined) {
+      if (overwrite) define(dst, key, null);
+      continue;
+    }
+    if (isPlainObject(s) && has && isPlainObject(d)) mergoMap(d, s, overwrite);
+    if (has && !isEmpty(d)) {
+      if (Array.isArray(s)) { if (overwrite) define(dst, key, s); continue; }
+      if (isPlainObject(s) && isPlainObject(d)) continue;
+    }
+    if (overwrite || !has || isEmpty(d)) define(dst, key, s);
+  }
+}
+
+function mergeMapFunc(overwrite: boolean) {
+  return (dstMap: unknown, srcMap: unknown): Record<string, unknown> => {
+    const dst = argAnyMap(dstMap);
+    mergoMap(dst, argAnyMap(srcMap), overwrite);
+    return dst;
+  };
+}
+
 export const collectionFuncs: Record<string, TemplateFunc> = {
   contains: (v, l) => goIn(l, v),
   containsAll: containsSome(true, true),
@@ -109,6 +149,8 @@ export const collectionFuncs: Record<string, TemplateFunc> = {
     }
     return stringMap(m);
   },
+  mergeMap: mergeMapFunc(false),
+  mergeMapWithOverride: mergeMapFunc(true),
   explode: (pairs) => {
     // Its argument is []*dependency.KeyPair, which only Consul's `ls`/`tree` return.
     if (pairs === null || pairs === undefined) return {};

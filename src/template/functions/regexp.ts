@@ -232,6 +232,11 @@ function translateClass(cps: string[], i: number, pattern: string): [string, num
       continue;
     }
     if (ch === ']') { out += '\\]'; j++; continue; }
+    // A literal range lo-hi: RE2 refuses hi < lo.
+    if (cps[j + 1] === '-' && cps[j + 2] !== undefined && cps[j + 2] !== ']' && cps[j + 2] !== '\\' && cps[j + 2] !== '[') {
+      const hi = cps[j + 2]!;
+      if (hi.codePointAt(0)! < ch.codePointAt(0)!) throw parseError('invalid character class range', `${ch}-${hi}`);
+    }
     out += ch;
     j++;
   }
