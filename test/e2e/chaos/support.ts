@@ -4,9 +4,14 @@
 // to Vault with the same token, must succeed), and recovery times printed for the closing note.
 // Nothing here logs a token, a secret or a body.
 import { expect } from 'chai';
-import { startBackend, type Backend, type BackendKind } from '../../support/backend.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REAL_VAULT_BINARY, startBackend, type Backend, type BackendKind } from '../../support/backend.js';
+import { Proc } from '../../support/process.js';
+import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
 import { startPostgres } from '../../support/postgres.js';
-import { sleep, waitFor } from '../../support/ports.js';
+import { freePort, sleep, waitFor } from '../../support/ports.js';
 import { startStack, type Stack, type StackOptions } from '../../support/stack.js';
 import { vaultApi, type VaultTarget } from '../../support/vault-setup.js';
 import { read, send, type Res } from '../adversarial/support.js';
@@ -184,3 +189,66 @@ export async function leaseTtlSeconds(backend: Backend, leaseId: string): Promis
 }
 
 export { sleep };
+
+/**
+ * A Vault dev server (the simulator, or the real 1.15.6 binary) on a fixed port that can be
+ * replaced by a new one on the same port which knows nothing: no tokens, no leases, no mounts
+ * beyond a dev server's own, a new root token. The old one's tokens are unknown to the new one.
+ */
+export interface ForgetfulVault extends VaultTarget {
+  readonly kind: BackendKind;
+  readonly port: number;
+  /** Stops the server (its state is gone with it). */
+  stop(): Promise<void>;
+  /** Starts a new, empty server on the same port, with root token `rootToken`. */
+  startFresh(rootToken: string): Promise<void>;
+  close(): Promise<void>;
+  logs(): string;
+}
+
+export async function startForgetfulVault(kind: BackendKind, rootToken: string): Promise<ForgetfulVault> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let root = rootToken;
+  let sim: VaultSim | undefined;
+  let proc: Proc | undefined;
+  const old: string[] = [];
+  const start = async (token: string): Promise<void> => {
+    root = token;
+    if (kind === 'sim') {
+      sim = await startVaultSim({ port, rootToken: token });
+      return;
+    }
+    const home = mkdtempSync(join(tmpdir(), 'vxp-forgetful-'));
+    const p = new Proc('vault', REAL_VAULT_BINARY, [
+      'server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token',
+    ], { PATH: process.env['PATH'] ?? '', HOME: home, VAULT_LOG_LEVEL: 'warn' });
+    proc = p;
+    await waitFor('a new Vault dev server', async () => {
+      const code = await Promise.race([p.exited, Promise.resolve('running' as const)]);
+      if (code !== 'running') throw new Error(`vault exited with ${code}:\n${p.text}`);
+      const res = await fetch(`${url}/v1/sys/health`).catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    }, 30_000, 50);
+  };
+  const stop = async (): Promise<void> => {
+    if (sim) await sim.close();
+    sim = undefined;
+    if (proc) {
+      await proc.stop();
+      old.push(proc.text);
+    }
+    proc = undefined;
+  };
+  await start(rootToken);
+  return {
+    kind,
+    port,
+    url,
+    get rootToken() { return root; },
+    stop,
+    startFresh: start,
+    close: stop,
+    logs: () => [...old, proc?.text ?? ''].join('\n'),
+  };
+}
