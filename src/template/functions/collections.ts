@@ -77,7 +77,7 @@ function define(m: Record<string, unknown>, k: string, v: unknown): void {
 function toInt64(v: unknown): number {
   switch (goKind(v)) {
     case 'int': return Number(v);
-    case 'string': return goParseInt(textOf(v));
+    case 'string': return Number(goParseInt(textOf(v)));
     default: throw new GoFuncError(`loop: bad argument type: ${goTypeName(v)}`);
   }
 }

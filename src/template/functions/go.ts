@@ -15,6 +15,12 @@ export function float64(n: number): number | GoFloat {
   return Number.isInteger(n) ? new GoFloat(n) : n;
 }
 
+/** An int result: a JavaScript number while exact, else a bigint (the engine prints both as Go's int). */
+export function goInt(n: bigint): number | bigint {
+  const wrapped = BigInt.asIntN(64, n); // Go's int64 wraps around
+  return wrapped >= BigInt(Number.MIN_SAFE_INTEGER) && wrapped <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(wrapped) : wrapped;
+}
+
 /** The number inside an int or float64 value. */
 export function numberValue(v: unknown): number {
   if (v instanceof GoFloat) return v.value;

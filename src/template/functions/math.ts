@@ -5,11 +5,12 @@
  * json.Number from Vault) is "unknown type".
  */
 import type { TemplateFunc } from '../types.js';
-import { float64, GoFuncError, goKind, goQ, goTypeName, numberValue } from './go.js';
+import { float64, goInt, GoFuncError, goKind, goQ, goTypeName, numberValue } from './go.js';
 
 type Op = (a: number, b: number, ints: boolean) => number;
+type BigOp = (a: bigint, b: bigint) => bigint;
 
-function numeric(name: string, op: Op, allowFloat = true) {
+function numeric(name: string, op: Op, allowFloat = true, bigOp?: BigOp) {
   return (b: unknown, a: unknown): unknown => {
     const ak = goKind(a);
     const bk = goKind(b);
@@ -17,6 +18,7 @@ function numeric(name: string, op: Op, allowFloat = true) {
     if (!ok(ak)) throw new GoFuncError(`${name}: unknown type for ${goQ(a)} (${goTypeName(a)})`);
     if (!ok(bk)) throw new GoFuncError(`${name}: unknown type for ${goQ(b)} (${goTypeName(b)})`);
     const ints = ak === 'int' && bk === 'int';
+    if (ints && bigOp) return goInt(bigOp(BigInt(a as number | bigint), BigInt(b as number | bigint)));
     const r = op(numberValue(a), numberValue(b), ints);
     return ints ? r : float64(r);
   };
@@ -35,18 +37,17 @@ function choose(name: string, pickA: (a: number, b: number) => boolean) {
 const divZero = () => new GoFuncError('runtime error: integer divide by zero');
 
 export const mathFuncs: Record<string, TemplateFunc> = {
-  add: numeric('add', (a, b) => a + b),
-  subtract: numeric('subtract', (a, b) => a - b),
-  multiply: numeric('multiply', (a, b) => a * b),
-  divide: numeric('divide', (a, b, ints) => {
-    if (!ints) return a / b;
-    if (b === 0) throw divZero();
-    return Math.trunc(a / b);
+  add: numeric('add', (a, b) => a + b, true, (a, b) => a + b),
+  subtract: numeric('subtract', (a, b) => a - b, true, (a, b) => a - b),
+  multiply: numeric('multiply', (a, b) => a * b, true, (a, b) => a * b),
+  divide: numeric('divide', (a, b) => a / b, true, (a, b) => {
+    if (b === 0n) throw divZero();
+    return a / b;
   }),
-  modulo: numeric('modulo', (a, b) => {
-    if (b === 0) throw divZero();
+  modulo: numeric('modulo', (a, b) => a % b, false, (a, b) => {
+    if (b === 0n) throw divZero();
     return a % b;
-  }, false),
+  }),
   minimum: choose('minimum', (a, b) => a < b),
   maximum: choose('maximum', (a, b) => a > b),
 };

@@ -4,7 +4,7 @@
  * parseYAML (gopkg.in/yaml.v2 into interface{}) is in yaml.ts.
  */
 import type { TemplateFunc } from '../types.js';
-import { argString, float64, GoFuncError, goQuote } from './go.js';
+import { argString, float64, goInt, GoFuncError, goQuote } from './go.js';
 
 const syntax = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: invalid syntax`);
 const range = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing ${goQuote(s)}: value out of range`);
@@ -12,14 +12,14 @@ const range = (fn: string, s: string) => new GoFuncError(`strconv.${fn}: parsing
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 
-/** strconv.ParseInt(s, 10, 64). Values beyond 2^53 lose precision (JavaScript numbers). */
-export function goParseInt(s: string): number {
+/** strconv.ParseInt(s, 10, 64); beyond 2^53 the value is a bigint (exact). */
+export function goParseInt(s: string): number | bigint {
   if (s === '') return 0;
   const m = /^([+-]?)(\d+)$/.exec(s);
   if (!m) throw wrap('parseInt', syntax('ParseInt', s));
   const n = BigInt(m[1] === '-' ? '-' + m[2] : m[2]!);
   if (n > INT64_MAX || n < -INT64_MAX - 1n) throw wrap('parseInt', range('ParseInt', s));
-  return Number(n);
+  return goInt(n);
 }
 
 function wrap(fn: string, e: GoFuncError): GoFuncError {
@@ -34,13 +34,13 @@ function parseBool(s: unknown): boolean {
   throw wrap('parseBool', syntax('ParseBool', text));
 }
 
-function parseUint(s: unknown): number {
+function parseUint(s: unknown): number | bigint {
   const text = argString(s);
   if (text === '') return 0;
   if (!/^\d+$/.test(text)) throw wrap('parseUint', syntax('ParseUint', text));
   const n = BigInt(text);
   if (n > UINT64_MAX) throw wrap('parseUint', range('ParseUint', text));
-  return Number(n);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

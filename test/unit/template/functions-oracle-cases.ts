@@ -246,6 +246,14 @@ export const CASES: FnCase[] = [
   { f: 'loop', a: [c('parseInt', '2')], range: true },
   { f: 'loop', a: [DATA], data: 2, range: true },
   { f: 'loop', a: [5, 2], range: true },
+  // int64: exact beyond 2^53, wrapping at 2^63 as Go's int64 does
+  { f: 'parseInt', a: ['9007199254740993'] },
+  { f: 'add', a: [c('parseInt', '9007199254740993'), 2] },
+  { f: 'add', a: [c('parseInt', '9223372036854775807'), 1] },
+  { f: 'multiply', a: [c('parseInt', '4294967296'), c('parseInt', '4294967297')] },
+  { f: 'divide', a: [3, c('parseInt', '-9223372036854775808')] },
+  { f: 'toJSON', a: [c('parseInt', '9223372036854775807')] },
+  { f: 'parseUint', a: ['18446744073709551615'] },
   // float64 results (parseJSON, parseFloat, maths with a float) print and compare as Go's floats
   { f: 'in', a: [c('parseJSON', '[1, 2]'), 2] },
   { f: 'toYAML', a: [c('parseJSON', '{"a": 1e6, "b": 1048576, "c": 3}')] },
