@@ -22,7 +22,7 @@
  */
 import autocannon from 'autocannon';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replayableHeaders } from '../src/cache/entry.js';
 import { cacheHit } from '../src/extproc/decisions.js';
@@ -245,6 +245,8 @@ function memoryLine(m: MemoryRow): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // The machine's load (1-minute average) at the start and end: numbers from a busy machine say so.
+  const loadAtStart = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'vxp-bench-'));
   const sim = await startVaultSim({ rootToken: 'root', mountDatabase: true });
   await writePolicy(sim, 'bench', `path "secret/*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }
@@ -412,7 +414,10 @@ path "database/creds/*" { capabilities = ["read"] }`);
   }
   const report = {
     date: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim() },
+    machine: {
+      cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim(),
+      loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+    },
     secretResponseBytes: secretBytes.byteLength, hitReplyHeaders: Object.keys(hitReply.headers),
     results, ratios, peers, offload, memory,
     seconds: Math.round((Date.now() - started) / 1000),
@@ -425,7 +430,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     return `| ${s} | ${c} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuSecPer1k ?? ''} | ${r.envoyCpuSecPer1k ?? ''} | ${r.non2xx + r.errors} |`;
   }));
   process.stdout.write([
-    `vault-extproc bench — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${report.seconds} s`,
+    `vault-extproc bench — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${report.seconds} s, load average ${report.machine.loadAverage1m.start} → ${report.machine.loadAverage1m.end}`,
     '',
     `| scenario | conc. | req/s (${SECONDS} s runs) | p50 ms | p99 ms | CPU s / 1k req (processor) | CPU s / 1k req (Envoy) | errors |`,
     '|---|---|---|---|---|---|---|---|',

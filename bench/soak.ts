@@ -22,7 +22,7 @@
  * past their bounds, and the soak must exit 1 (a check of the checker).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { Rng } from '../test/e2e/adversarial/prng.js';
@@ -132,6 +132,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<number> {
   const startedAt = Date.now();
+  // The machine's load (1-minute average) at the start and end: numbers from a busy machine say so.
+  const loadAtStart = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'vxp-soak-'));
   const sim = await startVaultSim({ rootToken: ROOT, mountDatabase: true });
   const v = { url: sim.url, rootToken: ROOT };
@@ -456,7 +458,10 @@ async function main(): Promise<number> {
   const loadSeconds = (Date.now() - loadStartedAt) / 1000;
   const report = {
     date: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim() },
+    machine: {
+      cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, envoy: readFileSync(join(REPO_ROOT, 'envoy', 'VERSION'), 'utf8').trim(),
+      loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+    },
     options: {
       minutes: MINUTES, sampleSeconds: SAMPLE_SECONDS, lanes: LANES, ratePerSecond: RATE, seed: SEED, ...(BREAK ? { broken: BREAK } : {}),
       backend: 'simulator', capabilityRefreshIntervalSeconds: CAPABILITY_INTERVAL_S, secretRefreshIntervalSeconds: REFRESH_INTERVAL_S,
@@ -477,7 +482,7 @@ async function main(): Promise<number> {
 
   const fl = (x: { first?: number; last?: number; max?: number }, f: (n: number | undefined) => string | number | undefined): string => `${f(x.first)} / ${f(x.last)} / ${f(x.max)}`;
   process.stdout.write([
-    `vault-extproc soak — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${MINUTES} min, seed ${SEED}${BREAK ? `, BROKEN: ${BREAK}` : ''}`,
+    `vault-extproc soak — ${report.machine.cores} cores, Node ${report.machine.node}, Envoy ${report.machine.envoy}, ${MINUTES} min, seed ${SEED}, load average ${report.machine.loadAverage1m.start} → ${report.machine.loadAverage1m.end}${BREAK ? `, BROKEN: ${BREAK}` : ''}`,
     '',
     table(['t (s)', 'RSS MiB', 'heap MiB', 'handles', 'fds', 'loop p99 ms', 'Envoy RSS MiB', 'static/lease entries', 'req/s', 'p50/p99 ms', 'hits', 'misses', 'errors', 'wrong'],
       samples.map((s) => [s.atSeconds, mib(s.rssBytes), mib(s.heapUsedBytes), s.handles, s.openFds, s.loopDelayP99Ms, mib(s.envoyRssBytes),
