@@ -42,6 +42,8 @@ forEachBackend('e2e chaos: outages (Vault down and up, event stream cuts, worker
   /** The leases cached through us: a child token of the auto-auth token and a database lease. */
   let child: string;
   let leaseId: string;
+  /** When both leases were made (their renewals fall due ~13–14 s later). */
+  let leasedAt: number;
 
   /** Reads through Envoy, every one checked against Vault when it is a HIT; all 200 unless Vault is down. */
   async function readAll(label: string, vaultDown = false): Promise<void> {
@@ -89,6 +91,7 @@ cache {
     for (const [path, token] of [['/v1/secret/data/chaos/plain', plain], ['/v1/secret/data/chaos/auto', undefined]] as const) {
       await waitFor(`a HIT on ${path}`, async () => ((await diff.read(stack, path, token)).cache === 'HIT' ? true : undefined), 5_000, 25);
     }
+    leasedAt = Date.now();
     const created = await send(stack.url, 'POST', '/v1/auth/token/create', [['content-type', 'application/json']], JSON.stringify({ ttl: `${LEASE_TTL_S}s`, meta: { chaos: 'outages' } }));
     expect(created.status).to.equal(200);
     child = created.json.auth.client_token as string;
@@ -104,7 +107,11 @@ cache {
   });
   afterEach(() => d().check());
 
-  it('Vault stopped for 4 s and started again: cached answers go on (checked against Vault), the event stream comes back, the leases are renewed', async () => {
+  it('Vault stopped for 4 s over the leases\' renewal time, then started again: cached answers go on (checked against Vault), the event stream comes back, the renewals that failed are retried and the leases kept', async () => {
+    // The outage covers the moment both renewals fall due (⅔ of the TTL plus a third of the grace: 13.3–14 s).
+    const wait = leasedAt + 11_000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    const failuresBefore = await metric(stack, 'vault_extproc_renewals_total', { outcome: 'failure' });
     backend.clearRequests();
     await backend.stop();
     const downAt = Date.now();
@@ -121,7 +128,8 @@ cache {
     recovered(kind, `Vault down ${OUTAGE_MS / 1000} s, then up → KV event stream subscribed again`, connectedAt - upAt);
     await readAll('Vault back');
     await leasesKept('Vault back');
-    recovered(kind, `Vault down ${OUTAGE_MS / 1000} s, then up → both leases renewed (the next due renewal)`, Date.now() - upAt);
+    recovered(kind, `Vault down ${OUTAGE_MS / 1000} s over the renewal time, then up → both leases renewed (retry backoff)`, Date.now() - upAt);
+    expect(await metric(stack, 'vault_extproc_renewals_total', { outcome: 'failure' }) - failuresBefore, 'renewals that failed while Vault was down').to.be.at.least(2);
     expect((await readyz(stack)).status).to.equal(200);
   });
 
