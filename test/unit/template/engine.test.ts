@@ -7,7 +7,7 @@ import { parseTemplate } from '../../../src/template/engine/index.js';
 import { TemplateError } from '../../../src/template/types.js';
 import { parseVaultJson } from '../../../src/template/vault-json.js';
 import { ENGINE_CASES } from '../../template-oracle/engine-cases.js';
-import { renderWithGo, type OracleResult } from '../../template-oracle/oracle.js';
+import { renderWithConsulTemplate, renderWithGo, type OracleResult } from '../../template-oracle/oracle.js';
 
 type Outcome = { output: string } | { error: string };
 
@@ -47,6 +47,50 @@ describe('template engine: Go text/template as the oracle', function () {
       const got = await renderWithEngine(c);
       const expected: Outcome = want.error !== undefined ? { error: want.error } : { output: want.output! };
       expect(got, `template: ${JSON.stringify(c.template)}`).to.deep.equal(expected);
+    });
+  });
+});
+
+// consul-template (Vault Agent's templating) runs text/template its own way: the template is named
+// "", dot is nil, missingkey is "zero" (or "error" with error_on_missing_key), and errors are
+// wrapped as "parse: …" / "execute: …". The engine under those settings against consul-template's
+// own Template.Execute (the version Vault 1.15.6 is built with).
+const CONSUL_CASES: { template: string; errorOnMissingKey?: boolean }[] = [
+  { template: 'plain {{ "text" }} {{ 1 }} {{ 2.5 }} {{ true }}' },
+  { template: '[{{ . }}] [{{ .foo }}] [{{ .foo.bar }}]' },
+  { template: '{{ .foo }}', errorOnMissingKey: true },
+  { template: '{{ $x := "v" }}{{ with $x }}{{ . }}{{ end }}{{ range $i, $c := (print "ab" | len | print) }}{{ end }}' },
+  { template: '{{ define "d" }}<{{ . }}>{{ end }}{{ template "d" "x" }}{{ block "b" 1 }}[{{ . }}]{{ end }}' },
+  { template: '{{ printf "%05.1f|%-4s|%x|%q" 3.14159 "ab" 255 "q" }}' },
+  { template: '{{ if and (eq 1 1) (ne "a" "b") (lt 1 2) }}yes{{ end }}' },
+  { template: 'line\n{{ .a.b }}', errorOnMissingKey: true },
+  { template: '{{ nope }}' },
+  { template: '{{ if }}' },
+  { template: '{{ index nil 1 }}' },
+  { template: '{{ range . }}x{{ else }}empty{{ end }}' },
+];
+
+describe('template engine: under consul-template\'s settings (consul-template as the oracle)', function () {
+  this.timeout(120_000);
+  let golden: OracleResult[] = [];
+
+  before(async () => {
+    golden = await renderWithConsulTemplate(CONSUL_CASES.map((c) => ({ template: c.template, missingKey: c.errorOnMissingKey ? 'error' : 'zero' })));
+  });
+
+  CONSUL_CASES.forEach((c, i) => {
+    it(JSON.stringify(c.template) + (c.errorOnMissingKey ? ' (error_on_missing_key)' : ''), async () => {
+      const want = golden[i]!;
+      let got: Outcome;
+      try {
+        const t = parseTemplate('', c.template, { funcs: {} });
+        got = { output: await t.execute(null, { missingKey: c.errorOnMissingKey ? 'error' : 'zero' }) };
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        got = { error: `${err.kind === 'parse' ? 'parse' : 'execute'}: ${err.message}` };
+      }
+      const expected: Outcome = want.error !== undefined ? { error: want.error } : { output: want.output! };
+      expect(got).to.deep.equal(expected);
     });
   });
 });
