@@ -95,7 +95,11 @@ export class PersistWiring {
 
   /** A worker message: Vault answered (re-check restored tokens), a new auto-auth token (persist it). */
   onWorkerMessage(msg: WorkerMessage, caches: Caches): void {
-    if (msg.type === 'vault-info' || msg.type === 'token' || msg.type === 'tokens-confirmed') {
+    // Vault answered: its health, a token lookup or capability check, a login or renewal. Not a bare
+    // 'token' message: a restored token taken over while Vault is unreachable is one too.
+    const answered = msg.type === 'vault-info' || msg.type === 'tokens-confirmed' || (msg.type === 'token-info' && msg.eligible)
+      || (msg.type === 'metric' && (msg.update.metric === 'auth_success' || (msg.update.metric === 'renewal' && msg.update.outcome === 'success')));
+    if (answered) {
       this.vaultAnswered = true;
       caches.vaultSeen();
     }

@@ -172,6 +172,7 @@ cache {
     expect([lease.status, lease.headers.get('x-cache')]).to.deep.equal([200, 'MISS']);
     const leaseId = JSON.parse(lease.body).lease_id as string;
     const before = await leaseLookup(leaseId);
+    const autoAuthToken = readFileSync(join(stack.dir, 'token'), 'utf8').trim();
     await sleep(300); // one flush (100 ms)
 
     // Stopped, Vault cut, started alone on the persisted store.
@@ -194,6 +195,12 @@ cache {
     }, 60_000, 250);
     process.stdout.write(`      [${kind}] restored lease renewed ${((Date.now() - backAt) / 1000).toFixed(1)} s after Vault came back (expire_time ${before.expire_time} → ${renewed.expire_time})\n`);
     expect(await metric(stack.adminUrl, 'vault_extproc_renewals_total', 'outcome="success"')).to.be.greaterThan(0);
+    // The restored auto-auth token was taken over (Vault Agent reuses its persisted token), so the
+    // lease stays its own: the same request is still a HIT with the same lease after Vault is back.
+    const afterBack = await get(stack.url, '/v1/database/creds/app');
+    expect([afterBack.headers.get('x-cache'), JSON.parse(afterBack.body).lease_id]).to.deep.equal(['HIT', leaseId]);
+    expect(readFileSync(join(stack.dir, 'token'), 'utf8').trim()).to.equal(autoAuthToken);
+    expect(backend.requestsTo('/v1/auth/approle/login')).to.have.length(0);
     // Renewed, not issued again: database/creds/app reached Vault once (the first MISS).
     expect(backend.requestsTo('/v1/database/creds/app')).to.have.length(1);
     expect(offline.proc.text).to.not.include(token);
