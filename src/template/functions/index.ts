@@ -11,6 +11,7 @@ import { mathFuncs } from './math.js';
 import { parseFuncs } from './parse.js';
 import { stringFuncs } from './strings.js';
 import { vaultFuncs } from './vault.js';
+import { tomlFuncs } from './toml.js';
 import { yamlFuncs } from './yaml.js';
 
 export { consulTemplateExecuteError, consulTemplateParseError } from './errors.js';
@@ -68,7 +69,6 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   executeTemplate: 'needs the engine\'s named-template set at call time (the engine\'s own `template` action covers it)',
   sockaddr: 'go-sockaddr\'s own template language (interface addresses of the host)',
   scratch: 'a mutable per-template store (scratch.Set/Get methods); not implemented',
-  toTOML: 'BurntSushi/toml\'s encoder; not implemented',
   spew_dump: 'a debugging dump of Go values (go-spew)', spew_printf: 'a debugging dump of Go values (go-spew)',
   spew_sdump: 'a debugging dump of Go values (go-spew)', spew_sprintf: 'a debugging dump of Go values (go-spew)',
   'sprig_*': 'the Sprig library (about 200 functions) under a sprig_ prefix; not implemented',
@@ -82,6 +82,7 @@ export function createFuncs(ctx: RenderContext): FuncMap {
     ...envFuncs(ctx, now),
     ...encodingFuncs,
     ...yamlFuncs,
+    ...tomlFuncs,
     ...stringFuncs,
     ...collectionFuncs,
     ...parseFuncs,
@@ -111,7 +112,7 @@ const SIGNATURES: Readonly<Record<string, readonly [GoParam[], GoParam?]>> = {
   env: [[S]], mustEnv: [[S]], envOrDefault: [[S, S]], file: [[S]], timestamp: [[], S],
   base64Decode: [[S]], base64Encode: [[S]], base64URLDecode: [[S]], base64URLEncode: [[S]],
   toJSON: [[A]], toJSONPretty: [[A]], toUnescapedJSON: [[A]], toUnescapedJSONPretty: [[A]], parseJSON: [[S]],
-  toYAML: [[A]], parseYAML: [[S]],
+  toYAML: [[A]], parseYAML: [[S]], toTOML: [[A]],
   trim: [[S, S]], trimPrefix: [[S, S]], trimSuffix: [[S, S]], trimSpace: [[S]], toLower: [[S]], toUpper: [[S]], toTitle: [[S]],
   replaceAll: [[S, S, S]], regexReplaceAll: [[S, S, S]], regexMatch: [[S, S]], indent: [['int', S]],
   contains: [[A, A]], in: [[A, A]],

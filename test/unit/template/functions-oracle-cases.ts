@@ -260,6 +260,16 @@ export const CASES: FnCase[] = [
   { f: 'toJSON', a: [c('parseJSON', '{"a": 1e6, "b": 1048576}')] },
   { f: 'maximum', a: [c('parseFloat', '2'), 1] },
   { f: 'add', a: [c('parseJSON', '1'), c('parseJSON', '2')] },
+  // TOML (BurntSushi/toml's encoder)
+  { f: 'toTOML', a: [DATA], data: { name: 'web', port: 8080, ratio: 1.5, on: true, tags: ['a', 'b'], db: { host: 'h', port: 5432, opts: { ssl: true } }, 'key with space': 'x', empty: {} } },
+  { f: 'toTOML', a: [DATA], data: { servers: [{ name: 'a', ip: '10.0.0.1' }, { name: 'b', tags: [] }], z: 1, a: { b: [1, 2], c: [{ d: 1 }] } } },
+  { f: 'toTOML', a: [DATA], data: { s: 'quote " backslash \\ tab\t nl\n ctl\u0001 é', n: null, f: 1e21, g: 0.000001, h: 100, neg: -0.5, mixed: [1, 'x', [2, { k: 'v' }]] } },
+  { f: 'toTOML', a: [DATA], data: { list: [1, null] } },
+  { f: 'toTOML', a: [DATA], data: [{ a: 1 }] },
+  { f: 'toTOML', a: [DATA], data: [1, 2] },
+  { f: 'toTOML', a: ['just a string'] },
+  { f: 'toTOML', a: [c('parseYAML', 'a: 1')] },
+  { f: 'toTOML', a: [c('parseJSON', '{"f": 2, "g": 2.5}')] },
   // arity (text/template's check: ours comes as "error calling X: …" until the engine reads goSignature)
   { f: 'toLower', a: ['A', 'B'], argCheck: true },
   { f: 'split', a: [','], argCheck: true },
