@@ -712,3 +712,66 @@ ENGINE_CASES.push(
   { title: "edge: {{range .a}}{{.}}{{end}}", template: "{{range .a}}{{.}}{{end}}", data: "{\"a\":null}" },
   { title: "edge: {{range $k, $v := .a}}{{$k}}{{end}}", template: "{{range $k, $v := .a}}{{$k}}{{end}}", data: "{\"a\":[\"x\",\"y\"]}" },
 );
+
+// --- generated cases (fixed seed): printf verbs/flags/widths/precisions over many values, and
+// builtin calls nested in if/with/range/variables under every missingkey setting ---
+const GEN_DATA = '{"n":42,"f":1.50,"s":"str","l":[1,"a",null,2.5],"m":{"b":1,"a":"x"},"e":[],"z":null}';
+
+function generator(seed: number): <T>(a: readonly T[]) => T {
+  let state = seed;
+  const rnd = (): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  return <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+}
+
+{
+  const pick = generator(20261207);
+  const flags = ['', '', '', '-', '+', '#', ' ', '0', '-0', '+0', '# ', '+#'];
+  const widths = ['', '', '1', '3', '8', '12', '*'];
+  const precs = ['', '', '.', '.0', '.1', '.3', '.8', '.*'];
+  const verbs = 'vvvdsqxXofeEgGtcbUTO%z'.split('');
+  const values = ['0', '1', '-1', '42', '255', '-255', '65', '1114111', '0.0', '1.0', '-2.5', '3.14159', '1e-7', '1e21', '123456.789', '0.1', '100.0',
+    '"a"', '"héllo"', '""', '"a\\tb"', 'true', 'false', 'nil', '.n', '.f', '.s', '.l', '.m', '.e', '.z', '.miss', "'x'", '9007199254740993', '-0.0', '5e-324'];
+  for (let i = 0; i < 300; i++) {
+    let fmt = '';
+    const args: string[] = [];
+    const n = pick([1, 2, 3]);
+    for (let j = 0; j < n; j++) {
+      const w = pick(widths);
+      const p = pick(precs);
+      fmt += `%${pick(flags)}${w}${p}${pick(verbs)}|`;
+      if (w === '*') args.push(pick(['3', '-4', '"x"', '2']));
+      if (p === '.*') args.push(pick(['2', '0', '-1', '1.5']));
+      args.push(pick(values));
+    }
+    const extra = pick([0, 0, 0, 0, 0, 0, 0, 0, 1, -1]);
+    if (extra > 0) args.push(pick(values));
+    if (extra < 0) args.pop();
+    const template = `{{printf ${JSON.stringify(fmt)} ${args.join(' ')}}}`;
+    ENGINE_CASES.push({ title: `generated printf ${i}: ${template}`, template, data: GEN_DATA });
+  }
+}
+
+{
+  const pick = generator(7);
+  const atoms = ['0', '1', '-1', '2', '1.5', '2.0', '"a"', '"b"', '""', 'true', 'false', 'nil', '.', '.n', '.f', '.s', '.l', '.m', '.e', '.z',
+    '.miss', '.m.a', '.m.b', '.l.x', '.z.q', '$', '$x', "'a'", '.m.miss.deeper'];
+  const fns: [string, number, number][] = [['eq', 1, 3], ['ne', 2, 2], ['lt', 2, 2], ['le', 2, 2], ['gt', 2, 2], ['ge', 2, 2], ['and', 1, 3],
+    ['or', 1, 3], ['not', 1, 1], ['index', 1, 3], ['slice', 1, 3], ['len', 1, 1], ['print', 0, 3], ['println', 0, 2], ['html', 0, 2],
+    ['js', 0, 2], ['urlquery', 0, 2], ['call', 1, 2], ['printf', 1, 3]];
+  const expr = (depth: number): string => {
+    if (depth > 2 || pick([0, 1, 2, 3, 4]) < 2) return pick(atoms);
+    const [f, lo, hi] = pick(fns);
+    const n = Math.max(0, pick([lo - 1, lo, lo, lo + 1, hi, hi, hi + 1]));
+    return `(${[f, ...Array.from({ length: n }, () => expr(depth + 1))].join(' ')})`;
+  };
+  const shapes = ['{{$x := 1}}{{X}}', '{{$x := 2}}{{if X}}T{{else}}F{{end}}', '{{$x := "s"}}{{with X}}<{{.}}>{{else}}E{{end}}',
+    '{{$x := .l}}{{range X}}[{{.}}]{{else}}E{{end}}', '{{$x := 0}}{{X | print}}', '{{$x := X}}{{$x}}'];
+  for (let i = 0; i < 300; i++) {
+    const template = pick(shapes).replace('X', expr(0));
+    const missingKey = pick([undefined, undefined, 'zero', 'error'] as const);
+    ENGINE_CASES.push({ title: `generated builtins ${i}${missingKey ? ` (missingkey=${missingKey})` : ''}: ${template}`, template, data: GEN_DATA, missingKey });
+  }
+}

@@ -232,7 +232,8 @@ function slice(itemIn: unknown, ...indexes: unknown[]): unknown {
     throw new CallError(`can't slice item of type ${derefTypeString(item)}`);
   }
   const idx = [0, len, len];
-  indexes.forEach((x, i) => { idx[i] = indexArg(concrete(x), len); });
+  // Unlike index, slice does not look inside interface values: a map value is "type interface {}".
+  indexes.forEach((x, i) => { idx[i] = indexArg(x, len); });
   if (idx[0]! > idx[1]!) throw new CallError(`invalid slice index: ${idx[0]} > ${idx[1]}`);
   if (indexes.length === 3 && idx[1]! > idx[2]!) throw new CallError(`invalid slice index: ${idx[1]} > ${idx[2]}`);
   if (k === 'string') {
