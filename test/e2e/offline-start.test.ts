@@ -327,6 +327,32 @@ cache {
     });
   });
 
+  // Sealing needs a real Vault (the simulator has no seal); the dev server prints its unseal key.
+  (kind === 'real' ? it : () => undefined)('with serve_stale: a sealed Vault counts as down — past the bound, stale answers with Warning: 110; unsealed, fresh again', async () => {
+    const stack = await persistStack('static_secret_token_capability_refresh_interval = "10s"\n  static_secret_max_stale = "0s"\n  serve_stale = true\n  serve_stale_max = "30s"');
+    await vaultApi(backend, 'POST', 'secret/data/app/sealed', { data: { v: 'sealed' } });
+    const token = await readerToken();
+    await cachedHit(stack, '/v1/secret/data/app/sealed', token);
+    const unsealKey = /Unseal Key: (\S+)/.exec(backend.logs())?.[1];
+    expect(unsealKey, 'the dev server\'s unseal key').to.be.a('string');
+    expect((await vaultApi(backend, 'POST', 'sys/seal')).status).to.equal(204);
+    const sealedAt = Date.now();
+    try {
+      await sleep(sealedAt + 10_500 - Date.now());
+      const stale = await get(stack.url, '/v1/secret/data/app/sealed', token);
+      expect([stale.status, stale.headers.get('x-cache'), stale.headers.get('warning')]).to.deep.equal([200, 'HIT', STALE_WARNING]);
+    } finally {
+      expect((await vaultApi(backend, 'POST', 'sys/unseal', { key: unsealKey })).json.sealed).to.equal(false);
+    }
+    // Stale answers end once a health probe (every 2 s) sees Vault unsealed; then the token reads fresh.
+    const unsealedAt = Date.now();
+    await waitFor('a fresh answer', async () => {
+      const r = await get(stack.url, '/v1/secret/data/app/sealed', token);
+      return r.status === 200 && r.headers.get('warning') === null ? r : undefined;
+    }, 10_000, 100);
+    expect(Date.now() - unsealedAt).to.be.below(5_000);
+  });
+
   it('chaos: vault-extproc killed with SIGKILL mid-traffic and restarted on its persisted store while Vault is unreachable serves within the bound; Vault back, renewals resume', async () => {
     const stack = await persistStack('static_secret_token_capability_refresh_interval = "60s"');
     await vaultApi(backend, 'POST', 'secret/data/app/chaos', { data: { v: 'chaos' } });
