@@ -9,6 +9,7 @@ import { encodingFuncs } from './encoding.js';
 import { envFuncs } from './env.js';
 import { mathFuncs } from './math.js';
 import { parseFuncs } from './parse.js';
+import { pkiFuncs } from './pki.js';
 import { stringFuncs } from './strings.js';
 import { vaultFuncs } from './vault.js';
 import { tomlFuncs } from './toml.js';
@@ -16,7 +17,8 @@ import { yamlFuncs } from './yaml.js';
 
 export { consulTemplateExecuteError, consulTemplateParseError } from './errors.js';
 export { FileDependencyError } from './env.js';
-export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, PemEncoded, VaultDependencyError, pkiGoodForMs, shimKVv2Path, shimKvV2ListPath } from './vault.js';
+export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, VaultDependencyError, shimKVv2Path, shimKvV2ListPath } from './vault.js';
+export { PemEncoded, pkiGoodForMs } from './pki.js';
 export { GoFuncError, goStringToBytes, goStringFromBytes, goErrorfNoArgs, type GoParam, type GoSignature } from './go.js';
 import { GoFuncError, withSignature, type GoParam } from './go.js';
 
@@ -79,6 +81,7 @@ export function createFuncs(ctx: RenderContext): FuncMap {
   const now = ctx.now ?? (() => new Date());
   const funcs: Record<string, TemplateFunc> = {
     ...vaultFuncs(ctx, now),
+    ...pkiFuncs(ctx, now),
     ...envFuncs(ctx, now),
     ...encodingFuncs,
     ...yamlFuncs,

@@ -3,11 +3,10 @@
  * - `secret "path"` reads (KV version preflight `sys/internal/ui/mounts/<path>`, /data/ inserted
  *   for KV v2 unless the path has data/ or metadata/), `secret "path" "k=v" …` writes;
  * - `secrets "path"` lists (metadata/ inserted for KV v2), keys sorted;
- * - `pkiCert "path" "k=v" …` issues, or reuses the certificate at the template's destination while
- *   it is good for more than a tenth of its lifetime.
+ * - `pkiCert` is in pki.ts.
  * Vault's answers are decoded as its Go client decodes them (numbers as json.Number).
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { GoStruct } from '../types.js';
 import { parseVaultJson } from '../vault-json.js';
 import { argString, argStrings, goQuote, isPlainObject, nilStringSlice, stringSlice, GoFuncError } from './go.js';
@@ -36,16 +35,6 @@ export class SecretWrapInfo extends GoStruct {
   WrappedAccessor = '';
 }
 
-/** consul-template's dependency.PemEncoded (what pkiCert returns); `.Data` gives the same three fields. */
-export class PemEncoded extends GoStruct {
-  readonly goTypeName: string = 'dependency.PemEncoded';
-  /** Names that are Go methods, not fields (left out by toJSON/toYAML). */
-  static readonly goMethodFields: readonly string[] = ['Data'];
-  Cert = '';
-  Key = '';
-  CA = '';
-}
-
 /** A failed read/write/list: the template is not rendered (consul-template logs it and retries). */
 export class VaultDependencyError extends Error {
   constructor(message: string, readonly status?: number) {
@@ -54,7 +43,7 @@ export class VaultDependencyError extends Error {
   }
 }
 
-interface ApiSecret {
+export interface ApiSecret {
   request_id?: unknown; lease_id?: unknown; lease_duration?: unknown; renewable?: unknown;
   data?: unknown; warnings?: unknown; auth?: unknown; wrap_info?: unknown;
 }
@@ -97,7 +86,7 @@ function readAnswer(method: string, path: string, answer: VaultAnswer): ApiSecre
 }
 
 /** api.Logical's write: a 404 is an error (a 404 body with data is returned with the error too). */
-function writeAnswer(path: string, answer: VaultAnswer): ApiSecret | null {
+export function writeAnswer(path: string, answer: VaultAnswer): ApiSecret | null {
   if (answer.status >= 400) throw new VaultDependencyError(vaultErrorText('PUT', path, answer), answer.status);
   return parseSecretBody(answer.text);
 }
@@ -204,12 +193,12 @@ async function kvMount(ctx: RenderContext, path: string): Promise<{ mountPath: s
 }
 
 /** What consul-template's NewVault*Query does to a path: trim spaces and slashes. */
-function cleanPath(s: string): string {
+export function cleanPath(s: string): string {
   return s.trim().replace(/^\/+|\/+$/g, '');
 }
 
 /** url.Parse of a secret path: the path (unescaped) and the raw query. */
-function splitQuery(s: string): { path: string; query: string } {
+export function splitQuery(s: string): { path: string; query: string } {
   const q = s.indexOf('?');
   const rawPath = q < 0 ? s : s.slice(0, q);
   let query = q < 0 ? '' : s.slice(q + 1);
@@ -230,7 +219,7 @@ function encodeQuery(raw: string): string {
 }
 
 /** The k=v arguments of secret/pkiCert. */
-function kvArgs(rest: string[]): Record<string, string> {
+export function kvArgs(rest: string[]): Record<string, string> {
   const data: Record<string, string> = {};
   for (const s of rest) {
     if (s === '') continue;
@@ -353,162 +342,6 @@ async function listSecrets(ctx: RenderContext, arg: string): Promise<string[]> {
   return keys.length === 0 ? nilStringSlice() : stringSlice([...(keys as string[])].sort(compareBytes));
 }
 
-// --- pkiCert ---
-
-interface PemBlock { type: string; headers: [string, string][]; bytes: Buffer }
-
-/** encoding/pem.Decode of one block (headers kept), or null. */
-function pemDecode(text: string): PemBlock | null {
-  const m = /(?:^|\n)-----BEGIN ([^\n]*?)-----[ \t\r]*\n([\s\S]*?)\n-----END \1-----/.exec(text);
-  if (!m) return null;
-  let body = m[2]!;
-  const headers: [string, string][] = [];
-  const lines = body.split('\n');
-  let k = 0;
-  while (k < lines.length && /^[^:\s][^:]*:/.test(lines[k]!)) {
-    const line = lines[k]!;
-    const c = line.indexOf(':');
-    headers.push([line.slice(0, c).trim(), line.slice(c + 1).trim()]);
-    k++;
-  }
-  if (headers.length > 0) {
-    if (lines[k]?.trim() !== '') return null;
-    body = lines.slice(k + 1).join('\n');
-  }
-  const b64 = body.replace(/[\r\n \t]/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return null;
-  return { type: m[1]!, headers, bytes: Buffer.from(b64, 'base64') };
-}
-
-/** encoding/pem.EncodeToMemory. */
-function pemEncode(b: PemBlock): string {
-  let out = `-----BEGIN ${b.type}-----\n`;
-  if (b.headers.length > 0) {
-    const procType = b.headers.filter(([k]) => k === 'Proc-Type');
-    const others = b.headers.filter(([k]) => k !== 'Proc-Type').sort(([a], [c]) => compareBytes(a, c));
-    for (const [k, v] of [...procType, ...others]) out += `${k}: ${v}\n`;
-    out += '\n';
-  }
-  const b64 = b.bytes.toString('base64');
-  for (let i = 0; i < b64.length; i += 64) out += b64.slice(i, i + 64) + '\n';
-  return out + `-----END ${b.type}-----\n`;
-}
-
-/** dependency.nextPem: the next "-----BEGIN … -----END …-----" span, wrapped in newlines. */
-function nextPem(encoded: string): [string | null, string] {
-  const start = encoded.indexOf('-----BEGIN');
-  if (start < 0) return [null, ''];
-  const e = encoded.slice(start);
-  const endIdx = e.indexOf('-----END');
-  if (endIdx < 0) return [null, ''];
-  let end = endIdx + 8;
-  const close = e.slice(end).indexOf('-----');
-  if (close < 0) return [null, ''];
-  end = end + close + 5;
-  return ['\n' + e.slice(0, end) + '\n', e.slice(end)];
-}
-
-interface CertTimes { notBeforeMs: number; notAfterMs: number }
-
-/** dependency.pemsCert: Key (… PRIVATE KEY), CA (a CA certificate), Cert (the last non-CA certificate). */
-function pemsCert(encoded: string): { pems: PemEncoded; cert: CertTimes | null } {
-  const pems = new PemEncoded();
-  let cert: CertTimes | null = null;
-  let rest = encoded;
-  for (;;) {
-    const [aPem, more] = nextPem(rest);
-    rest = more;
-    const block = aPem === null ? null : pemDecode(aPem);
-    if (block === null) return { pems, cert };
-    if (block.type.endsWith('PRIVATE KEY')) {
-      pems.Key = pemEncode(block);
-      continue;
-    }
-    let x: X509Certificate;
-    try {
-      x = new X509Certificate(block.bytes);
-    } catch (e) {
-      throw new VaultDependencyError(`x509: ${(e as Error).message}`);
-    }
-    if (x.ca) pems.CA = pemEncode(block);
-    else {
-      cert = { notBeforeMs: Date.parse(x.validFrom), notAfterMs: Date.parse(x.validTo) };
-      pems.Cert = pemEncode(block);
-    }
-  }
-}
-
-/**
- * dependency.goodFor: a certificate is reused while 90% of its remaining time is more than 10% of
- * its lifetime; the answer is how long to wait before looking again (without consul-template's ±3%
- * jitter), or null when it needs renewing now.
- */
-export function pkiGoodForMs(notBeforeMs: number, notAfterMs: number, nowMs: number): number | null {
-  const start = Math.floor(notBeforeMs / 1000);
-  const end = Math.floor(notAfterMs / 1000);
-  const now = Math.floor(nowMs / 1000);
-  if (end <= now) return null;
-  const lifespan = end - start;
-  const duration = end - now;
-  const good = Math.trunc((duration * 9) / 10);
-  const min = Math.trunc(lifespan / 10);
-  if (good <= min) return null;
-  return good * 1000;
-}
-
-async function fetchPems(ctx: RenderContext, pkiPath: string, data: Record<string, string>, name: string): Promise<string> {
-  const answer = await ctx.vault.request('PUT', pkiPath, data);
-  let s: ApiSecret | null;
-  try {
-    s = writeAnswer(pkiPath, answer);
-  } catch (e) {
-    throw new VaultDependencyError(`${name}: ${(e as Error).message}`, (e as VaultDependencyError).status);
-  }
-  if (s === null) throw new VaultDependencyError(`no secret exists at ${pkiPath}`, answer.status);
-  let pems = '';
-  if (isPlainObject(s.data)) for (const v of Object.values(s.data)) if (typeof v === 'string') pems += v + '\n';
-  return pems;
-}
-
-async function pkiCert(ctx: RenderContext, args: string[], nowMs: number): Promise<PemEncoded | null> {
-  if (args.length === 0) return null;
-  const data = kvArgs(args.slice(1));
-  const trimmed = cleanPath(args[0]!);
-  if (trimmed === '') throw new GoFuncError(`vault.read: invalid format: ${goQuote(trimmed)}`);
-  const { path: pkiPath } = splitQuery(trimmed);
-  const dest = ctx.destination ?? '';
-  const name = `vault.pki(${pkiPath}->${dest})`;
-  const get = async (renew: boolean) => {
-    let raw = '';
-    let readOk = false;
-    if (!renew && dest !== '') {
-      try { raw = await ctx.readFile(dest); readOk = true; } catch { readOk = false; }
-    }
-    if (renew || !readOk || raw.length === 0) raw = await fetchPems(ctx, pkiPath, data, name);
-    const { pems, cert } = pemsCert(raw);
-    const good = cert === null ? null : pkiGoodForMs(cert.notBeforeMs, cert.notAfterMs, nowMs);
-    return { pems, cert, good };
-  };
-  let r = await get(false);
-  if (r.good === null) {
-    r = await get(true);
-    if (r.good === null) throw new VaultDependencyError('needs renewal');
-  }
-  const dep: TemplateDependency = { kind: 'pkiCert', path: pkiPath };
-  if (r.cert) dep.expiresAtMs = r.cert.notAfterMs;
-  ctx.used.push(dep);
-  const out = r.pems;
-  const view = new PemEncoded();
-  view.Cert = out.Cert;
-  view.Key = out.Key;
-  view.CA = out.CA;
-  // PemEncoded has a Data() method returning itself, and `.Data.Cert` is the documented form. The
-  // engine calls no methods on our structs, so Data is a field here (a copy without Data); toJSON
-  // and toYAML leave it out as Go's encoders leave methods out.
-  Object.defineProperty(out, 'Data', { value: view, enumerable: true, writable: false, configurable: false });
-  return out;
-}
-
 export function vaultFuncs(ctx: RenderContext, now: () => Date) {
   return {
     secret: async (...args: unknown[]): Promise<Secret | null> => {
@@ -519,6 +352,5 @@ export function vaultFuncs(ctx: RenderContext, now: () => Date) {
       return writeSecret(ctx, path, kvArgs(rest));
     },
     secrets: async (path: unknown): Promise<string[]> => listSecrets(ctx, argString(path)),
-    pkiCert: async (...args: unknown[]): Promise<PemEncoded | null> => pkiCert(ctx, argStrings(args), now().getTime()),
   };
 }
