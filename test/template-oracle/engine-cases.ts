@@ -775,3 +775,71 @@ function generator(seed: number): <T>(a: readonly T[]) => T {
     ENGINE_CASES.push({ title: `generated builtins ${i}${missingKey ? ` (missingkey=${missingKey})` : ''}: ${template}`, template, data: GEN_DATA, missingKey });
   }
 }
+
+// --- generated templates (fixed seeds): random token soup inside actions (parse errors and their
+// lines, trim markers, comments) and well-formed templates built from the grammar (nested
+// if/else if/range/with/else with, break/continue, variables, template calls) ---
+{
+  const pick = generator(11);
+  const inAction = ['if', 'else', 'end', 'range', 'with', '$x :=', '$x =', '$i, $v :=', '.a', '.l', '.m', '.a.b', '|', '(', ')', '"s"', '`r`', '1',
+    '2.5', ' ', ' ', '\n', 'define "d"', 'template "d"', 'template "d" .', 'block "b" .', 'break', 'continue', 'print', 'len', 'eq', 'not', '$x', '$',
+    '.', 'nil', 'true', ',', "'c'", 'index', '-', '=', ':='];
+  const text = ['text', ' ', '\n', '  \n ', 'é', ''];
+  for (let i = 0; i < 200; i++) {
+    let template = '';
+    const n = pick([1, 2, 3, 4, 5]);
+    for (let j = 0; j < n; j++) {
+      template += pick(text);
+      let body = '';
+      const m = pick([1, 2, 3, 4]);
+      for (let k = 0; k < m; k++) body += (k ? pick([' ', ' ', '']) : '') + pick(inAction);
+      if (pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) === 0) body = pick(['/* c */', ' /* c */ ', '/* c ']);
+      template += pick(['{{', '{{', '{{- ', '{{-']) + body + pick(['}}', '}}', ' -}}', '-}}', '']);
+    }
+    template += pick(text);
+    ENGINE_CASES.push({ title: `generated tokens ${i}: ${JSON.stringify(template).slice(1, 80)}`, template, data: '{"a":"A","l":[1,2],"m":{"k":"v"}}' });
+  }
+}
+
+{
+  const pick = generator(5);
+  const operands = ['.', '.a', '.n', '.l', '.m', '.m.k', '.m.z', '.m.e', '.t', '.f', '.e', '.nil', '.missing', '$', '$.a', '$x', '1', '0', '"s"', '""',
+    'true', 'nil', '(len .l)', '(index .l 1)', '(index .m "k")', '(print .n)', '(eq .a "A")', '(not .t)', '(and .t .n)', '(or .f .e)', '(slice .l 1)'];
+  const pipeline = (): string => {
+    let p = pick(operands);
+    if (pick([0, 1, 2, 3]) === 0) p = `${pick(['print', 'len', 'printf "%v"', 'not', 'html', 'urlquery'])} ${p}`;
+    if (pick([0, 1, 2, 3, 4]) === 0) p += ` | ${pick(['print', 'len', 'printf "<%v>"', 'not', 'js'])}`;
+    return p;
+  };
+  const block = (depth: number): string => {
+    let out = '';
+    const n = pick([1, 2, 3]);
+    for (let i = 0; i < n; i++) {
+      out += pick(['', 'x', ' ', '\n', 'é ', '\n  ']);
+      const kind = depth > 2 ? pick(['act', 'act', 'var']) : pick(['act', 'act', 'var', 'assign', 'if', 'range', 'with', 'tmpl']);
+      switch (kind) {
+        case 'act': out += `${pick(['{{', '{{', '{{- '])} ${pipeline()} ${pick(['}}', '}}', ' -}}'])}`; break;
+        case 'var': out += `{{$y := ${pipeline()}}}{{$y}}`; break;
+        case 'assign': out += `{{$x = ${pipeline()}}}`; break;
+        case 'if': out += `{{if ${pipeline()}}}${block(depth + 1)}${pick(['', `{{else}}${block(depth + 1)}`, `{{else if ${pipeline()}}}${block(depth + 1)}`])}{{end}}`; break;
+        case 'range': {
+          const decl = pick(['', '$i, $v := ', '$v := ', '$x = ']);
+          let body = block(depth + 1) + pick(['', '{{$v}}', '{{$i}}', '{{if .}}{{break}}{{end}}', '{{continue}}']);
+          if (!decl.includes('$v')) body = body.replaceAll('{{$v}}', '');
+          if (!decl.includes('$i')) body = body.replaceAll('{{$i}}', '');
+          out += `{{range ${decl}${pipeline()}}}${body}${pick(['', `{{else}}${block(depth + 1)}`])}{{end}}`;
+          break;
+        }
+        case 'with': out += `{{with ${pipeline()}}}${block(depth + 1)}${pick(['', `{{else}}${block(depth + 1)}`, `{{else with ${pipeline()}}}${block(depth + 1)}`])}{{end}}`; break;
+        case 'tmpl': out += `{{template "d" ${pipeline()}}}`; break;
+      }
+    }
+    return out;
+  };
+  const data = '{"a":"A","n":3,"l":[1,"two",null,{"k":"v"}],"m":{"k":"v","z":[1,2],"e":{}},"t":true,"f":false,"e":[],"nil":null}';
+  for (let i = 0; i < 200; i++) {
+    const template = `{{$x := 0}}${block(0)}{{define "d"}}[{{.}}]${pick(['', '{{.k}}', '{{len .}}'])}{{end}}`;
+    const missingKey = pick([undefined, undefined, 'zero', 'error'] as const);
+    ENGINE_CASES.push({ title: `generated template ${i}${missingKey ? ` (missingkey=${missingKey})` : ''}: ${JSON.stringify(template).slice(1, 80)}`, template, data, missingKey });
+  }
+}
