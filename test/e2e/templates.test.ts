@@ -7,15 +7,15 @@
 // - `command` runs once per change; exit_after_auth renders every template once and exits 0;
 // - a template error: exit 1 with exit_on_retry_failure, else retried until it renders.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
+import { REAL_VAULT_BINARY, forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { exitWithin, fileBecomes, metricValue, readOr, startServe } from './templates-helpers.js';
-import type { Proc } from '../support/process.js';
+import { Proc } from '../support/process.js';
 
 /** The auto-auth token's policy: read the template secrets and subscribe to KV events (Vault Proxy's documented policy). */
 const WORKER = `path "sys/events/subscribe/kv*" { capabilities = ["read"] }
@@ -167,6 +167,37 @@ ${template('{{ with secret "secret/data/tmpl/once" }}{{ .Data.data.nope }}{{ end
       expect(readOr(join(dir, 'x.txt'), 'absent')).to.equal('absent');
       expect(proc.jsonLines.some((l) => String(l['err']).includes('map has no entry for key "nope"'))).to.equal(true);
     });
+
+    if (kind === 'real') {
+      it('the oracle: real vault agent 1.15.6 with the same template error exits 1 with exit_on_retry_failure, and runs on without it', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-agent-'));
+        const body = (exit: boolean): string => `vault { address = "${vault.serviceUrl}" }
+${appRoleAutoAuth(dir, creds)}
+template_config {
+  exit_on_retry_failure = ${exit}
+}
+${template('{{ with secret "secret/data/tmpl/once" }}{{ .Data.data.nope }}{{ end }}', join(dir, 'x.txt'), '  error_on_missing_key = true')}`;
+        const agent = async (exit: boolean): Promise<number | null | 'running'> => {
+          const file = join(dir, `agent-${exit}.hcl`);
+          writeFileSync(file, body(exit));
+          const p = new Proc(`vault agent (exit_on_retry_failure = ${exit})`, REAL_VAULT_BINARY, ['agent', `-config=${file}`], { PATH: process.env['PATH'] ?? '', HOME: dir });
+          // (not in `procs`: its hot retry loop would flood a failure report)
+          const code = await exitWithin(p, 8_000);
+          await p.stop();
+          return code;
+        };
+        const ours = async (exit: boolean): Promise<number | null | 'running'> => {
+          const sub = mkdtempSync(join(dir, 'ours-'));
+          const { proc: p } = await startServe(sub, body(exit).replace(join(dir, 'x.txt'), join(sub, 'x.txt')));
+          procs.push(p);
+          const code = await exitWithin(p, 8_000);
+          await p.stop();
+          return code;
+        };
+        expect({ agent: await agent(true), ours: await ours(true) }).to.deep.equal({ agent: 1, ours: 1 });
+        expect({ agent: await agent(false), ours: await ours(false) }).to.deep.equal({ agent: 'running', ours: 'running' });
+      });
+    }
 
     it('a missing secret without exit_on_retry_failure: retried (the process runs on), and once the secret exists it renders and exit_after_auth exits 0', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-retry-'));
