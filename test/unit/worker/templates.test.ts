@@ -138,6 +138,26 @@ describe('worker: templates', () => {
       expect(statSync(join(dir, 'out.txt')).mode & 0o777).to.equal(0o640);
     });
 
+    it('user and group (ids or names from /etc/passwd and /etc/group) own the file; an unknown name is an error', async () => {
+      if (process.getuid?.() !== 0) {
+        // Giving a file away needs root: only the unknown name can be checked here.
+        let refused: unknown;
+        try { await writeRendered(target({ user: 'no-such-user-vxp' }), 'x'); } catch (e) { refused = e; }
+        expect(String(refused)).to.match(/user no-such-user-vxp not found/);
+        return;
+      }
+      await writeRendered(target({ user: '1', group: 'daemon' }), 'x');
+      const st = statSync(join(dir, 'out.txt'));
+      const daemonGid = Number(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('daemon:'))!.split(':')[2]);
+      expect([st.uid, st.gid]).to.deep.equal([1, daemonGid]);
+      // Same bytes but the wrong owner: written again (consul-template's isChownNeeded).
+      expect(await writeRendered(target({ user: '2' }), 'x')).to.equal(true);
+      expect(statSync(join(dir, 'out.txt')).uid).to.equal(2);
+      let refused: unknown;
+      try { await writeRendered(target({ user: 'no-such-user-vxp' }), 'x'); } catch (e) { refused = e; }
+      expect(String(refused)).to.match(/user no-such-user-vxp not found/);
+    });
+
     it('backup keeps the previous file as .bak', async () => {
       await writeRendered(target({ backup: true }), 'one');
       await writeRendered(target({ backup: true }), 'two');
