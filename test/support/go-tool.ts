@@ -55,7 +55,7 @@ export function buildGoTool(spec: GoToolSpec): Promise<string> {
         try {
           await pexec('go', ['build', '-o', tmp, '.'], {
             cwd: spec.sourceDir,
-            env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly', ...spec.env },
+            env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false', ...spec.env },
             timeout: 600_000,
             maxBuffer: 16 * 1024 * 1024,
           });
