@@ -3,6 +3,8 @@
  * RenderContext's (the renderer gives the process environment, as Vault Agent's consul-template
  * reads os.Getenv); `file` reads through the context and records the file as a dependency.
  */
+import { realpath } from 'node:fs/promises';
+import { relative } from 'node:path';
 import type { TemplateFunc } from '../types.js';
 import { argString, argStrings, GoFuncError } from './go.js';
 import type { RenderContext } from './index.js';
@@ -95,6 +97,19 @@ export class FileDependencyError extends Error {
   }
 }
 
+/** consul-template's pathInSandbox: the path with symlinks resolved must not lead outside the sandbox. */
+async function inSandbox(sandbox: string, path: string): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GoFuncError(code === 'ENOENT' ? `lstat ${path}: no such file or directory` : (e as Error).message);
+  }
+  const rel = relative(sandbox, real);
+  if (rel.startsWith('..')) throw new GoFuncError(`'${path}' is outside of sandbox`);
+}
+
 export function envFuncs(ctx: RenderContext, now: () => Date): Record<string, TemplateFunc> {
   return {
     env: (name) => ctx.env(argString(name)) ?? '',
@@ -112,6 +127,7 @@ export function envFuncs(ctx: RenderContext, now: () => Date): Record<string, Te
     file: async (p) => {
       const path = argString(p);
       if (path === '') return '';
+      if (ctx.sandboxPath) await inSandbox(ctx.sandboxPath, path);
       ctx.used.push({ kind: 'file', path });
       try {
         return await ctx.readFile(path);

@@ -20,7 +20,7 @@ export { FileDependencyError } from './env.js';
 export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, VaultDependencyError, shimKVv2Path, shimKvV2ListPath } from './vault.js';
 export { PemEncoded, pkiGoodForMs } from './pki.js';
 export { GoFuncError, goStringToBytes, goStringFromBytes, goErrorfNoArgs, type GoParam, type GoSignature } from './go.js';
-import { GoFuncError, withSignature, type GoParam } from './go.js';
+import { argStrings, GoFuncError, withSignature, type GoParam } from './go.js';
 
 /** The raw HTTP answer. */
 export interface VaultAnswer { status: number; text: string }
@@ -53,6 +53,10 @@ export interface RenderContext {
   used: TemplateDependency[];
   /** The clock (timestamp, KV v2 deletion_time, certificate validity); default the system clock. */
   now?: () => Date;
+  /** consul-template's sandbox_path: `file` refuses a path (symlinks resolved) outside it. */
+  sandboxPath?: string;
+  /** consul-template's function_denylist: these functions fail with "function is disabled". */
+  functionDenylist?: readonly string[];
 }
 
 
@@ -103,6 +107,14 @@ export function createFuncs(ctx: RenderContext): FuncMap {
       return fn(...args);
     };
     funcs[name] = withSignature(checked, params, variadic);
+  }
+  for (const name of ctx.functionDenylist ?? []) {
+    if (!(name in funcs)) continue;
+    // consul-template's `denied(...string)`: string arguments, then always an error.
+    funcs[name] = withSignature((...args: unknown[]) => {
+      argStrings(args);
+      throw new GoFuncError('function is disabled');
+    }, [], 'string');
   }
   return Object.freeze(funcs);
 }

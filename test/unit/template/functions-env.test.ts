@@ -2,7 +2,7 @@
 // compared with consul-template's at the same moment (the oracle renders with the real clock, so
 // ours is computed just before and just after and must equal one of them).
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,27 @@ describe('unit: template functions file, env, timestamp', () => {
     const err = await Promise.resolve(createFuncs(ctx())['file']!(p)).then(() => undefined, (e: Error) => e);
     expect(err).to.be.instanceOf(FileDependencyError);
     expect(err!.message).to.equal(`file(${p}): stat ${p}: no such file or directory`);
+  });
+
+  it('sandbox_path: file reads inside the sandbox and refuses a path (or a symlink) leading outside, as consul-template does', async () => {
+    const box = join(dir, 'box');
+    mkdirSync(box, { recursive: true });
+    writeFileSync(join(box, 'in.txt'), 'inside');
+    writeFileSync(join(dir, 'out.txt'), 'outside');
+    symlinkSync(join(dir, 'out.txt'), join(box, 'link.txt'));
+    const c = ctx({ sandboxPath: box });
+    expect(await render(`{{ file "${join(box, 'in.txt')}" }}`, c)).to.equal('inside');
+    for (const p of [join(dir, 'out.txt'), join(box, 'link.txt')]) {
+      const err = await render(`{{ file "${p}" }}`, c).then(() => undefined, (e: Error) => e);
+      expect(err!.message).to.equal(`template: :1:3: executing "" at <file "${p}">: error calling file: '${p}' is outside of sandbox`);
+    }
+  });
+
+  it('function_denylist: a denied function fails with consul-template\'s "function is disabled"; the others work', async () => {
+    const c = ctx({ functionDenylist: ['env', 'nonexistent'] });
+    const err = await render('{{ env "SET" }}', c).then(() => undefined, (e: Error) => e);
+    expect(err!.message).to.equal('template: :1:3: executing "" at <env "SET">: error calling env: function is disabled');
+    expect(await render('{{ toUpper "still" }}', c)).to.equal('STILL');
   });
 
   it('env, envOrDefault (a set but empty variable is used) and mustEnv (empty is an error)', async () => {
