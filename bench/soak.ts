@@ -78,13 +78,15 @@ const ROLE_POLICIES: Record<Role, string[]> = { all: ['reader'], app: ['reader-a
 const SHIFTING_WIDE = 'path "secret/data/*" { capabilities = ["read"] }';
 const SHIFTING_NARROW = 'path "secret/data/other/*" { capabilities = ["read"] }';
 const USERPASS_PASSWORD = 'soak-password';
+/** TTL of login tokens, child tokens and database leases: short, so that the worker renews them many times in a soak. */
+const LEASE_TTL = '30s';
 
 type OpKind = 'read' | 'read-version' | 'read-missing' | 'read-dead' | 'write-direct' | 'write-envoy' | 'delete-direct' | 'revoke-direct'
   | 'revoke-envoy' | 'policy' | 'login-approle' | 'login-userpass' | 'creds' | 'token-create' | 'lease-revoke' | 'login-revoke';
 const OP_WEIGHTS: ReadonlyArray<readonly [OpKind, number]> = [
   ['read', 70], ['read-version', 8], ['read-missing', 3], ['read-dead', 4], ['write-direct', 4], ['write-envoy', 2], ['delete-direct', 1],
   ['revoke-direct', 0.3], ['revoke-envoy', 0.3], ['policy', 0.5], ['login-approle', 3], ['login-userpass', 3], ['creds', 4], ['token-create', 2],
-  ['lease-revoke', 0.5], ['login-revoke', 0.5],
+  ['lease-revoke', 0.1], ['login-revoke', 0.1],
 ];
 
 interface Tok { role: Role; token: string; accessor: string; subjects: string[] }
@@ -98,6 +100,8 @@ interface Sample {
   atSeconds: number;
   rssBytes?: number; procRssBytes?: number; heapUsedBytes?: number; externalBytes?: number; handles?: number; openFds?: number;
   loopDelayP99Ms?: number; envoyRssBytes?: number; staticEntries?: number; leaseEntries?: number;
+  /** The worker's work so far (counters since start): renewals by outcome, capability checks, KV events, event-stream reconnects. */
+  worker?: { renewalsOk: number; renewalsFailed: number; capabilityChecks: number; eventsReceived: number; eventStreamReconnects: number };
   /** What happened since the previous sample. */
   interval: Counts & { seconds: number; requestsPerSecond: number; latencyP50Ms?: number; latencyP99Ms?: number };
 }
@@ -145,10 +149,10 @@ async function main(): Promise<number> {
   await writePolicy(v, 'creator', 'path "auth/token/create" { capabilities = ["update"] }');
   await writePolicy(v, 'dbcreds', 'path "database/creds/*" { capabilities = ["read"] }');
   const worker = await setupAppRole(v, { role: 'soak-worker', policies: ['worker'] });
-  const app = await setupAppRole(v, { role: 'soak-app', policies: ['reader', 'creator', 'dbcreds'], tokenTtl: '2m', tokenMaxTtl: maxTtl });
+  const app = await setupAppRole(v, { role: 'soak-app', policies: ['reader', 'creator', 'dbcreds'], tokenTtl: LEASE_TTL, tokenMaxTtl: maxTtl });
   await vaultApi(v, 'POST', 'sys/auth/userpass', { type: 'userpass' });
-  await vaultApi(v, 'POST', 'auth/userpass/users/soak', { password: USERPASS_PASSWORD, token_policies: ['reader', 'dbcreds'], token_ttl: '2m', token_max_ttl: maxTtl });
-  await vaultApi(v, 'POST', 'database/roles/soak', { default_ttl: '2m', max_ttl: maxTtl });
+  await vaultApi(v, 'POST', 'auth/userpass/users/soak', { password: USERPASS_PASSWORD, token_policies: ['reader', 'dbcreds'], token_ttl: LEASE_TTL, token_max_ttl: maxTtl });
+  await vaultApi(v, 'POST', 'database/roles/soak', { default_ttl: LEASE_TTL, max_ttl: maxTtl });
   for (const s of SECRETS) await vaultApi(v, 'POST', `secret/data/${s}`, { data: { v: `init-${s}` } });
 
   const stack = await startSoakStack({
@@ -288,7 +292,7 @@ async function main(): Promise<number> {
   const tokenCreate = async (rng: Rng): Promise<void> => {
     const { token: parent, accessor } = logins.approle; // the AppRole role may create tokens
     if (!parent) return login('approle');
-    const body = { policies: ['reader'], ttl: '2m', meta: { n: `c${rng.int(4)}` } };
+    const body = { policies: ['reader'], ttl: LEASE_TTL, meta: { n: `c${rng.int(4)}` } };
     const sentAt = Date.now();
     const e = await viaEnvoy('token-create', 'POST', '/v1/auth/token/create', parent, body);
     if (!e || e.status !== 200 || e.cache !== 'HIT') return;
@@ -407,6 +411,13 @@ async function main(): Promise<number> {
       loopDelayP99Ms: lag === undefined ? undefined : Number((lag * 1000).toFixed(2)),
       envoyRssBytes: procRss(stack.envoy.proc.pid),
       staticEntries: m.get('vault_extproc_cache_entries{cache="static"}'), leaseEntries: m.get('vault_extproc_cache_entries{cache="lease"}'),
+      worker: {
+        renewalsOk: sumOf(m, 'vault_extproc_renewals_total{', 'outcome="success"'),
+        renewalsFailed: sumOf(m, 'vault_extproc_renewals_total{') - sumOf(m, 'vault_extproc_renewals_total{', 'outcome="success"'),
+        capabilityChecks: sumOf(m, 'vault_extproc_capability_refreshes_total{'),
+        eventsReceived: m.get('vault_extproc_events_received_total') ?? 0,
+        eventStreamReconnects: m.get('vault_extproc_event_stream_reconnects_total') ?? 0,
+      },
       interval: {
         ...counts, seconds: Number(seconds.toFixed(1)), requestsPerSecond: Math.round(counts.requests / Math.max(seconds, 0.001)),
         latencyP50Ms: roundMs(percentile(lat, 50)), latencyP99Ms: roundMs(percentile(lat, 99)),
@@ -494,6 +505,7 @@ async function main(): Promise<number> {
     `requests through Envoy ${total.requests} (${report.summary.requestsPerSecond}/s): hits ${total.hits}, misses ${total.misses}, errors ${total.errors}; `
       + `answers checked against Vault ${total.checked} reads + ${total.leaseHitsChecked} lease-cache hits; refused ${total.refused}; `
       + `within the access bound ${total.withinAccessBound} (${ACCESS_BOUND_MS} ms), within the stale bound ${total.withinStaleBound} (${STALE_BOUND_MS} ms)`,
+    `the worker meanwhile: ${JSON.stringify(samples[samples.length - 1]?.worker ?? {})}`,
     `WRONG ANSWERS: ${total.wrong}${wrongs.length ? `\n  ${wrongs.slice(0, 10).join('\n  ')}` : ''}`,
     ...(errorKinds.size ? [`errors: ${[...errorKinds].map(([k, n]) => `${k} ×${n}`).join('; ')}`] : []),
     ...(serviceAlive ? [] : ['vault-extproc had exited before the end']),
@@ -501,6 +513,13 @@ async function main(): Promise<number> {
     '',
   ].join('\n'));
   return total.wrong > 0 || !serviceAlive ? 1 : 0;
+}
+
+/** The sum of the samples whose key starts with `prefix` (and holds `label`, when given). */
+function sumOf(m: Map<string, number>, prefix: string, label?: string): number {
+  let sum = 0;
+  for (const [k, v] of m) if (k.startsWith(prefix) && (label === undefined || k.includes(label))) sum += v;
+  return sum;
 }
 
 function mib(n: number | undefined): string | undefined {
