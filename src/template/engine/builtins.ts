@@ -3,11 +3,11 @@
  * println html js urlquery) over the engine's values, with Go's parameter shapes (so the executor
  * reports "wrong number of args for …" as Go does) and Go's error texts.
  */
-import { JsonNumber, type TemplateFunc } from '../types.js';
+import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
-  bigOf, compareStrings, concrete, derefTypeString, elem, zeroElem, Iface, kindOf, NilPtr, numberOf, typeString,
+  bigOf, compareStrings, concrete, derefTypeString, elem, fieldValue, GoFloat, Iface, kindOf, NilPtr, numberOf, structFields, typeString, zeroElem,
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
@@ -105,9 +105,36 @@ function isNilValue(v: unknown): boolean {
   return v === undefined || v === null || v instanceof NilPtr || (v instanceof Iface && (v.v === null || v.v === undefined));
 }
 
+/** Whether Go's == applies to the value's type (a struct value only when all its fields do). */
 function comparable(v: unknown): boolean {
   const k = kindOf(v);
+  if (k === 'struct') return structFields(v as GoStruct).every(([name, f]) => comparable(fieldValue(v as GoStruct, name, f)));
   return k !== 'map' && k !== 'slice' && k !== 'func';
+}
+
+/** Go's == on comparable values: struct values field by field, interfaces by their dynamic value. */
+function goEqual(a: unknown, b: unknown): boolean {
+  const x = a instanceof Iface ? a.v ?? undefined : a;
+  const y = b instanceof Iface ? b.v ?? undefined : b;
+  if (x === y) return true;
+  if (x === undefined || y === undefined) return false;
+  if (typeString(x) !== typeString(y)) return false;
+  if (x instanceof JsonNumber) return x.text === (y as JsonNumber).text;
+  if (x instanceof GoFloat) return x.value === (y as GoFloat).value;
+  if (x instanceof NilPtr) return y instanceof NilPtr;
+  if (kindOf(x) === 'struct') {
+    const fx = structFields(x as GoStruct);
+    const fy = structFields(y as GoStruct);
+    return fx.length === fy.length && fx.every(([name, f], i) => goEqual(fieldValue(x as GoStruct, name, f), fieldValue(y as GoStruct, fy[i]![0], fy[i]![1])));
+  }
+  if (typeof x === 'number' || typeof x === 'bigint') return bigOrNumberEqual(x, y);
+  return false;
+}
+
+function bigOrNumberEqual(x: number | bigint, y: unknown): boolean {
+  if (typeof y !== 'number' && typeof y !== 'bigint') return false;
+  if (Number.isInteger(Number(x)) && Number.isInteger(Number(y))) return bigOf(x) === bigOf(y);
+  return Number(x) === Number(y);
 }
 
 function eq(arg1In: unknown, ...arg2: unknown[]): boolean {
@@ -138,7 +165,7 @@ function eq(arg1In: unknown, ...arg2: unknown[]): boolean {
             truth = isNilValue(arg) === isNilValue(arg1);
           } else {
             if (!comparable(arg)) throw new CallError(`non-comparable type ${sprintf('%s', arg)}: ${typeString(arg)}`);
-            truth = arg1 === arg;
+            truth = goEqual(arg1, arg);
           }
         }
       }

@@ -130,6 +130,10 @@ const CASES: FuncCase[] = [
   { title: 'a field of a map[string]string value', template: '{{(oracleStringMap "k" "v").k.x}}' },
   { title: 'a struct method marked in goMethodFields is called, not printed', template: '{{oraclePem}} {{(oraclePem).Data.Cert}} {{printf "%+v %T" (oraclePem).Data (oraclePem)}} {{with oraclePem}}{{.Data.Key}}{{end}}' },
   { title: 'a method without parameters given an argument', template: '{{(oraclePem).Data 1}}' },
+  { title: 'eq on struct values compares their fields; on a struct holding a map fails', template: '{{eq (oraclePem) (oraclePem)}} {{eq (oraclePem) (oraclePem).Data}} {{ne (oraclePem) (oraclePem)}}' },
+  { title: 'eq on a struct pointer and an int fails', template: '{{$s := oracleSecret .d}}{{eq (index (oracleEcho $s) 0) 1}}' },
+  { title: 'eq on nil pointer fields', template: '{{$s := oracleSecret .d}}{{eq $s.Auth nil}} {{eq $s.Auth $s.WrapInfo}} {{eq $s.Auth $s}}' },
+  { title: 'eq on a struct value holding a map fails', template: '{{$s := oracleSecret .d}}{{$v := index (oracleEcho $s) 0}}{{eq $v.Data $v.Data}}' },
   { title: 'json.Number from data through a function', template: '{{printf "%v %T %s" (index (oracleEcho .num) 0) (index (oracleEcho .num) 0) .num}}' },
 ];
 
