@@ -157,6 +157,20 @@ ${template('pass={{ with secret "secret/data/tmpl/once" }}{{ .Data.data.pass }}{
       expect(readFileSync(join(dir, 'ran.log'), 'utf8')).to.equal('ran\n');
     });
 
+    it('without the static cache, a KV secret is read again every static_secret_render_interval (× 0.9 ± 0.05): a change shows within one', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-interval-'));
+      await kvWrite(vault, 'tmpl/interval', { v: 'old' });
+      const out = join(dir, 'i.txt');
+      await serve(dir, `template_config {
+  static_secret_render_interval = "2s"
+}
+${template('{{ with secret "secret/data/tmpl/interval" }}{{ .Data.data.v }}{{ end }}', out)}`);
+      await fileBecomes(out, (t) => t === 'old', 20_000);
+      await kvWrite(vault, 'tmpl/interval', { v: 'new' });
+      const { ms } = await fileBecomes(out, (t) => t === 'new', 2_500);
+      process.stdout.write(`      [${kind}] re-read after the interval: the change showed ${Math.round(ms)} ms after the write\n`);
+    });
+
     it('a template error (error_on_missing_key) with exit_on_retry_failure = true: exit 1 at once, nothing written', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-fail-'));
       const proc = await serve(dir, `template_config {
