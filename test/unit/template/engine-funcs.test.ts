@@ -141,7 +141,8 @@ describe('template engine: functions, GoStructs and JsonNumbers (Go as the oracl
   this.timeout(120_000);
   let golden: OracleResult[] = [];
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // the first run builds the Go oracle (a cold build takes minutes on a busy machine)
     golden = await renderWithGo(CASES.map((c) => ({ template: c.template, dataJson: DATA, missingKey: c.missingKey })));
   });
 

@@ -26,7 +26,8 @@ describe('template engine: Go text/template as the oracle', function () {
   this.timeout(120_000);
   let golden: OracleResult[] = [];
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // the first run builds the Go oracle (a cold build takes minutes on a busy machine)
     golden = await renderWithGo(ENGINE_CASES.map((c) => ({
       name: c.name ?? 't',
       template: c.template,
@@ -74,7 +75,8 @@ describe('template engine: under consul-template\'s settings (consul-template as
   this.timeout(120_000);
   let golden: OracleResult[] = [];
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // the first run builds the Go oracle (a cold build takes minutes on a busy machine)
     golden = await renderWithConsulTemplate(CONSUL_CASES.map((c) => ({ template: c.template, missingKey: c.errorOnMissingKey ? 'error' : 'zero' })));
   });
 
