@@ -6,7 +6,7 @@
  * `%!q(MISSING)`). Vault Agent logs these texts.
  */
 import { GoStruct, JsonNumber } from '../types.js';
-import { formatFloat, GoFloat, goErrorfNoArgs, isPlainObject } from './go.js';
+import { formatFloat, GoFloat, goErrorfNoArgs, goFieldNames, isPlainObject } from './go.js';
 import type { RenderContext } from './index.js';
 import { secretsReadWith } from './vault.js';
 
@@ -19,7 +19,7 @@ function sprintV(v: unknown, nested = false): string {
   if (v instanceof GoFloat) return formatFloat(v.value);
   if (v instanceof JsonNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map((x) => sprintV(x, true)).join(' ')}]`;
-  if (v instanceof GoStruct) return `{${Object.keys(v).filter((k) => /^\p{Lu}/u.test(k)).map((k) => sprintV((v as unknown as Record<string, unknown>)[k], true)).join(' ')}}`;
+  if (v instanceof GoStruct) return `{${goFieldNames(v).map((k) => sprintV((v as unknown as Record<string, unknown>)[k], true)).join(' ')}}`;
   if (isPlainObject(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${sprintV(v[k], true)}`).join(' ')}]`;
   void nested;
   return String(v);

@@ -27,40 +27,49 @@ export function numberValue(v: unknown): number {
   return Number(v);
 }
 
-const stringSlices = new WeakSet<object>();
+/**
+ * The Go type a slice or map declares (the engine reads the same symbol: %T, element types, zero
+ * values); without it a slice is []interface {} and a map map[string]interface {}.
+ */
+export const GO_TYPE = Symbol.for('vault-extproc.goType');
 const nilSlices = new WeakSet<object>();
-const stringMaps = new WeakSet<object>();
-const anyKeyMaps = new WeakSet<object>();
+
+function declare<T extends object>(v: T, goType: string): T {
+  Object.defineProperty(v, GO_TYPE, { value: goType, enumerable: false, configurable: true });
+  return v;
+}
+
+export function declaredType(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const t = (v as { [GO_TYPE]?: unknown })[GO_TYPE];
+  return typeof t === 'string' ? t : undefined;
+}
 
 /** A Go []string (split, secrets …). */
 export function stringSlice(items: string[]): string[] {
-  stringSlices.add(items);
-  return items;
+  return declare(items, '[]string');
 }
 
 /** A nil []string: prints as [] and ranges as empty, but toJSON writes null (as Go does). */
 export function nilStringSlice(): string[] {
-  const items: string[] = [];
-  stringSlices.add(items);
+  const items = stringSlice([]);
   nilSlices.add(items);
   return items;
 }
 
 /** A Go map[string]string (splitToMap). */
 export function stringMap(m: Record<string, string>): Record<string, string> {
-  stringMaps.add(m);
-  return m;
+  return declare(m, 'map[string]string');
 }
 
 /** A Go map[interface{}]interface{} (what gopkg.in/yaml.v2 decodes a mapping into). */
 export function anyKeyMap(m: Record<string, unknown>): Record<string, unknown> {
-  anyKeyMaps.add(m);
-  return m;
+  return declare(m, 'map[interface {}]interface {}');
 }
 
-export const isStringSlice = (v: unknown): boolean => Array.isArray(v) && stringSlices.has(v);
+export const isStringSlice = (v: unknown): boolean => Array.isArray(v) && declaredType(v) === '[]string';
 export const isNilSlice = (v: unknown): boolean => Array.isArray(v) && nilSlices.has(v);
-export const isAnyKeyMap = (v: unknown): boolean => isPlainObject(v) && anyKeyMaps.has(v);
+export const isAnyKeyMap = (v: unknown): boolean => isPlainObject(v) && declaredType(v) === 'map[interface {}]interface {}';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -93,12 +102,10 @@ export function goTypeName(v: unknown): string {
   if (typeof v === 'string') return 'string';
   if (v instanceof GoFloat) return 'float64';
   if (v instanceof JsonNumber) return 'json.Number';
-  if (Array.isArray(v)) return stringSlices.has(v) ? '[]string' : '[]interface {}';
+  if (Array.isArray(v)) return declaredType(v) ?? '[]interface {}';
   if (v instanceof GoStruct) return v.goTypeName;
   if (typeof v === 'function') return 'func()';
-  if (stringMaps.has(v)) return 'map[string]string';
-  if (anyKeyMaps.has(v)) return 'map[interface {}]interface {}';
-  return 'map[string]interface {}';
+  return declaredType(v) ?? 'map[string]interface {}';
 }
 
 /** An error whose text is Go's (the engine adds "error calling NAME: "). */
@@ -130,21 +137,21 @@ export function argInt(v: unknown): number {
 /** A `[]string` parameter (nil is an empty slice, as text/template passes it). */
 export function argStringSlice(v: unknown): string[] {
   if (v === null || v === undefined) return [];
-  if (Array.isArray(v) && stringSlices.has(v)) return v as string[];
+  if (isStringSlice(v)) return v as string[];
   throw wrongType('[]string', v);
 }
 
 /** A `[]interface {}` parameter. */
 export function argAnySlice(v: unknown): unknown[] {
   if (v === null || v === undefined) return [];
-  if (Array.isArray(v) && !stringSlices.has(v)) return v;
+  if (Array.isArray(v) && declaredType(v) === undefined) return v;
   throw wrongType('[]interface {}', v);
 }
 
 /** A `map[string]interface {}` parameter. */
 export function argAnyMap(v: unknown): Record<string, unknown> {
   if (v === null || v === undefined) return {};
-  if (isPlainObject(v) && !stringMaps.has(v) && !anyKeyMaps.has(v)) return v;
+  if (isPlainObject(v) && (declaredType(v) === undefined || declaredType(v) === 'map[string]interface {}')) return v;
   throw wrongType('map[string]interface {}', v);
 }
 

@@ -164,14 +164,9 @@ async function pkiCert(ctx: RenderContext, args: string[], nowMs: number): Promi
   if (r.cert) dep.expiresAtMs = r.cert.notAfterMs;
   ctx.used.push(dep);
   const out = r.pems;
-  const view = new PemEncoded();
-  view.Cert = out.Cert;
-  view.Key = out.Key;
-  view.CA = out.CA;
-  // PemEncoded has a Data() method returning itself, and `.Data.Cert` is the documented form. The
-  // engine calls no methods on our structs, so Data is a field here (a copy without Data); toJSON
-  // and toYAML leave it out as Go's encoders leave methods out.
-  Object.defineProperty(out, 'Data', { value: view, enumerable: true, writable: false, configurable: false });
+  // PemEncoded's Data() method returns itself (`.Data.Cert` is the documented form): a name in
+  // goMethodFields, which the engine calls rather than prints, and toJSON/toYAML leave out.
+  Object.defineProperty(out, 'Data', { value: out, enumerable: true, writable: false, configurable: false });
   return out;
 }
 

@@ -76,9 +76,9 @@ describe('unit: template functions rendered by our engine against consul-templat
       }
       const wanted = want.error !== undefined ? { error: want.error } : { output: want.output };
       if (fc.argCheck && 'error' in got && want.error !== undefined && got.error !== want.error) {
-        // text/template checks argument count and types before the call and names the argument; our
-        // engine registers functions as variadic interface{} (it does not read goSignature yet), so
-        // the function itself refuses: the same words, at the call, after "error calling X: ".
+        // text/template checks a []string / []interface {} argument before the call and names the
+        // argument; our engine checks string, int and bool parameters only, so the function itself
+        // refuses: the same words, at the call, after "error calling X: ".
         const inner = (e: string) => e.replace(/^.*?: executing "" at <[^>]*>: (error calling \w+: )?/, '');
         expect(inner(got.error)).to.equal(inner(want.error));
         return;
