@@ -46,6 +46,9 @@ export function buildConfig(root: BlockReader): Config {
   const templates = readTemplates(root);
   const templateSettings = readTemplateSettings(root);
   if (templates.length > 0 && !autoAuth) root.error('template', 'templates need an auto_auth block: they are rendered with its token');
+  if (templates.length > 0 && autoAuth?.method.type !== 'unsupported' && autoAuth?.method.wrapTtlSeconds) {
+    root.warn('template', 'wrap_ttl on the auto_auth method leaves only a wrapping token: the templates are never rendered (Vault Agent hands them the wrapped response as a token, and their reads fail)');
+  }
   for (const key of ['env_template', 'exec']) root.unimplemented(key, `the ${key} stanza`);
   for (const key of ['disable_idle_connections', 'disable_keep_alives', 'log_level', 'log_format', 'log_file']) root.unimplemented(key);
   root.finish();

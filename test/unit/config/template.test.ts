@@ -101,6 +101,27 @@ template_config {
     expect(noAuth.errors.map((p) => p.message)).to.include('templates need an auto_auth block: they are rendered with its token');
   });
 
+  it('warns that templates never render when the method wraps its login (wrap_ttl)', () => {
+    const lines = parseConfig(`vault { address = "http://127.0.0.1:8200" }
+auto_auth {
+  method "approle" {
+    wrap_ttl = "5m"
+    config = {
+      role_id_file_path = "/tmp/r"
+      secret_id_file_path = "/tmp/s"
+    }
+  }
+  sink "file" {
+    config = { path = "/tmp/t" }
+  }
+}
+template {
+  contents = "x"
+  destination = "/o"
+}`, 't.hcl', {}).problems.map((p) => `${p.severity}: ${p.location}: ${p.message}`);
+    expect(lines).to.include('warning: template: wrap_ttl on the auto_auth method leaves only a wrapping token: the templates are never rendered (Vault Agent hands them the wrapped response as a token, and their reads fail)');
+  });
+
   it('env_template and the top-level exec stay reported as not implemented', () => {
     const lines = said('env_template "FOO" {\n  contents = "x"\n}\nexec {\n  command = ["true"]\n}');
     expect(lines).to.include('warning: env_template: the env_template stanza is not implemented by vault-extproc yet; it is ignored');
