@@ -21,6 +21,7 @@ export class PersistWiring {
   /** Something was loaded: the default readiness waits for Vault to answer again. */
   private restoredAnything = false;
   private vaultAnswered = false;
+  private lastRecheckMs = 0;
 
   constructor(private readonly config: Config, private readonly log: Logger, private readonly metrics: Metrics) {
     const p = config.cache?.persist;
@@ -101,7 +102,12 @@ export class PersistWiring {
       || (msg.type === 'metric' && (msg.update.metric === 'auth_success' || (msg.update.metric === 'renewal' && msg.update.outcome === 'success')));
     if (answered) {
       this.vaultAnswered = true;
-      caches.vaultSeen();
+      // At most every 2 s: the restored tokens not yet looked up are asked for again.
+      const now = Date.now();
+      if (now - this.lastRecheckMs >= 2_000) {
+        this.lastRecheckMs = now;
+        caches.vaultSeen();
+      }
     }
     if (msg.type === 'token') {
       this.persistence?.autoAuth({ token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs });
