@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFuncs, FileDependencyError, type RenderContext } from '../../../src/template/functions/index.js';
+import { createFuncs, FileDependencyError, goStringToBytes, type RenderContext } from '../../../src/template/functions/index.js';
+import { randomBytes } from 'node:crypto';
 import { parseTemplate } from '../../../src/template/engine/index.js';
 import { renderWithConsulTemplate } from '../../template-oracle/oracle.js';
 
@@ -86,5 +87,16 @@ describe('unit: template functions file, env, timestamp', () => {
     expect(await render('{{ timestamp "05.000 05,999 .9 .00" }}', c)).to.equal('05.120 05,12 .1 .12');
     const err = await render('{{ timestamp "a" "b" }}', c).then(() => undefined, (e: Error) => e);
     expect(err!.message).to.equal('template: :1:3: executing "" at <timestamp "a" "b">: error calling timestamp: timestamp: wrong number of arguments, expected 0 or 1, but got 2');
+  });
+
+  it('base64Decode of binary data keeps its bytes: goStringToBytes of the output is what was encoded (the renderer writes it so)', async () => {
+    const funcs = createFuncs(ctx());
+    for (let i = 0; i < 20; i++) {
+      const bytes = randomBytes(64 + i);
+      const out = funcs['base64Decode']!(bytes.toString('base64')) as string;
+      expect(goStringToBytes(out).equals(bytes)).to.equal(true);
+      expect(funcs['base64Encode']!(out)).to.equal(bytes.toString('base64'));
+    }
+    expect(goStringToBytes('plain ✓ text 🙂').equals(Buffer.from('plain ✓ text 🙂', 'utf8'))).to.equal(true);
   });
 });
