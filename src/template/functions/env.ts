@@ -6,7 +6,7 @@
 import { realpath } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { TemplateFunc } from '../types.js';
-import { argString, argStrings, GoFuncError } from './go.js';
+import { argString, argStrings, GoFuncError, goStringFromBytes } from './go.js';
 import type { RenderContext } from './index.js';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -130,7 +130,7 @@ export function envFuncs(ctx: RenderContext, now: () => Date): Record<string, Te
       if (ctx.sandboxPath) await inSandbox(ctx.sandboxPath, path);
       ctx.used.push({ kind: 'file', path });
       try {
-        return await ctx.readFile(path);
+        return ctx.readFileBytes ? goStringFromBytes(await ctx.readFileBytes(path)) : await ctx.readFile(path);
       } catch (e) {
         // consul-template's FileQuery: "file(PATH): stat PATH: no such file or directory" (the template waits for it).
         const code = (e as NodeJS.ErrnoException).code;

@@ -53,6 +53,8 @@ export interface RenderContext {
   used: TemplateDependency[];
   /** The clock (timestamp, KV v2 deletion_time, certificate validity); default the system clock. */
   now?: () => Date;
+  /** When given, `file` reads bytes with it (a binary file's bytes survive, see goStringToBytes). */
+  readFileBytes?(path: string): Promise<Uint8Array>;
   /** consul-template's sandbox_path: `file` refuses a path (symlinks resolved) outside it. */
   sandboxPath?: string;
   /** consul-template's function_denylist: these functions fail with "function is disabled". */

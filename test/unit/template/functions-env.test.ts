@@ -36,6 +36,14 @@ describe('unit: template functions file, env, timestamp', () => {
     expect(c.used).to.deep.equal([{ kind: 'file', path: p }]);
   });
 
+  it('with readFileBytes, a binary file\'s bytes survive (goStringToBytes of the output)', async () => {
+    const p = join(dir, 'bin.dat');
+    const bytes = randomBytes(100);
+    writeFileSync(p, bytes);
+    const out = await render(`{{ file "${p}" }}`, ctx({ readFileBytes: (f) => readFile(f) }));
+    expect(goStringToBytes(out).equals(bytes)).to.equal(true);
+  });
+
   it('a missing file fails with consul-template\'s dependency text (a FileDependencyError: the template waits for it)', async () => {
     const p = join(dir, 'absent.txt');
     const err = await Promise.resolve(createFuncs(ctx())['file']!(p)).then(() => undefined, (e: Error) => e);
