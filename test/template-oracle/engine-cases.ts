@@ -713,6 +713,27 @@ ENGINE_CASES.push(
   { title: "edge: {{range $k, $v := .a}}{{$k}}{{end}}", template: "{{range $k, $v := .a}}{{$k}}{{end}}", data: "{\"a\":[\"x\",\"y\"]}" },
 );
 
+// --- complex constants (Go's 1+2i, 2i): printing, verbs, truth, comparison, errors ---
+ENGINE_CASES.push(
+  { title: "complex: {{1+2i}} {{2i}} {{-1.5-0.5i}} {{1e2+3e-1i}} {{0i}} {{1+0i}}", template: "{{1+2i}} {{2i}} {{-1.5-0.5i}} {{1e2+3e-1i}} {{0i}} {{1+0i}}" },
+  { title: "complex: {{printf \\\"%v %.2f %e %g %5.1f %+v %T %d\\\" 1+2i 1+2i 1+2i 1+2i 1+2i 1+2i 1+2i ...", template: "{{printf \"%v %.2f %e %g %5.1f %+v %T %d\" 1+2i 1+2i 1+2i 1+2i 1+2i 1+2i 1+2i 1+2i}}" },
+  { title: "complex: {{if 0i}}y{{else}}n{{end}} {{if 1i}}y{{end}} {{eq 1+2i 1+2i}} {{eq 1i 2i}}", template: "{{if 0i}}y{{else}}n{{end}} {{if 1i}}y{{end}} {{eq 1+2i 1+2i}} {{eq 1i 2i}}" },
+  { title: "complex: {{lt 1i 2i}}", template: "{{lt 1i 2i}}" },
+  { title: "complex: {{eq 1i 1}}", template: "{{eq 1i 1}}" },
+  { title: "complex: {{print 1i 2i \\\"x\\\" 3i}}", template: "{{print 1i 2i \"x\" 3i}}" },
+  { title: "complex: {{range 1i}}{{end}}", template: "{{range 1i}}{{end}}" },
+  { title: "complex: {{len 2i}}", template: "{{len 2i}}" },
+  { title: "complex: {{index .l 1+0i}}", template: "{{index .l 1+0i}}", data: "{\"l\":[1,2]}" },
+  { title: "complex: {{slice .l 0i 1}}", template: "{{slice .l 0i 1}}", data: "{\"l\":[1,2]}" },
+  { title: "complex: {{printf \\\"%*d\\\" 2i 1}}", template: "{{printf \"%*d\" 2i 1}}" },
+  { title: "complex: {{0x1p1+2i}} {{1_0+2_0i}}", template: "{{0x1p1+2i}} {{1_0+2_0i}}" },
+  { title: "complex: {{1i+2i}}", template: "{{1i+2i}}" },
+  { title: "complex: {{1+i}}", template: "{{1+i}}" },
+  { title: "complex: {{printf \\\"%x %X %b\\\" 1.5+2i 1+0i 1i}}", template: "{{printf \"%x %X %b\" 1.5+2i 1+0i 1i}}" },
+  { title: "complex: {{printf \\\"%#v %q\\\" 1+2i 1+2i}}", template: "{{printf \"%#v %q\" 1+2i 1+2i}}" },
+  { title: "complex: {{printf \\\"%08.2f|%-12.1f|\\\" 1+2i -1-2i}}", template: "{{printf \"%08.2f|%-12.1f|\" 1+2i -1-2i}}" },
+);
+
 // --- generated cases (fixed seed): printf verbs/flags/widths/precisions over many values, and
 // builtin calls nested in if/with/range/variables under every missingkey setting ---
 const GEN_DATA = '{"n":42,"f":1.50,"s":"str","l":[1,"a",null,2.5],"m":{"b":1,"a":"x"},"e":[],"z":null}';

@@ -28,6 +28,8 @@ export interface NumberNode extends NodeBase {
   int64: bigint;
   uint64: bigint;
   float64: number;
+  /** Real and imaginary parts of a complex constant. */
+  complex: [number, number];
   text: string;
 }
 export interface StringNode extends NodeBase { type: 'string'; quoted: string; text: string }

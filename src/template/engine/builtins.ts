@@ -7,7 +7,7 @@ import { GoStruct, JsonNumber, type TemplateFunc } from '../types.js';
 import { sprint, sprintf, sprintln } from './gofmt.js';
 import { isPrint } from './strconv.js';
 import {
-  bigOf, compareStrings, concrete, derefTypeString, elem, fieldValue, GoFloat, Iface, kindOf, NilPtr, numberOf, structFields, typeString, zeroElem,
+  bigOf, compareStrings, concrete, derefTypeString, elem, fieldValue, GoComplex, GoFloat, Iface, kindOf, NilPtr, numberOf, structFields, typeString, zeroElem,
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
@@ -66,6 +66,7 @@ export function isTrue(v: unknown): boolean {
     case 'invalid': return false;
     case 'bool': return c as boolean;
     case 'int': case 'float64': return numberOf(c) !== 0;
+    case 'complex128': return (c as GoComplex).re !== 0 || (c as GoComplex).im !== 0;
     case 'string': return (c instanceof JsonNumber ? c.text : (c as string)).length > 0;
     case 'slice': return (c as unknown[]).length > 0;
     case 'map': return Object.keys(c as object).length > 0;
@@ -85,13 +86,14 @@ export function indirect(v: unknown): { v: unknown; isNil: boolean } {
   return { v: x, isNil: false };
 }
 
-type BasicKind = 'invalid' | 'bool' | 'int' | 'float' | 'string';
+type BasicKind = 'invalid' | 'bool' | 'int' | 'float' | 'complex' | 'string';
 
 function basicKind(v: unknown): BasicKind {
   switch (kindOf(v)) {
     case 'bool': return 'bool';
     case 'int': return 'int';
     case 'float64': return 'float';
+    case 'complex128': return 'complex';
     case 'string': return 'string';
     default: return 'invalid';
   }
@@ -153,6 +155,7 @@ function eq(arg1In: unknown, ...arg2: unknown[]): boolean {
       switch (k1) {
         case 'bool': truth = arg1 === arg; break;
         case 'float': truth = numberOf(arg1) === numberOf(arg); break;
+        case 'complex': truth = (arg1 as GoComplex).re === (arg as GoComplex).re && (arg1 as GoComplex).im === (arg as GoComplex).im; break;
         case 'int': truth = bigOf(arg1) === bigOf(arg); break;
         case 'string': truth = str(arg1) === str(arg); break;
         default: {
@@ -184,7 +187,7 @@ function lt(a: unknown, b: unknown): boolean {
   if (k2 === 'invalid') throw new CallError('invalid type for comparison');
   if (k1 !== k2) throw new CallError(`incompatible types for comparison: ${typeString(arg1)} and ${typeString(arg2)}`);
   switch (k1) {
-    case 'bool': throw new CallError('invalid type for comparison');
+    case 'bool': case 'complex': throw new CallError('invalid type for comparison');
     case 'float': return numberOf(arg1) < numberOf(arg2);
     case 'int': return bigOf(arg1) < bigOf(arg2);
     default: return compareStrings(str(arg1), str(arg2)) < 0;

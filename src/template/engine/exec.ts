@@ -15,7 +15,7 @@ import { sprintValue } from './gofmt.js';
 import type { Tree } from './parser.js';
 import { quote } from './strconv.js';
 import {
-  concrete, elem, fieldValue, GoFloat, Iface, methodNames, zeroElem, kindOf, sortedKeys, structFields, toPublic, typeString,
+  concrete, elem, fieldValue, GoComplex, GoFloat, Iface, methodNames, zeroElem, kindOf, sortedKeys, structFields, toPublic, typeString,
 } from './values.js';
 
 export class ExecError extends Error {}
@@ -298,6 +298,7 @@ export class Executor {
     s.node = c;
     const isHexInt = c.text.length > 2 && c.text[0] === '0' && (c.text[1] === 'x' || c.text[1] === 'X') && !/[pP]/.test(c.text);
     const isRuneInt = c.text[0] === "'";
+    if (c.isComplex) return new GoComplex(c.complex[0], c.complex[1]);
     if (c.isFloat && !isHexInt && !isRuneInt && /[.eEpP]/.test(c.text)) {
       return Number.isInteger(c.float64) ? new GoFloat(c.float64) : c.float64;
     }

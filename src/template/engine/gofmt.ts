@@ -6,7 +6,7 @@
  */
 import { GoStruct, JsonNumber } from '../types.js';
 import { canBackquote, formatFloat, formatFloatBits, quote, quoteRune } from './strconv.js';
-import { elem, fieldValue, GoFloat, Iface, kindOf, NilPtr, sortedKeys, structFields, typeString } from './values.js';
+import { elem, fieldValue, GoComplex, GoFloat, Iface, kindOf, NilPtr, sortedKeys, structFields, typeString } from './values.js';
 
 const LDIGITS = '0123456789abcdefx';
 const UDIGITS = '0123456789ABCDEFX';
@@ -297,6 +297,20 @@ class Printer {
     }
   }
 
+  fmtComplex(v: GoComplex, verb: string): void {
+    if (!'vbgGxXfFeE'.includes(verb)) {
+      this.badVerb(verb);
+      return;
+    }
+    const oldPlus = this.plus;
+    this.buf += '(';
+    this.fmtFloatVerb(v.re, verb);
+    this.plus = true;
+    this.fmtFloatVerb(v.im, verb);
+    this.buf += 'i)';
+    this.plus = oldPlus;
+  }
+
   fmtString(v: string, verb: string): void {
     switch (verb) {
       case 'v': if (this.sharpV) this.fmtQ(v); else this.fmtS(v); return;
@@ -378,6 +392,10 @@ class Printer {
       this.fmtFloatVerb(arg.value, verb);
       return;
     }
+    if (arg instanceof GoComplex) {
+      this.fmtComplex(arg, verb);
+      return;
+    }
     if (!this.handleMethods(verb)) this.printValue(arg, verb, 0);
   }
 
@@ -401,6 +419,7 @@ class Printer {
       case 'int': this.fmtIntegerVerb(toBig(value), true, verb); return;
       case 'float64': this.fmtFloatVerb(value instanceof GoFloat ? value.value : (value as number), verb); return;
       case 'string': this.fmtString(value instanceof JsonNumber ? value.text : (value as string), verb); return;
+      case 'complex128': this.fmtComplex(value as GoComplex, verb); return;
       case 'map': {
         const m = value as Record<string, unknown>;
         if (this.sharpV) this.buf += `${typeString(m)}{`;

@@ -457,7 +457,7 @@ class TreeParser {
     const text = token.val;
     const n: NumberNode = {
       type: 'number', pos: token.pos, text,
-      isInt: false, isUint: false, isFloat: false, isComplex: false, int64: 0n, uint64: 0n, float64: 0,
+      isInt: false, isUint: false, isFloat: false, isComplex: false, int64: 0n, uint64: 0n, float64: 0, complex: [0, 0],
     };
     if (token.typ === T.CharConstant) {
       let r: { value: number; tail: string };
@@ -474,8 +474,19 @@ class TreeParser {
       n.isInt = n.isUint = n.isFloat = true;
       return n;
     }
-    if (token.typ === T.Complex || text.endsWith('i')) {
-      this.errorf(`complex number constants are not supported by this engine: ${quote(text)}`);
+    if (token.typ === T.Complex) {
+      // "re+imi" (fmt.Sscan's complex syntax): the imaginary part starts at the last sign that is
+      // not an exponent's.
+      let k = text.length - 1;
+      while (k > 0 && !((text[k] === '+' || text[k] === '-') && !/[eEpP]/.test(text[k - 1]!))) k--;
+      const re = k > 0 ? parseFloat64(text.slice(0, k)) : undefined;
+      const im = k > 0 ? parseFloat64(text.slice(k, -1)) : undefined;
+      if (re === undefined || im === undefined) this.errorf('syntax error scanning complex number');
+      return simplifyComplex(n, re, im);
+    }
+    if (text.endsWith('i')) {
+      const f = parseFloat64(text.slice(0, -1));
+      if (f !== undefined) return simplifyComplex(n, 0, f);
     }
     const u = parseUint0(text);
     if (u !== undefined) {
@@ -516,6 +527,21 @@ class TreeParser {
     if (!n.isInt && !n.isUint && !n.isFloat) this.errorf(`illegal number syntax: ${quote(text)}`);
     return n;
   }
+}
+
+/** A complex constant, and the int/float it also is when its imaginary part is zero. */
+function simplifyComplex(n: NumberNode, re: number, im: number): NumberNode {
+  n.isComplex = true;
+  n.complex = [re, im];
+  n.isFloat = im === 0;
+  if (n.isFloat) {
+    n.float64 = re;
+    n.isInt = Number.isInteger(re) && Math.abs(re) < 2 ** 63;
+    if (n.isInt) n.int64 = BigInt(re);
+    n.isUint = Number.isInteger(re) && re >= 0 && re < 2 ** 64;
+    if (n.isUint) n.uint64 = BigInt(re);
+  }
+  return n;
 }
 
 function newVariable(pos: number, ident: string): VariableNode {

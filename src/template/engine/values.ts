@@ -20,12 +20,17 @@ export class NilPtr {
   constructor(readonly typeName: string) {}
 }
 
+/** A complex128 (from a complex constant such as 1+2i). */
+export class GoComplex {
+  constructor(readonly re: number, readonly im: number) {}
+}
+
 export class GoFloat {
   constructor(readonly value: number) {}
 }
 
 export type Kind =
-  | 'invalid' | 'bool' | 'int' | 'float64' | 'string' | 'slice' | 'map' | 'struct' | 'ptr' | 'func' | 'interface';
+  | 'invalid' | 'bool' | 'int' | 'float64' | 'complex128' | 'string' | 'slice' | 'map' | 'struct' | 'ptr' | 'func' | 'interface';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -44,6 +49,7 @@ export function kindOf(v: unknown): Kind {
     case 'function': return 'func';
   }
   if (v instanceof GoFloat) return 'float64';
+  if (v instanceof GoComplex) return 'complex128';
   if (v instanceof JsonNumber) return 'string';
   if (v instanceof NilPtr) return 'ptr';
   if (Array.isArray(v)) return 'slice';
@@ -63,6 +69,7 @@ export function typeString(v: unknown): string {
     case 'function': return 'func(...interface {}) (interface {}, error)';
   }
   if (v instanceof GoFloat) return 'float64';
+  if (v instanceof GoComplex) return 'complex128';
   if (v instanceof JsonNumber) return 'json.Number';
   if (v instanceof NilPtr) return v.typeName;
   if (Array.isArray(v)) return declaredType(v) ?? '[]interface {}';
