@@ -20,6 +20,9 @@
  * intervals while the checker keeps the documented bounds (2 s and 3 s plus a round trip):
  * revocations, policy changes and deletes made directly in Vault are then served from the cache
  * past their bounds, and the soak must exit 1 (a check of the checker).
+ * --break revoke-logins-in-vault: the login tokens the soak revokes are revoked directly in Vault
+ * (unseen by vault-extproc) while the checker still allows no delay: the lease cache hands out
+ * the revoked token until its renewal fails, and the soak must exit 1.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -56,7 +59,9 @@ const LANES = Math.floor(num('lanes', args.lanes, 1));
 const RATE = num('rate', args.rate, 1);
 const SEED = args.seed !== undefined ? Math.floor(num('seed', args.seed, 0)) >>> 0 : Math.floor(Math.random() * 0x1_0000_0000);
 const OUT = resolve(args.out!);
-if (args.break !== undefined && args.break !== 'slow-refresh') throw new Error(`--break: only 'slow-refresh', not ${args.break}`);
+if (args.break !== undefined && !['slow-refresh', 'revoke-logins-in-vault'].includes(args.break)) {
+  throw new Error(`--break: 'slow-refresh' or 'revoke-logins-in-vault', not ${args.break}`);
+}
 const BREAK = args.break;
 
 // vault-extproc's config and the bounds it documents (README, security model), as the no-leak suite uses them.
@@ -86,7 +91,7 @@ type OpKind = 'read' | 'read-version' | 'read-missing' | 'read-dead' | 'write-di
 const OP_WEIGHTS: ReadonlyArray<readonly [OpKind, number]> = [
   ['read', 70], ['read-version', 8], ['read-missing', 3], ['read-dead', 4], ['write-direct', 4], ['write-envoy', 2], ['delete-direct', 1],
   ['revoke-direct', 0.3], ['revoke-envoy', 0.3], ['policy', 0.5], ['login-approle', 3], ['login-userpass', 3], ['creds', 4], ['token-create', 2],
-  ['lease-revoke', 0.1], ['login-revoke', 0.1],
+  ['lease-revoke', 0.1], ['login-revoke', BREAK === 'revoke-logins-in-vault' ? 1 : 0.1],
 ];
 
 interface Tok { role: Role; token: string; accessor: string; subjects: string[] }
@@ -157,7 +162,7 @@ async function main(): Promise<number> {
 
   const stack = await startSoakStack({
     vaultUrl: sim.url, dir, worker,
-    capabilityIntervalSeconds: BREAK ? 3600 : CAPABILITY_INTERVAL_S, refreshIntervalSeconds: BREAK ? 3600 : REFRESH_INTERVAL_S,
+    capabilityIntervalSeconds: BREAK === 'slow-refresh' ? 3600 : CAPABILITY_INTERVAL_S, refreshIntervalSeconds: BREAK === 'slow-refresh' ? 3600 : REFRESH_INTERVAL_S,
   });
   const envoy = new Client(stack.url, LANES * 2);
   const vault = new Client(sim.url, LANES * 4);
@@ -379,8 +384,11 @@ async function main(): Promise<number> {
         logins[method] = {};
         const change = timeline.begin(`token:${accessor}`, THROUGH_ENVOY_MS, Date.now());
         try {
-          const e = await viaEnvoy(kind, 'POST', '/v1/auth/token/revoke-self', token);
-          if (e && e.status !== 204 && e.status !== 403) error(`${kind}: ${e.status}`);
+          if (BREAK === 'revoke-logins-in-vault') await direct('POST', '/v1/auth/token/revoke', ROOT, { token }); // unseen by vault-extproc
+          else {
+            const e = await viaEnvoy(kind, 'POST', '/v1/auth/token/revoke-self', token);
+            if (e && e.status !== 204 && e.status !== 403) error(`${kind}: ${e.status}`);
+          }
         } finally {
           change.endMs = Date.now();
         }
