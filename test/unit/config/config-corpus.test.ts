@@ -23,7 +23,9 @@ const CLI = join(REPO_ROOT, 'dist', 'main.js');
 /** Files where vault-extproc's verdict differs from Vault's on purpose (or, when said, not yet fixed). */
 const DIFFERENCES: Record<string, string> = {
   'agent-template-with-cache.hcl':
-    'vault-extproc applies Vault Proxy\'s listener rule (a cache needs a listener) to every config: without a listener Envoy has nothing to serve the cache on, whereas Vault Agent would still use the cache for its templates, which vault-extproc does not render',
+    'vault-extproc applies Vault Proxy\'s listener rule (a cache needs a listener) to every config: without a listener Envoy has nothing to serve the cache on, whereas Vault Agent would still use the cache for its templates (vault-extproc renders templates too, but needs the listener for the cache)',
+  'agent-cache-persist-embedded.hcl':
+    'vault-extproc refuses persist "kubernetes" without key_file (or key_env_var): it never keeps the encryption key in the store it protects, where Vault Agent keeps it in the same bolt file',
   'proxy-disable-idle-templating.hcl':
     'vault-extproc takes Vault Agent\'s subsystem names (with "templating") for every config, since it reads Agent and Proxy configs alike; Vault Proxy refuses "templating"',
   'agent-bad-env-template-without-exec.hcl':
