@@ -57,6 +57,13 @@ export function nilStringSlice(): string[] {
   return items;
 }
 
+/** A nil []interface {}: prints as [] and ranges as empty; toJSON writes null. */
+export function nilSlice(): unknown[] {
+  const items: unknown[] = [];
+  nilSlices.add(items);
+  return items;
+}
+
 /** A Go map[string]string (splitToMap). */
 export function stringMap(m: Record<string, string>): Record<string, string> {
   return declare(m, 'map[string]string');

@@ -10,6 +10,7 @@ import { envFuncs } from './env.js';
 import { mathFuncs } from './math.js';
 import { parseFuncs } from './parse.js';
 import { pkiFuncs } from './pki.js';
+import { scratchFuncs } from './scratch.js';
 import { stringFuncs } from './strings.js';
 import { vaultFuncs } from './vault.js';
 import { tomlFuncs } from './toml.js';
@@ -76,7 +77,6 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   writeToFile: 'writes arbitrary files with chosen owners from the template; not in a shared fleet worker',
   executeTemplate: 'needs the engine\'s named-template set at call time (the engine\'s own `template` action covers it)',
   sockaddr: 'go-sockaddr\'s own template language (interface addresses of the host)',
-  scratch: 'a mutable per-template store (scratch.Set/Get methods); not implemented',
   spew_dump: 'a debugging dump of Go values (go-spew)', spew_printf: 'a debugging dump of Go values (go-spew)',
   spew_sdump: 'a debugging dump of Go values (go-spew)', spew_sprintf: 'a debugging dump of Go values (go-spew)',
   'sprig_*': 'the Sprig library (about 200 functions) under a sprig_ prefix; not implemented',
@@ -96,6 +96,7 @@ export function createFuncs(ctx: RenderContext): FuncMap {
     ...collectionFuncs,
     ...parseFuncs,
     ...mathFuncs,
+    ...scratchFuncs(),
   };
   for (const [name, fn] of Object.entries(funcs)) {
     const sig = SIGNATURES[name];
@@ -129,7 +130,7 @@ const SIGNATURES: Readonly<Record<string, readonly [GoParam[], GoParam?]>> = {
   env: [[S]], mustEnv: [[S]], envOrDefault: [[S, S]], file: [[S]], timestamp: [[], S],
   base64Decode: [[S]], base64Encode: [[S]], base64URLDecode: [[S]], base64URLEncode: [[S]],
   toJSON: [[A]], toJSONPretty: [[A]], toUnescapedJSON: [[A]], toUnescapedJSONPretty: [[A]], parseJSON: [[S]],
-  toYAML: [[A]], parseYAML: [[S]], toTOML: [[A]],
+  toYAML: [[A]], parseYAML: [[S]], toTOML: [[A]], scratch: [[]],
   trim: [[S, S]], trimPrefix: [[S, S]], trimSuffix: [[S, S]], trimSpace: [[S]], toLower: [[S]], toUpper: [[S]], toTitle: [[S]],
   replaceAll: [[S, S, S]], regexReplaceAll: [[S, S, S]], regexMatch: [[S, S]], indent: [['int', S]],
   contains: [[A, A]], in: [[A, A]],
