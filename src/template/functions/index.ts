@@ -70,9 +70,9 @@ export interface RenderContext {
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(['datacenters', 'key', 'keyExists', 'keyOrDefault', 'ls', 'safeLs', 'node', 'nodes', 'peerings',
     'service', 'connect', 'services', 'tree', 'safeTree', 'caRoots', 'caLeaf', 'byKey', 'byTag', 'byMeta']
-    .map((f) => [f, 'a Consul function: Vault Agent has no Consul client'])),
+    .map((f) => [f, 'a Consul function (or a helper over Consul results): vault-extproc reads only Vault'])),
   ...Object.fromEntries(['nomadServices', 'nomadService', 'nomadVarList', 'nomadVarListSafe', 'nomadVar', 'nomadVarExists']
-    .map((f) => [f, 'a Nomad function: Vault Agent has no Nomad client'])),
+    .map((f) => [f, 'a Nomad function: vault-extproc reads only Vault'])),
   plugin: 'runs an arbitrary program from the template; not in a shared fleet worker',
   writeToFile: 'writes arbitrary files with chosen owners from the template; not in a shared fleet worker',
   executeTemplate: 'needs the engine\'s named-template set at call time (the engine\'s own `template` action covers it)',
