@@ -39,6 +39,8 @@ export const TEMPLATE_CASES: TemplateCase[] = [
   { name: 'scratch: MapSet/MapSetX/MapValues across a range', template: '{{ range $i := loop 3 }}{{ scratch.MapSet "sq" (print "k" $i) (multiply $i $i) }}{{ end }}{{ scratch.MapSetX "sq" "k1" 99 }}{{ scratch.MapValues "sq" | toJSON }} {{ scratch.Get "sq" }} {{ scratch.MapValues "none" }}' },
   { name: 'error: scratch.MapSet on a key holding a string', template: '{{ scratch.Set "s" "x" }}{{ scratch.MapSet "s" "k" 1 }}' },
   { name: 'error: scratch.Set with a missing argument', template: '{{ scratch.Set "s" }}' },
+  { name: 'Go types of results (%T) and indexing them', template: '{{ printf "%T %T %T %T %T %T" (split "," "a") (splitToMap "," "=" "a=b") (parseYAML "a: 1") (parseJSON "[1]") (parseFloat "2") (secrets "") }} {{ index (split "," "a,b") 1 }} {{ index (splitToMap "," "=" "a=b") "a" }} {{ printf "%#v" (split "," "x,y") }}' },
+  { name: 'printf of float64 results and json.Number data', data: { n: 1048576, f: 1.5 }, template: '{{ printf "%v %v %v %.2f" (parseFloat "1048576") (parseJSON "1e6") (oracleData).n (parseFloat "2") }} {{ (oracleData).f }} {{ add (parseFloat "1") 1 }}' },
   { name: 'error: parseInt inside a range stops the render', template: 'a{{ range split "," "1,x" }}{{ parseInt . }}{{ end }}' },
   { name: 'error: toJSON of a parseYAML map', template: '{{ parseYAML "a: 1" | toJSON }}' },
   { name: 'error: base64Decode in a with', template: '{{ with base64Decode "!!" }}{{ . }}{{ end }}' },
