@@ -2,6 +2,8 @@
  * Go's regexp (RE2 syntax) on JavaScript's engine: the pattern is translated (ASCII \s, \A, \z,
  * (?P<name>), POSIX classes, literal braces, leading flags), RE2's refusals become Go's errors, and
  * ReplaceAllString is Go's (empty matches next to a match are skipped; $1, ${1}, $name, $$).
+ * Not translated (refused with a clear error): flag groups inside the pattern ((?i:…), (?-s)),
+ * negated POSIX classes ([[:^alpha:]]).
  */
 import { GoFuncError } from './go.js';
 
@@ -38,10 +40,11 @@ export function compileGo(pattern: string, global: boolean): GoRegexp {
   let flags = 'u' + (global ? 'g' : '');
   let i = 0;
   const lead = /^\(\?([imsU]+)\)/.exec(pattern);
+  let ungreedy = false;
   if (lead) {
     for (const f of lead[1]!) {
-      if (f === 'U') throw new GoFuncError('regexp flag U (ungreedy) is not supported by vault-extproc');
-      if (!flags.includes(f)) flags += f;
+      if (f === 'U') ungreedy = true; // swaps x* and x*?
+      else if (!flags.includes(f)) flags += f;
     }
     i = lead[0].length;
   }
@@ -123,7 +126,9 @@ export function compileGo(pattern: string, global: boolean): GoRegexp {
       if (lastAtom === 'repeat') throw parseError('invalid nested repetition operator', prevOp(out) + op);
       out += op;
       i += Array.from(op).length;
-      if (cps[i] === '?') { out += '?'; i++; }
+      const lazy = cps[i] === '?';
+      if (lazy) i++;
+      if (lazy !== ungreedy) out += '?';
       lastAtom = 'repeat';
       continue;
     }
