@@ -306,7 +306,7 @@ function readCache(b: BlockReader): CacheConfig {
   // persist "file" | "kubernetes", serve_stale, serve_stale_max: src/config/persist.ts
   const persist = readPersist(b);
   if (persist) cache.persist = persist;
-  const stale = readStale(b);
+  const stale = readStale(b, cache.staticSecrets);
   if (stale.serveStale) cache.stale = stale;
   for (const key of ['cache_static_secrets_ttl', 'static_secret_refresh_interval_jitter']) b.unimplemented(key);
   b.finish();

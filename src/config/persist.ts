@@ -95,10 +95,11 @@ export interface StaleConfig {
 
 export const DEFAULT_SERVE_STALE_MAX_SECONDS = 600;
 
-export function readStale(cache: BlockReader): StaleConfig {
+export function readStale(cache: BlockReader, staticSecrets: boolean): StaleConfig {
   const serveStale = cache.bool('serve_stale') ?? false;
   const max = cache.duration('serve_stale_max');
   if (max !== undefined && !serveStale) cache.warn('serve_stale_max', 'does nothing without serve_stale = true');
+  if (serveStale && !staticSecrets) cache.warn('serve_stale', 'applies to the static secret cache only: it does nothing without cache_static_secrets = true');
   return { serveStale, serveStaleMaxSeconds: max ?? DEFAULT_SERVE_STALE_MAX_SECONDS };
 }
 
