@@ -49,14 +49,32 @@ export function goReplace(s: string, pairs: readonly (readonly [string, string])
   return out + s.slice(last);
 }
 
-/** consul-template's "execute: …" text for an execution error of a render with `ctx`. */
-export function consulTemplateExecuteError(ctx: RenderContext, message: string): string {
+/**
+ * consul-template's redactinator: every top-level value (%v) of every secret the render with `ctx`
+ * read, replaced by "[redacted]". One addition (an intended difference, only where Vault Agent would
+ * log a secret value): a KV v2 secret's values sit one level down, in `.Data.data`, which
+ * consul-template prints whole as `map[…]` only; each of them (but an empty one) is redacted too.
+ */
+export function redactSecretValues(ctx: RenderContext, message: string): string {
   const pairs: [string, string][] = [];
+  const kv2Values: [string, string][] = [];
   for (const secret of secretsReadWith(ctx)) {
     const data = secret.Data ?? {};
     for (const k of Object.keys(data).sort()) pairs.push([sprintV(data[k]), '[redacted]']);
+    const inner = data['data'];
+    if (isPlainObject(inner) && data['metadata'] !== undefined) {
+      for (const k of Object.keys(inner).sort()) {
+        const text = sprintV(inner[k]);
+        if (text !== '') kv2Values.push([text, '[redacted]']);
+      }
+    }
   }
-  return `execute: ${goErrorfNoArgs(goReplace(message, pairs))}`;
+  return goReplace(message, [...pairs, ...kv2Values]);
+}
+
+/** consul-template's "execute: …" text for an execution error of a render with `ctx`. */
+export function consulTemplateExecuteError(ctx: RenderContext, message: string): string {
+  return `execute: ${goErrorfNoArgs(redactSecretValues(ctx, message))}`;
 }
 
 /** consul-template's "parse: …" text for a parse error. */

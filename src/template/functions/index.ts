@@ -16,7 +16,7 @@ import { vaultFuncs } from './vault.js';
 import { tomlFuncs } from './toml.js';
 import { yamlFuncs } from './yaml.js';
 
-export { consulTemplateExecuteError, consulTemplateParseError } from './errors.js';
+export { consulTemplateExecuteError, consulTemplateParseError, redactSecretValues } from './errors.js';
 export { FileDependencyError } from './env.js';
 export { secretsReadWith, Secret, SecretAuth, SecretWrapInfo, VaultDependencyError, shimKVv2Path, shimKvV2ListPath } from './vault.js';
 export { PemEncoded, pkiGoodForMs } from './pki.js';

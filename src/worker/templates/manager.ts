@@ -13,8 +13,8 @@ import type { TemplateConfig, TemplateSettings } from '../../config/template.js'
 import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { WorkerMetric } from '../../telemetry/metrics.js';
-import type { CompiledTemplate, FuncMap, ParseOptions } from '../../template/types.js';
-import type { RenderContext, VaultAnswer } from '../../template/functions/index.js';
+import { TemplateError, type CompiledTemplate, type FuncMap, type ParseOptions } from '../../template/types.js';
+import { consulTemplateExecuteError, consulTemplateParseError, redactSecretValues, type RenderContext, type VaultAnswer } from '../../template/functions/index.js';
 import { Backoff } from '../backoff.js';
 import { runCommand, type CommandOutcome } from './command.js';
 import { DependencyStore, dependencyKey, type DependencyIo, type Method } from './deps.js';
@@ -166,11 +166,11 @@ export class TemplateManager {
       },
     };
     const where = { template: t.config.location, destination: t.config.destination };
+    const ctx: RenderContext = {
+      vault, env: (name) => process.env[name], readFile: (p) => readFile(p, 'utf8'), destination: t.config.destination, used: [],
+    };
     try {
       const text = t.config.contents ?? await readFile(t.config.source!, 'utf8');
-      const ctx: RenderContext = {
-        vault, env: (name) => process.env[name], readFile: (p) => readFile(p, 'utf8'), destination: t.config.destination, used: [],
-      };
       const compiled = this.opts.compile('', text, {
         funcs: this.opts.createFuncs(ctx),
         ...(t.config.leftDelimiter ? { leftDelim: t.config.leftDelimiter } : {}),
@@ -190,7 +190,7 @@ export class TemplateManager {
       if (this.stopped) return;
       // Keep what the failed render read: a change of one of them tries again sooner.
       for (const k of used) t.deps.add(k);
-      this.failed(t, err, vaultFailed);
+      this.failed(t, renderErrorText(ctx, err), vaultFailed);
     } finally {
       t.rendering = false;
     }
@@ -210,14 +210,14 @@ export class TemplateManager {
     this.log.error({ ...where, reason: outcome.reason, ...detail }, 'the template\'s command failed');
   }
 
-  private failed(t: Tracked, err: unknown, vaultFailed: boolean): void {
+  private failed(t: Tracked, errText: string, vaultFailed: boolean): void {
     this.opts.metric({ metric: 'template_render', outcome: 'error' });
     t.failures++;
     const where = { template: t.config.location, destination: t.config.destination };
     // consul-template retries a failing Vault read (vault.retry attempts) before its runner reports
     // the error; an error of the template itself (parse, execution, write) is reported at once.
     const givingUp = !vaultFailed || t.failures > Math.max(0, this.opts.numRetries);
-    this.log.error({ ...where, err: errorMessage(err), attempt: t.failures, vaultRead: vaultFailed }, 'rendering the template failed');
+    this.log.error({ ...where, err: errText, attempt: t.failures, vaultRead: vaultFailed }, 'rendering the template failed');
     if (givingUp && this.opts.settings.exitOnRetryFailure) {
       this.opts.onFatal(1, `template server: rendering ${t.config.destination} failed and exit_on_retry_failure is set`);
       this.stop();
@@ -239,4 +239,14 @@ export class TemplateManager {
       this.resolveFirstRound(true);
     }
   }
+}
+
+/**
+ * The only text a failed render logs or reports: consul-template's ("parse: …", or "execute: …"
+ * with every top-level value of every secret the render read replaced by "[redacted]"). Any other
+ * error (a write, a source file) is redacted the same way: no secret value reaches a log.
+ */
+export function renderErrorText(ctx: RenderContext, err: unknown): string {
+  if (err instanceof TemplateError) return err.kind === 'parse' ? consulTemplateParseError(err.message) : consulTemplateExecuteError(ctx, err.message);
+  return redactSecretValues(ctx, errorMessage(err));
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { TEMPLATE_DEFAULTS, type TemplateConfig } from '../../../src/config/template.js';
 import type { WorkerMetric } from '../../../src/telemetry/metrics.js';
@@ -211,11 +212,11 @@ describe('worker: templates', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    function start(templates: Array<Partial<TemplateConfig>>, opts: { exitOnRetryFailure?: boolean; once?: boolean } = {}): TemplateManager {
+    function start(templates: Array<Partial<TemplateConfig>>, opts: { exitOnRetryFailure?: boolean; once?: boolean; log?: pino.Logger } = {}): TemplateManager {
       manager = new TemplateManager({
         templates: templates.map((t, i) => ({ destination: join(dir, `out${i}.txt`), createDestDirs: true, command: [], commandTimeoutSeconds: 5, errorOnMissingKey: false, backup: false, location: `template #${i + 1}`, ...t })),
         settings: { exitOnRetryFailure: opts.exitOnRetryFailure ?? false, staticSecretRenderIntervalSeconds: 300, maxConnectionsPerHost: 10, leaseRenewalThreshold: 0.9 },
-        io, log: pino({ level: 'silent' }),
+        io, log: opts.log ?? pino({ level: 'silent' }),
         metric: (m) => metrics.push(m),
         onFatal: (code, reason) => fatal.push({ code, reason }),
         compile: parseTemplate, createFuncs,
@@ -294,6 +295,29 @@ describe('worker: templates', () => {
       start([{ contents: '{{ with secret "secret/data/none" }}{{ .Data.data.v }}{{ end }}' }], { exitOnRetryFailure: true });
       await waitFor('fatal', () => (fatal.length ? true : undefined), 5_000, 10);
       expect(metrics.filter((x) => x.metric === 'template_render' && x.outcome === 'error')).to.have.length(3);
+    });
+
+    it('a failing render never logs a secret value: the error text is consul-template\'s, values [redacted] (KV v1 and v2, parse errors too)', async () => {
+      const lines: string[] = [];
+      const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+      io.answers.set('sys/internal/ui/mounts/kv1/fail', () => ({ status: 200, text: JSON.stringify({ data: { path: 'kv1/', type: 'kv', options: { version: '1' } } }) }));
+      io.answers.set('kv1/fail', () => ({ status: 200, text: JSON.stringify({ request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data: { present: 'TOPSECRET-v1', other: 'entry' } }) }));
+      kvSecret('fail2', () => ({ present: 'TOPSECRET-v2' }));
+      start([
+        { contents: '{{ with secret "kv1/fail" }}{{ range .Data.present }}x{{ end }}{{ end }}' },
+        { contents: '{{ with secret "kv1/fail" }}{{ .Data.nokey }}{{ end }}', errorOnMissingKey: true },
+        { contents: '{{ with secret "secret/data/fail2" }}{{ range .Data.data.present }}x{{ end }}{{ end }}' },
+        { contents: '{{ with secret "kv1/fail" }}{{ .Data.present }}{{ if }}{{ end }}' },
+      ], { log });
+      await waitFor('every template failed twice', () => (metrics.filter((x) => x.metric === 'template_render' && x.outcome === 'error').length >= 8 ? true : undefined), 5_000, 10);
+      const text = lines.join('');
+      expect(text).to.not.include('TOPSECRET');
+      const errs = lines.map((l) => JSON.parse(l) as { err?: string; destination?: string }).filter((l) => l.err !== undefined);
+      const first = (i: number): string | undefined => errs.find((e) => e.destination === join(dir, `out${i}.txt`))?.err;
+      expect(first(0)).to.equal('execute: template: :1:42: executing "" at <.Data.present>: range can\'t iterate over [redacted]');
+      expect(first(1)).to.equal('execute: template: :1:36: executing "" at <.Data.nokey>: map has no [redacted] for key "nokey"');
+      expect(first(2)).to.equal('execute: template: :1:51: executing "" at <.Data.data.present>: range can\'t iterate over [redacted]');
+      expect(first(3)).to.match(/^parse: template: :1: missing value for if$/);
     });
 
     it('two templates reading the same secret share one read', async () => {
