@@ -81,6 +81,8 @@ export class Differential {
   confirmed = 0;
   /** Refusals inside a documented bound. */
   withinBound = 0;
+  /** When each of those requests was sent (Date.now()). */
+  readonly withinBoundSentAt: number[] = [];
   /** HITs while Vault could not be asked (down), inside the documented bound for that. */
   unverifiable = 0;
   readonly refused: string[] = [];
@@ -103,6 +105,7 @@ export class Differential {
   }
 
   async read(stack: Stack, path: string, token?: string, label = path): Promise<Res> {
+    const sentAt = Date.now();
     const r = await read(stack.url, path, token);
     if (r.cache === 'HIT') {
       this.hits++;
@@ -112,7 +115,10 @@ export class Differential {
         if (at <= this.unreachableUntilMs) this.unverifiable++;
         else this.refused.push(`${label}: HIT through Envoy while Vault could not be reached, past the bound`);
       } else if (direct.status >= 200 && direct.status < 300) this.confirmed++;
-      else if (at <= this.allowUntilMs) this.withinBound++;
+      else if (at <= this.allowUntilMs) {
+        this.withinBound++;
+        this.withinBoundSentAt.push(sentAt);
+      }
       else this.refused.push(`${label}: HIT through Envoy, Vault answered ${direct.status}`);
     }
     return r;
