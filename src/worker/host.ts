@@ -33,10 +33,14 @@ export interface WorkerThreadData {
  */
 const CRASH_BYTES = new Uint8Array([0x92]);
 
-/** Starts worker threads of this process (the worker role): one per call, for the supervisor. */
+/**
+ * Starts worker threads of this process (the worker role): one per call, for the supervisor. Each
+ * takes over the auto-auth token `adopt()` gives (the last one a worker handed on, or one restored
+ * from the persistent store); none before the first worker logged in.
+ */
 export function workerThreadFactory(config: Config, log: Logger, logLevel?: string, adopt: () => AdoptedToken | undefined = () => undefined): ThreadFactory {
-  return (events, generation) => {
-    const adopted = generation > 1 ? adopt() : undefined;
+  return (events) => {
+    const adopted = adopt();
     const workerData: WorkerThreadData = { config, ...(logLevel ? { logLevel } : {}), ...(adopted ? { adopt: adopted } : {}) };
     return startWorkerThread(workerData, log, events);
   };
