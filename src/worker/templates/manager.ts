@@ -176,7 +176,7 @@ export class TemplateManager {
         ...(t.config.leftDelimiter ? { leftDelim: t.config.leftDelimiter } : {}),
         ...(t.config.rightDelimiter ? { rightDelim: t.config.rightDelimiter } : {}),
       });
-      const output = await compiled.execute(undefined, { missingKey: t.config.errorOnMissingKey ? 'error' : 'default' });
+      const output = await compiled.execute(undefined, { missingKey: t.config.errorOnMissingKey ? 'error' : 'zero' });
       if (this.stopped) return;
       const written = await writeRendered(t.config, output);
       t.deps = used;

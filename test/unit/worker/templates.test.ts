@@ -320,6 +320,22 @@ describe('worker: templates', () => {
       expect(first(3)).to.match(/^parse: template: :1: missing value for if$/);
     });
 
+    it('error_on_missing_key = false is consul-template\'s missingkey=zero: a missing key prints <no value>, a field of it fails as in Vault Agent', async () => {
+      const lines: string[] = [];
+      const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+      kvSecret('mk', () => ({ present: 'present-value' }));
+      start([
+        { contents: '{{ with secret "secret/data/mk" }}[{{ .Data.data.absent }}]{{ end }}' },
+        { contents: '{{ with secret "secret/data/mk" }}{{ .Data.data.absent.deeper }}{{ end }}' },
+      ], { log });
+      await waitFor('the second failed', () => (lines.some((l) => l.includes('"err"')) ? true : undefined), 5_000, 10);
+      await waitFor('the first rendered', () => (existsSync(join(dir, 'out0.txt')) ? true : undefined), 5_000, 10);
+      expect(readFileSync(join(dir, 'out0.txt'), 'utf8')).to.equal('[<no value>]');
+      expect(existsSync(join(dir, 'out1.txt'))).to.equal(false);
+      const err = lines.map((l) => JSON.parse(l) as { err?: string }).find((l) => l.err !== undefined)!.err;
+      expect(err).to.equal('execute: template: :1:42: executing "" at <.Data.data.absent.deeper>: nil pointer evaluating interface {}.deeper');
+    });
+
     it('two templates reading the same secret share one read', async () => {
       kvSecret('s', () => ({ v: 'same' }));
       const m = start([{ contents: '{{ with secret "secret/data/s" }}{{ .Data.data.v }}{{ end }}' }, { contents: '{{ with secret "secret/data/s" }}{{ .Data.data.v }}!{{ end }}' }]);
