@@ -161,7 +161,9 @@ cache {
   }
 
   it('offline start: cached secrets and a lease are answered from the persisted store with Vault unreachable; once Vault is back the lease is renewed (same id, TTL extended), not issued again', async () => {
-    const stack = await persistStack('');
+    // Events sent while vault-extproc was away are lost: restored secrets are read again at the next
+    // static_secret_refresh_interval once their tokens were looked up again (2 s here).
+    const stack = await persistStack('static_secret_refresh_interval = "2s"');
     await vaultApi(backend, 'POST', 'secret/data/app/one', { data: { password: 'offline-one' } });
     await vaultApi(backend, 'POST', 'secret/data/app/two', { data: { password: 'offline-two' } });
     const token = await readerToken();
