@@ -10,6 +10,7 @@ import { chown, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import { AppError } from '../../errors.js';
 import { TEMPLATE_DEFAULTS } from '../../config/template.js';
+import { goStringToBytes } from '../../template/functions/index.js';
 
 export interface WriteTarget {
   destination: string;
@@ -20,9 +21,13 @@ export interface WriteTarget {
   backup: boolean;
 }
 
-/** True when the file was written (its content or owner changed), false when it already was so. */
+/**
+ * True when the file was written (its content or owner changed), false when it already was so.
+ * `contents` is a Go string as the engine renders it: the bytes of a binary value (base64Decode,
+ * file) survive through goStringToBytes (the same bytes as UTF-8 for ordinary text).
+ */
 export async function writeRendered(t: WriteTarget, contents: string): Promise<boolean> {
-  const bytes = Buffer.from(contents, 'utf8');
+  const bytes = goStringToBytes(contents);
   const uid = t.user !== undefined ? lookupId(t.user, '/etc/passwd', 'user') : undefined;
   const gid = t.group !== undefined ? lookupId(t.group, '/etc/group', 'group') : undefined;
   let existing: Buffer | undefined;

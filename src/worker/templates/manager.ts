@@ -167,7 +167,8 @@ export class TemplateManager {
     };
     const where = { template: t.config.location, destination: t.config.destination };
     const ctx: RenderContext = {
-      vault, env: (name) => process.env[name], readFile: (p) => readFile(p, 'utf8'), destination: t.config.destination, used: [],
+      vault, env: (name) => process.env[name], readFile: (p) => readFile(p, 'utf8'), readFileBytes: (p) => readFile(p),
+      destination: t.config.destination, used: [],
     };
     try {
       const text = t.config.contents ?? await readFile(t.config.source!, 'utf8');

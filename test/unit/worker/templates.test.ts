@@ -336,6 +336,20 @@ describe('worker: templates', () => {
       expect(err).to.equal('execute: template: :1:42: executing "" at <.Data.data.absent.deeper>: nil pointer evaluating interface {}.deeper');
     });
 
+    it('binary output: base64Decode of a binary secret and file of a binary file write those exact bytes', async () => {
+      const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      kvSecret('bin', () => ({ b64: all.toString('base64') }));
+      writeFileSync(join(dir, 'in.bin'), Buffer.concat([all, Buffer.from(all).reverse()]));
+      const m = start([
+        { contents: '{{ with secret "secret/data/bin" }}{{ .Data.data.b64 | base64Decode }}{{ end }}' },
+        { contents: `{{ file "${join(dir, 'in.bin')}" }}` },
+      ]);
+      expect(await m.firstRound).to.equal(true);
+      expect(readFileSync(join(dir, 'out0.txt')).equals(Buffer.from(Array.from({ length: 256 }, (_, i) => i))), 'base64Decode').to.equal(true);
+      expect(readFileSync(join(dir, 'out1.txt')).equals(readFileSync(join(dir, 'in.bin'))), 'file').to.equal(true);
+      expect(readFileSync(join(dir, 'out1.txt'))).to.have.length(512);
+    });
+
     it('two templates reading the same secret share one read', async () => {
       kvSecret('s', () => ({ v: 'same' }));
       const m = start([{ contents: '{{ with secret "secret/data/s" }}{{ .Data.data.v }}{{ end }}' }, { contents: '{{ with secret "secret/data/s" }}{{ .Data.data.v }}!{{ end }}' }]);
