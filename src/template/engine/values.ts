@@ -199,10 +199,9 @@ export function numberOf(v: unknown): number {
   return NaN;
 }
 
-/** Values handed to functions: engine wrappers removed (GoFloat becomes a number). */
+/** Values handed to functions: engine wrappers removed (a GoFloat stays one: functions get Go's float64). */
 export function toPublic(v: unknown): unknown {
   const c = concrete(v);
-  if (c instanceof GoFloat) return c.value;
   if (c instanceof NilPtr) return null;
   return c === undefined ? null : c;
 }

@@ -54,7 +54,7 @@ export async function evaluate(fc: FnCase): Promise<Ours> {
   const data = fc.data === undefined ? undefined : parseVaultJson(JSON.stringify(fc.data));
   const ev = async (a: Arg): Promise<unknown> => {
     if (a === DATA) return data;
-    if (a instanceof F) return a.v;
+    if (a instanceof F) return Number.isInteger(a.v) ? new GoFloat(a.v) : a.v; // a float64 constant, as the engine hands it
     if (a === null || typeof a !== 'object') return a;
     const fn = funcs[a.call];
     if (!fn) throw new Error(`function "${a.call}" not defined`);
