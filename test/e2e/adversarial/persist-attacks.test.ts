@@ -222,6 +222,35 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     expect(hits.filter((t) => t > 3_000), 'HITs later than 3 s after the restart').to.deep.equal([]);
   });
 
+  it('a token that expired while vault-extproc was down gets no HIT after an offline restart, not even a stale one (serve_stale, 1 h interval)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
+    await vaultApi(vault, 'POST', 'secret/data/app/expiring', { data: { v: 'expiring' } });
+    const token = (await vaultApi(vault, 'POST', 'auth/token/create', { policies: ['reader'], ttl: '8s' })).json.auth.client_token as string;
+    const longLived = await readerToken(vault);
+    const stack = await startStack({
+      vault,
+      hcl: ({ dir: d }) => `${appRoleAutoAuth(d, creds)}\n${persistHcl(join(dir, 'persist'), newKeyFile(dir), 'static_secret_token_capability_refresh_interval = "1h"\n  serve_stale = true\n  serve_stale_max = "1h"')}`,
+    });
+    stacks.push(stack);
+    await cachedHit(stack, '/v1/secret/data/app/expiring', token);
+    await cachedHit(stack, '/v1/secret/data/app/expiring', longLived);
+    const expireAt = Date.parse((await vaultApi(vault, 'POST', 'auth/token/lookup', { token })).json.data.expire_time as string);
+    await sleep(400);
+    await restart(stack, 'SIGKILL', async () => {
+      await vault.stop();
+      await sleep(Math.max(0, expireAt - Date.now() + 500));
+    });
+    // The control: a token whose grant is alive is still served offline.
+    const control = await get(stack.url, '/v1/secret/data/app/expiring', longLived);
+    expect(control.cache, 'the long-lived token is served offline (the store was loaded)').to.equal('HIT');
+    const hits = await hitTimes(stack, '/v1/secret/data/app/expiring', token, 3_000, Date.now());
+    process.stdout.write(`      [${kind}] expired while down: ${hits.length} HITs (fresh or stale) for the expired token; the live token's read offline: ${control.cache}\n`);
+    expect(hits, 'HITs for a token past its expire_time').to.deep.equal([]);
+    // Vault itself: the expired token is refused.
+    await vault.start();
+    expect((await get(vault.url, '/v1/secret/data/app/expiring', token)).status).to.equal(403);
+  });
+
   it('rollback: an older copy of the store (a grant since revoked through Envoy) restarted with Vault unreachable is bounded by that grant\'s own end (capability interval 4 s, max_stale 0)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
     const persistDir = join(dir, 'persist');
