@@ -176,7 +176,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         ...persist.readinessReasons(),
       ];
       return { ready: reasons.length === 0 && ext.port > 0, reasons };
-    }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor.crash() } : undefined);
+    }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor.crash(), hangWorker: () => supervisor.hang() } : undefined);
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   } catch (err) {
     await worker?.stop();

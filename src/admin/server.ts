@@ -19,10 +19,12 @@ export interface MetricsSource {
 /** Admin HTTP: /healthz (the process answers), /readyz (ready to serve requests), /metrics (Prometheus). */
 /**
  * Test-only endpoints, served only when the process started with VAULT_EXTPROC_TEST_HOOKS=1:
- * `POST /test/worker/crash` makes the worker thread throw (202; 409 when no worker runs).
+ * `POST /test/worker/crash` makes the worker thread throw, `POST /test/worker/hang` makes it spin
+ * forever (202; 409 when no worker runs).
  */
 export interface AdminTestHooks {
   crashWorker(): boolean;
+  hangWorker(): boolean;
 }
 
 export async function startAdminServer(address: string, readiness: () => Readiness, metrics: MetricsSource, log: Logger, testHooks?: AdminTestHooks): Promise<AdminServer> {
@@ -51,6 +53,11 @@ export async function startAdminServer(address: string, readiness: () => Readine
       const crashed = testHooks.crashWorker();
       log.warn({ component: 'admin', crashed }, 'test hook: crash the worker thread');
       return send(crashed ? 202 : 409, { crashed });
+    }
+    if (testHooks && path === '/test/worker/hang' && req.method === 'POST') {
+      const hung = testHooks.hangWorker();
+      log.warn({ component: 'admin', hung }, 'test hook: hang the worker thread');
+      return send(hung ? 202 : 409, { hung });
     }
     send(404, { errors: [] });
   });

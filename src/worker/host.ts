@@ -25,6 +25,8 @@ export interface WorkerThreadData {
   config: Config;
   logLevel?: string;
   adopt?: AdoptedToken;
+  /** VAULT_EXTPROC_TEST_HOOKS=1 in the process: the thread obeys HANG_BYTES. */
+  testHooks?: boolean;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface WorkerThreadData {
  * message handler throws on them, uncaught, as it would on a bug. Only the test hook sends them.
  */
 const CRASH_BYTES = new Uint8Array([0x92]);
+/** The byte msgpack never uses: worker/thread.ts spins forever on it, when started with the test hooks. */
+export const HANG_BYTES = new Uint8Array([0xc1]);
 
 /**
  * Starts worker threads of this process (the worker role): one per call, for the supervisor. Each
@@ -41,7 +45,10 @@ const CRASH_BYTES = new Uint8Array([0x92]);
 export function workerThreadFactory(config: Config, log: Logger, logLevel?: string, adopt: () => AdoptedToken | undefined = () => undefined): ThreadFactory {
   return (events) => {
     const adopted = adopt();
-    const workerData: WorkerThreadData = { config, ...(logLevel ? { logLevel } : {}), ...(adopted ? { adopt: adopted } : {}) };
+    const workerData: WorkerThreadData = {
+      config, ...(logLevel ? { logLevel } : {}), ...(adopted ? { adopt: adopted } : {}),
+      ...(process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { testHooks: true } : {}),
+    };
     return startWorkerThread(workerData, log, events);
   };
 }
@@ -73,6 +80,12 @@ function startWorkerThread(workerData: WorkerThreadData, log: Logger, events: Pa
     },
     crash() {
       if (!exited) worker.postMessage(CRASH_BYTES);
+    },
+    hang() {
+      if (!exited) worker.postMessage(HANG_BYTES);
+    },
+    terminate() {
+      if (!exited) void worker.terminate();
     },
     async stop() {
       if (exited) return;

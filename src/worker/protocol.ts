@@ -49,6 +49,8 @@ export type WorkerMessage =
   | { type: 'vault-info'; namespaces: boolean; version: string }
   /** The capability round asked for with `recheck` has ended: every token was checked (or could not be). */
   | { type: 'recheck-done'; seq: number }
+  /** The answer to a heartbeat `ping` (worker/supervisor.ts: no answer for 30 s is a hung worker). */
+  | { type: 'pong'; seq: number }
   /**
    * A template's GET (src/worker/templates/): is it a static-cache read, and does the cache hold it
    * for the auto-auth token? Answered with `template-answer` (the same `id`).
@@ -81,6 +83,8 @@ export type ExtprocMessage =
   | { type: 'recheck'; seq: number }
   /** A token Vault revoked through Envoy: forget it (no more calls to Vault with it). */
   | { type: 'token-revoked'; tokenHash: string }
+  /** The supervisor's heartbeat: answer `pong` with the same seq. */
+  | { type: 'ping'; seq: number }
   /** The answer to `template-lookup`: `key` when the read is one the static cache keeps, `hit` when it holds it for the auto-auth token. */
   | { type: 'template-answer'; id: number; key?: { path: string; version: number }; hit?: WireResponse }
   | { type: 'stop' };

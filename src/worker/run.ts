@@ -21,7 +21,8 @@ export function runWorker(
   for (const warning of vault.warnings) log.warn({ component: 'vault-client' }, warning);
   const autoAuthConfig = config.autoAuth;
   if (!autoAuthConfig || autoAuthConfig.method.type === 'unsupported') {
-    return { handle: () => undefined, done: Promise.resolve() };
+    // Nothing to do but answer the supervisor's heartbeat.
+    return { handle: (msg) => { if (msg.type === 'ping') send({ type: 'pong', seq: msg.seq }); }, done: Promise.resolve() };
   }
   const method = autoAuthConfig.method;
   let token: string | undefined;
@@ -79,6 +80,9 @@ export function runWorker(
       switch (msg.type) {
         case 'token-suspect':
           autoAuth.suspect();
+          return;
+        case 'ping':
+          send({ type: 'pong', seq: msg.seq });
           return;
         case 'stop':
           templates?.stop();

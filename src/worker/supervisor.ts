@@ -4,7 +4,8 @@ import type { ExtprocMessage, WorkerMessage } from './protocol.js';
  * How a worker thread that ends unasked is brought back. The numbers are the documented ones
  * (README "When things fail"): the first restart 1 s after the crash, doubling to at most 30 s; a
  * worker that ran 60 s without crashing starts over at 1 s; the 5th crash within 5 minutes ends
- * the process (exit code WORKER_CRASH_EXIT_CODE) instead of restarting.
+ * the process (exit code WORKER_CRASH_EXIT_CODE) instead of restarting. A worker that answers no
+ * heartbeat (a ping every 5 s) for 30 s is hung: it is terminated, and that counts as a crash.
  */
 export interface RestartPolicy {
   initialBackoffMs: number;
@@ -14,6 +15,10 @@ export interface RestartPolicy {
   /** This many crashes within crashWindowMs: give up. */
   maxCrashes: number;
   crashWindowMs: number;
+  /** A ping this often (0: no heartbeat). */
+  heartbeatMs: number;
+  /** No pong for this long: the thread is hung, terminated and restarted. */
+  hangTimeoutMs: number;
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
@@ -22,6 +27,8 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   resetAfterMs: 60_000,
   maxCrashes: 5,
   crashWindowMs: 5 * 60_000,
+  heartbeatMs: 5_000,
+  hangTimeoutMs: 30_000,
 };
 
 /** The process's exit code when the worker keeps crashing (EXIT.internal: a bug, not a config problem). */
@@ -44,6 +51,10 @@ export interface WorkerThread {
   stop(): Promise<void>;
   /** Test hook: makes the thread fail the way a bug would (an uncaught throw inside it). */
   crash(): void;
+  /** Test hook: makes the thread's event loop spin forever (it answers nothing). */
+  hang(): void;
+  /** Ends the thread at once (a hung one). */
+  terminate(): void;
 }
 
 /** Starts thread number `generation` (1 for the first). */
@@ -55,6 +66,8 @@ export interface CrashInfo {
   crashesInWindow: number;
   /** The uncaught error's class and where it was thrown (never its message: it may hold a secret). */
   error?: { name: string; at?: string };
+  /** It answered no heartbeat for hangTimeoutMs and was terminated. */
+  hung?: boolean;
   /** Undefined when the supervisor gives up. */
   restartInMs?: number;
 }
@@ -100,6 +113,7 @@ export class WorkerSupervisor {
   private crashTimes: number[] = [];
   private readonly queue: ExtprocMessage[] = [];
   private cancelRestart: (() => void) | undefined;
+  private cancelHeartbeat: (() => void) | undefined;
   private stopping = false;
   private gaveUp = false;
   private readonly policy: RestartPolicy;
@@ -139,9 +153,17 @@ export class WorkerSupervisor {
     return true;
   }
 
+  /** Test hook: hang the running thread. False when none runs. */
+  hang(): boolean {
+    if (!this.thread) return false;
+    this.thread.hang();
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.cancelRestart?.();
+    this.cancelHeartbeat?.();
     this.queue.length = 0;
     const t = this.thread;
     this.thread = undefined;
@@ -152,16 +174,23 @@ export class WorkerSupervisor {
     const generation = ++this.generationNow;
     let ended = false;
     let lastError: CrashInfo['error'];
+    let hung = false;
+    let lastPongMs = this.clock.now();
     const current = (): boolean => !ended && this.generationNow === generation;
     const events: ThreadEvents = {
-      message: (msg) => { if (current()) this.hooks.message(msg); },
+      message: (msg) => {
+        if (!current()) return;
+        if (msg.type === 'pong') lastPongMs = this.clock.now();
+        else this.hooks.message(msg);
+      },
       online: () => { if (current() && generation > 1) this.hooks.online(generation); },
       error: (err) => { if (current()) lastError = describeError(err); },
       exit: (exitCode) => {
         if (!current()) return;
         ended = true;
+        this.cancelHeartbeat?.();
         if (this.stopping) return;
-        this.onCrash(exitCode, lastError);
+        this.onCrash(exitCode, lastError, hung);
       },
     };
     this.startedAtMs = this.clock.now();
@@ -170,13 +199,27 @@ export class WorkerSupervisor {
     this.thread = thread;
     for (const msg of this.queue.splice(0)) thread.send(msg);
     if (generation > 1) this.hooks.restarted(generation);
+    if (this.policy.heartbeatMs > 0) {
+      let seq = 0;
+      const beat = (): void => {
+        if (!current() || this.stopping) return;
+        if (this.clock.now() - lastPongMs >= this.policy.hangTimeoutMs) {
+          hung = true;
+          thread.terminate(); // its exit follows: a crash
+          return;
+        }
+        thread.send({ type: 'ping', seq: ++seq });
+        this.cancelHeartbeat = this.clock.after(this.policy.heartbeatMs, beat);
+      };
+      this.cancelHeartbeat = this.clock.after(this.policy.heartbeatMs, beat);
+    }
   }
 
-  private onCrash(exitCode: number, error: CrashInfo['error']): void {
+  private onCrash(exitCode: number, error: CrashInfo['error'], hung: boolean): void {
     this.thread = undefined;
     const now = this.clock.now();
     this.crashTimes = [...this.crashTimes.filter((t) => now - t < this.policy.crashWindowMs), now];
-    const info: CrashInfo = { exitCode, crashesInWindow: this.crashTimes.length, ...(error ? { error } : {}) };
+    const info: CrashInfo = { exitCode, crashesInWindow: this.crashTimes.length, ...(error ? { error } : {}), ...(hung ? { hung } : {}) };
     if (this.crashTimes.length >= this.policy.maxCrashes) {
       this.gaveUp = true;
       this.queue.length = 0;

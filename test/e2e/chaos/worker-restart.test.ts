@@ -3,7 +3,8 @@
 // throws, uncaught), /readyz says not ready until the restarted worker holds its auto-auth token
 // again, cached leases are renewed by the new worker, a token whose raw value this side does not
 // hold loses its cached access (a MISS, then it proves access again), and a worker that keeps
-// crashing (5 within 5 minutes) ends the process with code 70.
+// crashing (5 within 5 minutes) ends the process with code 70. A hung worker (POST /test/worker/hang:
+// its event loop spins) answers no heartbeat and is terminated after 30 s, then restarted.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,6 +137,24 @@ cache {
       expect([autoRead.status, autoRead.cache]).to.deep.equal([200, 'HIT']);
       d.check();
       expect(d.hits).to.be.at.least(4);
+    });
+
+    it('a hung worker (its event loop spinning) answers no heartbeat: terminated after 30 s, restarted, ready again', async () => {
+      await untilReady(stack, 2 * BACKOFF_MAX_MS);
+      const hungAt = Date.now();
+      const res = await fetch(`${stack.adminUrl}/test/worker/hang`, { method: 'POST' });
+      expect(res.status).to.equal(202);
+      const down = await waitFor('/readyz 503', async () => ((await readyz(stack)).status === 503 ? Date.now() : undefined), 45_000, 100);
+      // Found by the heartbeat: a ping every 5 s, 30 s without a pong.
+      expect(down - hungAt).to.be.at.least(25_000);
+      const line = stack.service.jsonLines.filter((l) => l['msg'] === 'the worker thread crashed; restarting it (not ready until it is back)').pop();
+      expect(line).to.include({ hung: true, crashesInWindow: 2 });
+      const readyAt = await untilReady(stack, 2 * BACKOFF_MAX_MS);
+      recovered(kind, 'worker hung (event loop spinning) → found by the heartbeat, restarted, /readyz 200', readyAt - hungAt);
+      expect(await metric(stack, 'vault_extproc_worker_restarts_total')).to.equal(2);
+      const autoRead = await d.read(stack, '/v1/secret/data/chaos/auto', undefined, 'auto-auth token after the hang');
+      expect(autoRead.status).to.equal(200);
+      d.check();
     });
   });
 

@@ -38,8 +38,20 @@ class FakeClock implements SupervisorClock {
 class FakeThread implements WorkerThread {
   readonly sent: ExtprocMessage[] = [];
   stopped = false;
+  terminated = false;
+  /** Answers pings with pongs unless hung. */
+  hung = false;
   constructor(readonly events: ThreadEvents, readonly generation: number) {}
-  send(msg: ExtprocMessage): void { this.sent.push(msg); }
+  send(msg: ExtprocMessage): void {
+    this.sent.push(msg);
+    if (msg.type === 'ping' && !this.hung && this.answersPings) this.events.message({ type: 'pong', seq: msg.seq });
+  }
+  answersPings = true;
+  hang(): void { this.hung = true; }
+  terminate(): void {
+    this.terminated = true;
+    this.events.exit(1);
+  }
   async stop(): Promise<void> {
     this.stopped = true;
     this.events.exit(0);
@@ -50,7 +62,8 @@ class FakeThread implements WorkerThread {
   }
 }
 
-function harness(policy = {}) {
+/** The heartbeat is off unless a test turns it on: the backoff tests count pending timers. */
+function harness(policy: Partial<typeof DEFAULT_RESTART_POLICY> = { heartbeatMs: 0 }) {
   const clock = new FakeClock();
   const threads: FakeThread[] = [];
   const log: string[] = [];
@@ -92,7 +105,7 @@ describe('worker restart: the supervisor (fake threads, fake clock)', () => {
   });
 
   it('doubling stops at 30 s (crashes spread out so the limit is not reached)', () => {
-    const h = harness({ maxCrashes: 100 });
+    const h = harness({ maxCrashes: 100, heartbeatMs: 0 });
     const delays: number[] = [];
     for (let i = 0; i < 7; i++) {
       h.clock.advance(10); // crashes at once after each start
@@ -170,6 +183,34 @@ describe('worker restart: the supervisor (fake threads, fake clock)', () => {
     h.last().crash();
     expect(h.crashes[0]!.error!.name).to.equal('TypeError');
     expect(JSON.stringify(h.crashes[0])).to.not.include('secret');
+  });
+
+  it('a thread that answers no heartbeat for 30 s is hung: terminated, counted as a crash (hung: true) and restarted; one that answers is left alone', () => {
+    const h = harness({ heartbeatMs: 5_000, hangTimeoutMs: 30_000 });
+    const first = h.last();
+    for (let i = 0; i < 12; i++) h.clock.advance(5_000); // a minute of pings and pongs
+    expect(first.sent.filter((m) => m.type === 'ping')).to.have.length(12);
+    expect(h.messages, 'pongs are not passed on').to.deep.equal([]);
+    expect(first.terminated).to.equal(false);
+    first.hang();
+    for (let i = 0; i < 5; i++) h.clock.advance(5_000);
+    expect(first.terminated, 'after 25 s without a pong').to.equal(false);
+    h.clock.advance(5_000);
+    expect(first.terminated, 'after 30 s without a pong').to.equal(true);
+    expect(h.crashes).to.have.length(1);
+    expect(h.crashes[0]).to.deep.include({ hung: true, exitCode: 1, restartInMs: 1_000 });
+    h.clock.advance(1_000);
+    expect(h.threads).to.have.length(2);
+    expect(h.sup.generation).to.equal(2);
+  });
+
+  it('a thread that never answers a ping from its start is hung too (30 s after it started)', () => {
+    const h = harness({ heartbeatMs: 5_000, hangTimeoutMs: 30_000 });
+    h.last().answersPings = false;
+    h.clock.advance(25_000);
+    expect(h.last().terminated).to.equal(false);
+    h.clock.advance(5_000);
+    expect(h.threads[0]!.terminated).to.equal(true);
   });
 
   it('crash() is false when no thread runs (between a crash and its restart)', () => {
