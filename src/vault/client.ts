@@ -1,3 +1,4 @@
+import { urlToHttpOptions } from 'node:url';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -10,8 +11,16 @@ import type { VaultEnvelope } from './types.js';
 
 export interface VaultRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
-  /** Path below /v1/, e.g. `auth/token/renew-self`. */
+  /** Path below /v1/, e.g. `auth/token/renew-self` (it may end in `?query`, unless `decodedPath`). */
   path: string;
+  /**
+   * `path` is a decoded Vault path, as Vault reads `URL.Path` (a cached key, a template's path): it is
+   * sent escaped as Go's `url.URL{Path: p}.EscapedPath()` does (`\`, `%`, `?`, `#`, spaces escaped),
+   * never resolved as a URL (`..`, `\` and `%2e` are not path syntax to Vault), so Vault reads
+   * exactly that path. `query` is then the query, already encoded.
+   */
+  decodedPath?: boolean;
+  query?: string;
   token?: string;
   body?: unknown;
   headers?: Record<string, string>;
@@ -241,7 +250,7 @@ export class VaultClient {
   }
 
   private rawOnce(req: VaultRequest): Promise<RawReply> {
-    const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, this.base);
+    const url = { ...urlToHttpOptions(this.base), path: requestTarget(req) };
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string> = { [HEADERS.vaultRequest]: 'true', ...this.fixedHeaders, ...req.headers };
     if (req.token) headers[HEADERS.vaultToken] = req.token;
@@ -252,7 +261,7 @@ export class VaultClient {
     const transport = this.base.protocol === 'https:' ? https : http;
     const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
-      const r = transport.request(url, { method: req.method ?? 'GET', headers, agent: this.agent, timeout: timeoutMs }, (res) => {
+      const r = transport.request({ ...url, method: req.method ?? 'GET', headers, agent: this.agent, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err) => reject(new VaultUnreachableError(req.path, err)));
@@ -271,4 +280,23 @@ export class VaultClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** The request target (path and query) for a request, as it goes on the wire. */
+export function requestTarget(req: Pick<VaultRequest, 'path' | 'decodedPath' | 'query'>): string {
+  if (req.decodedPath) {
+    return `/v1/${goEscapedPath(req.path.replace(/^\/+/, ''))}${req.query ? `?${req.query}` : ''}`;
+  }
+  const url = new URL(`/v1/${req.path.replace(/^\/+/, '')}`, 'http://vault');
+  return `${url.pathname}${url.search}`;
+}
+
+/** Go's `(&url.URL{Path: p}).EscapedPath()`: every byte but unreserved characters and `$&+,/:;=@` escaped. */
+export function goEscapedPath(p: string): string {
+  let out = '';
+  for (const byte of Buffer.from(p, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }

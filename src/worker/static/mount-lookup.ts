@@ -36,7 +36,7 @@ export async function lookupMount(vault: VaultClient, path: string, token: strin
   if (!token) return [];
   let reply;
   try {
-    reply = await vault.send<{ type?: unknown; path?: unknown; options?: unknown }>({ path: `sys/internal/ui/mounts/${path}`, token, timeoutMs: 10_000 });
+    reply = await vault.send<{ type?: unknown; path?: unknown; options?: unknown }>({ path: `sys/internal/ui/mounts/${path}`, decodedPath: true, token, timeoutMs: 10_000 });
   } catch (err) {
     log.warn({ err: errorMessage(err) }, 'could not ask Vault for a mount type; its reads stay uncached for now');
     return [];

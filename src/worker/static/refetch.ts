@@ -15,7 +15,7 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
   for (const { hash, token } of registry.tokensFor(path)) {
     let reply;
     try {
-      reply = await vault.raw({ path, token, timeoutMs: 10_000 });
+      reply = await vault.raw({ path, decodedPath: true, token, timeoutMs: 10_000 });
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'refetching a cached secret failed; keeping it');
       return [];

@@ -7,7 +7,7 @@
  * - everything else goes to Vault directly (at most max_connections_per_host at once).
  */
 import { replayableHeaders } from '../../cache/entry.js';
-import type { VaultClient } from '../../vault/client.js';
+import { requestTarget, type VaultClient } from '../../vault/client.js';
 import { HEADERS } from '../../vault/paths.js';
 import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
 import type { DependencyIo, Fetched, Method } from './deps.js';
@@ -50,17 +50,22 @@ export class TemplateVaultIo implements DependencyIo {
   }
 
   async fetch(method: Method, path: string, body: unknown): Promise<Fetched> {
-    const rel = path.replace(/^\/+/, '');
+    // The functions give a decoded path (url.Parse's Path) and an encoded query: what goes on the wire
+    // is Go's escaping of that path, and the cache keys exactly that wire form (never a resolved URL).
+    const q = path.indexOf('?');
+    const rel = (q < 0 ? path : path.slice(0, q)).replace(/^\/+/, '');
+    const query = q < 0 ? '' : path.slice(q + 1);
+    const target = requestTarget({ path: rel, decodedPath: true, query }).slice('/v1/'.length);
     // sys/ is never a KV secret: no need to ask the cache.
     const ask = this.opts.staticCache && method === 'GET' && !rel.startsWith('sys/');
-    const lookup = ask ? await this.lookup(rel) : undefined;
+    const lookup = ask ? await this.lookup(target) : undefined;
     if (lookup?.hit) {
       return { answer: { status: lookup.hit.status, text: Buffer.from(lookup.hit.body).toString('utf8') }, canonicalPath: lookup.key!.path };
     }
     const token = this.opts.token();
     const sentAtMs = Date.now();
     const reply = await this.limited(() => this.opts.vault.raw({
-      method, path: rel, ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}), ...this.nsHeaders(),
+      method, path: rel, decodedPath: true, ...(query ? { query } : {}), ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}), ...this.nsHeaders(),
     }));
     const text = reply.body.toString('utf8');
     if (lookup?.key && token && reply.status >= 200 && reply.status < 300) {
