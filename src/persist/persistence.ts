@@ -15,9 +15,17 @@ import { SealedStore } from './store.js';
  * - `t` a token with cached access: the raw token (for the worker's lookups, capability checks and
  *   refetches after a restart), its accessor, until when its grant lasts, when it expires;
  * - `l` a lease-cache entry: the entry, the token that renews it, its TTL and when it was recorded;
- * - `a` the auto-auth token, its TTL and when it was obtained.
+ * - `a` the auto-auth token, its TTL and when it was obtained;
+ * - `m` which Vault the store belongs to: its address as configured and its cluster id (sys/health).
  */
-export type RecordKind = 's' | 't' | 'l' | 'a';
+export type RecordKind = 's' | 't' | 'l' | 'a' | 'm';
+
+/** The Vault a store is made against: a store of another Vault is refused whole (its tokens are not that Vault's). */
+export interface VaultIdentity {
+  address: string;
+  /** sys/health's cluster_id, when Vault answered at start (or since). */
+  clusterId?: string;
+}
 
 export interface RestoredToken {
   tokenHash: string;
@@ -66,6 +74,7 @@ const packr = new Packr({ useRecords: false, structuredClone: false });
 type WireToken = [tokenHash: string, token: string, accessor: string, untilMs: number, expiresAtMs: number | null];
 type WireLease = [entry: LeaseEntry, renewToken: string, ttlSeconds: number, recordedAtMs: number];
 type WireAuto = [token: string, leaseDurationSeconds: number, renewable: boolean, obtainedAtMs: number];
+type WireMeta = [address: string, clusterId: string | null];
 
 /**
  * The cache's persistence (src/config/persist.ts for the options). Changes are collected as they
@@ -83,6 +92,7 @@ export class Persistence {
   private timer: NodeJS.Timeout | undefined;
   private hooks: PersistHooks | undefined;
   private active = true;
+  private vault: VaultIdentity | undefined;
 
   constructor(readonly config: PersistConfig, private readonly log: Logger, private readonly now: () => number = Date.now) {
     const key = loadPersistKey(config);
@@ -96,7 +106,7 @@ export class Persistence {
   }
 
   /** Opens the store and reads every record. Throws when the store cannot be opened or read. */
-  load(opts: { staleMs: number }): RestoredState {
+  load(opts: { staleMs: number; vault?: VaultIdentity }): RestoredState {
     const store = SealedStore.open(this.config.path, this.sealer, { flushMs: this.config.flushMs, onWritten: (n) => this.hooks?.written(n) });
     this.store = store;
     const state: RestoredState = { statics: [], tokens: [], leases: [], refused: 0, expired: 0 };
@@ -105,7 +115,34 @@ export class Persistence {
       this.hooks?.refused(reason);
     };
     const now = this.now();
-    for (const { name, plain } of store.load(refuse)) {
+    const records = store.load(refuse);
+    // Which Vault the store belongs to: another address, or another cluster id when both are known,
+    // and every record is refused (a store copied between environments, a Vault migrated). A store
+    // with records but no such record is refused too.
+    if (opts.vault) {
+      const metaName = this.sealer.name('m', 'vault');
+      const meta = records.find((r) => r.name === metaName);
+      let other = records.length > 0 && !meta;
+      if (meta) {
+        try {
+          const [address, clusterId] = packr.unpack(meta.plain) as WireMeta;
+          other = address !== opts.vault.address || (clusterId !== null && opts.vault.clusterId !== undefined && clusterId !== opts.vault.clusterId);
+          if (!opts.vault.clusterId && clusterId) opts.vault.clusterId = clusterId;
+        } catch {
+          other = true;
+        }
+      }
+      if (other) {
+        for (const r of records) {
+          refuse('other_vault');
+          store.remove(r.name);
+        }
+        records.length = 0;
+      }
+      this.vault = { ...opts.vault };
+      store.put(metaName, packr.pack([opts.vault.address, opts.vault.clusterId ?? null] satisfies WireMeta));
+    }
+    for (const { name, plain } of records) {
       try {
         const kind = name[0] as RecordKind;
         if (kind === 's') {
@@ -134,6 +171,8 @@ export class Persistence {
           }
           entry.response.body = Buffer.from(entry.response.body);
           state.leases.push({ entry, renewToken, expiresAtMs, ttlSeconds });
+        } else if (kind === 'm') {
+          continue;
         } else if (kind === 'a') {
           const [token, leaseDurationSeconds, renewable, obtainedAtMs] = packr.unpack(plain) as WireAuto;
           if (name !== this.sealer.name('a', 'auto-auth')) throw new Error('name');
@@ -152,6 +191,19 @@ export class Persistence {
       }
     }
     return state;
+  }
+
+  /** The cluster id the store was made against (its record), or the one Vault gave at this start. */
+  get clusterId(): string | undefined {
+    return this.vault?.clusterId;
+  }
+
+  /** Vault's cluster id, learnt after an offline start: recorded (the store's Vault is known from now on). */
+  clusterIdLearnt(clusterId: string): void {
+    if (!this.vault || this.vault.clusterId === clusterId) return;
+    this.vault.clusterId = clusterId;
+    if (!this.store || !this.active) return;
+    this.store.put(this.sealer.name('m', 'vault'), packr.pack([this.vault.address, clusterId] satisfies WireMeta));
   }
 
   /** keep_after_import = false: the store is deleted once read and nothing more is written. */

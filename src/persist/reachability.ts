@@ -41,6 +41,7 @@ export class VaultReachability {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.client.close();
   }
 
   private async probe(): Promise<void> {
@@ -61,5 +62,22 @@ export class VaultReachability {
     const was = this.current;
     this.current = state;
     if (state !== 'up' || was !== 'unknown') this.log.info({ vault: state, was }, 'Vault reachability changed');
+  }
+}
+
+/**
+ * One sys/health call: Vault's cluster id, or undefined when Vault does not answer within
+ * `timeoutMs` (unreachable) or gives none (sealed, uninitialised). The persistent store is bound to it.
+ */
+export async function vaultClusterId(vault: VaultConfig, timeoutMs: number): Promise<string | undefined> {
+  const client = new VaultClient({ ...vault, numRetries: -1 }, timeoutMs);
+  try {
+    const reply = await client.send<never>({ method: 'GET', path: 'sys/health?standbyok=true&perfstandbyok=true', timeoutMs, retry: false });
+    const id = (reply.body as { cluster_id?: unknown } | undefined)?.cluster_id;
+    return typeof id === 'string' && id !== '' ? id : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.close();
   }
 }

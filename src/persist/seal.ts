@@ -18,7 +18,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES;
 
-export type RefusedReason = 'wrong_key' | 'tampered' | 'malformed';
+export type RefusedReason = 'wrong_key' | 'tampered' | 'malformed' | 'other_vault';
 
 export class SealError extends Error {
   constructor(readonly reason: RefusedReason, message: string) {

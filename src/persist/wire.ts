@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ExtprocMessage, WorkerMessage } from '../worker/protocol.js';
 import { Persistence, type RestoredAutoAuth } from './persistence.js';
-import { VaultReachability } from './reachability.js';
+import { VaultReachability, vaultClusterId } from './reachability.js';
 
 /**
  * The persistent cache and stale answers, as the app wires them (src/app.ts calls these hooks):
@@ -22,6 +22,8 @@ export class PersistWiring {
   private restoredAnything = false;
   private vaultAnswered = false;
   private lastRecheckMs = 0;
+  private stopped = false;
+  private clusterTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, private readonly metrics: Metrics) {
     const p = config.cache?.persist;
@@ -50,9 +52,11 @@ export class PersistWiring {
     const t0 = Date.now();
     // A token's record is kept while a stale answer could still be given for it.
     const staleMs = cache.stale?.serveStale ? cache.stale.serveStaleMaxSeconds * 1000 : 0;
+    // The store belongs to one Vault: its address, and its cluster id when it answers now (1.5 s at most).
+    const clusterId = await vaultClusterId(this.config.vault, 1_500);
     let state;
     try {
-      state = p.load({ staleMs });
+      state = p.load({ staleMs, vault: { address: this.config.vault.address, ...(clusterId ? { clusterId } : {}) } });
     } catch (err) {
       if (p.config.exitOnErr) throw new AppError('CONFIG_INVALID', `the persistent cache at ${p.config.path} cannot be read: ${(err as Error).message} (exit_on_err = true)`);
       this.log.error({ err: (err as Error).message, path: p.config.path }, 'the persistent cache cannot be read; starting empty');
@@ -75,6 +79,38 @@ export class PersistWiring {
       ...result.counts, autoAuthToken: this.restoredAutoAuth !== undefined, expired: state.expired, refused: state.refused, ms: Date.now() - t0,
     }, 'loaded the persistent cache');
     await p.afterImport();
+    if (!clusterId) this.checkClusterLater(caches);
+  }
+
+  /**
+   * After an offline start: once Vault answers sys/health, its cluster id is checked against the
+   * store's. Another Vault behind the same address: everything restored is dropped from the caches
+   * (no more answers for the old Vault's tokens) and the store is rebound to the new cluster.
+   */
+  private checkClusterLater(caches: Caches): void {
+    const p = this.persistence;
+    if (!p) return;
+    const tick = async (): Promise<void> => {
+      if (this.stopped) return;
+      const id = await vaultClusterId(this.config.vault, 2_000);
+      if (this.stopped) return;
+      if (!id) {
+        this.clusterTimer = setTimeout(() => void tick(), 2_000);
+        this.clusterTimer.unref?.();
+        return;
+      }
+      const stored = p.clusterId;
+      if (stored && stored !== id) {
+        this.log.error({ stored, now: id }, 'the Vault at this address is another cluster than the one the persistent cache was made against; everything restored is dropped');
+        this.metrics.persistRefused.inc({ reason: 'other_vault' });
+        caches.grants?.expireAll();
+        caches.static?.clear();
+        caches.lease?.clear();
+        this.persistence?.allTokensChanged();
+      }
+      p.clusterIdLearnt(id);
+    };
+    void tick();
   }
 
   /** Stale answers: TokenGrants learns when Vault is down. Called once the caches exist. */
@@ -132,6 +168,8 @@ export class PersistWiring {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.clusterTimer) clearTimeout(this.clusterTimer);
     this.reachability?.stop();
     await this.persistence?.close();
   }
