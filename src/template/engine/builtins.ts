@@ -11,7 +11,13 @@ import {
 } from './values.js';
 
 /** A parameter's Go type, as far as argument evaluation cares. */
-export type ParamType = 'value' | 'any' | 'string' | 'int' | 'bool';
+/** A slice or map parameter type, as Go spells it ('[]string', 'map[string]interface {}'). */
+export type CompositeType = `[]${string}` | `map[${string}`;
+export type ParamType = 'value' | 'any' | 'string' | 'int' | 'bool' | CompositeType;
+
+export function isCompositeType(t: ParamType | null): t is CompositeType {
+  return t !== null && (t.startsWith('[]') || t.startsWith('map['));
+}
 
 /** A Go parameter type as a caller's function declares it (goSignature): what the engine can check. */
 export function paramType(goType: string): ParamType {
@@ -19,7 +25,7 @@ export function paramType(goType: string): ParamType {
     case 'string': return 'string';
     case 'int': return 'int';
     case 'bool': return 'bool';
-    default: return 'any';
+    default: return goType.startsWith('[]') || goType.startsWith('map[') ? goType as CompositeType : 'any';
   }
 }
 
@@ -37,8 +43,9 @@ export interface FuncDef {
  * engine checks each call as Go's text/template does before the function runs ("wrong number of
  * args for NAME: want 2 got 1", "wrong type for value; expected string; got json.Number",
  * "expected string; found 3", "invalid value; expected string"). The engine checks string, int and
- * bool parameters; any other type (interface {}, 'any', []string …) counts for the number of
- * arguments only. Without a signature a function takes any number of arguments of any type.
+ * bool parameters, and slice and map parameters ([]string, map[string]interface {} …) by reflect's
+ * assignability: only a value of that very type (a []interface {} is not a []string), or nil; any
+ * other type (interface {}, 'any') counts for the number of arguments only. Without a signature a function takes any number of arguments of any type.
  */
 export interface GoSignature {
   params: readonly string[];

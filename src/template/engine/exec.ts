@@ -10,7 +10,7 @@ import type {
   BranchNode, ChainNode, CommandNode, FieldNode, IdentifierNode, Node, NumberNode, PipeNode, TemplateNode, VariableNode,
 } from './ast.js';
 import { nodeString } from './ast.js';
-import { BUILTINS, CallError, indirect, isTrue, signatureOf, type FuncDef, type ParamType } from './builtins.js';
+import { BUILTINS, CallError, indirect, isCompositeType, isTrue, signatureOf, type FuncDef, type ParamType } from './builtins.js';
 import { sprintValue } from './gofmt.js';
 import type { Tree } from './parser.js';
 import { quote } from './strconv.js';
@@ -450,9 +450,19 @@ export class Executor {
   private validateType(s: State, value: unknown, typ: ParamType | null): unknown {
     if (value === undefined || value === null) {
       if (typ === null || typ === 'any' || typ === 'value') return undefined;
+      // canBeNil: an untyped nil is the slice's or map's zero value (nil).
+      if (isCompositeType(typ)) return null;
       this.errorf(s, `invalid value; expected ${typ}`);
     }
     if (typ === 'any') return concrete(value);
+    if (isCompositeType(typ)) {
+      // reflect's AssignableTo: only the very type (no conversion of []interface {} to []string);
+      // a non-nil interface is looked into once, as text/template does.
+      let v = value;
+      if (v instanceof Iface && v.v !== null && v.v !== undefined) v = v.v;
+      if (!(v instanceof Iface) && typeString(v) === typ) return v;
+      this.errorf(s, `wrong type for value; expected ${typ}; got ${typeString(v)}`);
+    }
     if (typ === 'string' || typ === 'int' || typ === 'bool') {
       let v = value;
       if (v instanceof Iface && v.v !== null && v.v !== undefined) v = v.v;
@@ -471,6 +481,7 @@ export class Executor {
       case 'dot': return this.validateType(s, dot, typ);
       case 'nil':
         if (typ === null || typ === 'any' || typ === 'value') return undefined;
+        if (isCompositeType(typ)) return null;
         this.errorf(s, `cannot assign nil to ${typ}`);
       case 'field': return this.validateType(s, await this.evalFieldNode(s, dot, n, [n], MISSING), typ);
       case 'variable': return this.validateType(s, await this.evalVariableNode(s, dot, n, null, MISSING), typ);
@@ -491,6 +502,7 @@ export class Executor {
       if (n.type === 'number' && n.isInt) return Number.isSafeInteger(Number(n.int64)) ? Number(n.int64) : n.int64;
       this.errorf(s, `expected integer; found ${nodeString(n)}`);
     }
+    if (isCompositeType(typ)) this.errorf(s, `can't handle ${nodeString(n)} for arg of type ${typ}`);
     s.node = n;
     switch (n.type) {
       case 'bool': return n.value;

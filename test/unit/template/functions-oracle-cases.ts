@@ -9,7 +9,7 @@ export interface Call { call: string; args: Arg[] }
 export class F { constructor(readonly v: number) {} }
 export type Arg = string | number | boolean | null | F | Call | typeof DATA;
 /** `range`: render `{{ range f args }}{{ . }},{{ end }}` (loop returns a channel, which cannot be printed). */
-/** `argCheck`: text/template refuses the arguments before the call (see the engine block of functions.test.ts). */
+/** `argCheck`: text/template refuses the arguments before the call (the engine's check, at the argument, as Go's reflect assignability). */
 export interface FnCase { f: string; a: Arg[]; data?: unknown; env?: Record<string, string>; range?: boolean; argCheck?: boolean }
 
 export const c = (call: string, ...args: Arg[]): Call => ({ call, args });
@@ -108,6 +108,14 @@ export const CASES: FnCase[] = [
   { f: 'containsNone', a: [DATA, c('split', ',', 'a,b,c')], data: ['x', 'y'] },
   { f: 'containsNotAll', a: [DATA, c('split', ',', 'a,b,c')], data: ['a', 'y'] },
   { f: 'containsAll', a: [c('split', ',', 'a'), c('split', ',', 'a,b,c')], argCheck: true },
+  // slice and map parameters: nil is their zero value; a constant or another slice/map type is refused before the call
+  { f: 'join', a: [',', null] },
+  { f: 'join', a: [',', 'abc'], argCheck: true },
+  { f: 'join', a: [',', DATA], data: { a: 1 }, argCheck: true },
+  { f: 'mergeMap', a: [DATA, DATA], data: { a: 1 } },
+  { f: 'mergeMap', a: [c('splitToMap', ',', '=', 'a=1'), DATA], data: { a: 1 }, argCheck: true },
+  { f: 'explodeMap', a: [c('split', ',', 'a')], argCheck: true },
+  { f: 'containsAny', a: [null, c('split', ',', 'a')] },
   { f: 'explodeMap', a: [DATA], data: { 'a/b/c': 1, 'a/d': 'x', e: true } },
   { f: 'explodeMap', a: [DATA], data: { a: 1, 'a/b': 2 } },
   { f: 'explode', a: [null] },

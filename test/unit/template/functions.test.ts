@@ -40,6 +40,8 @@ describe('unit: template functions against consul-template (oracle, consul mode)
       const got = await evaluate(fc);
       if (want.error !== undefined) {
         expect(got, `consul-template failed with: ${want.error}`).to.have.property('error');
+        // text/template refused the arguments before the call (the engine block below holds that text).
+        if (fc.argCheck) return;
         // consul-template passes the message through fmt.Errorf without arguments (its redactinator).
         const msg = goErrorfNoArgs((got as { error: string }).error);
         expect(want.error, 'our error text is in consul-template\'s message').to.include(msg);
@@ -75,14 +77,6 @@ describe('unit: template functions rendered by our engine against consul-templat
         got = { error: `execute: ${goErrorfNoArgs((e as Error).message)}` };
       }
       const wanted = want.error !== undefined ? { error: want.error } : { output: want.output };
-      if (fc.argCheck && 'error' in got && want.error !== undefined && got.error !== want.error) {
-        // text/template checks a []string / []interface {} argument before the call and names the
-        // argument; our engine checks string, int and bool parameters only, so the function itself
-        // refuses: the same words, at the call, after "error calling X: ".
-        const inner = (e: string) => e.replace(/^.*?: executing "" at <[^>]*>: (error calling \w+: )?/, '');
-        expect(inner(got.error)).to.equal(inner(want.error));
-        return;
-      }
       expect(got).to.deep.equal(wanted);
     });
   });
