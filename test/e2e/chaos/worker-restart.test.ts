@@ -140,6 +140,8 @@ cache {
     });
 
     it('a hung worker (its event loop spinning) answers no heartbeat: terminated after 30 s, restarted, ready again', async () => {
+      // The crash of this block's before() is over (restarted, ready) whichever tests ran.
+      await waitFor('the first restart', async () => ((await metric(stack, 'vault_extproc_worker_restarts_total')) >= 1 ? true : undefined), 2 * BACKOFF_MAX_MS, 50);
       await untilReady(stack, 2 * BACKOFF_MAX_MS);
       const hungAt = Date.now();
       const res = await fetch(`${stack.adminUrl}/test/worker/hang`, { method: 'POST' });
