@@ -138,11 +138,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       m.workerUp.set(1);
       wlog.info({ why }, 'the restarted worker thread is back; ready again');
     };
-    const threads = workerThreadFactory(config, log, opts.logLevel, () => tokenInfo);
-    // A restored auto-auth token is taken over by the first worker too (Vault Agent reuses its persisted
-    // token): the leases and child tokens restored with it stay its own. The factory adopts from generation 2.
-    const restoredToken = persist.restoredAutoAuth !== undefined;
-    const supervisor = new WorkerSupervisor((events, generation) => threads(events, restoredToken ? generation + 1 : generation), {
+    // Every worker thread takes over tokenInfo: the last token a worker handed on, or the auto-auth
+    // token restored from the persistent store (Vault Agent reuses its persisted token), so the leases
+    // and child tokens restored with it stay its own.
+    const supervisor = new WorkerSupervisor(workerThreadFactory(config, log, opts.logLevel, () => tokenInfo), {
       message: onWorkerMessage,
       crashed: (info) => {
         workerDown = true;
