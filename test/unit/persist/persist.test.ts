@@ -193,6 +193,44 @@ describe('persist: the sealed persistent store', () => {
     });
   });
 
+  describe('the store belongs to one Vault (its address, its cluster id)', () => {
+    it('another address or another cluster refuses every record (other_vault); the same address offline loads, knowing the cluster id', async () => {
+      const key = keyFile(dir);
+      const vaultA = { address: 'https://vault-a:8200', clusterId: 'cluster-a' };
+      const first = new Persistence(config(dir, key), log, () => now);
+      first.setHooks({ refused: () => undefined, written: () => undefined, grantOf: () => undefined });
+      first.load({ staleMs: 0, vault: { ...vaultA } });
+      first.autoAuth({ token: TOKEN, leaseDurationSeconds: 3600, renewable: true, obtainedAtMs: now });
+      await first.close();
+      const loadWith = async (vault: { address: string; clusterId?: string }): Promise<{ refused: string[]; auto: boolean; clusterId: string | undefined }> => {
+        const refused: string[] = [];
+        const p = new Persistence(config(dir, key), log, () => now);
+        p.setHooks({ refused: (r) => refused.push(r), written: () => undefined, grantOf: () => undefined });
+        const state = p.load({ staleMs: 0, vault });
+        // Put back what was there (a refused store is deleted): the next case starts from the same store.
+        if (state.autoAuth) p.autoAuth(state.autoAuth);
+        const clusterId = p.clusterId;
+        await p.close();
+        return { refused, auto: state.autoAuth !== undefined, clusterId };
+      };
+      expect(await loadWith({ address: 'https://vault-a:8200' })).to.deep.equal({ refused: [], auto: true, clusterId: 'cluster-a' });
+      expect(await loadWith({ ...vaultA })).to.deep.equal({ refused: [], auto: true, clusterId: 'cluster-a' });
+      expect(await loadWith({ address: 'https://vault-a:8200', clusterId: 'cluster-b' })).to.deep.equal({ refused: ['other_vault', 'other_vault'], auto: false, clusterId: 'cluster-b' });
+    });
+
+    it('a store whose Vault record is missing is refused whole', async () => {
+      const key = keyFile(dir);
+      await written(dir, key, now); // written without naming its Vault
+      const refused: string[] = [];
+      const p = new Persistence(config(dir, key), log, () => now);
+      p.setHooks({ refused: (r) => refused.push(r), written: () => undefined, grantOf: () => undefined });
+      const state = p.load({ staleMs: 0, vault: { address: 'https://vault-b:8200' } });
+      await p.close();
+      expect(state.statics.length + state.tokens.length + state.leases.length).to.equal(0);
+      expect(refused).to.deep.equal(['other_vault', 'other_vault', 'other_vault', 'other_vault']);
+    });
+  });
+
   describe('grants after a restart (the bound)', () => {
     it('fresh until the old grant ends; stale only with serve_stale, only while Vault is down, only within serve_stale_max, never past expiry', () => {
       let down = false;
