@@ -225,13 +225,14 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
   it('a token that expired while vault-extproc was down gets no HIT after an offline restart, not even a stale one (serve_stale, 1 h interval)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
     await vaultApi(vault, 'POST', 'secret/data/app/expiring', { data: { v: 'expiring' } });
-    const token = (await vaultApi(vault, 'POST', 'auth/token/create', { policies: ['reader'], ttl: '8s' })).json.auth.client_token as string;
     const longLived = await readerToken(vault);
     const stack = await startStack({
       vault,
       hcl: ({ dir: d }) => `${appRoleAutoAuth(d, creds)}\n${persistHcl(join(dir, 'persist'), newKeyFile(dir), 'static_secret_token_capability_refresh_interval = "1h"\n  serve_stale = true\n  serve_stale_max = "1h"')}`,
     });
     stacks.push(stack);
+    // Created once the stack runs (a busy machine takes seconds to start one): 15 s to live.
+    const token = (await vaultApi(vault, 'POST', 'auth/token/create', { policies: ['reader'], ttl: '15s' })).json.auth.client_token as string;
     await cachedHit(stack, '/v1/secret/data/app/expiring', token);
     await cachedHit(stack, '/v1/secret/data/app/expiring', longLived);
     const expireAt = Date.parse((await vaultApi(vault, 'POST', 'auth/token/lookup', { token })).json.data.expire_time as string);
