@@ -17,6 +17,12 @@
  *
  * Every hit is confirmed before and after its load (X-Cache: HIT for ours; for Vault Proxy, which
  * sends no X-Cache, the same token handed out again). No timed assertions: numbers and ratios only.
+ *
+ * BENCH_PEER_ROWS=VDL,VPL loads only those rows (every process still starts); BENCH_PEER_CONC=64
+ * only that concurrency. BENCH_PROFILE=1 runs the vault-extproc that serves VC, VDL and VDT under
+ * `node --cpu-prof` and prints where its time went over the last row's load (the profile is in
+ * bench/results/profile/peers/): with BENCH_PEER_ROWS=VDL, a lease-cache hit's profile.
+ * BENCH_NODE_ARGS (space-separated) are passed to that same process's node (e.g. `--prof`).
  */
 import autocannon from 'autocannon';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -112,10 +118,10 @@ ${body}
 }
 
 /** Envoy + vault-extproc in front of `vaultUrl`; ready once auto-auth holds a token. */
-async function startOurs(dir: string, name: string, vaultUrl: string, body: string, stops: Array<() => Promise<unknown>>): Promise<{ url: string; envoy: RunningEnvoy; service: Proc }> {
+async function startOurs(dir: string, name: string, vaultUrl: string, body: string, stops: Array<() => Promise<unknown>>, nodeArgs: string[] = []): Promise<{ url: string; envoy: RunningEnvoy; service: Proc }> {
   const cfg = await writeServiceConfig(dir, name, vaultUrl, body);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_')));
-  const service = new Proc('vault-extproc', process.execPath, [CLI, 'serve', '--config', cfg.file, '--log-level', 'warn'], env);
+  const service = new Proc('vault-extproc', process.execPath, [...nodeArgs, CLI, 'serve', '--config', cfg.file, '--log-level', 'warn'], env);
   stops.push(() => service.stop());
   await waitFor(`vault-extproc ${name} ready`, async () => ((await fetch(`http://127.0.0.1:${cfg.admin}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
   const { json, admin } = await bootstrapFor(cfg.file);
@@ -144,8 +150,13 @@ async function expectSameToken(url: string, init: RequestInit, what: string): Pr
 
 export async function measurePeers(opts: {
   dir: string; concurrency: number[]; seconds: number; rounds: (c: number) => number; log: (msg: string) => void;
+  /** The rows to load (default: all). */
+  rows?: readonly PeerScenario[];
+  /** A directory for a CPU profile of the vault-extproc serving VC, VDL and VDT (written when it stops). */
+  profileDir?: string;
 }): Promise<PeerResults> {
   const stops: Array<() => Promise<unknown>> = [];
+  const rows = opts.rows ?? PEER_SCENARIOS;
   try {
     // The real Vault 1.15.6 of the test suites (a no-op when built; `npm run vault:real`).
     const built = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'vault-real.mjs'), 'build', '--quiet']);
@@ -173,7 +184,8 @@ export async function measurePeers(opts: {
     stops.push(() => proxy.stop());
     // Ours: the same stanzas plus the static cache; and a second service with no cache (the miss path).
     const cached = await startOurs(opts.dir, 'peer-cached', vault.url,
-      `${appRoleAutoAuth(opts.dir, ourWorker)}\napi_proxy { use_auto_auth_token = true }\ncache { cache_static_secrets = true }`, stops);
+      `${appRoleAutoAuth(opts.dir, ourWorker)}\napi_proxy { use_auto_auth_token = true }\ncache { cache_static_secrets = true }`, stops,
+      [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : []), ...(process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])]);
     const uncached = await startOurs(opts.dir, 'peer-uncached', vault.url, `${appRoleAutoAuth(opts.dir, ourWorker)}\napi_proxy { use_auto_auth_token = true }`, stops);
     // Envoy alone in front of Vault, and Envoy answering by itself.
     const plainCfg = await writeServiceConfig(opts.dir, 'peer-plain', vault.url, '');
@@ -250,13 +262,13 @@ export async function measurePeers(opts: {
       }, 10_000, 100);
     }
     for (const t of Object.values(targets)) await t.confirm();
-    for (const [name, t] of Object.entries(targets)) await load(t, 16, 1).then(() => opts.log(`${name} warmed up`));
+    for (const name of rows) await load(targets[name], 16, 1).then(() => opts.log(`${name} warmed up`));
 
     const results: Record<string, Record<number, PeerLoad>> = {};
     for (const c of opts.concurrency) {
-      const runs = new Map<PeerScenario, PeerLoad[]>(PEER_SCENARIOS.map((n) => [n, []]));
+      const runs = new Map<PeerScenario, PeerLoad[]>(rows.map((n) => [n, []]));
       for (let i = 0; i < opts.rounds(c); i++) {
-        for (const name of PEER_SCENARIOS) runs.get(name)!.push(await load(targets[name], c, opts.seconds));
+        for (const name of rows) runs.get(name)!.push(await load(targets[name], c, opts.seconds));
       }
       for (const [name, r] of runs) {
         const median = [...r].sort((a, b) => a.rps - b.rps)[r.length >> 1]!;
@@ -265,7 +277,7 @@ export async function measurePeers(opts: {
       }
     }
     // Still hits after the load (nothing was evicted or expired meanwhile).
-    for (const name of ['VC', 'VDL', 'VDT', 'VPL', 'VPT'] as const) await targets[name].confirm();
+    for (const name of ['VC', 'VDL', 'VDT', 'VPL', 'VPT'] as const) if (rows.includes(name)) await targets[name].confirm();
 
     const ratio = (a: PeerLoad, b: PeerLoad): number => {
       if (!a.rounds || !b.rounds || a.rounds.length !== b.rounds.length) return Number((a.rps / b.rps).toFixed(3));
@@ -277,10 +289,11 @@ export async function measurePeers(opts: {
       ['VC/VP', 'VC', 'VP'], ['VC/VE', 'VC', 'VE'], ['VC/V', 'VC', 'V'], ['VC/DR', 'VC', 'DR'], ['VM/VP', 'VM', 'VP'],
       ['VDL/VPL', 'VDL', 'VPL'], ['VDT/VPT', 'VDT', 'VPT'],
     ] as const) {
+      if (!results[a] || !results[b]) continue;
       ratios[name] = Object.fromEntries(opts.concurrency.map((c) => [c, ratio(results[a]![c]!, results[b]![c]!)]));
     }
     const cpuPer1k: PeerResults['cpuPer1k'] = {};
-    for (const name of PEER_SCENARIOS) {
+    for (const name of rows) {
       cpuPer1k[name] = Object.fromEntries(opts.concurrency.map((c) => {
         const cpu = results[name]![c]!.cpuMsPer1k;
         const proxyMs = (cpu['envoy'] ?? 0) + (cpu['vault-extproc'] ?? 0) + (cpu['vault-proxy'] ?? 0);
@@ -301,7 +314,7 @@ export function peerTable(p: PeerResults, concurrency: number[], seconds: number
     '',
     `| scenario | conc. | req/s (${seconds} s runs) | p50 ms | p99 ms | CPU-ms / 1k req by process | total | errors |`,
     '|---|---|---|---|---|---|---|---|',
-    ...PEER_SCENARIOS.flatMap((s) => concurrency.map((c) => {
+    ...PEER_SCENARIOS.filter((s) => p.results[s]).flatMap((s) => concurrency.filter((c) => p.results[s]![c]).map((c) => {
       const r = p.results[s]![c]!;
       return `| ${s} | ${c} | ${r.rps} | ${r.p50} | ${r.p99} | ${cpu(r)} | ${r.cpuMsPer1k['total']} | ${r.non2xx + r.errors} |`;
     })),

@@ -21,7 +21,7 @@
  * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
  */
 import autocannon from 'autocannon';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replayableHeaders } from '../src/cache/entry.js';
@@ -32,7 +32,8 @@ import { freePort, waitFor } from '../test/support/ports.js';
 import { Proc, run } from '../test/support/process.js';
 import { startVaultSim, type VaultSim } from '../test/support/vault-sim/index.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
-import { measurePeers, peerTable } from './peers.js';
+import { measurePeers, PEER_SCENARIOS, peerTable, type PeerScenario } from './peers.js';
+import { summariseProfile } from './profile-summary.js';
 
 const CONCURRENCY = [1, 16, 64];
 /**
@@ -272,8 +273,16 @@ path "database/creds/*" { capabilities = ["read"] }`);
   const measurePeerRows = (): ReturnType<typeof measurePeers> => measurePeers({ dir, concurrency: CONCURRENCY, seconds: SECONDS, rounds: (c) => (c === 64 ? 3 : 1), log });
   if (ONLY === 'peers') {
     await sim.close();
-    const peers = await measurePeerRows();
-    process.stdout.write(`${JSON.stringify(peers, null, 2)}\n${peerTable(peers, CONCURRENCY, SECONDS).join('\n')}\n`);
+    // BENCH_PEER_ROWS / BENCH_PEER_CONC / BENCH_PROFILE: a part of the peer rows, or a profile of ours under one (bench/peers.ts).
+    const rows = process.env['BENCH_PEER_ROWS']?.split(',').map((r) => r.trim()) as PeerScenario[] | undefined;
+    const unknown = rows?.filter((r) => !(PEER_SCENARIOS as readonly string[]).includes(r)) ?? [];
+    if (unknown.length) throw new Error(`BENCH_PEER_ROWS: unknown rows ${unknown.join(',')} (${PEER_SCENARIOS.join(',')})`);
+    const concurrency = process.env['BENCH_PEER_CONC']?.split(',').map(Number) ?? CONCURRENCY;
+    const profileDir = process.env['BENCH_PROFILE'] === '1' ? join(REPO_ROOT, 'bench', 'results', 'profile', 'peers') : undefined;
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    const peers = await measurePeers({ dir, concurrency, seconds: SECONDS, rounds: (c) => (c === 64 ? 3 : 1), log, ...(rows ? { rows } : {}), ...(profileDir ? { profileDir } : {}) });
+    process.stdout.write(`${JSON.stringify(peers, null, 2)}\n${peerTable(peers, concurrency, SECONDS).join('\n')}\n`);
+    if (profileDir) process.stdout.write(`\nvault-extproc (VC, VDL, VDT) over the last ${SECONDS} s of load:\n${summariseProfile(profileDir, SECONDS)}\n`);
     return;
   }
   if (ONLY === 'memory') {
@@ -452,43 +461,3 @@ main().then(() => process.exit(0), (err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });
-
-/**
- * Self time of a .cpuprofile by where the code lives: ours, grpc-js, other node_modules, Node, GC.
- * Only samples of the last `windowSeconds` before the profile's last busy sample count: the load,
- * without start-up (module loading, compiling) or shutdown.
- */
-function summariseProfile(dirPath: string, windowSeconds: number): string {
-  const file = readdirSync(dirPath).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`no .cpuprofile in ${dirPath}`);
-  const prof = JSON.parse(readFileSync(join(dirPath, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
-    samples: number[]; timeDeltas: number[];
-  };
-  const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
-  const idle = (id: number): boolean => nodes.get(id)?.callFrame.functionName === '(idle)';
-  const times: number[] = [];
-  let t = 0;
-  for (const d of prof.timeDeltas) times.push((t += d));
-  let last = times.length - 1;
-  while (last > 0 && idle(prof.samples[last]!)) last--;
-  const from = times[last]! - windowSeconds * 1e6;
-  const byGroup = new Map<string, number>();
-  const byFn = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i <= last; i++) {
-    if (times[i]! < from || idle(prof.samples[i]!)) continue;
-    const { url, functionName } = nodes.get(prof.samples[i]!)!.callFrame;
-    const group = functionName === '(garbage collector)' ? 'GC'
-      : url.includes('@grpc/grpc-js') ? 'grpc-js' : url.includes('protobufjs') ? 'protobufjs' : url.includes('node_modules') ? 'other node_modules'
-        : url.startsWith('node:') ? 'Node internals (http2, streams, timers…)' : url === '' ? '(program/native)' : 'vault-extproc (or the floor server)';
-    byGroup.set(group, (byGroup.get(group) ?? 0) + 1);
-    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src|bench)\//, '$1/')}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + 1);
-    total++;
-  }
-  const pct = (h: number): string => `${((100 * h) / total).toFixed(1)} %`;
-  const groups = [...byGroup].sort((a, b) => b[1] - a[1]).map(([g, h]) => `  ${g}: ${pct(h)}`);
-  const fns = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([f, h]) => `  ${pct(h)}  ${f}`);
-  return `busy samples by origin (${total}):\n${groups.join('\n')}\ntop functions by self time:\n${fns.join('\n')}`;
-}
