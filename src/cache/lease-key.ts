@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { bodyFields } from '../vault/request.js';
 
 /**
@@ -25,7 +25,8 @@ export interface LeaseRequest {
 export function leaseKey(req: LeaseRequest): string | undefined {
   const body = canonicalBody(req.body, req.contentType);
   if (body === undefined) return undefined;
-  const params = [...req.query].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
+  // Sorted pairs (a copy: the request's own order is kept); none or one needs no sort.
+  const params = req.query.length < 2 ? req.query : [...req.query].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
   const parts = [
     req.method,
     `${req.namespace}${req.rel}`,
@@ -33,7 +34,8 @@ export function leaseKey(req: LeaseRequest): string | undefined {
     body,
     req.tokenHash ?? '',
   ];
-  return createHash('sha256').update(parts.join('\n')).digest('base64url');
+  // One-shot SHA-256 (the same digest as createHash, without a Hash object per request).
+  return hash('sha256', parts.join('\n'), 'base64url');
 }
 
 /**
@@ -46,10 +48,18 @@ export function canonicalBody(body: Buffer | undefined, contentType?: string): s
   return fields === undefined ? undefined : JSON.stringify(sortKeys(fields));
 }
 
+/**
+ * The value with every object's keys in sorted order. A null-prototype object takes every key as
+ * an own property (`__proto__` included, as JSON.parse and Object.fromEntries make it), and
+ * JSON.stringify writes it as it would the same keys in a plain object.
+ */
 function sortKeys(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-  }
-  return v;
+  const keys = Object.keys(v);
+  if (keys.length === 0) return v;
+  keys.sort();
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of keys) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  return out;
 }

@@ -153,6 +153,8 @@ export function goParseQuery(raw: string): { pairs: Array<[string, string]>; ok:
 /** Go's net/http cleanPath: what ServeMux redirects a request to when the path differs from it. */
 export function cleanPath(p: string): string {
   if (p === '') return '/';
+  // Already clean: rooted, no empty segment (`//`), no `.` or `..` segment (each starts `/.`).
+  if (p.charCodeAt(0) === 47 /* / */ && !p.includes('//') && !p.includes('/.')) return p;
   if (p[0] !== '/') p = `/${p}`;
   const out: string[] = [];
   for (const seg of p.split('/')) {
