@@ -1,5 +1,5 @@
 import type { RequestDecision } from './decisions.js';
-import type { HeaderValueOption, ProcessingResponse } from './envoy-types.js';
+import type { HeaderMutation, HeaderValueOption, ProcessingMode, ProcessingResponse } from './envoy-types.js';
 
 /** Header values go in raw_value only: Envoy ≥1.32 ignores `value`, and both set is rejected. */
 function headerOptions(headers: Record<string, string>, bytesOf: (value: string) => Buffer = latin1): HeaderValueOption[] {
@@ -64,25 +64,29 @@ function immediate(decision: Extract<RequestDecision, { kind: 'respond' }>): Pro
 /** Builds the reply to a request_headers message. */
 export function requestHeadersReply(decision: RequestDecision, bodies: BodyModes = {}): ProcessingResponse {
   if (decision.kind === 'respond') return immediate(decision);
-  const mutation = {
-    ...(Object.keys(decision.setHeaders).length || decision.appendHeaders?.length
-      ? { set_headers: [...headerOptions(decision.setHeaders), ...appendedOptions(decision.appendHeaders)] }
-      : {}),
-    ...(decision.removeHeaders.length ? { remove_headers: decision.removeHeaders } : {}),
-  };
-  return {
-    request_headers: Object.keys(mutation).length ? { response: { header_mutation: mutation } } : {},
-    // Bodies only when needed: the request body for keys and revocations, the response body
-    // when it may be recorded (if it fits) or must be cleaned of the auto-auth token (always whole).
-    ...(bodies.requestBody || decision.sanitizeResponse || bodies.responseBody
-      ? {
-          mode_override: {
-            ...(bodies.requestBody ? { request_body_mode: bodies.requestBody === 'if-small' ? 'BUFFERED_PARTIAL' as const : 'BUFFERED' as const } : {}),
-            ...(decision.sanitizeResponse ? { response_body_mode: 'BUFFERED' as const } : bodies.responseBody ? { response_body_mode: 'BUFFERED_PARTIAL' as const } : {}),
-          },
-        }
-      : {}),
-  };
+  // Built field by field (no spreads of conditional objects: this runs for every request).
+  const mutation: HeaderMutation = {};
+  let mutated = false;
+  const set = headerOptions(decision.setHeaders);
+  if (set.length || decision.appendHeaders?.length) {
+    mutation.set_headers = decision.appendHeaders?.length ? [...set, ...appendedOptions(decision.appendHeaders)] : set;
+    mutated = true;
+  }
+  if (decision.removeHeaders.length) {
+    mutation.remove_headers = decision.removeHeaders;
+    mutated = true;
+  }
+  const reply: Extract<ProcessingResponse, { request_headers: unknown }> = { request_headers: mutated ? { response: { header_mutation: mutation } } : {} };
+  // Bodies only when needed: the request body for keys and revocations, the response body
+  // when it may be recorded (if it fits) or must be cleaned of the auto-auth token (always whole).
+  if (bodies.requestBody || decision.sanitizeResponse || bodies.responseBody) {
+    const mode: ProcessingMode = {};
+    if (bodies.requestBody) mode.request_body_mode = bodies.requestBody === 'if-small' ? 'BUFFERED_PARTIAL' : 'BUFFERED';
+    if (decision.sanitizeResponse) mode.response_body_mode = 'BUFFERED';
+    else if (bodies.responseBody) mode.response_body_mode = 'BUFFERED_PARTIAL';
+    reply.mode_override = mode;
+  }
+  return reply;
 }
 
 /** The reply to a request_body message: continue, or answer the request here (a hit, a local endpoint). */

@@ -174,8 +174,9 @@ export function cleanPath(p: string): string {
 export function bodyFields(body: Buffer | undefined, contentType: string | undefined): Record<string, unknown> | undefined {
   if (!body || body.length === 0) return {};
   const text = body.toString('utf8');
-  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  const head = text.trimStart();
+  const media = contentType === undefined ? '' : contentType.split(';')[0]!.trim().toLowerCase();
+  // How the body starts matters only for a form content type (a JSON body is read as JSON whatever it says).
+  const head = media === 'application/x-www-form-urlencoded' ? text.trimStart() : '';
   if (media === 'application/x-www-form-urlencoded' && !head.startsWith('{') && !head.startsWith('[')) {
     const { pairs, ok } = goParseQuery(text);
     if (!ok) return undefined;
