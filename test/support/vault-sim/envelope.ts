@@ -1,4 +1,5 @@
 // Response bodies and headers exactly as Vault's HTTP layer writes them.
+import { JsonNumber, stringifyKeepingNumbers } from './kv-json.js';
 import type { AuthInfo, LogicalResponse } from './types.js';
 
 export interface Reply {
@@ -10,7 +11,7 @@ export interface Reply {
 
 /** Go's json.Marshal: HTML-sensitive characters escaped, no trailing newline. */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value)
+  return stringifyKeepingNumbers(value)
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
@@ -21,6 +22,7 @@ export function goJson(value: unknown): string {
 /** Go marshals maps with sorted keys; backend data is always a map. */
 export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value instanceof JsonNumber) return value;
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, sortKeysDeep(obj[k])]));

@@ -1,5 +1,6 @@
 // KV version 1 (passthrough.go): flat maps, no versions. Writes and deletes emit events.
 import { kvEvent } from './events.js';
+import { cloneKv, dataKeepingNumbers, plainNumber } from './kv-json.js';
 import { backendOf } from './router.js';
 import { parseDurationSeconds, SYSTEM_DEFAULT_TTL_SECONDS } from './time.js';
 import { fail, nothing, respond, type Backend, type Call, type Outcome } from './types.js';
@@ -25,7 +26,7 @@ export function listPrefix(path: string): string {
 /** KV v1 read TTL: the `ttl` (or `lease`) field when it parses, else the mount default (as tuned). */
 function leaseSeconds(call: Call, data: Record<string, unknown>): number {
   const mountDefault = call.mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_TTL_SECONDS;
-  const rawTtl = data['ttl'] ?? data['lease'];
+  const rawTtl = plainNumber(data['ttl'] ?? data['lease']);
   if (rawTtl === undefined) return mountDefault;
   try {
     return Math.floor(parseDurationSeconds(rawTtl));
@@ -49,7 +50,7 @@ export function kvV1Backend(): Backend {
     const stored = store.get(keyOf(call));
     if (!stored) return nothing();
     return respond({
-      data: structuredClone(stored),
+      data: cloneKv(stored),
       secret: { leaseId: '', renewable: false, ttlSeconds: leaseSeconds(call, stored) },
     });
   };
@@ -58,7 +59,7 @@ export function kvV1Backend(): Backend {
     const key = keyOf(call);
     if (key === '') return fail(400, 'missing path');
     if (Object.keys(call.req.data).length === 0) return fail(400, 'missing data fields');
-    store.set(key, structuredClone(call.req.data));
+    store.set(key, cloneKv(dataKeepingNumbers(call.req.data)));
     kvEvent(call, 'write', key, key);
     return nothing();
   };

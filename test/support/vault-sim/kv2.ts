@@ -4,6 +4,7 @@ import { envelopeOf, goJson } from './envelope.js';
 import { kvEvent, versionsMetadata } from './events.js';
 import { boolField, durationField, hasField, intField, mapField, stringListField, stringMapField } from './fields.js';
 import { listPrefix, listUnder } from './kv1.js';
+import { plainNumbers } from './kv-json.js';
 import { Kv2Store, mergePatch, versionMetadata, type KeyState } from './kv2-store.js';
 import { backendOf } from './router.js';
 import { goDuration } from './time.js';
@@ -59,7 +60,7 @@ export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string
   const store = new Kv2Store(now);
   for (const [key, data] of upgradedFrom ?? []) {
     const meta = store.meta(key, true) as KeyState;
-    store.addVersion(meta, structuredClone(data));
+    store.addVersion(meta, plainNumbers(data)); // v2 keeps no number texts: they went through float64
     meta.oldestVersion = 1; // the upgrade adds it with a max_versions of 1, which prunes up to it
   }
   const keyOf = (call: Call): string => call.params['path'] ?? '';

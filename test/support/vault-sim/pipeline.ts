@@ -18,6 +18,7 @@ import type { TokenEntry } from './tokens.js';
 import { multiError, type Call, type Operation, type Outcome, type SimRequest } from './types.js';
 import { checkWrappingToken, WRAPPING_PATHS } from './wrapping.js';
 import { namespacedPath } from './consistency.js';
+import { attachNumberTexts } from './kv-json.js';
 
 export interface HttpInput {
   readonly method: string;
@@ -71,6 +72,7 @@ function parseBody(input: HttpInput): Parsed<Record<string, unknown>> {
     const parsed: unknown = JSON.parse(input.body);
     if (parsed === null) return { ok: {} };
     if (typeof parsed !== 'object' || Array.isArray(parsed)) return { reply: errorReply(400, 'error parsing JSON') };
+    attachNumberTexts(parsed, input.body); // Vault's UseNumber: the KV backends keep number texts
     return { ok: parsed as Record<string, unknown> };
   } catch {
     return { reply: errorReply(400, 'error parsing JSON') };
