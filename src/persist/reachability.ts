@@ -70,14 +70,15 @@ export class VaultReachability {
  * `timeoutMs` (unreachable) or gives none (sealed, uninitialised). The persistent store is bound to it.
  */
 export async function vaultClusterId(vault: VaultConfig, timeoutMs: number): Promise<string | undefined> {
-  const client = new VaultClient({ ...vault, numRetries: -1 }, timeoutMs);
+  let client: VaultClient | undefined;
   try {
+    client = new VaultClient({ ...vault, numRetries: -1 }, timeoutMs);
     const reply = await client.send<never>({ method: 'GET', path: 'sys/health?standbyok=true&perfstandbyok=true', timeoutMs, retry: false });
     const id = (reply.body as { cluster_id?: unknown } | undefined)?.cluster_id;
     return typeof id === 'string' && id !== '' ? id : undefined;
   } catch {
     return undefined;
   } finally {
-    client.close();
+    client?.close();
   }
 }
