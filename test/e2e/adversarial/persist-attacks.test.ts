@@ -35,10 +35,18 @@ async function get(url: string, path: string, token?: string): Promise<Res> {
 }
 
 /** An HTTP (and websocket upgrade) forwarder in front of a Vault that records every X-Vault-Token it carries. */
-async function recordingProxy(target: string): Promise<{ url: string; tokens: Map<string, Set<string>>; close(): Promise<void> }> {
-  /** token → the paths (without query) it was sent with. */
+interface RecordingProxy {
+  url: string;
+  /** token → the paths (method and path, without query) it was sent with. */
+  tokens: Map<string, Set<string>>;
+  /** Forwards to another Vault from now on (open connections are cut), or refuses every connection (`undefined`: Vault unreachable). */
+  retarget(target: string | undefined): void;
+  close(): Promise<void>;
+}
+
+async function recordingProxy(target: string): Promise<RecordingProxy> {
   const tokens = new Map<string, Set<string>>();
-  const upstream = new URL(target);
+  let upstream: URL | undefined = new URL(target);
   const note = (req: http.IncomingMessage): void => {
     const h = req.headers;
     const path = (req.url ?? '').split('?')[0]!;
@@ -49,6 +57,10 @@ async function recordingProxy(target: string): Promise<{ url: string; tokens: Ma
     if (typeof a === 'string' && a.startsWith('Bearer ')) add(a.slice(7));
   };
   const server = http.createServer((req, res) => {
+    if (!upstream) {
+      req.socket.destroy();
+      return;
+    }
     note(req);
     const fwd = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -65,6 +77,10 @@ async function recordingProxy(target: string): Promise<{ url: string; tokens: Ma
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     tokens,
+    retarget: (t) => {
+      upstream = t === undefined ? undefined : new URL(t);
+      server.closeAllConnections();
+    },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
@@ -204,6 +220,52 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     expect(autoAuthCalls, 'vault-extproc sent Vault A\'s auto-auth token to Vault B').to.deep.equal([]);
     expect(byUs, 'vault-extproc sent Vault A\'s client token to Vault B').to.deep.equal([]);
     expect(hits.map((h) => h.status), 'HITs for a token Vault B refuses').to.deep.equal([]);
+  });
+
+  it('the same address, another Vault behind it, after an OFFLINE start: once Vault B answers, no token of Vault A\'s is sent to it and none gets a HIT', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
+    const persistDir = join(shared, 'persist');
+    const keyFile = newKeyFile(shared);
+    await vaultApi(vault, 'POST', 'secret/data/app/same-address', { data: { v: 'from-vault-a' } });
+    const token = await readerToken(vault);
+    // vault-extproc and Envoy reach "Vault" at one address: a forwarder, first to Vault A.
+    const proxy = await recordingProxy(vault.serviceUrl);
+    closers.unshift(() => proxy.close());
+    const vaultB = await startBackend(kind);
+    closers.push(() => vaultB.close());
+    await writePolicy(vaultB, 'worker', WORKER);
+    const credsB = await setupAppRole(vaultB, { role: 'persist-atk', policies: ['worker'], tokenTtl: '1h' });
+    let hclCreds = creds;
+    const stack = await startStack({
+      vault: { ...vault, serviceUrl: proxy.url } as Backend,
+      hcl: ({ dir }) => `${appRoleAutoAuth(dir, hclCreds, { sink: true })}\n${persistHcl(persistDir, keyFile)}`,
+    });
+    stacks.push(stack);
+    await cachedHit(stack, '/v1/secret/data/app/same-address', token);
+    const autoAuthA = readFileSync(join(stack.dir, 'token'), 'utf8').trim();
+    await sleep(400);
+    // Stopped; "Vault" unreachable; the address now leads to Vault B (a rebuilt cluster behind the same name).
+    hclCreds = credsB;
+    const restarted = await restart(stack, 'SIGTERM', async () => {
+      writeFileSync(join(stack.dir, 'role_id'), credsB.roleId);
+      writeFileSync(join(stack.dir, 'secret_id'), credsB.secretId);
+      proxy.retarget(undefined);
+    });
+    void restarted;
+    await sleep(1_000); // offline start done
+    proxy.tokens.clear();
+    proxy.retarget(vaultB.serviceUrl);
+    const t0 = Date.now();
+    const truth = await get(vaultB.url, '/v1/secret/data/app/same-address', token);
+    expect(truth.status, 'Vault B does not know the token').to.equal(403);
+    const hits = await hitTimes(stack, '/v1/secret/data/app/same-address', token, 5_000, t0);
+    await sleep(2_000);
+    const byUs = [...(proxy.tokens.get(token) ?? [])].filter((p) => p !== 'GET /v1/secret/data/app/same-address');
+    const autoAuthCalls = [...(proxy.tokens.get(autoAuthA) ?? [])];
+    process.stdout.write(`      [${kind}] offline start, then Vault B at the same address: ${hits.length} HITs for A's token (last ${hits.at(-1) ?? '-'} ms after B answered); sent to B: A's auto-auth token on [${autoAuthCalls.join(', ')}], A's client token on [${byUs.join(', ')}]\n`);
+    expect(autoAuthCalls, 'vault-extproc sent Vault A\'s auto-auth token to Vault B').to.deep.equal([]);
+    expect(byUs, 'vault-extproc sent Vault A\'s client token to Vault B').to.deep.equal([]);
+    expect(hits, 'HITs for a token Vault B refuses, after B answered').to.deep.equal([]);
   });
 
   it('a token revoked directly in Vault while vault-extproc was down (SIGKILL): after the restart with Vault up, its HITs end within 3 s (the worker looks it up again)', async () => {
