@@ -11,10 +11,13 @@ import { agentOracle, closeOracle, FAIL_CASES, RENDER_CASES, RUN_OPTS, type Orac
 // - against that same real Vault: the golden comparison;
 // - against the simulator seeded with the same data: the simulator's conformance (a difference
 //   there, where the real-Vault comparison matches, is a simulator bug).
-// A template that must render: the same bytes and file mode in both (pkiCert and pki/issue: the
-// freshly issued PEM bodies and serial numbers normalised, what the certificates say compared
-// instead, and the CA byte for byte). A template that must fail: both exit non-zero, write no file,
-// and print the same Go template error (line, column, node, message; the template's name aside).
+// A template that must render: the same bytes and file mode in both. The only values normalised
+// are those Vault issues fresh each time, named per case in cases.ts: PEM bodies and serial numbers
+// (pkiCert, pki/issue; what the certificates say is compared instead, and the CA byte for byte),
+// a lease id's random part and a 1 h lease's lease_duration (Vault answers 3600 or 3599).
+// A template that must fail: both exit non-zero, write no file, and print the same Go template
+// error (line, column, node, message with consul-template's [redacted]; the template's name aside).
+// Intended differences are listed in INTENDED with the reason, and what we do instead is asserted.
 
 /**
  * Intended differences from Vault Agent: case name → the reason, and what vault-extproc does
