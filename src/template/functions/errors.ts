@@ -54,13 +54,18 @@ export function goReplace(s: string, pairs: readonly (readonly [string, string])
  * read, replaced by "[redacted]". One addition (an intended difference, only where Vault Agent would
  * log a secret value): a KV v2 secret's values sit one level down, in `.Data.data`, which
  * consul-template prints whole as `map[…]` only; each of them (but an empty one) is redacted too.
+ * `keepEmpty: false` (errors that are not consul-template's: a write, a source file) skips empty values.
  */
-export function redactSecretValues(ctx: RenderContext, message: string): string {
+export function redactSecretValues(ctx: RenderContext, message: string, opts: { keepEmpty?: boolean } = {}): string {
   const pairs: [string, string][] = [];
   const kv2Values: [string, string][] = [];
   for (const secret of secretsReadWith(ctx)) {
     const data = secret.Data ?? {};
-    for (const k of Object.keys(data).sort()) pairs.push([sprintV(data[k]), '[redacted]']);
+    for (const k of Object.keys(data).sort()) {
+      const text = sprintV(data[k]);
+      // consul-template's replacer with "" inserts [redacted] between every character; kept for its own error texts.
+      if (text !== '' || opts.keepEmpty !== false) pairs.push([text, '[redacted]']);
+    }
     const inner = data['data'];
     if (isPlainObject(inner) && data['metadata'] !== undefined) {
       for (const k of Object.keys(inner).sort()) {

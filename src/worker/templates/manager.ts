@@ -249,5 +249,5 @@ export class TemplateManager {
  */
 export function renderErrorText(ctx: RenderContext, err: unknown): string {
   if (err instanceof TemplateError) return err.kind === 'parse' ? consulTemplateParseError(err.message) : consulTemplateExecuteError(ctx, err.message);
-  return redactSecretValues(ctx, errorMessage(err));
+  return redactSecretValues(ctx, errorMessage(err), { keepEmpty: false });
 }

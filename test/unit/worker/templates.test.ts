@@ -320,6 +320,18 @@ describe('worker: templates', () => {
       expect(first(3)).to.match(/^parse: template: :1: missing value for if$/);
     });
 
+    it('an error that is not the template\'s (a write) is redacted too, an empty secret value left alone', async () => {
+      const lines: string[] = [];
+      const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+      io.answers.set('sys/internal/ui/mounts/kv1/w', () => ({ status: 200, text: JSON.stringify({ data: { path: 'kv1/', type: 'kv', options: { version: '1' } } }) }));
+      io.answers.set('kv1/w', () => ({ status: 200, text: JSON.stringify({ request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data: { empty: '', v: 'TOPSECRET-dir' } }) }));
+      start([{ contents: '{{ with secret "kv1/w" }}{{ .Data.v }}{{ end }}', destination: join(dir, 'TOPSECRET-dir', 'out.txt'), createDestDirs: false }], { log });
+      await waitFor('the write failed', () => (lines.some((l) => l.includes('"err"')) ? true : undefined), 5_000, 10);
+      expect(lines.join('')).to.not.include('TOPSECRET-dir"');
+      const err = lines.map((l) => JSON.parse(l) as { err?: string }).find((l) => l.err !== undefined)!.err;
+      expect(err).to.equal(`failed writing file: parent directory ${join(dir, '[redacted]')} does not exist (create_dest_dirs is false)`);
+    });
+
     it('error_on_missing_key = false is consul-template\'s missingkey=zero: a missing key prints <no value>, a field of it fails as in Vault Agent', async () => {
       const lines: string[] = [];
       const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
