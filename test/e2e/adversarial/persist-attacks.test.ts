@@ -134,6 +134,12 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     return keyFile;
   }
 
+  /** No log line of any vault-extproc run of this suite holds one of these tokens (booleans: a failure prints none). */
+  function expectNoTokenLogged(tokens: string[]): void {
+    const texts = [...stacks.map((st) => st.service.text), ...procs.map((p) => p.text)];
+    for (const t of tokens) expect(texts.some((x) => x.includes(t)), 'a token in a vault-extproc log').to.equal(false);
+  }
+
   async function readerToken(v: Backend): Promise<string> {
     return (await vaultApi(v, 'POST', 'auth/token/create', { policies: ['reader'], ttl: '1h' })).json.auth.client_token as string;
   }
@@ -220,6 +226,7 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     expect(autoAuthCalls, 'vault-extproc sent Vault A\'s auto-auth token to Vault B').to.deep.equal([]);
     expect(byUs, 'vault-extproc sent Vault A\'s client token to Vault B').to.deep.equal([]);
     expect(hits.map((h) => h.status), 'HITs for a token Vault B refuses').to.deep.equal([]);
+    expectNoTokenLogged([token, autoAuthA, readFileSync(join(stackB.dir, 'token'), 'utf8').trim()]);
   });
 
   it('the same address, another Vault behind it, after an OFFLINE start: once Vault B answers, no token of Vault A\'s is sent to it and none gets a HIT', async () => {
@@ -266,6 +273,7 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     expect(autoAuthCalls, 'vault-extproc sent Vault A\'s auto-auth token to Vault B').to.deep.equal([]);
     expect(byUs, 'vault-extproc sent Vault A\'s client token to Vault B').to.deep.equal([]);
     expect(hits, 'HITs for a token Vault B refuses, after B answered').to.deep.equal([]);
+    expectNoTokenLogged([token, autoAuthA]);
   });
 
   it('a token revoked directly in Vault while vault-extproc was down (SIGKILL): after the restart with Vault up, its HITs end within 3 s (the worker looks it up again)', async () => {
@@ -282,6 +290,7 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     const hits = await hitTimes(stack, '/v1/secret/data/app/revoked', token, 5_000, t0);
     process.stdout.write(`      [${kind}] revoked while down: ${hits.length} HITs after the restart, the last ${hits.at(-1) ?? '-'} ms after /healthz\n`);
     expect(hits.filter((t) => t > 3_000), 'HITs later than 3 s after the restart').to.deep.equal([]);
+    expectNoTokenLogged([token]);
   });
 
   it('a token that expired while vault-extproc was down gets no HIT after an offline restart, not even a stale one (serve_stale, 1 h interval)', async () => {
@@ -312,6 +321,7 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     // Vault itself: the expired token is refused.
     await vault.start();
     expect((await get(vault.url, '/v1/secret/data/app/expiring', token)).status).to.equal(403);
+    expectNoTokenLogged([token, longLived]);
   });
 
   it('rollback: an older copy of the store (a grant since revoked through Envoy) restarted with Vault unreachable is bounded by that grant\'s own end (capability interval 4 s, max_stale 0)', async () => {
@@ -356,5 +366,6 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     await sleep(1_000);
     const back = await get(stack.url, '/v1/secret/data/app/rollback', token);
     expect([back.status, back.cache]).to.deep.equal([403, null]);
+    expectNoTokenLogged([token]);
   });
 });
