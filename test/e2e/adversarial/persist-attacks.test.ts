@@ -324,6 +324,27 @@ forEachBackend('adversarial: the persistent cache', function (kind) {
     expectNoTokenLogged([token, longLived]);
   });
 
+  it('a revocation through Envoy survives a crash: revoke-self, then SIGKILL within flush_interval (5 s), restarted with Vault unreachable — the revoked token gets no HIT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
+    await vaultApi(vault, 'POST', 'secret/data/app/crash-revoke', { data: { v: 'crash-revoke' } });
+    const token = await readerToken(vault);
+    const stack = await startStack({
+      vault,
+      hcl: ({ dir: d }) => `${appRoleAutoAuth(d, creds)}\n${persistHcl(join(dir, 'persist'), newKeyFile(dir), 'static_secret_token_capability_refresh_interval = "1h"').replace('readiness = "cache"', 'readiness = "cache"\n    flush_interval = "5s"')}`,
+    });
+    stacks.push(stack);
+    await cachedHit(stack, '/v1/secret/data/app/crash-revoke', token);
+    await sleep(5_500); // the grant is on disk
+    const rev = await fetch(`${stack.url}/v1/auth/token/revoke-self`, { method: 'POST', headers: { 'x-vault-token': token } });
+    expect(rev.status).to.equal(204);
+    expect((await get(stack.url, '/v1/secret/data/app/crash-revoke', token)).cache, 'revoked through Envoy: no HIT at once').to.not.equal('HIT');
+    await restart(stack, 'SIGKILL', () => vault.stop());
+    const hits = await hitTimes(stack, '/v1/secret/data/app/crash-revoke', token, 2_000, Date.now());
+    process.stdout.write(`      [${kind}] revoked through Envoy, SIGKILL within flush_interval, offline restart: ${hits.length} HITs for the revoked token\n`);
+    expect(hits, 'HITs for a token revoked through Envoy before the crash').to.deep.equal([]);
+    expectNoTokenLogged([token]);
+  });
+
   it('rollback: an older copy of the store (a grant since revoked through Envoy) restarted with Vault unreachable is bounded by that grant\'s own end (capability interval 4 s, max_stale 0)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vxp-persist-atk-'));
     const persistDir = join(dir, 'persist');
