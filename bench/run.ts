@@ -19,6 +19,9 @@
  * latest.json. BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
  * secrets) and prints it without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
  * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
+ * With BENCH_ONLY=peers: BENCH_PEER_ROWS=VDL,VC and BENCH_PEER_CONC=64 narrow the run, and
+ * BENCH_PROFILE=1 profiles the vault-extproc behind VC/VDL/VDT (bench/peers.ts). bench/lease-hit-micro.ts
+ * measures the CPU of our own per-hit work (decode, step, encode) without the transport.
  */
 import autocannon from 'autocannon';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
