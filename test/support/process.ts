@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/**
+ * Every child a test started and that still runs. When the test process exits (mocha's `exit`), they
+ * are killed: a suite that forgot to stop one (the reporter names them) must not leave it running
+ * after the run, where it would hold ports and CPU.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 /** A child process whose combined output is kept for assertions and for failure reports. */
 export class Proc {
   readonly output: string[] = [];
@@ -13,7 +23,11 @@ export class Proc {
     };
     this.child.stdout!.on('data', collect);
     this.child.stderr!.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    running.add(this.child);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+      running.delete(this.child);
+      resolve(code);
+    }));
   }
 
   get pid(): number | undefined {
