@@ -167,8 +167,17 @@ export class Caches {
     for (const msg of recheckMessages(this.restoredAwaiting)) this.toWorker(msg);
   }
 
-  /** Applies a stream effect that concerns the caches; returns false for the others. */
+  /**
+   * Applies a stream effect that concerns the caches; returns false for the others. What it took
+   * away (a revocation, a cache-clear, an eviction) is on disk before the answer goes out.
+   */
   onEffect(effect: StreamEffect): boolean {
+    const mine = this.applyEffect(effect);
+    this.persist?.flushUrgent();
+    return mine;
+  }
+
+  private applyEffect(effect: StreamEffect): boolean {
     switch (effect.type) {
       case 'inflight-begin':
         this.inflight.begin(effect.key);

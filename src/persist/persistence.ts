@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
+import { decodeEntry } from '../cache/entry.js';
 import type { LeaseEntry } from '../cache/lease-cache.js';
 import type { CacheStore } from '../cache/store.js';
 import { loadPersistKey, type PersistConfig } from '../config/persist.js';
@@ -77,8 +78,14 @@ type WireAuto = [token: string, leaseDurationSeconds: number, renewable: boolean
 type WireMeta = [address: string, clusterId: string | null];
 
 /**
- * The cache's persistence (src/config/persist.ts for the options). Changes are collected as they
- * happen and written every `flushMs` in one LMDB transaction; at start the store is loaded once.
+ * The cache's persistence (src/config/persist.ts for the options). Changes that add access (a new
+ * answer, a token that proved access, a lease recorded) are collected as they happen and written
+ * every `flushMs` in one LMDB transaction. Changes that remove access (a token forgotten or revoked,
+ * every grant expired, an entry evicted or narrowed, a lease gone, a cache-clear) are written
+ * synchronously — with whatever else is pending — before the caller's answer goes out
+ * (`flushUrgent`, called by Caches after each stream effect), and at the latest at the end of the
+ * current event-loop turn (a microtask), so a crash right after cannot bring the access back.
+ * At start the store is loaded once.
  */
 export class Persistence {
   private store: SealedStore | undefined;
@@ -90,6 +97,8 @@ export class Persistence {
   private readonly dirtyLeases = new Map<string, WireLease | null>();
   private dirtyAuto: WireAuto | null | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** A change that removes access is pending: written synchronously (flushUrgent), never on the timer only. */
+  private urgentPending = false;
   private hooks: PersistHooks | undefined;
   private active = true;
   private vault: VaultIdentity | undefined;
@@ -218,22 +227,27 @@ export class Persistence {
 
   /** The static cache's store, with every change written through to the persistent store. */
   wrapStaticStore(inner: CacheStore): CacheStore {
-    const dirty = (path: string, bytes: Buffer | null): void => {
+    const dirty = (path: string, bytes: Buffer | null, removesAccess: boolean): void => {
       if (!this.active) return;
       this.dirtyStatic.set(path, bytes);
-      this.schedule();
+      if (removesAccess) this.urgent();
+      else this.schedule();
     };
-    inner.onBudgetEviction?.((path) => dirty(path, null));
+    // The memory budget, not Vault, let the entry go: its access was never taken away.
+    inner.onBudgetEviction?.((path) => dirty(path, null, false));
     return {
       get: (key) => inner.get(key),
       set: (key, value) => {
+        const old = inner.get(key);
+        const oldCopy = old ? Buffer.from(old) : undefined;
         inner.set(key, value);
         // Too big to keep: the memory store dropped it (and the old value) at once.
-        dirty(key, inner.size > 0 && inner.get(key) ? Buffer.from(value) : null);
+        const kept = inner.size > 0 && inner.get(key) ? Buffer.from(value) : null;
+        dirty(key, kept, oldCopy !== undefined && (kept === null || narrows(key, oldCopy, kept)));
       },
       delete: (key) => {
         const had = inner.delete(key);
-        if (had) dirty(key, null);
+        if (had) dirty(key, null, true);
         return had;
       },
       keys: () => inner.keys(),
@@ -250,21 +264,27 @@ export class Persistence {
     this.tokenChanged(tokenHash);
   }
 
-  /** A token's grant changed (confirmed, looked up, revoked): written at the next flush. */
+  /**
+   * A token's grant changed (confirmed, looked up, revoked): a grant that goes on is written at the
+   * next flush; one that is gone (expireAll, a revocation) is removed synchronously.
+   */
   tokenChanged(tokenHash: string): void {
     if (!this.active || !this.rawTokens.has(tokenHash)) return;
     this.dirtyTokens.add(tokenHash);
-    this.schedule();
+    if (this.hooks?.grantOf(tokenHash) === undefined) this.urgent();
+    else this.schedule();
   }
 
+  /** Every grant changed (expireAll after a revocation through Envoy): the ended ones leave the disk at once. */
   allTokensChanged(): void {
     for (const h of this.rawTokens.keys()) this.tokenChanged(h);
   }
 
+  /** A token Vault no longer honours (revoked, refused, cleared): its record is removed synchronously. */
   tokenForgotten(tokenHash: string): void {
     if (!this.active || !this.rawTokens.delete(tokenHash)) return;
     this.dirtyTokens.add(tokenHash);
-    this.schedule();
+    this.urgent();
   }
 
   leaseRecorded(entry: LeaseEntry, renewToken: string, ttlSeconds: number): void {
@@ -273,10 +293,11 @@ export class Persistence {
     this.schedule();
   }
 
+  /** A lease-cache entry evicted (revoked, renewal stopped, cleared, re-login): removed synchronously. */
   leaseGone(key: string): void {
     if (!this.active) return;
     this.dirtyLeases.set(key, null);
-    this.schedule();
+    this.urgent();
   }
 
   autoAuth(token: { token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }): void {
@@ -285,12 +306,34 @@ export class Persistence {
     this.schedule();
   }
 
-  /** Writes every pending change now. */
+  /** Writes every pending change now (asynchronously: one LMDB transaction). */
   flush(): Promise<void> {
+    const store = this.stage();
+    if (!store) return Promise.resolve();
+    if (this.urgentPending) {
+      this.urgentPending = false;
+      store.flushSync();
+    }
+    return store.flush();
+  }
+
+  /**
+   * When a change that removes access is pending: writes every pending change synchronously (on disk
+   * when this returns). Cheap otherwise. Caches calls it after each stream effect, before the answer
+   * goes out; a microtask calls it for every other caller.
+   */
+  flushUrgent(): void {
+    if (!this.urgentPending) return;
+    this.urgentPending = false;
+    this.stage()?.flushSync();
+  }
+
+  /** Moves the pending changes into the store's batch (sealed). */
+  private stage(): SealedStore | undefined {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const store = this.store;
-    if (!store || !this.active) return Promise.resolve();
+    if (!store || !this.active) return undefined;
     for (const [path, bytes] of this.dirtyStatic) {
       const name = this.sealer.name('s', path);
       if (bytes) store.put(name, packr.pack([path, bytes]));
@@ -317,7 +360,7 @@ export class Persistence {
       else store.remove(name);
       this.dirtyAuto = undefined;
     }
-    return store.flush();
+    return store;
   }
 
   async close(): Promise<void> {
@@ -326,9 +369,32 @@ export class Persistence {
     this.store = undefined;
   }
 
+  /** A change that removes access: written synchronously before this event-loop turn ends. */
+  private urgent(): void {
+    if (this.urgentPending) return;
+    this.urgentPending = true;
+    queueMicrotask(() => this.flushUrgent());
+  }
+
   private schedule(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => void this.flush(), this.config.flushMs);
     this.timer.unref?.();
+  }
+}
+
+/** The new entry takes away a proof of access the old one had (a token or a version proof gone). */
+function narrows(path: string, oldBytes: Buffer, newBytes: Buffer): boolean {
+  try {
+    const before = decodeEntry(path, oldBytes);
+    const after = decodeEntry(path, newBytes);
+    if (before.tokens.some((t) => !after.tokens.includes(t))) return true;
+    for (const [v, list] of Object.entries(before.versionTokens)) {
+      const now = after.versionTokens[v] ?? [];
+      if (list.some((t) => !now.includes(t))) return true;
+    }
+    return false;
+  } catch {
+    return true;
   }
 }

@@ -19,6 +19,8 @@ export interface LoadedRecord {
  */
 export class SealedStore {
   private readonly pending = new Map<string, Buffer | null>();
+  /** Batches handed to an asynchronous LMDB transaction that has not run yet (a synchronous write scrubs them). */
+  private readonly queued = new Set<Map<string, Buffer | null>>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -83,20 +85,44 @@ export class SealedStore {
     this.schedule();
   }
 
-  /** Writes what is pending now, in one transaction. */
+  /** Writes what is pending now, in one asynchronous transaction (batched writes: what adds access). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.size === 0) return this.writing;
-    const batch = [...this.pending];
+    const batch = new Map(this.pending);
     this.pending.clear();
+    this.queued.add(batch);
     this.writing = this.writing.then(() => this.db.transaction(() => {
+      this.queued.delete(batch);
       for (const [k, v] of batch) {
         if (v) this.db.put(k, v);
         else this.db.remove(k);
       }
-    })).then(() => this.onWritten(batch.length), () => this.onWritten(0));
+    })).then(() => this.onWritten(batch.size), () => this.onWritten(0));
     return this.writing;
+  }
+
+  /**
+   * Writes what is pending now, synchronously, in one LMDB transaction: committed when this returns
+   * (a SIGKILL right after cannot undo it). For what removes access. Older values of the same
+   * records still queued for an asynchronous transaction are dropped from it, so they cannot land
+   * after this one.
+   */
+  flushSync(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || this.pending.size === 0) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    for (const q of this.queued) for (const [k] of batch) q.delete(k);
+    this.db.transactionSync(() => {
+      for (const [k, v] of batch) {
+        if (v) this.db.putSync(k, v);
+        else this.db.removeSync(k);
+      }
+    });
+    this.onWritten(batch.length);
   }
 
   async close(): Promise<void> {
