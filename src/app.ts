@@ -11,7 +11,10 @@ import { Metrics } from './telemetry/metrics.js';
 import { PersistWiring } from './persist/wire.js';
 import { workerThreadFactory, type AdoptedToken, type WorkerHandle } from './worker/host.js';
 import { DEFAULT_RESTART_POLICY, WORKER_CRASH_EXIT_CODE, WorkerSupervisor } from './worker/supervisor.js';
-import type { WorkerMessage } from './worker/protocol.js';
+import type { ExtprocMessage, WorkerMessage } from './worker/protocol.js';
+
+/** Messages kept for a worker that has not started yet (more are dropped: their tokens prove access again). */
+const MAX_BEFORE_WORKER = 10_000;
 
 export interface AppOptions {
   config: Config;
@@ -46,18 +49,28 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
   let worker: WorkerHandle | undefined;
+  /** What the caches tell the worker before it runs (after an offline start it waits for the cluster check). */
+  const beforeWorker: ExtprocMessage[] = [];
   let caches: Caches | undefined;
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
   // cache { persist … } and serve_stale (src/persist/wire.ts): loaded before any stream is served.
   const persist = new PersistWiring(config, log, m);
-  caches = new Caches(config.cache, m, (msg) => worker?.send(msg), log, persist.persistence);
+  caches = new Caches(config.cache, m, (msg) => {
+    if (worker) worker.send(msg);
+    else if (beforeWorker.length < MAX_BEFORE_WORKER) beforeWorker.push(msg);
+  }, log, persist.persistence);
   const c = caches;
   await persist.restore(c);
   persist.start(c);
+  /** The auto-auth token is the one restored from the store (no worker has handed one on yet). */
+  let tokenRestored = false;
   if (persist.restoredAutoAuth) {
     token = persist.restoredAutoAuth.token;
     tokenInfo = { ...persist.restoredAutoAuth };
+    tokenRestored = true;
   }
+  // After an offline start the worker waits until Vault's cluster id matches the store's (src/persist/cluster-gate.ts).
+  const clusterConfirmed = persist.clusterConfirmed();
   // prepend_configured_namespace and enforce_consistency: the rules and the required X-Vault-Index states.
   const proxyRules = apiProxyRulesFor(config);
 
@@ -73,6 +86,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'token':
         c.autoAuthToken(msg.token);
         token = msg.token;
+        tokenRestored = false;
         tokenInfo = { token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs };
         extproc?.setServing(true);
         if (workerDown) workerBack('its auto-auth token is held again');
@@ -108,12 +122,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   let extproc: ExtprocServer | undefined;
   let admin: AdminServer | undefined;
+  let stopWorker: () => Promise<void> = async () => undefined;
   try {
     extproc = await startExtprocServer(config.extproc, {
       listeners: config.listeners,
       context: {
         useAutoAuthToken: config.apiProxy.useAutoAuthToken,
-        autoAuthToken: () => token,
+        // The restored token is not injected while the store's Vault is unconfirmed, unless Vault is unreachable (a HIT from the cache).
+        autoAuthToken: () => (tokenRestored && !persist.mayInjectRestoredToken() ? undefined : token),
         vaultMetrics: (req) => m.vaultAnswer(req),
         ...c.streamContext(),
         ...(proxyRules.rules ? { apiProxy: proxyRules.rules } : {}),
@@ -141,32 +157,57 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // Every worker thread takes over tokenInfo: the last token a worker handed on, or the auto-auth
     // token restored from the persistent store (Vault Agent reuses its persisted token), so the leases
     // and child tokens restored with it stay its own.
-    const supervisor = new WorkerSupervisor(workerThreadFactory(config, log, opts.logLevel, () => tokenInfo), {
-      message: onWorkerMessage,
-      crashed: (info) => {
-        workerDown = true;
-        m.workerUp.set(0);
-        const rebuilt = c.workerLost(token);
-        wlog.error({ ...info, ...rebuilt }, 'the worker thread crashed; restarting it (not ready until it is back)');
-      },
-      restarted: (generation) => {
-        m.workerRestarts.inc();
-        wlog.info({ generation }, 'worker thread restarted');
-      },
-      online: () => {
-        // Without a token to wait for, a running thread is back.
-        if (!waitsForToken && workerDown) workerBack('the thread runs');
-      },
-      gaveUp: (info) => {
-        m.workerUp.set(0);
-        const reason = `the worker thread crashed ${info.crashesInWindow} times within ${DEFAULT_RESTART_POLICY.crashWindowMs / 1000} s; exiting (code ${WORKER_CRASH_EXIT_CODE})`;
-        wlog.fatal({ ...info }, reason);
-        resolveExit({ code: WORKER_CRASH_EXIT_CODE, reason });
-      },
-    });
-    worker = supervisor;
-    for (const msg of persist.takeWorkerMessages()) supervisor.send(msg);
-    m.workerUp.set(1);
+    let supervisor: WorkerSupervisor | undefined;
+    let stopped = false;
+    stopWorker = async () => {
+      stopped = true;
+      await supervisor?.stop();
+    };
+    const startWorker = (): void => {
+      if (stopped) return;
+      const sup = new WorkerSupervisor(workerThreadFactory(config, log, opts.logLevel, () => tokenInfo), {
+        message: onWorkerMessage,
+        crashed: (info) => {
+          workerDown = true;
+          m.workerUp.set(0);
+          const rebuilt = c.workerLost(token);
+          wlog.error({ ...info, ...rebuilt }, 'the worker thread crashed; restarting it (not ready until it is back)');
+        },
+        restarted: (generation) => {
+          m.workerRestarts.inc();
+          wlog.info({ generation }, 'worker thread restarted');
+        },
+        online: () => {
+          // Without a token to wait for, a running thread is back.
+          if (!waitsForToken && workerDown) workerBack('the thread runs');
+        },
+        gaveUp: (info) => {
+          m.workerUp.set(0);
+          const reason = `the worker thread crashed ${info.crashesInWindow} times within ${DEFAULT_RESTART_POLICY.crashWindowMs / 1000} s; exiting (code ${WORKER_CRASH_EXIT_CODE})`;
+          wlog.fatal({ ...info }, reason);
+          resolveExit({ code: WORKER_CRASH_EXIT_CODE, reason });
+        },
+      });
+      supervisor = sup;
+      worker = sup;
+      for (const msg of persist.takeWorkerMessages()) sup.send(msg);
+      for (const msg of beforeWorker.splice(0)) sup.send(msg);
+      m.workerUp.set(1);
+    };
+    if (!clusterConfirmed) startWorker();
+    else {
+      void clusterConfirmed.then((same) => {
+        if (!same) {
+          // Another Vault: the restored auto-auth token is not its own; the worker logs in afresh.
+          if (tokenRestored) {
+            token = undefined;
+            tokenInfo = undefined;
+            tokenRestored = false;
+          }
+        }
+        startWorker();
+      });
+    }
     const ext = extproc;
     admin = await startAdminServer(config.extproc.adminAddress, () => {
       const reasons = [
@@ -175,10 +216,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
         ...persist.readinessReasons(),
       ];
       return { ready: reasons.length === 0 && ext.port > 0, reasons };
-    }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor.crash(), hangWorker: () => supervisor.hang() } : undefined);
+    }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor?.crash() ?? false, hangWorker: () => supervisor?.hang() ?? false } : undefined);
+
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
   } catch (err) {
-    await worker?.stop();
+    await stopWorker();
     await extproc?.shutdown(0);
     await admin?.close();
     await persist.stop();
@@ -187,7 +229,6 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   const ext = extproc;
   const adm = admin;
-  const wrk = worker;
   let stopping: Promise<void> | undefined;
   return {
     extprocPort: ext.port,
@@ -198,7 +239,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       stopping ??= (async () => {
         log.info({ activeStreams: ext.activeStreams }, 'shutting down');
         await ext.shutdown(deadlineMs);
-        await wrk.stop();
+        await stopWorker();
         await persist.stop();
         await adm.close();
         if (config.pidFile) rmSync(config.pidFile, { force: true });

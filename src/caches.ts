@@ -17,6 +17,7 @@ import { answerTemplateLookup, PendingTemplateRecords, type CacheView } from './
 import { leaseRecordOf, mayRevokeTokens } from './cache/lease-rules.js';
 import type { Persistence, RestoredState } from './persist/persistence.js';
 import { recheckMessages, restoreInto, type RestoreResult } from './persist/restore.js';
+import { GatedTokenGrants } from './persist/cluster-gate.js';
 
 /**
  * Both caches on the ext_proc side, and everything that changes them: the streams' effects
@@ -57,7 +58,9 @@ export class Caches {
         metrics.evictions.inc({ cache: 'static', reason });
         toWorker({ type: 'static-forget', path });
       });
-      this.grants = new TokenGrants((config.capabilityRefreshSeconds + config.maxStaleSeconds) * 1000);
+      const windowMs = (config.capabilityRefreshSeconds + config.maxStaleSeconds) * 1000;
+      // With a persistent store, restored grants wait for the store's Vault to be confirmed (src/persist/cluster-gate.ts).
+      this.grants = persist ? new GatedTokenGrants(windowMs) : new TokenGrants(windowMs);
     }
     if (config?.leaseCache) {
       this.lease = new LeaseCache((entry, reason) => {
@@ -160,6 +163,20 @@ export class Caches {
     }, state, nowMs);
     this.restoredAwaiting = result.awaiting;
     return result;
+  }
+
+  /**
+   * The store was made against another Vault than the one now at its address (found after an
+   * offline start): everything restored — and anything else cached meanwhile — goes, on disk at once,
+   * and no restored token is looked up again.
+   */
+  forgetRestored(): void {
+    this.restoredAwaiting.clear();
+    this.grants?.expireAll();
+    this.static?.clear();
+    this.lease?.clear();
+    this.persist?.allTokensChanged();
+    this.persist?.flushUrgent();
   }
 
   /** Vault answered the worker again: restored tokens not yet confirmed are looked up again. */

@@ -306,6 +306,13 @@ export class Persistence {
     this.schedule();
   }
 
+  /** The restored auto-auth token belongs to another Vault: its record is removed at once. */
+  autoAuthForgotten(): void {
+    if (!this.active) return;
+    this.dirtyAuto = null;
+    this.urgent();
+  }
+
   /** Writes every pending change now (asynchronously: one LMDB transaction). */
   flush(): Promise<void> {
     const store = this.stage();

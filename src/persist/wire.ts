@@ -6,6 +6,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { ExtprocMessage, WorkerMessage } from '../worker/protocol.js';
 import { Persistence, type RestoredAutoAuth } from './persistence.js';
 import { VaultReachability, vaultClusterId } from './reachability.js';
+import { ClusterGate, GatedTokenGrants } from './cluster-gate.js';
 
 /**
  * The persistent cache and stale answers, as the app wires them (src/app.ts calls these hooks):
@@ -23,7 +24,9 @@ export class PersistWiring {
   private vaultAnswered = false;
   private lastRecheckMs = 0;
   private stopped = false;
-  private clusterTimer: NodeJS.Timeout | undefined;
+  /** After an offline start, until Vault's cluster id is compared with the store's (src/persist/cluster-gate.ts). */
+  private gate: ClusterGate | undefined;
+  private confirmed: Promise<boolean> | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, private readonly metrics: Metrics) {
     const p = config.cache?.persist;
@@ -79,38 +82,60 @@ export class PersistWiring {
       ...result.counts, autoAuthToken: this.restoredAutoAuth !== undefined, expired: state.expired, refused: state.refused, ms: Date.now() - t0,
     }, 'loaded the persistent cache');
     await p.afterImport();
-    if (!clusterId) this.checkClusterLater(caches);
+    if (!clusterId) this.holdUntilClusterKnown(caches);
   }
 
   /**
-   * After an offline start: once Vault answers sys/health, its cluster id is checked against the
-   * store's. Another Vault behind the same address: everything restored is dropped from the caches
-   * (no more answers for the old Vault's tokens) and the store is rebound to the new cluster.
+   * After an offline start: nothing restored reaches the network until Vault's cluster id (the first
+   * sys/health that answers with one: a background probe every 250 ms, or the probe a read from a
+   * restored grant waits for) is compared with the store's. The same cluster (or a store that never
+   * learnt one) releases the worker with what was restored; another Vault behind the same address
+   * drops everything restored — caches, grants, tokens awaiting a re-check, lease renewals, the
+   * auto-auth token (memory and disk) — and the worker logs in afresh. The store is rebound to the
+   * cluster that answered.
    */
-  private checkClusterLater(caches: Caches): void {
+  private holdUntilClusterKnown(caches: Caches): void {
     const p = this.persistence;
     if (!p) return;
-    const tick = async (): Promise<void> => {
+    let resolve!: (same: boolean) => void;
+    this.confirmed = new Promise<boolean>((r) => { resolve = r; });
+    const grants = caches.grants instanceof GatedTokenGrants ? caches.grants : undefined;
+    const gate = new ClusterGate((timeoutMs) => vaultClusterId(this.config.vault, timeoutMs), (id) => {
       if (this.stopped) return;
-      const id = await vaultClusterId(this.config.vault, 2_000);
-      if (this.stopped) return;
-      if (!id) {
-        this.clusterTimer = setTimeout(() => void tick(), 2_000);
-        this.clusterTimer.unref?.();
-        return;
-      }
       const stored = p.clusterId;
-      if (stored && stored !== id) {
-        this.log.error({ stored, now: id }, 'the Vault at this address is another cluster than the one the persistent cache was made against; everything restored is dropped');
+      const same = !stored || stored === id;
+      if (!same) {
+        this.log.error({ stored, now: id }, 'the Vault at this address is another cluster than the one the persistent cache was made against; everything restored is dropped and auto-auth logs in afresh');
         this.metrics.persistRefused.inc({ reason: 'other_vault' });
-        caches.grants?.expireAll();
-        caches.static?.clear();
-        caches.lease?.clear();
-        this.persistence?.allTokensChanged();
-      }
+        this.workerMessages = [];
+        this.restoredAutoAuth = undefined;
+        this.restoredAnything = false;
+        p.autoAuthForgotten();
+        caches.forgetRestored();
+      } else this.log.info('Vault answered with the cluster id the persistent cache was made against; resuming renewals and look-ups of what was restored');
       p.clusterIdLearnt(id);
-    };
-    void tick();
+      if (grants) grants.gate = undefined;
+      this.gate = undefined;
+      resolve(same);
+    });
+    this.gate = gate;
+    if (grants) grants.gate = gate;
+    this.log.info('Vault did not answer at start: nothing restored is sent to Vault until its cluster id matches the persistent cache\'s');
+    gate.start();
+  }
+
+  /**
+   * After an offline start, settles once Vault's cluster id was compared with the store's: true for
+   * the same Vault, false for another (everything restored was dropped). Undefined: nothing to wait for.
+   * The worker starts only then (src/app.ts).
+   */
+  clusterConfirmed(): Promise<boolean> | undefined {
+    return this.confirmed;
+  }
+
+  /** The auto-auth token restored from the store may be injected into a request now (see ClusterGate.offlineRecently). */
+  mayInjectRestoredToken(): boolean {
+    return !this.gate || this.gate.offlineRecently();
   }
 
   /** Stale answers: TokenGrants learns when Vault is down. Called once the caches exist. */
@@ -169,7 +194,7 @@ export class PersistWiring {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.clusterTimer) clearTimeout(this.clusterTimer);
+    this.gate?.stop();
     this.reachability?.stop();
     await this.persistence?.close();
   }
