@@ -4,7 +4,7 @@
 // Go decodes it, is exactly /v1/<that name>: a backslash, '#', '?', '%', a tab are ordinary bytes of
 // a Vault path. WHATWG URL parsing (new URL) is not: it turns '\' into '/', resolves '..', cuts at
 // '#', drops tabs — so the worker would read (and the static cache store under the first name) a
-// DIFFERENT secret (finding F1 in /work/notes/attacks.md; e2e: test/e2e/adversarial/template-attacks.test.ts).
+// DIFFERENT secret (the template path attack; e2e: test/e2e/adversarial/template-attacks.test.ts).
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
