@@ -89,7 +89,7 @@ forEachBackend('e2e: metric names follow the config: an Agent-style config again
   after(async () => {
     await stack?.stop();
     await agent?.proc.stop();
-    await sim?.stop();
+    await sim?.close();
   });
 
   it('/agent/v1/metrics?format=prometheus: the same fleet_* families (prefix, host label) and the same growth for the same requests', async () => {

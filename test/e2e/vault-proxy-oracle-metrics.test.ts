@@ -110,7 +110,7 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for /proxy/v1/metrics (sam
   after(async () => {
     await stack?.stop();
     await proxy?.stop();
-    await sim?.stop();
+    await sim?.close();
   });
 
   async function both(req: RawRequest): Promise<{ theirs: ReturnType<typeof seen>; ours: ReturnType<typeof seen> }> {
@@ -256,7 +256,7 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for /proxy/v1/metrics with
   after(async () => {
     await stack?.stop();
     await proxy?.stop();
-    await sim?.stop();
+    await sim?.close();
   });
 
   it('prometheus_retention_time = 0: ?format=prometheus is a 400 "prometheus is not enabled" on both; JSON still answers', async () => {

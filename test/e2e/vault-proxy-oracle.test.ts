@@ -54,7 +54,7 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle (same requests, same answe
   after(async () => {
     await stack?.stop();
     await proxy?.stop();
-    await sim?.stop();
+    await sim?.close();
   });
 
   async function both(req: RawRequest): Promise<{ theirs: ReturnType<typeof seen>; ours: ReturnType<typeof seen> }> {
