@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { forEachBackend, simOnly, startBackend, type Backend } from '../support/backend.js';
+import { forEachBackend, simOnly, startBackend, type Backend, isSim } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/ports.js';
@@ -100,7 +100,7 @@ forEachBackend('e2e: enforce_consistency through real Envoy', function (kind) {
   describe('Vault Enterprise\'s X-Vault-Index (the simulator\'s consistency profile)', function () {
     let ent: Backend;
     before(async function () {
-      if (kind !== 'sim') return;
+      if (!isSim(kind)) return;
       ent = await startBackend('sim', { sim: { consistency: true } });
       await writePolicy(ent, 'worker', WORKER);
     });

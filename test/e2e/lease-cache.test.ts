@@ -1,12 +1,12 @@
 // The lease cache through real Envoy + vault-extproc, against the simulator and a real Vault
 // (forEachBackend). Dynamic secrets come from a `database/` mount on both: the simulator's own
-// engine, or a real Vault's database engine over a throwaway PostgreSQL (startPostgres), with the
+// engine, or a real Vault's database engine over a throwaway PostgreSQL (test/support/database-backend.ts), with the
 // same role names and TTLs. Everything here goes through Vault's API, so every test runs on both.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
-import { startPostgres } from '../support/postgres.js';
+import { forEachBackend, type Backend } from '../support/backend.js';
+import { startDatabaseBackend, type DatabaseBackend } from '../support/database-backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -36,60 +36,9 @@ async function call(stack: Stack, method: string, path: string, opts: { token?: 
 
 const cacheHeader = (r: Res): string | null => r.headers.get('x-cache');
 
-/** A Vault with a `database/` mount whose roles issue leased credentials, and a way to add roles. */
-interface DatabaseVault {
-  backend: Backend;
-  /** Creates (or updates) a dynamic role `database/roles/<name>`. */
-  role(name: string, ttl: { default_ttl: string; max_ttl: string }): Promise<void>;
-  logs(): string;
-  close(): Promise<void>;
-}
-
-/**
- * The simulator mounts its database engine itself (no connection needed). A real Vault gets the
- * `database` engine mounted at the same path, a connection `pg` to a throwaway PostgreSQL, and
- * roles that create real login roles there.
- */
-async function startDatabaseVault(kind: BackendKind): Promise<DatabaseVault> {
-  if (kind === 'sim') {
-    const backend = await startBackend('sim', { sim: { mountDatabase: true } });
-    return {
-      backend,
-      role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, ttl); },
-      logs: () => backend.logs(),
-      close: () => backend.close(),
-    };
-  }
-  const [pg, backend] = await Promise.all([startPostgres(), startBackend('real')]);
-  try {
-    await vaultApi(backend, 'POST', 'sys/mounts/database', { type: 'database' });
-    await vaultApi(backend, 'POST', 'database/config/pg', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: pg.vaultConnectionUrl,
-      username: pg.superuser,
-      password: pg.password,
-      allowed_roles: '*',
-      verify_connection: true,
-    });
-  } catch (err) {
-    await Promise.all([backend.close(), pg.stop()]);
-    throw err;
-  }
-  const creation = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
-  return {
-    backend,
-    role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, { db_name: 'pg', creation_statements: creation, ...ttl }); },
-    logs: () => `${backend.logs()}\n${pg.logs()}`,
-    close: async () => {
-      await backend.close();
-      await pg.stop();
-    },
-  };
-}
-
 forEachBackend('e2e: lease cache through real Envoy', function (kind) {
   this.timeout(60_000);
-  let vault: DatabaseVault | undefined;
+  let vault: DatabaseBackend | undefined;
   let backend: Backend;
   let stack: Stack;
   let creds: AppRoleCreds;
@@ -105,7 +54,7 @@ forEachBackend('e2e: lease cache through real Envoy', function (kind) {
   }
 
   before(async () => {
-    vault = await startDatabaseVault(kind);
+    vault = await startDatabaseBackend(kind);
     backend = vault.backend;
     await writePolicy(backend, 'lease-test', POLICY);
     await vault.role('app', { default_ttl: '1h', max_ttl: '24h' });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachBackend, simOnly, startBackend, type Backend } from '../support/backend.js';
+import { forEachBackend, simOnly, startBackend, type Backend, isSim } from '../support/backend.js';
 import { setupAppRole, vaultApi, writePolicy, type VaultTarget } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/ports.js';
@@ -138,7 +138,7 @@ forEachBackend('e2e: namespaces (vault.namespace, the method\'s namespace, prepe
     let ent: Backend;
     let stack: Stack;
     before(async function () {
-      if (kind !== 'sim') return;
+      if (!isSim(kind)) return;
       ent = await startBackend('sim', { sim: { namespaces: true } });
       await writePolicy(ent, 'worker', WORKER);
       // The profile's policies name full paths (no per-namespace policies).

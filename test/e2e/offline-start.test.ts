@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
+import { forEachBackend, realOnly, type Backend } from '../support/backend.js';
+import { startDatabaseBackend, type DatabaseBackend } from '../support/database-backend.js';
 import { CLI } from '../support/paths.js';
 import { waitFor, sleep } from '../support/ports.js';
-import { startPostgres } from '../support/postgres.js';
 import { Proc } from '../support/process.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
@@ -31,26 +31,6 @@ async function get(url: string, path: string, token?: string): Promise<Res> {
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-/** A Vault with a `database/` mount issuing renewable leases: the simulator's engine, or a real one over PostgreSQL. */
-async function startDatabaseVault(kind: BackendKind): Promise<{ backend: Backend; close(): Promise<void> }> {
-  if (kind === 'sim') {
-    const backend = await startBackend('sim', { sim: { mountDatabase: true } });
-    await vaultApi(backend, 'POST', 'database/roles/app', { default_ttl: '1h', max_ttl: '24h' });
-    return { backend, close: () => backend.close() };
-  }
-  const [pg, backend] = await Promise.all([startPostgres(), startBackend('real')]);
-  await vaultApi(backend, 'POST', 'sys/mounts/database', { type: 'database' });
-  await vaultApi(backend, 'POST', 'database/config/pg', {
-    plugin_name: 'postgresql-database-plugin', connection_url: pg.vaultConnectionUrl, username: pg.superuser, password: pg.password,
-    allowed_roles: '*', verify_connection: true,
-  });
-  await vaultApi(backend, 'POST', 'database/roles/app', {
-    db_name: 'pg', default_ttl: '1h', max_ttl: '24h',
-    creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
-  });
-  return { backend, close: async () => { await backend.close(); await pg.stop(); } };
-}
-
 /** A metric's value from the admin /metrics text (summed over label sets matching `labels`). */
 async function metric(adminUrl: string, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`${adminUrl}/metrics`)).text();
@@ -65,7 +45,7 @@ async function metric(adminUrl: string, name: string, labels = ''): Promise<numb
 
 forEachBackend('e2e: persistent cache, offline start and stale answers through real Envoy', function (kind) {
   this.timeout(180_000);
-  let db: { backend: Backend; close(): Promise<void> };
+  let db: DatabaseBackend;
   let backend: Backend;
   let creds: AppRoleCreds;
   const stacks: Stack[] = [];
@@ -78,7 +58,8 @@ forEachBackend('e2e: persistent cache, offline start and stale answers through r
   });
 
   before(async () => {
-    db = await startDatabaseVault(kind);
+    db = await startDatabaseBackend(kind);
+    await db.role('app', { default_ttl: '1h', max_ttl: '24h' });
     backend = db.backend;
     await writePolicy(backend, 'reader', READER);
     await writePolicy(backend, 'worker', WORKER);
@@ -340,7 +321,7 @@ cache {
   });
 
   // Sealing needs a real Vault (the simulator has no seal); the dev server prints its unseal key.
-  (kind === 'real' ? it : () => undefined)('with serve_stale: a sealed Vault counts as down — past the bound, stale answers with Warning: 110; unsealed, fresh again', async () => {
+  realOnly(kind)('with serve_stale: a sealed Vault counts as down — past the bound, stale answers with Warning: 110; unsealed, fresh again', async () => {
     const stack = await persistStack('static_secret_token_capability_refresh_interval = "10s"\n  static_secret_max_stale = "0s"\n  serve_stale = true\n  serve_stale_max = "30s"');
     await vaultApi(backend, 'POST', 'secret/data/app/sealed', { data: { v: 'sealed' } });
     const token = await readerToken();

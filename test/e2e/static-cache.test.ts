@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachBackend, simOnly, startBackend, type Backend } from '../support/backend.js';
+import { forEachBackend, simOnly, startBackend, type Backend, isSim } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -381,7 +381,7 @@ forEachBackend('e2e: static secret cache through real Envoy', function (kind) {
       await write(sim, 'secret/data/app/relogin', { v: 'after' });
       await servedFromCache('/v1/secret/data/app/relogin', newValue({ v: 'after' }));
       // Which token subscribed: the simulator records it; Vault 1.15 does not audit subscriptions.
-      if (sim.kind === 'sim') {
+      if (isSim(sim.kind)) {
         const subscribed = sim.requests.filter((r) => r.path.startsWith('/v1/sys/events/subscribe/') && r.status === 101).map((r) => r.token);
         expect(subscribed).to.include(fresh);
       }
@@ -459,7 +459,7 @@ forEachBackend('e2e: static secret cache through real Envoy', function (kind) {
   });
 
   // Only the simulator can answer 404 on the subscribe path while serving everything else.
-  if (kind === 'sim') describe('when events are unavailable', () => {
+  if (isSim(kind)) describe('when events are unavailable', () => {
     let stack: Stack;
     let a: string;
     before(async () => {

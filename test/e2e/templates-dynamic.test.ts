@@ -8,9 +8,10 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forEachBackend, simOnly, startBackend, type Backend } from '../support/backend.js';
+import { forEachBackend, isSim, simOnly, type Backend } from '../support/backend.js';
 import { sleep, waitFor } from '../support/ports.js';
-import { startPostgres, type Postgres } from '../support/postgres.js';
+import { startDatabaseBackend, type DatabaseBackend } from '../support/database-backend.js';
+import type { Postgres } from '../support/postgres.js';
 import type { Proc } from '../support/process.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { readOr, startServe } from './templates-helpers.js';
@@ -27,39 +28,28 @@ forEachBackend('e2e: templates with dynamic secrets (database credentials)', fun
   this.timeout(90_000);
   let vault: Backend;
   let pg: Postgres | undefined;
+  let db: DatabaseBackend;
   const procs: Proc[] = [];
   let creds: { roleId: string; secretId: string };
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;
     for (const p of procs) process.stderr.write(`\n--- ${p.name} ---\n${p.text}\n`);
-    process.stderr.write(`\n${vault?.logs() ?? ''}\n${pg?.logs() ?? ''}\n`);
+    process.stderr.write(`\n${db?.logs() ?? ''}\n`);
   });
 
   before(async () => {
-    if (kind === 'real') {
-      [pg, vault] = await Promise.all([startPostgres(), startBackend('real')]);
-      await vaultApi(vault, 'POST', 'sys/mounts/database', { type: 'database' });
-      await vaultApi(vault, 'POST', 'database/config/pg', {
-        plugin_name: 'postgresql-database-plugin', connection_url: pg.vaultConnectionUrl, username: pg.superuser, password: pg.password,
-        allowed_roles: '*', verify_connection: true,
-      });
-    } else {
-      vault = await startBackend('sim', { sim: { mountDatabase: true } });
-    }
+    db = await startDatabaseBackend(kind);
+    vault = db.backend;
+    pg = db.pg;
     await writePolicy(vault, 'tmpl-db', POLICY);
     creds = await setupAppRole(vault, { role: 'tmpl-db', policies: ['tmpl-db'] });
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop()));
-    await vault?.close();
-    await pg?.stop();
+    await db?.close();
   });
 
-  async function role(name: string, ttl: Record<string, unknown>): Promise<void> {
-    const statements = kind === 'real' ? { db_name: 'pg', creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`] } : {};
-    const r = await vaultApi(vault, 'POST', `database/roles/${name}`, { ...statements, ...ttl });
-    if (r.status >= 300) throw new Error(`database/roles/${name}: ${r.status} ${JSON.stringify(r.json)}`);
-  }
+  const role = (name: string, ttl: Record<string, unknown>): Promise<void> => db.role(name, ttl);
 
   /** Starts serve with one template for `roleName`; collects each distinct content of the file with when it was first seen. */
   async function renderRole(roleName: string): Promise<{ dir: string; out: string; shown: Shown[]; stop(): void }> {
@@ -113,7 +103,7 @@ template {
     expect(second.seenAtMs).to.be.lessThan(endA);
     if (pg) expect((await pg.canLogin(userB!, passB!)).ok, 'the new credentials log in').to.equal(true);
     // Vault saw at least one renewal of the first lease before the new read.
-    if (vault.kind === 'sim') expect(vault.requestsTo('/v1/sys/leases/renew').filter((q) => q.body.includes(leaseA!)).length).to.be.at.least(1);
+    if (isSim(vault.kind)) expect(vault.requestsTo('/v1/sys/leases/renew').filter((q) => q.body.includes(leaseA!)).length).to.be.at.least(1);
     await sleep(300);
     expect(readOr(join(r.dir, 'ran.log')).split('\n').filter(Boolean).length).to.equal(r.shown.length);
   });

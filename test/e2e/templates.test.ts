@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REAL_VAULT_BINARY, forEachBackend, startBackend, type Backend } from '../support/backend.js';
+import { REAL_VAULT_BINARY, forEachBackend, startBackend, type Backend, isReal } from '../support/backend.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
@@ -182,7 +182,7 @@ ${template('{{ with secret "secret/data/tmpl/once" }}{{ .Data.data.nope }}{{ end
       expect(proc.jsonLines.some((l) => String(l['err']).includes('map has no entry for key "nope"'))).to.equal(true);
     });
 
-    if (kind === 'real') {
+    if (isReal(kind)) {
       it('the oracle: real vault agent 1.15.6 with the same template error exits 1 with exit_on_retry_failure, and runs on without it', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'vxp-tmpl-agent-'));
         const body = (exit: boolean): string => `vault { address = "${vault.serviceUrl}" }

@@ -7,7 +7,7 @@
 // a token, and going down and up (a TCP gate in front of a real Vault refuses connections, as a
 // stopped simulator does). Fault injection that only a simulator can do (garbage on the event
 // stream, failing renewals) lives in `backend.sim`, and such tests are registered with `simOnly`.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
@@ -16,23 +16,65 @@ import { Proc } from './process.js';
 import { TcpGate } from './tcp-gate.js';
 import { startVaultSim, type RecordedRequest, type VaultSim, type VaultSimOptions } from './vault-sim/index.js';
 
-export type BackendKind = 'sim' | 'real';
+/**
+ * The backends a suite can run against:
+ * - `sim`: the in-repo simulator (Vault 1.15.6's behaviour, and the faults only a simulator can inject);
+ * - `openbao`: the simulator's OpenBao 2.x profile (OpenBao's server is not buildable here);
+ * - `real`: a real Vault 1.15.6 dev server (test/real-vault/);
+ * - `current`: a real current Vault dev server (test/real-vault-current/, 1.21.x).
+ */
+export type BackendKind = 'sim' | 'openbao' | 'real' | 'current';
+const ALL_KINDS: readonly BackendKind[] = ['sim', 'openbao', 'real', 'current'];
+/** What `npm test` runs when VAULT_BACKENDS is not set. */
+const DEFAULT_KINDS: readonly BackendKind[] = ['sim', 'real'];
 
-/** The real Vault the suites run against: the version pinned in test/real-vault/go.mod. */
-export const REAL_VAULT_VERSION = /^\s*(?:require\s+)?github\.com\/hashicorp\/vault v(\d+\.\d+\.\d+)\s*$/m
-  .exec(readFileSync(join(REPO_ROOT, 'test', 'real-vault', 'go.mod'), 'utf8'))![1]!;
+/** The simulator, in either profile: `backend.sim` is defined and faults can be injected. */
+export function isSim(kind: BackendKind): kind is 'sim' | 'openbao' {
+  return kind === 'sim' || kind === 'openbao';
+}
+/** A real Vault server, of either version. */
+export function isReal(kind: BackendKind): kind is 'real' | 'current' {
+  return !isSim(kind);
+}
+
+function pinnedVersion(wrapperDir: string): string | undefined {
+  const goMod = join(REPO_ROOT, 'test', wrapperDir, 'go.mod');
+  if (!existsSync(goMod)) return undefined;
+  return /^\s*(?:require\s+)?github\.com\/hashicorp\/vault v(\d+\.\d+\.\d+)\s*$/m.exec(readFileSync(goMod, 'utf8'))?.[1];
+}
+
+/** The real Vault 1.15.6 the suites run against (and whose `vault agent`/`vault proxy` are the oracles): the version pinned in test/real-vault/go.mod. */
+export const REAL_VAULT_VERSION = pinnedVersion('real-vault')!;
 export const REAL_VAULT_BINARY = join(REPO_ROOT, '.tools', `vault-${REAL_VAULT_VERSION}`, 'vault');
+/** The current Vault: the version pinned in test/real-vault-current/go.mod. */
+export const CURRENT_VAULT_VERSION = pinnedVersion('real-vault-current');
+
+/** The version and binary of a real backend. */
+export function realVault(kind: 'real' | 'current'): { version: string; binary: string } {
+  if (kind === 'real') return { version: REAL_VAULT_VERSION, binary: REAL_VAULT_BINARY };
+  if (!CURRENT_VAULT_VERSION) throw new Error('the current Vault is not pinned (test/real-vault-current/go.mod)');
+  return { version: CURRENT_VAULT_VERSION, binary: join(REPO_ROOT, '.tools', `vault-${CURRENT_VAULT_VERSION}`, 'vault') };
+}
+
+/** The backend's name in test output: "simulator", "simulator (OpenBao profile)", "vault 1.15.6", … */
+export function backendName(kind: BackendKind): string {
+  if (kind === 'sim') return 'simulator';
+  if (kind === 'openbao') return 'simulator (OpenBao profile)';
+  return `vault ${realVault(kind).version}`;
+}
 
 /** The tag in suite titles; the reporter counts tests per tag. */
 export function backendLabel(kind: BackendKind): string {
-  return kind === 'sim' ? '[backend: simulator]' : `[backend: vault ${REAL_VAULT_VERSION}]`;
+  return `[backend: ${backendName(kind)}]`;
 }
 
-/** Backends to run: VAULT_BACKENDS=sim,real (default), `sim` or `real`. */
+/** Backends to run: VAULT_BACKENDS, a comma-separated list of sim, openbao, real, current (default sim,real). */
 export function backendKinds(): BackendKind[] {
-  const raw = (process.env['VAULT_BACKENDS'] ?? 'sim,real').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const k of raw) if (k !== 'sim' && k !== 'real') throw new Error(`VAULT_BACKENDS: unknown backend '${k}' (sim, real)`);
-  return raw as BackendKind[];
+  const raw = process.env['VAULT_BACKENDS'];
+  if (raw === undefined || raw.trim() === '') return [...DEFAULT_KINDS];
+  const kinds = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const k of kinds) if (!ALL_KINDS.includes(k as BackendKind)) throw new Error(`VAULT_BACKENDS: unknown backend '${k}' (${ALL_KINDS.join(', ')})`);
+  return kinds as BackendKind[];
 }
 
 /** Registers `body` as one describe block per backend. */
@@ -41,11 +83,16 @@ export function forEachBackend(title: string, body: (this: Mocha.Suite, kind: Ba
 }
 
 /**
- * `it` for the simulator, nothing for a real Vault: for tests whose fault injection only the
- * simulator can do. The test is not registered (not skipped) against a real Vault.
+ * `it` for the simulator (either profile), nothing for a real Vault: for tests whose fault
+ * injection only the simulator can do. The test is not registered (not skipped) against a real Vault.
  */
 export function simOnly(kind: BackendKind): Mocha.TestFunction | ((title: string, fn?: Mocha.Func | Mocha.AsyncFunc) => void) {
-  return kind === 'sim' ? it : () => undefined;
+  return isSim(kind) ? it : () => undefined;
+}
+
+/** `it` for a real Vault, nothing for the simulator: for what the simulator does not implement (pki, a sealed Vault). */
+export function realOnly(kind: BackendKind): Mocha.TestFunction | ((title: string, fn?: Mocha.Func | Mocha.AsyncFunc) => void) {
+  return isReal(kind) ? it : () => undefined;
 }
 
 export interface Backend {
@@ -96,13 +143,13 @@ export interface BackendOptions {
 }
 
 export async function startBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<Backend> {
-  return kind === 'sim' ? simBackend(opts) : realBackend(opts);
+  return isSim(kind) ? simBackend(kind, opts) : realBackend(kind, opts);
 }
 
-async function simBackend(opts: BackendOptions): Promise<Backend> {
-  const sim = await startVaultSim({ ...opts.sim, rootToken: opts.rootToken ?? 'root' });
+async function simBackend(kind: 'sim' | 'openbao', opts: BackendOptions): Promise<Backend> {
+  const sim = await startVaultSim({ ...opts.sim, rootToken: opts.rootToken ?? 'root', ...(kind === 'openbao' ? { profile: 'openbao' } : {}) });
   return {
-    kind: 'sim',
+    kind,
     url: sim.url,
     serviceUrl: sim.url,
     port: sim.port,
@@ -131,18 +178,20 @@ interface AuditEntry {
 const OPERATION_METHOD: Record<string, string> = { read: 'GET', list: 'LIST', create: 'POST', update: 'POST', delete: 'DELETE', patch: 'PATCH' };
 
 /**
- * A real Vault dev server (the pinned build) on a free port, answering sys/health; `extraArgs` go
- * to `vault server -dev` (e.g. -dev-leased-kv). Vault keeps its files under `dir` (its HOME).
+ * A real Vault dev server (the pinned build of `kind`, default 1.15.6) on a free port, answering
+ * sys/health; `extraArgs` go to `vault server -dev` (e.g. -dev-leased-kv). Vault keeps its files
+ * under `dir` (its HOME).
  */
-export async function startRealDevVault(rootToken: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string; port: number; dir: string }> {
+export async function startRealDevVault(rootToken: string, extraArgs: string[] = [], env: Record<string, string> = {}, kind: 'real' | 'current' = 'real'): Promise<{ proc: Proc; url: string; port: number; dir: string }> {
+  const { version, binary } = realVault(kind);
   const dir = mkdtempSync(join(tmpdir(), 'vxp-vault-'));
   const port = await freePort();
-  const proc = new Proc('vault', REAL_VAULT_BINARY, [
+  const proc = new Proc('vault', binary, [
     'server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token', ...extraArgs,
   ], { PATH: process.env['PATH'] ?? '', HOME: dir, VAULT_LOG_LEVEL: 'warn', ...env });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(`Vault ${REAL_VAULT_VERSION} dev server`, async () => {
+    await waitFor(`Vault ${version} dev server`, async () => {
       const code = await Promise.race([proc.exited, Promise.resolve('running' as const)]);
       if (code !== 'running') throw new Error(`vault exited with ${code}:\n${proc.text}`);
       const res = await fetch(`${url}/v1/sys/health`).catch(() => undefined);
@@ -156,9 +205,9 @@ export async function startRealDevVault(rootToken: string, extraArgs: string[] =
   return { proc, url, port, dir };
 }
 
-async function realBackend(opts: BackendOptions): Promise<Backend> {
+async function realBackend(kind: 'real' | 'current', opts: BackendOptions): Promise<Backend> {
   const rootToken = opts.rootToken ?? 'root';
-  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken, opts.realArgs ?? [], opts.realEnv);
+  const { proc: vault, url: direct, dir, port: vaultPort } = await startRealDevVault(rootToken, opts.realArgs ?? [], opts.realEnv, kind);
   // Every request Vault handles, with raw values (tokens included): test-only, on a dev server.
   const auditPath = join(dir, 'audit.log');
   const audit = await fetch(`${direct}/v1/sys/audit/file`, {
@@ -195,7 +244,7 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
   };
 
   return {
-    kind: 'real',
+    kind,
     url: direct,
     serviceUrl: gate.url,
     port: gate.port,
@@ -233,6 +282,6 @@ async function realBackend(opts: BackendOptions): Promise<Backend> {
       await gate.close();
       await vault.stop();
     },
-    logs: () => `--- vault ${REAL_VAULT_VERSION} ---\n${vault.text}`,
+    logs: () => `--- ${backendName(kind)} ---\n${vault.text}`,
   };
 }

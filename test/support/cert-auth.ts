@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBackend, type Backend, type BackendKind } from './backend.js';
+import { startBackend, type Backend, type BackendKind, isSim } from './backend.js';
 import { freePort } from './ports.js';
 import type { TestPki } from './tls.js';
 import { vaultApi, writePolicy, type VaultTarget } from './vault-setup.js';
@@ -16,8 +16,8 @@ export interface CertBackend {
 }
 
 export async function startCertBackend(kind: BackendKind, pki: TestPki): Promise<CertBackend> {
-  if (kind === 'sim') {
-    const backend = await startBackend('sim');
+  if (isSim(kind)) {
+    const backend = await startBackend(kind);
     const { url } = await backend.sim!.listenTls({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) });
     return { backend, tlsUrl: url };
   }
@@ -30,7 +30,7 @@ export async function startCertBackend(kind: BackendKind, pki: TestPki): Promise
   tls_key_file = "${pki.serverKey}"
 }
 `);
-  const backend = await startBackend('real', { realArgs: [`-config=${file}`] });
+  const backend = await startBackend(kind, { realArgs: [`-config=${file}`] });
   return { backend, tlsUrl: `https://127.0.0.1:${port}` };
 }
 

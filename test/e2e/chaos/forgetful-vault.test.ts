@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachBackend } from '../../support/backend.js';
+import { forEachBackend, backendName } from '../../support/backend.js';
 import { sleep, waitFor } from '../../support/ports.js';
 import { showLogsOnFailure, type Stack } from '../../support/stack.js';
 import { vaultApi, writePolicy } from '../../support/vault-setup.js';
@@ -84,7 +84,7 @@ cache {
     expect(await metric(stack, 'vault_extproc_cache_entries', { cache: 'lease' })).to.equal(1);
   });
   after(async () => {
-    if (diff) process.stdout.write(`      [chaos ${kind === 'sim' ? 'simulator' : 'vault 1.15.6'}] forgetful Vault differential: ${diff.hits} HITs, ${diff.confirmed} confirmed by Vault directly, ${diff.withinBound} refused inside the bound, ${diff.unverifiable} while Vault was down (inside the bound), ${diff.refused.length} refused\n`);
+    if (diff) process.stdout.write(`      [chaos ${backendName(kind)}] forgetful Vault differential: ${diff.hits} HITs, ${diff.confirmed} confirmed by Vault directly, ${diff.withinBound} refused inside the bound, ${diff.unverifiable} while Vault was down (inside the bound), ${diff.refused.length} refused\n`);
     await Promise.all(stacks.map((s) => s.stop()));
     await vault?.close();
   });

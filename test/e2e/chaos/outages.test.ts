@@ -6,7 +6,7 @@
 // by us), and the observed recovery time, printed. Bounds asserted are the documented ones only.
 // The Vault that forgot everything (a new dev server) is forgetful-vault.test.ts.
 import { expect } from 'chai';
-import { forEachBackend, type Backend } from '../../support/backend.js';
+import { forEachBackend, type Backend, backendName } from '../../support/backend.js';
 import { startEnvoy, type RunningEnvoy } from '../../support/envoy.js';
 import { CLI } from '../../support/paths.js';
 import { freePort, sleep, waitFor } from '../../support/ports.js';
@@ -100,7 +100,7 @@ cache {
     leaseId = lease.json.lease_id as string;
   });
   after(async () => {
-    if (diff) process.stdout.write(`      [chaos ${kind === 'sim' ? 'simulator' : 'vault 1.15.6'}] differential: ${diff.hits} HITs, ${diff.confirmed} confirmed by Vault directly, ${diff.unverifiable} while Vault was down (inside the bound), ${diff.refused.length} refused\n`);
+    if (diff) process.stdout.write(`      [chaos ${backendName(kind)}] differential: ${diff.hits} HITs, ${diff.confirmed} confirmed by Vault directly, ${diff.unverifiable} while Vault was down (inside the bound), ${diff.refused.length} refused\n`);
     await envoy?.stop();
     await Promise.all(stacks.map((s) => s.stop()));
     await db?.close();

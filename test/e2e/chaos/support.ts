@@ -7,10 +7,9 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REAL_VAULT_BINARY, startBackend, type Backend, type BackendKind } from '../../support/backend.js';
+import { backendName, isSim, realVault, type Backend, type BackendKind } from '../../support/backend.js';
 import { Proc } from '../../support/process.js';
 import { startVaultSim, type VaultSim } from '../../support/vault-sim/index.js';
-import { startPostgres } from '../../support/postgres.js';
 import { freePort, sleep, waitFor } from '../../support/ports.js';
 import { startStack, type Stack, type StackOptions } from '../../support/stack.js';
 import { vaultApi, type VaultTarget } from '../../support/vault-setup.js';
@@ -68,7 +67,7 @@ export async function metric(stack: Stack, name: string, labels: Record<string, 
 
 /** Prints a recovery time for the closing note (one line, no secrets). */
 export function recovered(kind: BackendKind, what: string, ms: number): void {
-  process.stdout.write(`      [chaos ${kind === 'sim' ? 'simulator' : 'vault 1.15.6'}] ${what}: recovered in ${ms} ms\n`);
+  process.stdout.write(`      [chaos ${backendName(kind)}] ${what}: recovered in ${ms} ms\n`);
 }
 
 /**
@@ -137,46 +136,7 @@ export class Differential {
   }
 }
 
-/** A backend with a `database/` mount issuing renewable leases (the simulator's engine, or a real one on PostgreSQL). */
-export interface DatabaseBackend {
-  backend: Backend;
-  role(name: string, ttl: { default_ttl: string; max_ttl: string }): Promise<void>;
-  logs(): string;
-  close(): Promise<void>;
-}
-
-export async function startDatabaseBackend(kind: BackendKind): Promise<DatabaseBackend> {
-  if (kind === 'sim') {
-    const backend = await startBackend('sim', { sim: { mountDatabase: true } });
-    return {
-      backend,
-      role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, ttl); },
-      logs: () => backend.logs(),
-      close: () => backend.close(),
-    };
-  }
-  const [pg, backend] = await Promise.all([startPostgres(), startBackend('real')]);
-  try {
-    await vaultApi(backend, 'POST', 'sys/mounts/database', { type: 'database' });
-    await vaultApi(backend, 'POST', 'database/config/pg', {
-      plugin_name: 'postgresql-database-plugin', connection_url: pg.vaultConnectionUrl, username: pg.superuser, password: pg.password,
-      allowed_roles: '*', verify_connection: true,
-    });
-  } catch (err) {
-    await Promise.all([backend.close(), pg.stop()]);
-    throw err;
-  }
-  const creation = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
-  return {
-    backend,
-    role: async (name, ttl) => { await vaultApi(backend, 'POST', `database/roles/${name}`, { db_name: 'pg', creation_statements: creation, ...ttl }); },
-    logs: () => `${backend.logs()}\n${pg.logs()}`,
-    close: async () => {
-      await backend.close();
-      await pg.stop();
-    },
-  };
-}
+export { startDatabaseBackend, type DatabaseBackend } from '../../support/database-backend.js';
 
 /** Renewal requests Vault received since the last clearRequests: renew-self by `token`, or sys/leases/renew of `leaseId`. */
 export async function renewalsSeen(backend: Backend, what: { token?: string; leaseId?: string }): Promise<number> {
@@ -221,14 +181,14 @@ export async function startForgetfulVault(kind: BackendKind, rootToken: string):
   const old: string[] = [];
   const start = async (token: string): Promise<void> => {
     root = token;
-    if (kind === 'sim') {
-      sim = await startVaultSim({ port, rootToken: token });
+    if (isSim(kind)) {
+      sim = await startVaultSim({ port, rootToken: token, ...(kind === 'openbao' ? { profile: 'openbao' as const } : {}) });
       // A kept-alive connection to the old server fails once: let that happen here, not in a test's call.
       await waitFor('the new simulator', async () => ((await fetch(`${url}/v1/sys/health`).catch(() => undefined))?.status === 200 ? true : undefined), 10_000, 20);
       return;
     }
     const home = mkdtempSync(join(tmpdir(), 'vxp-forgetful-'));
-    const p = new Proc('vault', REAL_VAULT_BINARY, [
+    const p = new Proc('vault', realVault(kind).binary, [
       'server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=127.0.0.1:${port}`, '-dev-no-store-token',
     ], { PATH: process.env['PATH'] ?? '', HOME: home, VAULT_LOG_LEVEL: 'warn' });
     proc = p;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
+import { forEachBackend, startBackend, type Backend, isReal, isSim } from '../../support/backend.js';
 import { CASES, type GoldenCase } from './cases.js';
 import { caBlocks, configText, errorClass, normaliseLease, normalisePem, pemFacts, removeRun, runSide, seed, show, tail, TEMPLATES, type ErrorClass, type Rendered, type RunResult } from './harness.js';
 import { agentOracle, closeOracle, FAIL_CASES, RENDER_CASES, RUN_OPTS, type Oracle } from './oracle.js';
@@ -72,11 +72,11 @@ describe('e2e: template golden suite, Vault Agent 1.15.6 as the oracle', functio
     let ours: RunResult;
     const oursFails = new Map<string, RunResult>();
     const alone = new Map<string, Promise<RunResult>>();
-    const applicable = RENDER_CASES.filter((c) => kind === 'real' || !(c.name in SIM_CANNOT));
+    const applicable = RENDER_CASES.filter((c) => isReal(kind) || !(c.name in SIM_CANNOT));
 
     before(async () => {
       oracle = await agentOracle();
-      if (kind === 'real') vault = oracle.vault;
+      if (isReal(kind)) vault = oracle.vault;
       else {
         vault = await startBackend('sim');
         await seed(vault, { pki: false });
@@ -88,7 +88,7 @@ describe('e2e: template golden suite, Vault Agent 1.15.6 as the oracle', functio
       removeRun(ours);
       for (const r of oursFails.values()) removeRun(r);
       for (const p of alone.values()) removeRun(await p.catch(() => undefined));
-      if (kind === 'sim') await vault?.close();
+      if (isSim(kind)) await vault?.close();
     });
 
     /** A case rendered by vault-extproc alone (when the all-in-one run did not render it): for the failure message. */
@@ -112,7 +112,7 @@ describe('e2e: template golden suite, Vault Agent 1.15.6 as the oracle', functio
     });
 
     for (const c of RENDER_CASES) {
-      if (kind === 'sim' && c.name in SIM_CANNOT) {
+      if (isSim(kind) && c.name in SIM_CANNOT) {
         it(`${c.name}: not rendered against the simulator (${SIM_CANNOT[c.name]})`, async () => {
           // The reason holds: the simulator refuses to mount pki. When it learns to, this fails and the case joins the run.
           const res = await fetch(`${vault.url}/v1/sys/mounts/pki-probe`, {
@@ -144,7 +144,7 @@ describe('e2e: template golden suite, Vault Agent 1.15.6 as the oracle', functio
           expect(normalisePem(b), 'the text around the PEM blocks').to.equal(normalisePem(a));
           expect(pemFacts(b), 'what the certificates and keys say').to.deep.equal(pemFacts(a));
           expect(pemFacts(a).length, 'PEM blocks rendered').to.be.at.least(2);
-          if (kind === 'real') expect(caBlocks(b), 'the CA (the same Vault: the same bytes)').to.deep.equal(caBlocks(a));
+          if (isReal(kind)) expect(caBlocks(b), 'the CA (the same Vault: the same bytes)').to.deep.equal(caBlocks(a));
         } else if (c.normalise === 'lease') {
           const [a, b] = [theirs!.bytes.toString('utf8'), mine!.bytes.toString('utf8')];
           expect(a, 'Vault Agent printed a lease id and duration').to.match(/lease_id=pki\/issue\/leased\/[A-Za-z0-9]{24}\nlease_duration=(?:3600|3599)\n/);

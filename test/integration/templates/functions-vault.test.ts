@@ -12,7 +12,7 @@ import {
   createFuncs, PemEncoded, Secret, VaultDependencyError, type RenderContext, type TemplateVault,
 } from '../../../src/template/functions/index.js';
 import { JsonNumber } from '../../../src/template/types.js';
-import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
+import { forEachBackend, startBackend, type Backend, realOnly } from '../../support/backend.js';
 import { waitFor } from '../../support/ports.js';
 import { vaultApi, writePolicy } from '../../support/vault-setup.js';
 
@@ -137,7 +137,7 @@ forEachBackend('templates: secret / secrets / pkiCert against Vault', function (
     expect((await vaultApi(backend, 'GET', 'kv2/data/written')).json.data.data).to.deep.equal({ k: 'v' });
   });
 
-  (kind === 'real' ? it : () => undefined)('pkiCert issues from a PKI mount, then reuses the certificate written to the destination', async () => {
+  realOnly(kind)('pkiCert issues from a PKI mount, then reuses the certificate written to the destination', async () => {
     await vaultApi(backend, 'POST', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '87600h' } });
     const root = (await vaultApi(backend, 'POST', 'pki/root/generate/internal', { common_name: 'tpl-test-root', ttl: '8760h' })).json.data.certificate as string;
     await vaultApi(backend, 'POST', 'pki/roles/web', { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h' });

@@ -3,7 +3,7 @@
 // with their tokens; the same tests against the simulator and a real Vault. A real Vault's
 // database engine gets a throwaway PostgreSQL; the simulator only stores the connection.
 import { expect } from 'chai';
-import { forEachBackend, simOnly, startBackend, type Backend } from '../../support/backend.js';
+import { forEachBackend, simOnly, startBackend, type Backend, isReal } from '../../support/backend.js';
 import { waitFor } from '../../support/ports.js';
 import { startPostgres, type Postgres } from '../../support/postgres.js';
 import { SimClient, type SimResponse } from '../../support/vault-sim/client.js';
@@ -42,7 +42,7 @@ forEachBackend('Vault API: leases and dynamic secrets', function (kind) {
 
   before(async function () {
     this.timeout(60_000);
-    [backend, pg] = await Promise.all([startBackend(kind), kind === 'real' ? startPostgres() : undefined]);
+    [backend, pg] = await Promise.all([startBackend(kind), isReal(kind) ? startPostgres() : undefined]);
     vault = new SimClient(backend);
     await mountDatabase('database');
     const roles: Record<string, Record<string, unknown>> = {

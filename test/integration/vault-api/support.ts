@@ -1,6 +1,6 @@
 // Shared by the Vault API conformance suites: each runs against the simulator and a real Vault
 // (test/support/backend.ts), and a difference is a simulator bug unless noted here.
-import type { BackendKind } from '../../support/backend.js';
+import { isSim, type BackendKind } from '../../support/backend.js';
 
 /** An ACL denial (a multierror); a bad or missing token gets the plain 'permission denied'. */
 export const DENIED = '1 error occurred:\n\t* permission denied\n\n';
@@ -18,5 +18,5 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * (test/real-vault/README.md). That is an artefact of the build, not Vault behaviour to copy.
  */
 export function mountType(kind: BackendKind, type: string): string {
-  return kind === 'sim' ? type : '';
+  return isSim(kind) ? type : '';
 }

@@ -13,7 +13,7 @@ import type { CacheConfig } from '../../../src/config/types.js';
 import { VaultClient, type VaultReply, type VaultRequest } from '../../../src/vault/client.js';
 import type { WorkerMessage } from '../../../src/worker/protocol.js';
 import { StaticCacheMaintainer } from '../../../src/worker/static/maintainer.js';
-import { forEachBackend, startRealDevVault, type BackendKind } from '../../support/backend.js';
+import { forEachBackend, startRealDevVault, type BackendKind, backendName, isSim } from '../../support/backend.js';
 import { sleep, waitFor } from '../../support/ports.js';
 import { TcpGate } from '../../support/tcp-gate.js';
 import { startVaultSim } from '../../support/vault-sim/index.js';
@@ -24,11 +24,11 @@ const ROOT = 'root';
 
 /** A bare Vault (no audit device: 40,000 requests would fill its log) and how to stop it. */
 async function bareVault(kind: BackendKind): Promise<{ url: string; port: number; rootToken: string; close(): Promise<void> }> {
-  if (kind === 'sim') {
-    const sim = await startVaultSim({ rootToken: ROOT });
+  if (isSim(kind)) {
+    const sim = await startVaultSim({ rootToken: ROOT, ...(kind === 'openbao' ? { profile: 'openbao' as const } : {}) });
     return { url: sim.url, port: sim.port, rootToken: ROOT, close: () => sim.close() };
   }
-  const real = await startRealDevVault(ROOT);
+  const real = await startRealDevVault(ROOT, [], {}, kind);
   return {
     url: real.url, port: real.port, rootToken: ROOT,
     close: async () => {
@@ -266,7 +266,7 @@ forEachBackend('worker: what the first lookup, sys/health and the mount listing 
     await vault?.close();
   });
 
-  it(`vault-info: Vault ${kind === 'real' ? '1.15.6 as it answers' : '(simulated 1.15.6)'} has no namespaces`, async () => {
+  it(`vault-info: ${backendName(kind)} has no namespaces`, async () => {
     h = startMaintainer(vault!.url, 3600);
     const [info] = await waitFor('vault-info', () => (h!.of('vault-info').length ? h!.of('vault-info') : undefined));
     expect(info!.msg).to.deep.equal({ type: 'vault-info', namespaces: false, version: '1.15.6' });
