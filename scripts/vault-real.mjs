@@ -1,40 +1,62 @@
 #!/usr/bin/env node
-// Builds and runs a real Vault server for acceptance tests (a test dependency only, never shipped).
+// Builds and runs the real Vault servers the acceptance tests run against (test dependencies
+// only, never shipped). One wrapper Go module per Vault version (WRAPPERS below):
+//   test/real-vault/          Vault 1.15.6 (VAULT_BACKENDS kind `real`)
+//   test/real-vault-current/  Vault 1.21.4 (VAULT_BACKENDS kind `current`)
 //
 //   npm run vault:real  (= node scripts/vault-real.mjs build)
-//   node scripts/vault-real.mjs build [--quiet] [--if-needed]
-//       Builds the Vault pinned in test/real-vault/go.mod from the Go module proxy into
-//       .tools/vault-<version>/vault and prints that path. A no-op when that binary already
-//       answers `version` with the pinned version. Needs Go; a cold build takes a long time
-//       (see test/real-vault/README.md). --if-needed: only when VAULT_BACKENDS (the test suites'
-//       backends, default "sim,real") names `real` — how `npm test` calls it.
-//   node scripts/vault-real.mjs dev [--port 8200] [--root-token root] [-- extra vault args]
+//   node scripts/vault-real.mjs build [--quiet] [--if-needed] [--version V]
+//       Builds the Vault pinned in each wrapper's go.mod from the Go module proxy into
+//       .tools/vault-<version>/vault and prints the paths, one a line. A binary that already
+//       answers `version` with its pinned version is kept. Needs Go; a cold build takes a long
+//       time (see the wrappers' README.md). --version V: only that wrapper (a version such as
+//       1.21.4, or a kind: real, current). --if-needed: only the wrappers whose kind
+//       VAULT_BACKENDS names (the test suites' backends, default "sim,openbao,real,current") —
+//       how `npm test` calls it. While one version compiles, the modules of the next are
+//       downloaded.
+//   node scripts/vault-real.mjs prepare [--version V]
+//       Only unpacks and adapts the pinned Vault module into .tools/vault-<version>/src (what
+//       each wrapper's go.mod replaces Vault with; needed before `go mod tidy` in a wrapper).
+//   node scripts/vault-real.mjs dev [--version V] [--port 8200] [--root-token root] [-- extra vault args]
 //       Builds if needed, then runs `vault server -dev -dev-root-token-id=T
-//       -dev-listen-address=127.0.0.1:P -dev-no-store-token` in the foreground with Vault's
-//       output on stderr, prints one line on stdout when /v1/sys/health answers, and stops
-//       Vault on SIGINT/SIGTERM.
+//       -dev-listen-address=127.0.0.1:P -dev-no-store-token` (Vault 1.15.6 unless --version)
+//       in the foreground with Vault's output on stderr, prints one line on stdout when
+//       /v1/sys/health answers, and stops Vault on SIGINT/SIGTERM.
 //
 // Environment: VAULT_REAL_GO (go binary, default `go`), VAULT_REAL_JOBS (go build -p, default
 // the Go default), VAULT_REAL_NICE=0 to build at normal priority (default: nice 19).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const moduleDir = join(root, 'test', 'real-vault');
 const VAULT_MODULE = 'github.com/hashicorp/vault';
-const goMod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
-const version = new RegExp(`^\\s*(?:require\\s+)?${VAULT_MODULE.replaceAll('.', '\\.')} v(\\d+\\.\\d+\\.\\d+)\\s*$`, 'm')
-  .exec(goMod)?.[1];
-if (!version) fail(`cannot find the pinned ${VAULT_MODULE} version in ${join(moduleDir, 'go.mod')}`);
-const toolDir = join(root, '.tools', `vault-${version}`);
-if (!goMod.includes(`${VAULT_MODULE} => ../../.tools/vault-${version}/src`)) {
-  fail(`test/real-vault/go.mod must replace ${VAULT_MODULE} with ../../.tools/vault-${version}/src`);
-}
-const srcDir = join(toolDir, 'src'); // go.mod's `replace github.com/hashicorp/vault => …/src`
-const binary = join(toolDir, 'vault');
+
+/**
+ * The wrapper modules. Each adapts the unpacked Vault module to the published sdk it builds
+ * with (see its README.md): `addFiles` are copied in whole ([file in the wrapper, path in the
+ * module]); `lineEdits` names a JSON file of checked one-line edits ({file, line, from, to}).
+ */
+const WRAPPERS = [
+  { kind: 'real', dir: 'real-vault', addFiles: [['vault-sdk-shim.go.txt', 'vault/zz_vault_extproc_sdk_shim.go']] },
+  { kind: 'current', dir: 'real-vault-current', lineEdits: 'sdk-line-edits.json' },
+].map((w) => {
+  const moduleDir = join(root, 'test', w.dir);
+  const goModPath = join(moduleDir, 'go.mod');
+  const goMod = readFileSync(goModPath, 'utf8');
+  const version = new RegExp(`^\\s*(?:require\\s+)?${VAULT_MODULE.replaceAll('.', '\\.')} v(\\d+\\.\\d+\\.\\d+)\\s*$`, 'm')
+    .exec(goMod)?.[1];
+  if (!version) fail(`cannot find the pinned ${VAULT_MODULE} version in ${goModPath}`);
+  if (!goMod.includes(`${VAULT_MODULE} => ../../.tools/vault-${version}/src`)) {
+    fail(`${goModPath} must replace ${VAULT_MODULE} with ../../.tools/vault-${version}/src`);
+  }
+  const toolDir = join(root, '.tools', `vault-${version}`);
+  // srcDir: go.mod's `replace github.com/hashicorp/vault => …/src`.
+  return { ...w, moduleDir, version, toolDir, srcDir: join(toolDir, 'src'), binary: join(toolDir, 'vault') };
+});
 const go = process.env.VAULT_REAL_GO || 'go';
 
 const args = process.argv.slice(2);
@@ -54,57 +76,126 @@ function goEnv(extra = {}) {
   return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', ...extra };
 }
 
-function runGo(goArgs, opts = {}) {
+function goCommand(goArgs) {
   const nice = process.env.VAULT_REAL_NICE !== '0' && spawnSync('nice', ['true']).status === 0;
-  const [cmd, cmdArgs] = nice ? ['nice', ['-n', '19', go, ...goArgs]] : [go, goArgs];
+  return nice ? ['nice', ['-n', '19', go, ...goArgs]] : [go, goArgs];
+}
+
+function runGo(goArgs, opts = {}) {
+  const [cmd, cmdArgs] = goCommand(goArgs);
   const r = spawnSync(cmd, cmdArgs, { stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8', ...opts });
   if (r.error) fail(`${go} ${goArgs.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) fail(`${go} ${goArgs.join(' ')} exited with ${r.status ?? r.signal}`);
   return r.stdout;
 }
 
-// Unpacks the pinned Vault module (checksum-verified by the go command) into .tools/ and adds
-// test/real-vault/vault-sdk-shim.go.txt to its `vault` package. See test/real-vault/README.md.
-function prepareSource() {
-  const shim = join(srcDir, 'vault', 'zz_vault_extproc_sdk_shim.go');
-  if (existsSync(join(srcDir, 'go.mod')) && existsSync(shim)) {
-    copyFileSync(join(moduleDir, 'vault-sdk-shim.go.txt'), shim);
-    return;
+/** The adaptation a wrapper applies, as [added files, line edits] (read and checked for shape). */
+function adaptationOf(w) {
+  const added = (w.addFiles ?? []).map(([from, to]) => ({ to, text: readFileSync(join(w.moduleDir, from), 'utf8') }));
+  let edits = [];
+  if (w.lineEdits) {
+    const path = join(w.moduleDir, w.lineEdits);
+    edits = JSON.parse(readFileSync(path, 'utf8')).edits;
+    const ok = Array.isArray(edits) && edits.every((e) => typeof e.file === 'string' && Number.isInteger(e.line)
+      && e.line > 0 && typeof e.from === 'string' && typeof e.to === 'string' && !e.from.includes('\n') && !e.to.includes('\n'));
+    if (!ok) fail(`${path}: "edits" must be a list of {file, line, from, to} (one line each)`);
   }
-  log(`downloading ${VAULT_MODULE}@v${version} from the Go module proxy`);
+  return { added, edits };
+}
+
+/**
+ * Applies the checked one-line edits to the unpacked module at dir. Returns why it could not
+ * (a line is not the expected text, or that text is not unique in its file), else undefined.
+ */
+function applyLineEdits(w, dir, edits) {
+  for (const e of edits) {
+    const path = join(dir, e.file);
+    const where = `${VAULT_MODULE}@v${w.version} ${e.file}:${e.line}`;
+    if (!existsSync(path)) return `${where}: no such file (test/${w.dir}/${w.lineEdits} does not fit this Vault)`;
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    if (lines[e.line - 1] !== e.from) {
+      return `${where} is not the line test/${w.dir}/${w.lineEdits} expects:\n  expected: ${JSON.stringify(e.from)}\n  found:    ${JSON.stringify(lines[e.line - 1] ?? null)}`;
+    }
+    const count = text.split(e.from).length - 1;
+    if (count !== 1) return `${where}: the expected text occurs ${count} times in the file, not once`;
+    lines[e.line - 1] = e.to;
+    writeFileSync(path, lines.join('\n'));
+  }
+  return undefined;
+}
+
+// Unpacks the pinned Vault module (checksum-verified by the go command) into .tools/ and applies
+// the wrapper's adaptation. A marker file records which adaptation the unpacked copy carries,
+// so a changed adaptation (or Vault version) unpacks a fresh copy. See the wrappers' README.md.
+function prepareSource(w) {
+  const { added, edits } = adaptationOf(w);
+  const fingerprint = createHash('sha256').update(JSON.stringify({ version: w.version, added, edits })).digest('hex');
+  const marker = join(w.srcDir, '.vault-extproc-adaptation');
+  if (existsSync(join(w.srcDir, 'go.mod')) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === fingerprint) return;
+  log(`unpacking ${VAULT_MODULE}@v${w.version} from the Go module proxy into ${w.srcDir}`);
   const scratch = mkdtempSync(join(tmpdir(), 'vault-real-'));
   let info;
   try {
     // Outside any module, so the wrapper's replace of this very module does not apply.
-    info = JSON.parse(runGo(['mod', 'download', '-json', `${VAULT_MODULE}@v${version}`],
+    info = JSON.parse(runGo(['mod', 'download', '-json', `${VAULT_MODULE}@v${w.version}`],
       { cwd: scratch, env: goEnv({ GOFLAGS: '-mod=mod' }), capture: true }));
   } finally { rmSync(scratch, { recursive: true, force: true }); }
   if (info.Error || !info.Dir) fail(`go mod download: ${info.Error ?? 'no directory'}`);
-  const staging = `${srcDir}.partial`;
+  const staging = `${w.srcDir}.partial`;
   rmSync(staging, { recursive: true, force: true });
-  mkdirSync(toolDir, { recursive: true });
+  mkdirSync(w.toolDir, { recursive: true });
   execFileSync('cp', ['-R', info.Dir, staging]);
   execFileSync('chmod', ['-R', 'u+w', staging]); // the module cache is read-only
-  copyFileSync(join(moduleDir, 'vault-sdk-shim.go.txt'), join(staging, 'vault', 'zz_vault_extproc_sdk_shim.go'));
-  rmSync(srcDir, { recursive: true, force: true });
-  renameSync(staging, srcDir);
+  for (const f of added) writeFileSync(join(staging, f.to), f.text);
+  const refused = applyLineEdits(w, staging, edits);
+  if (refused) { rmSync(staging, { recursive: true, force: true }); fail(refused); }
+  if (added.length + edits.length > 0) log(`adapted: ${[...added.map((f) => `added ${f.to}`), ...edits.map((e) => `edited ${e.file}:${e.line}`)].join(', ')}`);
+  writeFileSync(join(staging, '.vault-extproc-adaptation'), `${fingerprint}\n`);
+  rmSync(w.srcDir, { recursive: true, force: true });
+  renameSync(staging, w.srcDir);
 }
 
-function build() {
-  if (versionOf(binary) === version) return binary;
-  prepareSource();
-  log(`building Vault ${version} into ${binary} (a cold build downloads ~3 GB of modules and compiles for a long time)`);
+/** Starts `go mod download` of a wrapper's module graph in the background; resolves when it ends (never rejects). */
+function downloadModules(w) {
+  const [cmd, cmdArgs] = goCommand(['mod', 'download']);
+  return new Promise((done) => {
+    const child = spawn(cmd, cmdArgs, { cwd: w.moduleDir, env: goEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { if (err.length < 4000) err += d; });
+    child.on('error', (e) => { log(`go mod download for Vault ${w.version}: ${e.message}`); done(); });
+    child.on('exit', (code) => {
+      // A failure here is not fatal: `go build` downloads what is still missing and reports it.
+      if (code !== 0) log(`go mod download for Vault ${w.version} exited with ${code}: ${err.trim()}`);
+      done();
+    });
+  });
+}
+
+function compile(w) {
+  log(`building Vault ${w.version} into ${w.binary} (a cold build downloads gigabytes of modules and compiles for a long time)`);
   const started = Date.now();
-  const staging = `${binary}.partial`;
+  const staging = `${w.binary}.partial`;
   rmSync(staging, { force: true });
   const jobs = process.env.VAULT_REAL_JOBS ? ['-p', process.env.VAULT_REAL_JOBS] : [];
   runGo(['build', ...jobs, '-mod=readonly', '-trimpath', '-ldflags=-s -w', '-o', staging, '.'],
-    { cwd: moduleDir, env: goEnv() });
-  renameSync(staging, binary);
-  const got = versionOf(binary);
-  if (got !== version) fail(`${binary} reports version ${got ?? 'none'}, expected ${version}`);
-  log(`built in ${Math.round((Date.now() - started) / 1000)} s`);
-  return binary;
+    { cwd: w.moduleDir, env: goEnv() });
+  renameSync(staging, w.binary);
+  const got = versionOf(w.binary);
+  if (got !== w.version) fail(`${w.binary} reports version ${got ?? 'none'}, expected ${w.version}`);
+  log(`built Vault ${w.version} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** Builds every wrapper in `list` whose binary is missing or stale; the next one's modules download while one compiles. */
+async function build(list) {
+  const todo = list.filter((w) => versionOf(w.binary) !== w.version);
+  for (const w of todo) prepareSource(w);
+  const downloads = todo.map((w, i) => (i === 0 ? Promise.resolve() : downloadModules(w)));
+  for (const [i, w] of todo.entries()) {
+    await downloads[i];
+    compile(w); // synchronous: the background downloads keep running meanwhile
+  }
+  return list.map((w) => w.binary);
 }
 
 function option(name, fallback) {
@@ -115,13 +206,22 @@ function option(name, fallback) {
   return v;
 }
 
+/** The wrappers --version selects (all when absent). */
+function selected() {
+  const v = option('--version', undefined);
+  if (v === undefined) return WRAPPERS;
+  const w = WRAPPERS.find((x) => x.version === v.replace(/^v/, '') || x.kind === v);
+  if (!w) fail(`--version ${v}: not one of ${WRAPPERS.map((x) => `${x.version} (${x.kind})`).join(', ')}`);
+  return [w];
+}
+
 async function dev() {
   const port = Number(option('--port', '8200'));
   if (!Number.isInteger(port) || port <= 0 || port > 65535) fail('--port must be a TCP port');
   const token = option('--root-token', 'root');
   const dd = args.indexOf('--');
   const extra = dd === -1 ? [] : args.slice(dd + 1);
-  const bin = build();
+  const [bin] = await build(selected().slice(0, 1));
   const addr = `127.0.0.1:${port}`;
   const child = spawn(bin, ['server', '-dev', `-dev-root-token-id=${token}`, `-dev-listen-address=${addr}`,
     '-dev-no-store-token', ...extra], { stdio: ['ignore', process.stderr, 'inherit'], env: { ...process.env, VAULT_ADDR: `http://${addr}` } });
@@ -143,12 +243,20 @@ async function dev() {
   if (!exited) { child.kill('SIGTERM'); fail(`Vault did not answer http://${addr}/v1/sys/health within 60 s`); }
 }
 
-const wanted = (process.env.VAULT_BACKENDS ?? 'sim,real').split(',').map((s) => s.trim()).includes('real');
+const backends = (process.env.VAULT_BACKENDS ?? 'sim,openbao,real,current').split(',').map((s) => s.trim());
 switch (args[0] ?? 'build') {
-  case 'build':
-    if (args.includes('--if-needed') && !wanted) log('VAULT_BACKENDS does not name `real`: not building');
-    else process.stdout.write(`${build()}\n`);
+  case 'build': {
+    let list = selected();
+    if (args.includes('--if-needed')) {
+      for (const w of list.filter((x) => !backends.includes(x.kind))) log(`VAULT_BACKENDS does not name \`${w.kind}\`: not building Vault ${w.version}`);
+      list = list.filter((w) => backends.includes(w.kind));
+    }
+    for (const bin of await build(list)) process.stdout.write(`${bin}\n`);
+    break;
+  }
+  case 'prepare':
+    for (const w of selected()) { prepareSource(w); process.stdout.write(`${w.srcDir}\n`); }
     break;
   case 'dev': await dev(); break;
-  default: fail('usage: node scripts/vault-real.mjs build [--quiet] | dev [--port P] [--root-token T] [-- vault args]');
+  default: fail('usage: node scripts/vault-real.mjs build [--quiet] [--if-needed] [--version V] | prepare [--version V] | dev [--version V] [--port P] [--root-token T] [-- vault args]');
 }
