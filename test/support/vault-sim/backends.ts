@@ -12,6 +12,7 @@ import { identityBackend } from './identity.js';
 import { kvV1Backend } from './kv1.js';
 import { kvV2Backend } from './kv2.js';
 import type { BackendFactory } from './mount-table.js';
+import type { SimProfile } from './profile.js';
 import { backendOf } from './router.js';
 import { systemBackend } from './sys.js';
 import { tokenBackend } from './token-routes.js';
@@ -20,7 +21,7 @@ import { userpassBackend } from './userpass.js';
 /** Auth methods the simulator can enable through sys/auth. */
 export const AUTH_TYPES = new Set(['approle', 'userpass', 'kubernetes', 'jwt', 'cert', 'ldap', 'aws', 'gcp', 'azure']);
 
-export function backendFactory(now: () => number): BackendFactory {
+export function backendFactory(now: () => number, profile: SimProfile): BackendFactory {
   return (spec, builtin) => {
     switch (spec.type) {
       case 'kv':
@@ -33,7 +34,7 @@ export function backendFactory(now: () => number): BackendFactory {
       case 'token':
         return tokenBackend();
       case 'system':
-        return systemBackend();
+        return systemBackend(profile);
       case 'identity':
         return identityBackend();
       case 'userpass':

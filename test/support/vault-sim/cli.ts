@@ -1,5 +1,5 @@
 // tsx test/support/vault-sim/cli.ts --port 8200 --root-token root [--host 127.0.0.1] [--error-style modern]
-//   [--mount-database] [--namespaces]
+//   [--mount-database] [--namespaces] [--profile vault|openbao]
 import { parseArgs } from 'node:util';
 import { startVaultSim } from './index.js';
 
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
       'error-style': { type: 'string', default: 'legacy' },
       'mount-database': { type: 'boolean', default: false },
       namespaces: { type: 'boolean', default: false },
+      profile: { type: 'string', default: 'vault' },
     },
     strict: true,
   });
@@ -19,9 +20,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
   const errorStyle = values['error-style'];
   if (errorStyle !== 'legacy' && errorStyle !== 'modern') throw new Error(`invalid --error-style ${errorStyle}`);
+  const profile = values.profile;
+  if (profile !== 'vault' && profile !== 'openbao') throw new Error(`invalid --profile ${profile}`);
   const sim = await startVaultSim({
     port, host: values.host, rootToken: values['root-token'], errorStyle, mountDatabase: values['mount-database'],
-    namespaces: values.namespaces,
+    namespaces: values.namespaces, profile,
   });
   process.stdout.write(`vault-sim listening on ${sim.url}\n`);
   const shutdown = (): void => {

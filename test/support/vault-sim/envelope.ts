@@ -117,14 +117,17 @@ export interface WrapInfo {
   readonly wrapped_accessor?: string;
 }
 
-/** The logical.HTTPResponse envelope, every key present, in Vault's field order. */
+/**
+ * The logical.HTTPResponse envelope, every key present, in Vault's field order. `mountType`
+ * undefined: no `mount_type` key at all (a profile without it, profile.ts `envelopeMountType`).
+ */
 export function envelopeOf(
   requestId: string,
   response: LogicalResponse | null,
-  mountType: string,
+  mountType: string | undefined,
   wrapInfo: WrapInfo | null = null,
 ): Record<string, unknown> {
-  return {
+  const envelope: Record<string, unknown> = {
     request_id: requestId,
     lease_id: response?.secret?.leaseId ?? '',
     renewable: response?.secret?.renewable ?? false,
@@ -133,8 +136,9 @@ export function envelopeOf(
     wrap_info: wrapInfo,
     warnings: response?.warnings && response.warnings.length > 0 ? [...response.warnings] : null,
     auth: response?.auth ? httpAuth(response.auth) : null,
-    mount_type: mountType,
   };
+  if (mountType !== undefined) envelope['mount_type'] = mountType;
+  return envelope;
 }
 
 /** HTTPSysInjector: for some sys/ routes the data keys are repeated at the top level. */

@@ -27,9 +27,12 @@ export interface AcceptedSubscription {
 
 export type SubscribeCheck = { readonly reply: Reply } | { readonly ok: AcceptedSubscription };
 
-/** True when the bus is on and the (decoded) `path` is a subscribe URL; otherwise it is an ordinary sys path. */
+/**
+ * True when the server has an event stream (profile.ts `eventStream`), the bus is on and the
+ * (decoded) `path` is a subscribe URL; otherwise it is an ordinary sys path.
+ */
 export function isSubscribeRequest(state: SimState, path: string): boolean {
-  return state.events.available && path.startsWith(SUBSCRIBE_PREFIX);
+  return state.profile.eventStream && state.events.available && path.startsWith(SUBSCRIBE_PREFIX);
 }
 
 /**

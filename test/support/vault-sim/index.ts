@@ -1,5 +1,6 @@
 // Vault HTTP API simulator for tests: `vault server -dev` behaviour, in memory, on a random port.
 import { VaultSimServer, type VaultSim, type VaultSimOptions } from './server.js';
+export type { SimProfileName as VaultSimProfile } from './profile.js';
 
 export type {
   RecordedRequest, VaultSim, VaultSimEvents, VaultSimLease, VaultSimLeases, VaultSimOptions,

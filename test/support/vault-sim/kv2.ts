@@ -16,7 +16,7 @@ const VERB_FOR_OP: Record<string, string> = {
 
 /** logical.RespondWithStatusCode: the envelope marshalled by the plugin (no mount_type yet, no newline). */
 function rawEnvelope(call: Call, status: number, data: Record<string, unknown> | null, warnings?: string[]): Outcome {
-  return raw(status, goJson(envelopeOf(call.req.id, { data, warnings }, '')));
+  return raw(status, goJson(envelopeOf(call.req.id, { data, warnings }, call.state.profile.envelopeMountType ? '' : undefined)));
 }
 
 function casError(call: Call, store: Kv2Store, meta: KeyState): Outcome | undefined {

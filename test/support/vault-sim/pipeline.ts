@@ -19,6 +19,7 @@ import { multiError, type Call, type Operation, type Outcome, type SimRequest } 
 import { checkWrappingToken, WRAPPING_PATHS } from './wrapping.js';
 import { namespacedPath } from './consistency.js';
 import { attachNumberTexts } from './kv-json.js';
+import { inlineAuth, type InlineAuthResult } from './inline-auth.js';
 
 export interface HttpInput {
   readonly method: string;
@@ -177,13 +178,14 @@ function toReply(outcome: Outcome, state: SimState, req: SimRequest, mount: Moun
         if (!resp.data || Object.keys(resp.data).length === 0) return errorReply(404, null);
         if (Array.isArray(keys) && keys.length === 0) return errorReply(404, null);
       }
-      const envelope = envelopeOf(req.id, resp, mount.type);
+      const withMountType = state.profile.envelopeMountType;
+      const envelope = envelopeOf(req.id, resp, withMountType ? mount.type : undefined);
       if (req.wrapTtlSeconds > 0) {
         const secretIdAccessor = resp.data?.['secret_id_accessor'];
         const wrappedAccessor = resp.auth?.accessor
           ?? (mount.type === 'approle' && typeof secretIdAccessor === 'string' ? secretIdAccessor : '');
         const wrapInfo = state.wraps.wrap(req.path, req.wrapTtlSeconds, goJson(envelope), wrappedAccessor);
-        return jsonReply(200, envelopeOf('', null, '', wrapInfo));
+        return jsonReply(200, envelopeOf('', null, withMountType ? '' : undefined, wrapInfo));
       }
       return jsonReply(200, isInjected(req.path) ? injectData(envelope) : envelope);
     }
@@ -235,9 +237,34 @@ function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply
   if (input.headers['x-vault-inconsistent'] === 'forward-active-node' && !state.consistency) {
     return errorReply(400, 'forwarding via header X-Vault-Inconsistent=forward-active-node disabled in configuration');
   }
-  const built = buildRequest(input, namespacePathOf(state, input));
+  const namespacePath = namespacePathOf(state, input);
+  const built = buildRequest(input, namespacePath);
   if ('reply' in built) return built.reply;
-  const req = built.ok;
+  // OpenBao's inline authentication runs before handleCancelableRequest (inline-auth.ts).
+  const inline = state.profile.inlineAuth ? inlineAuth(state, input, built.ok, namespacePath) : undefined;
+  if (inline === undefined) return routeLogical(state, built.ok);
+  const withSession = (result: InlineAuthResult): Reply | Promise<Reply> => {
+    if ('reply' in result) return result.reply;
+    const { session } = result;
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = routeLogical(state, { ...built.ok, token: session.token }, session.check);
+    } catch (err) {
+      session.end();
+      throw err;
+    }
+    if (reply instanceof Promise) return reply.finally(() => session.end());
+    session.end();
+    return reply;
+  };
+  return inline instanceof Promise ? inline.then(withSession) : withSession(inline);
+}
+
+/**
+ * handleCancelableRequest onwards: mount and route, existence check, token and ACL, handler.
+ * `check` sees the handler's outcome first (inline auth refuses leases).
+ */
+function routeLogical(state: SimState, req: SimRequest, check?: (outcome: Outcome) => Outcome): Reply | Promise<Reply> {
   // Core refuses writes to a "directory" before anything else (handleCancelableRequest).
   if (req.path.endsWith('/') && (req.operation === 'update' || req.operation === 'patch')) {
     return errorReply(400, "cannot write to a path ending in '/'");
@@ -267,7 +294,10 @@ function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply
     const handler = match.route.ops[req.operation] ?? (req.operation === 'create' ? match.route.ops.update : undefined);
     if (!handler) return errorReply(405, multiError(['unsupported operation']));
     const call = callFor(auth.token);
-    const finish = (outcome: Outcome): Reply => toReply(match.route.login ? applyLoginMfa(call, outcome) : outcome, state, req, mount);
+    const finish = (outcome: Outcome): Reply => {
+      const answered = match.route.login ? applyLoginMfa(call, outcome) : outcome;
+      return toReply(check ? check(answered) : answered, state, req, mount);
+    };
     const outcome = handler(call);
     if (!(outcome instanceof Promise)) return finish(outcome);
     settlesLater = true;
@@ -315,6 +345,9 @@ export function handleHttp(state: SimState, input: HttpInput): Reply | Promise<R
 
 /** A /v1/ request after genericWrapping: help, the ServeMux (redirects, fixed routes), the logical layer. */
 function handleApi(state: SimState, input: HttpInput): Reply | Promise<Reply> {
+  // What the profile answers in genericWrapping itself (OpenBao: root-only sys/ paths in a namespace).
+  const early = state.profile.beforeApi(state, input);
+  if (early) return early;
   // wrapHelpHandler runs before the ServeMux: help never redirects.
   if ((input.query['help'] ?? '') !== '' || input.method === 'HELP') return helpReply(state, input, namespacePathOf(state, input));
   const redirect = canonicalRedirect(input, input.method);

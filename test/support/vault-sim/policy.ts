@@ -247,8 +247,9 @@ export function parsePolicy(raw: string): PathRule[] {
 export class PolicyStore {
   private readonly policies = new Map<string, Policy>();
 
-  constructor() {
-    this.put(DEFAULT_POLICY, DEFAULT_POLICY_TEXT);
+  /** `defaultPolicy`: the profile's `default` policy from Vault 1.15.6's text (profile.ts). */
+  constructor(defaultPolicy: (vaultText: string) => string = (text) => text) {
+    this.put(DEFAULT_POLICY, defaultPolicy(DEFAULT_POLICY_TEXT));
     this.put(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT);
   }
 

@@ -13,6 +13,8 @@ import { handleHttp, type HttpInput } from './pipeline.js';
 import { SimState, type ErrorStyle } from './state.js';
 import type { ConsistencySim } from './consistency.js';
 import { multiError } from './types.js';
+import { OPENBAO_PROFILE } from './openbao.js';
+import { VAULT_PROFILE, type SimProfileName } from './profile.js';
 
 /** Vault's default max_request_size. */
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -37,6 +39,13 @@ export interface VaultSimOptions {
    * header allowed. Default false (Vault CE: no index, forwarding headers refused with 400).
    */
   consistency?: boolean;
+  /**
+   * Which server to answer as: 'vault' (default) is Vault 1.15.6; 'openbao' is OpenBao 2.6.2 where
+   * it differs (openbao.ts, each difference cited): no event stream, no `mount_type`, no legacy
+   * `sys/renew`/`sys/revoke*` paths, namespaces always on, inline authentication, its sys/health
+   * and sys/seal-status shapes.
+   */
+  profile?: SimProfileName;
 }
 
 export interface RecordedRequest {
@@ -185,6 +194,7 @@ export class VaultSimServer implements VaultSim {
       mountDatabase: options.mountDatabase ?? false,
       namespaces: options.namespaces ?? false,
       consistency: options.consistency ?? false,
+      profile: options.profile === 'openbao' ? OPENBAO_PROFILE : VAULT_PROFILE,
     });
     const bus = this.state.events;
     this.eventSockets = new EventSockets(bus);

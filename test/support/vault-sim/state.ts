@@ -8,6 +8,7 @@ import { newUuid } from './ids.js';
 import { LeaseStore } from './leases.js';
 import { MountTable } from './mount-table.js';
 import { PolicyStore } from './policy.js';
+import { VAULT_PROFILE, type SimProfile } from './profile.js';
 import { TokenStore } from './tokens.js';
 import { WrapStore } from './wrapping.js';
 
@@ -24,20 +25,26 @@ export interface StateConfig {
   readonly namespaces?: boolean;
   /** Vault Enterprise's X-Vault-Index and 412s for a lagging node (consistency.ts; default false). */
   readonly consistency?: boolean;
+  /** Which server to answer as (profile.ts; default Vault 1.15.6). */
+  readonly profile?: SimProfile;
 }
 
 export class SimState {
   readonly now: () => number;
   readonly rootToken: string;
   readonly errorStyle: ErrorStyle;
-  /** Namespaces exist: `X-Vault-Namespace` is honoured and the version says `+ent`. */
+  /** Which server the simulator answers as; every difference between them is read from here. */
+  readonly profile: SimProfile;
+  /** Namespaces exist: `X-Vault-Namespace` is honoured (the Vault profile's version then says `+ent`). */
   readonly namespaces: boolean;
+  /** sys/health's and sys/seal-status's `version`. */
+  readonly version: string;
   readonly clusterName = `vault-cluster-${newUuid().slice(0, 8)}`;
   readonly clusterId = newUuid();
   readonly tokens: TokenStore;
   /** Secret leases; a token's leases go when the token does. */
   readonly leases: LeaseStore;
-  readonly policies = new PolicyStore();
+  readonly policies: PolicyStore;
   readonly mounts: MountTable;
   readonly wraps: WrapStore;
   readonly events: EventBus;
@@ -51,14 +58,17 @@ export class SimState {
     this.now = config.now ?? Date.now;
     this.rootToken = config.rootToken;
     this.errorStyle = config.errorStyle;
-    this.namespaces = config.namespaces ?? false;
+    this.profile = config.profile ?? VAULT_PROFILE;
+    this.namespaces = this.profile.namespacesAlways || (config.namespaces ?? false);
+    this.version = this.profile.version(config.namespaces ?? false);
+    this.policies = new PolicyStore(this.profile.defaultPolicy);
     this.consistency = config.consistency ? new ConsistencySim(this.clusterId) : undefined;
     this.tokens = new TokenStore(this.now);
     this.leases = new LeaseStore(this.now, this.tokens);
     this.wraps = new WrapStore(this.tokens, this.now);
     this.events = new EventBus(this.now, this.tokens, this.policies);
     this.identity = new IdentityStore(this.now);
-    this.mounts = new MountTable(backendFactory(this.now));
+    this.mounts = new MountTable(backendFactory(this.now, this.profile));
     this.mounts.mount({ path: 'cubbyhole/', table: 'mounts', type: 'cubbyhole', description: 'per-token private secret storage' }, true);
     this.mounts.mount({ path: 'identity/', table: 'mounts', type: 'identity', description: 'identity store' }, true);
     this.mounts.mount({ path: 'sys/', table: 'mounts', type: 'system', description: 'system endpoints used for control, policy and debugging' }, true);

@@ -6,44 +6,23 @@ import { stringField } from './fields.js';
 import { mfaValidateRoute } from './identity.js';
 import { leaseRoutes } from './lease-routes.js';
 import { enableMount, listMounts, mountRoutes, readMount } from './mounts.js';
+import type { SimProfile } from './profile.js';
 import { PolicyParseError, ROOT_POLICY, RESPONSE_WRAPPING_POLICY, DEFAULT_POLICY } from './policy.js';
 import { backendOf } from './router.js';
 import type { SimState } from './state.js';
 import { fail, nothing, respond, type Backend, type Call, type Outcome, type Route } from './types.js';
 import { wrappingRoutes } from './wrapping.js';
 
-export const VAULT_VERSION = '1.15.6';
-
-/** Vault CE reports the bare version; Enterprise (the namespaces profile) appends `+ent`. */
-export function versionOf(state: SimState): string {
-  return state.namespaces ? `${VAULT_VERSION}+ent` : VAULT_VERSION;
-}
-
-/** GET/HEAD /v1/sys/health: a healthy, unsealed, active node. */
+/** GET/HEAD /v1/sys/health: a healthy, unsealed, active node, in the profile's shape. */
 export function healthReply(state: SimState, method: string): Reply {
   if (method !== 'GET' && method !== 'HEAD') return jsonReply(405, { errors: [] });
-  return jsonReply(200, {
-    initialized: true,
-    sealed: false,
-    standby: false,
-    performance_standby: false,
-    replication_performance_mode: 'disabled',
-    replication_dr_mode: 'disabled',
-    server_time_utc: Math.floor(state.now() / 1000),
-    version: versionOf(state),
-    cluster_name: state.clusterName,
-    cluster_id: state.clusterId,
-  });
+  return jsonReply(200, state.profile.health(state));
 }
 
-/** GET /v1/sys/seal-status. */
+/** GET /v1/sys/seal-status, in the profile's shape. */
 export function sealStatusReply(state: SimState, method: string): Reply {
   if (method !== 'GET') return jsonReply(405, { errors: [] });
-  return jsonReply(200, {
-    type: 'shamir', initialized: true, sealed: false, t: 1, n: 1, progress: 0, nonce: '',
-    version: versionOf(state), build_date: '2024-02-28T17:07:34Z', migration: false,
-    cluster_name: state.clusterName, cluster_id: state.clusterId, recovery_seal: false, storage_type: 'inmem',
-  });
+  return jsonReply(200, state.profile.sealStatus(state));
 }
 
 function disableAuth(call: Call): Outcome {
@@ -106,7 +85,8 @@ function policyRoutes(prefix: 'policy' | 'policies/acl'): Route[] {
   ];
 }
 
-export function systemBackend(): Backend {
+/** The sys/ routes; the profile's `removedSysRoutes` are left out (no route: `unsupported path`). */
+export function systemBackend(profile: SimProfile): Backend {
   return backendOf([
     { pattern: 'auth', ops: { read: (call) => listMounts(call, 'auth') } },
     {
@@ -119,7 +99,7 @@ export function systemBackend(): Backend {
     ...policyRoutes('policies/acl'),
     ...wrappingRoutes,
     ...capabilityRoutes,
-    ...leaseRoutes,
+    ...leaseRoutes.filter((route) => !profile.removedSysRoutes.includes(route.pattern)),
     mfaValidateRoute,
   ]);
 }
