@@ -6,6 +6,7 @@ import { checkMethodFiles } from './methods/index.js';
 import { fileError } from './methods/credential-file.js';
 import { parsePublicKeyJson } from '../worker/sinks/dh.js';
 import { checkTemplateFiles } from './template.js';
+import { directoryProblem } from './writable-dir.js';
 import type { Problems } from './problems.js';
 import { checkPersistFiles } from './persist.js';
 import type { Config } from './types.js';
@@ -56,7 +57,7 @@ export function checkReferencedFiles(config: Config, problems: Problems): void {
   // directory on the way must be writable.
   const socket = /^unix:(?:\/\/)?(\/.*)$/.exec(config.extproc.address)?.[1];
   if (socket) {
-    const problem = creatableDirectory(dirname(socket));
+    const problem = directoryProblem(dirname(socket), true);
     if (problem) problems.error('extproc > address', `the ext_proc socket ${socket} cannot be created: ${problem}`);
   }
 
@@ -165,33 +166,5 @@ function writableTarget(path: string): string | undefined {
   } catch {
     // absent: it is created
   }
-  const dir = dirname(path);
-  try {
-    if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
-    accessSync(dir, constants.W_OK | constants.X_OK);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `the directory ${dir} does not exist`;
-    if (code === 'ENOTDIR') return `${dir} is not a directory`;
-    return `the directory ${dir} is not writable (${fileError(err)})`;
-  }
-}
-
-/** Why `dir` can neither be used nor created (mkdir -p), or undefined. */
-function creatableDirectory(dir: string): string | undefined {
-  let at = dir;
-  for (;;) {
-    try {
-      if (!statSync(at).isDirectory()) return `${at} is not a directory`;
-      accessSync(at, constants.W_OK | constants.X_OK);
-      return undefined;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${at} is not writable (${fileError(err)})`;
-      const parent = dirname(at);
-      if (parent === at) return `${dir} cannot be created`;
-      at = parent;
-    }
-  }
+  return directoryProblem(dirname(path), false);
 }

@@ -5,6 +5,7 @@ import { applyVaultEnv, checkUpstreamLoop, vaultAddressProblem, type EnvOverride
 import { isLabelWrapper, positionOf } from './hcl-parse.js';
 import { readProcessKeys, withoutProcessKeys, type ProcessSettings } from './process-keys.js';
 import { checkReferencedFiles } from './files.js';
+import { fileError } from './methods/credential-file.js';
 import { decodeConfigText } from './hcl.js';
 import { Problems, type Problem } from './problems.js';
 import { BlockReader } from './reader.js';
@@ -94,14 +95,6 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   checkReferencedFiles(result.config, problems);
   placeProblems(problems.list, raw);
   return loaded(result.config, problems, result.envOverrides, result.process);
-}
-
-function fileError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return errorMessage(err);
 }
 
 /**

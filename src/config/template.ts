@@ -5,9 +5,11 @@
  * Agents. `checkTemplateFiles` reports what `serve` would trip on: a source that cannot be read, a
  * destination directory that is missing (without create_dest_dirs) or not writable.
  */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDurationSeconds } from './duration.js';
+import { directoryProblem } from './writable-dir.js';
+import { fileError } from './methods/credential-file.js';
 import type { Problems } from './problems.js';
 import type { BlockReader } from './reader.js';
 
@@ -249,7 +251,7 @@ export function checkTemplateFiles(templates: readonly TemplateConfig[], problem
         if (statSync(t.source).isDirectory()) problems.error(`${t.location} > source`, `cannot read ${t.source}: is a directory`);
         else readFileSync(t.source);
       } catch (err) {
-        problems.error(`${t.location} > source`, `cannot read ${t.source}: ${fileProblem(err)}`);
+        problems.error(`${t.location} > source`, `cannot read ${t.source}: ${fileError(err)}`);
       }
     }
     const dir = dirname(t.destination);
@@ -261,34 +263,7 @@ export function checkTemplateFiles(templates: readonly TemplateConfig[], problem
     } catch {
       // absent: it is created
     }
-    const problem = directoryProblem(dir, t.createDestDirs);
+    const problem = directoryProblem(dir, t.createDestDirs, ' and create_dest_dirs is false');
     if (problem) problems.error(`${t.location} > destination`, `${t.destination} cannot be written: ${problem}`);
   }
-}
-
-/** Why files cannot be created in `dir` (made with mkdir -p when `create`), or undefined. */
-function directoryProblem(dir: string, create: boolean): string | undefined {
-  let at = dir;
-  for (;;) {
-    try {
-      if (!statSync(at).isDirectory()) return `${at} is not a directory`;
-      accessSync(at, constants.W_OK | constants.X_OK);
-      return undefined;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return `the directory ${at} is not writable (${fileProblem(err)})`;
-      if (!create) return `the directory ${dir} does not exist and create_dest_dirs is false`;
-      const parent = dirname(at);
-      if (parent === at) return `${dir} cannot be created`;
-      at = parent;
-    }
-  }
-}
-
-function fileProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return err instanceof Error ? err.message : String(err);
 }

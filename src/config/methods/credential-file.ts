@@ -18,5 +18,6 @@ export function fileError(err: unknown): string {
   if (code === 'ENOENT') return MISSING;
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EROFS') return 'read-only file system';
+  if (code === 'EISDIR') return 'is a directory';
   return err instanceof Error ? err.message : String(err);
 }
