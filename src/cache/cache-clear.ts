@@ -23,6 +23,8 @@ export function parseCacheClear(body: Buffer | undefined): CacheClearParse {
   } catch (err) {
     return { ok: false, error: `failed to parse JSON input: ${(err as Error).message}` };
   }
+  // JSON null decodes to no fields at all, as in Vault Proxy (Go's decoder leaves the struct empty).
+  if (input === null) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, error: 'failed to parse JSON input: expected a JSON object' };
   }

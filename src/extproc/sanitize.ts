@@ -1,7 +1,7 @@
 /**
  * Vault Proxy's sanitizeAutoAuthTokenResponse: a client that had the auto-auth token added must not
  * read it back. Token lookups and renewals answered for the auto-auth token lose the token and its
- * accessor (`data.id`/`data.accessor`, `auth.client_token`/`auth.accessor`).
+ * accessor (`data.id`/`data.accessor` removed, `auth.client_token`/`auth.accessor` emptied).
  */
 
 /**
@@ -30,8 +30,9 @@ export function sanitizeTokenEcho(body: Buffer, autoAuthToken: string): Buffer |
     changed = true;
   }
   if (parsed.auth && parsed.auth['client_token'] === autoAuthToken) {
-    delete parsed.auth['client_token'];
-    delete parsed.auth['accessor'];
+    // Emptied, not removed, as Vault Proxy does: a client reading auth.client_token finds "".
+    parsed.auth['client_token'] = '';
+    parsed.auth['accessor'] = '';
     changed = true;
   }
   return changed ? Buffer.from(`${JSON.stringify(parsed)}\n`) : undefined;

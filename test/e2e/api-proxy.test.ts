@@ -103,7 +103,7 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
       const renewBody = await renew.text();
       expect(renew.status).to.equal(200);
       expect(JSON.parse(renewBody).auth).to.deep.include({ renewable: true });
-      expect(JSON.parse(renewBody).auth).not.to.have.property('client_token');
+      expect(JSON.parse(renewBody).auth).to.deep.include({ client_token: '', accessor: '' }); // emptied, as Vault Proxy does
       expect(lookup.body + renewBody).not.to.include(token);
     });
 
@@ -115,7 +115,7 @@ forEachBackend('e2e: API proxy through real Envoy', function (kind) {
         expect(res.status, path).to.equal(200); // Vault answered: it decoded the path as lookup-self / renew-self
         expect(body, path).not.to.include(token);
         const parsed = JSON.parse(body);
-        expect(parsed.data?.id ?? parsed.auth?.client_token, path).to.equal(undefined);
+        expect(parsed.data?.id ?? parsed.auth?.client_token, path).to.be.oneOf([undefined, '']);
       }
     });
 

@@ -181,6 +181,7 @@ describe('cache: cache-clear bodies', () => {
     [undefined, { ok: false, error: 'failed to parse JSON input: empty JSON provided' }],
     ['[]', { ok: false, error: 'failed to parse JSON input: expected a JSON object' }],
     ['{"value":"x"}', { ok: false, error: 'failed to parse clear input: no type provided' }],
+    ['null', { ok: false, error: 'failed to parse clear input: no type provided' }],
     ['{"type":7}', { ok: false, error: 'failed to clear cache: invalid type provided' }],
     ['{"type":"token_accessor","value":""}', { ok: false, error: 'failed to clear cache: token accessor not provided' }],
   ];

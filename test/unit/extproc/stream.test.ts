@@ -149,6 +149,13 @@ describe('extproc: the auto-auth token never comes back to the client', () => {
     expect(JSON.parse(r.response_body.response.body_mutation.body.toString())).to.deep.equal({ data: { policies: ['app'] }, auth: null });
   });
 
+  it('empties auth.client_token/accessor of a renewal of the auto-auth token, as Vault Proxy does (the keys stay)', () => {
+    const { state } = step(initialState(LISTENER), requestHeaders('PUT', '/v1/auth/token/renew-self'), ctx(true));
+    const body = Buffer.from(JSON.stringify({ data: null, auth: { client_token: AUTO, accessor: 'acc', policies: ['app'] } }));
+    const r = step(state, { request: 'response_body', response_body: { body, end_of_stream: true } }, ctx(true)).reply as { response_body: { response: { body_mutation: { body: Buffer } } } };
+    expect(JSON.parse(r.response_body.response.body_mutation.body.toString())).to.deep.equal({ data: null, auth: { client_token: '', accessor: '', policies: ['app'] } });
+  });
+
   it('leaves other bodies, and non-JSON bodies, alone', () => {
     const { state } = step(initialState(LISTENER), requestHeaders('POST', '/v1/ns1/auth/token/renew-self'), ctx(true));
     expect(state.sanitizeFor).to.equal(AUTO);
