@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendName, forEachBackend, type Backend } from '../support/backend.js';
 import { startDatabaseBackend, type DatabaseBackend } from '../support/database-backend.js';
-import { JSON_BODY, Names } from '../support/oracle.js';
+import { AUTO_AUTH_LEASE_CACHE, JSON_BODY, Names } from '../support/oracle.js';
 import { sleep } from '../support/ports.js';
 import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
@@ -31,11 +31,7 @@ path "sys/leases/revoke" { capabilities = ["update"] }
 path "sys/leases/revoke/*" { capabilities = ["update"] }
 path "sys/revoke" { capabilities = ["update"] }`;
 
-const STANZAS = `api_proxy {
-  use_auto_auth_token = true
-}
-cache {}
-`;
+const STANZAS = AUTO_AUTH_LEASE_CACHE;
 
 /** What a client reads of an answer, with per-issue values named. */
 interface View { status: number; headers: Record<string, string>; body: unknown }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
+import { AUTO_AUTH_LEASE_CACHE, X_VAULT_REQUEST } from '../support/oracle.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
@@ -17,12 +18,8 @@ const TELEMETRY = `telemetry {
   disable_hostname = true
 }
 `;
-const STANZAS = `api_proxy {
-  use_auto_auth_token = true
-}
-cache {}
-${TELEMETRY}`;
-const OK = ['x-vault-request', 'true'] as [string, string];
+const STANZAS = `${AUTO_AUTH_LEASE_CACHE}${TELEMETRY}`;
+const OK = X_VAULT_REQUEST;
 
 /** Go-only runtime series (go-metrics' MemStats): Node.js has no counterpart. */
 const GO_ONLY_RUNTIME = ['vault.runtime.malloc_count', 'vault.runtime.free_count', 'vault.runtime.heap_objects'];

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
-import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http.js';
+import { AUTO_AUTH_LEASE_CACHE, clientView, X_VAULT_REQUEST } from '../support/oracle.js';
+import { rawRequest, type RawRequest } from '../support/raw-http.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { startVaultProxy, type RunningVaultProxy } from '../support/vault-proxy.js';
@@ -9,26 +10,10 @@ import { startVaultProxy, type RunningVaultProxy } from '../support/vault-proxy.
 // Envoy + vault-extproc, both with the same stanzas in front of the same Vault, and the answers a
 // client reads (status, content type, body without per-request ids) must be the same.
 
-const STANZAS = `api_proxy {
-  use_auto_auth_token = true
-}
-cache {}
-`;
+const STANZAS = AUTO_AUTH_LEASE_CACHE;
 const LISTENER = 'require_request_header = true';
-const OK = ['x-vault-request', 'true'] as [string, string];
-
-/** What a client reads of an answer; request ids and other per-request values dropped. */
-function seen(res: RawResponse): { status: number; contentType: string | undefined; body: unknown } {
-  let body: unknown = res.body;
-  try {
-    const json = JSON.parse(res.body) as Record<string, unknown>;
-    delete json['request_id'];
-    body = json;
-  } catch {
-    // not JSON: compared as text
-  }
-  return { status: res.status, contentType: res.headers['content-type'], body };
-}
+const OK = X_VAULT_REQUEST;
+const seen = clientView;
 
 forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle (same requests, same answers)', function (kind) {
   this.timeout(120_000);

@@ -3,6 +3,13 @@
 // reads of each answer is compared.
 import type { RawResponse } from './raw-http.js';
 
+/** The stanzas both sides get: requests without a token use the auto-auth token; the lease cache is on. */
+export const AUTO_AUTH_LEASE_CACHE = `api_proxy {
+  use_auto_auth_token = true
+}
+cache {}
+`;
+
 /** The header `require_request_header` asks for. */
 export const X_VAULT_REQUEST: [string, string] = ['x-vault-request', 'true'];
 export const JSON_BODY: [string, string] = ['content-type', 'application/json'];
