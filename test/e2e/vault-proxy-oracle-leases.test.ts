@@ -7,7 +7,7 @@ import { AUTO_AUTH_LEASE_CACHE, JSON_BODY, Names } from '../support/oracle.js';
 import { sleep } from '../support/ports.js';
 import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http.js';
 import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
-import { appRoleAutoAuth, setupAppRole, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
+import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 import { startVaultProxy, type RunningVaultProxy } from '../support/vault-proxy.js';
 
 // Vault Proxy as the oracle for the lease cache: sequences of requests (logins, token creation,
@@ -29,7 +29,8 @@ path "auth/token/renew" { capabilities = ["update"] }
 path "sys/leases/renew" { capabilities = ["update"] }
 path "sys/leases/revoke" { capabilities = ["update"] }
 path "sys/leases/revoke/*" { capabilities = ["update"] }
-path "sys/revoke" { capabilities = ["update"] }`;
+path "sys/revoke" { capabilities = ["update"] }
+path "secret/data/plain" { capabilities = ["read"] }`;
 
 const STANZAS = AUTO_AUTH_LEASE_CACHE;
 
@@ -45,6 +46,8 @@ interface Step {
   /** X-Vault-Token: a saved name, 'root', or none (the auto-auth token is used). */
   token?: string;
   body?: unknown;
+  /** Extra request headers. */
+  headers?: Array<[string, string]>;
   /** Sent as is (bad bodies); otherwise `body` is JSON-encoded. */
   rawBody?: string;
   /** Names to save from this side's answer. */
@@ -74,6 +77,12 @@ const staleLease = (why: string, lease: string, theirsAt: number, oursAt: number
 });
 const RENEWALS_CACHED = 'Vault Proxy caches the answers of renewals (sys/leases/renew, auth/token/renew-self, auth/token/renew) as if they were new leases and tokens (hashicorp/vault#19684): a repeat is answered from its cache with the first renewal\'s TTL and never reaches Vault. We never cache renewals: each one renews';
 const REVOKE_PREFIX = 'sys/leases/revoke-prefix/<prefix> and revoke-force/<prefix>: Vault Proxy 1.15.6 looks for lease ids starting with the URL\'s rest including its leading slash (`/database/creds/…`), finds none, and keeps serving the revoked leases from its cache; we evict every cached lease under the prefix';
+const KEY_OF_FIELDS = 'the lease cache key: Vault Proxy hashes the whole request as written (request line, every header, the body\'s bytes), so the same login with its JSON keys in another order, or with a tracing header (x-request-id, traceparent) a mesh adds, logs in again and caches another token; ours is made of what Vault reads (method, path, sorted query, the body\'s fields, namespace, token), so those are answered from the cache';
+/** Vault Proxy logs in again (a new token at step `at`), we answer with the first login's token (step 1, saved as key-login). */
+const newLoginVsCached = (at: number): Record<string, [unknown, unknown]> => ({
+  'headers.x-cache': ['MISS', 'HIT'], 'headers.age': [undefined, '<seconds>'], 'body.request_id': [`<request@${at}>`, '<request@1>'],
+  'body.auth.client_token': [`<token@${at}>`, '<key-login>'], 'body.auth.accessor': [`<accessor@${at}>`, '<accessor@1>'],
+});
 /** A cache-clear error: the same status, another message. */
 const otherMessage = (why: string, theirs: string, ours: string): Step['kept'] => ({ why, diff: { 'body.errors': [[theirs], [ours]] } });
 const MISSING_VALUE_500 = 'cache-clear with a type but no value: the same message, Vault Proxy with 500, we with 400 (the client\'s mistake, not the server\'s)';
@@ -130,6 +139,7 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
   let proxy: RunningVaultProxy;
   let stack: Stack;
   let client: AppRoleCreds;
+  let keyClient: AppRoleCreds;
   const counts = { sequences: 0, compared: 0, equal: 0, kept: 0 };
   /** The distinct kept differences (README list) met in this run. */
   const keptSeen = new Set<string>();
@@ -146,6 +156,8 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
     const forProxy = await setupAppRole(backend, { role: 'oracle-proxy', policies: ['leases'] });
     const forUs = await setupAppRole(backend, { role: 'oracle-us', policies: ['leases'] });
     client = await setupAppRole(backend, { role: 'oracle-client', policies: ['leases'] });
+    keyClient = await setupAppRole(backend, { role: 'oracle-key', policies: ['leases'] });
+    await vaultApi(backend, 'POST', 'secret/data/plain', { data: { answer: '42' } });
     proxy = await startVaultProxy({
       vault: backend,
       hcl: ({ dir }) => `${appRoleAutoAuth(dir, forProxy, { sink: true })}\n${STANZAS}`,
@@ -162,11 +174,13 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
 
   interface SideState { url: string; vars: Map<string, string>; names: Names }
   function side(url: string, dir: string): SideState {
-    const s: SideState = { url, vars: new Map([['root', backend.rootToken]]), names: new Names() };
+    const s: SideState = { url, vars: new Map([['root', backend.rootToken], ['unknown', 'not-a-token']]), names: new Names() };
     const autoAuth = readFileSync(join(dir, 'token'), 'utf8').trim();
     s.vars.set('auto-auth', autoAuth);
     s.vars.set('role-id', client.roleId);
     s.vars.set('secret-id', client.secretId);
+    s.vars.set('key-role-id', keyClient.roleId);
+    s.vars.set('key-secret-id', keyClient.secretId);
     s.names.name('auto-auth', autoAuth);
     s.names.name('root', backend.rootToken);
     return s;
@@ -180,7 +194,7 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
 
   async function send(s: SideState, step: Step, index: number): Promise<{ view: View; res: RawResponse }> {
     s.names.step = index;
-    const headers: Array<[string, string]> = [];
+    const headers: Array<[string, string]> = [...(step.headers ?? [])];
     if (step.token) headers.push(['x-vault-token', fill(s, `{{${step.token}}}`)]);
     let body: string | undefined;
     if (step.rawBody !== undefined) body = step.rawBody;
@@ -386,6 +400,32 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
         ...holder('child', 'revoke-force'),
         { what: 'revoke-force (root)', method: 'PUT', path: '/v1/sys/leases/revoke-force/database/creds/revoke-force', token: 'root' },
         { ...creds('revoke-force', 'child'), kept: staleLease(REVOKE_PREFIX, '<child-lease>', 2, 5) },
+      ],
+    },
+    {
+      title: 'what the cache key is made of: the method (both), the order of JSON keys and request headers (Vault Proxy only)',
+      steps: [
+        { what: 'a login (POST)', method: 'POST', path: '/v1/auth/approle/login', body: { role_id: '{{key-role-id}}', secret_id: '{{key-secret-id}}' }, save: { 'key-login': (j) => j.auth.client_token } },
+        { what: 'the same login with PUT', method: 'PUT', path: '/v1/auth/approle/login', body: { role_id: '{{key-role-id}}', secret_id: '{{key-secret-id}}' } },
+        { what: 'the same login, JSON keys in another order', method: 'POST', path: '/v1/auth/approle/login', body: { secret_id: '{{key-secret-id}}', role_id: '{{key-role-id}}' }, kept: { why: KEY_OF_FIELDS, diff: newLoginVsCached(3) } },
+        {
+          what: 'the same login with tracing headers', method: 'POST', path: '/v1/auth/approle/login', body: { role_id: '{{key-role-id}}', secret_id: '{{key-secret-id}}' },
+          headers: [['x-request-id', 'b3c1f9a2-5d1e-4c8e-9f7a-0a1b2c3d4e5f'], ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']],
+          kept: { why: KEY_OF_FIELDS, diff: newLoginVsCached(4) },
+        },
+      ],
+    },
+    {
+      title: 'what neither side caches: errors, a KV read, a wrapped answer, a non-renewable token',
+      steps: [
+        creds('no-such-role'),
+        { ...creds('lease'), what: 'read database/creds/lease with a token Vault does not know', token: 'unknown' },
+        { what: 'a KV v2 read', method: 'GET', path: '/v1/secret/data/plain' },
+        { what: 'the same KV v2 read', method: 'GET', path: '/v1/secret/data/plain' },
+        { ...creds('lease'), what: 'a creds read wrapped (X-Vault-Wrap-TTL)', headers: [['x-vault-wrap-ttl', '60']] },
+        { ...creds('lease'), what: 'the same wrapped read', headers: [['x-vault-wrap-ttl', '60']] },
+        { what: 'a non-renewable token', method: 'POST', path: '/v1/auth/token/create', body: { policies: ['leases'], ttl: '1h', renewable: false, meta: { name: 'fixed' } } },
+        { what: 'the same non-renewable token', method: 'POST', path: '/v1/auth/token/create', body: { policies: ['leases'], ttl: '1h', renewable: false, meta: { name: 'fixed' } } },
       ],
     },
     {
