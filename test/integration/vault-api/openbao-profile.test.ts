@@ -202,6 +202,63 @@ describe('vault-sim: the OpenBao profile against the default (Vault 1.15.6) prof
     });
   });
 
+  describe('the scan operation (SCAN, ?scan=true, the `scan` capability)', () => {
+    before(async () => {
+      for (const key of ['a', 'b/c', 'b/d/e', 'z/y']) {
+        for (const c of [b, v]) await c.call('POST', `secret/data/scan/${key}`, { body: { data: { k: key } } });
+      }
+    });
+
+    it('SCAN and GET ?scan=true list a KV v2 prefix recursively, in ScanView\'s depth-first order; nothing below is 200 `data: {}`', async () => {
+      const keys = ['a', 'z/y', 'b/c', 'b/d/e'];
+      const scanned = await b.call('SCAN', 'secret/metadata/scan');
+      expect(scanned.status).to.equal(200);
+      expect(scanned.json.data).to.deep.equal({ keys });
+      expect((await b.call('GET', 'secret/metadata/scan/?scan=true')).json.data).to.deep.equal({ keys });
+      const none = await b.call('SCAN', 'secret/metadata/nothing-here/');
+      expect(none.status).to.equal(200);
+      expect(none.json.data).to.deep.equal({});
+    });
+
+    it('KV v2\'s invalid-path warning names the OpenBao CLI (and takes scans): `bao kv scan`, `bao kv get`', async () => {
+      const scan = await b.call('SCAN', 'secret/data/scan/');
+      expect(scan.status).to.equal(404);
+      expect(scan.json.warnings).to.deep.equal([
+        'Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the OpenBao CLI, use \'bao kv scan\' for this operation.',
+      ]);
+      expect((await b.call('GET', 'secret/nope')).json.warnings[0]).to.include('If using the OpenBao CLI, use \'bao kv get\'');
+      expect((await v.call('GET', 'secret/nope')).json.warnings[0]).to.include('If using the Vault CLI, use \'vault kv get\'');
+    });
+
+    it('`list` and `scan` both true, or a scan flag that is not a bool: a bare 400', async () => {
+      for (const q of ['list=true&scan=true', 'scan=maybe']) {
+        const res = await b.call('GET', `secret/metadata/scan/?${q}`);
+        expect(res.status, q).to.equal(400);
+        expect(res.json, q).to.deep.equal({ errors: [] });
+      }
+    });
+
+    it('`scan` is its own capability: list does not grant it, nor scan list', async () => {
+      await b.writePolicy('scanner', 'path "secret/metadata/scan/*" { capabilities = ["scan"] }');
+      await b.writePolicy('lister', 'path "secret/metadata/scan/*" { capabilities = ["list"] }');
+      const scanner = await b.tokenWith(['scanner']);
+      const lister = await b.tokenWith(['lister']);
+      expect((await b.call('SCAN', 'secret/metadata/scan/b', { token: scanner })).json.data).to.deep.equal({ keys: ['c', 'd/e'] });
+      expect((await b.call('LIST', 'secret/metadata/scan/b', { token: scanner })).status).to.equal(403);
+      expect((await b.call('LIST', 'secret/metadata/scan/b', { token: lister })).status).to.equal(200);
+      expect((await b.call('SCAN', 'secret/metadata/scan/b', { token: lister })).status).to.equal(403);
+    });
+
+    it('the Vault profile has none of it: SCAN is 405 and a policy naming `scan` is refused', async () => {
+      const res = await v.call('SCAN', 'secret/metadata/scan');
+      expect(res.status).to.equal(405);
+      expect(res.json).to.deep.equal({ errors: [] });
+      const policy = await v.call('PUT', 'sys/policies/acl/scanner', { body: { policy: 'path "secret/*" { capabilities = ["scan"] }' } });
+      expect(policy.status).to.equal(400);
+      expect(policy.json.errors[0]).to.include('invalid capability "scan"');
+    });
+  });
+
   describe('token-less inline authentication', () => {
     it('a request with X-Vault-Inline-Auth-* and no token is answered with the login\'s policies; no token comes back or stays', async () => {
       const accessors = async (): Promise<number> => ((await b.call('LIST', 'auth/token/accessors')).json.data.keys as string[]).length;

@@ -3,11 +3,13 @@
 
 export const CAPABILITIES = [
   'create', 'read', 'update', 'delete', 'list', 'sudo', 'deny', 'patch', 'subscribe', 'recover',
+  // OpenBao's (profile `openbao`; the Vault profile's policy store refuses it, policy.ts).
+  'scan',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** The request operations an ACL is asked about. `header` (HEAD) is granted to root only. */
-export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'header';
+export type AclOperation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'header' | 'scan';
 
 /** A policy value list: strings (globbed at either end) or other HCL/JSON values (compared deeply). */
 export type ParameterValues = readonly unknown[];
@@ -200,7 +202,8 @@ export class Acl {
   private permissionsFor(path: string, op: AclOperation): Permissions {
     const exact = this.exact.get(path);
     if (exact) return exact;
-    if (op === 'list') {
+    // OpenBao looks a scan up as a list (vault/policy/acl.go:394, :416 at v2.6.2).
+    if (op === 'list' || op === 'scan') {
       const trimmed = path.replace(/\/$/, '');
       const bare = this.exact.get(trimmed);
       if (bare) return bare;

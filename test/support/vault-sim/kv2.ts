@@ -11,7 +11,7 @@ import { goDuration } from './time.js';
 import { fail, nothing, raw, respond, type Backend, type Call, type Outcome } from './types.js';
 
 const VERB_FOR_OP: Record<string, string> = {
-  create: 'put', update: 'put', patch: 'patch', read: 'get', list: 'list', delete: 'delete', header: '',
+  create: 'put', update: 'put', patch: 'patch', read: 'get', list: 'list', scan: 'scan', delete: 'delete', header: '',
 };
 
 /** logical.RespondWithStatusCode: the envelope marshalled by the plugin (no mount_type yet, no newline). */
@@ -190,6 +190,25 @@ export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string
   const listMetadata = (call: Call): Outcome =>
     respond({ data: { keys: listUnder(store.keys.keys(), listPrefix(keyOf(call))) } });
 
+  /**
+   * OpenBao's scan of `metadata/<prefix>` (profile `openbao`): every key below the prefix, relative
+   * to it, in logical.ScanView's order (a depth-first walk taking the last directory listed first);
+   * no keys is `data: {}` (logical.ListResponse).
+   */
+  const scanMetadata = (call: Call): Outcome => {
+    const base = listPrefix(keyOf(call));
+    const keys: string[] = [];
+    const frontier = [''];
+    while (frontier.length > 0) {
+      const current = frontier.pop()!;
+      for (const entry of listUnder(store.keys.keys(), base + current)) {
+        if (entry.endsWith('/')) frontier.push(current + entry);
+        else keys.push(current + entry);
+      }
+    }
+    return respond({ data: keys.length > 0 ? { keys } : {} });
+  };
+
   /** delete/, undelete/ and destroy/: apply to each listed version, then emit the verb's event. */
   const versionsOp = (
     verb: 'delete' | 'undelete' | 'destroy',
@@ -234,7 +253,7 @@ export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string
     }
     const verb = VERB_FOR_OP[call.req.operation] ?? '';
     return rawEnvelope(call, 404, null, [
-      `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv ${verb}' for this operation.`,
+      `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the ${call.state.profile.cli.name} CLI, use '${call.state.profile.cli.command} kv ${verb}' for this operation.`,
     ]);
   };
 
@@ -252,7 +271,7 @@ export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string
       pattern: 'metadata/*path',
       ops: {
         read: readMetadata, create: writeMetadata(false), update: writeMetadata(false),
-        patch: writeMetadata(true), delete: deleteMetadata, list: listMetadata,
+        patch: writeMetadata(true), delete: deleteMetadata, list: listMetadata, scan: scanMetadata,
       },
       exists: metaExists,
     },
@@ -261,7 +280,7 @@ export function kvV2Backend(now: () => number, upgradedFrom?: ReadonlyMap<string
     { pattern: 'destroy/*path', ops: { update: versionsOp('destroy', (m, n) => store.destroy(m.versions.get(n)), 'no version number provided') } },
     {
       pattern: '*rest',
-      ops: { read: invalidPath, create: invalidPath, update: invalidPath, patch: invalidPath, delete: invalidPath, list: invalidPath },
+      ops: { read: invalidPath, create: invalidPath, update: invalidPath, patch: invalidPath, delete: invalidPath, list: invalidPath, scan: invalidPath },
     },
   ]);
 }

@@ -96,4 +96,15 @@ export const OPENBAO_PROFILE: SimProfile = {
   beforeApi,
   // Token-less inline authentication (inline-auth.ts).
   inlineAuth: true,
+  // A recursive list: the method SCAN, or GET with `scan=<bool>` (`list` and `scan` both true: a
+  // bare 400), the path gaining a trailing `/` (OB http/logical.go:59-83, :169-174); `scan` is a
+  // policy capability looked up as `list` is (OB vault/policy/policy.go:36, acl.go:394);
+  // KV v2 scans `metadata/<prefix>` (OB builtin/logical/kv/path_metadata.go:38-118, :250-276,
+  // logical.ScanView's depth-first order, sdk/logical/storage.go:109-150); a scan with no keys is
+  // 200 `data: {}` (sdk/logical/response.go:144-152; RespondErrorCommon 404s only reads and lists).
+  // Docs: https://openbao.org/docs/concepts/policies (website/content/docs/concepts/policies.mdx:259).
+  scan: true,
+  // KV v2's invalid-path warning names OpenBao's CLI, and its catch-all path takes scans too
+  // (OB builtin/logical/kv/backend.go:167-208: "If using the OpenBao CLI, use 'bao kv %s'…").
+  cli: { name: 'OpenBao', command: 'bao' },
 };

@@ -90,8 +90,18 @@ function parseQuery(values: Readonly<Record<string, readonly string[]>>, drop: r
   return data;
 }
 
-/** buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. */
-function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimRequest> {
+/** A query flag as strconv.ParseBool reads it: undefined when absent or empty, null when not a bool. */
+function boolQuery(value: string | undefined): boolean | null | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (TRUE_VALUES.includes(value)) return true;
+  return FALSE_VALUES.includes(value) ? false : null;
+}
+
+/**
+ * buildLogicalRequest: method → operation, body/query → data, X-Vault-Wrap-TTL. `scan`: the
+ * profile has OpenBao's scan operation (SCAN, GET `?scan=true`; profile.ts).
+ */
+function buildRequest(input: HttpInput, namespacePath: string, scan: boolean): Parsed<SimRequest> {
   const fail = (reply: Reply): Parsed<SimRequest> => ({ reply });
   let path = namespacedPath(namespacePath, input.path.slice('/v1/'.length));
   const query = parseQuery(input.queryValues);
@@ -100,19 +110,24 @@ function buildRequest(input: HttpInput, namespacePath: string): Parsed<SimReques
   switch (input.method) {
     case 'GET': {
       operation = 'read';
-      const list = input.query['list'];
-      if (list !== undefined && list !== '') {
-        if (!TRUE_VALUES.includes(list) && !FALSE_VALUES.includes(list)) return fail(errorReply(400, null));
-        if (TRUE_VALUES.includes(list)) {
-          operation = 'list';
-          data = parseQuery(input.queryValues, ['list']);
-          if (!path.endsWith('/')) path += '/';
-        }
+      const list = boolQuery(input.query['list']);
+      if (list === null) return fail(errorReply(400, null));
+      const scanned = scan ? boolQuery(input.query['scan']) : undefined;
+      if (scanned === null || (list === true && scanned === true)) return fail(errorReply(400, null));
+      if (list === true || scanned === true) {
+        operation = list === true ? 'list' : 'scan';
+        data = parseQuery(input.queryValues, [operation]);
+        if (!path.endsWith('/')) path += '/';
       }
       break;
     }
     case 'LIST':
       operation = 'list';
+      if (!path.endsWith('/')) path += '/';
+      break;
+    case 'SCAN':
+      if (!scan) return fail(errorReply(405, null));
+      operation = 'scan';
       if (!path.endsWith('/')) path += '/';
       break;
     case 'DELETE':
@@ -238,7 +253,7 @@ function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply
     return errorReply(400, 'forwarding via header X-Vault-Inconsistent=forward-active-node disabled in configuration');
   }
   const namespacePath = namespacePathOf(state, input);
-  const built = buildRequest(input, namespacePath);
+  const built = buildRequest(input, namespacePath, state.profile.scan);
   if ('reply' in built) return built.reply;
   // OpenBao's inline authentication runs before handleCancelableRequest (inline-auth.ts).
   const inline = state.profile.inlineAuth ? inlineAuth(state, input, built.ok, namespacePath) : undefined;

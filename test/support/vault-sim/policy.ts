@@ -247,8 +247,11 @@ export function parsePolicy(raw: string): PathRule[] {
 export class PolicyStore {
   private readonly policies = new Map<string, Policy>();
 
-  /** `defaultPolicy`: the profile's `default` policy from Vault 1.15.6's text (profile.ts). */
-  constructor(defaultPolicy: (vaultText: string) => string = (text) => text) {
+  /**
+   * `defaultPolicy`: the profile's `default` policy from Vault 1.15.6's text; `scanCapability`:
+   * OpenBao's `scan` is a capability (profile.ts), which Vault 1.15.6 refuses as any unknown one.
+   */
+  constructor(defaultPolicy: (vaultText: string) => string = (text) => text, private readonly scanCapability = false) {
     this.put(DEFAULT_POLICY, defaultPolicy(DEFAULT_POLICY_TEXT));
     this.put(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT);
   }
@@ -263,7 +266,10 @@ export class PolicyStore {
 
   /** Stores (or replaces) a policy. Throws PolicyParseError for bad text. */
   put(name: string, raw: string): void {
-    this.policies.set(name, { name, raw, rules: parsePolicy(raw) });
+    const rules = parsePolicy(raw);
+    const scanRule = this.scanCapability ? undefined : rules.find((r) => r.capabilities.has('scan'));
+    if (scanRule) throw new PolicyParseError(`path ${JSON.stringify(scanRule.pattern)}: invalid capability "scan"`);
+    this.policies.set(name, { name, raw, rules });
   }
 
   delete(name: string): void {

@@ -32,6 +32,10 @@ export interface SimProfile {
   beforeApi(state: SimState, input: HttpInput): Reply | undefined;
   /** X-Vault-Inline-Auth-* headers authenticate the request (openbao.ts `inlineAuth`). */
   readonly inlineAuth: boolean;
+  /** The `scan` operation: the SCAN method, GET `?scan=true`, the `scan` capability, KV v2 `metadata/` scans. */
+  readonly scan: boolean;
+  /** The CLI that KV v2's invalid-path warning names ("If using the Vault CLI, use 'vault kv get'…"). */
+  readonly cli: { readonly name: string; readonly command: string };
 }
 
 const VAULT_VERSION = '1.15.6';
@@ -65,4 +69,6 @@ export const VAULT_PROFILE: SimProfile = {
   defaultPolicy: (vaultText) => vaultText,
   beforeApi: () => undefined,
   inlineAuth: false,
+  scan: false,
+  cli: { name: 'Vault', command: 'vault' },
 };

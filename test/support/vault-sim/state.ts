@@ -61,7 +61,7 @@ export class SimState {
     this.profile = config.profile ?? VAULT_PROFILE;
     this.namespaces = this.profile.namespacesAlways || (config.namespaces ?? false);
     this.version = this.profile.version(config.namespaces ?? false);
-    this.policies = new PolicyStore(this.profile.defaultPolicy);
+    this.policies = new PolicyStore(this.profile.defaultPolicy, this.profile.scan);
     this.consistency = config.consistency ? new ConsistencySim(this.clusterId) : undefined;
     this.tokens = new TokenStore(this.now);
     this.leases = new LeaseStore(this.now, this.tokens);

@@ -3,8 +3,8 @@ import type { MountEntry } from './mount-table.js';
 import type { SimState } from './state.js';
 import type { TokenEntry } from './tokens.js';
 
-/** Logical operations, as Vault derives them from the HTTP method. */
-export type Operation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'header';
+/** Logical operations, as Vault derives them from the HTTP method (`scan`: OpenBao's SCAN, profile `openbao` only). */
+export type Operation = 'read' | 'list' | 'create' | 'update' | 'delete' | 'patch' | 'header' | 'scan';
 
 export interface SimRequest {
   readonly id: string;
