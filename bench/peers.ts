@@ -25,16 +25,16 @@
  * BENCH_NODE_ARGS (space-separated) are passed to that same process's node (e.g. `--prof`).
  */
 import autocannon from 'autocannon';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKER_POLICY } from '../test/e2e/adversarial/support.js';
 import { startRealDevVault } from '../test/support/backend.js';
 import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
-import { CLI, REPO_ROOT } from '../test/support/paths.js';
-import { freePort, waitFor } from '../test/support/ports.js';
+import { REPO_ROOT } from '../test/support/paths.js';
+import { waitFor } from '../test/support/ports.js';
 import { Proc, run } from '../test/support/process.js';
 import { startVaultProxy } from '../test/support/vault-proxy.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../test/support/vault-setup.js';
+import { cpuSeconds, envoyBootstrap, hcmOf, startService, withoutExtproc, writeServiceConfig } from './service.js';
 
 export const PEER_SCENARIOS = ['V', 'VE', 'VP', 'VM', 'VC', 'DR', 'VPL', 'VDL', 'VPT', 'VDT'] as const;
 export type PeerScenario = typeof PEER_SCENARIOS[number];
@@ -57,12 +57,6 @@ export interface PeerResults {
 
 const ROOT = 'root';
 const SECRET = 'secret/data/bench/one';
-
-/** CPU seconds (user + system, all threads) a process has used. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
 
 interface Target {
   url: string;
@@ -90,41 +84,12 @@ async function load(t: Target, connections: number, seconds: number): Promise<Pe
   return { rps: Math.round(r.requests.total / seconds), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuMsPer1k };
 }
 
-async function bootstrapFor(config: string): Promise<{ json: any; admin: number }> {
-  const admin = await freePort();
-  const out = await run(process.execPath, [CLI, 'envoy-config', '--config', config, '--envoy-admin-address', `127.0.0.1:${admin}`]);
-  if (out.code !== 0) throw new Error(out.stderr);
-  return { json: JSON.parse(out.stdout), admin };
-}
-
-const hcmOf = (bootstrap: any): any => bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
-
-async function writeServiceConfig(dir: string, name: string, vaultUrl: string, body: string): Promise<{ file: string; listen: number; admin: number }> {
-  const [listen, extproc, admin] = [await freePort(), await freePort(), await freePort()];
-  const file = join(dir, `${name}.hcl`);
-  writeFileSync(file, `vault { address = "${vaultUrl}" }
-listener "tcp" {
-  address = "127.0.0.1:${listen}"
-  tls_disable = true
-}
-extproc {
-  address = "127.0.0.1:${extproc}"
-  admin_address = "127.0.0.1:${admin}"
-  tls_disable = true
-}
-${body}
-`);
-  return { file, listen, admin };
-}
-
 /** Envoy + vault-extproc in front of `vaultUrl`; ready once auto-auth holds a token. */
 async function startOurs(dir: string, name: string, vaultUrl: string, body: string, stops: Array<() => Promise<unknown>>, nodeArgs: string[] = []): Promise<{ url: string; envoy: RunningEnvoy; service: Proc }> {
   const cfg = await writeServiceConfig(dir, name, vaultUrl, body);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_')));
-  const service = new Proc('vault-extproc', process.execPath, [...nodeArgs, CLI, 'serve', '--config', cfg.file, '--log-level', 'warn'], env);
+  const service = await startService(cfg.file, cfg.admin, nodeArgs);
   stops.push(() => service.stop());
-  await waitFor(`vault-extproc ${name} ready`, async () => ((await fetch(`http://127.0.0.1:${cfg.admin}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
-  const { json, admin } = await bootstrapFor(cfg.file);
+  const { json, admin } = await envoyBootstrap(cfg.file);
   const envoy = await startEnvoy(JSON.stringify(json), admin);
   stops.push(() => envoy.stop());
   return { url: `http://127.0.0.1:${cfg.listen}`, envoy, service };
@@ -189,12 +154,12 @@ export async function measurePeers(opts: {
     const uncached = await startOurs(opts.dir, 'peer-uncached', vault.url, `${appRoleAutoAuth(opts.dir, ourWorker)}\napi_proxy { use_auto_auth_token = true }`, stops);
     // Envoy alone in front of Vault, and Envoy answering by itself.
     const plainCfg = await writeServiceConfig(opts.dir, 'peer-plain', vault.url, '');
-    const plain = await bootstrapFor(plainCfg.file);
-    hcmOf(plain.json).http_filters = hcmOf(plain.json).http_filters.filter((f: { name: string }) => f.name !== 'envoy.filters.http.ext_proc');
+    const plain = await envoyBootstrap(plainCfg.file);
+    withoutExtproc(plain.json);
     const envoyPlain = await startEnvoy(JSON.stringify(plain.json), plain.admin);
     stops.push(() => envoyPlain.stop());
     const drCfg = await writeServiceConfig(opts.dir, 'peer-dr', vault.url, '');
-    const dr = await bootstrapFor(drCfg.file);
+    const dr = await envoyBootstrap(drCfg.file);
     const drHcm = hcmOf(dr.json);
     drHcm.http_filters = drHcm.http_filters.filter((f: { name: string }) => f.name !== 'envoy.filters.http.ext_proc');
     drHcm.route_config.virtual_hosts[0].routes = [{

@@ -30,13 +30,14 @@ import { join } from 'node:path';
 import { replayableHeaders } from '../src/cache/entry.js';
 import { cacheHit } from '../src/extproc/decisions.js';
 import { startEnvoy, type RunningEnvoy } from '../test/support/envoy.js';
-import { CLI, REPO_ROOT } from '../test/support/paths.js';
-import { freePort, waitFor } from '../test/support/ports.js';
-import { Proc, run } from '../test/support/process.js';
+import { REPO_ROOT } from '../test/support/paths.js';
+import { waitFor } from '../test/support/ports.js';
+import { Proc } from '../test/support/process.js';
 import { startVaultSim, type VaultSim } from '../test/support/vault-sim/index.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
 import { measurePeers, PEER_SCENARIOS, peerTable, type PeerScenario } from './peers.js';
 import { summariseProfile } from './profile-summary.js';
+import { cpuSeconds, envoyBootstrap, rssBytes, startService, withoutExtproc, writeServiceConfig } from './service.js';
 
 const CONCURRENCY = [1, 16, 64];
 /**
@@ -57,16 +58,6 @@ type Scenario = 'A' | 'B1' | 'B2' | 'C' | 'D' | 'E';
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-function rssBytes(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
 async function load(url: string, connections: number, run: { seconds?: number; amount?: number }, headers: Record<string, string>, pid?: number,
@@ -91,44 +82,14 @@ async function load(url: string, connections: number, run: { seconds?: number; a
 }
 
 async function envoyFor(config: string): Promise<RunningEnvoy> {
-  const admin = await freePort();
-  const out = await run(process.execPath, [CLI, 'envoy-config', '--config', config, '--envoy-admin-address', `127.0.0.1:${admin}`]);
-  if (out.code !== 0) throw new Error(out.stderr);
-  return startEnvoy(out.stdout, admin);
+  const { json, admin } = await envoyBootstrap(config);
+  return startEnvoy(JSON.stringify(json), admin);
 }
 
 /** Envoy with the ext_proc filter taken out: the proxy floor. */
 async function envoyWithoutExtproc(config: string): Promise<RunningEnvoy> {
-  const admin = await freePort();
-  const out = await run(process.execPath, [CLI, 'envoy-config', '--config', config, '--envoy-admin-address', `127.0.0.1:${admin}`]);
-  const bootstrap = JSON.parse(out.stdout);
-  const hcm = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
-  hcm.http_filters = hcm.http_filters.filter((f: { name: string }) => f.name !== 'envoy.filters.http.ext_proc');
-  return startEnvoy(JSON.stringify(bootstrap), admin);
-}
-
-async function writeConfig(dir: string, name: string, sim: VaultSim, body: string): Promise<{ file: string; listen: number; extproc: number; admin: number }> {
-  const [listen, extproc, admin] = [await freePort(), await freePort(), await freePort()];
-  const file = join(dir, `${name}.hcl`);
-  writeFileSync(file, `vault { address = "${sim.url}" }
-listener "tcp" {
-  address = "127.0.0.1:${listen}"
-  tls_disable = true
-}
-extproc {
-  address = "127.0.0.1:${extproc}"
-  admin_address = "127.0.0.1:${admin}"
-  tls_disable = true
-}
-${body}
-`);
-  return { file, listen, extproc, admin };
-}
-
-async function startService(file: string, admin: number, nodeArgs: string[] = []): Promise<Proc> {
-  const proc = new Proc('vault-extproc', process.execPath, [...nodeArgs, CLI, 'serve', '--config', file, '--log-level', 'warn']);
-  await waitFor('vault-extproc ready', async () => ((await fetch(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
-  return proc;
+  const { json, admin } = await envoyBootstrap(config);
+  return startEnvoy(JSON.stringify(withoutExtproc(json)), admin);
 }
 
 /** The service's config for the static cache alone, with the auto-auth token injected. */
@@ -186,7 +147,7 @@ async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeo
   const total = 100_000;
   const value = 'v'.repeat(700); // a KV v2 read of it is ~1 KiB
   await inBatches(total, (i) => vaultApi(sim, 'POST', `secret/data/mem/s${i}`, { data: { value } }));
-  const cfg = await writeConfig(dir, 'mem', sim, `${appRoleAutoAuth(dir, creds)}\n${staticCache('  max_bytes = 1073741824\n')}`);
+  const cfg = await writeServiceConfig(dir, 'mem', sim.url, `${appRoleAutoAuth(dir, creds)}\n${staticCache('  max_bytes = 1073741824\n')}`);
   sim.clearRequests();
   const reads = (): number => sim.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/secret/data/mem/')).length;
   const service = await startService(cfg.file, cfg.admin);
@@ -298,14 +259,14 @@ path "database/creds/*" { capabilities = ["read"] }`);
   /** A scenario ready to be loaded: where to send requests, and the process whose CPU is counted. */
   interface Target { url: string; headers: Record<string, string>; pid?: number; envoyPid?: number; stop(): Promise<void> }
   const floorTarget = async (name: string, mode: 'hit' | 'continue', nodeArgs: string[] = []): Promise<Target> => {
-    const cfg = await writeConfig(dir, name, sim, '');
+    const cfg = await writeServiceConfig(dir, name, sim.url, '');
     const floor = new Proc('floor', process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'bench', 'floor-server.ts'), mode, String(cfg.extproc), hitReplyFile]);
     await waitFor('floor server', () => (floor.text.includes('listening') ? true : undefined), 15_000);
     const envoy = await envoyFor(cfg.file);
     return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, pid: floor.pid!, envoyPid: envoy.proc.pid!, stop: async () => { await envoy.stop(); await floor.stop(); } };
   };
   const serviceTarget = async (name: string, body: string, path: string, hits: boolean, nodeArgs: string[] = []): Promise<Target> => {
-    const cfg = await writeConfig(dir, name, sim, `${appRoleAutoAuth(dir, creds)}\n${body}`);
+    const cfg = await writeServiceConfig(dir, name, sim.url, `${appRoleAutoAuth(dir, creds)}\n${body}`);
     const service = await startService(cfg.file, cfg.admin, nodeArgs);
     const envoy = await envoyFor(cfg.file);
     const url = `http://127.0.0.1:${cfg.listen}${path}`;
@@ -323,7 +284,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
   };
   const setups: Record<Scenario, () => Promise<Target>> = {
     A: async () => {
-      const cfg = await writeConfig(dir, 'a', sim, '');
+      const cfg = await writeServiceConfig(dir, 'a', sim.url, '');
       const envoy = await envoyWithoutExtproc(cfg.file);
       return { url: `http://127.0.0.1:${cfg.listen}${SECRET_PATH}`, headers: root, envoyPid: envoy.proc.pid!, stop: () => envoy.stop() };
     },
@@ -398,7 +359,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
   let offload: { clientRequests: number; vaultReads: number; ratio: number; non2xx: number };
   {
     await inBatches(1000, (i) => vaultApi(sim, 'POST', `secret/data/zipf/s${i}`, { data: { v: String(i) } }));
-    const cfg = await writeConfig(dir, 'f', sim, `${appRoleAutoAuth(dir, creds)}\n${staticCache()}`);
+    const cfg = await writeServiceConfig(dir, 'f', sim.url, `${appRoleAutoAuth(dir, creds)}\n${staticCache()}`);
     const service = await startService(cfg.file, cfg.admin);
     const envoy = await envoyFor(cfg.file);
     const pick = zipf(1000);
