@@ -5,6 +5,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import { unixSocketPath } from '../config/build.js';
 import type { ExtprocConfig, ListenerConfig } from '../config/types.js';
+import { BUFFER_LIMIT_BYTES } from '../envoy/bootstrap.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ProcessingRequest, ProcessingResponse } from './envoy-types.js';
@@ -37,9 +38,14 @@ export interface ExtprocServer {
 export async function startExtprocServer(channel: ExtprocConfig, opts: ExtprocServerOptions): Promise<ExtprocServer> {
   const address = channel.address;
   const log = opts.log.child({ component: 'extproc' });
+  // The largest message is a body Envoy buffered whole (BUFFER_LIMIT_BYTES, 32 MiB, a watermark
+  // Envoy may pass by what arrived in one read) plus the framing, or our answer replacing one. Below
+  // that (it was 8 MiB), a cache-clear, revocation or keyed body of 8–32 MiB was refused by the
+  // channel and Envoy answered the client 500. A limit, not an allocation.
+  const maxMessageBytes = 2 * BUFFER_LIMIT_BYTES;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 8 * 1024 * 1024,
-    'grpc.max_send_message_length': 8 * 1024 * 1024,
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
