@@ -497,7 +497,8 @@ forEachBackend('e2e: Vault Proxy 1.15.6 as the oracle for the lease cache (same 
           what: 'trailing text after the object', method: 'POST', path: '/proxy/v1/cache-clear', rawBody: '{"type":"everything"} trailing',
           kept: otherMessage('cache-clear with text after the JSON object: Vault Proxy decodes the first value and ignores the rest (`{"type":"all"} junk` clears everything), we refuse the body as not JSON (400 on both)', 'failed to clear cache: invalid type provided', 'failed to parse JSON input: Unexpected non-whitespace character after JSON at position 22'),
         },
-        { what: 'a huge body (4 MiB value)', method: 'POST', path: '/proxy/v1/cache-clear', rawBody: JSON.stringify({ type: 'request_path', value: `/v1/x${'a'.repeat(4 << 20)}` }) },
+        // 12 MiB: within Envoy's 32 MiB buffer, over the 8 MiB the ext_proc channel took until this suite found it (then: 500).
+        { what: 'a huge body (a 12 MiB value, a prefix of nothing)', method: 'POST', path: '/proxy/v1/cache-clear', rawBody: JSON.stringify({ type: 'request_path', value: `/v1/x${'a'.repeat(12 << 20)}` }) },
         creds('clear'),
       ],
     },
