@@ -45,7 +45,12 @@ if (backendKinds({ versions: 'all' }).includes('openbao')) {
       bao = await startBackend('openbao');
       await writePolicy(bao, 'worker', WORKER);
       await writePolicy(bao, 'app', APP);
-      await vaultApi(bao, 'POST', 'sys/mounts/ns1/secret', { type: 'kv', options: { version: '2' } });
+      await vaultApi(bao, 'POST', 'sys/namespaces/ns1', {});
+      const inNs1 = await fetch(`${bao.url}/v1/sys/mounts/secret`, {
+        method: 'POST', headers: { 'x-vault-token': bao.rootToken, 'x-vault-namespace': 'ns1', 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'kv', options: { version: '2' } }),
+      });
+      expect(inNs1.status).to.equal(204);
       await vaultApi(bao, 'POST', 'secret/data/app/x', { data: { v: 'in-root' } });
       await vaultApi(bao, 'POST', 'ns1/secret/data/app/x', { data: { v: 'in-ns1' } });
       await vaultApi(bao, 'POST', 'sys/auth/userpass', { type: 'userpass' });

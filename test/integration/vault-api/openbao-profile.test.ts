@@ -190,15 +190,53 @@ describe('vault-sim: the OpenBao profile against the default (Vault 1.15.6) prof
     });
   });
 
-  describe('namespaces are always on', () => {
-    it('X-Vault-Namespace selects the namespace\'s mounts without the namespaces option; the Vault profile ignores it', async () => {
-      for (const c of [b, v]) await c.call('POST', 'sys/mounts/ns1/secret', { body: { type: 'kv', options: { version: '2' } } });
+  describe('namespaces are always on, and must exist', () => {
+    it('a namespace made with sys/namespaces holds its mounts; X-Vault-Namespace selects them; the Vault profile ignores the header', async () => {
+      const created = await b.call('POST', 'sys/namespaces/ns1');
+      expect(created.status).to.equal(200);
+      expect(Object.keys(created.json.data).sort()).to.deep.equal(['custom_metadata', 'id', 'locked', 'path', 'tainted', 'uuid']);
+      expect(created.json.data).to.include({ path: 'ns1/', tainted: false, locked: false });
+      expect(created.json.data.id).to.match(/^[0-9A-Za-z]{6}$/);
+      expect((await b.call('POST', 'sys/mounts/secret', { headers: { 'X-Vault-Namespace': 'ns1' }, body: { type: 'kv', options: { version: '2' } } })).status).to.equal(204);
+      await v.call('POST', 'sys/mounts/ns1/secret', { body: { type: 'kv', options: { version: '2' } } });
       await b.call('POST', 'secret/data/app', { headers: { 'X-Vault-Namespace': 'ns1' }, body: { data: { k: 'ns1' } } });
       const inNs = await b.call('GET', 'secret/data/app', { headers: { 'X-Vault-Namespace': 'ns1/' } });
       expect(inNs.json.data.data).to.deep.equal({ k: 'ns1' });
       expect(inNs.headers.get('x-vault-namespace')).to.equal('ns1/');
       expect((await b.call('GET', 'secret/data/app')).json.data.data).to.deep.equal({ k: 'v' });
       expect((await v.call('GET', 'secret/data/app', { headers: { 'X-Vault-Namespace': 'ns1' } })).json.data.data).to.deep.equal({ k: 'v' });
+    });
+
+    it('a namespace that does not exist: 404 `namespace not found`, before the token is looked at', async () => {
+      for (const token of [undefined, null]) {
+        const res = await b.call('GET', 'secret/data/app', { token, headers: { 'X-Vault-Namespace': 'nope' } });
+        expect(res.status).to.equal(404);
+        expect(res.json).to.deep.equal({ errors: ['namespace not found'] });
+      }
+      expect((await b.call('GET', 'secret/data/app', { headers: { 'X-Vault-Namespace': 'root' } })).json.data.data).to.deep.equal({ k: 'v' });
+    });
+
+    it('sys/namespaces: children are made in their parent, listed with key_info, read back; bad names refused; deletion takes the mounts and waits for children', async () => {
+      expect((await b.call('POST', 'sys/namespaces/team', { headers: { 'X-Vault-Namespace': 'ns1' } })).json.data.path).to.equal('ns1/team/');
+      const listed = await b.call('LIST', 'sys/namespaces');
+      expect(listed.json.data.keys).to.deep.equal(['ns1/']);
+      expect(listed.json.data.key_info['ns1/'].path).to.equal('ns1/');
+      expect((await b.call('LIST', 'sys/namespaces', { headers: { 'X-Vault-Namespace': 'ns1' } })).json.data.keys).to.deep.equal(['team/']);
+      expect((await b.call('GET', 'sys/namespaces/team', { headers: { 'X-Vault-Namespace': 'ns1' } })).json.data.path).to.equal('ns1/team/');
+      expect((await b.call('GET', 'sys/namespaces/absent')).status).to.equal(404);
+      expect((await b.call('POST', 'sys/namespaces/a/b')).json).to.deep.equal({ errors: ['namespace name cannot contain /'] });
+      expect((await b.call('POST', 'sys/namespaces/sys')).json).to.deep.equal({ errors: ['"sys/" is a reserved path and cannot be used as a namespace name'] });
+      await b.call('POST', 'sys/namespaces/gone');
+      await b.call('POST', 'sys/mounts/kv', { headers: { 'X-Vault-Namespace': 'gone' }, body: { type: 'kv', options: { version: '2' } } });
+      await b.call('POST', 'kv/data/x', { headers: { 'X-Vault-Namespace': 'gone' }, body: { data: { a: 1 } } });
+      const deleted = await b.call('DELETE', 'sys/namespaces/gone');
+      expect(deleted.json.data).to.deep.equal({ status: 'in-progress' });
+      expect((await b.call('GET', 'kv/data/x', { headers: { 'X-Vault-Namespace': 'gone' } })).json).to.deep.equal({ errors: ['namespace not found'] });
+      expect((await b.call('GET', 'gone/kv/data/x')).status).to.equal(404);
+      const parent = await b.call('DELETE', 'sys/namespaces/ns1');
+      expect(parent.status).to.equal(409);
+      expect(parent.json).to.deep.equal({ errors: ['unable to delete namespace containing child namespaces'] });
+      expect((await v.call('LIST', 'sys/namespaces')).status).to.equal(404);
     });
   });
 

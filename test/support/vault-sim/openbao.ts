@@ -4,6 +4,7 @@
 // (openbao/openbao@dd9c19c37a878cf4a81b18efb8d6f0599c7da923, "OB" below) or its docs and cites the
 // place; nothing of OpenBao's code is copied. A real OpenBao server has not checked this profile.
 import { errorReply, type Reply } from './envelope.js';
+import { namespaceNotFound, namespaceRoutes } from './openbao-namespaces.js';
 import type { HttpInput } from './pipeline.js';
 import type { SimProfile } from './profile.js';
 import type { SimState } from './state.js';
@@ -50,8 +51,11 @@ export const OPENBAO_PROFILE: SimProfile = {
   // version.GetVersion().VersionNumber(): the bare release, no `+ent` (OB version/version.go:39-55).
   version: () => OPENBAO_VERSION,
   // Namespaces are in the open-source server since 2.3 (OB CHANGELOG.md:699 "**Namespaces**:
-  // Support for tenant isolation using namespaces, application API compatible with upstream's").
+  // Support for tenant isolation using namespaces, application API compatible with upstream's"),
+  // and must be created (sys/namespaces) before a request may name one (openbao-namespaces.ts).
   namespacesAlways: true,
+  extraSysRoutes: namespaceRoutes,
+  namespaceCheck: namespaceNotFound,
   // OB http/sys_health.go:170-180 HealthResponse: no `performance_standby` (Vault 1.15.6 has it),
   // no `enterprise`, `license`, `last_wal`; docs https://openbao.org/api-docs/system/health
   // (website/content/docs/api/system/health.mdx:57-68). Replication modes are "disabled"

@@ -255,6 +255,9 @@ function handleLogical(state: SimState, input: HttpInput): Reply | Promise<Reply
   const namespacePath = namespacePathOf(state, input);
   const built = buildRequest(input, namespacePath, state.profile.scan);
   if ('reply' in built) return built.reply;
+  // OpenBao: the namespace named must exist (HandleRequest, before the token is looked at).
+  const noNamespace = state.profile.namespaceCheck(state, namespacePath, input.path.slice('/v1/'.length));
+  if (noNamespace) return noNamespace;
   // OpenBao's inline authentication runs before handleCancelableRequest (inline-auth.ts).
   const inline = state.profile.inlineAuth ? inlineAuth(state, input, built.ok, namespacePath) : undefined;
   if (inline === undefined) return routeLogical(state, built.ok);

@@ -4,6 +4,7 @@
 import type { Reply } from './envelope.js';
 import type { HttpInput } from './pipeline.js';
 import type { SimState } from './state.js';
+import type { Route } from './types.js';
 
 export type SimProfileName = 'vault' | 'openbao';
 
@@ -23,6 +24,13 @@ export interface SimProfile {
   readonly eventStream: boolean;
   /** sys/ route patterns (lease-routes.ts) this server does not have: they answer as any path without a route. */
   readonly removedSysRoutes: readonly string[];
+  /** sys/ routes only this server has (OpenBao's sys/namespaces). */
+  readonly extraSysRoutes: readonly Route[];
+  /**
+   * A reply for a request whose X-Vault-Namespace names no namespace (OpenBao: 404), checked after
+   * the request is read and before the token; undefined to go on. `rel` is the path below /v1/.
+   */
+  namespaceCheck(state: SimState, namespacePath: string, rel: string): Reply | undefined;
   /** The built-in `default` policy, from Vault 1.15.6's text. */
   defaultPolicy(vaultText: string): string;
   /**
@@ -66,6 +74,8 @@ export const VAULT_PROFILE: SimProfile = {
   envelopeMountType: true,
   eventStream: true,
   removedSysRoutes: [],
+  extraSysRoutes: [],
+  namespaceCheck: () => undefined,
   defaultPolicy: (vaultText) => vaultText,
   beforeApi: () => undefined,
   inlineAuth: false,

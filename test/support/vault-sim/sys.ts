@@ -100,6 +100,7 @@ export function systemBackend(profile: SimProfile): Backend {
     ...wrappingRoutes,
     ...capabilityRoutes,
     ...leaseRoutes.filter((route) => !profile.removedSysRoutes.includes(route.pattern)),
+    ...profile.extraSysRoutes,
     mfaValidateRoute,
   ]);
 }
