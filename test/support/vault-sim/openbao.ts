@@ -84,7 +84,8 @@ export const OPENBAO_PROFILE: SimProfile = {
   // OB sdk/logical/translate_response.go:92-102 HTTPResponse has no `mount_type` field: the key is
   // absent from every envelope (Vault 1.16+ names the mount type there; 1.15.6 has no key either).
   envelopeMountType: false,
-  // No event stream: OB http/handler.go:157-247 registers no events handler and
+  // No event stream: OB http/handler.go:157-241 registers no events handler (its
+  // additionalRoutes hook is empty, http/util.go:34) and
   // vault/logical_system_paths.go has no `events/` path, so `sys/events/subscribe/…` is an
   // ordinary sys/ path without a route: 404 `unsupported path` once the ACL allows the request
   // (403 before), WebSocket upgrade or not. No docs page either (website/content/docs/api/system/).
@@ -103,7 +104,7 @@ export const OPENBAO_PROFILE: SimProfile = {
   // A recursive list: the method SCAN, or GET with `scan=<bool>` (`list` and `scan` both true: a
   // bare 400), the path gaining a trailing `/` (OB http/logical.go:59-83, :169-174); `scan` is a
   // policy capability looked up as `list` is (OB vault/policy/policy.go:36, acl.go:394);
-  // KV v2 scans `metadata/<prefix>` (OB builtin/logical/kv/path_metadata.go:38-118, :250-276,
+  // KV v2 scans `metadata/<prefix>` (OB builtin/logical/kv/path_metadata.go:38-118 (ScanOperation :108), :250-299,
   // logical.ScanView's depth-first order, sdk/logical/storage.go:109-150); a scan with no keys is
   // 200 `data: {}` (sdk/logical/response.go:144-152; RespondErrorCommon 404s only reads and lists).
   // Docs: https://openbao.org/docs/concepts/policies (website/content/docs/concepts/policies.mdx:259).
