@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
 import { AppError } from './errors.js';
-import { Caches } from './caches.js';
+import { CacheMediator } from './cache-mediator.js';
 import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
@@ -51,11 +51,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let worker: WorkerHandle | undefined;
   /** What the caches tell the worker before it runs (after an offline start it waits for the cluster check). */
   const beforeWorker: ExtprocMessage[] = [];
-  let caches: Caches | undefined;
+  let caches: CacheMediator | undefined;
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
   // cache { persist … } and serve_stale (src/persist/wire.ts): loaded before any stream is served.
   const persist = new PersistWiring(config, log, m);
-  caches = new Caches(config.cache, m, (msg) => {
+  caches = new CacheMediator(config.cache, m, (msg) => {
     if (worker) worker.send(msg);
     else if (beforeWorker.length < MAX_BEFORE_WORKER) beforeWorker.push(msg);
   }, log, persist.persistence);

@@ -20,11 +20,13 @@ import { recheckMessages, restoreInto, type RestoreResult } from './persist/rest
 import { GatedTokenGrants } from './persist/cluster-gate.js';
 
 /**
- * Both caches on the ext_proc side, and everything that changes them: the streams' effects
- * (records, revocations, cache-clear), the worker's messages (refetches, renewals that stopped)
- * and auto-auth re-logins. Tells the worker what to renew or forget.
+ * The mediator between both caches (src/cache/), the streams and the worker, on the ext_proc side:
+ * it applies what changes the caches — the streams' effects (records, revocations, cache-clear),
+ * the worker's messages (refetches, renewals that stopped) and auto-auth re-logins — and tells the
+ * worker what to renew or forget. It lives beside app.ts, not in cache/: it knows the streams, the
+ * worker's protocol and the persistent store, and cache/ knows none of them.
  */
-export class Caches {
+export class CacheMediator {
   readonly static?: StaticCache;
   readonly lease?: LeaseCache;
   /** Which tokens may be served from the static cache now (see token-grants.ts). */

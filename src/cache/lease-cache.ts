@@ -154,7 +154,7 @@ export class LeaseCache {
     return [...this.entries.keys()].flatMap((k) => this.evictKey(k, 'cleared'));
   }
 
-  /** Every entry now (a restarted worker is told what to renew again: Caches.workerLost). */
+  /** Every entry now (a restarted worker is told what to renew again: CacheMediator.workerLost). */
   all(): LeaseEntry[] {
     return [...this.entries.values()];
   }

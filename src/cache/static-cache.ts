@@ -131,7 +131,7 @@ export class StaticCache {
     return [...this.store.keys()];
   }
 
-  /** The tokens that proved some form of the path (a restarted worker is told them again: Caches.workerLost). */
+  /** The tokens that proved some form of the path (a restarted worker is told them again: CacheMediator.workerLost). */
   provers(path: string): string[] {
     const entry = this.read(path);
     return entry ? [...new Set([...entry.tokens, ...Object.values(entry.versionTokens).flat()])] : [];

@@ -83,7 +83,7 @@ type WireMeta = [address: string, clusterId: string | null];
  * every `flushMs` in one LMDB transaction. Changes that remove access (a token forgotten or revoked,
  * every grant expired, an entry evicted or narrowed, a lease gone, a cache-clear) are written
  * synchronously — with whatever else is pending — before the caller's answer goes out
- * (`flushUrgent`, called by Caches after each stream effect), and at the latest at the end of the
+ * (`flushUrgent`, called by CacheMediator after each stream effect), and at the latest at the end of the
  * current event-loop turn (a microtask), so a crash right after cannot bring the access back.
  * At start the store is loaded once.
  */
@@ -326,7 +326,7 @@ export class Persistence {
 
   /**
    * When a change that removes access is pending: writes every pending change synchronously (on disk
-   * when this returns). Cheap otherwise. Caches calls it after each stream effect, before the answer
+   * when this returns). Cheap otherwise. CacheMediator calls it after each stream effect, before the answer
    * goes out; a microtask calls it for every other caller.
    */
   flushUrgent(): void {

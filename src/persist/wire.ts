@@ -1,4 +1,4 @@
-import type { Caches } from '../caches.js';
+import type { CacheMediator } from '../cache-mediator.js';
 import type { Config } from '../config/types.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -42,7 +42,7 @@ export class PersistWiring {
   }
 
   /** Loads the store into the caches (before any stream is served). */
-  async restore(caches: Caches): Promise<void> {
+  async restore(caches: CacheMediator): Promise<void> {
     const p = this.persistence;
     const cache = this.config.cache;
     if (!p || !cache) return;
@@ -94,7 +94,7 @@ export class PersistWiring {
    * auto-auth token (memory and disk) — and the worker logs in afresh. The store is rebound to the
    * cluster that answered.
    */
-  private holdUntilClusterKnown(caches: Caches): void {
+  private holdUntilClusterKnown(caches: CacheMediator): void {
     const p = this.persistence;
     if (!p) return;
     let resolve!: (same: boolean) => void;
@@ -139,7 +139,7 @@ export class PersistWiring {
   }
 
   /** Stale answers: TokenGrants learns when Vault is down. Called once the caches exist. */
-  start(caches: Caches): void {
+  start(caches: CacheMediator): void {
     const stale = this.config.cache?.stale;
     const r = this.reachability;
     if (r && stale && caches.grants) {
@@ -156,7 +156,7 @@ export class PersistWiring {
   }
 
   /** A worker message: Vault answered (re-check restored tokens), a new auto-auth token (persist it). */
-  onWorkerMessage(msg: WorkerMessage, caches: Caches): void {
+  onWorkerMessage(msg: WorkerMessage, caches: CacheMediator): void {
     // Vault answered: its health, a token lookup or capability check, a login or renewal. Not a bare
     // 'token' message: a restored token taken over while Vault is unreachable is one too.
     const answered = msg.type === 'vault-info' || msg.type === 'tokens-confirmed' || (msg.type === 'token-info' && msg.eligible)

@@ -1,5 +1,5 @@
 /**
- * The ext_proc side of a template's read (runs in the main thread, called by src/caches.ts): a GET
+ * The ext_proc side of a template's read (runs in the main thread, called by src/cache-mediator.ts): a GET
  * the static cache would key for a client is keyed the same way (staticKeyOf on the request Envoy
  * would have sent, with the auto-auth token); a hit needs the auto-auth token's own proof of access
  * and a grant, exactly as a client's hit does, and counts as a hit. After a miss the worker reads

@@ -40,7 +40,7 @@ describe('persist: the cluster gate after an offline start (F4)', () => {
     const decided: string[] = [];
     const { grants } = gated(async () => 'cluster-b', (id) => {
       decided.push(id);
-      grants.expireAll(); // what the wiring does on a mismatch (Caches.forgetRestored)
+      grants.expireAll(); // what the wiring does on a mismatch (CacheMediator.forgetRestored)
     });
     expect(await read(grants)).to.equal(undefined);
     expect(await read(grants)).to.equal(undefined);

@@ -70,7 +70,7 @@ describe('persist: removals of access are written at once (F5)', () => {
     store.set(`${PATH}-3`, entry(['h-a']));
     expect(onDisk().statics.length, 'an addition is written at once (it may wait for flush_interval)').to.equal(2);
 
-    // revoke-self of token-a through Envoy: Caches.dropToken rewrites the entry without it and forgets it; then flushUrgent.
+    // revoke-self of token-a through Envoy: CacheMediator.dropToken rewrites the entry without it and forgets it; then flushUrgent.
     store.set(PATH, entry(['h-b']));
     granted.delete('h-a');
     p.tokenForgotten('h-a');

@@ -1,8 +1,8 @@
 // The worker supervisor with a fake thread factory and a fake clock: restart backoff (1 s doubling
 // to 30 s, reset after 60 s of running), the crash limit (5 within 5 minutes: give up), messages
-// queued while no thread runs. And what the caches hand a restarted worker (Caches.workerLost).
+// queued while no thread runs. And what the caches hand a restarted worker (CacheMediator.workerLost).
 import { expect } from 'chai';
-import { Caches } from '../../../src/caches.js';
+import { CacheMediator } from '../../../src/cache-mediator.js';
 import { hashToken } from '../../../src/cache/token-hash.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
@@ -220,7 +220,7 @@ describe('worker restart: the supervisor (fake threads, fake clock)', () => {
   });
 });
 
-describe('worker restart: what the caches hand a new worker (Caches.workerLost)', () => {
+describe('worker restart: what the caches hand a new worker (CacheMediator.workerLost)', () => {
   const cacheConfig = {
     staticSecrets: true, leaseCache: true, capabilityRefreshSeconds: 300, maxStaleSeconds: 0, maxBytes: 1 << 20, cacheLogins: true,
   } as unknown as CacheConfig;
@@ -228,7 +228,7 @@ describe('worker restart: what the caches hand a new worker (Caches.workerLost)'
 
   function setup() {
     const sent: ExtprocMessage[] = [];
-    const caches = new Caches(cacheConfig, new Metrics(), (m) => sent.push(m), createLogger({ level: 'silent' }));
+    const caches = new CacheMediator(cacheConfig, new Metrics(), (m) => sent.push(m), createLogger({ level: 'silent' }));
     return { caches, sent };
   }
 
