@@ -1,6 +1,6 @@
 import type { ListenerConfig, UseAutoAuthToken } from '../config/types.js';
 import { HEADERS } from '../vault/paths.js';
-import type { VaultRequest } from '../vault/request.js';
+import { INLINE_AUTH_PATH, type VaultRequest } from '../vault/request.js';
 import { vaultError, type RequestDecision } from './decisions.js';
 import { mayEchoToken } from './sanitize.js';
 
@@ -35,16 +35,19 @@ export function decideRequest(req: VaultRequest, ctx: RequestPolicyContext): Req
 
 /**
  * use_auto_auth_token: false → the request goes as it came; true → the auto-auth token is
- * added when the request bears no token Vault would read; "force" → the auto-auth token replaces the client's.
+ * added when the request bears no credentials Vault would read (a token, or OpenBao's inline
+ * authentication, which refuses a token beside it); "force" → the auto-auth token replaces the
+ * client's credentials, inline-auth headers included.
  */
 function forwardWithToken(req: VaultRequest, ctx: RequestPolicyContext): RequestDecision {
   const mode = ctx.useAutoAuthToken;
   const forward: RequestDecision = {
     kind: 'continue', setHeaders: {}, removeHeaders: [], injectedAutoAuth: false, sanitizeResponse: false, effectiveToken: req.token,
   };
-  if (mode === false || (mode === true && req.token)) return forward;
+  if (mode === false || (mode === true && (req.token || req.inlineAuthHeaders.includes(INLINE_AUTH_PATH)))) return forward;
   forward.effectiveToken = undefined;
   if (mode === 'force' && req.tokenSource === 'bearer') forward.removeHeaders.push(HEADERS.authorization);
+  if (mode === 'force') forward.removeHeaders.push(...req.inlineAuthHeaders);
   const token = ctx.autoAuthToken();
   if (token === undefined) {
     // No auto-auth token yet: never let a forced request fall back to the client's token.

@@ -46,9 +46,18 @@ export interface VaultRequest {
    * forwarding …): every `x-vault-*` header except the token, X-Vault-Request and the namespace.
    */
   answerHeaders: string[];
+  /**
+   * OpenBao's token-less inline authentication (`X-Vault-Inline-Auth-Path`, `-Operation`,
+   * `-Namespace`, `-Parameter-*`): the names of those headers present. With the path header the
+   * request bears its own credentials, and OpenBao refuses it when a token is added too.
+   */
+  inlineAuthHeaders: string[];
 }
 
 const NOT_ANSWER_CHANGING = new Set(['x-vault-token', 'x-vault-request', 'x-vault-namespace']);
+const INLINE_AUTH_PREFIX = 'x-vault-inline-auth-';
+/** The header that makes OpenBao authenticate a request inline (openbao/openbao vault/request_handling.go). */
+export const INLINE_AUTH_PATH = 'x-vault-inline-auth-path';
 
 export function parseVaultRequest(headers: HeaderLines): VaultRequest {
   const method = headers.get(':method')?.[0] ?? 'GET';
@@ -79,8 +88,10 @@ export function parseVaultRequest(headers: HeaderLines): VaultRequest {
     }
   }
   const answerHeaders: string[] = [];
+  const inlineAuthHeaders: string[] = [];
   for (const name of headers.keys()) {
     if (name.startsWith('x-vault-') && !NOT_ANSWER_CHANGING.has(name)) answerHeaders.push(name);
+    if (name.startsWith(INLINE_AUTH_PREFIX)) inlineAuthHeaders.push(name);
   }
   return {
     method, rawPath, path, rel: path.startsWith('/v1/') ? path.slice(4) : undefined, rawQuery, query: query.pairs, exact,
@@ -90,6 +101,7 @@ export function parseVaultRequest(headers: HeaderLines): VaultRequest {
     vaultRequest: singleValue(headers.get('x-vault-request')),
     contentType: headers.get('content-type')?.[0],
     answerHeaders,
+    inlineAuthHeaders,
   };
 }
 

@@ -176,6 +176,31 @@ cache {
       expect(wrong.headers.get('x-vault-inline-auth-failed')).to.equal('true');
     });
 
+    it('inline authentication with use_auto_auth_token = true: it is the client\'s credentials (no token added); with "force": the auto-auth token replaces it', async () => {
+      await vaultApi(bao, 'POST', 'secret/data/other', { data: { v: 'worker only' } });
+      const creds = await setupAppRole(bao, { role: 'worker', policies: ['worker'] });
+      const proxied = async (mode: string): Promise<Stack> => {
+        const s = await startStack({ vault: bao, hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = ${mode} }\n` });
+        stacks.push(s);
+        return s;
+      };
+      const [withTrue, withForce] = [await proxied('true'), await proxied('"force"')];
+      const alice = { 'X-Vault-Inline-Auth-Path': 'auth/userpass/login/alice', 'X-Vault-Inline-Auth-Parameter-password': inlineParam('password', 'pw') };
+      // true: alice's own login decides (OpenBao refused a token beside it with a 500 before).
+      const mine = await get(withTrue, '/v1/secret/data/app/x', alice);
+      expect(mine.status, mine.body).to.equal(200);
+      expect(dataOf(mine)).to.deep.equal((await vaultApi(bao, 'GET', 'secret/data/app/x')).json.data.data);
+      const notMine = await get(withTrue, '/v1/secret/data/other', alice);
+      expect(notMine.status, 'alice may not read it: her login was used, not the auto-auth token').to.equal(403);
+      // Without inline authentication the auto-auth token is added as before.
+      expect((await get(withTrue, '/v1/secret/data/other')).status).to.equal(200);
+      // force: the inline-auth headers go with the client's token; the auto-auth token reads.
+      const forced = await get(withForce, '/v1/secret/data/other', alice);
+      expect(forced.status, forced.body).to.equal(200);
+      expect(dataOf(forced)).to.deep.equal({ v: 'worker only' });
+      expect(forced.headers.get('x-vault-inline-auth-failed')).to.equal(null);
+    });
+
     it('the legacy sys/renew path is OpenBao\'s 404 through the proxy; sys/leases/renew answers', async () => {
       const legacy = await get(stack, '/v1/sys/renew', { 'x-vault-token': bao.rootToken });
       expect(legacy.status).to.equal(404);

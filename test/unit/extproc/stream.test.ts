@@ -69,6 +69,24 @@ describe('extproc: one stream, one request', () => {
       expect(mutation(decide('force', { 'x-vault-token': 'hvs.client' }, null).reply)).to.deep.equal({ set: {}, remove: ['x-vault-token'] });
     });
 
+    // OpenBao's token-less inline authentication: the request carries a login in headers, and
+    // OpenBao refuses a token beside it (500 "cannot layer inline authentication with token authentication").
+    const INLINE = { 'x-vault-inline-auth-path': 'auth/userpass/login/alice', 'x-vault-inline-auth-parameter-password': 'eyJrZXkiOiJwYXNzd29yZCJ9' };
+
+    it('true: OpenBao inline authentication counts as the client\'s credentials, and no token is added', () => {
+      expect(mutation(decide(true, INLINE).reply)).to.deep.equal({ set: {}, remove: [] });
+      // Parameters without the path are not inline authentication (OpenBao ignores them).
+      expect(mutation(decide(true, { 'x-vault-inline-auth-parameter-password': 'x' }).reply).set).to.deep.equal({ 'x-vault-token': AUTO });
+    });
+
+    it('force: the inline-auth headers are removed with the client\'s token, and the auto-auth token set', () => {
+      expect(mutation(decide('force', INLINE).reply)).to.deep.equal({
+        set: { 'x-vault-token': AUTO }, remove: ['x-vault-inline-auth-path', 'x-vault-inline-auth-parameter-password'],
+      });
+      // Without an auto-auth token yet, the client's login does not go through either.
+      expect(mutation(decide('force', INLINE, null).reply).remove).to.include.members(['x-vault-inline-auth-path', 'x-vault-inline-auth-parameter-password']);
+    });
+
     it('false: the client token passes and no auto-auth token is added', () => {
       expect(mutation(decide(false, { 'x-vault-token': 'hvs.client' }).reply)).to.deep.equal({ set: {}, remove: [] });
       expect(mutation(decide(false, {}).reply)).to.deep.equal({ set: {}, remove: [] });
