@@ -1,17 +1,17 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
-import { AppError } from './errors.js';
+import { AppError, unrouted } from './errors.js';
 import { CacheMediator } from './cache-mediator.js';
 import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
-import { PersistWiring } from './persist/wire.js';
+import { metricShowsVaultAnswered, PersistWiring } from './persist/wire.js';
 import { workerThreadFactory, type AdoptedToken, type WorkerHandle } from './worker/host.js';
 import { DEFAULT_RESTART_POLICY, WORKER_CRASH_EXIT_CODE, WorkerSupervisor } from './worker/supervisor.js';
-import type { ExtprocMessage, WorkerMessage } from './worker/protocol.js';
+import type { ExtprocMessage, RoutedWorkerMessage } from './worker/protocol.js';
 
 /** Messages kept for a worker that has not started yet (more are dropped: their tokens prove access again). */
 const MAX_BEFORE_WORKER = 10_000;
@@ -75,34 +75,109 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const proxyRules = apiProxyRulesFor(config);
 
   let vaultKnown = false;
-  const onWorkerMessage = (msg: WorkerMessage): void => {
-    persist.onWorkerMessage(msg, c);
-    if (msg.type === 'vault-info' && !vaultKnown) {
-      vaultKnown = true;
-      for (const notice of vaultKindNotices(config, msg)) log.warn({ version: msg.version }, notice);
-    }
-    if (c.onWorkerMessage(msg)) return;
+  /**
+   * The one router of the worker's messages in the main thread (all but the heartbeat's pong, which
+   * the supervisor consumes): a kind added to WorkerMessage without a case here does not compile.
+   */
+  const routeWorkerMessage = (msg: RoutedWorkerMessage): void => {
     switch (msg.type) {
       case 'token':
+        persist.autoAuthToken({ token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs });
         c.autoAuthToken(msg.token);
         token = msg.token;
         tokenRestored = false;
         tokenInfo = { token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs };
         extproc?.setServing(true);
         if (workerDown) workerBack('its auto-auth token is held again');
-        break;
+        return;
       case 'exit':
         resolveExit({ code: msg.code, reason: msg.reason });
-        break;
+        return;
       case 'metric':
+        if (metricShowsVaultAnswered(msg.update)) persist.sawVaultAnswer(c);
         m.apply(msg.update);
-        break;
+        return;
+      case 'vault-info':
+        persist.sawVaultAnswer(c);
+        if (!vaultKnown) {
+          vaultKnown = true;
+          for (const notice of vaultKindNotices(config, msg)) log.warn({ version: msg.version }, notice);
+        }
+        c.vaultIdentified(msg);
+        return;
+      case 'token-info':
+        if (msg.eligible) persist.sawVaultAnswer(c);
+        c.tokenInfo(msg);
+        return;
+      case 'tokens-confirmed':
+        persist.sawVaultAnswer(c);
+        c.tokensConfirmed(msg);
+        return;
+      case 'lease-evict':
+        c.leaseRenewalStopped(msg.key);
+        return;
+      case 'static-update':
+        c.staticRefetched(msg);
+        return;
+      case 'static-evict':
+        c.staticGone(msg);
+        return;
+      case 'static-drop-versions':
+        c.staticVersionsDropped(msg);
+        return;
+      case 'static-revoke':
+        c.staticRevoked(msg);
+        return;
+      case 'mount-info':
+        for (const effect of c.mountLearned(msg)) routeStreamEffect(effect);
+        return;
+      case 'template-lookup':
+        c.templateLookup(msg);
+        return;
+      case 'template-record':
+        for (const effect of c.templateRecorded(msg)) routeStreamEffect(effect);
+        return;
+      case 'recheck-done':
+        c.recheckDone(msg.seq);
+        return;
+      default:
+        log.warn({ type: unrouted(msg) }, 'a worker message of a kind no router case handles; ignored');
     }
   };
 
-  const onEffect = (effect: StreamEffect): void => {
-    if (c.onEffect(effect)) return;
+  /** The one router of the streams' effects (and of the template reads recorded as a client's would be). */
+  const routeStreamEffect = (effect: StreamEffect): void => {
     switch (effect.type) {
+      case 'inflight-begin':
+        c.inflightBegin(effect.key);
+        break;
+      case 'inflight-end':
+        c.inflightEnd(effect.key);
+        break;
+      case 'static-record':
+        c.staticRecorded(effect);
+        break;
+      case 'lease-record':
+        c.leaseRecorded(effect);
+        break;
+      case 'revoked':
+        c.revoked(effect.kind, effect.value);
+        break;
+      case 'cache-clear':
+        c.cacheClear(effect.command);
+        break;
+      case 'kv-changed':
+        c.kvChanged(effect);
+        break;
+      case 'mount-unknown':
+        c.mountUnknown(effect.path);
+        break;
+      case 'cache-hit':
+        m.cacheHit.inc();
+        break;
+      case 'cache-miss':
+        m.cacheMiss.inc();
+        break;
       case 'token-suspect':
         worker?.send({ type: 'token-suspect' });
         break;
@@ -117,7 +192,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (effect.failed) persist.upstreamFailed();
         (effect.failed ? m.proxyError : effect.status < 400 ? m.proxySuccess : m.proxyClientError).inc();
         break;
+      default:
+        log.warn({ type: unrouted(effect) }, 'a stream effect of a kind no router case handles; ignored');
     }
+    c.effectApplied();
   };
 
   let extproc: ExtprocServer | undefined;
@@ -134,7 +212,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         ...c.streamContext(),
         ...(proxyRules.rules ? { apiProxy: proxyRules.rules } : {}),
       },
-      onEffect,
+      onEffect: routeStreamEffect,
       onStreamEnd: (state, seconds) => {
         // Forwarded, yet no response came back: Envoy could not reach Vault, or the client left.
         if (state.phase === 'response' && state.answeredBy === undefined) m.proxyError.inc();
@@ -166,7 +244,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const startWorker = (): void => {
       if (stopped) return;
       const sup = new WorkerSupervisor(workerThreadFactory(config, log, opts.logLevel, () => tokenInfo), {
-        message: onWorkerMessage,
+        message: routeWorkerMessage,
         crashed: (info) => {
           workerDown = true;
           m.workerUp.set(0);

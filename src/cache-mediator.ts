@@ -186,127 +186,126 @@ export class CacheMediator {
     for (const msg of recheckMessages(this.restoredAwaiting)) this.toWorker(msg);
   }
 
+  // The stream effects that concern the caches, one method each; src/app.ts routes every effect
+  // (routeStreamEffect) and calls effectApplied() after each.
+
   /**
-   * Applies a stream effect that concerns the caches; returns false for the others. What it took
-   * away (a revocation, a cache-clear, an eviction) is on disk before the answer goes out.
+   * After each stream effect: what it took away (a revocation, a cache-clear, an eviction) is on
+   * disk before the answer goes out.
    */
-  onEffect(effect: StreamEffect): boolean {
-    const mine = this.applyEffect(effect);
+  effectApplied(): void {
     this.persist?.flushUrgent();
-    return mine;
   }
 
-  private applyEffect(effect: StreamEffect): boolean {
-    switch (effect.type) {
-      case 'inflight-begin':
-        this.inflight.begin(effect.key);
-        return true;
-      case 'inflight-end':
-        this.inflight.end(effect.key);
-        return true;
-      case 'static-record': {
-        if (!this.static || !this.grants || this.grants.isIneligible(effect.tokenHash)) return true;
-        const newOnPath = this.static.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
-        this.persist?.tokenSeen(effect.tokenHash, effect.token);
-        // Vault answered this token: a known token is confirmed; an unknown one is looked up first.
-        const tell = this.grants.sawRead(effect.tokenHash, effect.sentAtMs);
-        if (newOnPath || (tell && !this.grants.allows(effect.tokenHash, Date.now()))) {
-          this.toWorker({ type: 'static-access', path: effect.key.path, token: effect.token });
-        }
-        return true;
-      }
-      case 'lease-record':
-        if (!this.lease) return true;
-        this.lease.record(effect.entry);
-        this.persist?.leaseRecorded(effect.entry, effect.renewToken, effect.ttlSeconds);
-        this.toWorker({
-          type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
-          ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
-        });
-        return true;
-      case 'revoked':
-        this.onRevoked(effect.kind, effect.value);
-        return true;
-      case 'cache-clear':
-        this.onCacheClear(effect.command);
-        return true;
-      case 'kv-changed':
-        for (const path of effect.evictPaths ?? []) this.static?.evict(path, 'gone');
-        for (const prefix of effect.evictPrefix ?? []) {
-          this.static?.evictPrefix(prefix, 'gone');
-          this.kvMounts.forget(prefix);
-        }
-        return true;
-      case 'mount-unknown':
-        if (this.static && this.kvMounts.shouldAsk(effect.path)) this.toWorker({ type: 'mount-lookup', path: effect.path });
-        return true;
-      case 'cache-hit':
-        this.metrics.cacheHit.inc();
-        return true;
-      case 'cache-miss':
-        this.metrics.cacheMiss.inc();
-        return true;
-      default:
-        return false;
+  inflightBegin(key: string): void {
+    this.inflight.begin(key);
+  }
+
+  inflightEnd(key: string): void {
+    this.inflight.end(key);
+  }
+
+  /** A client's (or a template's) read Vault answered: the entry and the token's proof of access. */
+  staticRecorded(effect: Extract<StreamEffect, { type: 'static-record' }>): void {
+    if (!this.static || !this.grants || this.grants.isIneligible(effect.tokenHash)) return;
+    const newOnPath = this.static.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
+    this.persist?.tokenSeen(effect.tokenHash, effect.token);
+    // Vault answered this token: a known token is confirmed; an unknown one is looked up first.
+    const tell = this.grants.sawRead(effect.tokenHash, effect.sentAtMs);
+    if (newOnPath || (tell && !this.grants.allows(effect.tokenHash, Date.now()))) {
+      this.toWorker({ type: 'static-access', path: effect.key.path, token: effect.token });
     }
   }
 
-  /** Applies a worker message that concerns the caches; returns false for the others. */
-  onWorkerMessage(msg: WorkerMessage): boolean {
-    switch (msg.type) {
-      case 'lease-evict':
-        this.lease?.evictKey(msg.key, 'renewal_stopped');
-        return true;
-      case 'static-update':
-        this.static?.update(msg.path, msg.response, msg.failedTokens, msg.kvVersion);
-        return true;
-      case 'static-evict':
-        this.static?.evict(msg.path, msg.reason);
-        return true;
-      case 'static-drop-versions':
-        this.static?.dropVersions(msg.path, msg.versions);
-        return true;
-      case 'static-revoke':
-        this.static?.revoke(msg.tokenHash, msg.paths);
-        return true;
-      case 'mount-info':
-        this.kvMounts.learn(msg.mountPrefix, msg.kind, msg.kvVersion);
-        for (const effect of this.templateRecords.retry(this.templateView())) this.onEffect(effect);
-        return true;
-      case 'token-info':
-        this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs, msg.expiresAtMs);
-        if (!msg.eligible) this.static?.revokeEverywhere(msg.tokenHash);
-        this.restoredAwaiting.delete(msg.tokenHash);
-        if (msg.eligible) this.persist?.tokenChanged(msg.tokenHash);
-        else this.persist?.tokenForgotten(msg.tokenHash);
-        return true;
-      case 'tokens-confirmed':
-        this.grants?.confirmed(msg.tokenHashes, msg.atMs);
-        for (const h of msg.tokenHashes) this.persist?.tokenChanged(h);
-        return true;
-      case 'vault-info':
-        if (this.namespaces !== msg.namespaces) this.log.info({ version: msg.version, namespaces: msg.namespaces }, 'Vault identified');
-        this.namespaces = msg.namespaces;
-        return true;
-      case 'template-lookup':
-        this.toWorker(answerTemplateLookup(this.templateView(), msg));
-        return true;
-      case 'template-record':
-        for (const effect of this.templateRecords.record(this.templateView(), msg)) this.onEffect(effect);
-        return true;
-      case 'recheck-done':
-        this.log.debug({ seq: msg.seq }, 'every token with cached access was checked again');
-        return true;
-      default:
-        return false;
+  leaseRecorded(effect: Extract<StreamEffect, { type: 'lease-record' }>): void {
+    if (!this.lease) return;
+    this.lease.record(effect.entry);
+    this.persist?.leaseRecorded(effect.entry, effect.renewToken, effect.ttlSeconds);
+    this.toWorker({
+      type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
+      ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
+    });
+  }
+
+  /** A KV write, delete or unmount through Envoy that Vault confirmed. */
+  kvChanged(effect: Extract<StreamEffect, { type: 'kv-changed' }>): void {
+    for (const path of effect.evictPaths ?? []) this.static?.evict(path, 'gone');
+    for (const prefix of effect.evictPrefix ?? []) {
+      this.static?.evictPrefix(prefix, 'gone');
+      this.kvMounts.forget(prefix);
     }
+  }
+
+  mountUnknown(path: string): void {
+    if (this.static && this.kvMounts.shouldAsk(path)) this.toWorker({ type: 'mount-lookup', path });
+  }
+
+  // The worker messages that concern the caches, one method each; src/app.ts routes every worker
+  // message (routeWorkerMessage). Those that return effects have them routed as the streams' are.
+
+  /** A cached token or lease stopped renewing. */
+  leaseRenewalStopped(key: string): void {
+    this.lease?.evictKey(key, 'renewal_stopped');
+  }
+
+  staticRefetched(msg: Extract<WorkerMessage, { type: 'static-update' }>): void {
+    this.static?.update(msg.path, msg.response, msg.failedTokens, msg.kvVersion);
+  }
+
+  staticGone(msg: Extract<WorkerMessage, { type: 'static-evict' }>): void {
+    this.static?.evict(msg.path, msg.reason);
+  }
+
+  staticVersionsDropped(msg: Extract<WorkerMessage, { type: 'static-drop-versions' }>): void {
+    this.static?.dropVersions(msg.path, msg.versions);
+  }
+
+  staticRevoked(msg: Extract<WorkerMessage, { type: 'static-revoke' }>): void {
+    this.static?.revoke(msg.tokenHash, msg.paths);
+  }
+
+  /** What a mount is; returns the template reads now recorded (effects for the router). */
+  mountLearned(msg: Extract<WorkerMessage, { type: 'mount-info' }>): StreamEffect[] {
+    this.kvMounts.learn(msg.mountPrefix, msg.kind, msg.kvVersion);
+    return this.templateRecords.retry(this.templateView());
+  }
+
+  tokenInfo(msg: Extract<WorkerMessage, { type: 'token-info' }>): void {
+    this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs, msg.expiresAtMs);
+    if (!msg.eligible) this.static?.revokeEverywhere(msg.tokenHash);
+    this.restoredAwaiting.delete(msg.tokenHash);
+    if (msg.eligible) this.persist?.tokenChanged(msg.tokenHash);
+    else this.persist?.tokenForgotten(msg.tokenHash);
+  }
+
+  tokensConfirmed(msg: Extract<WorkerMessage, { type: 'tokens-confirmed' }>): void {
+    this.grants?.confirmed(msg.tokenHashes, msg.atMs);
+    for (const h of msg.tokenHashes) this.persist?.tokenChanged(h);
+  }
+
+  vaultIdentified(msg: Extract<WorkerMessage, { type: 'vault-info' }>): void {
+    if (this.namespaces !== msg.namespaces) this.log.info({ version: msg.version, namespaces: msg.namespaces }, 'Vault identified');
+    this.namespaces = msg.namespaces;
+  }
+
+  templateLookup(msg: Extract<WorkerMessage, { type: 'template-lookup' }>): void {
+    this.toWorker(answerTemplateLookup(this.templateView(), msg));
+  }
+
+  /** A template's read after a miss; returns its effects (static-record or mount-unknown) for the router. */
+  templateRecorded(msg: Extract<WorkerMessage, { type: 'template-record' }>): StreamEffect[] {
+    return this.templateRecords.record(this.templateView(), msg);
+  }
+
+  recheckDone(seq: number): void {
+    this.log.debug({ seq }, 'every token with cached access was checked again');
   }
 
   /**
    * Evictions for a revocation Vault confirmed (2xx) through Envoy. `value` is undefined when we
    * could not read what was revoked (a body Vault reads and we do not): then everything of that kind goes.
    */
-  private onRevoked(kind: RevocationKind, value: string | undefined): void {
+  revoked(kind: RevocationKind, value: string | undefined): void {
     switch (kind) {
       case 'token':
       case 'token-self':
@@ -399,7 +398,7 @@ export class CacheMediator {
     this.toWorker({ type: 'token-revoked', tokenHash });
   }
 
-  private onCacheClear(c: CacheClearCommand): void {
+  cacheClear(c: CacheClearCommand): void {
     this.log.info({ type: c.type }, 'cache-clear');
     switch (c.type) {
       case 'request_path': {

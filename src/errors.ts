@@ -53,3 +53,13 @@ export class VaultUnreachableError extends AppError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The `default` of an exhaustive router (a `switch` over a message union's `type`): with every kind
+ * handled, what reaches `default` is `never`, so a kind added to the union without a case is a
+ * compile error at the call. At run time (a message from another build) it gives only the kind's
+ * name, for the log.
+ */
+export function unrouted(msg: never): string {
+  return String((msg as { type?: unknown }).type);
+}

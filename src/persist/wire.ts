@@ -3,7 +3,8 @@ import type { Config } from '../config/types.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { ExtprocMessage, WorkerMessage } from '../worker/protocol.js';
+import type { WorkerMetric } from '../telemetry/metrics.js';
+import type { ExtprocMessage } from '../worker/protocol.js';
 import { Persistence, type RestoredAutoAuth } from './persistence.js';
 import { VaultReachability, vaultClusterId } from './reachability.js';
 import { ClusterGate, GatedTokenGrants } from './cluster-gate.js';
@@ -155,24 +156,24 @@ export class PersistWiring {
     return out;
   }
 
-  /** A worker message: Vault answered (re-check restored tokens), a new auto-auth token (persist it). */
-  onWorkerMessage(msg: WorkerMessage, caches: CacheMediator): void {
-    // Vault answered: its health, a token lookup or capability check, a login or renewal. Not a bare
-    // 'token' message: a restored token taken over while Vault is unreachable is one too.
-    const answered = msg.type === 'vault-info' || msg.type === 'tokens-confirmed' || (msg.type === 'token-info' && msg.eligible)
-      || (msg.type === 'metric' && (msg.update.metric === 'auth_success' || (msg.update.metric === 'renewal' && msg.update.outcome === 'success')));
-    if (answered) {
-      this.vaultAnswered = true;
-      // At most every 2 s: the restored tokens not yet looked up are asked for again.
-      const now = Date.now();
-      if (now - this.lastRecheckMs >= 2_000) {
-        this.lastRecheckMs = now;
-        caches.vaultSeen();
-      }
+  /**
+   * Vault answered the worker (src/app.ts's router says when: its health, a token lookup or
+   * capability check, a login or renewal — not a bare `token` message: a restored token taken over
+   * while Vault is unreachable is one too). The restored tokens not yet looked up are asked for again.
+   */
+  sawVaultAnswer(caches: CacheMediator): void {
+    this.vaultAnswered = true;
+    // At most every 2 s: the restored tokens not yet looked up are asked for again.
+    const now = Date.now();
+    if (now - this.lastRecheckMs >= 2_000) {
+      this.lastRecheckMs = now;
+      caches.vaultSeen();
     }
-    if (msg.type === 'token') {
-      this.persistence?.autoAuth({ token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs });
-    }
+  }
+
+  /** A new auto-auth token: persisted. */
+  autoAuthToken(token: RestoredAutoAuth): void {
+    this.persistence?.autoAuth(token);
   }
 
   /** Envoy answered instead of Vault (Vault unreachable). */
@@ -198,4 +199,9 @@ export class PersistWiring {
     this.reachability?.stop();
     await this.persistence?.close();
   }
+}
+
+/** A worker metric that means Vault answered the worker: a login, or a renewal that succeeded. */
+export function metricShowsVaultAnswered(update: WorkerMetric): boolean {
+  return update.metric === 'auth_success' || (update.metric === 'renewal' && update.outcome === 'success');
 }

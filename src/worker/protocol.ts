@@ -59,6 +59,12 @@ export type WorkerMessage =
   /** The worker read Vault for a template after a miss: recorded as a client's read would be (the auto-auth token's proof). */
   | { type: 'template-record'; key: { path: string; version: number }; token: string; response: WireResponse; sentAtMs: number };
 
+/**
+ * What reaches the main thread's router (src/app.ts): every worker message but the heartbeat's
+ * `pong`, which the supervisor that sent the `ping` consumes (worker/supervisor.ts).
+ */
+export type RoutedWorkerMessage = Exclude<WorkerMessage, { type: 'pong' }>;
+
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
   | { type: 'token-suspect' }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { unrouted } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { configuredNamespace } from '../config/api-proxy.js';
 import { VaultClient } from '../vault/client.js';
@@ -14,15 +15,20 @@ import { startTemplates, type TemplateRole } from './templates/index.js';
 /** The worker role, whatever carries its messages: starts auto-auth and answers ext_proc's messages. */
 export function runWorker(
   config: Config, log: Logger, send: (msg: WorkerMessage) => void,
-  /** adopt: a restarted worker's predecessor's auto-auth token, taken over if Vault still honours it (worker/supervisor.ts). */
-  opts: { adopt?: AdoptedToken } = {},
+  opts: {
+    /** A restarted worker's predecessor's auto-auth token, taken over if Vault still honours it (worker/supervisor.ts). */
+    adopt?: AdoptedToken;
+    /** After a `stop` message, once the worker is done (worker/thread.ts closes its port). */
+    afterStop?: () => void;
+  } = {},
 ): { handle(msg: ExtprocMessage): void; done: Promise<void> } {
   const vault = new VaultClient(config.vault);
   for (const warning of vault.warnings) log.warn({ component: 'vault-client' }, warning);
   const autoAuthConfig = config.autoAuth;
   if (!autoAuthConfig || autoAuthConfig.method.type === 'unsupported') {
     // Nothing to do but answer the supervisor's heartbeat.
-    return { handle: (msg) => { if (msg.type === 'ping') send({ type: 'pong', seq: msg.seq }); }, done: Promise.resolve() };
+    const done = Promise.resolve();
+    return { handle: (msg) => routeToWorker(msg, { send, log, afterStop: () => void done.finally(opts.afterStop) }), done };
   }
   const method = autoAuthConfig.method;
   let token: string | undefined;
@@ -75,41 +81,68 @@ export function runWorker(
     renewer?.stop();
     vault.close();
   });
-  return {
-    handle(msg) {
-      switch (msg.type) {
-        case 'token-suspect':
-          autoAuth.suspect();
-          return;
-        case 'ping':
-          send({ type: 'pong', seq: msg.seq });
-          return;
-        case 'stop':
-          templates?.stop();
-          maintainer?.stop();
-          renewer?.stop();
-          autoAuth.stop();
-          return;
-        case 'lease-track':
-        case 'lease-untrack':
-          renewer?.handle(msg);
-          return;
-        case 'static-access':
-        case 'static-forget':
-        case 'mount-lookup':
-        case 'recheck':
-        case 'token-revoked':
-          maintainer?.handle(msg);
-          return;
-        case 'template-answer':
-          templates?.handle(msg);
-          return;
-        default: {
-          const never: never = msg;
-          log.warn({ type: (never as { type: string }).type }, 'the worker got a message it does not know');
-        }
-      }
-    },
-    done,
+  const roles: WorkerRoles = {
+    send, log, autoAuth, renewer, maintainer, templates,
+    afterStop: () => void done.finally(opts.afterStop),
   };
+  return { handle: (msg) => routeToWorker(msg, roles), done };
+}
+
+/** The worker's roles, as the router hands them messages (those not configured are absent). */
+export interface WorkerRoles {
+  send(msg: WorkerMessage): void;
+  log: Logger;
+  autoAuth?: AutoAuth | undefined;
+  renewer?: LeaseRenewer | undefined;
+  maintainer?: StaticCacheMaintainer | undefined;
+  templates?: TemplateRole | undefined;
+  afterStop(): void;
+}
+
+/**
+ * The one router of ext_proc's messages in the worker: every kind has its case, so a kind added to
+ * ExtprocMessage without one does not compile. A message for a role that is not configured is dropped.
+ */
+export function routeToWorker(msg: ExtprocMessage, r: WorkerRoles): void {
+  switch (msg.type) {
+    case 'token-suspect':
+      r.autoAuth?.suspect();
+      return;
+    case 'ping':
+      r.send({ type: 'pong', seq: msg.seq });
+      return;
+    case 'stop':
+      r.templates?.stop();
+      r.maintainer?.stop();
+      r.renewer?.stop();
+      r.autoAuth?.stop();
+      r.afterStop();
+      return;
+    case 'lease-track':
+      r.renewer?.track(msg);
+      return;
+    case 'lease-untrack':
+      r.renewer?.untrack(msg.key);
+      return;
+    case 'static-access':
+      r.maintainer?.access(msg.path, msg.token);
+      return;
+    case 'static-forget':
+      r.maintainer?.forget(msg.path);
+      return;
+    case 'mount-lookup':
+      r.maintainer?.lookupMount(msg.path);
+      return;
+    case 'recheck':
+      r.maintainer?.recheck(msg.seq);
+      return;
+    case 'token-revoked':
+      r.maintainer?.tokenRevoked(msg.tokenHash);
+      return;
+    case 'template-answer':
+      r.templates?.answered(msg);
+      return;
+    default:
+      r.log.warn({ type: unrouted(msg) }, 'the worker got a message it does not know');
+  }
 }

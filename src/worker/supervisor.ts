@@ -1,4 +1,4 @@
-import type { ExtprocMessage, WorkerMessage } from './protocol.js';
+import type { ExtprocMessage, RoutedWorkerMessage, WorkerMessage } from './protocol.js';
 
 /**
  * How a worker thread that ends unasked is brought back. The numbers are the documented ones
@@ -73,7 +73,8 @@ export interface CrashInfo {
 }
 
 export interface SupervisorHooks {
-  message(msg: WorkerMessage): void;
+  /** Every message of the running thread but the heartbeat's `pong` (consumed here). */
+  message(msg: RoutedWorkerMessage): void;
   /** A thread ended unasked. Messages sent from here until the restart are queued for the new thread. */
   crashed(info: CrashInfo): void;
   /** A new thread started (after a crash); the queued messages have been handed to it. */

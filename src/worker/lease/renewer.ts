@@ -42,17 +42,13 @@ export class LeaseRenewer {
     this.log = log.child({ component: 'lease-renewer' });
   }
 
-  handle(msg: ExtprocMessage): void {
-    if (msg.type === 'lease-track') this.track(msg);
-    else if (msg.type === 'lease-untrack') this.untrack(msg.key);
-  }
-
   stop(): void {
     for (const t of this.tracked.values()) clearTimeout(t.timer);
     this.tracked.clear();
   }
 
-  private track(msg: Extract<ExtprocMessage, { type: 'lease-track' }>): void {
+  /** A cached token or lease to renew (src/worker/run.ts routes `lease-track` here). */
+  track(msg: Extract<ExtprocMessage, { type: 'lease-track' }>): void {
     this.untrack(msg.key);
     const ttlMs = msg.ttlSeconds * 1000;
     const t: Tracked = {
@@ -74,7 +70,8 @@ export class LeaseRenewer {
     this.schedule(t, delay);
   }
 
-  private untrack(key: string): void {
+  /** It left the cache: stop renewing it. */
+  untrack(key: string): void {
     const t = this.tracked.get(key);
     if (!t) return;
     clearTimeout(t.timer);

@@ -1,7 +1,7 @@
 import type { CacheConfig, VaultConfig } from '../../config/types.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { VaultClient } from '../../vault/client.js';
-import type { ExtprocMessage, WorkerMessage } from '../protocol.js';
+import type { WorkerMessage } from '../protocol.js';
 import type { WorkerMetric } from '../../telemetry/metrics.js';
 import { CapabilityRefresher } from './capabilities.js';
 import { parseKvEvent } from './kv-event.js';
@@ -27,9 +27,6 @@ export interface MaintainerOptions {
   /** Tests: a clock for the token and capability bookkeeping. */
   now?(): number;
 }
-
-/** The messages from the ext_proc side that the static cache answers. */
-export type MaintainerMessage = Extract<ExtprocMessage, { type: 'static-access' | 'static-forget' | 'mount-lookup' | 'recheck' | 'token-revoked' }>;
 
 /**
  * Keeps the static cache true: capability refresh per token, KV events (refetch or evict on
@@ -118,28 +115,31 @@ export class StaticCacheMaintainer {
     this.loadMounts();
   }
 
-  handle(msg: MaintainerMessage): void {
-    switch (msg.type) {
-      case 'static-access':
-        this.tokens.access(msg.path, msg.token);
-        return;
-      case 'static-forget':
-        this.registry.forget(msg.path);
-        return;
-      case 'mount-lookup':
-        void lookupMount(this.opts.vault, msg.path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
-        return;
-      case 'recheck':
-        this.refresher.recheck(msg.seq);
-        return;
-      case 'token-revoked':
-        this.tokens.revoked(msg.tokenHash);
-        return;
-      default: {
-        const never: never = msg;
-        throw new Error(`unrouted message ${(never as { type: string }).type}`);
-      }
-    }
+  // ext_proc's messages for the static cache, one method each (src/worker/run.ts routes them).
+
+  /** `static-access`: a token proved read access on a cached path; its capabilities and the secret are refreshed. */
+  access(path: string, token: string): void {
+    this.tokens.access(path, token);
+  }
+
+  /** `static-forget`: the entry left the cache; it is no longer refreshed. */
+  forget(path: string): void {
+    this.registry.forget(path);
+  }
+
+  /** `mount-lookup`: what the mount holding `path` is. */
+  lookupMount(path: string): void {
+    void lookupMount(this.opts.vault, path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));
+  }
+
+  /** `recheck`: every token with cached access is checked now; `recheck-done` with `seq` follows. */
+  recheck(seq: number): void {
+    this.refresher.recheck(seq);
+  }
+
+  /** `token-revoked`: Vault revoked the token through Envoy; no more calls with it. */
+  tokenRevoked(tokenHash: string): void {
+    this.tokens.revoked(tokenHash);
   }
 
   /** Figures of the capability refresh (tests and the bound's measurement). */

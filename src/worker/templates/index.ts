@@ -16,7 +16,8 @@ export interface TemplateRole {
   tokenChanged(): void;
   /** A message the worker sends: a static-cache change re-renders the templates that read that secret. */
   seen(msg: WorkerMessage): void;
-  handle(msg: Extract<ExtprocMessage, { type: 'template-answer' }>): void;
+  /** ext_proc's answer to a `template-lookup`. */
+  answered(msg: Extract<ExtprocMessage, { type: 'template-answer' }>): void;
   /** True once every template rendered once; false when stopped before (or a template failed for good). */
   readonly firstRound: Promise<boolean>;
   stop(): void;
@@ -49,7 +50,7 @@ export function startTemplates(config: Config, vault: VaultClient, log: Logger, 
     seen(msg) {
       if (msg.type === 'static-update' || msg.type === 'static-evict') manager.staticChanged(msg.path);
     },
-    handle: (msg) => io.answered(msg),
+    answered: (msg) => io.answered(msg),
     firstRound: manager.firstRound,
     stop() {
       manager.stop();

@@ -108,7 +108,7 @@ function startMaintainer(vaultUrl: string, intervalSeconds: number): Harness {
 
 /** Every token proves access to its own path; resolves when each has its token-info. */
 async function register(h: Harness, tokens: string[], timeoutMs: number): Promise<void> {
-  tokens.forEach((token, i) => h.maintainer.handle({ type: 'static-access', path: `secret/data/bound/t${i}`, token }));
+  tokens.forEach((token, i) => h.maintainer.access(`secret/data/bound/t${i}`, token));
   await waitFor(`token-info for ${tokens.length} tokens`, () => (h.of('token-info').length >= tokens.length ? true : undefined), timeoutMs, 200);
   expect(h.of('token-info').every((s) => s.msg.eligible)).to.equal(true);
 }
@@ -278,10 +278,10 @@ forEachBackend('worker: what the first lookup, sys/health and the mount listing 
       const created = await vaultApi(vault!, 'POST', 'auth/token/create', { policies: ['bound-reader'], num_uses: numUses, ttl: '1h' });
       const token = created.json.auth.client_token as string;
       const accessor = created.json.auth.accessor as string;
-      h.maintainer.handle({ type: 'static-access', path: 'secret/data/bound/x', token });
+      h.maintainer.access('secret/data/bound/x', token);
       const [info] = await waitFor('token-info', () => (h!.of('token-info').length ? h!.of('token-info') : undefined));
       expect(info!.msg).to.deep.include({ tokenHash: hashToken(token), accessor, eligible: false });
-      h.maintainer.handle({ type: 'static-access', path: 'secret/data/bound/y', token });
+      h.maintainer.access('secret/data/bound/y', token);
       await sleep(2_500);
       expect(h.client.checks).to.deep.equal([]);
       expect(h.of('token-info')).to.have.length(1);

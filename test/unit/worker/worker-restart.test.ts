@@ -239,18 +239,18 @@ describe('worker restart: what the caches hand a new worker (CacheMediator.worke
     const plain = 'hvs.plain-token-nobody-holds';
     caches.autoAuthToken(auto);
     // A child token created with the auto-auth token, a lease created with the child, a lease created by a token nobody holds.
-    caches.onEffect({ type: 'lease-record', renewToken: child, ttlSeconds: 3600, entry: {
+    caches.leaseRecorded({ type: 'lease-record', renewToken: child, ttlSeconds: 3600, entry: {
       key: 'k-child', kind: 'token', tokenHash: hashToken(child), ownerHash: hashToken(auto), requestPath: 'auth/token/create', namespace: '',
       response: json({ auth: { client_token: child, accessor: 'acc', renewable: true, lease_duration: 3600 } }),
     } });
-    caches.onEffect({ type: 'lease-record', renewToken: child, ttlSeconds: 600, entry: {
+    caches.leaseRecorded({ type: 'lease-record', renewToken: child, ttlSeconds: 600, entry: {
       key: 'k-lease', kind: 'lease', leaseId: 'database/creds/app/1', ownerHash: hashToken(child), requestPath: 'database/creds/app', namespace: '',
       response: json({ lease_id: 'database/creds/app/1', renewable: true, lease_duration: 600, data: {} }),
     } });
     // Proofs of access: each token read a KV path (and the worker looked it up).
     for (const [t, path] of [[auto, 'secret/data/a'], [child, 'secret/data/b'], [plain, 'secret/data/a'], [plain, 'secret/data/c']] as const) {
-      caches.onEffect({ type: 'static-record', key: { path, version: 0 } as never, token: t, tokenHash: hashToken(t), sentAtMs: Date.now(), response: json({ data: { data: {} } }) });
-      caches.onWorkerMessage({ type: 'token-info', tokenHash: hashToken(t), accessor: `acc-${t}`, eligible: true, atMs: Date.now() });
+      caches.staticRecorded({ type: 'static-record', key: { path, version: 0 } as never, token: t, tokenHash: hashToken(t), sentAtMs: Date.now(), response: json({ data: { data: {} } }) });
+      caches.tokenInfo({ type: 'token-info', tokenHash: hashToken(t), accessor: `acc-${t}`, eligible: true, atMs: Date.now() });
     }
     expect(caches.grants!.allows(hashToken(plain), Date.now())).to.equal(true);
     sent.length = 0;
@@ -274,7 +274,7 @@ describe('worker restart: what the caches hand a new worker (CacheMediator.worke
     const { caches } = setup();
     const auto = 'hvs.auto-auth';
     caches.autoAuthToken(auto);
-    caches.onEffect({ type: 'lease-record', renewToken: auto, ttlSeconds: 600, entry: {
+    caches.leaseRecorded({ type: 'lease-record', renewToken: auto, ttlSeconds: 600, entry: {
       key: 'k-lease', kind: 'lease', leaseId: 'database/creds/app/1', ownerHash: hashToken(auto), requestPath: 'database/creds/app', namespace: '',
       response: json({ lease_id: 'database/creds/app/1', renewable: true, lease_duration: 600, data: {} }),
     } });

@@ -32,7 +32,7 @@ function harness(vault: FakeVault, intervalSeconds: number) {
 async function register(vault: FakeVault, h: ReturnType<typeof harness>, n: number, prefix = 't'): Promise<string[]> {
   const tokens = Array.from({ length: n }, (_, i) => `hvs.${prefix}${i}`);
   tokens.forEach((t, i) => vault.addToken(t, { reads: [`secret/data/${prefix}${i}`] }));
-  tokens.forEach((t, i) => h.m.handle({ type: 'static-access', path: `secret/data/${prefix}${i}`, token: t }));
+  tokens.forEach((t, i) => h.m.access(`secret/data/${prefix}${i}`, t));
   await until('token-info for every token', () => (h.of('token-info').length >= n ? true : undefined), 20_000);
   return tokens;
 }
@@ -117,8 +117,8 @@ describe('worker: capability refresh', () => {
     vault.addToken('hvs.A', { reads: ['p1', 'p2'] });
     vault.addToken('hvs.B', { reads: ['p1'] });
     const h = start(vault, 0.2);
-    for (const p of ['p1', 'p2']) h.m.handle({ type: 'static-access', path: p, token: 'hvs.A' });
-    h.m.handle({ type: 'static-access', path: 'p1', token: 'hvs.B' });
+    for (const p of ['p1', 'p2']) h.m.access(p, 'hvs.A');
+    h.m.access('p1', 'hvs.B');
     // A's second proof came during its lookup: one token-info each.
     await until('token-info', () => (h.of('token-info').length >= 2 ? true : undefined));
     vault.tokens.get('hvs.A')!.reads.delete('p2');
@@ -195,8 +195,8 @@ describe('worker: capability refresh', () => {
     const tokens = await register(vault, h, 20);
     expect(vault.callsTo(CAPS)).to.deep.equal([]);
     const askedAtMs = Date.now();
-    h.m.handle({ type: 'recheck', seq: 7 });
-    h.m.handle({ type: 'recheck', seq: 8 });
+    h.m.recheck(7);
+    h.m.recheck(8);
     await until('recheck-done 8', () => h.of('recheck-done').find((d) => d.seq === 8));
     expect(h.of('recheck-done').map((d) => d.seq)).to.deep.equal([7, 8]);
     for (const t of tokens) {
@@ -218,7 +218,7 @@ describe('worker: capability refresh', () => {
     const h = start(vault, 3600);
     await register(vault, h, 30);
     vault.unreachable = true;
-    h.m.handle({ type: 'recheck', seq: 1 });
+    h.m.recheck(1);
     await until('recheck-done', () => h.of('recheck-done')[0], 3_000);
     expect(h.of('tokens-confirmed')).to.deep.equal([]);
     expect(vault.callsTo(CAPS).length).to.be.at.most(30);

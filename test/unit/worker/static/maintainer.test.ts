@@ -32,7 +32,7 @@ describe('static cache maintainer: refetching everything', () => {
       vault, log: pino({ level: 'silent' }), send: (msg) => sent.push(msg), autoAuthToken: () => undefined, onInvalidToken: () => undefined,
     });
     const paths = Array.from({ length: 200 }, (_, i) => `secret/data/p${i}`);
-    for (const path of paths) m.handle({ type: 'static-access', path, token: 'hvs.reader' });
+    for (const path of paths) m.access(path, 'hvs.reader');
     // The token's lookup answers, then its paths are in the registry.
     while (!sent.some((s) => s.type === 'token-info')) await new Promise((r) => setTimeout(r, 2));
     (m as unknown as { refetchAll(why: string): void }).refetchAll('test');

@@ -38,11 +38,11 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     vault.addToken('hvs.A', { reads: ['secret/data/a', 'secret/data/b'] });
     const { m, of } = start(vault);
     const before = Date.now();
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.A' });
+    m.access('secret/data/a', 'hvs.A');
     const [info] = await until('token-info', () => (of('token-info').length ? of('token-info') : undefined));
     expect(info).to.deep.include({ tokenHash: hashToken('hvs.A'), accessor: 'acc-hvs.A', eligible: true });
     expect(info!.atMs).to.be.within(before, vault.callsTo(LOOKUP)[0]!.endMs!);
-    m.handle({ type: 'static-access', path: 'secret/data/b', token: 'hvs.A' });
+    m.access('secret/data/b', 'hvs.A');
     expect(of('token-info')).to.have.length(2);
     expect(of('token-info')[1]).to.deep.equal(info);
     expect(vault.callsTo(LOOKUP)).to.have.length(1);
@@ -54,12 +54,12 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
       const vault = new FakeVault();
       vault.addToken('hvs.U', { numUses, reads: ['secret/data/a'] });
       const { m, of } = start(vault, 0.1);
-      m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.U' });
+      m.access('secret/data/a', 'hvs.U');
       const [info] = await until('token-info', () => (of('token-info').length ? of('token-info') : undefined));
       expect(info).to.deep.include({ tokenHash: hashToken('hvs.U'), accessor: 'acc-hvs.U', eligible: false });
       // More proofs, capability rounds and a refetch of everything: no call with this token.
-      m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.U' });
-      m.handle({ type: 'static-access', path: 'secret/data/b', token: 'hvs.U' });
+      m.access('secret/data/a', 'hvs.U');
+      m.access('secret/data/b', 'hvs.U');
       (m as unknown as { refetchAll(why: string): void }).refetchAll('test');
       await new Promise((r) => setTimeout(r, 400));
       expect(vault.calls.filter((c) => c.token === 'hvs.U').map((c) => c.path)).to.deep.equal([LOOKUP]);
@@ -72,7 +72,7 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     const vault = new FakeVault();
     vault.addToken('hvs.C', { boundCidrs: ['10.0.0.0/8'], reads: ['secret/data/a'] });
     const { m, of } = start(vault, 0.1);
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.C' });
+    m.access('secret/data/a', 'hvs.C');
     const [info] = await until('token-info', () => (of('token-info').length ? of('token-info') : undefined));
     expect(info!.eligible).to.equal(false);
     await new Promise((r) => setTimeout(r, 300));
@@ -82,13 +82,13 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
   it('a token Vault refuses (403): token-info eligible=false and static-revoke of what it proved; its next proof asks again', async () => {
     const vault = new FakeVault();
     const { m, of } = start(vault);
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.gone' });
-    m.handle({ type: 'static-access', path: 'secret/data/b', token: 'hvs.gone' });
+    m.access('secret/data/a', 'hvs.gone');
+    m.access('secret/data/b', 'hvs.gone');
     await until('static-revoke', () => (of('static-revoke').length ? true : undefined));
     expect(of('token-info')).to.have.length(1);
     expect(of('token-info')[0]).to.deep.include({ tokenHash: hashToken('hvs.gone'), eligible: false });
     expect(of('static-revoke')).to.deep.equal([{ type: 'static-revoke', tokenHash: hashToken('hvs.gone'), paths: ['secret/data/a', 'secret/data/b'] }]);
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.gone' });
+    m.access('secret/data/a', 'hvs.gone');
     await until('a second lookup', () => (vault.callsTo(LOOKUP).length === 2 ? true : undefined));
   });
 
@@ -97,13 +97,13 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     vault.addToken('hvs.A', { reads: ['secret/data/a'] });
     vault.unreachable = true;
     const { m, of } = start(vault);
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.A' });
+    m.access('secret/data/a', 'hvs.A');
     await until('the lookup', () => (vault.callsTo(LOOKUP)[0]?.endMs ? true : undefined));
     await new Promise((r) => setTimeout(r, 20));
     expect(of('token-info')).to.deep.equal([]);
     vault.unreachable = false;
     // The pool probes Vault again after its backoff (0.5 s at first).
-    m.handle({ type: 'static-access', path: 'secret/data/a', token: 'hvs.A' });
+    m.access('secret/data/a', 'hvs.A');
     const [info] = await until('token-info', () => (of('token-info').length ? of('token-info') : undefined));
     expect(info!.eligible).to.equal(true);
   });
@@ -113,7 +113,7 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     vault.latencyMs = 30;
     vault.addToken('hvs.A', { reads: ['p1', 'p2', 'p3'] });
     const { m, of } = start(vault);
-    for (const p of ['p1', 'p2', 'p3']) m.handle({ type: 'static-access', path: p, token: 'hvs.A' });
+    for (const p of ['p1', 'p2', 'p3']) m.access(p, 'hvs.A');
     await until('token-info', () => (of('token-info').length ? true : undefined));
     expect(vault.callsTo(LOOKUP)).to.have.length(1);
     expect((m as unknown as { registry: { pathsOf(h: string): string[] } }).registry.pathsOf(hashToken('hvs.A'))).to.deep.equal(['p1', 'p2', 'p3']);
@@ -124,14 +124,14 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     vault.addToken('hvs.A', { reads: ['p1'] });
     vault.addToken('hvs.B', { reads: ['p1'] });
     const { m, of } = start(vault, 0.1);
-    m.handle({ type: 'static-access', path: 'p1', token: 'hvs.A' });
+    m.access('p1', 'hvs.A');
     await until('token-info', () => (of('token-info').length ? true : undefined));
-    m.handle({ type: 'token-revoked', tokenHash: hashToken('hvs.A') });
+    m.tokenRevoked(hashToken('hvs.A'));
     const callsAfter = vault.calls.filter((c) => c.token === 'hvs.A').length;
     vault.latencyMs = 50;
-    m.handle({ type: 'static-access', path: 'p1', token: 'hvs.B' });
+    m.access('p1', 'hvs.B');
     await new Promise((r) => setTimeout(r, 10));
-    m.handle({ type: 'token-revoked', tokenHash: hashToken('hvs.B') });
+    m.tokenRevoked(hashToken('hvs.B'));
     await new Promise((r) => setTimeout(r, 400));
     expect(vault.calls.filter((c) => c.token === 'hvs.A')).to.have.length(callsAfter);
     expect(vault.calls.filter((c) => c.token === 'hvs.B').map((c) => c.path)).to.deep.equal([LOOKUP]);
@@ -143,11 +143,11 @@ describe('worker: the first proof of access of a token (lookup-self)', () => {
     const vault = new FakeVault();
     vault.addToken('hvs.E', { expireTime: new Date(Date.now() + 150).toISOString(), reads: ['p1'] });
     const { m, of } = start(vault);
-    m.handle({ type: 'static-access', path: 'p1', token: 'hvs.E' });
+    m.access('p1', 'hvs.E');
     await until('static-revoke', () => (of('static-revoke').length ? true : undefined), 2_000);
     expect(of('static-revoke')).to.deep.equal([{ type: 'static-revoke', tokenHash: hashToken('hvs.E'), paths: ['p1'] }]);
     // Forgotten: its next proof is a first proof again.
-    m.handle({ type: 'static-access', path: 'p1', token: 'hvs.E' });
+    m.access('p1', 'hvs.E');
     await until('a second lookup', () => (vault.callsTo(LOOKUP).length === 2 ? true : undefined));
     expect(vault.callsTo(CAPS)).to.deep.equal([]);
   });
