@@ -62,6 +62,20 @@ export const REAL_VAULT_BINARY = join(REPO_ROOT, '.tools', `vault-${REAL_VAULT_V
 /** The current Vault: the version pinned in test/real-vault-current/go.mod. */
 export const CURRENT_VAULT_VERSION = pinnedVersion('real-vault-current');
 
+/**
+ * Whether the backend serves Vault's KV event stream (sys/events/subscribe): Vault 1.15.6 and the
+ * simulator do; Vault Community 1.16+ (Enterprise-only since) and OpenBao do not, and there the
+ * static cache is kept true by polling (static_secret_refresh_interval).
+ */
+export function hasEventStream(kind: BackendKind): boolean {
+  return kind === 'sim' || kind === 'real';
+}
+
+/** `it` where the backend has a KV event stream, nothing elsewhere (not skipped: not registered). */
+export function eventsOnly(kind: BackendKind): Mocha.TestFunction | ((title: string, fn?: Mocha.Func | Mocha.AsyncFunc) => void) {
+  return hasEventStream(kind) ? it : () => undefined;
+}
+
 /** The version and binary of a real backend. */
 export function realVault(kind: 'real' | 'current'): { version: string; binary: string } {
   if (kind === 'real') return { version: REAL_VAULT_VERSION, binary: REAL_VAULT_BINARY };

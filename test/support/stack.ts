@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hasEventStream, type BackendKind } from './backend.js';
 import { startEnvoy, type RunningEnvoy } from './envoy.js';
 import { CLI } from './paths.js';
 import { freePort, waitFor } from './ports.js';
@@ -108,4 +109,13 @@ export function showLogsOnFailure(stacks: () => Array<Stack | undefined>, vault?
     const v = vault?.()?.logs();
     if (v) process.stderr.write(`\n${v}\n`);
   });
+}
+
+/**
+ * Until the stack's worker keeps its static cache true: subscribed to KV events where the backend
+ * has an event stream, else past its one notice that events are unavailable (polling instead).
+ */
+export async function untilCacheWatching(stack: Stack, kind: BackendKind, ms = 15_000): Promise<void> {
+  const msg = hasEventStream(kind) ? 'subscribed to KV events' : 'KV events are unavailable; cached secrets are refetched every static_secret_refresh_interval instead';
+  await waitFor(hasEventStream(kind) ? 'the KV event subscription' : 'the notice that KV events are unavailable', () => (stack.service.jsonLines.some((l) => l['msg'] === msg) ? true : undefined), ms);
 }
