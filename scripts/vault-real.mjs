@@ -8,12 +8,14 @@
 //   node scripts/vault-real.mjs build [--quiet] [--if-needed] [--version V]
 //       Builds the Vault pinned in each wrapper's go.mod from the Go module proxy into
 //       .tools/vault-<version>/vault and prints the paths, one a line. A binary that already
-//       answers `version` with its pinned version is kept. Needs Go; a cold build takes a long
+//       answers `version` with its pinned version (linked by its pinned Go) is kept. Needs Go; a cold build takes a long
 //       time (see the wrappers' README.md). --version V: only that wrapper (a version such as
 //       1.21.4, or a kind: real, current). --if-needed: only the wrappers whose kind
 //       VAULT_BACKENDS names (the test suites' backends, default "sim,openbao,real,current") —
 //       how `npm test` calls it. While one version compiles, the modules of the next are
-//       downloaded.
+//       downloaded. A wrapper's go.mod may pin the Go release (`toolchain goX.Y.Z`: Vault 1.21.4
+//       is built with Go 1.25.7, fetched by the go command). One build per binary at a time:
+//       a second `build` waits for the first (.tools/vault-<version>/build.lock).
 //   node scripts/vault-real.mjs prepare [--version V]
 //       Only unpacks and adapts the pinned Vault module into .tools/vault-<version>/src (what
 //       each wrapper's go.mod replaces Vault with; needed before `go mod tidy` in a wrapper).
@@ -27,7 +29,7 @@
 // the Go default), VAULT_REAL_NICE=0 to build at normal priority (default: nice 19).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +56,11 @@ const WRAPPERS = [
     fail(`${goModPath} must replace ${VAULT_MODULE} with ../../.tools/vault-${version}/src`);
   }
   const toolDir = join(root, '.tools', `vault-${version}`);
+  // A `toolchain goX.Y.Z` line pins the Go release that builds this Vault (GOTOOLCHAIN=goX.Y.Z:
+  // the go command fetches it from the module proxy); without one, the local Go is used.
+  const toolchain = /^toolchain\s+(go\d+\.\d+(?:\.\d+)?)\s*$/m.exec(goMod)?.[1] ?? 'local';
   // srcDir: go.mod's `replace github.com/hashicorp/vault => …/src`.
-  return { ...w, moduleDir, version, toolDir, srcDir: join(toolDir, 'src'), binary: join(toolDir, 'vault') };
+  return { ...w, moduleDir, version, toolchain, toolDir, srcDir: join(toolDir, 'src'), binary: join(toolDir, 'vault') };
 });
 const go = process.env.VAULT_REAL_GO || 'go';
 
@@ -71,8 +76,17 @@ function versionOf(path) {
   } catch { return undefined; }
 }
 
+/** Whether w's binary is built: it answers `version` with the pinned version (and was linked by the pinned Go, if any). */
+function upToDate(w) {
+  if (versionOf(w.binary) !== w.version) return false;
+  if (w.toolchain === 'local') return true;
+  const r = spawnSync(go, ['version', w.binary], { encoding: 'utf8', env: goEnv(), timeout: 30_000 });
+  return r.status === 0 && r.stdout.trim().endsWith(` ${w.toolchain}`);
+}
+
 function goEnv(extra = {}) {
-  // GOTOOLCHAIN=local: never try to download another toolchain. CGO is not needed by Vault.
+  // GOTOOLCHAIN=local: never download another toolchain unless a wrapper pins one (extra). CGO
+  // is not needed by Vault.
   return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', ...extra };
 }
 
@@ -160,7 +174,7 @@ function prepareSource(w) {
 function downloadModules(w) {
   const [cmd, cmdArgs] = goCommand(['mod', 'download']);
   return new Promise((done) => {
-    const child = spawn(cmd, cmdArgs, { cwd: w.moduleDir, env: goEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, { cwd: w.moduleDir, env: goEnv({ GOTOOLCHAIN: w.toolchain }), stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => { if (err.length < 4000) err += d; });
     child.on('error', (e) => { log(`go mod download for Vault ${w.version}: ${e.message}`); done(); });
@@ -173,28 +187,69 @@ function downloadModules(w) {
 }
 
 function compile(w) {
-  log(`building Vault ${w.version} into ${w.binary} (a cold build downloads gigabytes of modules and compiles for a long time)`);
+  log(`building Vault ${w.version} into ${w.binary} with ${w.toolchain === 'local' ? 'the local Go' : w.toolchain} (a cold build downloads gigabytes of modules and compiles for a long time)`);
   const started = Date.now();
   const staging = `${w.binary}.partial`;
   rmSync(staging, { force: true });
   const jobs = process.env.VAULT_REAL_JOBS ? ['-p', process.env.VAULT_REAL_JOBS] : [];
   runGo(['build', ...jobs, '-mod=readonly', '-trimpath', '-ldflags=-s -w', '-o', staging, '.'],
-    { cwd: w.moduleDir, env: goEnv() });
+    { cwd: w.moduleDir, env: goEnv({ GOTOOLCHAIN: w.toolchain }) });
   renameSync(staging, w.binary);
   const got = versionOf(w.binary);
   if (got !== w.version) fail(`${w.binary} reports version ${got ?? 'none'}, expected ${w.version}`);
   log(`built Vault ${w.version} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function pidIn(dir) {
+  try { const pid = Number(readFileSync(join(dir, 'pid'), 'utf8')); return Number.isInteger(pid) && pid > 0 ? pid : undefined; } catch { return undefined; }
+}
+function alive(pid) { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } }
+
+/**
+ * Takes w's build lock, .tools/vault-<version>/build.lock (a directory holding the builder's
+ * pid): several sessions share a work tree, and two builds of one binary would clobber each
+ * other. Waits while a live process holds it; takes over a dead one's. Returns the release
+ * (also done on exit).
+ */
+async function lock(w) {
+  const dir = join(w.toolDir, 'build.lock');
+  mkdirSync(w.toolDir, { recursive: true });
+  let told = false;
+  for (;;) {
+    try { mkdirSync(dir); break; } catch (e) { if (e.code !== 'EEXIST') throw e; }
+    const pid = pidIn(dir);
+    if (pid === undefined && Date.now() - statSync(dir, { throwIfNoEntry: false })?.mtimeMs < 10_000) { await sleep(500); continue; }
+    if (pid !== undefined && pid !== process.pid && alive(pid)) {
+      if (!told) log(`waiting for process ${pid}, which is building Vault ${w.version}`);
+      told = true;
+      await sleep(5000);
+      continue;
+    }
+    rmSync(dir, { recursive: true, force: true }); // left by a process that is gone
+  }
+  writeFileSync(join(dir, 'pid'), String(process.pid));
+  const release = () => { if (pidIn(dir) === process.pid) rmSync(dir, { recursive: true, force: true }); };
+  process.on('exit', release);
+  return release;
+}
+
 /** Builds every wrapper in `list` whose binary is missing or stale; the next one's modules download while one compiles. */
 async function build(list) {
-  const todo = list.filter((w) => versionOf(w.binary) !== w.version);
+  const todo = [];
+  const releases = [];
+  for (const w of list) {
+    if (upToDate(w)) continue;
+    releases.push(await lock(w)); // in list order, so two builders never wait on each other
+    if (!upToDate(w)) todo.push(w); // the process waited for may have built it
+  }
   for (const w of todo) prepareSource(w);
   const downloads = todo.map((w, i) => (i === 0 ? Promise.resolve() : downloadModules(w)));
   for (const [i, w] of todo.entries()) {
     await downloads[i];
     compile(w); // synchronous: the background downloads keep running meanwhile
   }
+  for (const release of releases) release();
   return list.map((w) => w.binary);
 }
 
@@ -255,7 +310,7 @@ switch (args[0] ?? 'build') {
     break;
   }
   case 'prepare':
-    for (const w of selected()) { prepareSource(w); process.stdout.write(`${w.srcDir}\n`); }
+    for (const w of selected()) { const release = await lock(w); prepareSource(w); release(); process.stdout.write(`${w.srcDir}\n`); }
     break;
   case 'dev': await dev(); break;
   default: fail('usage: node scripts/vault-real.mjs build [--quiet] [--if-needed] [--version V] | prepare [--version V] | dev [--version V] [--port P] [--root-token T] [-- vault args]');

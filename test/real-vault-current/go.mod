@@ -11,6 +11,10 @@ module vault-extproc/test/real-vault-current
 
 go 1.25.3
 
+// The Go release Vault v1.21.4 is built with (its .go-version): Go 1.26 changed ServeMux's
+// redirect of uncleaned paths from 301 to 307, so the local Go would change what clients see.
+toolchain go1.25.7
+
 require github.com/hashicorp/vault v1.21.4
 
 require (
