@@ -124,7 +124,7 @@ export async function measurePeers(opts: {
   const rows = opts.rows ?? PEER_SCENARIOS;
   try {
     // The real Vault 1.15.6 of the test suites (a no-op when built; `npm run vault:real`).
-    const built = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'vault-real.mjs'), 'build', '--quiet']);
+    const built = await run(process.execPath, [join(REPO_ROOT, 'scripts', 'vault-real.mjs'), 'build', '--quiet', '--version', 'real']);
     if (built.code !== 0) throw new Error(`building the real Vault failed: ${built.stderr}`);
     const vault = await startRealDevVault(ROOT);
     stops.push(() => vault.proc.stop());
