@@ -71,6 +71,14 @@ export function hasEventStream(kind: BackendKind): boolean {
   return kind === 'sim' || kind === 'real';
 }
 
+/**
+ * Whether the backend has namespaces, so that X-Vault-Namespace names one (which must exist):
+ * OpenBao (the profile). Vault Community, 1.15.6 and 1.21.4 alike, ignores the header (and echoes it).
+ */
+export function hasNamespaces(kind: BackendKind): boolean {
+  return kind === 'openbao';
+}
+
 /** `it` where the backend has a KV event stream, nothing elsewhere (not skipped: not registered). */
 export function eventsOnly(kind: BackendKind): Mocha.TestFunction | ((title: string, fn?: Mocha.Func | Mocha.AsyncFunc) => void) {
   return hasEventStream(kind) ? it : () => undefined;
