@@ -345,4 +345,4 @@ ${appRoleAutoAuth(dir, creds, { sink: true })}
       for (const s of [...secrets, 'e2e-secret-value']) expect(logs.includes(s), `a secret of ${s.length} chars is in the logs`).to.equal(false);
     });
   });
-});
+}, { versions: 'all' });
