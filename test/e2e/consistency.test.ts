@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { forEachBackend, simOnly, startBackend, type Backend, isSim } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/ports.js';
 
 /** Vault Proxy's documented policy for the static cache's auto-auth token, plus writes under secret/ for the tests. */
@@ -77,7 +77,7 @@ forEachBackend('e2e: enforce_consistency through real Envoy', function (kind) {
 
   it('attack: with the static cache on, an index or forwarding header never turns a cached secret into an answer for a token Vault refuses', async () => {
     const stack = await consistencyStack(vault, stacks, 'forward', 'cache {\n  cache_static_secrets = true\n  disable_caching_dynamic_secrets = true\n}');
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+    await untilCacheWatching(stack, kind);
     await vaultApi(vault, 'POST', 'secret/data/c/cached', { data: { v: 'a-only' } });
     const a = (await vaultApi(vault, 'POST', 'auth/token/create', { policies: ['readc'], ttl: '1h' })).json.auth.client_token as string;
     const b = (await vaultApi(vault, 'POST', 'auth/token/create', { policies: ['default'], ttl: '1h' })).json.auth.client_token as string;

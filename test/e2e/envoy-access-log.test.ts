@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { waitFor } from '../support/ports.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 
 const APP = 'path "secret/data/app/*" { capabilities = ["read", "create", "update"] }\npath "auth/token/lookup" { capabilities = ["read", "update"] }';
@@ -43,7 +43,7 @@ cache { cache_static_secrets = true }
 `,
     });
     logFile = join(stack.dir, 'access.log');
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 10_000);
+    await untilCacheWatching(stack, kind);
     clientToken = (await vaultApi(backend, 'POST', 'auth/token/create', { policies: ['app'], ttl: '1h' })).json.auth.client_token as string;
     await vaultApi(backend, 'POST', 'secret/data/app/one', { data: { password: 'pw-static-51f0a2d4' } });
     for (const s of [clientToken, creds.roleId, creds.secretId, readFileSync(join(stack.dir, 'token'), 'utf8').trim(), 'pw-static-51f0a2d4']) secrets.add(s);

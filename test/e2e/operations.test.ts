@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachBackend, startBackend, type Backend, isSim } from '../support/backend.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { makeTestPki, startTlsFront, type TestPki, type TlsFront } from '../support/tls.js';
 
@@ -54,7 +54,7 @@ path "sys/events/subscribe/kv*" { capabilities = ["read"] }`);
     });
 
     it('after traffic, /metrics shows every metric with plausible values', async () => {
-      await waitFor('the event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined));
+      await untilCacheWatching(stack, kind);
       for (let i = 0; i < 3; i++) await fetch(`${stack.url}/v1/secret/data/ops`); // 1 miss, 2 hits
       await fetch(`${stack.url}/v1/secret/data/ops`, { headers: { 'x-vault-token': 'hvs.not-a-token' } }); // Vault's 403
       // A stream is counted when Envoy closes it, which may come a moment after the client's answer.

@@ -14,7 +14,7 @@ import {
 } from '../clients/harness.js';
 import { backendKinds, backendLabel, startBackend, type Backend } from '../support/backend.js';
 import { waitFor } from '../support/ports.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 
 /** The client tokens' policy: their own KV secrets, tokens, and AppRole logins. */
@@ -75,7 +75,7 @@ cache {
     stacks.push(stack);
     autoToken = readFileSync(join(stack.dir, 'token'), 'utf8').trim();
     // The static cache's first event subscription refetches what is cached: let it come first.
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+    await untilCacheWatching(stack, 'real');
     // Vault 1.15 does not name the mount type in its answers: vault-extproc learns that a mount is KV
     // (sys/internal/ui/mounts) on its first read there, uncached. Have that happen for both KV mounts
     // before the tests count reads (best effort: the tests themselves say what fails).

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachBackend, startBackend, type Backend } from '../support/backend.js';
 import { waitFor } from '../support/ports.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../support/vault-setup.js';
 
 const APP = 'path "secret/data/app/*" { capabilities = ["read", "create", "update"] }\npath "auth/token/lookup" { capabilities = ["read", "update"] }';
@@ -45,7 +45,7 @@ api_proxy { use_auto_auth_token = true }
 cache { cache_static_secrets = true }
 `,
     });
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 10_000);
+    await untilCacheWatching(stack, kind);
     clientToken = (await vaultApi(backend, 'POST', 'auth/token/create', { policies: ['app'], ttl: '1h' })).json.auth.client_token as string;
     await vaultApi(backend, 'POST', 'secret/data/app/one', { data: { password: 'pw-static-0d1c5e9a' } });
     for (const s of [clientToken, creds.roleId, creds.secretId, readFileSync(join(stack.dir, 'token'), 'utf8').trim(), 'pw-static-0d1c5e9a']) secrets.add(s);

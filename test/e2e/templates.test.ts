@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REAL_VAULT_BINARY, forEachBackend, startBackend, type Backend, isReal } from '../support/backend.js';
 import { sleep, waitFor } from '../support/ports.js';
-import { showLogsOnFailure, startStack, type Stack } from '../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
 import { exitWithin, fileBecomes, metricValue, readOr, startServe } from './templates-helpers.js';
 import { Proc } from '../support/process.js';
@@ -77,7 +77,7 @@ ${template('v={{ with secret "secret/data/tmpl/a" }}{{ .Data.data.v }}{{ end }}\
         },
       });
       stacks.push(stack);
-      await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+      await untilCacheWatching(stack, kind);
     });
 
     it('renders at start; a KV write made directly in Vault re-renders the destination within 1 s (three writes), the command runs once per change', async () => {

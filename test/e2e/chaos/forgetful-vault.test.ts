@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachBackend, backendName } from '../../support/backend.js';
 import { sleep, waitFor } from '../../support/ports.js';
-import { showLogsOnFailure, type Stack } from '../../support/stack.js';
+import { showLogsOnFailure, untilCacheWatching, type Stack } from '../../support/stack.js';
 import { vaultApi, writePolicy } from '../../support/vault-setup.js';
 import { Differential, hookedStack, metric, readyz, recovered, send, startForgetfulVault, type ForgetfulVault } from './support.js';
 
@@ -74,7 +74,7 @@ cache {
       },
     });
     stacks.push(stack);
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+    await untilCacheWatching(stack, kind);
     diff = new Differential(v);
     for (const [path, token] of [['/v1/secret/data/chaos/plain', before1.plain], ['/v1/secret/data/chaos/auto', undefined]] as const) {
       await waitFor(`a HIT on ${path}`, async () => ((await diff.read(stack, path, token)).cache === 'HIT' ? true : undefined), 5_000, 25);

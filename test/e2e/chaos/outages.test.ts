@@ -11,7 +11,7 @@ import { startEnvoy, type RunningEnvoy } from '../../support/envoy.js';
 import { CLI } from '../../support/paths.js';
 import { freePort, sleep, waitFor } from '../../support/ports.js';
 import { run } from '../../support/process.js';
-import { showLogsOnFailure, type Stack } from '../../support/stack.js';
+import { showLogsOnFailure, untilCacheWatching, type Stack } from '../../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../../support/vault-setup.js';
 import {
   BACKOFF_MAX_MS, Differential, crashWorker, hookedStack, leaseTtlSeconds, metric, readyz, recovered, renewalsSeen, send,
@@ -83,7 +83,7 @@ cache {
 `,
     });
     stacks.push(stack);
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+    await untilCacheWatching(stack, kind);
     diff = new Differential(backend);
     await vaultApi(backend, 'POST', 'secret/data/chaos/plain', { data: { v: 'p1' } });
     await vaultApi(backend, 'POST', 'secret/data/chaos/auto', { data: { v: 'a1' } });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachBackend, type Backend } from '../../support/backend.js';
 import { waitFor } from '../../support/ports.js';
-import { showLogsOnFailure, type Stack } from '../../support/stack.js';
+import { showLogsOnFailure, untilCacheWatching, type Stack } from '../../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../../support/vault-setup.js';
 import {
   BACKOFF_MAX_MS, Differential, crashWorker, hookedStack, metric, readyz, recovered, renewalsSeen, send, startDatabaseBackend,
@@ -41,7 +41,7 @@ cache {
 `,
     });
     stacks.push(stack);
-    await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+    await untilCacheWatching(stack, kind);
     return stack;
   }
 
