@@ -567,4 +567,4 @@ forEachBackend('adversarial: randomized differential check (Envoy vs Vault at th
       + `refused-but-granted ${stats.refusedButGranted}, unlike Vault's answer ${stats.unlike}, run time ${seconds} s\n`);
     expect(failures, `seed ${SEED}: replay with ADVERSARIAL_SEED=${SEED}`).to.deep.equal([]);
   });
-});
+}, { versions: 'all' });

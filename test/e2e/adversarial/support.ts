@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { type Backend } from '../../support/backend.js';
 import { waitFor } from '../../support/ports.js';
 import { rawRequest, type RawResponse } from '../../support/raw-http.js';
-import { showLogsOnFailure, startStack, type Stack } from '../../support/stack.js';
+import { showLogsOnFailure, startStack, untilCacheWatching, type Stack } from '../../support/stack.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../../support/vault-setup.js';
 
 /** Vault Proxy's documented minimum for the auto-auth token: events, list and subscribe, no `read`. */
@@ -111,7 +111,10 @@ export interface StackOpts {
 
 let roles = 0;
 
-/** Envoy + vault-extproc with the static cache on, in front of `backend`; waits for the KV event subscription. */
+/**
+ * Envoy + vault-extproc with the static cache on, in front of `backend`; waits for the KV event
+ * subscription (or, on a backend without events, for the notice that the worker polls instead).
+ */
 export async function cacheStack(backend: Backend, stacks: Stack[], opts: StackOpts = {}): Promise<Stack> {
   const creds = await setupAppRole(backend, { role: `adv-worker-${++roles}`, policies: opts.workerPolicies ?? ['worker'] });
   const stack = await startStack({
@@ -126,7 +129,7 @@ cache {
 `,
   });
   stacks.push(stack);
-  await waitFor('the KV event subscription', () => (stack.service.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 15_000);
+  await untilCacheWatching(stack, backend.kind);
   return stack;
 }
 
