@@ -66,8 +66,9 @@ export function runWorker(
   maintainer = config.cache?.staticSecrets
     ? new StaticCacheMaintainer({
         cache: config.cache, vaultConfig: config.vault, vault, log,
+        send,
         // A cached secret that changed re-renders the templates that read it.
-        send: (m) => { send(m); templates?.seen(m); },
+        secretChanged: (path) => templates?.staticChanged(path),
         autoAuthToken: () => token,
         onInvalidToken: () => autoAuth.suspect(),
       })

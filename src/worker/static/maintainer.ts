@@ -24,6 +24,8 @@ export interface MaintainerOptions {
   send(msg: WorkerMessage): void;
   autoAuthToken(): string | undefined;
   onInvalidToken(): void;
+  /** A cached secret changed or left the cache (a refetch's outcome, sent): the templates that read it re-render. */
+  secretChanged?(path: string): void;
   /** Tests: a clock for the token and capability bookkeeping. */
   now?(): number;
 }
@@ -196,7 +198,10 @@ export class StaticCacheMaintainer {
     }
     const run = (async () => {
       try {
-        for (const m of await refetchSecret(this.opts.vault, this.registry, path, this.log)) this.opts.send(m);
+        for (const m of await refetchSecret(this.opts.vault, this.registry, path, this.log)) {
+          this.opts.send(m);
+          this.opts.secretChanged?.(m.path);
+        }
       } finally {
         this.running.delete(path);
         if (this.again.delete(path) && this.registry.has(path)) this.refetch(path);

@@ -10,7 +10,10 @@ import type { StaticRegistry } from './registry.js';
  * replaces the entry (tokens refused before it leave); when every token is refused, or the secret
  * is gone (404), the entry is evicted. Vault down or sealed keeps the entry as it is.
  */
-export async function refetchSecret(vault: VaultClient, registry: StaticRegistry, path: string, log: Logger): Promise<WorkerMessage[]> {
+/** What a refetch can tell: the secret's new answer, or that it left the cache. */
+export type RefetchOutcome = Extract<WorkerMessage, { type: 'static-update' | 'static-evict' }>;
+
+export async function refetchSecret(vault: VaultClient, registry: StaticRegistry, path: string, log: Logger): Promise<RefetchOutcome[]> {
   const failed: string[] = [];
   for (const { hash, token } of registry.tokensFor(path)) {
     let reply;
@@ -44,7 +47,7 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
   return evict(registry, path, 'no_reader');
 }
 
-function evict(registry: StaticRegistry, path: string, reason: 'no_reader' | 'gone'): WorkerMessage[] {
+function evict(registry: StaticRegistry, path: string, reason: 'no_reader' | 'gone'): RefetchOutcome[] {
   registry.forget(path);
   return [{ type: 'static-evict', path, reason }];
 }

@@ -14,8 +14,8 @@ import { TemplateVaultIo } from './vault-io.js';
 
 export interface TemplateRole {
   tokenChanged(): void;
-  /** A message the worker sends: a static-cache change re-renders the templates that read that secret. */
-  seen(msg: WorkerMessage): void;
+  /** A cached secret changed or left the cache: the templates that read it re-render. */
+  staticChanged(path: string): void;
   /** ext_proc's answer to a `template-lookup`. */
   answered(msg: Extract<ExtprocMessage, { type: 'template-answer' }>): void;
   /** True once every template rendered once; false when stopped before (or a template failed for good). */
@@ -47,9 +47,7 @@ export function startTemplates(config: Config, vault: VaultClient, log: Logger, 
   });
   return {
     tokenChanged: () => manager.tokenChanged(),
-    seen(msg) {
-      if (msg.type === 'static-update' || msg.type === 'static-evict') manager.staticChanged(msg.path);
-    },
+    staticChanged: (path) => manager.staticChanged(path),
     answered: (msg) => io.answered(msg),
     firstRound: manager.firstRound,
     stop() {
