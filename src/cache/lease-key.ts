@@ -40,12 +40,60 @@ export function leaseKey(req: LeaseRequest): string | undefined {
 
 /**
  * The fields Vault reads from a body, as JSON with keys sorted at every level; undefined for a body
- * we cannot read as Vault does (not JSON, trailing bytes, a form without its content type).
+ * we cannot read as Vault does (not JSON, trailing bytes, a form without its content type, a JSON
+ * object naming a key twice).
  */
 export function canonicalBody(body: Buffer | undefined, contentType?: string): string | undefined {
   if (!body || body.length === 0) return '';
   const fields = bodyFields(body, contentType);
-  return fields === undefined ? undefined : JSON.stringify(sortKeys(fields));
+  if (fields === undefined) return undefined;
+  // A key named twice (at any depth): Vault 1.15 (Go's encoding/json) reads the last, Vault 1.21
+  // refuses the request (500 "duplicate key 'k' in object", sdk jsonutil's streaming check before
+  // any handler). The answer depends on the server: never one from the cache.
+  // (A body beginning with '{' was read as JSON, and JSON.parse accepted it.)
+  const text = body.toString('utf8');
+  if (text.trimStart().startsWith('{') && hasDuplicateKey(text)) return undefined;
+  return JSON.stringify(sortKeys(fields));
+}
+
+/**
+ * Whether JSON text that JSON.parse accepted names a key twice in one object, at any depth (keys
+ * compared decoded, as Vault's check compares them). Text JSON.parse refuses: see the caller.
+ */
+export function hasDuplicateKey(text: string): boolean {
+  const objects: Array<Set<string> | undefined> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: a key where an object expects one, else a value
+      let j = i + 1;
+      let escaped = false;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) {
+        if (text.charCodeAt(j) === 0x5c) { escaped = true; j++; }
+        j++;
+      }
+      const keys = objects[objects.length - 1];
+      if (expectKey && keys) {
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        if (keys.has(key)) return true;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b) { // {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b) { // [
+      objects.push(undefined);
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      objects.pop();
+      expectKey = false;
+    } else if (c === 0x2c) { // , — in an object the next string is a key
+      expectKey = objects[objects.length - 1] !== undefined && objects.length > 0;
+    }
+  }
+  return false;
 }
 
 /**
