@@ -119,7 +119,8 @@ cache {
     it('the new worker took the auto-auth token over: no new login, the sink unchanged', async () => {
       expect(backend.requestsTo('/v1/auth/approle/login'), 'approle logins after the crash').to.have.length(0);
       expect(readFileSync(join(stack.dir, 'token'), 'utf8') === sinkBefore, 'the sink holds the same token').to.equal(true);
-      expect(stack.service.jsonLines.some((l) => l['msg'] === 'took over the previous worker\'s auto-auth token')).to.equal(true);
+      // The worker thread's log reaches the service's output asynchronously (pino's thread stream).
+      await waitFor('the take-over log line', () => (stack.service.jsonLines.some((l) => l['msg'] === 'took over the previous worker\'s auto-auth token') ? true : undefined), 5_000, 50);
     });
 
     it('the child token and the database lease cached before the crash are renewed by the new worker, and still served from the cache', async () => {
