@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startApp } from './app.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { formatProblem } from './config/problems.js';
-import { envoyBootstrap } from './envoy/bootstrap.js';
+import { envoyBootstrap, extprocAddressesProblem } from './envoy/bootstrap.js';
 import { AppError, errorMessage } from './errors.js';
 import { createLogger } from './telemetry/logger.js';
 
@@ -40,7 +40,7 @@ exit codes: 0 ok, 1 config refused, 2 usage, 3 cannot listen, 70 internal error`
 interface CommandSpec {
   usage: string;
   about: string;
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 }
 
 const COMMANDS: Record<'serve' | 'check' | 'envoy-config', CommandSpec> = {
@@ -69,15 +69,25 @@ options:
     options: { config: { type: 'string', short: 'c' }, 'config-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   },
   'envoy-config': {
-    usage: 'vault-extproc envoy-config --config FILE [--envoy-admin-address HOST:PORT]',
+    usage: 'vault-extproc envoy-config --config FILE [--envoy-admin-address HOST:PORT] [--extproc-address ADDRESS ...]',
     about: `Prints an Envoy bootstrap (JSON, which Envoy reads as YAML) for the config: a listener per
 listener block, the ext_proc filter and the Vault cluster.
 
 options:
   -c, --config FILE                   Vault Proxy HCL or JSON config (required)
   --envoy-admin-address HOST:PORT     Envoy's admin interface (default 127.0.0.1:9901)
+  --extproc-address ADDRESS           where Envoy reaches a vault-extproc replica, unix:///path or
+                                      host:port (the kind of the config's extproc address, whose
+                                      TLS settings apply to all); repeat it for several replicas:
+                                      one round-robin cluster with gRPC health checks (default:
+                                      the config's extproc address)
   -h, --help                          this help`,
-    options: { config: { type: 'string', short: 'c' }, 'envoy-admin-address': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      'envoy-admin-address': { type: 'string' },
+      'extproc-address': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
   },
 };
 
@@ -127,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = first as keyof typeof COMMANDS;
   const spec = COMMANDS[command];
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({ args: rest, options: spec.options, strict: true, allowPositionals: true }));
@@ -149,7 +159,14 @@ async function main(argv: string[]): Promise<number> {
     for (const o of loaded.envOverrides) err(formatOverride(o));
     if (refuse(file, loaded.errors, 'no Envoy config printed')) return EXIT.config;
     const adminAddress = values['envoy-admin-address'];
-    const bootstrap = envoyBootstrap(loaded.config, typeof adminAddress === 'string' ? { adminAddress } : {});
+    const given = values['extproc-address'];
+    const extprocAddresses = Array.isArray(given) ? given.filter((a): a is string => typeof a === 'string') : undefined;
+    const addressProblem = extprocAddresses && extprocAddressesProblem(loaded.config.extproc, extprocAddresses);
+    if (addressProblem) throw new UsageError(`envoy-config: --extproc-address ${addressProblem}`, command);
+    const bootstrap = envoyBootstrap(loaded.config, {
+      ...(typeof adminAddress === 'string' ? { adminAddress } : {}),
+      ...(extprocAddresses ? { extprocAddresses } : {}),
+    });
     out(JSON.stringify(bootstrap, null, 2));
     return EXIT.ok;
   }

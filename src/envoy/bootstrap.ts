@@ -1,13 +1,44 @@
-import { unixSocketPath } from '../config/build.js';
+import { isHostPort, unixSocketPath } from '../config/build.js';
 import type { Config, ExtprocConfig, ListenerConfig } from '../config/types.js';
-import { LISTENER_METADATA_KEY } from '../extproc/server.js';
+import { EXT_PROC_SERVICE_NAME, LISTENER_METADATA_KEY } from '../extproc/server.js';
 import { withAccessLog } from './access-log.js';
 import { withConsistencyRetry } from './consistency.js';
 
 export interface BootstrapOptions {
   /** Envoy's admin interface (host:port); default 127.0.0.1:9901. */
   adminAddress?: string;
+  /**
+   * Where Envoy reaches each vault-extproc replica (`envoy-config --extproc-address`, repeatable):
+   * unix:///path or host:port, the same kind as the config's `extproc.address` (which says how every
+   * replica listens). Default: that address alone. Two or more: one round-robin cluster with gRPC
+   * health checks and outlier detection (FLEET_HEALTH_CHECK).
+   */
+  extprocAddresses?: readonly string[];
 }
+
+/**
+ * The ext_proc cluster of several replicas (README "Envoy in front of several replicas"):
+ * - gRPC health checks (grpc.health.v1, service envoy.service.ext_proc.v3.ExternalProcessor, which a
+ *   replica reports SERVING only while it is ready: ext_proc bound and, with auto-auth, a token held)
+ *   every second, 1 s timeout; 2 failures take a replica out, 2 successes bring it back (at Envoy's
+ *   start one success). A dead replica is out within about 2 s (its refused connection fails each
+ *   check at once), a hung one within about 4 s (interval + 2 timeouts + interval). The same
+ *   interval applies before the cluster has had traffic (Envoy's default there is 60 s).
+ * - outlier detection on local-origin failures only (connect refused, reset, timeout): 2 in a row
+ *   eject a replica at once, so that a dead one costs a couple of requests rather than a third of
+ *   the traffic until the next checks; the next passing health check brings it back (Envoy's
+ *   successful_active_health_check_uneject_host). gRPC statuses a replica answers never eject it.
+ * - healthy_panic_threshold 0: Envoy's default (50 %) would spread traffic over every replica, the
+ *   dead ones included, once fewer than half are healthy; with 0 the healthy ones take it all, and
+ *   with none healthy the request fails (500: the filter fails closed), never unprocessed.
+ */
+export const FLEET_HEALTH_CHECK = {
+  interval: '1s',
+  timeout: '1s',
+  unhealthyThreshold: 2,
+  healthyThreshold: 2,
+  consecutiveLocalOriginFailures: 2,
+} as const;
 
 /**
  * Timeouts and limits chosen on purpose (README "Envoy setup" says why):
@@ -56,7 +87,7 @@ export function envoyBootstrap(config: Config, opts: BootstrapOptions = {}): Rec
     },
     static_resources: {
       listeners: config.listeners.map((l, i) => withConsistencyRetry(withAccessLog(listener(l, i), config.extproc), config)),
-      clusters: [extprocCluster(config.extproc), vaultCluster(config)],
+      clusters: [extprocCluster(config.extproc, opts.extprocAddresses), vaultCluster(config)],
     },
   };
 }
@@ -151,20 +182,40 @@ function downstreamTls(tls: NonNullable<ListenerConfig['tls']>): Record<string, 
 }
 
 /**
- * The cluster Envoy reaches vault-extproc on, matching how vault-extproc listens: a unix socket
- * (`pipe`), TCP with Envoy's client certificate (mutual TLS), or plain TCP (tls_disable).
+ * What is wrong with `--extproc-address` values for this config, or undefined. Each must be a
+ * unix:///absolute/path or host:port, named once, and of the kind the config's `extproc.address` is:
+ * the config says how every replica listens (and, over TCP, the TLS Envoy uses for all of them).
  */
-function extprocCluster(channel: ExtprocConfig): Record<string, unknown> {
-  const socketPath = unixSocketPath(channel.address);
-  let target: { host: string; port: number } | undefined;
-  if (socketPath === undefined) {
-    const { host, port } = splitHostPort(channel.address);
-    // A server bound to every interface is reached on loopback.
-    target = { host: host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host, port };
+export function extprocAddressesProblem(channel: ExtprocConfig, addresses: readonly string[]): string | undefined {
+  const unix = unixSocketPath(channel.address) !== undefined;
+  const seen = new Set<string>();
+  for (const a of addresses) {
+    const isUnix = unixSocketPath(a) !== undefined;
+    if (!isUnix && !isHostPort(a)) return `must be unix:///path/to/socket or host:port, got "${a}"`;
+    if (isUnix !== unix) {
+      return unix
+        ? `"${a}" is host:port, but the config's extproc address is a unix socket (${channel.address}): name each replica's socket as Envoy sees it (unix:///…), or give the config a TCP address with mutual TLS`
+        : `"${a}" is a unix socket, but the config's extproc address is TCP (${channel.address}): name each replica as host:port`;
+    }
+    const key = isUnix ? unixSocketPath(a)! : a;
+    if (seen.has(key)) return `"${a}" is named twice`;
+    seen.add(key);
   }
+  return undefined;
+}
+
+/**
+ * The cluster Envoy reaches vault-extproc on, matching how vault-extproc listens: a unix socket
+ * (`pipe`), TCP with Envoy's client certificate (mutual TLS), or plain TCP (tls_disable). One
+ * endpoint (the config's address, or one --extproc-address) is today's cluster; several are one
+ * round-robin cluster, health-checked (FLEET_HEALTH_CHECK).
+ */
+function extprocCluster(channel: ExtprocConfig, addresses: readonly string[] | undefined): Record<string, unknown> {
+  const endpoints = (addresses && addresses.length > 0 ? addresses : [channel.address]).map(extprocEndpoint);
+  const tcp = endpoints.filter((e): e is { host: string; port: number } => 'host' in e);
   const cluster: Record<string, unknown> = {
     name: EXT_PROC_CLUSTER,
-    type: !target || isIp(target.host) ? 'STATIC' : 'STRICT_DNS',
+    type: tcp.every((e) => isIp(e.host)) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -176,12 +227,15 @@ function extprocCluster(channel: ExtprocConfig): Record<string, unknown> {
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_connections: 100000, max_pending_requests: 100000, max_requests: 100000 }],
     },
-    load_assignment: target
-      ? endpoint(EXT_PROC_CLUSTER, target.host, target.port)
-      : { cluster_name: EXT_PROC_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }] },
+    load_assignment: {
+      cluster_name: EXT_PROC_CLUSTER,
+      endpoints: [{
+        lb_endpoints: endpoints.map((e) => ({ endpoint: { address: 'path' in e ? { pipe: { path: e.path } } : socketAddress(e.host, e.port) } })),
+      }],
+    },
   };
   const tls = channel.tls;
-  if (target && tls) {
+  if (tcp.length > 0 && tls) {
     cluster['transport_socket'] = {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
@@ -199,7 +253,46 @@ function extprocCluster(channel: ExtprocConfig): Record<string, unknown> {
       },
     };
   }
+  if (endpoints.length > 1) Object.assign(cluster, fleetBalancing(tcp.length > 0 && tls !== undefined));
   return cluster;
+}
+
+/** Round robin over healthy replicas: gRPC health checks, outlier detection, no panic mode (FLEET_HEALTH_CHECK). */
+function fleetBalancing(tls: boolean): Record<string, unknown> {
+  const h = FLEET_HEALTH_CHECK;
+  return {
+    lb_policy: 'ROUND_ROBIN',
+    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    health_checks: [{
+      interval: h.interval,
+      timeout: h.timeout,
+      no_traffic_interval: h.interval,
+      unhealthy_threshold: h.unhealthyThreshold,
+      healthy_threshold: h.healthyThreshold,
+      // Envoy logs the first failure of a replica (and its return) at warning level.
+      grpc_health_check: { service_name: EXT_PROC_SERVICE_NAME },
+      // The health-check connection offers h2 like the cluster's (Node refuses TLS without it).
+      ...(tls ? { tls_options: { alpn_protocols: ['h2'] } } : {}),
+    }],
+    outlier_detection: {
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: h.consecutiveLocalOriginFailures,
+      enforcing_consecutive_local_origin_failure: 100,
+      // Answers (gRPC statuses) are the health checks' business, not ejections.
+      enforcing_consecutive_5xx: 0,
+      enforcing_success_rate: 0,
+      enforcing_local_origin_success_rate: 0,
+      max_ejection_percent: 100,
+    },
+  };
+}
+
+/** A replica's address as Envoy reaches it: a socket path, or host and port (a wildcard host is reached on loopback). */
+function extprocEndpoint(address: string): { path: string } | { host: string; port: number } {
+  const socketPath = unixSocketPath(address);
+  if (socketPath !== undefined) return { path: socketPath };
+  const { host, port } = splitHostPort(address);
+  return { host: host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host, port };
 }
 
 function vaultCluster(config: Config): Record<string, unknown> {
