@@ -5,7 +5,7 @@ import type { LeaseEntry } from '../cache/lease-cache.js';
 import type { CacheStore } from '../cache/store.js';
 import { loadPersistKey, type PersistConfig } from '../config/persist.js';
 import type { Logger } from '../telemetry/logger.js';
-import { Sealer, type RefusedReason } from './seal.js';
+import { persistSealer, type RefusedReason, type Sealer } from './seal.js';
 import { SealedStore } from './store.js';
 
 /**
@@ -107,7 +107,7 @@ export class Persistence {
     const key = loadPersistKey(config);
     // Vault Agent's kubernetes flavour binds the store to the pod's service account token (its AAD).
     const binding = config.serviceAccountTokenFile ? readFileSync(config.serviceAccountTokenFile) : Buffer.alloc(0);
-    this.sealer = new Sealer(key, binding);
+    this.sealer = persistSealer(key, binding);
   }
 
   setHooks(hooks: PersistHooks): void {

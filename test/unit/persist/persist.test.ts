@@ -10,7 +10,7 @@ import { TokenGrants } from '../../../src/cache/token-grants.js';
 import { loadPersistKey, type PersistConfig } from '../../../src/config/persist.js';
 import { Persistence } from '../../../src/persist/persistence.js';
 import { restoreInto } from '../../../src/persist/restore.js';
-import { SealError, Sealer } from '../../../src/persist/seal.js';
+import { persistSealer, SealError } from '../../../src/persist/seal.js';
 import { STORE_FILE } from '../../../src/persist/store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 
@@ -55,13 +55,13 @@ describe('persist: the sealed persistent store', () => {
 
   describe('sealing (AES-256-GCM, HMAC names)', () => {
     it('opens what it sealed; a wrong key, a flipped byte and a value under another name are refused', () => {
-      const s = new Sealer(randomBytes(32));
+      const s = persistSealer(randomBytes(32));
       const a = s.name('s', 'secret/data/a');
       const b = s.name('s', 'secret/data/b');
       const sealed = s.seal(a, Buffer.from('value-a'));
       expect(s.open(a, sealed).toString()).to.equal('value-a');
       const reason = (f: () => unknown): string => { try { f(); return 'opened'; } catch (e) { return (e as SealError).reason; } };
-      expect(reason(() => new Sealer(randomBytes(32)).open(a, sealed))).to.equal('wrong_key');
+      expect(reason(() => persistSealer(randomBytes(32)).open(a, sealed))).to.equal('wrong_key');
       for (const at of [0, 1, 5, 20, sealed.length - 1]) {
         const flipped = Buffer.from(sealed);
         flipped[at]! ^= 0x01;
@@ -77,9 +77,9 @@ describe('persist: the sealed persistent store', () => {
 
     it('binds records to the kubernetes flavour\'s service account token (another token: refused)', () => {
       const key = randomBytes(32);
-      const name = new Sealer(key, Buffer.from('jwt-1')).name('t', 'x');
-      const sealed = new Sealer(key, Buffer.from('jwt-1')).seal(name, Buffer.from('v'));
-      expect(() => new Sealer(key, Buffer.from('jwt-2')).open(name, sealed)).to.throw(SealError);
+      const name = persistSealer(key, Buffer.from('jwt-1')).name('t', 'x');
+      const sealed = persistSealer(key, Buffer.from('jwt-1')).seal(name, Buffer.from('v'));
+      expect(() => persistSealer(key, Buffer.from('jwt-2')).open(name, sealed)).to.throw(SealError);
     });
 
     it('reads the key as `openssl rand -base64 32` writes it; a short, long or non-base64 key is refused', () => {
