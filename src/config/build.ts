@@ -4,6 +4,7 @@ import { readTelemetry } from './telemetry.js';
 import { readEnvoyAccessLog } from './access-log.js';
 import type { BlockReader } from './reader.js';
 import { readPersist, readStale } from './persist.js';
+import { readFleet } from './fleet.js';
 import { readTemplates, readTemplateSettings } from './template.js';
 import { readApiProxyOptions, readCacheConsistency, readMethodNamespace, readNamespaceKey, withTopLevelNamespace, type ApiProxyOptions } from './api-proxy.js';
 import {
@@ -26,6 +27,7 @@ export function buildConfig(root: BlockReader): Config {
   const { useAutoAuthToken, cache, apiProxyOptions } = readApiProxyAndCache(root);
   const listeners = root.blocks('listener', ['type', 'address']).map(readListener).filter((l): l is ListenerConfig => l !== undefined);
   const extproc = readExtproc(root);
+  const fleet = readFleet(root);
 
   const pidFile = root.string('pid_file') || undefined;
   const exitAfterAuth = root.bool('exit_after_auth') ?? false;
@@ -65,6 +67,7 @@ export function buildConfig(root: BlockReader): Config {
     exitAfterAuth,
     telemetry,
     ...(templates.length > 0 ? { templates, templateSettings } : {}),
+    ...(fleet ? { fleet } : {}),
   };
 }
 

@@ -141,7 +141,7 @@ function checkListenerFiles(config: Config, problems: Problems): void {
 }
 
 /** A file's bytes if it holds the PEM block `what`, else undefined after reporting why not. */
-function readPem(location: string, path: string, what: RegExp, problems: Problems): Buffer | undefined {
+export function readPem(location: string, path: string, what: RegExp, problems: Problems): Buffer | undefined {
   try {
     if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const bytes = readFileSync(path);
@@ -156,8 +156,8 @@ function readPem(location: string, path: string, what: RegExp, problems: Problem
   }
 }
 
-const CERT = /-----BEGIN CERTIFICATE-----/;
-const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+export const CERT = /-----BEGIN CERTIFICATE-----/;
+export const KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 /** Why a file cannot be created or replaced at `path` (temp file + rename in its directory), or undefined. */
 function writableTarget(path: string): string | undefined {

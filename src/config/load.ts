@@ -5,6 +5,7 @@ import { applyVaultEnv, checkUpstreamLoop, vaultAddressProblem, type EnvOverride
 import { isLabelWrapper, positionOf } from './hcl-parse.js';
 import { readProcessKeys, withoutProcessKeys, type ProcessSettings } from './process-keys.js';
 import { checkReferencedFiles } from './files.js';
+import { checkFleetFiles } from './fleet.js';
 import { fileError } from './methods/credential-file.js';
 import { decodeConfigText } from './hcl.js';
 import { Problems, type Problem } from './problems.js';
@@ -93,6 +94,7 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   const problems = new Problems();
   problems.list.push(...result.problems);
   checkReferencedFiles(result.config, problems);
+  if (result.config.fleet) checkFleetFiles(result.config.fleet, problems, opts.env ?? process.env);
   placeProblems(problems.list, raw);
   return loaded(result.config, problems, result.envOverrides, result.process);
 }

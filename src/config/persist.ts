@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { BlockReader } from './reader.js';
 import type { Problems } from './problems.js';
 import { fileError } from './methods/credential-file.js';
+import { KEY_BYTES, loadKey } from './key-file.js';
 
 /**
  * `cache { persist "file" { … } }` (ours, any platform) and Vault Agent's `persist "kubernetes" { … }`.
@@ -40,7 +41,7 @@ export interface PersistConfig {
 }
 
 export const DEFAULT_SA_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-export const KEY_BYTES = 32;
+export { KEY_BYTES };
 
 /** Reads the single `persist` block of `cache`, labelled (`persist "file" {}`) or with `type`. */
 export function readPersist(cache: BlockReader): PersistConfig | undefined {
@@ -104,32 +105,12 @@ export function readStale(cache: BlockReader, staticSecrets: boolean): StaleConf
 }
 
 /**
- * The 32-byte key, from its file or environment variable. Throws a message naming the source
- * (never the key) when it is missing, unreadable, not base64 or not 32 bytes.
+ * The 32-byte key, from its file or environment variable (src/config/key-file.ts, shared with the
+ * fleet). Throws a message naming the source (never the key) when it is missing, unreadable, not
+ * base64, not 32 bytes, or more than one key.
  */
 export function loadPersistKey(p: Pick<PersistConfig, 'keyFile' | 'keyEnvVar'>, env: NodeJS.ProcessEnv = process.env): Buffer {
-  let text: string;
-  let source: string;
-  if (p.keyFile) {
-    source = p.keyFile;
-    try {
-      text = readFileSync(p.keyFile, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read the key file ${p.keyFile}: ${fileError(err)}`);
-    }
-  } else if (p.keyEnvVar) {
-    source = `the environment variable ${p.keyEnvVar}`;
-    const v = env[p.keyEnvVar];
-    if (v === undefined || v === '') throw new Error(`${source} is not set`);
-    text = v;
-  } else {
-    throw new Error('no key source');
-  }
-  const t = text.trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t)) throw new Error(`${source} does not hold base64 (write it with \`openssl rand -base64 32\`)`);
-  const key = Buffer.from(t, 'base64');
-  if (key.length !== KEY_BYTES) throw new Error(`${source} holds ${key.length} bytes; the key must be ${KEY_BYTES} random bytes in base64 (\`openssl rand -base64 32\`)`);
-  return key;
+  return loadKey(p, env, 'persist');
 }
 
 /** What `check` reports about the persist block's files: the key, the service account token. */

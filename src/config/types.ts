@@ -159,6 +159,8 @@ export interface Config {
   templates?: import('./template.js').TemplateConfig[];
   /** `template_config` with its defaults (set whenever there are templates). */
   templateSettings?: import('./template.js').TemplateSettings;
+  /** `fleet { redis_url, encryption_key_file, … }` (src/config/fleet.ts): absent without the block. */
+  fleet?: import('./fleet.js').FleetConfig;
 }
 
 export const DEFAULTS = {
