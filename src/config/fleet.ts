@@ -193,6 +193,10 @@ export function readFleet(root: BlockReader): FleetConfig | undefined {
   }
   b.finish();
   if (!ok || !redis) return undefined;
+  // Until the fleet is wired into serve (issue 16, steps 2–7), a replica would run alone while its
+  // operator expects shared invalidation: revocations through one replica unseen by the others.
+  // Remove this line when serve runs the fleet.
+  b.blockServe('', 'fleet mode is not wired into serve yet (issue 16): serve refuses to start rather than run this replica alone with a cache the other replicas cannot invalidate');
   return {
     redis,
     ...(keyFile ? { keyFile } : {}), ...(keyEnvVar ? { keyEnvVar } : {}),
@@ -222,6 +226,10 @@ function seconds(s: number): string {
  */
 function parseRedisUrl(text: string, fail: (message: string) => void): FleetRedisConfig | undefined {
   const shown = redactRedisUrl(text);
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
+    fail(`must start with redis:// (or rediss:// for TLS), got "${shown}"`);
+    return undefined;
+  }
   let u: URL;
   try {
     u = new URL(text);
