@@ -193,16 +193,22 @@ api_proxy {
     const victim = replicas[1]!;
     const until = { stop: false };
     const traffic = load(until);
-    await sleep(1_000);
-    const killedAt = Date.now();
-    victim.proc.signal('SIGKILL');
-    await victim.proc.exited;
-    await waitFor(`Envoy takes ${victim.name} out`, async () => ((await envoyHealth()).get(victim.socket)?.healthy === false ? true : undefined), 20_000, 20);
-    const outMs = Date.now() - killedAt;
-    await waitFor(`the health checks fail ${victim.name}`, async () => ((await envoyHealth()).get(victim.socket)?.flags['failed_active_health_check'] === true ? true : undefined), 20_000, 20);
-    const checkedMs = Date.now() - killedAt;
-    await sleep(Math.max(0, DETECTION_BOUND_MS + 1_000 - checkedMs));
-    until.stop = true;
+    let killedAt = 0;
+    let outMs = 0;
+    let checkedMs = 0;
+    try {
+      await sleep(1_000);
+      killedAt = Date.now();
+      victim.proc.signal('SIGKILL');
+      await victim.proc.exited;
+      await waitFor(`Envoy takes ${victim.name} out`, async () => ((await envoyHealth()).get(victim.socket)?.healthy === false ? true : undefined), 20_000, 20);
+      outMs = Date.now() - killedAt;
+      await waitFor(`the health checks fail ${victim.name}`, async () => ((await envoyHealth()).get(victim.socket)?.flags['failed_active_health_check'] === true ? true : undefined), 20_000, 20);
+      checkedMs = Date.now() - killedAt;
+      await sleep(Math.max(0, DETECTION_BOUND_MS + 1_000 - checkedMs));
+    } finally {
+      until.stop = true;
+    }
     const outcomes = await traffic;
     expectProcessedOrFailedClosed(outcomes);
     const failed = outcomes.filter((o) => o.status === 500);
@@ -211,6 +217,10 @@ api_proxy {
     process.stdout.write(`      [${kind}] ${outcomes.length} requests, ${after.length} after the kill: ${failed.length} failed closed (500), ` +
       `the last ${failed.length ? failed[failed.length - 1]!.at - killedAt : 0} ms after the kill; out of rotation after ${outMs} ms, failed by the health checks after ${checkedMs} ms\n`);
     expect(late, 'requests still failing after the detection time').to.deep.equal([]);
+    // Outlier detection ejects it after 2 connection failures in a row: the requests in flight on it and
+    // the few sent before the ejection reached Envoy's worker fail (2 here); health checks alone let
+    // about a third fail until they mark it (197 in 1.6 s when outlier detection was taken out).
+    expect(failed.length, 'requests failed during the switch').to.be.at.most(20);
     // The other two answered after the kill.
     expect(after.filter((o) => o.status !== 500).length).to.be.greaterThan(10);
     await expectVaultSawOnlyProcessed();
@@ -220,13 +230,18 @@ api_proxy {
     const victim = replicas[1]!;
     const until = { stop: false };
     const traffic = load(until);
-    await victim.start(); // the same config: its stale socket file is replaced
-    const readyAt = Date.now();
-    autoAuthTokens.add(readFileSync(join(victim.dir, 'token'), 'utf8').trim());
-    await untilHealthy([victim]);
-    const healthyMs = Date.now() - readyAt;
-    await waitFor(`${victim.name} decides requests again`, () => (victim.handled(SECRET) + victim.handled(PROBE) >= 30 ? true : undefined), 15_000);
-    until.stop = true;
+    let readyAt = 0;
+    let healthyMs = 0;
+    try {
+      await victim.start(); // the same config: its stale socket file is replaced
+      readyAt = Date.now();
+      autoAuthTokens.add(readFileSync(join(victim.dir, 'token'), 'utf8').trim());
+      await untilHealthy([victim]);
+      healthyMs = Date.now() - readyAt;
+      await waitFor(`${victim.name} decides requests again`, () => (victim.handled(SECRET) + victim.handled(PROBE) >= 30 ? true : undefined), 15_000);
+    } finally {
+      until.stop = true;
+    }
     const outcomes = await traffic;
     expectProcessedOrFailedClosed(outcomes);
     expect(outcomes.filter((o) => o.status === 500), 'failures while the replica rejoined').to.deep.equal([]);
