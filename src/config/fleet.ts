@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import { CERT, KEY, readPem } from './files.js';
-import { credentialFile } from './methods/credential-file.js';
+import { credentialFile, fileError } from './methods/credential-file.js';
 import { loadKeys } from './key-file.js';
 import type { Problems } from './problems.js';
 import type { BlockReader } from './reader.js';
@@ -280,8 +280,12 @@ export function loadFleetKeys(fleet: Pick<FleetConfig, 'keyFile' | 'keyEnvVar'>,
 
 /** The Redis password: password_file's content (trailing newline dropped), or the URL's; undefined without one. */
 export function loadFleetPassword(redis: FleetRedisConfig): string | undefined {
-  if (redis.passwordFile !== undefined) return readFileSync(redis.passwordFile, 'utf8').replace(/\r?\n$/, '');
-  return redis.urlPassword;
+  if (redis.passwordFile === undefined) return redis.urlPassword;
+  try {
+    return readFileSync(redis.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new Error(`cannot read the Redis password from ${redis.passwordFile}: ${fileError(err)}`);
+  }
 }
 
 /** What `check` (and `serve`, before starting) reports about the files the fleet block names. */

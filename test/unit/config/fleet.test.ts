@@ -292,6 +292,7 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
       const loaded = loadFleetKeys({ keyFile: keys });
       expect(loaded.map((k) => k.toString('hex'))).to.deep.equal([newest.toString('hex'), older.toString('hex')]);
       expect(loadFleetPassword({ displayUrl: '', host: 'h', port: 1, database: 0, passwordFile: pw })).to.equal(PASSWORD);
+      expect(() => loadFleetPassword({ displayUrl: '', host: 'h', port: 1, database: 0, passwordFile: join(dir, 'gone') })).to.throw(`cannot read the Redis password from ${join(dir, 'gone')}: no such file`);
     });
 
     it('a key file missing, not base64, of 31 bytes, empty, or repeating a key: an error at fleet > encryption_key_file naming the file', () => {
