@@ -35,7 +35,11 @@ export interface FleetConfig {
   keyPrefix: string;
   /** replica_id (default hostname-pid-random): this replica's name in the owner lease and the stream. */
   replicaId: string;
-  /** owner_lease_ttl (default 10s, 2s–5m): the owner renews within it; another takes over within two. */
+  /**
+   * owner_lease_ttl (default 15s, 5s–5m): the owner renews every third of it; when it dies another
+   * replica takes over within two. Below 5 s one slow Redis answer (the client waits up to 2 s for
+   * each) would cost the owner its lease. The same default as src/fleet/owner-lease.ts.
+   */
   ownerLeaseTtlSeconds: number;
   /** required_for_ready (default false): Redis unreachable makes /readyz not-ready (else: ready, degraded). */
   requiredForReady: boolean;
@@ -67,11 +71,11 @@ export interface FleetRedisConfig {
 export const FLEET_DEFAULTS = {
   port: 6379,
   keyPrefix: 'vxp:',
-  ownerLeaseTtlSeconds: 10,
+  ownerLeaseTtlSeconds: 15,
   maxStaleWithoutRedisSeconds: 10,
 } as const;
 
-export const OWNER_LEASE_TTL_BOUNDS = { min: 2, max: 300 } as const;
+export const OWNER_LEASE_TTL_BOUNDS = { min: 5, max: 300 } as const;
 export const MAX_STALE_WITHOUT_REDIS_BOUNDS = { min: 0, max: 300 } as const;
 
 const TLS_KEYS = ['tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_server_name'] as const;

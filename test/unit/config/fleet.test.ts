@@ -52,7 +52,7 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
         keyFile: '/etc/vault-extproc/fleet.key',
         keyPrefix: 'vxp:',
         replicaId: defaultReplicaId(),
-        ownerLeaseTtlSeconds: 10,
+        ownerLeaseTtlSeconds: 15,
         requiredForReady: false,
         maxStaleWithoutRedisSeconds: 10,
       } satisfies FleetConfig);
@@ -227,16 +227,16 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
       expect(hcl(' redis_url = "rediss://h"\n encryption_key_file = "/k"').config.fleet?.redis.tls).to.deep.equal({});
     });
 
-    it('owner_lease_ttl within 2s–5m, max_stale_without_redis within 0–5m, required_for_ready a boolean', () => {
-      expect(errors(`${MINIMAL}\n owner_lease_ttl = "1s"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 2s and 5m, got 1s']);
-      expect(errors(`${MINIMAL}\n owner_lease_ttl = "1500ms"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 2s and 5m, got 1.5s']);
-      expect(errors(`${MINIMAL}\n owner_lease_ttl = "6m"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 2s and 5m, got 6m']);
+    it('owner_lease_ttl within 5s–5m, max_stale_without_redis within 0–5m, required_for_ready a boolean', () => {
+      expect(errors(`${MINIMAL}\n owner_lease_ttl = "1s"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 5s and 5m, got 1s']);
+      expect(errors(`${MINIMAL}\n owner_lease_ttl = "4500ms"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 5s and 5m, got 4.5s']);
+      expect(errors(`${MINIMAL}\n owner_lease_ttl = "6m"`)).to.deep.equal(['fleet > owner_lease_ttl: must be between 5s and 5m, got 6m']);
       expect(errors(`${MINIMAL}\n owner_lease_ttl = "soon"`)).to.deep.equal(['fleet > owner_lease_ttl: must be a duration such as "30s", "5m" or "1h30m", got "soon"']);
       expect(errors(`${MINIMAL}\n max_stale_without_redis = "301s"`)).to.deep.equal(['fleet > max_stale_without_redis: must be between 0s and 5m, got 301s']);
       expect(errors(`${MINIMAL}\n max_stale_without_redis = "-5s"`)).to.deep.equal(['fleet > max_stale_without_redis: must not be negative, got "-5s"']);
       expect(errors(`${MINIMAL}\n required_for_ready = "maybe"`)).to.deep.equal(['fleet > required_for_ready: must be true or false, got "maybe"']);
-      const edges = hcl(`${MINIMAL}\n owner_lease_ttl = "2s"\n max_stale_without_redis = 0`).config.fleet;
-      expect(edges).to.deep.include({ ownerLeaseTtlSeconds: 2, maxStaleWithoutRedisSeconds: 0 });
+      const edges = hcl(`${MINIMAL}\n owner_lease_ttl = "5s"\n max_stale_without_redis = 0`).config.fleet;
+      expect(edges).to.deep.include({ ownerLeaseTtlSeconds: 5, maxStaleWithoutRedisSeconds: 0 });
       expect(hcl(`${MINIMAL}\n owner_lease_ttl = "5m"\n max_stale_without_redis = "5m"`).config.fleet).to.deep.include({ ownerLeaseTtlSeconds: 300, maxStaleWithoutRedisSeconds: 300 });
     });
 
@@ -397,7 +397,7 @@ fleet {
       const errorLines = check.stdout.split('\n').filter((l) => l.startsWith('error:')).map((l) => l.replace(`error: ${config}: `, '').replace(/ \(line \d+, column \d+\)$/, ''));
       expect(errorLines).to.deep.equal([
         'fleet > redis_url: the path is the database number (/0, /1, …), got "redis://vxp:***@127.0.0.1:6379/x"',
-        'fleet > owner_lease_ttl: must be between 2s and 5m, got 1s',
+        'fleet > owner_lease_ttl: must be between 5s and 5m, got 1s',
         'fleet > requird_for_ready: unknown key (fleet takes redis_url, username, password_file, tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, encryption_key_file, encryption_key_env_var, key_prefix, replica_id, owner_lease_ttl, required_for_ready, max_stale_without_redis)',
       ]);
       expect(check.stdout).to.match(/serve refuses this config\n$/);
