@@ -22,13 +22,18 @@ export interface StaticEntry {
   /** The KV v2 version `latest` is, so `?version=N` of the latest is served without a second copy. */
   latestVersion?: number;
   versions: Record<string, StoredResponse>;
+  /**
+   * The header namespaces (canonical, `ns1/`) whose header form of this path Vault answered with
+   * 2xx since the answer last changed: only those are served from the entry (see StaticKey.header).
+   */
+  headerNamespaces: string[];
 }
 
 const packr = new Packr({ useRecords: false, structuredClone: false });
 
 /** Stored positionally: field names would be ~80 bytes of every entry, and the path is the key. */
 type WireResponse = [status: number, headers: Array<[string, string]>, body: Uint8Array, storedAtMs: number];
-type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: number | null, versions: Record<string, WireResponse>, versionTokens: Record<string, string[]>];
+type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: number | null, versions: Record<string, WireResponse>, versionTokens: Record<string, string[]>, headerNamespaces?: string[]];
 
 /**
  * Entries live encoded: compact, and no parsed JSON kept around. The result is a view into
@@ -37,17 +42,18 @@ type WireEntry = [tokens: string[], latest: WireResponse | null, latestVersion: 
 export function encodeEntry(entry: StaticEntry): Uint8Array {
   const versions: Record<string, WireResponse> = {};
   for (const [v, r] of Object.entries(entry.versions)) versions[v] = toWire(r);
-  const wire: WireEntry = [entry.tokens, entry.latest ? toWire(entry.latest) : null, entry.latestVersion ?? null, versions, entry.versionTokens];
+  const wire: WireEntry = [entry.tokens, entry.latest ? toWire(entry.latest) : null, entry.latestVersion ?? null, versions, entry.versionTokens, entry.headerNamespaces];
   return packr.pack(wire);
 }
 
 /** The entry stored under `path`. Bodies are views into `bytes`. */
 export function decodeEntry(path: string, bytes: Uint8Array): StaticEntry {
-  const [tokens, latest, latestVersion, wireVersions, versionTokens] = packr.unpack(bytes) as WireEntry;
+  // An entry persisted before headerNamespaces has none: its header forms answer again first.
+  const [tokens, latest, latestVersion, wireVersions, versionTokens, headerNamespaces] = packr.unpack(bytes) as WireEntry;
   const versions: Record<string, StoredResponse> = {};
   for (const [v, r] of Object.entries(wireVersions)) versions[v] = fromWire(r);
   return {
-    path, tokens, versions, versionTokens: versionTokens ?? {},
+    path, tokens, versions, versionTokens: versionTokens ?? {}, headerNamespaces: headerNamespaces ?? [],
     ...(latest ? { latest: fromWire(latest) } : {}),
     ...(latestVersion !== null ? { latestVersion } : {}),
   };

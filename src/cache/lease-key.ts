@@ -29,7 +29,10 @@ export function leaseKey(req: LeaseRequest): string | undefined {
   const params = req.query.length < 2 ? req.query : [...req.query].sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : av > bv ? 1 : 0) : a < b ? -1 : 1));
   const parts = [
     req.method,
-    `${req.namespace}${req.rel}`,
+    // The header's namespace apart from the path: `ns1` + `db/creds/r` is not `ns1/db/creds/r`
+    // (OpenBao and Vault Enterprise answer the first 404 when no namespace covers `ns1`; the second
+    // may be a root-namespace mount of that name). Without a namespace the part is the path alone.
+    req.namespace === '' ? req.rel : `${req.namespace}\u0000${req.rel}`,
     JSON.stringify(params),
     body,
     req.tokenHash ?? '',

@@ -34,6 +34,7 @@ export class StaticCache {
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
     const entry = this.readHot(key.path);
     if (!entry) return undefined;
+    if (key.header !== '' && !entry.headerNamespaces.includes(key.header)) return undefined;
     if (key.version === 0) return entry.tokens.includes(tokenHash) ? entry.latest : undefined;
     if (!entry.versionTokens[String(key.version)]?.includes(tokenHash)) return undefined;
     return key.version === entry.latestVersion ? entry.latest : entry.versions[String(key.version)];
@@ -45,8 +46,9 @@ export class StaticCache {
    * sub-entry, for tokens that proved that version). Returns true when the token is new on the path.
    */
   record(key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion?: number): boolean {
-    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versionTokens: {}, versions: {} };
+    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versionTokens: {}, versions: {}, headerNamespaces: [] };
     const newToken = !holds(entry, tokenHash);
+    if (key.header !== '' && !entry.headerNamespaces.includes(key.header)) entry.headerNamespaces.push(key.header);
     if (key.version === 0) {
       if (!entry.tokens.includes(tokenHash)) entry.tokens.push(tokenHash);
       entry.latest = response;
@@ -71,6 +73,9 @@ export class StaticCache {
       this.evict(path, 'no_reader');
       return;
     }
+    // A changed answer may come from elsewhere (a namespace deleted, a root mount of its name made):
+    // the header forms answer again before they are served.
+    if (!sameAnswer(entry.latest, response)) entry.headerNamespaces = [];
     entry.latest = response;
     // Versions change under a secret without naming themselves (max_versions trims, 1.15 destroy
     // events list no versions, events missed while disconnected): keep only the one just read,
@@ -177,6 +182,10 @@ export class StaticCache {
 /** The token proved some form of the path. */
 function holds(entry: StaticEntry, tokenHash: string): boolean {
   return entry.tokens.includes(tokenHash) || Object.values(entry.versionTokens).some((l) => l.includes(tokenHash));
+}
+
+function sameAnswer(a: StoredResponse | undefined, b: StoredResponse): boolean {
+  return a !== undefined && a.status === b.status && Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).equals(b.body);
 }
 
 function hasReaders(entry: StaticEntry): boolean {

@@ -12,6 +12,15 @@ export interface StaticKey {
   path: string;
   /** KV v2 version asked for with `?version=N`; 0 = the request had no query at all. */
   version: number;
+  /**
+   * The namespace the header named, canonical (`ns1/`), on a Vault with namespaces; '' without the
+   * header or on Vault Community. The path form `ns1/secret/…` and the header form `ns1` +
+   * `secret/…` share `path`, but not every answer: OpenBao and Vault Enterprise answer the header
+   * form 404 when no namespace covers the header, while the path form may reach a root-namespace
+   * mount named `ns1/secret`. So a header form is served only where it has answered itself
+   * (StaticEntry.headerNamespaces).
+   */
+  header: string;
 }
 
 export function canonicalNamespace(ns: string | undefined): string {
@@ -44,5 +53,5 @@ export function staticKeyOf(req: VaultRequest, vaultHasNamespaces: boolean | und
   }
   const ns = namespacePrefix(req, vaultHasNamespaces);
   if (ns === null) return undefined;
-  return { path: `${ns}${req.rel}`, version };
+  return { path: `${ns}${req.rel}`, version, header: ns };
 }

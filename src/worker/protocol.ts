@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import type { WorkerMetric } from '../telemetry/metrics.js';
+import type { StaticKey } from '../cache/static-key.js';
 
 /**
  * The typed messages between the worker and the ext_proc side, msgpackr-encoded. Together
@@ -57,7 +58,7 @@ export type WorkerMessage =
    */
   | { type: 'template-lookup'; id: number; path: string; namespace?: string }
   /** The worker read Vault for a template after a miss: recorded as a client's read would be (the auto-auth token's proof). */
-  | { type: 'template-record'; key: { path: string; version: number }; token: string; response: WireResponse; sentAtMs: number };
+  | { type: 'template-record'; key: StaticKey; token: string; response: WireResponse; sentAtMs: number };
 
 /**
  * What reaches the main thread's router (src/app.ts): every worker message but the heartbeat's
@@ -92,7 +93,7 @@ export type ExtprocMessage =
   /** The supervisor's heartbeat: answer `pong` with the same seq. */
   | { type: 'ping'; seq: number }
   /** The answer to `template-lookup`: `key` when the read is one the static cache keeps, `hit` when it holds it for the auto-auth token. */
-  | { type: 'template-answer'; id: number; key?: { path: string; version: number }; hit?: WireResponse }
+  | { type: 'template-answer'; id: number; key?: StaticKey; hit?: WireResponse }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });

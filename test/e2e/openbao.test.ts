@@ -120,6 +120,41 @@ cache {
       expect(dataOf(await get(stack, '/v1/secret/data/app/x', { 'x-vault-token': app }))).not.to.deep.equal({ v: 'in-ns1' });
     });
 
+    it('attack: a root mount named `ghost/…` and no namespace `ghost`: `X-Vault-Namespace: ghost` is OpenBao\'s 404, never the cached path-form answer (static and lease cache)', async () => {
+      await vaultApi(bao, 'POST', 'sys/mounts/ghost/secret', { type: 'kv', options: { version: '2' } });
+      await vaultApi(bao, 'POST', 'ghost/secret/data/app/x', { data: { v: 'in-root-mount' } });
+      await vaultApi(bao, 'POST', 'sys/mounts/ghost/db', { type: 'database' });
+      // The simulator stores the connection and never opens it.
+      await vaultApi(bao, 'POST', 'ghost/db/config/pg', { plugin_name: 'postgresql-database-plugin', connection_url: 'postgresql://{{username}}:{{password}}@127.0.0.1:1/x', username: 'u', password: 'p', allowed_roles: '*', verify_connection: false });
+      await vaultApi(bao, 'POST', 'ghost/db/roles/r', { db_name: 'pg', creation_statements: ['CREATE ROLE "{{name}}"'], default_ttl: '1h', max_ttl: '2h' });
+      await writePolicy(bao, 'ghost', 'path "ghost/*" { capabilities = ["read"] }');
+      const reader = (await vaultApi(bao, 'POST', 'auth/token/create', { policies: ['ghost'], ttl: '1h' })).json.auth.client_token as string;
+      const creds = await setupAppRole(bao, { role: 'worker', policies: ['worker'] });
+      const leases = await startStack({ vault: bao, hcl: ({ dir }) => `${appRoleAutoAuth(dir, creds)}\napi_proxy { use_auto_auth_token = true }\ncache {\n  cache_static_secrets = true\n}\n` });
+      stacks.push(leases);
+      await waitFor('the server identified', () => leases.service.jsonLines.find((l) => l['msg'] === 'Vault identified'), 10_000);
+      // The static cache keeps a client token's proofs; the lease cache caches for tokens it manages (the auto-auth token).
+      for (const [what, rel, token] of [['the static cache', 'secret/data/app/x', { 'x-vault-token': reader }], ['the lease cache', 'db/creds/r', {}]] as const) {
+        // The path form reads the root mount, and is served from the cache again.
+        const first = await get(leases, `/v1/ghost/${rel}`, token);
+        expect(first.status, `${what}: ${first.body}`).to.equal(200);
+        const cached = await waitFor(`${what}: a HIT`, async () => {
+          const r = await get(leases, `/v1/ghost/${rel}`, token);
+          return r.headers.get('x-cache') === 'HIT' ? r : undefined;
+        }, 5_000, 50);
+        expect(cached.body).to.equal(first.body);
+        // The header form names a namespace OpenBao does not have: its 404 (before any token is read), whatever the cache holds.
+        for (const ns of ['ghost', 'ghost/', '/ghost']) {
+          const direct = await fetch(`${bao.url}/v1/${rel}`, { headers: { 'x-vault-token': reader, 'x-vault-namespace': ns } });
+          const res = await get(leases, `/v1/${rel}`, { ...token, 'x-vault-namespace': ns });
+          expect(res.headers.get('x-cache'), `${what}, ${ns}`).not.to.equal('HIT');
+          expect(res.status, `${what}, ${ns}: ${res.body}`).to.equal(direct.status);
+          expect(res.status, `${what}, ${ns}`).to.equal(404);
+          expect(JSON.parse(res.body), `${what}, ${ns}`).to.deep.equal({ errors: ['namespace not found'] });
+        }
+      }
+    });
+
     it('sys/health in a namespace is OpenBao\'s 400, passed through as it is', async () => {
       const res = await get(stack, '/v1/sys/health', { 'x-vault-namespace': 'ns1' });
       expect(res.status).to.equal(400);

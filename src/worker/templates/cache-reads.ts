@@ -63,7 +63,7 @@ export class PendingTemplateRecords {
   record(v: CacheView, msg: Record): StreamEffect[] {
     const effects = templateRecordEffects(v, msg);
     if (effects[0]?.type === 'mount-unknown') {
-      this.pending = [...this.pending.filter((p) => p.msg.key.path !== msg.key.path || p.msg.key.version !== msg.key.version), { msg, atMs: v.nowMs }].slice(-MAX_PENDING);
+      this.pending = [...this.pending.filter((p) => p.msg.key.path !== msg.key.path || p.msg.key.version !== msg.key.version || p.msg.key.header !== msg.key.header), { msg, atMs: v.nowMs }].slice(-MAX_PENDING);
     }
     return effects;
   }

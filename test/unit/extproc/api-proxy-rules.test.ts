@@ -57,9 +57,9 @@ describe('unit: api_proxy rules on the request Vault receives', () => {
 
     it('the static key is the namespace Vault sees: ns1/ns2/secret/… on a Vault with namespaces, the bare path on Vault Community', () => {
       const ent = step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/app', { 'x-vault-token': 't', 'x-vault-namespace': 'ns2' }), ctx(rules, true));
-      expect(ent.state.static?.key).to.deep.equal({ path: 'ns1/ns2/secret/data/app', version: 0 });
+      expect(ent.state.static?.key).to.deep.equal({ path: 'ns1/ns2/secret/data/app', version: 0, header: 'ns1/ns2/' });
       const ce = step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/app', { 'x-vault-token': 't', 'x-vault-namespace': 'ns2' }), ctx(rules, false));
-      expect(ce.state.static?.key).to.deep.equal({ path: 'secret/data/app', version: 0 });
+      expect(ce.state.static?.key).to.deep.equal({ path: 'secret/data/app', version: 0, header: '' });
       // Until the worker knows which Vault it is, a namespaced request is not cached at all.
       const unknown = step(initialState(LISTENER), requestHeaders('GET', '/v1/secret/data/app', { 'x-vault-token': 't' }), ctx(rules, undefined));
       expect(unknown.state.static).to.equal(undefined);

@@ -49,7 +49,7 @@ describe('persist: removals of access are written at once (F5)', () => {
   }
 
   function entry(tokens: string[]): Buffer {
-    return Buffer.from(encodeEntry({ path: PATH, tokens, versionTokens: {}, versions: {}, latest: { status: 200, headers: [], body: Buffer.from('{"data":{"data":{"v":"x"}}}'), storedAtMs: now } }));
+    return Buffer.from(encodeEntry({ path: PATH, tokens, versionTokens: {}, headerNamespaces: [], versions: {}, latest: { status: 200, headers: [], body: Buffer.from('{"data":{"data":{"v":"x"}}}'), storedAtMs: now } }));
   }
 
   it('a forgotten token (revoked through Envoy), every grant expired, a narrowed entry, an eviction and a lease gone are on disk when the call returns; additions wait for the timer', async () => {

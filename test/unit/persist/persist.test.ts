@@ -37,7 +37,7 @@ async function written(dir: string, key: string, nowMs: number): Promise<void> {
   p.load({ staleMs: 0 });
   const store = p.wrapStaticStore(new MemoryStore(1 << 20));
   const body = Buffer.from(JSON.stringify({ data: { data: { password: SECRET } } }));
-  store.set(PATH, encodeEntry({ path: PATH, tokens: [TOKEN_HASH], versionTokens: {}, versions: {}, latest: { status: 200, headers: [['content-type', 'application/json']], body, storedAtMs: nowMs } }));
+  store.set(PATH, encodeEntry({ path: PATH, tokens: [TOKEN_HASH], versionTokens: {}, headerNamespaces: [], versions: {}, latest: { status: 200, headers: [['content-type', 'application/json']], body, storedAtMs: nowMs } }));
   p.tokenSeen(TOKEN_HASH, TOKEN);
   p.leaseRecorded({
     key: 'lease-key', kind: 'lease', leaseId: 'database/creds/app/LEASEID123', ownerHash: TOKEN_HASH, requestPath: 'database/creds/app', namespace: '',
