@@ -261,7 +261,7 @@ function parseRedisUrl(text: string, fail: (message: string) => void): FleetRedi
     fail(`the path is the database number (/0, /1, …), got "${shown}"`);
     return undefined;
   }
-  const port = u.port === '' ? 6379 : Number(u.port);
+  const port = u.port === '' ? FLEET_DEFAULTS.port : Number(u.port);
   if (port === 0) {
     fail(`port 0 is not a Redis port, got "${shown}"`);
     return undefined;
