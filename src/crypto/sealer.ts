@@ -18,19 +18,21 @@ import { KEY_ID_BYTES, Keyring, type DerivedKey } from './keyring.js';
  * reader asks for all of them at once (one MGET) and takes the value under the newest name that
  * has one (`openNewest`); found under an older key, the caller rewrites it under the newest name
  * and deletes the others. A writer sets the newest name and deletes the others (one MULTI), so a
- * record lives under one name but for a moment of two concurrent writers. Why not one stable name key (say from the oldest key)? The oldest key is
- * the one a rotation retires — often because it leaked — so its name key must go with it, and
- * dropping it would rename every record at once. With names per key, retiring a key drops exactly
- * the records sealed under it (no one could open them any more), nothing else; a ring of one key
- * (the usual case) costs one name per lookup, as before.
+ * record lives under one name (two only for a moment, between concurrent writers).
+ *
+ * Why not one stable name key (say from the oldest key)? The oldest key is the one a rotation
+ * retires — often because it leaked — so its name key must go with it, and dropping it would
+ * rename every record at once. With names per key, retiring a key drops exactly the records sealed
+ * under it (no one could open them any more), nothing else; a ring of one key (the usual case)
+ * costs one name per lookup, as before.
  *
  * Rotation is three steps, each rolled to every replica before the next (as Kubernetes rotates
  * its encryption-at-rest keys): 1. add the new key SECOND (every replica can open and delete what
  * it will seal); 2. move it FIRST (it seals from now on; reads migrate records); 3. remove the old
- * key once its records were rewritten or expired. While step 2 rolls out, a replica still on step 1
- * moves what it reads back under the old key (harmless, it stops with the rollout). Step 1 matters: a replica that deletes a record
- * (an eviction, a revocation) deletes it under every name it knows, so no replica may write under
- * a key the others do not know.
+ * key once its records were rewritten or expired. While step 2 rolls out, a replica still on
+ * step 1 moves what it reads back under the old key (harmless; it stops with the rollout). Step 1
+ * matters: a replica that deletes a record (an eviction, a revocation) deletes it under every name
+ * it knows, so no replica may write under a key the others do not know.
  *
  * A value that does not open is refused with a typed reason (SealError.reason), for metrics:
  * `wrong_key` (its key id is not in the ring), `tampered` (does not authenticate: changed bytes,
