@@ -19,10 +19,15 @@ const SECRET = '/v1/secret/data/app/fleet';
 /** Sent without X-Vault-Request: a replica answers 412 itself; Vault never sees it. */
 const PROBE = '/v1/secret/data/app/probe';
 const WORKER = 'path "secret/data/app/*" { capabilities = ["read"] }';
+/**
+ * A hung replica (stopped, its connections open) answers no check: each check waits its timeout, so
+ * it is out after interval + unhealthy_threshold × (timeout + interval).
+ */
+const HUNG_BOUND_MS = (parseInt(FLEET_HEALTH_CHECK.interval, 10) + FLEET_HEALTH_CHECK.unhealthyThreshold * (parseInt(FLEET_HEALTH_CHECK.timeout, 10) + parseInt(FLEET_HEALTH_CHECK.interval, 10))) * 1000;
 /** Seconds: a killed replica's checks fail at once, so it is out after unhealthy_threshold intervals (plus one timeout for a check in flight). */
 const DETECTION_BOUND_MS = (FLEET_HEALTH_CHECK.unhealthyThreshold * parseInt(FLEET_HEALTH_CHECK.interval, 10) + parseInt(FLEET_HEALTH_CHECK.timeout, 10)) * 1000;
 
-interface Outcome { at: number; path: string; status: number }
+interface Outcome { sent: number; at: number; path: string; status: number }
 
 class Replica {
   proc!: Proc;
@@ -141,10 +146,11 @@ api_proxy {
   }
 
   async function send(path: string, withHeader = true): Promise<Outcome> {
+    const sent = Date.now();
     const res = await fetch(`${url}${path}`, { headers: withHeader ? { 'x-vault-request': 'true' } : {} });
     const body = await res.text();
     if (res.status === 200) expect(JSON.parse(body).data.data).to.deep.equal({ greeting: 'hello from the fleet' });
-    return { at: Date.now(), path, status: res.status };
+    return { sent, at: Date.now(), path, status: res.status };
   }
 
   /** Traffic until `stop` says so: the secret read (processed: 200) and, every 5th, the probe without X-Vault-Request (processed: 412). */
@@ -156,9 +162,12 @@ api_proxy {
     return Promise.all(Array.from({ length: workers }, worker)).then(() => outcomes);
   }
 
-  /** Every answer is the processor's (200 with the token it added, 412 for the probe) or Envoy failing closed (500); nothing else. */
+  /**
+   * Every answer is the processor's (200 with the token it added, 412 for the probe) or Envoy failing
+   * closed: 500 (the ext_proc stream failed) or 504 (no answer within message_timeout); nothing else.
+   */
   function expectProcessedOrFailedClosed(outcomes: Outcome[]): void {
-    const unexpected = outcomes.filter((o) => !(o.status === 500 || (o.path === SECRET ? o.status === 200 : o.status === 412)));
+    const unexpected = outcomes.filter((o) => !(o.status === 500 || o.status === 504 || (o.path === SECRET ? o.status === 200 : o.status === 412)));
     expect(unexpected, 'answers neither processed nor failed closed (a pass-through reaches Vault without a token: 403)').to.deep.equal([]);
   }
 
@@ -259,5 +268,33 @@ api_proxy {
     }, 5_000);
     expect(counts).to.deep.equal([3, 3, 3]);
     await expectVaultSawOnlyProcessed();
+  });
+
+  it(`a hung replica (SIGSTOP) is taken out by the health checks within ${HUNG_BOUND_MS} ms; requests on it fail closed meanwhile, never pass unprocessed`, async () => {
+    backend.clearRequests();
+    const victim = replicas[2]!;
+    const until = { stop: false };
+    const traffic = load(until);
+    let stoppedAt = 0;
+    let checkedMs = 0;
+    try {
+      await sleep(500);
+      stoppedAt = Date.now();
+      victim.proc.signal('SIGSTOP');
+      await waitFor(`the health checks fail ${victim.name}`, async () => ((await envoyHealth()).get(victim.socket)?.flags['failed_active_health_check'] === true ? true : undefined), 20_000, 20);
+      checkedMs = Date.now() - stoppedAt;
+      await sleep(1_500);
+    } finally {
+      until.stop = true;
+      victim.proc.signal('SIGCONT');
+    }
+    const outcomes = await traffic;
+    expectProcessedOrFailedClosed(outcomes);
+    const failed = outcomes.filter((o) => o.status !== 200 && o.status !== 412);
+    process.stdout.write(`      [${kind}] ${outcomes.length} requests: ${failed.length} failed closed (${[...new Set(failed.map((o) => o.status))].join(', ')}), ` +
+      `the last sent ${failed.length ? failed[failed.length - 1]!.sent - stoppedAt : 0} ms after the stop; failed by the health checks after ${checkedMs} ms\n`);
+    expect(failed.filter((o) => o.sent - stoppedAt > HUNG_BOUND_MS), 'requests sent after the detection time that failed').to.deep.equal([]);
+    await expectVaultSawOnlyProcessed();
+    await untilHealthy([victim]);
   });
 });
