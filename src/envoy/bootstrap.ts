@@ -21,13 +21,17 @@ export interface BootstrapOptions {
  * - gRPC health checks (grpc.health.v1, service envoy.service.ext_proc.v3.ExternalProcessor, which a
  *   replica reports SERVING only while it is ready: ext_proc bound and, with auto-auth, a token held)
  *   every second, 1 s timeout; 2 failures take a replica out, 2 successes bring it back (at Envoy's
- *   start one success). A dead replica is out within about 2 s (its refused connection fails each
- *   check at once), a hung one within about 4 s (interval + 2 timeouts + interval). The same
- *   interval applies before the cluster has had traffic (Envoy's default there is 60 s).
+ *   start one success). A dead replica fails them within about 2 s (its refused connection fails
+ *   each check at once; 1.5–1.7 s seen), a hung one within interval + 2 × (timeout + interval) = 5 s
+ *   (about 4 s seen). The same interval applies before the cluster has had traffic (Envoy's default
+ *   there is 60 s).
  * - outlier detection on local-origin failures only (connect refused, reset, timeout): 2 in a row
  *   eject a replica at once, so that a dead one costs a couple of requests rather than a third of
- *   the traffic until the next checks; the next passing health check brings it back (Envoy's
- *   successful_active_health_check_uneject_host). gRPC statuses a replica answers never eject it.
+ *   the traffic until the checks fail it (2 against 197 in test/e2e/envoy-fleet.test.ts); a passing
+ *   health check brings it back (Envoy's successful_active_health_check_uneject_host; a restarted
+ *   replica got its first request about 1 s after the checks found it healthy). A hung replica's
+ *   streams time out (504) without ejecting it: that is the checks' case. gRPC statuses a replica
+ *   answers never eject it.
  * - healthy_panic_threshold 0: Envoy's default (50 %) would spread traffic over every replica, the
  *   dead ones included, once fewer than half are healthy; with 0 the healthy ones take it all, and
  *   with none healthy the request fails (500: the filter fails closed), never unprocessed.

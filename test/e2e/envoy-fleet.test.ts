@@ -2,7 +2,8 @@
 // on both backends. No fleet block: each replica logs in and caches on its own. Shows: round robin
 // over all three; a replica killed with SIGKILL is out of rotation within the documented detection
 // time and no request ever reaches Vault without a replica's processing (the filter fails closed:
-// 500, never a pass-through); the restarted replica is taken back and used.
+// 500, never a pass-through); the restarted replica is taken back and used; a hung one (SIGSTOP) is
+// failed by the health checks within their bound, its requests failing closed (504) meanwhile.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
