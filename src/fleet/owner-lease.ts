@@ -7,13 +7,14 @@
 // Timing (ttl = ttlMs, period = ttl/3):
 // - the owner renews every period; a non-owner tries to acquire every period (one command per
 //   period and replica, 80–100 % of it with jitter so replicas drift apart);
-// - the owner counts itself owner only until `sent + ttl - drift`, where `sent` is when its last
+// - the owner counts itself owner only until `sent + ttl - margin`, where `sent` is when its last
 //   successful SET/renew was SENT (Redis started the key's ttl no earlier), by its own monotonic
-//   clock. In a Redis outage it therefore steps down before the key can expire in Redis, so before
-//   anyone else can acquire it: never two owners (up to clock-rate drift, covered by `drift`);
+//   clock, and margin = 1 % + 2 ms (clock-rate drift) + ttl/10 (late timers). When Redis stops
+//   answering it therefore steps down before the key can expire in Redis, so before anyone else
+//   can acquire it: never two owners. Two renews in a row may fail before it steps down;
 // - a dropped connection makes the owner step down at once (an empty Redis restart would let
-//   another acquire before the owner's next renew); reconnected, it reclaims the key only if the
-//   key still names it (compare-renew), else contends like everyone;
+//   another acquire before the owner's next renew). After that or an expiry, its next attempt is a
+//   compare-renew: it takes the key back only if the key still names it, else contends like everyone;
 // - a dead owner's key expires at most ttl after its last renew, and a contender asks within one
 //   period after that: a takeover within ttl + period < 2·ttl. A graceful stop() releases the key,
 //   so the next contender's attempt (within one period) wins.
@@ -70,8 +71,12 @@ export class OwnerLease extends EventEmitter<OwnerLeaseEvents> {
   readonly periodMs: number;
   readonly key: string;
   readonly replicaId: string;
-  /** Margin for clock-rate drift between us and Redis ("Distributed Locks with Redis": 1 % + 2 ms). */
-  readonly driftMs: number;
+  /**
+   * How long before the key can expire in Redis the owner steps down: clock-rate drift between us
+   * and Redis ("Distributed Locks with Redis": 1 % + 2 ms) plus a tenth of the ttl, so that the
+   * step-down reaches the work in time even when timers run late on a loaded host.
+   */
+  readonly marginMs: number;
   private readonly redis: FleetRedis;
   private readonly log: Logger | undefined;
   private readonly now: () => number;
@@ -84,11 +89,9 @@ export class OwnerLease extends EventEmitter<OwnerLeaseEvents> {
   private inflight: Promise<void> | undefined;
   private started = false;
   private stopped = false;
-  /** After a step-down on 'redis-down': the next attempt is a compare-renew (the key may still be ours). */
+  /** After a step-down on 'expired' or 'redis-down': the next attempt is a compare-renew (the key may still be ours). */
   private reclaim = false;
   private readonly onRedisDown = (): void => {
-    if (!this.owned) return;
-    this.reclaim = true;
     this.stepDown('redis-down');
   };
 
@@ -98,7 +101,7 @@ export class OwnerLease extends EventEmitter<OwnerLeaseEvents> {
     if (!Number.isInteger(this.ttlMs) || this.ttlMs < 300) throw new RangeError(`owner lease ttl must be an integer of at least 300 ms, not ${this.ttlMs}`);
     if (!opts.replicaId) throw new RangeError('owner lease needs a replica id');
     this.periodMs = Math.floor(this.ttlMs / 3);
-    this.driftMs = Math.ceil(this.ttlMs * 0.01) + 2;
+    this.marginMs = Math.ceil(this.ttlMs * 0.01) + 2 + Math.ceil(this.ttlMs / 10);
     this.redis = opts.redis;
     this.replicaId = opts.replicaId;
     this.key = opts.redis.key(opts.name ?? 'owner');
@@ -187,10 +190,10 @@ export class OwnerLease extends EventEmitter<OwnerLeaseEvents> {
     }
   }
 
-  /** Redis holds the key for us from no earlier than `sent`: we may count on it until sent + ttl - drift. */
+  /** Redis holds the key for us from no earlier than `sent`: we may count on it until sent + ttl - margin. */
   private extend(sent: number): void {
     if (this.stopped) return;
-    const until = sent + this.ttlMs - this.driftMs;
+    const until = sent + this.ttlMs - this.marginMs;
     if (until <= this.now()) {
       this.stepDown('expired');
       return;
@@ -221,6 +224,8 @@ export class OwnerLease extends EventEmitter<OwnerLeaseEvents> {
     if (!this.owned) return;
     this.owned = false;
     this.validUntil = -Infinity;
+    // The key may still name us (Redis slow, a connection blip): take it back if so, before it expires.
+    this.reclaim = reason === 'expired' || reason === 'redis-down';
     this.log?.warn({ reason }, 'owner lease lost');
     this.emit('lost', reason);
   }

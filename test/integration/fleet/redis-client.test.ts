@@ -98,7 +98,14 @@ describe('fleet: Redis client (real redis-server)', function () {
     s.pause();
     let hung: { ms: number; error: Error | undefined };
     try {
-      hung = await settle(redis.client.get(redis.key('k')));
+      // Capped at 10 s so that a GET that would wait forever fails here, named, not at mocha's timeout.
+      hung = await settle(Promise.race([
+        redis.client.get(redis.key('k')),
+        sleep(10_000).then(() => 'still pending after 10 s' as const),
+      ]).then((v) => {
+        if (v === 'still pending after 10 s') throw new Error(v);
+        return v;
+      }));
     } finally {
       s.resume();
     }
