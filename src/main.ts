@@ -163,6 +163,10 @@ async function main(argv: string[]): Promise<number> {
     const extprocAddresses = Array.isArray(given) ? given.filter((a): a is string => typeof a === 'string') : undefined;
     const addressProblem = extprocAddresses && extprocAddressesProblem(loaded.config.extproc, extprocAddresses);
     if (addressProblem) throw new UsageError(`envoy-config: --extproc-address ${addressProblem}`, command);
+    const cache = loaded.config.cache;
+    if (extprocAddresses && extprocAddresses.length > 1 && !loaded.config.fleet && cache && (cache.leaseCache || cache.staticSecrets)) {
+      err(`warning: ${file}: ${extprocAddresses.length} replicas without a fleet block each keep their own cache: a revocation or cache-clear through one does not reach the others' cached answers`);
+    }
     const bootstrap = envoyBootstrap(loaded.config, {
       ...(typeof adminAddress === 'string' ? { adminAddress } : {}),
       ...(extprocAddresses ? { extprocAddresses } : {}),

@@ -116,6 +116,11 @@ describe('Envoy configs pass the real binary\'s `envoy --mode validate`', functi
       // Still fails closed: a dead replica never lets a request through unprocessed.
       const filter = JSON.parse(r.stdout).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config;
       expect(filter.failure_mode_allow).to.equal(false);
+      // compose.hcl caches and has no fleet block: each replica would keep its own cache.
+      expect(r.stderr).to.include('3 replicas without a fleet block each keep their own cache: a revocation or cache-clear through one does not reach the others\' cached answers');
+      const fleet = await cli(join(REPO_ROOT, 'examples', 'compose-fleet.hcl'), ...sockets.flatMap((s) => ['--extproc-address', `unix://${s}`]));
+      expect(fleet.code, fleet.stderr).to.equal(0);
+      expect(fleet.stderr).to.equal('');
       const file = join(dir, 'fleet-unix.json');
       writeFileSync(file, r.stdout);
       const v = await validate(file);
