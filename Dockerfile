@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# Our own protobuf schema (the fleet's Redis records and events), read at run time.
+COPY proto ./proto
 # The ext_proc unix socket's directory (a volume shared with Envoy in docker-compose.yml), owned by
 # the user vault-extproc runs as: Docker copies this ownership into a new named volume.
 RUN mkdir -p /run/vault-extproc && chown node:node /run/vault-extproc && chmod 0700 /run/vault-extproc

@@ -46,6 +46,15 @@ describe('docker-compose.yml', function () {
     expect(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')).to.include('chown node:node /run/vault-extproc');
   });
 
+  it('the image\'s runtime stage copies every directory vault-extproc reads at run time (bin, dist, and proto: the fleet\'s schema)', () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const copied = [...runtime.matchAll(/^COPY (?:--from=\S+ )?(?:\/app\/)?(\S+) \.\/\1$/gm)].map((m) => m[1]);
+    const shipped = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    // `envoy/` holds Envoy's configs for deployments, not read by vault-extproc itself.
+    for (const dir of shipped.filter((d) => d !== 'envoy')) expect(copied, dir).to.include(dir);
+  });
+
   it('the vault-extproc config it mounts is valid (its credential files exist only inside the containers)', async () => {
     const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'vault-extproc.js'), 'check', '--config-only', '--config', join(REPO_ROOT, 'examples', 'compose.hcl')]);
     expect(r.stdout).to.include('valid');
