@@ -32,7 +32,7 @@ export const DEFAULT_OWNER_TTL_MS = 15_000;
 
 /** Why a replica stopped being the owner. */
 export type OwnerLostReason =
-  /** The lease would have expired by our clock: no successful renew for ttl (Redis down or slow). */
+  /** Our clock says the lease is about to expire: no successful renew for ttl - margin (Redis hung or slow). */
   | 'expired'
   /** A renew found the key gone or naming another replica (Redis restarted empty, or taken after a pause). */
   | 'taken'
