@@ -107,18 +107,20 @@ export function defaultReplicaId(): string {
 }
 
 /**
- * redis_url as it may be shown: everything between `scheme://` and the last `@` is the user
- * information; a password there (after the first `:`) becomes "***", and so does a user name
- * that is not plainly one. Works on text that does not parse as a URL too.
+ * The URL with its password shown as `***`; a user name that is not plainly one is hidden too (it
+ * says which ACL user is meant). Everything before the last `@` (after the scheme, if any) is the
+ * user part, so a password holding `@`, `/` or `#`, or a URL without a scheme, shows nothing either.
+ * The one redaction of a Redis URL: config messages and the Redis client's logs and errors use it.
  */
 export function redactRedisUrl(text: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^]*)@([^@]*)$/.exec(text);
-  if (!m) return text;
-  const [, scheme, userinfo, rest] = m as unknown as [string, string, string, string];
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  const userinfo = text.slice(scheme.length, at);
   const colon = userinfo.indexOf(':');
   const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
   const shownUser = /^[A-Za-z0-9._~%-]*$/.test(user) ? user : '***';
-  return `${scheme}${colon >= 0 ? `${shownUser}:***` : shownUser}@${rest}`;
+  return `${scheme}${colon >= 0 ? `${shownUser}:***` : shownUser}@${text.slice(at + 1)}`;
 }
 
 /** Reads the `fleet` block; undefined without one, or when it is too broken to use (errors recorded). */

@@ -16,6 +16,7 @@ import { createClient } from 'redis';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Backoff } from '../worker/backoff.js';
+import { redactRedisUrl } from '../config/fleet.js';
 
 export interface FleetRedisTlsFiles {
   /** PEM bundle of the CAs that may sign Redis's certificate (default: the system's). */
@@ -58,20 +59,7 @@ interface FleetRedisEvents {
   down: [reason: string];
 }
 
-/**
- * `url` with any password replaced by `***` (the user name stays: it says which ACL user is meant).
- * A string that is not a URL is not echoed at all.
- */
-export function redactRedisUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return '[unparseable redis url]';
-  }
-  if (u.password) u.password = '***';
-  return u.toString();
-}
+export { redactRedisUrl };
 
 /** The URL's parts node-redis needs, credentials taken out. */
 function splitUrl(url: string): { bare: string; username: string | undefined; password: string | undefined; tls: boolean } {

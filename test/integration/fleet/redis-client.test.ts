@@ -176,7 +176,8 @@ describe('fleet: Redis client (real redis-server)', function () {
     expect(redactRedisUrl('redis://alice:s3cr%40t@redis.internal:6380/2')).to.equal('redis://alice:***@redis.internal:6380/2');
     expect(redactRedisUrl('rediss://:only-pass@h:6379')).to.equal('rediss://:***@h:6379');
     expect(redactRedisUrl('redis://h:6379/0')).to.equal('redis://h:6379/0');
-    expect(redactRedisUrl('not a url with hunter2')).to.not.include('hunter2');
+    expect(redactRedisUrl('not a url:hunter2@h')).to.not.include('hunter2');
+    expect(redactRedisUrl('redis://u:12#ss@h:6379')).to.equal('redis://u:***@h:6379');
     const refused = (() => {
       try {
         return new FleetRedis({ url: 'http://u:hunter2@h:1' });
