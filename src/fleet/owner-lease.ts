@@ -22,13 +22,14 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../telemetry/logger.js';
 import type { FleetRedis } from './redis-client.js';
+import { FLEET_DEFAULTS } from '../config/fleet.js';
 
 /** Extends the key's ttl only while it still names this replica (KEYS[1], ARGV[1] id, ARGV[2] ttl ms). */
 export const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 /** Deletes the key only while it still names this replica. */
 export const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-export const DEFAULT_OWNER_TTL_MS = 15_000;
+export const DEFAULT_OWNER_TTL_MS = FLEET_DEFAULTS.ownerLeaseTtlSeconds * 1000;
 
 /** Why a replica stopped being the owner. */
 export type OwnerLostReason =

@@ -16,7 +16,7 @@ import { createClient } from 'redis';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Backoff } from '../worker/backoff.js';
-import { redactRedisUrl } from '../config/fleet.js';
+import { FLEET_DEFAULTS, redactRedisUrl } from '../config/fleet.js';
 
 export interface FleetRedisTlsFiles {
   /** PEM bundle of the CAs that may sign Redis's certificate (default: the system's). */
@@ -49,7 +49,7 @@ export interface FleetRedisOptions {
   logger?: Logger;
 }
 
-export const DEFAULT_KEY_PREFIX = 'vxp:';
+export const DEFAULT_KEY_PREFIX = FLEET_DEFAULTS.keyPrefix;
 
 /** The client node-redis builds for us (RESP3, no offline queue). */
 export type RedisConnection = ReturnType<typeof createClient>;
