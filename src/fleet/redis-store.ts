@@ -38,7 +38,8 @@ export class RedisSharedStore extends SealedSharedStore {
   }
 }
 
-class RedisRecordSpace implements RecordSpace {
+/** The sealed bytes in Redis (exported for the contract suite, which drives a space directly). */
+export class RedisRecordSpace implements RecordSpace {
   readonly prefix: string;
   /** The same connection, answering bulk strings as Buffers (sealed values are bytes). */
   private readonly bytes;

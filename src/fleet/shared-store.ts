@@ -46,7 +46,7 @@ import { SEAL_DOMAINS } from '../crypto/keyring.js';
 import { Sealer, type SealRefusal } from '../crypto/sealer.js';
 import {
   decodeAutoAuthToken, decodeLeaseEntry, decodeStaticEntry, encodeAutoAuthToken, encodeLeaseEntry, encodeStaticEntry,
-  SchemaError, type LeaseRenewal, type SharedAutoAuthToken,
+  type LeaseRenewal, type SharedAutoAuthToken,
 } from './schema.js';
 
 /** The kinds of record in the shared store; each is a prefix of its names (`<key_prefix>s:…`). */
@@ -214,8 +214,8 @@ export class SealedSharedStore implements SharedStore {
       let decoded: Decoded<T>;
       try {
         decoded = decode(found.plain, whats[i]!);
-      } catch (err) {
-        if (!(err instanceof SchemaError)) throw err;
+      } catch {
+        // A SchemaError, or any other surprise in bytes that opened: refused, never a failed read.
         decoded = { refused: 'undecodable' };
       }
       if ('refused' in decoded) {

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { RESP_TYPES } from 'redis';
 import { FleetRedis } from '../../src/fleet/redis-client.js';
 import { InProcessRecordSpace } from '../../src/fleet/in-process-store.js';
-import { RedisSharedStore } from '../../src/fleet/redis-store.js';
-import { SealedSharedStore, type RecordKind, type RefusalReason } from '../../src/fleet/shared-store.js';
+import { RedisRecordSpace, RedisSharedStore } from '../../src/fleet/redis-store.js';
+import { SealedSharedStore, type RecordKind, type RecordSpace, type RefusalReason } from '../../src/fleet/shared-store.js';
 import { startRedis, type RedisServer } from './redis.js';
 
 export type StoreKind = 'in-process' | 'redis';
@@ -22,6 +22,8 @@ export interface StoreFixture {
   readonly prefix: string;
   /** Every refusal any store of this test reported, in order. */
   readonly refusals: Array<{ kind: RecordKind; reason: RefusalReason }>;
+  /** This test's space itself (what the stores of `open` write to). */
+  readonly space: RecordSpace;
   /** A store over this test's space with `keys` (newest first; default the test's one key). */
   open(keys?: Buffer[]): SealedSharedStore;
   /** A store of another fleet sharing the space (or server): its own prefix, the test's key by default. */
@@ -76,7 +78,7 @@ export function forEachStore(title: string, body: (this: Mocha.Suite, kind: Stor
         if (kind === 'in-process') {
           const own = base.withPrefix(prefix);
           current = {
-            kind, prefix, refusals, key, server: undefined, redis: undefined,
+            kind, prefix, refusals, key, server: undefined, redis: undefined, space: own,
             open: (keys = [key]) => new SealedSharedStore(own, { keys, onRefused }),
             openFleet: (p, keys = [key]) => Promise.resolve(new SealedSharedStore(base.withPrefix(p), { keys, onRefused })),
             names: () => Promise.resolve(base.names()),
@@ -104,7 +106,7 @@ export function forEachStore(title: string, body: (this: Mocha.Suite, kind: Stor
         if (!(await redis.untilUp(10_000))) throw new Error(`redis at ${s.url} did not come up`);
         const bytes = redis.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
         current = {
-          kind, prefix, refusals, key, server: s, redis,
+          kind, prefix, refusals, key, server: s, redis, space: new RedisRecordSpace(redis),
           open: (keys = [key]) => new RedisSharedStore({ redis, keys, onRefused }),
           openFleet: async (p, keys = [key]) => {
             const c = connect(p);

@@ -247,6 +247,32 @@ forEachStore('fleet: shared store (L2) contract', function (kind, fixture) {
     expect(f.refusals).to.deep.equal([]);
   });
 
+  it('compare-and-move (rotation): a record deleted or rewritten between the read and the move is not brought back nor overwritten; the TTL left is kept', async () => {
+    const sp = f.space;
+    const n = (s: string): string => `${f.prefix}s:move-${s}`;
+    const v = (s: string): Buffer => Buffer.from(`value-${s}`);
+    // Deleted meanwhile (an eviction, a revocation): nothing comes back under the new name.
+    expect(await sp.move(n('old1'), v('read'), n('new1'), v('moved'), [])).to.equal(false);
+    expect(await f.raw(n('new1'))).to.equal(undefined);
+    // Rewritten meanwhile under the old name: neither copied nor deleted.
+    await sp.write([{ name: n('old2'), value: v('rewritten'), ttlMs: TTL }], []);
+    expect(await sp.move(n('old2'), v('read'), n('new2'), v('moved'), [])).to.equal(false);
+    expect((await f.raw(n('old2')))?.toString()).to.equal('value-rewritten');
+    expect(await f.raw(n('new2'))).to.equal(undefined);
+    // A newer write under the new name wins; the old name and the others go.
+    await sp.write([{ name: n('old3'), value: v('read'), ttlMs: TTL }, { name: n('new3'), value: v('newer'), ttlMs: TTL }, { name: n('older3'), value: v('x'), ttlMs: TTL }], []);
+    expect(await sp.move(n('old3'), v('read'), n('new3'), v('moved'), [n('older3')])).to.equal(true);
+    expect((await f.raw(n('new3')))?.toString()).to.equal('value-newer');
+    expect(await f.raw(n('old3'))).to.equal(undefined);
+    expect(await f.raw(n('older3'))).to.equal(undefined);
+    // The ordinary case: moved, with the time it had left.
+    await sp.write([{ name: n('old4'), value: v('read'), ttlMs: 5_000 }], []);
+    expect(await sp.move(n('old4'), v('read'), n('new4'), v('moved'), [])).to.equal(true);
+    expect((await f.raw(n('new4')))?.toString()).to.equal('value-moved');
+    expect(await f.ttlLeft(n('new4'))).to.be.within(1, 5_000);
+    expect(await f.raw(n('old4'))).to.equal(undefined);
+  });
+
   it('a flipped byte anywhere in a stored value is never returned: refused (malformed, wrong_key or tampered), deleted and counted', async () => {
     const s = f.open();
     const e = staticEntry();
