@@ -390,6 +390,27 @@ forEachStore('fleet: shared store (L2) contract', function (kind, fixture) {
     process.stdout.write(`      (${kind}: ${names.length} names, ${records} records, ${bytes} value bytes scanned; ${needles.length} remembered strings, none found)\n`);
   });
 
+  redisOnly(kind)('Redis hung (SIGSTOP, connection open): a read and a write reject with SharedStoreUnavailable once the command timeout passes, never later; resumed, both work again', async () => {
+    const s = f.open();
+    const e = staticEntry();
+    await s.putStatic([e], TTL);
+    const limitMs = f.redis!.commandTimeoutMs;
+    f.server!.pause();
+    try {
+      const began = performance.now();
+      const settled = await Promise.all([s.getStatic([e.path]), s.putStatic([staticEntry()], TTL)].map((p) => p.then(() => undefined, (x: unknown) => x)));
+      const ms = performance.now() - began;
+      for (const err of settled) expect(err).to.be.instanceOf(SharedStoreUnavailable);
+      expect(ms, 'settled by the command timeout (+1 s of slack), not left hanging').to.be.below(limitMs + 1_000);
+      process.stdout.write(`      (hung Redis: both calls rejected after ${Math.round(ms)} ms; command timeout ${limitMs} ms)\n`);
+    } finally {
+      f.server!.resume();
+    }
+    await waitFor('answers again', async () => ((await s.getStatic([e.path]).catch(() => undefined))?.[0] ? true : undefined), 10_000, 50);
+    expect(bytesOf((await s.getStatic([e.path]))[0])).to.deep.equal(bytesOf(e));
+    expect(f.refusals).to.deep.equal([]);
+  });
+
   redisOnly(kind)('Redis killed: every call rejects at once with SharedStoreUnavailable naming Redis (no hang, no unhandled rejection); restarted empty: misses, then writes and reads work again', async () => {
     const s = f.open();
     const e = staticEntry();
@@ -410,6 +431,7 @@ forEachStore('fleet: shared store (L2) contract', function (kind, fixture) {
         ['getAutoAuthToken', () => s.getAutoAuthToken()],
         ['clear', () => s.clear()],
       ];
+      let slowestMs = 0;
       for (const [what, call] of calls) {
         const began = performance.now();
         const err = await call().then(() => undefined, (x: unknown) => x);
@@ -417,7 +439,9 @@ forEachStore('fleet: shared store (L2) contract', function (kind, fixture) {
         expect(err, `${what} while Redis is down`).to.be.instanceOf(SharedStoreUnavailable);
         expect((err as Error).message).to.match(/^fleet store: \w+ at redis:\/\/127\.0\.0\.1:\d+\/? failed: /);
         expect(ms, `${what} settles within the command timeout, not later`).to.be.below(f.redis!.commandTimeoutMs);
+        slowestMs = Math.max(slowestMs, ms);
       }
+      process.stdout.write(`      (Redis killed: ${calls.length} calls rejected, the slowest after ${slowestMs.toFixed(1)} ms)\n`);
       await f.server!.restart({ keepData: false });
       await waitFor('the client to reconnect', () => (f.redis!.isUp ? true : undefined), 10_000, 20);
       expect(await s.getStatic([e.path]), 'an empty Redis: a miss').to.deep.equal([undefined]);
