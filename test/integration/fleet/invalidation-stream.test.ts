@@ -208,6 +208,54 @@ describe('fleet: invalidation stream (real redis-server)', function () {
     }
   });
 
+  it("a follower away while Redis restarted empty and the new stream grew past the old one: onGap('lost') (only the epoch tells), never the lost events, then the new stream in order", async () => {
+    const gate = await TcpGate.open('127.0.0.1', server.port);
+    gates.push(gate);
+    const pub = publisher('replica-p');
+    const away = follow('replica-2', { port: gate.port });
+    await contacted(away);
+    await pub.publishMany(changes(0, 2));
+    await appliedCount(away, 2);
+
+    await gate.close();
+    await pub.publishMany(changes(2, 3)); // unread by replica-2, then lost with Redis
+    await server.kill();
+    await server.restart();
+    await waitFor('publisher reconnected', () => (clients[0]!.isUp ? true : undefined), 10_000, 10);
+    await pub.publishMany(changes(100, 20)); // more entries than the old stream ever had, with higher ids
+    await gate.reopen();
+    await gapSeen(away, 'lost', 15_000);
+    await appliedCount(away, 22);
+    expect(away.gaps.map((g) => g.reason)).to.deep.equal(['lost']);
+    expect(away.applied.map((a) => a.event.change), 'never the three lost events').to.deep.equal([...changes(0, 2), ...changes(100, 20)]);
+    expect(away.log.indexOf('gap:lost'), 'the gap is said before the new stream is applied').to.equal(2);
+  });
+
+  it('a hung Redis (SIGSTOP, connection open): onStale within the bound plus one block and one check period; resumed: onCaughtUp, no gap, nothing missed', async () => {
+    const maxStaleMs = 1_000;
+    const checkPeriodMs = 250;
+    const blockMs = 500;
+    const pub = publisher('replica-p');
+    const f = follow('replica-1', { maxStaleMs, checkPeriodMs, blockMs });
+    await contacted(f);
+    await pub.publish(change(0));
+    await appliedCount(f, 1);
+
+    const pausedAt = performance.now();
+    server.pause();
+    await waitFor('onStale', () => (f.stale.length > 0 ? true : undefined), 10_000, 5);
+    const staleAfter = f.stale[0]! - pausedAt;
+    process.stdout.write(`      onStale ${staleAfter.toFixed(0)} ms after SIGSTOP (bound ${maxStaleMs} + block ${blockMs} + check ${checkPeriodMs})\n`);
+    expect(staleAfter, 'within the bound plus one block and one check period').to.be.at.most(maxStaleMs + blockMs + checkPeriodMs + 250);
+    expect(f.caughtUp).to.deep.equal([]);
+    server.resume();
+    await waitFor('onCaughtUp', () => (f.caughtUp.length > 0 ? true : undefined), 10_000, 5);
+    await pub.publishMany(changes(1, 5));
+    await appliedCount(f, 6);
+    expect(f.applied.map((a) => a.event.change)).to.deep.equal(changes(0, 6));
+    expect(f.log).to.deep.equal(['apply', 'stale', 'caught-up', 'apply', 'apply', 'apply', 'apply', 'apply']);
+  });
+
   it('Redis restarted with its data: no gap; a follower cut off meanwhile catches up every event published while it was away, in order', async () => {
     const gate = await TcpGate.open('127.0.0.1', server.port);
     gates.push(gate);
@@ -308,8 +356,8 @@ describe('fleet: invalidation stream (real redis-server)', function () {
     const commandsWhileDown = f.follower.stats.commandsSent - commandsAfterDrop;
     process.stdout.write(`      onStale ${staleAfter.toFixed(0)} ms after the kill (bound ${maxStaleMs} + check ${checkPeriodMs}); commands sent while down: ${commandsWhileDown}\n`);
     expect(staleAfter, 'not before the bound').to.be.at.least(maxStaleMs - 50);
-    // 100 ms of allowance for timers on a loaded 2-core host.
-    expect(staleAfter, 'within the bound plus one check period').to.be.at.most(maxStaleMs + checkPeriodMs + 100);
+    // 250 ms of allowance for timers on a loaded 2-core host (here and in the hung case).
+    expect(staleAfter, 'within the bound plus one check period').to.be.at.most(maxStaleMs + checkPeriodMs + 250);
     expect(f.stale).to.have.length(1);
     expect(commandsWhileDown, 'nothing sent while the connection is down').to.equal(0);
 
