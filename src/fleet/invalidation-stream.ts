@@ -22,19 +22,23 @@
 // - lost: the epoch is a random value the first follower of a stream sets (`SET NX GET` answers
 //   the one there, or sets ours; Redis 7.0). A Redis that restarts empty has none, so the next
 //   cycle finds another (ours or another follower's) even though the new stream's ids are higher
-//   than the old ones. Also
-//   lost: XINFO's entries-added went down (the stream was deleted and made again). After `lost`
-//   the follower reads the new stream from its start.
+//   than the old ones. Also lost: XINFO's entries-added went down, or the stream is gone once we
+//   had read from it (deleted, and perhaps made again). After `lost` the follower reads the new
+//   stream from its start. (The epoch and the stream have no TTL: a maxmemory policy that evicts
+//   keys without one, allkeys-*, would make a follower say lost, never miss an entry.)
 // - trimmed: we count the entries at or before our position (`entriesAtOrBefore`: XINFO's
 //   entries-added when we start at the end, plus each entry we read). XINFO's entries-added minus
 //   length is how many entries were ever deleted; trimming deletes the oldest first, so more
 //   deleted than we have passed means some were deleted unread. XINFO runs before XREAD on the
 //   same connection, so a trim between the two is seen the next cycle. An XDEL past our
 //   position also shows in max-deleted-entry-id. Needs Redis 7.0 (entries-added).
-// - stale: "heard" is the last reply on this connection; while a blocking read is outstanding on
-//   an open connection Redis is heard until the block ends (it would have answered). A check every
+// - stale: "heard" is the last answer on this connection. A read cycle outstanding on an open
+//   connection is owed its answer within the block time (+ ANSWER_GRACE_MS, 200 ms), so Redis
+//   counts as heard until then; a cycle whose checks failed vouches for nothing. A check every
 //   `checkPeriodMs` compares with max_stale_without_redis: onStale at most bound + one check
-//   period after Redis was last heard.
+//   period after a dropped connection (a killed Redis), bound + block + 200 ms + one check period
+//   after Redis stops answering with the connection open (a hung Redis: the read sent just before
+//   may legitimately block that long).
 //
 // Own events (origin = this replica's id) are skipped by default: the caller applied its change to
 // its own L1 before publishing it, and applying it again later would evict what it recorded
@@ -60,6 +64,9 @@ import { EPOCH_NAME, STREAM_NAME } from './stream-publisher.js';
 import { ReplayGuard } from './stream-replay.js';
 
 export { InvalidationPublisher, DEFAULT_STREAM_MAX_LEN, type InvalidationPublisherOptions } from './stream-publisher.js';
+
+/** How late after its block time a read's empty answer may arrive (Redis's timer, the way back). */
+export const ANSWER_GRACE_MS = 200;
 
 export type GapReason = 'trimmed' | 'lost' | EntryRefusal | 'replayed' | 'apply_failed';
 
@@ -136,7 +143,8 @@ export class InvalidationFollower {
   private entriesAtOrBefore = 0;
   private lastEntriesAdded = 0;
   private heardAt = performance.now();
-  private readSentAt: number | undefined;
+  /** When the outstanding read cycle was sent (undefined between cycles). */
+  private cycleSentAt: number | undefined;
   private stale = false;
   private hadFailure = false;
   private running = false;
@@ -226,16 +234,18 @@ export class InvalidationFollower {
     this.stats.cycles += 1;
     this.stats.commandsSent += 3;
     const from = this.lastId;
+    let checksAnswered = false;
+    this.cycleSentAt = performance.now();
     const checked = Promise.all([this.epochNow(), this.xinfo()]).then(([epoch, info]) => {
       this.heard();
+      checksAnswered = true;
       const lost = this.checkLost(epoch, info);
       if (!lost && info) this.checkTrimmed(info, from);
       return lost;
     });
     const read = this.redis.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array })
       .sendCommand(['XREAD', 'COUNT', String(this.count), 'BLOCK', String(this.blockMs), 'STREAMS', this.streamKey, from])
-      .finally(() => this.readDone());
-    this.readSentAt = performance.now();
+      .finally(() => this.cycleDone(checksAnswered));
     // One cycle at a time on this connection: both are waited for, whatever either says.
     const [lost, reply] = await Promise.allSettled([checked, read]);
     if (lost.status === 'rejected') throw lost.reason;
@@ -336,15 +346,20 @@ export class InvalidationFollower {
     this.heardAt = performance.now();
   }
 
-  private readDone(): void {
-    // A read that ends (answered or failed) vouched for Redis until then, at most its block time.
-    if (this.readSentAt !== undefined) this.heardAt = Math.max(this.heardAt, Math.min(performance.now(), this.readSentAt + this.blockMs));
-    this.readSentAt = undefined;
+  private cycleDone(checksAnswered: boolean): void {
+    // A read behind answered checks vouched for Redis until it ended (answered, or the connection
+    // dropped), at most what it was owed. A cycle whose checks failed vouches for nothing.
+    if (checksAnswered && this.cycleSentAt !== undefined) this.heardAt = Math.max(this.heardAt, Math.min(performance.now(), this.cycleSentAt + this.blockMs + ANSWER_GRACE_MS));
+    this.cycleSentAt = undefined;
   }
 
-  /** When Redis was last heard (or is still vouched for by an outstanding blocking read). */
+  /**
+   * When Redis was last heard, or is still vouched for: a cycle outstanding on an open connection
+   * is owed an answer within the block time and a grace (so max_stale_without_redis 0 does not
+   * flap while an idle read's empty answer is on its way).
+   */
   private vouchedAt(now: number): number {
-    if (this.readSentAt !== undefined && this.redis.isUp) return Math.max(this.heardAt, Math.min(now, this.readSentAt + this.blockMs));
+    if (this.cycleSentAt !== undefined && this.redis.isUp) return Math.max(this.heardAt, Math.min(now, this.cycleSentAt + this.blockMs + ANSWER_GRACE_MS));
     return this.heardAt;
   }
 

@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 import { RESP_TYPES } from 'redis';
 import { SEAL_DOMAINS } from '../../../src/crypto/keyring.js';
 import { Sealer } from '../../../src/crypto/sealer.js';
-import { compareIds, InvalidationFollower, InvalidationPublisher, type GapReason, type InvalidationFollowerOptions } from '../../../src/fleet/invalidation-stream.js';
+import { ANSWER_GRACE_MS, compareIds, InvalidationFollower, InvalidationPublisher, type GapReason, type InvalidationFollowerOptions } from '../../../src/fleet/invalidation-stream.js';
 import { FleetRedis } from '../../../src/fleet/redis-client.js';
 import type { FleetChange, FleetEvent } from '../../../src/fleet/schema.js';
 import { encodeEvent } from '../../../src/fleet/schema.js';
@@ -231,7 +231,7 @@ describe('fleet: invalidation stream (real redis-server)', function () {
     expect(away.log.indexOf('gap:lost'), 'the gap is said before the new stream is applied').to.equal(2);
   });
 
-  it('a hung Redis (SIGSTOP, connection open): onStale within the bound plus one block and one check period; resumed: onCaughtUp, no gap, nothing missed', async () => {
+  it('a hung Redis (SIGSTOP, connection open): onStale within the bound plus one block (+ its 200 ms grace) and one check period; resumed: onCaughtUp, no gap, nothing missed', async () => {
     const maxStaleMs = 1_000;
     const checkPeriodMs = 250;
     const blockMs = 500;
@@ -245,8 +245,8 @@ describe('fleet: invalidation stream (real redis-server)', function () {
     server.pause();
     await waitFor('onStale', () => (f.stale.length > 0 ? true : undefined), 10_000, 5);
     const staleAfter = f.stale[0]! - pausedAt;
-    process.stdout.write(`      onStale ${staleAfter.toFixed(0)} ms after SIGSTOP (bound ${maxStaleMs} + block ${blockMs} + check ${checkPeriodMs})\n`);
-    expect(staleAfter, 'within the bound plus one block and one check period').to.be.at.most(maxStaleMs + blockMs + checkPeriodMs + 250);
+    process.stdout.write(`      onStale ${staleAfter.toFixed(0)} ms after SIGSTOP (bound ${maxStaleMs} + block ${blockMs} + grace ${ANSWER_GRACE_MS} + check ${checkPeriodMs})\n`);
+    expect(staleAfter, 'within the bound plus one block, its grace and one check period').to.be.at.most(maxStaleMs + blockMs + ANSWER_GRACE_MS + checkPeriodMs + 250);
     expect(f.caughtUp).to.deep.equal([]);
     server.resume();
     await waitFor('onCaughtUp', () => (f.caughtUp.length > 0 ? true : undefined), 10_000, 5);
@@ -367,6 +367,20 @@ describe('fleet: invalidation stream (real redis-server)', function () {
     await waitFor('publisher reconnected', () => (clients[0]!.isUp ? true : undefined), 10_000, 10);
     await pub.publish(change(1));
     await appliedCount(f, 2);
+  });
+
+  it('max_stale_without_redis 0: never stale while Redis answers (idle reads come and go), stale within one check period of a kill', async () => {
+    const checkPeriodMs = 100;
+    const f = follow('replica-1', { maxStaleMs: 0, checkPeriodMs, blockMs: 300 });
+    await contacted(f);
+    await sleep(2_000);
+    expect(f.log, 'no stale while Redis answers').to.deep.equal([]);
+    const killedAt = performance.now();
+    await server.kill();
+    await waitFor('onStale', () => (f.stale.length > 0 ? true : undefined), 10_000, 5);
+    const staleAfter = f.stale[0]! - killedAt;
+    process.stdout.write(`      max_stale 0: onStale ${staleAfter.toFixed(0)} ms after the kill (check period ${checkPeriodMs})\n`);
+    expect(staleAfter).to.be.at.most(checkPeriodMs + 250);
   });
 
   it('an idle follower sends one read cycle (SET NX GET, XINFO, XREAD) per block period, counted by INFO commandstats', async () => {
