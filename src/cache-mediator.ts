@@ -248,12 +248,17 @@ export class CacheMediator {
     this.lease?.evictKey(key, 'renewal_stopped');
   }
 
+  // The worker's verdicts on who reads what: applied here, the owner of the relation, and sent back
+  // as the deltas its registry follows (see ExtprocMessage in src/worker/protocol.ts).
+
   staticRefetched(msg: Extract<WorkerMessage, { type: 'static-update' }>): void {
     this.static?.update(msg.path, msg.response, msg.failedTokens, msg.kvVersion);
+    for (const tokenHash of msg.failedTokens) this.toWorker({ type: 'static-drop', tokenHash, paths: [msg.path] });
   }
 
   staticGone(msg: Extract<WorkerMessage, { type: 'static-evict' }>): void {
-    this.static?.evict(msg.path, msg.reason);
+    // An entry already gone told the worker when it went; told again, the worker forgets it all the same.
+    if (!this.static?.evict(msg.path, msg.reason)) this.toWorker({ type: 'static-forget', path: msg.path });
   }
 
   staticVersionsDropped(msg: Extract<WorkerMessage, { type: 'static-drop-versions' }>): void {
@@ -262,6 +267,7 @@ export class CacheMediator {
 
   staticRevoked(msg: Extract<WorkerMessage, { type: 'static-revoke' }>): void {
     this.static?.revoke(msg.tokenHash, msg.paths);
+    if (msg.paths.length) this.toWorker({ type: 'static-drop', tokenHash: msg.tokenHash, paths: msg.paths });
   }
 
   /** What a mount is; returns the template reads now recorded (effects for the router). */

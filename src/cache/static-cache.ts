@@ -127,9 +127,12 @@ export class StaticCache {
     for (const path of this.paths()) this.evict(path, 'cleared');
   }
 
-  evict(path: string, reason: EvictionReason = 'cleared'): void {
+  /** Returns whether the path was cached (and onEvicted told). */
+  evict(path: string, reason: EvictionReason = 'cleared'): boolean {
     this.hot.delete(path);
-    if (this.store.delete(path)) this.onEvicted(path, reason);
+    const was = this.store.delete(path);
+    if (was) this.onEvicted(path, reason);
+    return was;
   }
 
   paths(): string[] {

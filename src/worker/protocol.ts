@@ -66,6 +66,14 @@ export type WorkerMessage =
  */
 export type RoutedWorkerMessage = Exclude<WorkerMessage, { type: 'pong' }>;
 
+/**
+ * Which token may read which cached path has one owner, the static cache on this side
+ * (src/cache/static-cache.ts). The worker's registry (src/worker/static/registry.ts) is a projection
+ * that only follows the owner's deltas: `static-access` (a token proved a path), `static-drop` (it
+ * lost paths), `token-revoked` (it lost all of them), `static-forget` (a path left the cache). The
+ * worker's own verdicts (`static-revoke`, a refetch's `failedTokens`, `static-evict`) go to the
+ * owner and come back as those deltas; the worker never changes the relation on its own.
+ */
 export type ExtprocMessage =
   /** A request carrying the auto-auth token got 403 from Vault: check the token now. */
   | { type: 'token-suspect' }
@@ -81,6 +89,11 @@ export type ExtprocMessage =
   | { type: 'lease-untrack'; key: string }
   /** An entry left the cache (budget, eviction): the worker stops refreshing it. */
   | { type: 'static-forget'; path: string }
+  /**
+   * The token no longer reads these cached paths (a capability check, an expiry, a refetch Vault
+   * refused): the static cache applied the worker's verdict, and the worker's registry follows.
+   */
+  | { type: 'static-drop'; tokenHash: string; paths: string[] }
   /** A KV-looking read's answer did not name its mount type: ask Vault what the mount is. */
   | { type: 'mount-lookup'; path: string }
   /**

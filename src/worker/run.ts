@@ -131,6 +131,9 @@ export function routeToWorker(msg: ExtprocMessage, r: WorkerRoles): void {
     case 'static-forget':
       r.maintainer?.forget(msg.path);
       return;
+    case 'static-drop':
+      r.maintainer?.accessLost(msg.tokenHash, msg.paths);
+      return;
     case 'mount-lookup':
       r.maintainer?.lookupMount(msg.path);
       return;

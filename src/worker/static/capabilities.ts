@@ -360,7 +360,8 @@ export class CapabilityRefresher {
     } catch (err) {
       if (err instanceof VaultResponseError && err.status === 403) {
         if (!this.current(entry)) return { outcome: 'gone' };
-        send({ type: 'static-revoke', tokenHash: entry.hash, paths: registry.dropToken(entry.hash) });
+        // The static cache applies it and answers `static-drop`: the registry follows then.
+        send({ type: 'static-revoke', tokenHash: entry.hash, paths: registry.pathsOf(entry.hash) });
         return { outcome: 'revoked' };
       }
       return { outcome: isVaultDown(err) ? 'down' : 'error', err };
@@ -370,10 +371,7 @@ export class CapabilityRefresher {
       const caps = data[vaultPath(p)];
       return !(Array.isArray(caps) && (caps.includes('read') || caps.includes('root')));
     });
-    if (lost.length) {
-      registry.dropToken(entry.hash, lost);
-      send({ type: 'static-revoke', tokenHash: entry.hash, paths: lost });
-    }
+    if (lost.length) send({ type: 'static-revoke', tokenHash: entry.hash, paths: lost });
     if (this.current(entry)) this.confirm(entry, sentAtMs);
     return { outcome: lost.length ? 'lost_paths' : 'ok' };
   }

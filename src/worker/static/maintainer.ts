@@ -129,6 +129,11 @@ export class StaticCacheMaintainer {
     this.registry.forget(path);
   }
 
+  /** `static-drop`: the token no longer reads these paths; a token left with none is no longer checked. */
+  accessLost(tokenHash: string, paths: string[]): void {
+    this.registry.dropToken(tokenHash, paths);
+  }
+
   /** `mount-lookup`: what the mount holding `path` is. */
   lookupMount(path: string): void {
     void lookupMount(this.opts.vault, path, this.opts.autoAuthToken(), this.log).then((out) => out.forEach((m) => this.opts.send(m)));

@@ -8,7 +8,9 @@ import type { StaticRegistry } from './registry.js';
 /**
  * Reads a cached secret again with the tokens that may read it, one at a time: the first success
  * replaces the entry (tokens refused before it leave); when every token is refused, or the secret
- * is gone (404), the entry is evicted. Vault down or sealed keeps the entry as it is.
+ * is gone (404), the entry is evicted. Vault down or sealed keeps the entry as it is. The registry
+ * is only read here: the static cache applies the outcome and tells the registry (`static-drop`,
+ * `static-forget`).
  */
 /** What a refetch can tell: the secret's new answer, or that it left the cache. */
 export type RefetchOutcome = Extract<WorkerMessage, { type: 'static-update' | 'static-evict' }>;
@@ -29,8 +31,7 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
     }
     if (reply.status >= 200 && reply.status < 300) {
       const kv = kvVersion(reply.body);
-      if (kv === 'not-kv') return evict(registry, path, 'gone');
-      for (const f of failed) registry.dropToken(f, [path]);
+      if (kv === 'not-kv') return evict(path, 'gone');
       const date = Date.parse(reply.headers.get('date') ?? '');
       return [{
         type: 'static-update',
@@ -40,15 +41,15 @@ export async function refetchSecret(vault: VaultClient, registry: StaticRegistry
         ...(kv !== undefined && path.includes('/data/') ? { kvVersion: kv } : {}),
       }];
     }
-    if (reply.status === 404) return evict(registry, path, 'gone');
+    if (reply.status === 404) return evict(path, 'gone');
     log.warn({ status: reply.status }, 'Vault could not answer a refetch of a cached secret; keeping it');
     return [];
   }
-  return evict(registry, path, 'no_reader');
+  return evict(path, 'no_reader');
 }
 
-function evict(registry: StaticRegistry, path: string, reason: 'no_reader' | 'gone'): RefetchOutcome[] {
-  registry.forget(path);
+/** The entry should go: the static cache evicts it and answers `static-forget` (the registry follows then). */
+function evict(path: string, reason: 'no_reader' | 'gone'): RefetchOutcome[] {
   return [{ type: 'static-evict', path, reason }];
 }
 

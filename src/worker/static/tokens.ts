@@ -158,7 +158,7 @@ export class CachedTokens {
     known.expiry = setTimeout(() => {
       known.expiry = undefined;
       if (this.known.get(hash) !== known) return;
-      const paths = this.opts.registry.dropToken(hash);
+      const paths = this.opts.registry.pathsOf(hash);
       this.lost(hash);
       if (paths.length) {
         this.opts.log.info({ secrets: paths.length }, 'a token with cached access expired');

@@ -90,7 +90,11 @@ function startMaintainer(vaultUrl: string, intervalSeconds: number): Harness {
     vaultConfig: { address: vaultUrl, tlsSkipVerify: false, numRetries: 12 },
     vault: client,
     log: silent,
-    send: (msg) => sent.push({ atMs: Date.now(), msg }),
+    send: (msg) => {
+      sent.push({ atMs: Date.now(), msg });
+      // The static cache's answer to a verdict (src/cache-mediator.ts): the registry follows it.
+      if (msg.type === 'static-revoke') setImmediate(() => maintainer.accessLost(msg.tokenHash, msg.paths));
+    },
     // No auto-auth token: no event stream and no mount listing, only what this test drives.
     autoAuthToken: () => undefined,
     onInvalidToken: () => undefined,

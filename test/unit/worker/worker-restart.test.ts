@@ -249,7 +249,7 @@ describe('worker restart: what the caches hand a new worker (CacheMediator.worke
     } });
     // Proofs of access: each token read a KV path (and the worker looked it up).
     for (const [t, path] of [[auto, 'secret/data/a'], [child, 'secret/data/b'], [plain, 'secret/data/a'], [plain, 'secret/data/c']] as const) {
-      caches.staticRecorded({ type: 'static-record', key: { path, version: 0 } as never, token: t, tokenHash: hashToken(t), sentAtMs: Date.now(), response: json({ data: { data: {} } }) });
+      caches.staticRecorded({ type: 'static-record', key: { path, version: 0, header: '' }, token: t, tokenHash: hashToken(t), sentAtMs: Date.now(), response: json({ data: { data: {} } }) });
       caches.tokenInfo({ type: 'token-info', tokenHash: hashToken(t), accessor: `acc-${t}`, eligible: true, atMs: Date.now() });
     }
     expect(caches.grants!.allows(hashToken(plain), Date.now())).to.equal(true);

@@ -12,14 +12,23 @@ const CAPS = 'sys/capabilities-self';
 
 interface Logged { level: string; msg: string }
 
-function harness(vault: FakeVault, intervalSeconds: number) {
+/**
+ * The maintainer with the static cache's answers to its verdicts (src/cache-mediator.ts): a
+ * `static-revoke` comes back as `static-drop`, as the owner of who reads what sends it. With
+ * `owner: false` nothing answers, to show that the worker changes nothing on its own.
+ */
+function harness(vault: FakeVault, intervalSeconds: number, opts: { owner?: boolean } = {}) {
   const sent: Array<{ atMs: number; msg: WorkerMessage }> = [];
   const logged: Logged[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => { const j = JSON.parse(line) as { level: number; msg: string }; logged.push({ level: pino.levels.labels[j.level]!, msg: j.msg }); } });
   const m = new StaticCacheMaintainer({
     cache: { staticSecrets: true, capabilityRefreshSeconds: intervalSeconds, staticRefreshSeconds: 3600, maxStaleSeconds: intervalSeconds } as CacheConfig,
     vaultConfig: { address: 'http://127.0.0.1:1' } as VaultConfig,
-    vault: vault.client, log, send: (msg) => sent.push({ atMs: Date.now(), msg }),
+    vault: vault.client, log,
+    send: (msg) => {
+      sent.push({ atMs: Date.now(), msg });
+      if (msg.type === 'static-revoke' && opts.owner !== false) setImmediate(() => m.accessLost(msg.tokenHash, msg.paths));
+    },
     autoAuthToken: () => undefined, onInvalidToken: () => undefined,
   });
   m.start();
@@ -43,8 +52,8 @@ const confirmedHashes = (h: ReturnType<typeof harness>, sinceMs = 0) =>
 describe('worker: capability refresh', () => {
   const running: StaticCacheMaintainer[] = [];
   afterEach(() => running.splice(0).forEach((m) => m.stop()));
-  function start(vault: FakeVault, intervalSeconds: number) {
-    const h = harness(vault, intervalSeconds);
+  function start(vault: FakeVault, intervalSeconds: number, opts: { owner?: boolean } = {}) {
+    const h = harness(vault, intervalSeconds, opts);
     running.push(h.m);
     return h;
   }
@@ -130,6 +139,24 @@ describe('worker: capability refresh', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(vault.callsTo(CAPS).filter((c) => c.token === 'hvs.B')).to.have.length(checksOfB);
     expect(h.of('static-revoke').find((r) => r.tokenHash === hashToken('hvs.B'))!.paths).to.deep.equal(['p1']);
+  });
+
+  it('a verdict changes nothing in the worker until the static cache answers: without static-drop the token keeps its paths; with it, it is not checked again', async function () {
+    this.timeout(10_000);
+    const vault = new FakeVault();
+    vault.addToken('hvs.A', { reads: ['p1'] });
+    const h = start(vault, 0.2, { owner: false });
+    h.m.access('p1', 'hvs.A');
+    await until('token-info', () => (h.of('token-info').length >= 1 ? true : undefined));
+    vault.tokens.get('hvs.A')!.revoked = true;
+    await until('a static-revoke', () => h.of('static-revoke')[0]);
+    const registry = (h.m as unknown as { registry: { pathsOf(hash: string): string[] } }).registry;
+    expect(registry.pathsOf(hashToken('hvs.A'))).to.deep.equal(['p1']);
+    h.m.accessLost(hashToken('hvs.A'), ['p1']);
+    expect(registry.pathsOf(hashToken('hvs.A'))).to.deep.equal([]);
+    const checks = vault.callsTo(CAPS).filter((c) => c.token === 'hvs.A').length;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(vault.callsTo(CAPS).filter((c) => c.token === 'hvs.A')).to.have.length(checks);
   });
 
   it('a check is never retried by the client and lasts at most one interval', async () => {
