@@ -101,8 +101,9 @@ export interface InvalidationFollowerOptions {
 }
 
 export interface FollowerStats {
-  /** Read cycles sent (each: GET, XINFO, XREAD), and the first contact's commands. */
+  /** Read cycles sent (each: SET NX GET, XINFO STREAM, XREAD). */
   cycles: number;
+  /** Commands sent (the cycles' and the first contact's), failed ones included. */
   commandsSent: number;
   applied: number;
   skippedOwn: number;
@@ -165,8 +166,9 @@ export class InvalidationFollower {
     this.log = opts.logger?.child({ component: 'fleet-invalidation' });
     this.streamKey = opts.redis.key(STREAM_NAME);
     this.epochKey = opts.redis.key(EPOCH_NAME);
-    // A blocking read must end before the client would call the connection hung.
-    if (this.blockMs >= opts.redis.commandTimeoutMs) throw new Error(`blockMs (${this.blockMs}) must be below the client's command timeout (${opts.redis.commandTimeoutMs})`);
+    // The block time bounds how soon an idle follower sees a lost stream and how long stop() waits.
+    if (!(this.blockMs >= 10 && this.blockMs <= 10_000)) throw new Error(`blockMs must be 10 to 10000, got ${this.blockMs}`);
+    if (!(this.checkPeriodMs > 0) || !(this.maxStaleMs >= 0)) throw new Error('checkPeriodMs must be positive and maxStaleMs at least 0');
   }
 
   /** The last stream id read (where a reconnect resumes). */
@@ -317,7 +319,8 @@ export class InvalidationFollower {
       this.h.apply(opened.event, id);
       this.stats.applied += 1;
     } catch (err) {
-      this.gap('apply_failed', `entry ${id}: ${errorMessage(err)}`);
+      // The callback's message may name a path: only its kind goes into the gap's detail.
+      this.gap('apply_failed', `entry ${id}: the apply callback threw (${err instanceof Error ? err.name : typeof err})`);
     }
   }
 
