@@ -126,3 +126,51 @@ export type WorkerMetric =
   | { metric: 'capability_refresh'; outcome: 'ok' | 'revoked' | 'lost_paths' | 'error' }
   | { metric: 'template_render'; outcome: 'written' | 'unchanged' | 'error' }
   | { metric: 'template_command'; outcome: 'ok' | 'failure' };
+
+/** What the fleet's gauges read at each scrape (src/fleet/fleet.ts). */
+export interface FleetGaugeSource {
+  /** Both fleet connections to Redis (commands, the stream follower) are up. */
+  redisUp(): boolean;
+  /** This replica holds the owner lease now (by its own clock: src/fleet/owner-lease.ts). */
+  owner(): boolean;
+  /** The invalidation follower has not heard from Redis for longer than max_stale_without_redis. */
+  stale(): boolean;
+}
+
+/** L2 refusals by kind and reason (src/fleet/shared-store.ts), and the stream's gap reasons (src/fleet/invalidation-stream.ts). */
+const FLEET_REFUSED_KINDS = ['static', 'lease', 'auto_auth'] as const;
+const FLEET_REFUSED_REASONS = ['wrong_key', 'tampered', 'malformed', 'undecodable', 'misfiled'] as const;
+const FLEET_GAP_REASONS = ['trimmed', 'lost', 'refused', 'malformed', 'unknown', 'replayed', 'apply_failed'] as const;
+
+/**
+ * Fleet mode's series (issue 16), registered only when a `fleet` block is set, in the process's
+ * registry (Metrics.registry). The gauges are read at scrape time, so they never lag the state.
+ * The counters start at 0 for every known label set, so a rate() shows from the first scrape.
+ */
+export class FleetMetrics {
+  readonly refused: Counter<'kind' | 'reason'>;
+  readonly streamGaps: Counter<'reason'>;
+
+  constructor(registry: Registry, source: FleetGaugeSource) {
+    new Gauge({
+      name: 'vault_extproc_fleet_redis_up', help: '1 while both fleet connections to Redis (commands, the invalidation stream) are up', registers: [registry],
+      collect() { this.set(source.redisUp() ? 1 : 0); },
+    });
+    new Gauge({
+      name: 'vault_extproc_fleet_owner', help: '1 while this replica holds the fleet owner lease (it does the Vault-facing work), else 0', registers: [registry],
+      collect() { this.set(source.owner() ? 1 : 0); },
+    });
+    new Gauge({
+      name: 'vault_extproc_fleet_stale', help: '1 while the invalidation stream has not been heard from for longer than max_stale_without_redis', registers: [registry],
+      collect() { this.set(source.stale() ? 1 : 0); },
+    });
+    this.refused = new Counter({
+      name: 'vault_extproc_fleet_refused_total', help: 'Values read from the fleet cache in Redis (L2) refused, deleted and never served, by record kind and reason', labelNames: ['kind', 'reason'], registers: [registry],
+    });
+    this.streamGaps = new Counter({
+      name: 'vault_extproc_fleet_stream_gaps_total', help: 'Gaps in the fleet invalidation stream (each drops L1), by reason', labelNames: ['reason'], registers: [registry],
+    });
+    for (const kind of FLEET_REFUSED_KINDS) for (const reason of FLEET_REFUSED_REASONS) this.refused.inc({ kind, reason }, 0);
+    for (const reason of FLEET_GAP_REASONS) this.streamGaps.inc({ reason }, 0);
+  }
+}

@@ -1,0 +1,212 @@
+// Fleet mode's parts, put together for one replica (issue 16; plan step 1). `startFleet` is what
+// app.ts calls when the config has a `fleet` block, and what the tests start directly:
+//
+//   commands  one FleetRedis: the owner lease, the L2 store (RedisSharedStore), the publisher
+//   stream    one FleetRedis of its own: the InvalidationFollower's blocking XREAD holds it
+//   lease     OwnerLease (owner_lease_ttl): 'acquired' / 'lost' are re-emitted as 'owner' / 'lost'
+//   store     RedisSharedStore (the fleet keys; refusals counted)
+//   publisher InvalidationPublisher, follower InvalidationFollower (keys, prefix, replica id)
+//
+// Redis down is never fatal: both connections reconnect by themselves, the lease steps down, and
+// /readyz reports it (degraded, or not ready with required_for_ready). Nothing here logs a password
+// or a token: the URL shown is config.redis.displayUrl, and FleetRedis scrubs its errors.
+//
+// Not yet (plan steps 2–5): nothing gates the worker's Vault duties on ownership, the request path
+// does not read L2, and L1 changes are not published; `handlers` lets the caller apply events.
+import { EventEmitter } from 'node:events';
+import type { Registry } from 'prom-client';
+import { loadFleetKeys, loadFleetPassword, type FleetConfig } from '../config/fleet.js';
+import { SEAL_DOMAINS } from '../crypto/keyring.js';
+import { Sealer } from '../crypto/sealer.js';
+import { AppError, errorMessage } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { FleetMetrics } from '../telemetry/metrics.js';
+import { InvalidationFollower, type GapReason, type InvalidationHandlers } from './invalidation-stream.js';
+import { OwnerLease, type OwnerLostReason } from './owner-lease.js';
+import { FleetRedis } from './redis-client.js';
+import { RedisSharedStore } from './redis-store.js';
+import type { SharedStore } from './shared-store.js';
+import { InvalidationPublisher } from './stream-publisher.js';
+
+export interface FleetDeps {
+  /** Where the fleet's series go: the process's Metrics.registry (a test gives each fleet its own). */
+  registry: Registry;
+  logger?: Logger;
+  /** What to do with the stream's events (plan step 5); default: nothing is applied (no L1 to change yet). */
+  handlers?: Partial<InvalidationHandlers>;
+  /** For encryption_key_env_var (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Timings tests shorten; production uses the config's and the parts' defaults. */
+  tuning?: FleetTuning;
+}
+
+export interface FleetTuning {
+  /** Overrides owner_lease_ttl (whose config minimum is 5 s). */
+  ownerLeaseTtlMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  commandTimeoutMs?: number;
+  /** The follower's XREAD BLOCK time (default 1000 ms): also how long stop() may wait for it. */
+  streamBlockMs?: number;
+}
+
+/** What a fleet adds to /readyz: reasons that make the replica not ready, and reasons it is ready but degraded. */
+export interface FleetReadiness {
+  notReady: string[];
+  degraded: string[];
+}
+
+interface FleetEvents {
+  /** This replica became the owner: it may start the fleet's Vault-facing work. */
+  owner: [];
+  /** It stopped being the owner: that work must stop now. */
+  lost: [reason: OwnerLostReason];
+}
+
+export class Fleet extends EventEmitter<FleetEvents> {
+  readonly replicaId: string;
+  readonly store: SharedStore;
+  readonly publisher: InvalidationPublisher;
+  readonly metrics: FleetMetrics;
+  private readonly commands: FleetRedis;
+  private readonly stream: FleetRedis;
+  private readonly lease: OwnerLease;
+  private readonly follower: InvalidationFollower;
+  private readonly log: Logger | undefined;
+  private readonly requiredForReady: boolean;
+  private readonly displayUrl: string;
+  private stopping: Promise<void> | undefined;
+
+  /** Use startFleet. */
+  constructor(private readonly config: FleetConfig, deps: FleetDeps) {
+    super();
+    const t = deps.tuning ?? {};
+    // Read the files first: a missing key or password throws before any connection is opened.
+    let keys: Buffer[];
+    let password: string | undefined;
+    try {
+      keys = loadFleetKeys(config, deps.env);
+      password = loadFleetPassword(config.redis);
+    } catch (err) {
+      throw new AppError('CONFIG_INVALID', `fleet: ${errorMessage(err)}`, { cause: err });
+    }
+    this.replicaId = config.replicaId;
+    this.requiredForReady = config.requiredForReady;
+    this.displayUrl = config.redis.displayUrl;
+    this.log = deps.logger?.child({ component: 'fleet', replica: config.replicaId });
+
+    const redisOpts = {
+      url: redisUrl(config),
+      ...(config.redis.username !== undefined ? { username: config.redis.username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(config.redis.tls ? { tls: config.redis.tls } : {}),
+      keyPrefix: config.keyPrefix,
+      ...(t.commandTimeoutMs !== undefined ? { commandTimeoutMs: t.commandTimeoutMs } : {}),
+      ...(t.reconnectMinMs !== undefined ? { reconnectMinMs: t.reconnectMinMs } : {}),
+      ...(t.reconnectMaxMs !== undefined ? { reconnectMaxMs: t.reconnectMaxMs } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    };
+    this.commands = new FleetRedis(redisOpts);
+    this.stream = new FleetRedis(redisOpts);
+
+    this.metrics = new FleetMetrics(deps.registry, {
+      redisUp: () => this.redisUp,
+      owner: () => this.isOwner,
+      stale: () => this.follower.isStale,
+    });
+    const sealer = new Sealer(keys, { domain: SEAL_DOMAINS.fleet });
+    this.store = new RedisSharedStore({
+      redis: this.commands,
+      keys,
+      onRefused: (kind, reason) => {
+        this.metrics.refused.inc({ kind, reason });
+        this.log?.warn({ kind, reason }, 'a fleet cache value was refused and deleted (never served)');
+      },
+    });
+    this.publisher = new InvalidationPublisher({ redis: this.commands, sealer, replicaId: config.replicaId });
+    const h = deps.handlers ?? {};
+    this.follower = new InvalidationFollower({
+      redis: this.stream,
+      sealer,
+      replicaId: config.replicaId,
+      maxStaleMs: config.maxStaleWithoutRedisSeconds * 1000,
+      ...(t.streamBlockMs !== undefined ? { blockMs: t.streamBlockMs } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+      handlers: {
+        apply: (event, id) => h.apply?.(event, id),
+        onGap: (reason: GapReason, detail) => {
+          this.metrics.streamGaps.inc({ reason });
+          h.onGap?.(reason, detail);
+        },
+        onStale: () => h.onStale?.(),
+        onCaughtUp: () => h.onCaughtUp?.(),
+      },
+    });
+    this.lease = new OwnerLease({
+      redis: this.commands,
+      replicaId: config.replicaId,
+      ttlMs: t.ownerLeaseTtlMs ?? config.ownerLeaseTtlSeconds * 1000,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+    this.lease.on('acquired', () => this.emit('owner'));
+    this.lease.on('lost', (reason) => this.emit('lost', reason));
+  }
+
+  /** Both connections up (the lease and the store use one, the follower the other). */
+  get redisUp(): boolean {
+    return this.commands.isUp && this.stream.isUp;
+  }
+
+  /** This replica holds the owner lease now, by its own clock. */
+  get isOwner(): boolean {
+    return this.lease.isOwner;
+  }
+
+  /** The follower has not heard from Redis for longer than max_stale_without_redis. */
+  get isStale(): boolean {
+    return this.follower.isStale;
+  }
+
+  /** Connects (in the background: a Redis down at start is retried) and starts the lease and the follower. */
+  start(): void {
+    this.log?.info({ redis: this.displayUrl, prefix: this.config.keyPrefix, ownerLeaseTtlMs: this.lease.ttlMs, requiredForReady: this.requiredForReady }, 'fleet starting');
+    this.commands.start();
+    this.stream.start();
+    this.lease.start();
+    this.follower.start();
+  }
+
+  /** Redis unreachable: not ready with required_for_ready, else ready and degraded. */
+  readiness(): FleetReadiness {
+    if (this.redisUp) return { notReady: [], degraded: [] };
+    const reason = `fleet: Redis at ${this.displayUrl} is unreachable (no shared cache, no invalidation from other replicas, not the owner)`;
+    return this.requiredForReady ? { notReady: [reason], degraded: [] } : { notReady: [], degraded: [reason] };
+  }
+
+  /**
+   * Stops contending (an owner steps down, then releases the lease so another replica takes over
+   * within one retry period), stops following, and closes both connections. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.lease.stop();
+      await this.follower.stop();
+      await Promise.all([this.commands.close(), this.stream.close()]);
+      this.log?.info('fleet stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/** Builds a Fleet for `config.fleet` and starts it (connecting in the background). Throws only for an unreadable key or password file. */
+export function startFleet(config: FleetConfig, deps: FleetDeps): Fleet {
+  const fleet = new Fleet(config, deps);
+  fleet.start();
+  return fleet;
+}
+
+/** redis[s]://host:port/db, without credentials (they go to the client separately). */
+function redisUrl(config: FleetConfig): string {
+  const { host, port, database, tls } = config.redis;
+  return `${tls ? 'rediss' : 'redis'}://${host.includes(':') ? `[${host}]` : host}:${port}/${database}`;
+}
