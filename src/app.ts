@@ -6,6 +6,7 @@ import { CacheMediator } from './cache-mediator.js';
 import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
+import { startFleet, type Fleet } from './fleet/fleet.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { metricShowsVaultAnswered, PersistWiring } from './persist/wire.js';
@@ -200,8 +201,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   let extproc: ExtprocServer | undefined;
   let admin: AdminServer | undefined;
+  let fleet: Fleet | undefined;
   let stopWorker: () => Promise<void> = async () => undefined;
   try {
+    // fleet { … } (src/fleet/fleet.ts): Redis, the owner lease, L2 and the invalidation stream. It
+    // connects in the background (Redis down at start is not fatal); only an unreadable key or
+    // password file throws here. Not wired further yet: the worker's duties are not gated on
+    // ownership, and L1 neither reads L2 nor publishes (fleet-wiring plan steps 2–5). config.fleet
+    // still makes `serve` refuse to start (src/config/fleet.ts) until they are.
+    if (config.fleet) fleet = startFleet(config.fleet, { registry: m.registry, logger: log });
+    const fl = fleet;
     extproc = await startExtprocServer(config.extproc, {
       listeners: config.listeners,
       context: {
@@ -292,8 +301,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
         ...(waitsForToken && token === undefined ? ['no auto-auth token yet'] : []),
         ...(workerDown ? ['the worker thread crashed and is not back yet'] : []),
         ...persist.readinessReasons(),
+        ...(fl?.readiness().notReady ?? []),
       ];
-      return { ready: reasons.length === 0 && ext.port > 0, reasons };
+      return { ready: reasons.length === 0 && ext.port > 0, reasons, degraded: fl?.readiness().degraded ?? [] };
     }, m, log, process.env['VAULT_EXTPROC_TEST_HOOKS'] === '1' ? { crashWorker: () => supervisor?.crash() ?? false, hangWorker: () => supervisor?.hang() ?? false } : undefined);
 
     if (config.pidFile) writeFileSync(config.pidFile, `${process.pid}\n`);
@@ -302,11 +312,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await extproc?.shutdown(0);
     await admin?.close();
     await persist.stop();
+    await fleet?.stop();
     throw err;
   }
 
   const ext = extproc;
   const adm = admin;
+  const fl = fleet;
   let stopping: Promise<void> | undefined;
   return {
     extprocPort: ext.port,
@@ -319,6 +331,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         await ext.shutdown(deadlineMs);
         await stopWorker();
         await persist.stop();
+        await fl?.stop();
         await adm.close();
         if (config.pidFile) rmSync(config.pidFile, { force: true });
         log.info('stopped');

@@ -4,6 +4,8 @@ import type { Logger } from '../telemetry/logger.js';
 export interface Readiness {
   ready: boolean;
   reasons: string[];
+  /** Ready, but running without something (fleet mode: Redis unreachable): 200 with status "degraded". */
+  degraded?: string[];
 }
 
 export interface AdminServer {
@@ -37,7 +39,9 @@ export async function startAdminServer(address: string, readiness: () => Readine
     if (path === '/healthz') return send(200, { status: 'ok' });
     if (path === '/readyz') {
       const r = readiness();
-      return send(r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', reasons: r.reasons });
+      const degraded = r.degraded ?? [];
+      if (!r.ready) return send(503, { status: 'not ready', reasons: r.reasons, ...(degraded.length ? { degraded } : {}) });
+      return send(200, degraded.length ? { status: 'degraded', degraded } : { status: 'ready' });
     }
     if (path === '/metrics') {
       metrics.text().then(

@@ -1,0 +1,199 @@
+// The Fleet object (src/fleet/fleet.ts) against a real redis-server: two replicas' fleets on one
+// Redis elect exactly one owner and their /metrics say which; a killed Redis shows as down in both
+// (metrics, /readyz: degraded, or not ready with required_for_ready) and the owner steps down;
+// Redis back (empty) gives one owner again; stop() releases the lease and closes its connections.
+// (No Vault is involved: not run per Vault backend.)
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { startAdminServer, type AdminServer } from '../../../src/admin/server.js';
+import type { FleetConfig } from '../../../src/config/fleet.js';
+import { startFleet, type Fleet } from '../../../src/fleet/fleet.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { sleep, waitFor } from '../../support/ports.js';
+import { startRedis, type RedisServer } from '../../support/redis.js';
+
+const KEY_VAR = 'VXP_TEST_FLEET_KEY';
+const env = { [KEY_VAR]: randomBytes(32).toString('base64') };
+const silent = createLogger({ level: 'silent' });
+
+interface Replica {
+  id: string;
+  fleet: Fleet;
+  registry: Registry;
+  admin: AdminServer;
+}
+
+/** One sample of a series from the replica's own /metrics (scraped over HTTP, as Prometheus does). */
+async function metric(r: Replica, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${r.admin.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`${name} is not in /metrics:\n${text}`);
+  return Number(line.slice(name.length + 1));
+}
+
+async function readyz(r: Replica): Promise<{ status: number; body: { status: string; reasons?: string[]; degraded?: string[] } }> {
+  const res = await fetch(`http://127.0.0.1:${r.admin.port}/readyz`);
+  return { status: res.status, body: await res.json() as { status: string; reasons?: string[]; degraded?: string[] } };
+}
+
+describe('fleet: the Fleet object (real redis-server)', function () {
+  this.timeout(60_000);
+  let server: RedisServer;
+  let replicas: Replica[] = [];
+
+  beforeEach(async () => {
+    server = await startRedis();
+  });
+  afterEach(async function () {
+    for (const r of replicas.splice(0)) {
+      await r.fleet.stop();
+      await r.admin.close();
+    }
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${server.logs()}\n`);
+    await server.stop();
+  });
+
+  function config(id: string, over: Partial<FleetConfig> = {}): FleetConfig {
+    return {
+      redis: { displayUrl: server.url, host: server.host, port: server.port, database: 0 },
+      keyEnvVar: KEY_VAR,
+      keyPrefix: 'vxp:',
+      replicaId: id,
+      ownerLeaseTtlSeconds: 15,
+      requiredForReady: false,
+      maxStaleWithoutRedisSeconds: 10,
+      ...over,
+    };
+  }
+
+  /**
+   * A replica's fleet with an admin server whose /readyz has only the fleet's say (as app.ts
+   * composes it: the fleet's notReady reasons, and its degraded ones) and whose /metrics is the registry.
+   */
+  async function replica(id: string, over: Partial<FleetConfig> = {}): Promise<Replica> {
+    const registry = new Registry();
+    const fleet = startFleet(config(id, over), {
+      registry, env, logger: silent,
+      tuning: { ownerLeaseTtlMs: 1_500, reconnectMinMs: 50, reconnectMaxMs: 300, streamBlockMs: 200 },
+    });
+    const admin = await startAdminServer('127.0.0.1:0', () => {
+      const f = fleet.readiness();
+      return { ready: f.notReady.length === 0, reasons: f.notReady, degraded: f.degraded };
+    }, { text: () => registry.metrics(), contentType: registry.contentType }, silent);
+    const r = { id, fleet, registry, admin };
+    replicas.push(r);
+    return r;
+  }
+
+  const owners = (): string[] => replicas.filter((r) => r.fleet.isOwner).map((r) => r.id);
+
+  async function oneOwner(timeoutMs: number): Promise<Replica> {
+    const id = await waitFor('exactly one owner', () => {
+      const o = owners();
+      return o.length === 1 ? o[0] : undefined;
+    }, timeoutMs, 10);
+    return replicas.find((r) => r.id === id)!;
+  }
+
+  it('two replicas on one Redis: exactly one is the owner, and each one\'s /metrics says which', async () => {
+    const a = await replica('replica-a');
+    const b = await replica('replica-b');
+    const owner = await oneOwner(5_000);
+    const other = owner === a ? b : a;
+    // Held across several renew periods (500 ms each), never two, never none.
+    const seen = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      const o = owners();
+      expect(o, `sample ${i}`).to.have.length(1);
+      seen.add(o[0]!);
+      await sleep(10);
+    }
+    expect([...seen]).to.deep.equal([owner.id]);
+    expect(await metric(owner, 'vault_extproc_fleet_owner')).to.equal(1);
+    expect(await metric(other, 'vault_extproc_fleet_owner')).to.equal(0);
+    for (const r of [a, b]) {
+      expect(await metric(r, 'vault_extproc_fleet_redis_up'), r.id).to.equal(1);
+      expect(await readyz(r), r.id).to.deep.equal({ status: 200, body: { status: 'ready' } });
+    }
+    // The lease in Redis names the owner.
+    expect((await server.cli('GET', 'vxp:owner')).trim()).to.equal(owner.id);
+  });
+
+  it('Redis killed: both say Redis is down (metrics; /readyz degraded, or not ready with required_for_ready), the owner steps down; Redis back empty: one owner again', async () => {
+    const a = await replica('replica-a');
+    const b = await replica('replica-b', { requiredForReady: true });
+    await waitFor('both connected', () => (a.fleet.redisUp && b.fleet.redisUp ? true : undefined), 5_000);
+    await oneOwner(5_000);
+
+    await server.kill();
+    await waitFor('both see Redis down', () => (!a.fleet.redisUp && !b.fleet.redisUp ? true : undefined), 5_000);
+    // A dropped connection makes the owner step down at once: nobody is the owner while Redis is away.
+    expect(owners()).to.deep.equal([]);
+    for (const r of [a, b]) {
+      expect(await metric(r, 'vault_extproc_fleet_redis_up'), r.id).to.equal(0);
+      expect(await metric(r, 'vault_extproc_fleet_owner'), r.id).to.equal(0);
+    }
+    const degraded = await readyz(a);
+    expect(degraded.status).to.equal(200);
+    expect(degraded.body.status).to.equal('degraded');
+    expect(degraded.body.degraded).to.have.length(1);
+    expect(degraded.body.degraded![0]).to.contain(`Redis at ${server.url} is unreachable`);
+    const notReady = await readyz(b);
+    expect(notReady.status).to.equal(503);
+    expect(notReady.body.status).to.equal('not ready');
+    expect(notReady.body.reasons![0]).to.contain(`Redis at ${server.url} is unreachable`);
+
+    await server.restart({ keepData: false });
+    await waitFor('both reconnected', () => (a.fleet.redisUp && b.fleet.redisUp ? true : undefined), 10_000);
+    const owner = await oneOwner(5_000);
+    const other = owner === a ? b : a;
+    expect(await metric(owner, 'vault_extproc_fleet_owner')).to.equal(1);
+    expect(await metric(other, 'vault_extproc_fleet_owner')).to.equal(0);
+    for (const r of [a, b]) {
+      expect(await metric(r, 'vault_extproc_fleet_redis_up'), r.id).to.equal(1);
+      expect(await readyz(r), r.id).to.deep.equal({ status: 200, body: { status: 'ready' } });
+    }
+    // The restart lost the stream's epoch: each follower said so once (its L1 cannot be vouched for).
+    await waitFor('a lost gap counted on both', async () => {
+      const lost = await Promise.all([a, b].map((r) => metric(r, 'vault_extproc_fleet_stream_gaps_total{reason="lost"}')));
+      return lost.every((n) => n === 1) ? true : undefined;
+    }, 5_000);
+  });
+
+  it('required_for_ready: not ready until Redis is first reached', async () => {
+    await server.kill();
+    const r = await replica('replica-a', { requiredForReady: true });
+    expect((await readyz(r)).status).to.equal(503);
+    expect(await metric(r, 'vault_extproc_fleet_redis_up')).to.equal(0);
+    await server.restart();
+    await waitFor('ready once Redis is there', async () => ((await readyz(r)).status === 200 ? true : undefined), 10_000);
+  });
+
+  it('stop(): the owner releases the lease (the other takes over within one retry period) and closes both connections', async () => {
+    const a = await replica('replica-a');
+    const b = await replica('replica-b');
+    const owner = await oneOwner(5_000);
+    const other = owner === a ? b : a;
+    const clientsBefore = (await server.cli('CLIENT', 'LIST')).trim().split('\n').length;
+    await owner.fleet.stop();
+    // Released, not left to expire: the key is gone (or already the other's) at once.
+    const held = (await server.cli('GET', 'vxp:owner')).trim();
+    expect(held === '' || held === other.id, `the lease after stop names "${held}"`).to.equal(true);
+    expect(owner.fleet.isOwner).to.equal(false);
+    expect(await metric(owner, 'vault_extproc_fleet_owner')).to.equal(0);
+    await waitFor('the other replica takes over', () => (other.fleet.isOwner ? true : undefined), 5_000, 10);
+    // The stopped fleet's two connections are gone (the CLIENT LIST one is redis-cli's own).
+    await waitFor('two fewer clients', async () => {
+      const n = (await server.cli('CLIENT', 'LIST')).trim().split('\n').length;
+      return n === clientsBefore - 2 ? true : undefined;
+    }, 5_000);
+  });
+
+  it('an unreadable key is refused at start, naming its source, before any connection', async () => {
+    const registry = new Registry();
+    expect(() => startFleet(config('replica-a'), { registry, env: {}, logger: silent })).to.throw(KEY_VAR);
+    const clients = (await server.cli('CLIENT', 'LIST')).trim().split('\n');
+    expect(clients).to.have.length(1); // redis-cli itself
+  });
+});
