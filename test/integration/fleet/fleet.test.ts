@@ -7,7 +7,9 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../../../src/admin/server.js';
+import { startApp, type App } from '../../../src/app.js';
 import type { FleetConfig } from '../../../src/config/fleet.js';
+import { parseConfig } from '../../../src/config/load.js';
 import { startFleet, type Fleet } from '../../../src/fleet/fleet.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { sleep, waitFor } from '../../support/ports.js';
@@ -195,5 +197,89 @@ describe('fleet: the Fleet object (real redis-server)', function () {
     expect(() => startFleet(config('replica-a'), { registry, env: {}, logger: silent })).to.throw(KEY_VAR);
     const clients = (await server.cli('CLIENT', 'LIST')).trim().split('\n');
     expect(clients).to.have.length(1); // redis-cli itself
+  });
+});
+
+describe('fleet: startApp with a fleet block (real redis-server, no Vault needed)', function () {
+  this.timeout(60_000);
+  let server: RedisServer;
+  let app: App | undefined;
+
+  beforeEach(async () => {
+    server = await startRedis();
+  });
+  afterEach(async function () {
+    await app?.stop(1_000);
+    app = undefined;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${server.logs()}\n`);
+    await server.stop();
+  });
+
+  /** `serve` refuses a fleet block for now (src/config/fleet.ts); startApp is given one directly, as serve will. */
+  async function startWithFleet(requiredForReady: boolean): Promise<App> {
+    // Nothing listens on port 9: Vault is not part of this test (no auto_auth, so nothing waits for it).
+    const { config, errors } = parseConfig(`
+vault { address = "http://127.0.0.1:9" }
+extproc {
+  address = "127.0.0.1:0"
+  admin_address = "127.0.0.1:0"
+  tls_disable = true
+}
+listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = true
+}
+`, 'fleet-app.hcl', {});
+    expect(errors).to.deep.equal([]);
+    config.fleet = {
+      redis: { displayUrl: server.url, host: server.host, port: server.port, database: 0 },
+      keyEnvVar: KEY_VAR, keyPrefix: 'vxp:', replicaId: 'app-replica',
+      ownerLeaseTtlSeconds: 5, requiredForReady, maxStaleWithoutRedisSeconds: 10,
+    };
+    process.env[KEY_VAR] = env[KEY_VAR];
+    try {
+      app = await startApp({ config, log: silent, logLevel: 'silent' });
+    } finally {
+      delete process.env[KEY_VAR];
+    }
+    return app;
+  }
+
+  const get = async (a: App, path: string): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`http://127.0.0.1:${a.adminPort}${path}`);
+    return { status: res.status, text: await res.text() };
+  };
+
+  it('the app\'s /metrics and /readyz carry the fleet: owner and Redis up; Redis killed → 200 degraded; app.stop() releases the lease', async () => {
+    const a = await startWithFleet(false);
+    await waitFor('the app\'s fleet is the owner', async () => ((await get(a, '/metrics')).text.includes('\nvault_extproc_fleet_owner 1\n') ? true : undefined), 10_000);
+    expect((await get(a, '/metrics')).text).to.contain('\nvault_extproc_fleet_redis_up 1\n');
+    expect(JSON.parse((await get(a, '/readyz')).text)).to.deep.equal({ status: 'ready' });
+    expect((await server.cli('GET', 'vxp:owner')).trim()).to.equal('app-replica');
+
+    await server.kill();
+    await waitFor('/readyz says degraded', async () => (JSON.parse((await get(a, '/readyz')).text).status === 'degraded' ? true : undefined), 5_000);
+    const r = await get(a, '/readyz');
+    expect(r.status).to.equal(200);
+    expect(JSON.parse(r.text).degraded[0]).to.contain('Redis at');
+    const metrics = (await get(a, '/metrics')).text;
+    expect(metrics).to.contain('\nvault_extproc_fleet_redis_up 0\n');
+    expect(metrics).to.contain('\nvault_extproc_fleet_owner 0\n');
+
+    await server.restart();
+    await waitFor('the owner again', async () => ((await get(a, '/metrics')).text.includes('\nvault_extproc_fleet_owner 1\n') ? true : undefined), 10_000);
+    await a.stop(1_000);
+    app = undefined;
+    expect((await server.cli('GET', 'vxp:owner')).trim()).to.equal('');
+  });
+
+  it('required_for_ready: the app\'s /readyz is 503 with the reason while Redis is down', async () => {
+    const a = await startWithFleet(true);
+    await waitFor('ready with Redis', async () => ((await get(a, '/readyz')).status === 200 ? true : undefined), 10_000);
+    await server.kill();
+    await waitFor('not ready', async () => ((await get(a, '/readyz')).status === 503 ? true : undefined), 5_000);
+    const body = JSON.parse((await get(a, '/readyz')).text);
+    expect(body.status).to.equal('not ready');
+    expect(body.reasons.some((s: string) => s.includes(`Redis at ${server.url} is unreachable`))).to.equal(true);
   });
 });
