@@ -11,6 +11,8 @@
 // /readyz reports it (degraded, or not ready with required_for_ready). Nothing here logs a password
 // or a token: the URL shown is config.redis.displayUrl, and FleetRedis scrubs its errors.
 //
+// The owner shares its auto-auth token through L2 (`autoAuth`, src/fleet/auto-auth-share.ts);
+// the others hear it (deps.onSharedAutoAuthToken).
 // Not yet (plan steps 2–5): nothing gates the worker's Vault duties on ownership, the request path
 // does not read L2, and L1 changes are not published; `handlers` lets the caller apply events.
 import { EventEmitter } from 'node:events';
@@ -21,10 +23,12 @@ import { Sealer } from '../crypto/sealer.js';
 import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { FleetMetrics } from '../telemetry/metrics.js';
+import { AutoAuthShare } from './auto-auth-share.js';
 import { InvalidationFollower, type GapReason, type InvalidationHandlers } from './invalidation-stream.js';
 import { OwnerLease, type OwnerLostReason } from './owner-lease.js';
 import { FleetRedis } from './redis-client.js';
 import { RedisSharedStore } from './redis-store.js';
+import type { SharedAutoAuthToken } from './schema.js';
 import type { SharedStore } from './shared-store.js';
 import { InvalidationPublisher } from './stream-publisher.js';
 
@@ -34,6 +38,8 @@ export interface FleetDeps {
   logger?: Logger;
   /** What to do with the stream's events (plan step 5); default: nothing is applied (no L1 to change yet). */
   handlers?: Partial<InvalidationHandlers>;
+  /** A non-owner heard a new auto-auth token from the owner (through L2); default: ignored (plan step 2). */
+  onSharedAutoAuthToken?: (token: SharedAutoAuthToken) => void;
   /** For encryption_key_env_var (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Timings tests shorten; production uses the config's and the parts' defaults. */
@@ -48,6 +54,8 @@ export interface FleetTuning {
   commandTimeoutMs?: number;
   /** The follower's XREAD BLOCK time (default 1000 ms): also how long stop() may wait for it. */
   streamBlockMs?: number;
+  /** How often a non-owner reads the shared auto-auth token (default 2000 ms). */
+  autoAuthPollMs?: number;
 }
 
 /** What a fleet adds to /readyz: reasons that make the replica not ready, and reasons it is ready but degraded. */
@@ -68,6 +76,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
   readonly store: SharedStore;
   readonly publisher: InvalidationPublisher;
   readonly metrics: FleetMetrics;
+  /** The owner shares its auto-auth token here; the others hear it (deps.onSharedAutoAuthToken). */
+  readonly autoAuth: AutoAuthShare;
   private readonly commands: FleetRedis;
   private readonly stream: FleetRedis;
   private readonly lease: OwnerLease;
@@ -148,8 +158,19 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ttlMs: t.ownerLeaseTtlMs ?? config.ownerLeaseTtlSeconds * 1000,
       ...(deps.logger ? { logger: deps.logger } : {}),
     });
+    this.autoAuth = new AutoAuthShare({
+      store: this.store,
+      isOwner: () => this.lease.isOwner,
+      onToken: (token) => deps.onSharedAutoAuthToken?.(token),
+      ...(t.autoAuthPollMs !== undefined ? { pollMs: t.autoAuthPollMs } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
     this.lease.on('acquired', () => this.emit('owner'));
-    this.lease.on('lost', (reason) => this.emit('lost', reason));
+    this.lease.on('lost', (reason) => {
+      this.emit('lost', reason);
+      // Another replica may own it now and have logged in: hear its token soon.
+      if (reason !== 'stopped') void this.autoAuth.readNow();
+    });
   }
 
   /** Both connections up (the lease and the store use one, the follower the other). */
@@ -174,6 +195,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.stream.start();
     this.lease.start();
     this.follower.start();
+    this.autoAuth.start();
   }
 
   /** Redis unreachable: not ready with required_for_ready, else ready and degraded. */
@@ -190,7 +212,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.lease.stop();
-      await this.follower.stop();
+      await Promise.all([this.follower.stop(), this.autoAuth.stop()]);
       await Promise.all([this.commands.close(), this.stream.close()]);
       this.log?.info('fleet stopped');
     })();

@@ -11,6 +11,7 @@ import { startApp, type App } from '../../../src/app.js';
 import type { FleetConfig } from '../../../src/config/fleet.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { startFleet, type Fleet } from '../../../src/fleet/fleet.js';
+import type { SharedAutoAuthToken } from '../../../src/fleet/schema.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { sleep, waitFor } from '../../support/ports.js';
 import { startRedis, type RedisServer } from '../../support/redis.js';
@@ -281,5 +282,91 @@ listener "tcp" {
     const body = JSON.parse((await get(a, '/readyz')).text);
     expect(body.status).to.equal('not ready');
     expect(body.reasons.some((s: string) => s.includes(`Redis at ${server.url} is unreachable`))).to.equal(true);
+  });
+});
+
+describe('fleet: the auto-auth token shared through L2 (real redis-server)', function () {
+  this.timeout(60_000);
+  let server: RedisServer;
+  const fleets: Array<{ id: string; fleet: Fleet; heard: SharedAutoAuthToken[] }> = [];
+
+  beforeEach(async () => {
+    server = await startRedis();
+  });
+  afterEach(async function () {
+    for (const f of fleets.splice(0)) await f.fleet.stop();
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${server.logs()}\n`);
+    await server.stop();
+  });
+
+  function replica(id: string): { id: string; fleet: Fleet; heard: SharedAutoAuthToken[] } {
+    const heard: SharedAutoAuthToken[] = [];
+    const fleet = startFleet({
+      redis: { displayUrl: server.url, host: server.host, port: server.port, database: 0 },
+      keyEnvVar: KEY_VAR, keyPrefix: 'vxp:', replicaId: id,
+      ownerLeaseTtlSeconds: 15, requiredForReady: false, maxStaleWithoutRedisSeconds: 10,
+    }, {
+      registry: new Registry(), env, logger: silent,
+      onSharedAutoAuthToken: (t) => heard.push(t),
+      tuning: { ownerLeaseTtlMs: 1_500, reconnectMinMs: 50, reconnectMaxMs: 300, streamBlockMs: 200, autoAuthPollMs: 100 },
+    });
+    const r = { id, fleet, heard };
+    fleets.push(r);
+    return r;
+  }
+
+  const token = (raw: string, obtainedAtMs = Date.now()): SharedAutoAuthToken => ({ token: raw, leaseDurationSeconds: 3600, renewable: true, obtainedAtMs });
+  const theOwner = async (): Promise<{ id: string; fleet: Fleet; heard: SharedAutoAuthToken[] }> => waitFor('exactly one owner', () => {
+    const o = fleets.filter((f) => f.fleet.isOwner);
+    return o.length === 1 ? o[0] : undefined;
+  }, 5_000, 10);
+
+  /** Every key in Redis and its value, as redis-cli prints them. */
+  async function dump(): Promise<string> {
+    const keys = (await server.cli('--scan')).trim().split('\n').filter(Boolean);
+    const values = await Promise.all(keys.map((k) => server.cli('GET', k).catch(() => '(not a string)')));
+    return keys.map((k, i) => `${k} ${values[i]}`).join('\n');
+  }
+
+  it('the owner shares its token, the others hear it (a non-owner cannot share); Redis holds it only sealed, with the token\'s remaining lease as TTL', async () => {
+    replica('replica-a');
+    replica('replica-b');
+    replica('replica-c');
+    const owner = await theOwner();
+    const others = fleets.filter((f) => f !== owner);
+    const raw = `hvs.${randomBytes(18).toString('base64url')}`;
+    expect(await others[0]!.fleet.autoAuth.share(token('hvs.not-the-owner'))).to.equal(false);
+    expect(await owner.fleet.autoAuth.share(token(raw))).to.equal(true);
+    await waitFor('both others heard it', () => (others.every((o) => o.heard.length === 1) ? true : undefined), 5_000);
+    for (const o of others) expect(o.heard.map((t) => t.token), o.id).to.deep.equal([raw]);
+    expect(owner.heard).to.deep.equal([]);
+    // Heard once, not at every read.
+    await sleep(400);
+    for (const o of others) expect(o.heard, o.id).to.have.length(1);
+
+    const all = await dump();
+    expect(all).to.not.contain(raw);
+    expect(all).to.not.contain('not-the-owner');
+    const names = (await server.cli('--scan', '--pattern', 'vxp:a:*')).trim().split('\n').filter(Boolean);
+    expect(names).to.have.length(1);
+    const pttl = Number(await server.cli('PTTL', names[0]!));
+    expect(pttl).to.be.above(3_500_000).and.at.most(3_600_000);
+  });
+
+  it('after the owner stops, the new owner\'s token reaches the replica left; an expired token is not shared', async () => {
+    replica('replica-a');
+    replica('replica-b');
+    replica('replica-c');
+    const first = await theOwner();
+    expect(await first.fleet.autoAuth.share(token('hvs.first'))).to.equal(true);
+    await waitFor('the others heard the first', () => (fleets.every((f) => f === first || f.heard.length === 1) ? true : undefined), 5_000);
+    await first.fleet.stop();
+    fleets.splice(fleets.indexOf(first), 1);
+    const second = await theOwner();
+    const left = fleets.find((f) => f !== second)!;
+    expect(await second.fleet.autoAuth.share(token('hvs.expired', Date.now() - 3_601_000))).to.equal(false);
+    expect(await second.fleet.autoAuth.share(token('hvs.second'))).to.equal(true);
+    await waitFor('the replica left heard the second', () => (left.heard.length === 2 ? true : undefined), 5_000);
+    expect(left.heard.map((t) => t.token)).to.deep.equal(['hvs.first', 'hvs.second']);
   });
 });
