@@ -5,6 +5,9 @@
 // (No Vault is involved: not run per Vault backend.)
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../../../src/admin/server.js';
 import { startApp, type App } from '../../../src/app.js';
@@ -368,5 +371,66 @@ describe('fleet: the auto-auth token shared through L2 (real redis-server)', fun
     expect(await second.fleet.autoAuth.share(token('hvs.second'))).to.equal(true);
     await waitFor('the replica left heard the second', () => (left.heard.length === 2 ? true : undefined), 5_000);
     expect(left.heard.map((t) => t.token)).to.deep.equal(['hvs.first', 'hvs.second']);
+  });
+});
+
+describe('fleet: Redis credentials never reach a log (real redis-server with an ACL user)', function () {
+  this.timeout(60_000);
+  const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
+  const WRONG = `wrong-${randomBytes(12).toString('hex')}`;
+  let server: RedisServer;
+  let dir: string;
+  let fleet: Fleet | undefined;
+
+  beforeEach(async () => {
+    server = await startRedis({ users: [{ name: 'vxp', password: PASSWORD, rules: ['~vxp:*', '+@all'] }] });
+    dir = mkdtempSync(join(tmpdir(), 'vxp-fleet-pw-'));
+  });
+  afterEach(async function () {
+    await fleet?.stop();
+    fleet = undefined;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${server.logs()}\n`);
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function start(password: string, lines: string[]): Fleet {
+    const file = join(dir, 'redis.password');
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    const logger = createLogger({ level: 'debug', destination: { write: (s: string) => { lines.push(s); } } });
+    fleet = startFleet({
+      redis: { displayUrl: `${server.url}/0`, host: server.host, port: server.port, database: 0, username: 'vxp', passwordFile: file },
+      keyEnvVar: KEY_VAR, keyPrefix: 'vxp:', replicaId: 'replica-a',
+      ownerLeaseTtlSeconds: 15, requiredForReady: false, maxStaleWithoutRedisSeconds: 10,
+    }, { registry: new Registry(), env, logger, tuning: { ownerLeaseTtlMs: 1_500, reconnectMinMs: 50, reconnectMaxMs: 300, streamBlockMs: 200 } });
+    return fleet;
+  }
+
+  it('the right password from password_file: the owner, through a Redis restart; the debug log names the URL, never the password', async () => {
+    const lines: string[] = [];
+    const f = start(PASSWORD, lines);
+    await waitFor('the owner', () => (f.isOwner ? true : undefined), 5_000);
+    await server.kill();
+    await waitFor('down', () => (!f.redisUp ? true : undefined), 5_000);
+    await server.restart();
+    await waitFor('the owner again', () => (f.isOwner ? true : undefined), 10_000);
+    await f.stop();
+    const log = lines.join('');
+    expect(log).to.contain(`${server.url}/0`);
+    expect(log).to.contain('redis down');
+    expect(log).to.not.contain(PASSWORD);
+  });
+
+  it('a wrong password: never up, /readyz degraded; the debug log says why and shows neither password', async () => {
+    const lines: string[] = [];
+    const f = start(WRONG, lines);
+    await waitFor('a few refused attempts logged', () => (lines.filter((l) => /WRONGPASS|invalid username-password/i.test(l)).length >= 2 ? true : undefined), 10_000);
+    expect(f.redisUp).to.equal(false);
+    expect(f.isOwner).to.equal(false);
+    expect(f.readiness().degraded).to.have.length(1);
+    await f.stop();
+    const log = lines.join('');
+    expect(log).to.not.contain(WRONG);
+    expect(log).to.not.contain(PASSWORD);
   });
 });
