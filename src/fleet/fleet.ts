@@ -211,9 +211,12 @@ export class Fleet extends EventEmitter<FleetEvents> {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // Bounded by the command timeout even when Redis hangs (the in-flight renew, then the release).
       await this.lease.stop();
-      await Promise.all([this.follower.stop(), this.autoAuth.stop()]);
-      await Promise.all([this.commands.close(), this.stream.close()]);
+      // The follower's XREAD BLOCK is exempt from the command timeout: on a hung Redis only closing
+      // its connection ends it (close() gives pending replies 1 s, then destroys the socket).
+      await Promise.all([this.follower.stop(), this.autoAuth.stop(), this.stream.close()]);
+      await this.commands.close();
       this.log?.info('fleet stopped');
     })();
     return this.stopping;

@@ -196,6 +196,18 @@ describe('fleet: the Fleet object (real redis-server)', function () {
     }, 5_000);
   });
 
+  it('stop() returns while Redis hangs (SIGSTOP: connections open, nothing answered), no longer the owner', async () => {
+    const a = await replica('replica-a');
+    await oneOwner(5_000);
+    // Let the follower's blocking read be in flight when Redis stops answering.
+    await sleep(300);
+    server.pause();
+    const done = await Promise.race([a.fleet.stop().then(() => 'stopped'), sleep(15_000).then(() => 'still stopping after 15 s')]);
+    server.resume();
+    expect(done).to.equal('stopped');
+    expect(a.fleet.isOwner).to.equal(false);
+  });
+
   it('an unreadable key is refused at start, naming its source, before any connection', async () => {
     const registry = new Registry();
     expect(() => startFleet(config('replica-a'), { registry, env: {}, logger: silent })).to.throw(KEY_VAR);
