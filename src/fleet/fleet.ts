@@ -198,10 +198,16 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.autoAuth.start();
   }
 
-  /** Redis unreachable: not ready with required_for_ready, else ready and degraded. */
+  /**
+   * Redis unreachable — a connection down, or (a hung Redis keeps its connections open) the stream
+   * unheard for longer than max_stale_without_redis: not ready with required_for_ready, else ready
+   * and degraded.
+   */
   readiness(): FleetReadiness {
-    if (this.redisUp) return { notReady: [], degraded: [] };
-    const reason = `fleet: Redis at ${this.displayUrl} is unreachable (no shared cache, no invalidation from other replicas, not the owner)`;
+    let reason: string | undefined;
+    if (!this.redisUp) reason = `fleet: Redis at ${this.displayUrl} is unreachable (no shared cache, no invalidation from other replicas, not the owner)`;
+    else if (this.follower.isStale) reason = `fleet: Redis at ${this.displayUrl} has not answered for longer than max_stale_without_redis (${this.config.maxStaleWithoutRedisSeconds}s)`;
+    if (reason === undefined) return { notReady: [], degraded: [] };
     return this.requiredForReady ? { notReady: [reason], degraded: [] } : { notReady: [], degraded: [reason] };
   }
 

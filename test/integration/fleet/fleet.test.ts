@@ -196,6 +196,26 @@ describe('fleet: the Fleet object (real redis-server)', function () {
     }, 5_000);
   });
 
+  it('Redis hangs (SIGSTOP: connections stay open): /readyz degraded once unheard for max_stale_without_redis, and the owner steps down; resumed: ready and one owner', async () => {
+    const a = await replica('replica-a', { maxStaleWithoutRedisSeconds: 1 });
+    await oneOwner(5_000);
+    server.pause();
+    try {
+      await waitFor('degraded', async () => ((await readyz(a)).body.status === 'degraded' ? true : undefined), 10_000);
+      const r = await readyz(a);
+      expect(r.status).to.equal(200);
+      expect(r.body.degraded![0]).to.contain('has not answered for longer than max_stale_without_redis (1s)');
+      expect(await metric(a, 'vault_extproc_fleet_stale')).to.equal(1);
+      // Its renewals time out: it steps down by its own clock before the key can expire in Redis.
+      await waitFor('stepped down', () => (!a.fleet.isOwner ? true : undefined), 5_000);
+    } finally {
+      server.resume();
+    }
+    await waitFor('ready again', async () => ((await readyz(a)).body.status === 'ready' ? true : undefined), 10_000);
+    await oneOwner(5_000);
+    expect(await metric(a, 'vault_extproc_fleet_stale')).to.equal(0);
+  });
+
   it('stop() returns while Redis hangs (SIGSTOP: connections open, nothing answered), no longer the owner', async () => {
     const a = await replica('replica-a');
     await oneOwner(5_000);
