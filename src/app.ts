@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import type { Config } from './config/types.js';
-import { AppError, unrouted } from './errors.js';
+import { AppError, errorMessage, unrouted } from './errors.js';
 import { CacheMediator } from './cache-mediator.js';
 import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
@@ -50,6 +50,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const exitRequested = new Promise<{ code: number; reason: string }>((resolve) => { resolveExit = resolve; });
 
   let worker: WorkerHandle | undefined;
+  /** fleet { … }: started first thing in the try below. */
+  let fleet: Fleet | undefined;
+  /**
+   * The owner shares its auto-auth token with the other replicas through L2 (sealed): at each new
+   * token, and when it becomes the owner. Non-owners do not use it yet (fleet-wiring plan step 2).
+   */
+  const shareAutoAuthToken = (): void => {
+    const f = fleet;
+    if (!f?.isOwner || !tokenInfo || tokenRestored) return;
+    f.autoAuth.share(tokenInfo).catch((err: unknown) => log.warn({ component: 'fleet', reason: errorMessage(err) }, 'the auto-auth token could not be shared through Redis; the next token or change of owner shares it'));
+  };
   /** What the caches tell the worker before it runs (after an offline start it waits for the cluster check). */
   const beforeWorker: ExtprocMessage[] = [];
   let caches: CacheMediator | undefined;
@@ -88,6 +99,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         token = msg.token;
         tokenRestored = false;
         tokenInfo = { token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs };
+        shareAutoAuthToken();
         extproc?.setServing(true);
         if (workerDown) workerBack('its auto-auth token is held again');
         return;
@@ -201,7 +213,6 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   let extproc: ExtprocServer | undefined;
   let admin: AdminServer | undefined;
-  let fleet: Fleet | undefined;
   let stopWorker: () => Promise<void> = async () => undefined;
   try {
     // fleet { … } (src/fleet/fleet.ts): Redis, the owner lease, L2 and the invalidation stream. It
@@ -209,7 +220,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // password file throws here. Not wired further yet: the worker's duties are not gated on
     // ownership, and L1 neither reads L2 nor publishes (fleet-wiring plan steps 2–5). config.fleet
     // still makes `serve` refuse to start (src/config/fleet.ts) until they are.
-    if (config.fleet) fleet = startFleet(config.fleet, { registry: m.registry, logger: log });
+    if (config.fleet) {
+      fleet = startFleet(config.fleet, { registry: m.registry, logger: log });
+      fleet.on('owner', shareAutoAuthToken);
+    }
     const fl = fleet;
     extproc = await startExtprocServer(config.extproc, {
       listeners: config.listeners,

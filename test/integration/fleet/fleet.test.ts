@@ -2,10 +2,11 @@
 // Redis elect exactly one owner and their /metrics say which; a killed Redis shows as down in both
 // (metrics, /readyz: degraded, or not ready with required_for_ready) and the owner steps down;
 // Redis back (empty) gives one owner again; stop() releases the lease and closes its connections.
-// (No Vault is involved: not run per Vault backend.)
+// The plain describes involve no Vault; the last suite (the owner app's worker token shared through
+// L2) runs per Vault backend.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -16,8 +17,10 @@ import { parseConfig } from '../../../src/config/load.js';
 import { startFleet, type Fleet } from '../../../src/fleet/fleet.js';
 import type { SharedAutoAuthToken } from '../../../src/fleet/schema.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
+import { forEachBackend, startBackend, type Backend } from '../../support/backend.js';
 import { sleep, waitFor } from '../../support/ports.js';
 import { startRedis, type RedisServer } from '../../support/redis.js';
+import { appRoleAutoAuth, setupAppRole } from '../../support/vault-setup.js';
 
 const KEY_VAR = 'VXP_TEST_FLEET_KEY';
 const env = { [KEY_VAR]: randomBytes(32).toString('base64') };
@@ -464,5 +467,85 @@ describe('fleet: Redis credentials never reach a log (real redis-server with an 
     const log = lines.join('');
     expect(log).to.not.contain(WRONG);
     expect(log).to.not.contain(PASSWORD);
+  });
+});
+
+forEachBackend('fleet: the owner app shares its worker\'s auto-auth token through L2 (real redis-server)', function (kind) {
+  this.timeout(60_000);
+  let server: RedisServer;
+  let backend: Backend;
+  let app: App | undefined;
+  let other: Fleet | undefined;
+  let dir: string;
+
+  beforeEach(async () => {
+    server = await startRedis();
+    backend = await startBackend(kind);
+    dir = mkdtempSync(join(tmpdir(), 'vxp-fleet-app-'));
+  });
+  afterEach(async function () {
+    await other?.stop();
+    other = undefined;
+    await app?.stop(1_000);
+    app = undefined;
+    if (this.currentTest?.state === 'failed') process.stderr.write(`\n${server.logs()}\n`);
+    await backend.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a non-owner replica hears the token the owner\'s worker logged in with (the sink\'s token); Redis never holds it in the clear', async () => {
+    const creds = await setupAppRole(backend);
+    const { config, errors } = parseConfig(`
+vault { address = "${backend.serviceUrl}" }
+extproc {
+  address = "127.0.0.1:0"
+  admin_address = "127.0.0.1:0"
+  tls_disable = true
+}
+${appRoleAutoAuth(dir, creds, { sink: true })}
+listener "tcp" {
+  address = "127.0.0.1:8100"
+  tls_disable = true
+}
+`, 'fleet-owner.hcl', {});
+    expect(errors).to.deep.equal([]);
+    const fleetConfig = (id: string): FleetConfig => ({
+      redis: { displayUrl: server.url, host: server.host, port: server.port, database: 0 },
+      keyEnvVar: KEY_VAR, keyPrefix: 'vxp:', replicaId: id,
+      ownerLeaseTtlSeconds: 5, requiredForReady: false, maxStaleWithoutRedisSeconds: 10,
+    });
+    config.fleet = fleetConfig('app-owner');
+    process.env[KEY_VAR] = env[KEY_VAR];
+    try {
+      app = await startApp({ config, log: silent, logLevel: 'silent' });
+    } finally {
+      delete process.env[KEY_VAR];
+    }
+    const a = app;
+    await waitFor('the app is the owner', async () => ((await (await fetch(`http://127.0.0.1:${a.adminPort}/metrics`)).text()).includes('\nvault_extproc_fleet_owner 1\n') ? true : undefined), 10_000);
+    await waitFor('the app\'s token', () => (a.hasToken() ? true : undefined), 15_000);
+    const sinkToken = await waitFor('the sink', () => {
+      try {
+        return readFileSync(join(dir, 'token'), 'utf8').trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 10_000);
+
+    const heard: SharedAutoAuthToken[] = [];
+    other = startFleet(fleetConfig('replica-b'), {
+      registry: new Registry(), env, logger: silent, onSharedAutoAuthToken: (t) => heard.push(t),
+      tuning: { autoAuthPollMs: 100, streamBlockMs: 200 },
+    });
+    await waitFor('replica-b heard a token', () => (heard.length > 0 ? true : undefined), 10_000);
+    expect(other.isOwner).to.equal(false);
+    expect(heard.map((t) => t.token)).to.deep.equal([sinkToken]);
+    expect(heard[0]!.leaseDurationSeconds).to.be.above(0);
+
+    const keys = (await server.cli('--scan')).trim().split('\n').filter(Boolean);
+    const values = await Promise.all(keys.map((k) => server.cli('GET', k).catch(() => '')));
+    expect(keys.some((k) => k.startsWith('vxp:a:'))).to.equal(true);
+    expect(`${keys.join('\n')}\n${values.join('\n')}`).to.not.contain(sinkToken);
   });
 });
