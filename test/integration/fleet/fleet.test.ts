@@ -179,7 +179,7 @@ describe('fleet: the Fleet object (real redis-server)', function () {
     await waitFor('ready once Redis is there', async () => ((await readyz(r)).status === 200 ? true : undefined), 10_000);
   });
 
-  it('stop(): the owner releases the lease (the other takes over within one retry period) and closes both connections', async () => {
+  it('stop(): the owner releases the lease at once (the key is gone, not left to expire), the other takes over, and both connections close', async () => {
     const a = await replica('replica-a');
     const b = await replica('replica-b');
     const owner = await oneOwner(5_000);
