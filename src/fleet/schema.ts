@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { StaticEntry, StoredResponse } from '../cache/entry.js';
 import type { LeaseEntry, LeaseEvictionReason } from '../cache/lease-cache.js';
+import type { RevocationKind } from '../cache/lease-rules.js';
 import type { EvictionReason } from '../cache/static-cache.js';
 import type { WorkerMessage } from '../worker/protocol.js';
 
@@ -60,6 +61,13 @@ export type FleetChange =
   | { type: 'cache-cleared'; clear: FleetCacheClear }
   | { type: 'lease-recorded'; key: string }
   | { type: 'lease-evicted'; key: string; reason: LeaseEvictionReason | 'other' }
+  /** A worker's lookup-self of a token (WorkerMessage token-info, by hash). */
+  | { type: 'token-checked'; tokenHash: string; accessor: string; eligible: boolean; atMs: number; expiresAtMs?: number }
+  | { type: 'tokens-confirmed'; tokenHashes: string[]; atMs: number }
+  /** A revocation Vault confirmed through a replica; `value` undefined and no tokenHash: unknown (everything of the kind). */
+  | { type: 'revoked'; kind: RevocationKind; value?: string; tokenHash?: string }
+  /** KV paths and prefixes that changed (a write through a replica, a KV event the owner heard). */
+  | { type: 'kv-changed'; paths: string[]; prefixes: string[] }
   /** A kind (or a cache-clear type) a newer release appended: drop what cannot be vouched for. */
   | { type: 'unknown' };
 
@@ -146,7 +154,16 @@ interface WireEvent {
   cacheCleared?: WireCacheClear;
   leaseRecorded?: { key: string };
   leaseEvicted?: { key: string; reason: number };
+  tokenChecked?: { tokenHash: string; accessor: string; eligible: boolean; atMs: U64; expiresAtMs?: U64 | null };
+  tokensConfirmed?: { tokenHashes: string[]; atMs: U64 };
+  revoked?: { kind: string; value?: string | null; tokenHash?: string | null; unknownValue: boolean };
+  kvChanged?: { paths: string[]; prefixes: string[] };
 }
+
+/** Every RevocationKind this release applies (a kind from a newer release decodes as unknown). */
+const REVOCATION_KINDS: ReadonlySet<string> = new Set<RevocationKind>([
+  'token', 'token-self', 'orphan', 'accessor', 'lease', 'lease-prefix', 'renew', 'renew-self', 'renew-accessor', 'auth-disable', 'privileges', 'lease-renew',
+]);
 
 const LEASE_KINDS = { token: 1, lease: 2 } as const;
 const STATIC_REASONS: Record<EvictionReason, number> = { budget: 1, no_reader: 2, gone: 3, cleared: 4 };
@@ -279,6 +296,12 @@ function wireChange(c: FleetChange): Partial<WireEvent> {
     case 'cache-cleared': return { cacheCleared: wireClear(c.clear) };
     case 'lease-recorded': return { leaseRecorded: { key: c.key } };
     case 'lease-evicted': return { leaseEvicted: { key: c.key, reason: c.reason === 'other' ? 0 : LEASE_REASONS[c.reason] } };
+    case 'token-checked':
+      return { tokenChecked: { tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: c.atMs, ...(c.expiresAtMs !== undefined ? { expiresAtMs: c.expiresAtMs } : {}) } };
+    case 'tokens-confirmed': return { tokensConfirmed: { tokenHashes: c.tokenHashes, atMs: c.atMs } };
+    case 'revoked':
+      return { revoked: { kind: c.kind, ...(c.value !== undefined ? { value: c.value } : {}), ...(c.tokenHash !== undefined ? { tokenHash: c.tokenHash } : {}), unknownValue: c.value === undefined && c.tokenHash === undefined } };
+    case 'kv-changed': return { kvChanged: { paths: c.paths, prefixes: c.prefixes } };
     case 'unknown': throw new Error('an unknown change is only ever decoded, never appended');
     default: return unreachable(c);
   }
@@ -318,6 +341,19 @@ function changeOf(w: WireEvent): FleetChange {
     }
     case 'leaseRecorded': return { type: 'lease-recorded', key: w.leaseRecorded!.key };
     case 'leaseEvicted': return { type: 'lease-evicted', key: w.leaseEvicted!.key, reason: nameOf(LEASE_REASONS, w.leaseEvicted!.reason) };
+    case 'tokenChecked': {
+      const c = w.tokenChecked!;
+      return { type: 'token-checked', tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: num(c.atMs), ...(c.expiresAtMs != null ? { expiresAtMs: num(c.expiresAtMs) } : {}) };
+    }
+    case 'tokensConfirmed': return { type: 'tokens-confirmed', tokenHashes: w.tokensConfirmed!.tokenHashes, atMs: num(w.tokensConfirmed!.atMs) };
+    case 'revoked': {
+      const c = w.revoked!;
+      if (!REVOCATION_KINDS.has(c.kind)) return { type: 'unknown' };
+      // A known value, or unknown_value set: an event whose value a newer release put elsewhere is not guessed at.
+      if (c.value == null && c.tokenHash == null && !c.unknownValue) return { type: 'unknown' };
+      return { type: 'revoked', kind: c.kind as RevocationKind, ...(c.value != null ? { value: c.value } : {}), ...(c.tokenHash != null ? { tokenHash: c.tokenHash } : {}) };
+    }
+    case 'kvChanged': return { type: 'kv-changed', paths: w.kvChanged!.paths, prefixes: w.kvChanged!.prefixes };
     default: return { type: 'unknown' };
   }
 }

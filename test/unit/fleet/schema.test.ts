@@ -66,6 +66,18 @@ const CHANGES = {
   ],
   'lease-recorded': [{ type: 'lease-recorded', key: 'lease-key-1' }],
   'lease-evicted': [...Object.keys(LEASE_REASONS) as LeaseEvictionReason[], 'other' as const].map((reason) => ({ type: 'lease-evicted' as const, key: 'lease-key-1', reason })),
+  'token-checked': [
+    { type: 'token-checked', tokenHash: 'h1', accessor: 'acc-1', eligible: true, atMs: Number.MAX_SAFE_INTEGER, expiresAtMs: 1_700_000_000_000 },
+    { type: 'token-checked', tokenHash: 'h2', accessor: '', eligible: false, atMs: 0 },
+  ],
+  'tokens-confirmed': [{ type: 'tokens-confirmed', tokenHashes: ['h1', 'h2'], atMs: 1_700_000_000_123 }, { type: 'tokens-confirmed', tokenHashes: [], atMs: 1 }],
+  'revoked': [
+    { type: 'revoked', kind: 'token-self', tokenHash: 'h1' },
+    { type: 'revoked', kind: 'accessor', value: 'acc-1' },
+    { type: 'revoked', kind: 'lease-prefix', value: 'database/creds/' },
+    { type: 'revoked', kind: 'token' },
+  ],
+  'kv-changed': [{ type: 'kv-changed', paths: ['secret/data/a', 'ns1/kv/b'], prefixes: [] }, { type: 'kv-changed', paths: [], prefixes: [''] }],
 } satisfies { [K in Exclude<FleetChange['type'], 'unknown'>]: Array<Extract<FleetChange, { type: K }>> };
 
 /** A Root of today's schema to change into another release's. */
@@ -124,7 +136,7 @@ describe('fleet: our schema (proto/vault_extproc/v1, protobufjs)', () => {
 
     it('every event kind, every eviction reason, every cache-clear type', () => {
       const all = Object.values(CHANGES).flat() as FleetChange[];
-      expect(all).to.have.length(24);
+      expect(all).to.have.length(34);
       for (const change of all) {
         const e: FleetEvent = { origin: 'replica-2', atMs: 1_765_000_000_456, change };
         expect(decodeEvent(encodeEvent(e)), JSON.stringify(change)).to.deep.equal(e);
@@ -189,6 +201,9 @@ describe('fleet: our schema (proto/vault_extproc/v1, protobufjs)', () => {
       const enc = (body: Record<string, unknown>): Uint8Array => event.encode(event.fromObject({ origin: 'r-new', atMs: at, traceId: 't-1', ...body })).finish();
       expect(decodeEvent(enc({ secretRotated: { path: 'secret/data/a' } }))).to.deep.equal({ origin: 'r-new', atMs: at, change: { type: 'unknown' } });
       expect(decodeEvent(enc({ cacheCleared: { entityId: 'e-1' } }))).to.deep.equal({ origin: 'r-new', atMs: at, change: { type: 'unknown' } });
+      // A revocation of a kind this release does not apply, or whose value sits in a field it does not know: never guessed at.
+      expect(decodeEvent(enc({ revoked: { kind: 'entity-disable', value: 'e-1' } }))).to.deep.equal({ origin: 'r-new', atMs: at, change: { type: 'unknown' } });
+      expect(decodeEvent(enc({ revoked: { kind: 'token', entityId: 'e-1' } }))).to.deep.equal({ origin: 'r-new', atMs: at, change: { type: 'unknown' } });
       expect(decodeEvent(enc({ staticEvicted: { path: 'secret/data/a', reason: 'STATIC_EVICTION_REASON_QUOTA' } })).change)
         .to.deep.equal({ type: 'static-evicted', path: 'secret/data/a', reason: 'other' });
       expect(decodeEvent(enc({ tokenRevoked: { tokenHash: 'h1' } }))).to.deep.equal({ origin: 'r-new', atMs: at, change: { type: 'token-revoked', tokenHash: 'h1' } });
