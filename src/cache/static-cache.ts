@@ -46,33 +46,28 @@ export class StaticCache {
    * sub-entry, for tokens that proved that version). Returns true when the token is new on the path.
    */
   record(key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion?: number): boolean {
-    const entry = this.read(key.path) ?? { path: key.path, tokens: [], versionTokens: {}, versions: {}, headerNamespaces: [] };
-    const newToken = !holds(entry, tokenHash);
-    if (key.header !== '' && !entry.headerNamespaces.includes(key.header)) entry.headerNamespaces.push(key.header);
-    if (key.version === 0) {
-      if (!entry.tokens.includes(tokenHash)) entry.tokens.push(tokenHash);
-      entry.latest = response;
-      setLatestVersion(entry, kvVersion);
-    } else {
-      const v = String(key.version);
-      const provers = entry.versionTokens[v] ?? (entry.versionTokens[v] = []);
-      if (!provers.includes(tokenHash)) provers.push(tokenHash);
-      if (key.version === entry.latestVersion) entry.latest = response;
-      else entry.versions[v] = response;
-    }
-    this.write(entry);
+    const before = this.read(key.path);
+    const newToken = !before || !holds(before, tokenHash);
+    this.write(withProof(before, key, tokenHash, response, kvVersion));
     return newToken;
   }
 
-  /** The worker refetched a secret: store the new response and drop tokens Vault refused. */
-  update(path: string, response: StoredResponse, failedTokens: string[], kvVersion?: number): void {
+  /**
+   * The worker refetched a secret: store the new response and drop tokens Vault refused. Returns
+   * what happened: `same` (the answer and its readers did not change), `changed`, `evicted` (no
+   * reader left), `absent` (not cached).
+   */
+  update(path: string, response: StoredResponse, failedTokens: string[], kvVersion?: number): 'same' | 'changed' | 'evicted' | 'absent' {
     const entry = this.read(path);
-    if (!entry) return;
+    if (!entry) return 'absent';
+    const readers = entry.tokens.length;
     entry.tokens = entry.tokens.filter((t) => !failedTokens.includes(t));
     if (entry.tokens.length === 0) {
       this.evict(path, 'no_reader');
-      return;
+      return 'evicted';
     }
+    const same = sameAnswer(entry.latest, response) && entry.tokens.length === readers && Object.keys(entry.versionTokens).length === 0
+      && entry.latestVersion === kvVersion;
     // A changed answer may come from elsewhere (a namespace deleted, a root mount of its name made):
     // the header forms answer again before they are served.
     if (!sameAnswer(entry.latest, response)) entry.headerNamespaces = [];
@@ -84,6 +79,7 @@ export class StaticCache {
     entry.versionTokens = {};
     setLatestVersion(entry, kvVersion);
     this.write(entry);
+    return same ? 'same' : 'changed';
   }
 
   dropVersions(path: string, versions: number[]): void {
@@ -180,6 +176,29 @@ export class StaticCache {
     this.hot.delete(entry.path);
     this.store.set(entry.path, encodeEntry(entry));
   }
+}
+
+/**
+ * The entry with one more proof: `tokenHash` read this form of the request (the latest, or
+ * `?version=N`) and Vault answered `response` (a KV v2 latest read also serves its own version's
+ * sub-entry, for tokens that proved that version). The one rule for L1 (StaticCache.record) and for
+ * a fleet's L2 (a proof merged into the shared record). `entry` is changed and returned.
+ */
+export function withProof(entry: StaticEntry | undefined, key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion?: number): StaticEntry {
+  const e = entry ?? { path: key.path, tokens: [], versionTokens: {}, versions: {}, headerNamespaces: [] };
+  if (key.header !== '' && !e.headerNamespaces.includes(key.header)) e.headerNamespaces.push(key.header);
+  if (key.version === 0) {
+    if (!e.tokens.includes(tokenHash)) e.tokens.push(tokenHash);
+    e.latest = response;
+    setLatestVersion(e, kvVersion);
+  } else {
+    const v = String(key.version);
+    const provers = e.versionTokens[v] ?? (e.versionTokens[v] = []);
+    if (!provers.includes(tokenHash)) provers.push(tokenHash);
+    if (key.version === e.latestVersion) e.latest = response;
+    else e.versions[v] = response;
+  }
+  return e;
 }
 
 /** The token proved some form of the path. */

@@ -71,6 +71,14 @@ export class InProcessRecordSpace implements RecordSpace {
     return Promise.resolve(true);
   }
 
+  compareAndSet(name: string, expected: Buffer | null, value: Buffer, ttlMs: number, others: readonly string[]): Promise<boolean> {
+    const current = this.raw(name);
+    if (expected ? !current?.equals(expected) : current !== undefined) return Promise.resolve(false);
+    this.setRaw(name, value, ttlMs);
+    for (const n of others) this.held.delete(n);
+    return Promise.resolve(true);
+  }
+
   delete(names: readonly string[]): Promise<void> {
     for (const n of names) this.held.delete(n);
     return Promise.resolve();

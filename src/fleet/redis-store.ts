@@ -4,7 +4,8 @@
 // down or hung makes a call reject (SharedStoreUnavailable) instead of waiting.
 //
 // Commands: MGET (a read, every name of every record asked for), MULTI { SET … PX; DEL } (a write),
-// DEL, a Lua compare-and-move (a record found under an older key), SCAN MATCH + UNLINK (clear).
+// DEL, a Lua compare-and-move (a record found under an older key), a Lua compare-and-set (a static
+// record's proofs merged: updateStatic), SCAN MATCH + UNLINK (clear).
 // The move is a script rather than a MULTI because it must compare first: a record deleted (a
 // revocation) or rewritten between our MGET and the move must not come back or be overwritten.
 // Every name of one call may lie in different hash slots: this is for a single Redis (or a
@@ -23,6 +24,19 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl, 'NX') end
 redis.call('DEL', KEYS[1])
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1`;
+
+/**
+ * KEYS[1] the name, KEYS[2..] others to delete; ARGV[1] '1' when KEYS[1] must hold ARGV[2], '0'
+ * when it must hold nothing; ARGV[3] the value, ARGV[4] its TTL in ms.
+ */
+export const COMPARE_AND_SET_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1`;
 
 /** How many names one UNLINK of clear() takes (and SCAN's COUNT hint). */
@@ -65,6 +79,13 @@ export class RedisRecordSpace implements RecordSpace {
   async move(from: string, expected: Buffer, to: string, value: Buffer, others: readonly string[]): Promise<boolean> {
     const keys = [from, to, ...others];
     const reply = await this.call('EVAL', () => this.redis.client.sendCommand(['EVAL', MOVE_SCRIPT, String(keys.length), ...keys, expected, value]));
+    return Number(reply) === 1;
+  }
+
+  async compareAndSet(name: string, expected: Buffer | null, value: Buffer, ttlMs: number, others: readonly string[]): Promise<boolean> {
+    const keys = [name, ...others];
+    const args = [expected ? '1' : '0', expected ?? '', value, String(ttlMs)];
+    const reply = await this.call('EVAL', () => this.redis.client.sendCommand(['EVAL', COMPARE_AND_SET_SCRIPT, String(keys.length), ...keys, ...args]));
     return Number(reply) === 1;
   }
 

@@ -88,6 +88,16 @@ export interface SharedStore {
   /** Writes each entry under its path (replacing what was there) for `ttlMs`. */
   putStatic(entries: readonly StaticEntry[], ttlMs: number): Promise<void>;
   deleteStatic(paths: readonly string[]): Promise<void>;
+  /**
+   * Changes one static record atomically: `change` gets what is stored now (undefined when none,
+   * when it does not open, or when it is under an older key: nothing unproven is carried over) and
+   * returns the record to store; the write happens only while the record is still what was read
+   * (compare-and-set), else it is read and changed again (at most `attempts` times). A deletion in
+   * between (a revocation) is never written over with what it removed. Returns whether it was written.
+   */
+  updateStatic(path: string, change: (current: StaticEntry | undefined) => StaticEntry, ttlMs: number, attempts?: number): Promise<boolean>;
+  /** Every static record of this prefix (a cache-clear, an unmount: names are HMACs, prefixes cannot be matched). */
+  clearStatic(): Promise<number>;
   /** Lease-cache entries by their cache key; `withRenewal`: with the raw renewal token (the owner only). */
   getLeases(keys: readonly string[], opts?: { withRenewal?: boolean }): Promise<Array<SharedLease | undefined>>;
   putLeases(leases: readonly SharedLease[], ttlMs: number): Promise<void>;
@@ -113,6 +123,11 @@ export interface RecordSpace {
    * `others`. Returns whether `from` still held `expected`.
    */
   move(from: string, expected: Buffer, to: string, value: Buffer, others: readonly string[]): Promise<boolean>;
+  /**
+   * At once, and only while `name` holds `expected` (null: holds nothing): sets `name` to `value`
+   * with `ttlMs`, and deletes `others`. Returns whether it was set.
+   */
+  compareAndSet(name: string, expected: Buffer | null, value: Buffer, ttlMs: number, others: readonly string[]): Promise<boolean>;
   delete(names: readonly string[]): Promise<void>;
   /** Deletes every name that starts with one of `prefixes`; returns how many. */
   deleteByPrefix(prefixes: readonly string[]): Promise<number>;
@@ -155,6 +170,34 @@ export class SealedSharedStore implements SharedStore {
 
   async deleteStatic(paths: readonly string[]): Promise<void> {
     await this.deleteAll('static', paths);
+  }
+
+  async updateStatic(path: string, change: (current: StaticEntry | undefined) => StaticEntry, ttlMs: number, attempts = 3): Promise<boolean> {
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`a shared record's ttl must be a positive integer of ms, not ${ttlMs}`);
+    const names = this.names('static', path);
+    const [newest, ...older] = names;
+    for (let i = 0; i < attempts; i++) {
+      const held = await this.space.mget(names);
+      let current: StaticEntry | undefined;
+      const found = this.sealer.openNewest(names, held);
+      if (found.refused) this.onRefused('static', found.refused.reason);
+      else if (found.plain && !found.rewrite) {
+        try {
+          const entry = decodeStaticEntry(found.plain);
+          if (entry.path === path) current = entry;
+          else this.onRefused('static', 'misfiled');
+        } catch {
+          this.onRefused('static', 'undecodable');
+        }
+      }
+      const next = change(current);
+      if (await this.space.compareAndSet(newest!, held[0] ?? null, this.sealer.seal(newest!, encodeStaticEntry(next)), ttlMs, older)) return true;
+    }
+    return false;
+  }
+
+  async clearStatic(): Promise<number> {
+    return this.space.deleteByPrefix([`${this.space.prefix}${RECORD_KINDS.static}`]);
   }
 
   async getLeases(keys: readonly string[], opts: { withRenewal?: boolean } = {}): Promise<Array<SharedLease | undefined>> {
