@@ -196,6 +196,34 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     await backend?.close();
   });
 
+  it('one replica logs in for the fleet: since the three started, Vault saw one AppRole login, and every replica uses its token', async () => {
+    // Nothing cleared the request log since the backend started: it holds every replica's start.
+    const logins = backend.requests.filter((r) => r.path === '/v1/auth/approle/login');
+    const subscribes = backend.requests.filter((r) => r.path.startsWith('/v1/sys/events/subscribe/'));
+    console.log(`      ${tag} since start: ${logins.length} AppRole login(s), ${subscribes.length} event subscription request(s) in Vault's log`);
+    expect(logins.length, 'AppRole logins by the fleet').to.equal(1);
+    // Every replica answers a use_auto_auth_token request with that one token (Vault accepts it: 200).
+    await putSecret('auto-auth-one');
+    backend.clearRequests();
+    for (const r of fleet.replicas) expect((await r.get(api('auto-auth-one'))).status, `an auto-auth request through ${r.name}`).to.equal(200);
+    const seen = new Set(backend.requests.filter((q) => q.path === api('auto-auth-one')).map((q) => q.token));
+    expect(seen.size, 'distinct tokens the replicas sent for use_auto_auth_token').to.equal(1);
+  });
+
+  it('concurrent identical misses on the three replicas: every one answers Vault\'s value (the Vault reads they make are measured)', async () => {
+    const secret = await putSecret('concurrent');
+    const token = await newToken('concurrent');
+    backend.clearRequests();
+    const answers = await Promise.all(fleet.replicas.map((r) => r.get(api('concurrent'), token)));
+    for (const a of answers) {
+      expect(a.status).to.equal(200);
+      expect(dataOf(a)).to.deep.equal(secret);
+    }
+    const reads = vaultReads(api('concurrent'));
+    console.log(`      ${tag} 3 concurrent identical misses (one per replica): ${reads} Vault read(s); X-Cache ${answers.map((a) => a.cache).join('/')}`);
+    expect(reads).to.be.within(1, 3);
+  });
+
   it('a secret read through replica 1 (MISS) is a HIT through replica 3 and replica 2, for the same token; Vault saw one read', async () => {
     const secret = await putSecret('shared');
     const token = await newToken('shared');
