@@ -18,6 +18,10 @@ import { leaseRecordOf, mayRevokeTokens } from './cache/lease-rules.js';
 import type { Persistence, RestoredState } from './persist/persistence.js';
 import { recheckMessages, restoreInto, type RestoreResult } from './persist/restore.js';
 import { GatedTokenGrants } from './persist/cluster-gate.js';
+import type { FleetSync } from './fleet/fleet-sync.js';
+import type { FleetCacheClear, FleetChange, FleetEvent } from './fleet/schema.js';
+import { lookupIn } from './cache/static-cache.js';
+import type { StaticKey } from './cache/static-key.js';
 
 /**
  * The mediator between both caches (src/cache/), the streams and the worker, on the ext_proc side:
@@ -44,6 +48,12 @@ export class CacheMediator {
   private staticMemory: MemoryStore | undefined;
   /** Restored tokens Vault has not confirmed since the restart (src/persist/restore.ts). */
   private restoredAwaiting: RestoreResult['awaiting'] = new Map();
+  /** fleet { … }: where this replica's changes go, and the shared cache it reads (src/fleet/fleet-sync.ts). */
+  private fleet: FleetSync | undefined;
+  /** True while a change from another replica is applied: it is not published again. */
+  private remote = false;
+  /** Counts every removal from the static cache: a shared record read before one is not adopted after it. */
+  private removals = 0;
 
   constructor(
     config: CacheConfig | undefined,
@@ -81,10 +91,16 @@ export class CacheMediator {
     const lease = this.lease;
     const namespaces = (): boolean | undefined => this.namespaces;
     return {
-      ...(this.static && this.grants ? { staticCache: { cache: this.static, grants: this.grants, inflight: this.inflight, mounts: this.kvMounts, namespaces } } : {}),
+      ...(this.static && this.grants ? {
+        staticCache: {
+          cache: this.static, grants: this.grants, inflight: this.inflight, mounts: this.kvMounts, namespaces,
+          ...(this.fleet ? { shared: { stale: () => this.fleet?.stale ?? false, lookup: (key: StaticKey, tokenHash: string, token: string) => this.sharedLookup(key, tokenHash, token) } } : {}),
+        },
+      } : {}),
       ...(lease ? {
         leaseCache: {
           cache: lease, inflight: this.inflight, managed: (h: string) => h === this.autoAuthHash || lease.managesToken(h), namespaces, cacheLogins: this.cacheLogins,
+          ...(this.fleet ? { stale: () => this.fleet?.stale ?? false } : {}),
         },
       } : {}),
     };
@@ -209,6 +225,7 @@ export class CacheMediator {
   staticRecorded(effect: Extract<StreamEffect, { type: 'static-record' }>): void {
     if (!this.static || !this.grants || this.grants.isIneligible(effect.tokenHash)) return;
     const newOnPath = this.static.record(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
+    this.fleet?.addProof(effect.key, effect.tokenHash, effect.response, effect.kvVersion);
     this.persist?.tokenSeen(effect.tokenHash, effect.token);
     // Vault answered this token: a known token is confirmed; an unknown one is looked up first.
     const tell = this.grants.sawRead(effect.tokenHash, effect.sentAtMs);
@@ -228,11 +245,17 @@ export class CacheMediator {
   }
 
   /** A KV write, delete or unmount through Envoy that Vault confirmed. */
-  kvChanged(effect: Extract<StreamEffect, { type: 'kv-changed' }>): void {
+  kvChanged(effect: { evictPaths?: string[]; evictPrefix?: string[] }): void {
+    this.removals++;
     for (const path of effect.evictPaths ?? []) this.static?.evict(path, 'gone');
     for (const prefix of effect.evictPrefix ?? []) {
       this.static?.evictPrefix(prefix, 'gone');
       this.kvMounts.forget(prefix);
+    }
+    const paths = effect.evictPaths ?? [];
+    const prefixes = effect.evictPrefix ?? [];
+    if (this.static && (paths.length || prefixes.length)) {
+      this.share({ type: 'kv-changed', paths, prefixes }, { deleteStatic: paths, clearStatic: prefixes.length > 0 });
     }
   }
 
@@ -252,22 +275,35 @@ export class CacheMediator {
   // as the deltas its registry follows (see ExtprocMessage in src/worker/protocol.ts).
 
   staticRefetched(msg: Extract<WorkerMessage, { type: 'static-update' }>): void {
-    this.static?.update(msg.path, msg.response, msg.failedTokens, msg.kvVersion);
+    const outcome = this.static?.update(msg.path, msg.response, msg.failedTokens, msg.kvVersion);
     for (const tokenHash of msg.failedTokens) this.toWorker({ type: 'static-drop', tokenHash, paths: [msg.path] });
+    if (outcome === 'changed' || outcome === 'evicted') {
+      this.removals++;
+      this.share({
+        type: 'static-refetched', path: msg.path, failedTokenHashes: msg.failedTokens, ...(msg.kvVersion !== undefined ? { kvVersion: msg.kvVersion } : {}),
+      }, { deleteStatic: [msg.path] });
+    }
   }
 
   staticGone(msg: Extract<WorkerMessage, { type: 'static-evict' }>): void {
     // An entry already gone told the worker when it went; told again, the worker forgets it all the same.
+    this.removals++;
     if (!this.static?.evict(msg.path, msg.reason)) this.toWorker({ type: 'static-forget', path: msg.path });
+    // Also when this replica did not hold it: another may (the owner hears every KV event).
+    if (this.static) this.share({ type: 'static-evicted', path: msg.path, reason: msg.reason }, { deleteStatic: [msg.path] });
   }
 
   staticVersionsDropped(msg: Extract<WorkerMessage, { type: 'static-drop-versions' }>): void {
+    this.removals++;
     this.static?.dropVersions(msg.path, msg.versions);
+    if (this.static) this.share({ type: 'static-versions-dropped', path: msg.path, versions: msg.versions }, { deleteStatic: [msg.path] });
   }
 
   staticRevoked(msg: Extract<WorkerMessage, { type: 'static-revoke' }>): void {
+    this.removals++;
     this.static?.revoke(msg.tokenHash, msg.paths);
     if (msg.paths.length) this.toWorker({ type: 'static-drop', tokenHash: msg.tokenHash, paths: msg.paths });
+    if (this.static && msg.paths.length) this.share({ type: 'access-lost', tokenHash: msg.tokenHash, paths: msg.paths }, { deleteStatic: msg.paths });
   }
 
   /** What a mount is; returns the template reads now recorded (effects for the router). */
@@ -278,7 +314,16 @@ export class CacheMediator {
 
   tokenInfo(msg: Extract<WorkerMessage, { type: 'token-info' }>): void {
     this.grants?.info(msg.tokenHash, msg.accessor, msg.eligible, msg.atMs, msg.expiresAtMs);
-    if (!msg.eligible) this.static?.revokeEverywhere(msg.tokenHash);
+    if (!msg.eligible) {
+      this.removals++;
+      this.static?.revokeEverywhere(msg.tokenHash);
+    }
+    if (this.grants) {
+      this.share({
+        type: 'token-checked', tokenHash: msg.tokenHash, accessor: msg.accessor, eligible: msg.eligible, atMs: msg.atMs,
+        ...(msg.expiresAtMs !== undefined ? { expiresAtMs: msg.expiresAtMs } : {}),
+      });
+    }
     this.restoredAwaiting.delete(msg.tokenHash);
     if (msg.eligible) this.persist?.tokenChanged(msg.tokenHash);
     else this.persist?.tokenForgotten(msg.tokenHash);
@@ -287,6 +332,7 @@ export class CacheMediator {
   tokensConfirmed(msg: Extract<WorkerMessage, { type: 'tokens-confirmed' }>): void {
     this.grants?.confirmed(msg.tokenHashes, msg.atMs);
     for (const h of msg.tokenHashes) this.persist?.tokenChanged(h);
+    if (this.grants && msg.tokenHashes.length) this.share({ type: 'tokens-confirmed', tokenHashes: msg.tokenHashes, atMs: msg.atMs });
   }
 
   vaultIdentified(msg: Extract<WorkerMessage, { type: 'vault-info' }>): void {
@@ -310,22 +356,33 @@ export class CacheMediator {
   /**
    * Evictions for a revocation Vault confirmed (2xx) through Envoy. `value` is undefined when we
    * could not read what was revoked (a body Vault reads and we do not): then everything of that kind goes.
+   * For the token kinds `value` is the raw token: only its hash is kept, and shared.
    */
   revoked(kind: RevocationKind, value: string | undefined): void {
+    const tokenHash = value !== undefined && TOKEN_VALUED.has(kind) ? hashToken(value) : undefined;
+    const other = TOKEN_VALUED.has(kind) ? undefined : value;
+    this.applyRevocation(kind, other, tokenHash);
+    this.share({ type: 'revoked', kind, ...(other !== undefined ? { value: other } : {}), ...(tokenHash !== undefined ? { tokenHash } : {}) });
+  }
+
+  /** A revocation, by what it names: a token by its hash (`tokenHash`), anything else by `value`; neither: unknown. */
+  private applyRevocation(kind: RevocationKind, value: string | undefined, tokenHash: string | undefined): void {
+    this.removals++;
+    const known = value !== undefined || tokenHash !== undefined;
     switch (kind) {
       case 'token':
       case 'token-self':
-        if (value === undefined) this.lease?.clear();
+        if (tokenHash === undefined) this.lease?.clear();
         else {
-          this.lease?.evictToken(hashToken(value), 'revoked');
-          this.dropToken(hashToken(value));
+          this.lease?.evictToken(tokenHash, 'revoked');
+          this.dropToken(tokenHash, true);
         }
         break;
       case 'orphan':
-        if (value === undefined) this.lease?.clear();
+        if (tokenHash === undefined) this.lease?.clear();
         else {
-          this.lease?.evictTokenOrphaningChildren(hashToken(value));
-          this.dropToken(hashToken(value));
+          this.lease?.evictTokenOrphaningChildren(tokenHash);
+          this.dropToken(tokenHash, true);
         }
         break;
       case 'accessor': {
@@ -334,8 +391,8 @@ export class CacheMediator {
           break;
         }
         this.lease?.evictAccessor(value, 'revoked');
-        const tokenHash = this.grants?.tokenOfAccessor(value);
-        if (tokenHash) this.dropToken(tokenHash);
+        const revokedHash = this.grants?.tokenOfAccessor(value);
+        if (revokedHash) this.dropToken(revokedHash, true);
         break;
       }
       case 'lease':
@@ -348,8 +405,8 @@ export class CacheMediator {
       case 'renew':
       case 'renew-self':
         // A renewal may shorten the TTL: the token is looked up again before it is served again.
-        if (value === undefined) this.dropAllTokens();
-        else this.dropToken(hashToken(value));
+        if (tokenHash === undefined) this.dropAllTokens();
+        else this.dropToken(tokenHash);
         break;
       case 'renew-accessor': {
         const tokenHash = value === undefined ? undefined : this.grants?.tokenOfAccessor(value);
@@ -377,7 +434,7 @@ export class CacheMediator {
     }
     // Children of a revoked token, tokens under a revoked prefix: we cannot name them all, so every
     // token's cached access waits for a confirmation begun after this moment.
-    if (this.grants && mayRevokeTokens({ kind }, value)) {
+    if (this.grants && mayRevokeTokens({ kind }, known ? (value ?? '') : undefined)) {
       this.grants.expireAll();
       this.persist?.allTokensChanged();
       this.toWorker({ type: 'recheck', seq: ++this.recheckSeq });
@@ -394,8 +451,13 @@ export class CacheMediator {
     for (const tokenHash of this.grants?.known() ?? []) this.dropToken(tokenHash);
   }
 
-  /** A token Vault no longer honours: out of every static entry, no grant, and the worker forgets it. */
-  private dropToken(tokenHash: string): void {
+  /**
+   * A token Vault no longer honours: out of every static entry, no grant, and the worker forgets it.
+   * `forGood` (a revocation): the token is never granted again, even by a confirmation from another
+   * replica that raced with the revocation.
+   */
+  private dropToken(tokenHash: string, forGood = false): void {
+    if (forGood) this.grants?.revokedForGood(tokenHash);
     if (!this.static || !this.grants?.knows(tokenHash)) return;
     this.static.revokeEverywhere(tokenHash);
     this.grants?.forget(tokenHash);
@@ -406,6 +468,18 @@ export class CacheMediator {
 
   cacheClear(c: CacheClearCommand): void {
     this.log.info({ type: c.type }, 'cache-clear');
+    // The request's raw token never leaves this replica: the others are told its hash.
+    const clear: FleetCacheClear = c.type === 'token' ? { type: 'token', tokenHash: hashToken(c.value) }
+      : c.type === 'all' ? { type: 'all' }
+      : c.type === 'request_path' ? { type: 'request_path', value: c.value, namespace: c.namespace ?? '' }
+      : { type: c.type, value: c.value };
+    this.applyCacheClear(clear);
+    // Shared records are named by HMACs: a prefix cannot be matched there, so every static one goes.
+    this.share({ type: 'cache-cleared', clear }, { clearStatic: clear.type === 'all' || clear.type === 'request_path' });
+  }
+
+  private applyCacheClear(c: FleetCacheClear): void {
+    this.removals++;
     switch (c.type) {
       case 'request_path': {
         const prefix = c.value.replace(/^\/+/, '').replace(/^v1\//, '');
@@ -414,8 +488,8 @@ export class CacheMediator {
         break;
       }
       case 'token':
-        this.lease?.evictToken(hashToken(c.value), 'cleared');
-        this.dropToken(hashToken(c.value));
+        this.lease?.evictToken(c.tokenHash, 'cleared');
+        this.dropToken(c.tokenHash);
         break;
       case 'token_accessor':
         this.lease?.evictAccessor(c.value, 'cleared');
@@ -430,4 +504,123 @@ export class CacheMediator {
         break;
     }
   }
+
+  // fleet { … }: what this replica tells the others, and what it applies from them.
+
+  /** From now on, changes are shared and the shared cache is read (app.ts, when config.fleet is set). */
+  attachFleet(sync: FleetSync): void {
+    this.fleet = sync;
+  }
+
+  /** A change for the other replicas; nothing while one of theirs is being applied. */
+  private share(change: FleetChange, removal?: Parameters<FleetSync['publish']>[1]): void {
+    if (!this.remote) this.fleet?.publish(change, removal);
+  }
+
+  /**
+   * A request L1 cannot answer for a token that holds a grant: the shared record, when it holds
+   * this token's proof of exactly this form of the request, is taken into L1 (the request is then
+   * stepped again and answered from there). Not when any removal happened while Redis was asked:
+   * the record may hold what it removed. This replica's worker is told of the proof (with the raw
+   * token, which only this replica holds) so it checks the token's capabilities on the path too.
+   */
+  async sharedLookup(key: StaticKey, tokenHash: string, token: string): Promise<void> {
+    const fleet = this.fleet;
+    if (!fleet || !this.static) return;
+    const before = this.removals;
+    const entry = await fleet.lookup(key.path);
+    const response = entry && lookupIn(entry, key, tokenHash);
+    if (!entry || !response) return fleet.countRead('miss');
+    if (this.removals !== before || this.grants?.isIneligible(tokenHash)) return fleet.countRead('raced');
+    if (this.static.record(key, tokenHash, response, key.version === 0 ? entry.latestVersion : undefined)) {
+      this.toWorker({ type: 'static-access', path: key.path, token });
+    }
+    fleet.countRead('hit');
+  }
+
+  /** One change from another replica's stream entry (src/fleet/invalidation-stream.ts), applied to L1. */
+  applyFleetEvent(event: FleetEvent): void {
+    this.remote = true;
+    try {
+      this.applyChange(event.change);
+    } finally {
+      this.remote = false;
+    }
+    this.persist?.flushUrgent();
+  }
+
+  /** The stream cannot vouch for what L1 holds (trimmed, Redis restarted empty, an entry refused): drop it. */
+  fleetGap(): void {
+    this.remote = true;
+    try {
+      this.dropEverything();
+    } finally {
+      this.remote = false;
+    }
+  }
+
+  private dropEverything(): void {
+    this.removals++;
+    this.static?.clear();
+    this.lease?.clear();
+    if (this.grants) {
+      this.grants.expireAll();
+      this.toWorker({ type: 'recheck', seq: ++this.recheckSeq });
+    }
+  }
+
+  private applyChange(c: FleetChange): void {
+    switch (c.type) {
+      case 'static-recorded':
+      case 'lease-recorded':
+        return; // a proof added in L2 takes nothing from anyone; leases are kept per replica
+      case 'static-refetched':
+        this.removals++;
+        this.static?.evict(c.path, 'gone');
+        return;
+      case 'static-evicted':
+        this.removals++;
+        this.static?.evict(c.path, c.reason === 'other' || c.reason === 'budget' ? 'cleared' : c.reason);
+        return;
+      case 'static-versions-dropped':
+        this.staticVersionsDropped({ type: 'static-drop-versions', path: c.path, versions: c.versions });
+        return;
+      case 'access-lost':
+        this.staticRevoked({ type: 'static-revoke', tokenHash: c.tokenHash, paths: c.paths });
+        return;
+      case 'token-revoked':
+        this.removals++;
+        this.dropToken(c.tokenHash, true);
+        return;
+      case 'cache-cleared':
+        this.applyCacheClear(c.clear);
+        return;
+      case 'lease-evicted':
+        this.lease?.evictKey(c.key, 'cleared');
+        return;
+      case 'token-checked':
+        this.tokenInfo({ type: 'token-info', tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: c.atMs, ...(c.expiresAtMs !== undefined ? { expiresAtMs: c.expiresAtMs } : {}) });
+        return;
+      case 'tokens-confirmed':
+        this.tokensConfirmed({ type: 'tokens-confirmed', tokenHashes: c.tokenHashes, atMs: c.atMs });
+        return;
+      case 'revoked':
+        this.applyRevocation(c.kind, c.value, c.tokenHash);
+        return;
+      case 'kv-changed':
+        this.kvChanged({ evictPaths: c.paths, evictPrefix: c.prefixes });
+        return;
+      case 'unknown':
+        // A kind a newer release appended: what it changes cannot be known, so nothing is vouched for.
+        this.dropEverything();
+        return;
+      default: {
+        const never: never = c;
+        throw new Error(`unrouted fleet change ${JSON.stringify(never)}`);
+      }
+    }
+  }
 }
+
+/** Revocation kinds whose value is a raw token (kept and shared as its hash only). */
+const TOKEN_VALUED: ReadonlySet<RevocationKind> = new Set<RevocationKind>(['token', 'token-self', 'orphan', 'renew', 'renew-self']);

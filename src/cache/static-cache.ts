@@ -33,11 +33,7 @@ export class StaticCache {
   /** The stored answer for exactly this form of the request, when this token proved that form. */
   lookup(key: StaticKey, tokenHash: string): StoredResponse | undefined {
     const entry = this.readHot(key.path);
-    if (!entry) return undefined;
-    if (key.header !== '' && !entry.headerNamespaces.includes(key.header)) return undefined;
-    if (key.version === 0) return entry.tokens.includes(tokenHash) ? entry.latest : undefined;
-    if (!entry.versionTokens[String(key.version)]?.includes(tokenHash)) return undefined;
-    return key.version === entry.latestVersion ? entry.latest : entry.versions[String(key.version)];
+    return entry && lookupIn(entry, key, tokenHash);
   }
 
   /**
@@ -176,6 +172,14 @@ export class StaticCache {
     this.hot.delete(entry.path);
     this.store.set(entry.path, encodeEntry(entry));
   }
+}
+
+/** The answer an entry holds for exactly this form of the request, when this token proved that form (L1 and a fleet's L2). */
+export function lookupIn(entry: StaticEntry, key: StaticKey, tokenHash: string): StoredResponse | undefined {
+  if (key.header !== '' && !entry.headerNamespaces.includes(key.header)) return undefined;
+  if (key.version === 0) return entry.tokens.includes(tokenHash) ? entry.latest : undefined;
+  if (!entry.versionTokens[String(key.version)]?.includes(tokenHash)) return undefined;
+  return key.version === entry.latestVersion ? entry.latest : entry.versions[String(key.version)];
 }
 
 /**

@@ -119,6 +119,12 @@ export class TokenGrants {
   info(tokenHash: string, accessor: string, eligible: boolean, atMs: number, expiresAtMs?: number): void {
     const p = this.pending.get(tokenHash);
     this.pending.delete(tokenHash);
+    if (this.ineligible.has(tokenHash)) {
+      // Found ineligible, or revoked, before: a lookup that says otherwise began earlier (another
+      // replica's, racing with a revocation) and proves nothing.
+      p?.resolve();
+      return;
+    }
     if (!eligible) {
       this.forget(tokenHash);
       if (this.ineligible.size >= MAX_INELIGIBLE) this.ineligible.delete(this.ineligible.values().next().value as string);
@@ -142,6 +148,13 @@ export class TokenGrants {
   /** The token behind an accessor, when the worker told us. */
   tokenOfAccessor(accessor: string): string | undefined {
     return this.byAccessor.get(accessor);
+  }
+
+  /** A token revoked through Envoy (here or on another replica): no grant, and none ever again. */
+  revokedForGood(tokenHash: string): void {
+    this.forget(tokenHash);
+    if (this.ineligible.size >= MAX_INELIGIBLE) this.ineligible.delete(this.ineligible.values().next().value as string);
+    this.ineligible.add(tokenHash);
   }
 
   /** A token Vault revoked: no more grant. */

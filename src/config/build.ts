@@ -38,6 +38,10 @@ export function buildConfig(root: BlockReader): Config {
     root.blockServe('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block: serve refuses to start without one`);
   }
   if (exitAfterAuth && !autoAuth) root.error('exit_after_auth', 'needs an auto_auth block');
+  if (fleet && cache?.persist) {
+    // A replica restarted on its own store would serve what the others revoked while it was down.
+    root.error('fleet', 'cannot be combined with cache { persist … }: a restored cache missed the fleet\'s changes while the replica was down; the shared cache in Redis outlives a replica instead');
+  }
   if (cache?.staticSecrets && !autoAuth) {
     root.error('cache', 'cache_static_secrets = true needs an auto_auth block: its token subscribes to KV events');
   }

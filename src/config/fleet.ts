@@ -199,10 +199,6 @@ export function readFleet(root: BlockReader): FleetConfig | undefined {
   }
   b.finish();
   if (!ok || !redis) return undefined;
-  // Until the fleet is wired into serve (issue 16, steps 2–7), a replica would run alone while its
-  // operator expects shared invalidation: revocations through one replica unseen by the others.
-  // Remove this line when serve runs the fleet.
-  b.blockServe('', 'fleet mode is not wired into serve yet (issue 16): serve refuses to start rather than run this replica alone with a cache the other replicas cannot invalidate');
   return {
     redis,
     ...(keyFile ? { keyFile } : {}), ...(keyEnvVar ? { keyEnvVar } : {}),

@@ -69,7 +69,14 @@ export function onRequestHeaders(state: StreamState, msg: ProcessingRequest, ctx
   if (sc && sentReq.method !== 'GET' && sentReq.exact && sentReq.rel !== undefined) next.kvChange = kvChangeOf(sentReq, sc);
   const staticKey = sc && token && tokenHash ? staticKeyOf(sentReq, sc.namespaces()) : undefined;
   if (sc && staticKey && token && tokenHash) {
-    const hit = sc.cache.lookup(staticKey, tokenHash);
+    // fleet: a replica that has not heard Redis within max_stale_without_redis cannot vouch for L1.
+    const stale = sc.shared?.stale() === true;
+    const hit = stale ? undefined : sc.cache.lookup(staticKey, tokenHash);
+    // L1 does not hold this token's proof: the shared cache may (a read through another replica).
+    // Only for a token with a grant, which a hit needs anyway; one wait per message.
+    if (!hit && sc.shared && !stale && !state.coalesced && !sc.grants.isIneligible(tokenHash) && sc.grants.allows(tokenHash, nowMs)) {
+      return { kind: 'wait', state: { ...state, coalesced: true }, effects: [], wait: sc.shared.lookup(staticKey, tokenHash, token) };
+    }
     if (hit) {
       // serve_stale (src/persist/stale.ts): past the grant, while Vault cannot answer, within serve_stale_max.
       const grant = sc.grants.servable(tokenHash, nowMs);
@@ -214,7 +221,7 @@ function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | un
     next.lease = undefined; // a body we cannot read as Vault does: neither answered nor recorded
     return { effects: [] };
   }
-  const hit = lc.cache.lookup(key);
+  const hit = lc.stale?.() === true ? undefined : lc.cache.lookup(key);
   if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), pending.sentNamespace) as Respond, effects: [{ type: 'cache-hit', cache: 'lease' }] };
   const inflightKey = `l:${key}`;
   const leader = lc.inflight.waitFor(inflightKey);

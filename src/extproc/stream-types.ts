@@ -20,7 +20,11 @@ export interface StreamContext {
   /** `/agent/v1/metrics` and `/proxy/v1/metrics` asked through Envoy, answered as Vault Agent/Proxy's handleMetrics. */
   vaultMetrics?: (req: { method: string; rawQuery: string; accept: readonly string[] }) => Promise<{ status: number; contentType: string; body: string }>;
   /** Present when `cache { cache_static_secrets = true }`. */
-  staticCache?: { cache: StaticCache; grants: TokenGrants; inflight: Inflight; mounts: KvMounts; namespaces(): boolean | undefined };
+  staticCache?: {
+    cache: StaticCache; grants: TokenGrants; inflight: Inflight; mounts: KvMounts; namespaces(): boolean | undefined;
+    /** fleet { … }: the shared cache (L2) and whether L1 may answer (src/fleet/fleet-sync.ts). */
+    shared?: SharedStaticCache;
+  };
   /** Present when the lease cache is on (a cache block without disable_caching_dynamic_secrets). */
   leaseCache?: {
     cache: LeaseCache; inflight: Inflight; managed(tokenHash: string): boolean;
@@ -28,10 +32,20 @@ export interface StreamContext {
     namespaces(): boolean | undefined;
     /** Logins (tokens from an auth method's login, not from the token store) are recorded. */
     cacheLogins: boolean;
+    /** fleet { … }: true while Redis has not been heard for longer than max_stale_without_redis: L1 does not answer. */
+    stale?: () => boolean;
   };
   now?: () => number;
   /** prepend_configured_namespace and enforce_consistency (src/extproc/api-proxy-rules.ts). */
   apiProxy?: ApiProxyRules;
+}
+
+/** What the request path sees of a fleet's shared static cache. */
+export interface SharedStaticCache {
+  /** True while Redis has not been heard for longer than max_stale_without_redis: L1 does not answer. */
+  stale(): boolean;
+  /** Reads the shared record and takes this token's proof of this form into L1 when it holds one (never rejects). */
+  lookup(key: StaticKey, tokenHash: string, token: string): Promise<void>;
 }
 
 /** A KV read on its way to Vault whose answer may be recorded. */

@@ -343,7 +343,7 @@ function changeOf(w: WireEvent): FleetChange {
     case 'leaseEvicted': return { type: 'lease-evicted', key: w.leaseEvicted!.key, reason: nameOf(LEASE_REASONS, w.leaseEvicted!.reason) };
     case 'tokenChecked': {
       const c = w.tokenChecked!;
-      return { type: 'token-checked', tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: num(c.atMs), ...(c.expiresAtMs != null ? { expiresAtMs: num(c.expiresAtMs) } : {}) };
+      return { type: 'token-checked', tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: num(c.atMs), ...(c.expiresAtMs != null && Object.hasOwn(c, 'expiresAtMs') ? { expiresAtMs: num(c.expiresAtMs) } : {}) };
     }
     case 'tokensConfirmed': return { type: 'tokens-confirmed', tokenHashes: w.tokensConfirmed!.tokenHashes, atMs: num(w.tokensConfirmed!.atMs) };
     case 'revoked': {

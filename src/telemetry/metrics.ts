@@ -150,6 +150,7 @@ const FLEET_GAP_REASONS = ['trimmed', 'lost', 'refused', 'malformed', 'unknown',
 export class FleetMetrics {
   readonly refused: Counter<'kind' | 'reason'>;
   readonly streamGaps: Counter<'reason'>;
+  readonly sharedReads: Counter<'outcome'>;
 
   constructor(registry: Registry, source: FleetGaugeSource) {
     new Gauge({
@@ -166,6 +167,9 @@ export class FleetMetrics {
     });
     this.refused = new Counter({
       name: 'vault_extproc_fleet_refused_total', help: 'Values read from the fleet cache in Redis (L2) refused, deleted and never served, by record kind and reason', labelNames: ['kind', 'reason'], registers: [registry],
+    });
+    this.sharedReads = new Counter({
+      name: 'vault_extproc_fleet_shared_reads_total', help: 'Reads of the fleet cache in Redis (L2) for a request L1 could not answer, by outcome (hit: taken into L1 and answered; miss; raced: a removal came meanwhile, not taken)', labelNames: ['outcome'], registers: [registry],
     });
     this.streamGaps = new Counter({
       name: 'vault_extproc_fleet_stream_gaps_total', help: 'Gaps in the fleet invalidation stream (each drops L1), by reason', labelNames: ['reason'], registers: [registry],

@@ -115,21 +115,15 @@ describe('docker-compose.yml', function () {
       expect(cluster.health_checks[0].grpc_health_check).to.deep.equal({ service_name: 'envoy.service.ext_proc.v3.ExternalProcessor' });
     });
 
-    it('the replicas\' config has the fleet block of the contract and no error (serve refuses it only while fleet mode is not wired)', async () => {
+    it('the replicas\' config has the fleet block of the contract and no error (serve runs it)', async () => {
       const config = readFileSync(join(REPO_ROOT, 'examples', 'compose-fleet.hcl'), 'utf8');
       expect(config).to.match(/fleet \{\n  redis_url           = "redis:\/\/redis:6379\/0"\n  encryption_key_file = "\/run\/fleet\/fleet\.key"\n\}/);
       expect(config).to.include('address       = "unix:///run/vault-extproc/extproc.sock"');
       const r = await run(process.execPath, [join(REPO_ROOT, 'bin', 'vault-extproc.js'), 'check', '--config-only', '--config', join(REPO_ROOT, 'examples', 'compose-fleet.hcl')]);
       const problems = r.stdout.split('\n').filter((l) => /^(error|warning):/.test(l));
-      // Today (issue 16 in progress) serve refuses any fleet block; once it is wired, the config is valid.
-      const notWired = (l: string): boolean => l.includes('fleet mode is not wired into serve yet');
-      expect(problems.filter((l) => !notWired(l)), r.stdout).to.deep.equal([]);
-      if (problems.some(notWired)) {
-        expect(r.stdout).to.include('0 error(s)');
-      } else {
-        expect(r.stdout).to.include('valid');
-        expect(r.code).to.equal(0);
-      }
+      expect(problems, r.stdout).to.deep.equal([]);
+      expect(r.stdout).to.include('valid');
+      expect(r.code).to.equal(0);
     });
   });
 });

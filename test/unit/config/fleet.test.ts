@@ -17,7 +17,6 @@ import { makeTestPki, type TestPki } from '../../support/tls.js';
 
 const LISTENER = 'listener "tcp" {\n address = "127.0.0.1:8100"\n tls_disable = true\n}\n';
 const PASSWORD = 'hunter2-Redis-Pw';
-const NOT_WIRED = 'fleet mode is not wired into serve yet (issue 16): serve refuses to start rather than run this replica alone with a cache the other replicas cannot invalidate';
 
 function hcl(body: string): ReturnType<typeof parseConfig> {
   return parseConfig(`${LISTENER}fleet {\n${body}\n}\n`, 'fleet.hcl', {});
@@ -44,7 +43,7 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
       expect(r.problems).to.deep.equal([]);
     });
 
-    it('the smallest block (redis_url and encryption_key_file) with every default; serve is refused until the fleet is wired', () => {
+    it('the smallest block (redis_url and encryption_key_file) with every default; serve runs it', () => {
       const r = hcl(MINIMAL);
       expect(r.errors).to.deep.equal([]);
       expect(r.config.fleet).to.deep.equal({
@@ -56,7 +55,16 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
         requiredForReady: false,
         maxStaleWithoutRedisSeconds: 10,
       } satisfies FleetConfig);
-      expect(r.serveBlockers.map((p) => `${p.location}: ${p.message}`)).to.deep.equal([`fleet: ${NOT_WIRED}`]);
+      // serve runs it (issue 16: fleet mode wired).
+      expect(r.serveBlockers).to.deep.equal([]);
+    });
+
+    it('fleet with cache { persist … } is an error: a restored replica missed the fleet\'s changes while it was down', () => {
+      const r = parseConfig(`${LISTENER}fleet {\n${MINIMAL}\n}\nauto_auth {\n method "token_file" {\n config = { token_file_path = "/t" }\n }\n}\ncache {\n cache_static_secrets = true\n persist "file" {\n path = "/var/lib/vxp"\n key_file = "/k"\n }\n}\n`, 'fleet.hcl', {});
+      expect(r.errors.map((e) => `${e.location}: ${e.message}`)).to.include(
+        'fleet: cannot be combined with cache { persist … }: a restored cache missed the fleet\'s changes while the replica was down; the shared cache in Redis outlives a replica instead',
+      );
+      expect(hcl(MINIMAL).errors).to.deep.equal([]);
     });
 
     it('every key, in HCL and in JSON: the same config', () => {
@@ -138,7 +146,7 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
       const r = hcl(` redis_url = "redis://vxp:${PASSWORD}@127.0.0.1:6379/1"\n encryption_key_file = "/k"`);
       expect(r.errors).to.deep.equal([]);
       expect(r.config.fleet?.redis).to.deep.include({ displayUrl: 'redis://vxp:***@127.0.0.1:6379/1', username: 'vxp', urlPassword: PASSWORD });
-      expect(r.warnings.filter((w) => w.message !== NOT_WIRED).map((w) => `${w.location}: ${w.message}`)).to.deep.equal([
+      expect(r.warnings.map((w) => `${w.location}: ${w.message}`)).to.deep.equal([
         'fleet > redis_url: holds a password (redis://vxp:***@127.0.0.1:6379/1): it is written in the config file; password_file keeps it out',
       ]);
       expect(loadFleetPassword(r.config.fleet!.redis)).to.equal(PASSWORD);
@@ -279,7 +287,7 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
     const fileProblems = (body: string, env: NodeJS.ProcessEnv = {}): string[] => {
       const config = file(`c-${Math.random().toString(36).slice(2)}.hcl`, `${LISTENER}extproc { address = "unix://${join(dir, 'e.sock')}" }\nfleet {\n${body}\n}\n`);
       const r = loadConfigFile(config, { env });
-      return r.problems.filter((p) => p.location.startsWith('fleet') && p.message !== NOT_WIRED).map((p) => `${p.location}: ${p.message}`);
+      return r.problems.filter((p) => p.location.startsWith('fleet')).map((p) => `${p.location}: ${p.message}`);
     };
 
     it('two keys (newest first), a password file and the TLS files: no problems; the keys load newest first', () => {
@@ -407,7 +415,7 @@ fleet {
       expect(check.stdout + check.stderr + serve.stdout + serve.stderr).to.not.include(PASSWORD);
     });
 
-    it('a good fleet block: check names only the missing key file, then only that serve is not wired for the fleet yet', async () => {
+    it('a good fleet block: check names only the missing key file, then nothing: valid', async () => {
       const keyPath = join(dir, 'fleet.key');
       const config = join(dir, 'good.hcl');
       writeFileSync(config, `${LISTENER}extproc { address = "unix://${join(dir, 'e.sock')}" }
@@ -420,9 +428,8 @@ fleet {
       expect(before.stdout).to.include(`error: ${config}: fleet > encryption_key_file: cannot read the key file ${keyPath}: no such file`);
       writeFileSync(keyPath, `${key()}\n`);
       const after = await run(process.execPath, [CLI, 'check', '--config', config]);
-      expect(after.stdout.split('\n').filter((l) => /^(error|warning):/.test(l)).map((l) => l.replace(/ \(line \d+, column \d+\)$/, ''))).to.deep.equal([
-        `warning: ${config}: fleet: ${NOT_WIRED}`,
-      ]);
+      expect(after.stdout.split('\n').filter((l) => /^(error|warning):/.test(l))).to.deep.equal([]);
+      expect(after.code).to.equal(0);
     });
   });
 });

@@ -1,0 +1,147 @@
+// What the caches of one replica say to the fleet, and read from it (issue 16 steps 2 and 4): the
+// CacheMediator's port to L2 and to the invalidation stream.
+//
+// - addProof: a read Vault answered here is merged into the shared record (compare-and-set: one
+//   proof, the one Vault just gave; never what this replica's L1 holds besides, so a proof another
+//   replica removed cannot come back from here). A lost addition only costs another replica a miss.
+// - lookup: the shared record of a path, for a request L1 cannot answer. Redis down: undefined at
+//   once (the request goes to Vault).
+// - publish: a change every replica must apply (an eviction, a revocation, a cache-clear, a lost
+//   capability, a grant), with the shared records it removes. Changes go out IN ORDER through an
+//   outbox: while Redis is unreachable they wait (and are retried every `retryMs`), so a revocation
+//   made through a replica that lost Redis still reaches the others when it is back. An outbox
+//   over `maxPending` is replaced by "drop everything, check every token again": what the others
+//   would have been told cannot be vouched for, item by item, any more.
+//
+// Removals delete the shared record rather than rewrite it: a deletion is always safe (a miss),
+// and a rewrite could race with another replica's removal.
+import type { StaticEntry, StoredResponse } from '../cache/entry.js';
+import { withProof } from '../cache/static-cache.js';
+import type { StaticKey } from '../cache/static-key.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { FleetChange } from './schema.js';
+import type { SharedStore } from './shared-store.js';
+import type { InvalidationPublisher } from './stream-publisher.js';
+
+export interface FleetSyncOptions {
+  store: SharedStore;
+  publisher: Pick<InvalidationPublisher, 'publish'>;
+  /** How long a shared static record lives (its answer is at most this old when another replica adopts it). */
+  staticTtlMs: number;
+  /** The follower has not heard from Redis for longer than max_stale_without_redis. */
+  stale: () => boolean;
+  logger?: Logger;
+  /** Each shared read the request path made: `hit` (taken into L1), `miss`, `raced` (a removal came meanwhile: not taken). */
+  onSharedRead?: (outcome: 'hit' | 'miss' | 'raced') => void;
+  /** Outbox retry period while Redis is unreachable (default 250 ms). */
+  retryMs?: number;
+  /** Changes the outbox holds before it collapses them (default 10,000). */
+  maxPending?: number;
+}
+
+/** What a change removes from the shared store besides telling the other replicas. */
+export interface SharedRemoval {
+  deleteStatic?: string[];
+  clearStatic?: boolean;
+}
+
+interface Pending {
+  change: FleetChange;
+  removal: SharedRemoval;
+}
+
+/** Everything goes, and every token is checked again: an outbox that overflowed. */
+const COLLAPSED: Pending[] = [
+  { change: { type: 'cache-cleared', clear: { type: 'all' } }, removal: { clearStatic: true } },
+  { change: { type: 'revoked', kind: 'token' }, removal: {} },
+];
+
+export class FleetSync {
+  private readonly outbox: Pending[] = [];
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly retryMs: number;
+  private readonly maxPending: number;
+  private readonly log: Logger | undefined;
+  /** Whether the last outbox attempt failed (logged once per outage). */
+  private failing = false;
+
+  constructor(private readonly opts: FleetSyncOptions) {
+    this.retryMs = opts.retryMs ?? 250;
+    this.maxPending = opts.maxPending ?? 10_000;
+    this.log = opts.logger?.child({ component: 'fleet-sync' });
+  }
+
+  /** Whether L1 may answer (the stream has been heard within max_stale_without_redis). */
+  get stale(): boolean {
+    return this.opts.stale();
+  }
+
+  /** Changes not yet on the stream. */
+  get pending(): number {
+    return this.outbox.length;
+  }
+
+  addProof(key: StaticKey, tokenHash: string, response: StoredResponse, kvVersion: number | undefined): void {
+    this.opts.store.updateStatic(key.path, (current) => withProof(current, key, tokenHash, response, kvVersion), this.opts.staticTtlMs)
+      .catch((err: unknown) => this.log?.debug({ reason: errorMessage(err) }, 'a proof of access was not shared (Redis unreachable): other replicas miss once'));
+  }
+
+  /** The shared record of `path`; undefined when there is none or Redis cannot be asked now. */
+  async lookup(path: string): Promise<StaticEntry | undefined> {
+    try {
+      const [entry] = await this.opts.store.getStatic([path]);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  countRead(outcome: 'hit' | 'miss' | 'raced'): void {
+    this.opts.onSharedRead?.(outcome);
+  }
+
+  publish(change: FleetChange, removal: SharedRemoval = {}): void {
+    if (this.stopped) return;
+    if (this.outbox.length >= this.maxPending) {
+      this.log?.warn({ pending: this.outbox.length }, 'the fleet outbox overflowed while Redis was unreachable: every replica will drop its cache and check every token again');
+      this.outbox.splice(0, this.outbox.length, ...COLLAPSED.map((p) => ({ ...p })));
+    }
+    this.outbox.push({ change, removal });
+    void this.flush();
+  }
+
+  /** Stops retrying; what is still pending is dropped (the others drop L1 on a gap or catch up from Redis's epoch). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.stopped) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length && !this.stopped) {
+        const next = this.outbox[0]!;
+        // The shared records first: once the others hear the change, L2 no longer holds what it removed.
+        if (next.removal.clearStatic) await this.opts.store.clearStatic();
+        if (next.removal.deleteStatic?.length) await this.opts.store.deleteStatic(next.removal.deleteStatic);
+        await this.opts.publisher.publish(next.change);
+        this.outbox.shift();
+        if (this.failing) this.log?.info('fleet changes are reaching Redis again');
+        this.failing = false;
+      }
+    } catch (err) {
+      if (!this.failing) this.log?.warn({ reason: errorMessage(err), pending: this.outbox.length }, 'fleet changes wait for Redis (kept in order, retried)');
+      this.failing = true;
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.flush(), this.retryMs);
+        this.timer.unref?.();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
