@@ -6,7 +6,8 @@ import { CacheMediator } from './cache-mediator.js';
 import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js';
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
-import { startFleet, type Fleet } from './fleet/fleet.js';
+import { startFleet, type Fleet, type FleetTuning } from './fleet/fleet.js';
+import type { SharedAutoAuthToken } from './fleet/schema.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
 import { metricShowsVaultAnswered, PersistWiring } from './persist/wire.js';
@@ -21,6 +22,8 @@ export interface AppOptions {
   config: Config;
   log?: Logger;
   logLevel?: string;
+  /** Fleet timings a test shortens (the owner lease's ttl below its 5 s config minimum, the shared token's poll …). */
+  fleetTuning?: FleetTuning;
 }
 
 export interface App {
@@ -54,7 +57,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let fleet: Fleet | undefined;
   /**
    * The owner shares its auto-auth token with the other replicas through L2 (sealed): at each new
-   * token, and when it becomes the owner. Non-owners do not use it yet (fleet-wiring plan step 2).
+   * token, after each renewal (the record's TTL follows the token's), and when it becomes the owner.
    */
   const shareAutoAuthToken = (): void => {
     const f = fleet;
@@ -63,6 +66,30 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
   /** What the caches tell the worker before it runs (after an offline start it waits for the cluster check). */
   const beforeWorker: ExtprocMessage[] = [];
+  /** A message for the worker: kept until it runs (the supervisor keeps them across a restart). */
+  const toWorker = (msg: ExtprocMessage): void => {
+    if (worker) worker.send(msg);
+    else if (beforeWorker.length < MAX_BEFORE_WORKER) beforeWorker.push(msg);
+  };
+  /**
+   * Fleet mode, not the owner: the owner's auto-auth token, heard from L2 (Fleet.autoAuth), becomes
+   * this replica's as a worker's new token does (injected for use_auto_auth_token, SERVING), but is
+   * not shared again; the worker takes it too (templates, sinks) and never logs in itself.
+   */
+  const sharedAutoAuthToken = (t: SharedAutoAuthToken): void => {
+    if (!fleet || fleet.isOwner) return;
+    persist.autoAuthToken(t);
+    c.autoAuthToken(t.token);
+    token = t.token;
+    tokenRestored = false;
+    tokenInfo = { token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs };
+    extproc?.setServing(true);
+    toWorker({ type: 'shared-token', ...tokenInfo });
+  };
+  /** Fleet mode: the worker logs in, renews and subscribes only while this replica is the owner. */
+  const tellFleetRole = (): void => {
+    if (fleet) toWorker({ type: 'fleet-role', owner: fleet.isOwner });
+  };
   let caches: CacheMediator | undefined;
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
   // cache { persist … } and serve_stale (src/persist/wire.ts): loaded before any stream is served.
@@ -102,6 +129,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
         shareAutoAuthToken();
         extproc?.setServing(true);
         if (workerDown) workerBack('its auto-auth token is held again');
+        return;
+      case 'token-renewed':
+        // The same token, a new lease: the owner shares it again, so the L2 record's TTL follows it.
+        if (!tokenInfo || tokenRestored) return;
+        tokenInfo = { ...tokenInfo, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs };
+        persist.autoAuthToken(tokenInfo);
+        shareAutoAuthToken();
         return;
       case 'exit':
         resolveExit({ code: msg.code, reason: msg.reason });
@@ -217,12 +251,20 @@ export async function startApp(opts: AppOptions): Promise<App> {
   try {
     // fleet { … } (src/fleet/fleet.ts): Redis, the owner lease, L2 and the invalidation stream. It
     // connects in the background (Redis down at start is not fatal); only an unreadable key or
-    // password file throws here. Not wired further yet: the worker's duties are not gated on
-    // ownership, and L1 neither reads L2 nor publishes (fleet-wiring plan steps 2–5). config.fleet
+    // password file throws here. Only the owner's worker logs in, renews the auto-auth token and
+    // holds the KV event subscription (fleet-role); the others take its token from L2. Not wired
+    // further yet: L1 neither reads L2 nor publishes (fleet-wiring plan steps 3–5). config.fleet
     // still makes `serve` refuse to start (src/config/fleet.ts) until they are.
     if (config.fleet) {
-      fleet = startFleet(config.fleet, { registry: m.registry, logger: log });
-      fleet.on('owner', shareAutoAuthToken);
+      fleet = startFleet(config.fleet, {
+        registry: m.registry, logger: log, onSharedAutoAuthToken: sharedAutoAuthToken,
+        ...(opts.fleetTuning ? { tuning: opts.fleetTuning } : {}),
+      });
+      fleet.on('owner', () => {
+        tellFleetRole();
+        shareAutoAuthToken();
+      });
+      fleet.on('lost', tellFleetRole);
     }
     const fl = fleet;
     extproc = await startExtprocServer(config.extproc, {
@@ -277,10 +319,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
         restarted: (generation) => {
           m.workerRestarts.inc();
           wlog.info({ generation }, 'worker thread restarted');
+          // A new thread starts as a non-owner: tell it what this replica is now.
+          tellFleetRole();
         },
         online: () => {
-          // Without a token to wait for, a running thread is back.
-          if (!waitsForToken && workerDown) workerBack('the thread runs');
+          // Without a token to wait for, a running thread is back; so is a fleet non-owner's (its token comes from the owner).
+          if ((!waitsForToken || (fleet !== undefined && !fleet.isOwner)) && workerDown) workerBack('the thread runs');
         },
         gaveUp: (info) => {
           m.workerUp.set(0);
@@ -293,6 +337,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       worker = sup;
       for (const msg of persist.takeWorkerMessages()) sup.send(msg);
       for (const msg of beforeWorker.splice(0)) sup.send(msg);
+      tellFleetRole();
       m.workerUp.set(1);
     };
     if (!clusterConfirmed) startWorker();

@@ -52,6 +52,13 @@ export interface AutoAuthOptions {
    */
   adopt?: LoginResult & { obtainedAtMs: number };
   onToken(token: LoginResult & { obtainedAtMs: number }): void;
+  /** The token was renewed (renew-self answered at obtainedAtMs): the same token, a new lease. */
+  onRenewed?(renewal: { leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }): void;
+  /**
+   * The sinks' writers, when they outlive this AutoAuth (fleet mode: one AutoAuth per owner term,
+   * and a non-owner writes the shared token through the same writers, keeping their DH state).
+   */
+  sinkWriters?: SinkWriter[];
   onExit(code: number, reason: string): void;
   onMetric?(update: WorkerMetric): void;
   timers?: Timers;
@@ -99,7 +106,7 @@ export class AutoAuth {
     this.tokenClient = opts.vault;
     this.random = opts.random ?? Math.random;
     this.log = opts.log.child({ component: 'auto-auth', method: opts.method.name });
-    this.sinkWriters = opts.sinks.map((sink) => new SinkWriter(sink));
+    this.sinkWriters = opts.sinkWriters ?? opts.sinks.map((sink) => new SinkWriter(sink));
     this.wrappedLogin = opts.loginWrap ? new WrappedLogin(opts.loginWrap.ttlSeconds, opts.loginWrap.mountPath) : undefined;
   }
 
@@ -118,7 +125,8 @@ export class AutoAuth {
     await this.keepAdopted();
     while (!this.stopped) {
       const login = await this.authenticate();
-      if (!login) return;
+      // Stopped while the login was in flight (fleet mode: no longer the owner): the token is not handed on.
+      if (!login || this.stopped) return;
       if (login.wrapped !== undefined) {
         if (!(await this.deliverWrapped(login.wrapped))) return;
         continue;
@@ -330,6 +338,7 @@ export class AutoAuth {
       backoff.reset();
       const now = this.timers.now();
       expiresAtMs = now + outcome.ttlSeconds * 1000;
+      if (!this.stopped) this.opts.onRenewed?.({ leaseDurationSeconds: outcome.ttlSeconds, renewable: login.renewable, obtainedAtMs: now });
       const plan = renewalDelayMs(outcome.ttlSeconds * 1000, graceMs);
       if (plan === undefined) {
         this.log.info({ ttlSeconds: outcome.ttlSeconds }, 'renewal no longer extends the token (max TTL near); logging in again');

@@ -17,6 +17,11 @@ export interface WireResponse {
 export type WorkerMessage =
   /** A new auto-auth token (after login or re-login). Renewals do not change the token. */
   | { type: 'token'; token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }
+  /**
+   * The auto-auth token was renewed (renew-self answered at `obtainedAtMs`): the same token, a new
+   * lease. A fleet owner shares it again, so the sealed L2 record's TTL follows the token's.
+   */
+  | { type: 'token-renewed'; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }
   /** The worker is done (exit_after_auth, or exit_on_err); the process exits with `code`. */
   | { type: 'exit'; code: number; reason: string }
   /** A cached secret was refetched: replace it; tokens Vault refused leave the entry. */
@@ -107,6 +112,17 @@ export type ExtprocMessage =
   | { type: 'ping'; seq: number }
   /** The answer to `template-lookup`: `key` when the read is one the static cache keeps, `hit` when it holds it for the auto-auth token. */
   | { type: 'template-answer'; id: number; key?: StaticKey; hit?: WireResponse }
+  /**
+   * Fleet mode (config.fleet): whether this replica holds the owner lease now. Only the owner's
+   * worker logs in, renews the auto-auth token and holds the KV event subscription; a worker starts
+   * as a non-owner and is told again after every restart (src/worker/fleet-auto-auth.ts).
+   */
+  | { type: 'fleet-role'; owner: boolean }
+  /**
+   * Fleet mode, non-owner: the owner's auto-auth token, read from L2. It becomes this worker's token
+   * (templates, sinks, the maintainer's calls); the worker does not send it back as `token`.
+   */
+  | { type: 'shared-token'; token: string; leaseDurationSeconds: number; renewable: boolean; obtainedAtMs: number }
   | { type: 'stop' };
 
 const packr = new Packr({ structuredClone: false, useRecords: false });

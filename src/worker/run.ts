@@ -6,7 +6,9 @@ import { VaultClient } from '../vault/client.js';
 import { HEADERS } from '../vault/paths.js';
 import { createAuthMethod } from './auth/index.js';
 import { AutoAuth } from './auto-auth.js';
+import { FleetAutoAuth, type TermHooks } from './fleet-auto-auth.js';
 import type { AdoptedToken } from './host.js';
+import { SinkWriter } from './sink.js';
 import type { ExtprocMessage, WorkerMessage } from './protocol.js';
 import { StaticCacheMaintainer } from './static/maintainer.js';
 import { LeaseRenewer } from './lease/renewer.js';
@@ -36,33 +38,63 @@ export function runWorker(
   let templates: TemplateRole | undefined;
   // The method's namespace (else the vault block's, VAULT_NAMESPACE first) on the login and renewals, as Vault Proxy.
   const authNamespace = configuredNamespace(config);
-  const autoAuth: AutoAuth = new AutoAuth({
-    vault: authNamespace ? vault.withHeaders({ [HEADERS.vaultNamespace]: authNamespace }) : vault,
+  const authVault = authNamespace ? vault.withHeaders({ [HEADERS.vaultNamespace]: authNamespace }) : vault;
+  // Fleet mode (config.fleet): only the owner logs in, renews and subscribes (src/worker/fleet-auto-auth.ts).
+  const fleetMode = config.fleet !== undefined;
+  const sinkWriters = fleetMode ? autoAuthConfig.sinks.map((sink) => new SinkWriter(sink)) : undefined;
+  /** The worker's own token (a login, or one taken over): used here and handed to ext_proc. */
+  const ownToken = (t: AdoptedToken): void => {
+    token = t.token;
+    maintainer?.tokenChanged();
+    send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
+    templates?.tokenChanged();
+  };
+  const newAutoAuth = (adopt: AdoptedToken | undefined, hooks: TermHooks): AutoAuth => new AutoAuth({
+    vault: authVault,
     method: createAuthMethod(method),
     sinks: autoAuthConfig.sinks,
+    ...(sinkWriters ? { sinkWriters } : {}),
     log,
     minBackoffMs: method.minBackoffSeconds * 1000,
     maxBackoffMs: method.maxBackoffSeconds * 1000,
     exitOnError: method.exitOnError,
     exitAfterAuth: config.exitAfterAuth,
     reauthOnNewCredentials: autoAuthConfig.enableReauthOnNewCredentials,
-    ...(opts.adopt ? { adopt: opts.adopt } : {}),
+    ...(adopt ? { adopt } : {}),
     ...(method.wrapTtlSeconds ? { loginWrap: { ttlSeconds: method.wrapTtlSeconds, mountPath: method.mountPath } } : {}),
     // jwt_read_period: how often Vault Agent's jwt method looks for a new JWT.
     ...(method.type === 'jwt' ? { credentialPollMs: method.jwtReadPeriodSeconds * 1000 } : {}),
-    onToken: (t) => {
-      token = t.token;
-      maintainer?.tokenChanged();
-      send({ type: 'token', token: t.token, leaseDurationSeconds: t.leaseDurationSeconds, renewable: t.renewable, obtainedAtMs: t.obtainedAtMs });
-      templates?.tokenChanged();
-    },
+    onToken: hooks.onToken,
+    onRenewed: hooks.onRenewed,
     // exit_after_auth with templates: exit once every template rendered (Vault Agent waits for its template server).
     onExit: (code, reason) => {
+      if (!hooks.current()) return;
       if (templates && reason === 'exit_after_auth') void templates.firstRound.then((rendered) => { if (rendered) send({ type: 'exit', code, reason }); });
       else send({ type: 'exit', code, reason });
     },
     onMetric: (update) => send({ type: 'metric', update }),
   });
+  const onRenewed = (r: Omit<AdoptedToken, 'token'>): void => send({ type: 'token-renewed', ...r });
+  const fleet = fleetMode
+    ? new FleetAutoAuth({
+        startTerm: newAutoAuth,
+        held: opts.adopt,
+        sinkWriters: sinkWriters ?? [],
+        vault: authVault,
+        log,
+        onToken: ownToken,
+        onRenewed,
+        useToken: (t) => {
+          token = t;
+          maintainer?.tokenChanged();
+          templates?.tokenChanged();
+        },
+        ownerChanged: (owner) => (owner ? maintainer?.subscribe() : maintainer?.unsubscribe()),
+        minBackoffMs: method.minBackoffSeconds * 1000,
+        maxBackoffMs: method.maxBackoffSeconds * 1000,
+      })
+    : undefined;
+  const autoAuth: AutoAuth | FleetAutoAuth = fleet ?? newAutoAuth(opts.adopt, { onToken: ownToken, onRenewed, current: () => true });
   maintainer = config.cache?.staticSecrets
     ? new StaticCacheMaintainer({
         cache: config.cache, vaultConfig: config.vault, vault, log,
@@ -71,6 +103,8 @@ export function runWorker(
         secretChanged: (path) => templates?.staticChanged(path),
         autoAuthToken: () => token,
         onInvalidToken: () => autoAuth.suspect(),
+        // Fleet mode: the owner subscribes (fleet-role), the others never do.
+        subscribeAtStart: !fleetMode,
       })
     : undefined;
   maintainer?.start();
@@ -83,7 +117,7 @@ export function runWorker(
     vault.close();
   });
   const roles: WorkerRoles = {
-    send, log, autoAuth, renewer, maintainer, templates,
+    send, log, autoAuth, fleet, renewer, maintainer, templates,
     afterStop: () => void done.finally(opts.afterStop),
   };
   return { handle: (msg) => routeToWorker(msg, roles), done };
@@ -93,7 +127,9 @@ export function runWorker(
 export interface WorkerRoles {
   send(msg: WorkerMessage): void;
   log: Logger;
-  autoAuth?: AutoAuth | undefined;
+  autoAuth?: Pick<AutoAuth, 'suspect' | 'stop'> | undefined;
+  /** Fleet mode: the owner role and the shared token (the same object as autoAuth). */
+  fleet?: FleetAutoAuth | undefined;
   renewer?: LeaseRenewer | undefined;
   maintainer?: StaticCacheMaintainer | undefined;
   templates?: TemplateRole | undefined;
@@ -145,6 +181,12 @@ export function routeToWorker(msg: ExtprocMessage, r: WorkerRoles): void {
       return;
     case 'template-answer':
       r.templates?.answered(msg);
+      return;
+    case 'fleet-role':
+      r.fleet?.setOwner(msg.owner);
+      return;
+    case 'shared-token':
+      r.fleet?.shared({ token: msg.token, leaseDurationSeconds: msg.leaseDurationSeconds, renewable: msg.renewable, obtainedAtMs: msg.obtainedAtMs });
       return;
     default:
       r.log.warn({ type: unrouted(msg) }, 'the worker got a message it does not know');

@@ -28,6 +28,12 @@ export interface MaintainerOptions {
   secretChanged?(path: string): void;
   /** Tests: a clock for the token and capability bookkeeping. */
   now?(): number;
+  /**
+   * Subscribe to KV events at start (default true). Fleet mode: false, and the worker calls
+   * subscribe() / unsubscribe() as this replica becomes the owner or stops being it: one
+   * subscription per fleet, held by the owner.
+   */
+  subscribeAtStart?: boolean;
 }
 
 /**
@@ -40,7 +46,10 @@ export interface MaintainerOptions {
 export class StaticCacheMaintainer {
   private readonly registry: StaticRegistry;
   private readonly log: Logger;
-  private readonly subscriber: KvEventSubscriber;
+  /** The KV event subscription while this worker holds one (always, outside fleet mode). */
+  private subscriber: KvEventSubscriber | undefined;
+  /** The subscription's socket is open (what the event_stream gauge was last told). */
+  private eventsConnected = false;
   private readonly refresher: CapabilityRefresher;
   private readonly tokens: CachedTokens;
   private readonly vaultInfo: VaultInfoProbe;
@@ -52,6 +61,7 @@ export class StaticCacheMaintainer {
   /** Paths to refetch once a slot is free, in order (a Set: a path waits once). */
   private readonly waiting = new Set<string>();
   private connections = 0;
+  private stopped = false;
 
   constructor(private readonly opts: MaintainerOptions) {
     this.log = opts.log.child({ component: 'static-cache' });
@@ -68,29 +78,71 @@ export class StaticCacheMaintainer {
       vault: opts.vault, registry: this.registry, refresher: this.refresher, log: this.log, send: opts.send,
       ...(opts.now ? { now: opts.now } : {}),
     });
-    this.subscriber = new KvEventSubscriber({
+  }
+
+  /** A new subscription whose late callbacks, once it is replaced or stopped, are ignored. */
+  private newSubscriber(): KvEventSubscriber {
+    const opts = this.opts;
+    const mine = (): boolean => this.subscriber === sub;
+    const sub: KvEventSubscriber = new KvEventSubscriber({
       connection: opts.vault.connection,
       token: opts.autoAuthToken,
-      onFrame: (frame) => this.onFrame(frame),
+      onFrame: (frame) => { if (mine()) this.onFrame(frame); },
       onConnected: () => {
+        if (!mine()) return;
         const reconnect = this.connections++ > 0;
+        this.eventsConnected = true;
         this.metric({ metric: 'event_stream', connected: true, reconnect });
         this.refetchAll('reconnect');
         if (reconnect) this.vaultInfo.ask();
       },
-      onDisconnected: () => this.metric({ metric: 'event_stream', connected: false }),
-      onAvailability: (available, reason) => this.onAvailability(available, reason),
+      onDisconnected: () => {
+        if (!mine()) return;
+        this.eventsConnected = false;
+        this.metric({ metric: 'event_stream', connected: false });
+      },
+      onAvailability: (available, reason) => { if (mine()) this.onAvailability(available, reason); },
       onInvalidToken: () => {
+        if (!mine()) return;
         this.log.warn('the event stream refused the auto-auth token; checking it');
         opts.onInvalidToken();
       },
       log: this.log,
     });
+    return sub;
+  }
+
+  /**
+   * Holds the KV event subscription (fleet mode: this replica became the owner). Its first connect
+   * refetches every cached secret, as every reconnect does: what changed meanwhile is read again.
+   */
+  subscribe(): void {
+    if (this.subscriber || this.stopped) return;
+    this.subscriber = this.newSubscriber();
+    this.subscriber.start();
+  }
+
+  /** Drops the KV event subscription (fleet mode: another replica is the owner now). */
+  unsubscribe(): void {
+    const sub = this.subscriber;
+    if (!sub) return;
+    this.subscriber = undefined;
+    sub.stop();
+    if (this.eventsConnected) {
+      this.eventsConnected = false;
+      this.metric({ metric: 'event_stream', connected: false });
+    }
+    this.log.info('dropped the KV event subscription');
+  }
+
+  /** Whether this worker holds the KV event subscription (connected or trying to). */
+  get subscribed(): boolean {
+    return this.subscriber !== undefined;
   }
 
   start(): void {
     this.vaultInfo.ask();
-    this.subscriber.start();
+    if (this.opts.subscribeAtStart !== false) this.subscribe();
     this.refresher.start();
     this.pollTimer = setInterval(() => this.refetchAll('poll'), this.opts.cache.staticRefreshSeconds * 1000);
     this.mountTimer = setInterval(() => this.loadMounts(), MOUNT_LIST_EVERY_MS);
@@ -102,7 +154,9 @@ export class StaticCacheMaintainer {
   }
 
   stop(): void {
-    this.subscriber.stop();
+    this.stopped = true;
+    this.subscriber?.stop();
+    this.subscriber = undefined;
     this.vaultInfo.stop();
     this.refresher.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
@@ -113,7 +167,7 @@ export class StaticCacheMaintainer {
 
   /** The auto-auth token changed: the event subscription follows it. */
   tokenChanged(): void {
-    this.subscriber.tokenChanged();
+    this.subscriber?.tokenChanged();
     this.loadMounts();
   }
 

@@ -18,6 +18,8 @@ const ONE_OF_EACH: { [K in ExtprocMessage['type']]: Extract<ExtprocMessage, { ty
   'token-revoked': { type: 'token-revoked', tokenHash: 'h1' },
   ping: { type: 'ping', seq: 3 },
   'template-answer': { type: 'template-answer', id: 9 },
+  'fleet-role': { type: 'fleet-role', owner: true },
+  'shared-token': { type: 'shared-token', token: 'hvs.shared', leaseDurationSeconds: 60, renewable: true, obtainedAtMs: 1_000 },
   stop: { type: 'stop' },
 };
 
@@ -32,6 +34,7 @@ function recordingRoles(): { roles: WorkerRoles; calls: string[]; sent: WorkerMe
     send: (msg: WorkerMessage) => { sent.push(msg); },
     log: pino({ level: 'silent' }),
     autoAuth: role('autoAuth'),
+    fleet: role('fleet'),
     renewer: role('renewer'),
     maintainer: role('maintainer'),
     templates: role('templates'),
@@ -54,6 +57,8 @@ describe('worker: the router of ext_proc messages (routeToWorker)', () => {
       'token-revoked': ['maintainer.tokenRevoked("h1")'],
       ping: [],
       'template-answer': [`templates.answered(${JSON.stringify(ONE_OF_EACH['template-answer'])})`],
+      'fleet-role': ['fleet.setOwner(true)'],
+      'shared-token': ['fleet.shared({"token":"hvs.shared","leaseDurationSeconds":60,"renewable":true,"obtainedAtMs":1000})'],
       // Every role stops, then the thread may close once the worker is done.
       stop: ['templates.stop()', 'maintainer.stop()', 'renewer.stop()', 'autoAuth.stop()', 'afterStop()'],
     };
