@@ -116,6 +116,8 @@ fleet {
     const proc = new Proc(id, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'fleet-replica.ts'), configPath], {
       ...serviceEnv(),
       [KEY_VAR]: key,
+      // POST /test/worker/crash on the admin port (a worker thread that dies as a bug would make it).
+      VAULT_EXTPROC_TEST_HOOKS: '1',
       VXP_FLEET_TUNING: JSON.stringify({ ownerLeaseTtlMs: LEASE_TTL_MS, autoAuthPollMs: 200, streamBlockMs: 200, reconnectMinMs: 50, reconnectMaxMs: 500 }),
     });
     const r: Replica = { id, dir, proc, adminUrl: `http://127.0.0.1:${adminPort}`, extprocPort, sink: join(dir, 'token'), out };
@@ -163,13 +165,15 @@ fleet {
   let owner: Replica;
   let token: string;
   let loginAtMs: number;
+  /** The value last written to secret/data/fleet/a. */
+  let latest = 'one';
 
   before(async () => {
     redis = await startRedis();
     vault = await startBackend(kind);
     root = mkdtempSync(join(tmpdir(), 'vxp-fleet-owner-'));
     await writePolicy(vault, 'fleet-worker', WORKER_POLICY);
-    await kvWrite('one');
+    await kvWrite(latest);
     const creds = await setupAppRole(vault, { role: 'fleet-worker', policies: ['fleet-worker'], tokenTtl: `${TOKEN_TTL_S}s` });
     vault.clearRequests();
     for (const id of ['replica-1', 'replica-2', 'replica-3']) await startReplica(id, creds);
@@ -205,7 +209,7 @@ fleet {
       for (const r of others) expect(await metric(r, 'vault_extproc_event_stream_connected'), r.id).to.equal(0);
       if (isSim(kind)) expect(vault.sim!.events.subscriberCount()).to.equal(1);
       const before = await Promise.all(replicas.map((r) => metric(r, 'vault_extproc_events_received_total')));
-      await kvWrite('two');
+      await kvWrite(latest = 'two');
       await fileBecomes(owner.out, (t) => t === 'v=two\n', 5_000);
       const after = await Promise.all(replicas.map((r) => metric(r, 'vault_extproc_events_received_total')));
       process.stdout.write(`      [${kind}] KV events received per replica after a write: ${after.map((n, i) => n - before[i]!).join(', ')}\n`);
@@ -224,6 +228,51 @@ fleet {
     process.stdout.write(`      [${kind}] ${TOKEN_TTL_S + 1} s after the login: renew-selfs ${renewers.length}; the shared record's TTL left ${pttl} ms\n`);
     expect(pttl, 'the shared token\'s record is still in Redis, with a TTL').to.be.above(0);
     expect(vault.requestsTo(LOGIN)).to.have.length(1);
+  });
+
+  it('a crashed worker thread learns its role again: the owner\'s takes the token over (no login) and subscribes again; a non-owner\'s is back and ready without logging in or subscribing', async () => {
+    const other = replicas.find((r) => r !== owner)!;
+    const loginsBefore = vault.requestsTo(LOGIN).length;
+    const crash = async (r: Replica): Promise<void> => {
+      const restartsBefore = await metric(r, 'vault_extproc_worker_restarts_total');
+      expect((await fetch(`${r.adminUrl}/test/worker/crash`, { method: 'POST' })).status, `${r.id} crash hook`).to.equal(202);
+      await waitFor(`${r.id}'s worker restarted`, async () => ((await metric(r, 'vault_extproc_worker_restarts_total')) === restartsBefore + 1 ? true : undefined), 15_000);
+      await waitFor(`${r.id} ready again`, async () => ((await fetch(`${r.adminUrl}/readyz`)).status === 200 ? true : undefined), 15_000);
+    };
+
+    // The owner's worker: the new thread starts as a non-owner, is told it is the owner, adopts the
+    // token (one renew-self) and subscribes again.
+    const seen = await vault.tokenAsSeen(token);
+    const renewsBefore = vault.requestsTo(RENEW_SELF).length;
+    await crash(owner);
+    await waitFor('the owner\'s new worker renewed the token', () => (vault.requestsTo(RENEW_SELF).slice(renewsBefore).some((q) => q.token === seen && q.status === 200) ? true : undefined), 10_000);
+    if (hasEventStream(kind)) {
+      if (isSim(kind)) await waitFor('one subscriber on the simulator', () => (vault.sim!.events.subscriberCount() === 1 ? true : undefined), 10_000);
+      await sleep(500);
+      await kvWrite(latest = 'after-crash');
+      await fileBecomes(owner.out, (t) => t === 'v=after-crash\n', 10_000);
+    }
+
+    // A non-owner's worker: back (ready) with the token it held, no login, no subscription.
+    const otherEventsBefore = await metric(other, 'vault_extproc_events_received_total');
+    await crash(other);
+    expect(readOr(other.sink).trim() === token, 'the non-owner still holds the owner\'s token').to.equal(true);
+    const h = healthClient(other.extprocPort);
+    try {
+      expect(await h.check()).to.equal('SERVING');
+    } finally {
+      h.close();
+    }
+    if (hasEventStream(kind)) {
+      await kvWrite(latest = 'after-crash-2');
+      await fileBecomes(owner.out, (t) => t === 'v=after-crash-2\n', 10_000);
+      expect(await metric(other, 'vault_extproc_events_received_total')).to.equal(otherEventsBefore);
+      if (isSim(kind)) expect(vault.sim!.events.subscriberCount()).to.equal(1);
+    }
+    const logins = vault.requestsTo(LOGIN).length - loginsBefore;
+    process.stdout.write(`      [${kind}] worker threads crashed and restarted on ${owner.id} (owner) and ${other.id}; logins since: ${logins}\n`);
+    expect(logins).to.equal(0);
+    expect(await metric(owner, 'vault_extproc_fleet_owner')).to.equal(1);
   });
 
   it('SIGKILL of the owner: another becomes the owner within two lease periods, takes the same token over (no login) and renews it, and the KV event subscription comes back', async () => {
@@ -261,6 +310,8 @@ fleet {
       await waitFor('the new owner subscribed', async () => ((await metric(next, 'vault_extproc_event_stream_connected')) === 1 ? true : undefined), 10_000);
       expect(await metric(other, 'vault_extproc_event_stream_connected')).to.equal(0);
       if (isSim(kind)) await waitFor('one subscriber on the simulator', () => (vault.sim!.events.subscriberCount() === 1 ? true : undefined), 5_000);
+      // Subscribed again, it refetched what it caches: the value written while it was not the owner.
+      await fileBecomes(next.out, (t) => t === `v=${latest}\n`, 5_000);
       const otherBefore = await metric(other, 'vault_extproc_events_received_total');
       await kvWrite('three');
       const { ms } = await fileBecomes(next.out, (t) => t === 'v=three\n', 5_000);
