@@ -32,12 +32,15 @@ const AUTO_AUTH_TTL_S = 20;
 const FLEET_BOUND_MS = 1_000;
 const PREFIX = 'fleet-e2e';
 const APP_POLICY = `path "secret/data/${PREFIX}/*" { capabilities = ["read"] }`;
-/** Vault Proxy's documented policy for the auto-auth token (events), and reads for refetches and use_auto_auth_token. */
+/**
+ * Vault Proxy's documented policy for the auto-auth token (events), reads for refetches and
+ * use_auto_auth_token, and child tokens (a lease the fleet tracks and renews).
+ */
 const WORKER_POLICY = `path "sys/events/subscribe/kv*" { capabilities = ["read"] }
-path "*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }`;
+path "*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }
+path "auth/token/create" { capabilities = ["create", "update"] }`;
 const CACHE_HCL = `cache {
   cache_static_secrets = true
-  disable_caching_dynamic_secrets = true
   static_secret_token_capability_refresh_interval = "1h"
   # Only KV events (the owner's subscription) can change a cached secret within a test.
   static_secret_refresh_interval = "1h"
@@ -262,7 +265,8 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
       const refusal = answers.find((a) => a.status === 403);
       expect(refusal, `${r.name} refused the revoked token within 5 s`).not.to.equal(undefined);
       const servedAfter = answers.filter((a) => a.status === 200);
-      figures.push(`${r.name}: first 403 ${refusal!.at - revoked.at} ms after the revocation answered (${servedAfter.length} served before it)`);
+      const lastServed = servedAfter.length ? `, the last sent ${servedAfter[servedAfter.length - 1]!.sent - revoked.at} ms after it` : '';
+      figures.push(`${r.name}: first 403 ${refusal!.at - revoked.at} ms after the revocation answered (${servedAfter.length} served before it${lastServed})`);
       expect(refusal!.at - revoked.at, `${r.name}: first refusal after the revocation answered (ms)`).to.be.below(FLEET_BOUND_MS);
       // Anything still served was served within the bound.
       expect(servedAfter.filter((a) => a.sent - revoked.at >= FLEET_BOUND_MS), `${r.name}: served after the bound`).to.deep.equal([]);
@@ -305,7 +309,8 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
         expect(miss!.status).to.equal(200);
         expect(dataOf(miss!)).to.deep.equal(values[i]);
         const hitsBefore = answers.filter((a) => a.cache === 'HIT');
-        figures.push(`${what} on ${r.name}: MISS ${miss!.at - cleared.at} ms after the clear answered (${hitsBefore.length} HIT before)`);
+        const lastHit = hitsBefore.length ? `, the last sent ${hitsBefore[hitsBefore.length - 1]!.sent - cleared.at} ms after it` : '';
+        figures.push(`${what} on ${r.name}: MISS ${miss!.at - cleared.at} ms after the clear answered (${hitsBefore.length} HIT before${lastHit})`);
         expect(miss!.at - cleared.at, `${r.name}: the MISS after the clear (${what}), ms`).to.be.below(FLEET_BOUND_MS);
         expect(hitsBefore.filter((a) => a.sent - cleared.at >= FLEET_BOUND_MS), `${r.name}: HITs past the bound`).to.deep.equal([]);
         // The MISS went to Vault.
@@ -496,6 +501,13 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
       expect([h.cache, dataOf(h)], `${r.name} primed`).to.deep.equal(['HIT', old]);
     }
     for (const r of survivors) expect((await r.get(api('owner-kill-auto'))).status, `an auto-auth request through ${r.name} before the kill`).to.equal(200);
+    // A lease the fleet tracks: a child of the auto-auth token created through the owner (its lease
+    // cache records it and the owner renews it). Its TTL is the auto-auth token's: only a renewal
+    // after the kill keeps it alive past killedAt + TTL.
+    const created = await owner.request('POST', '/v1/auth/token/create', { body: { policies: ['fleet-e2e-app'], ttl: `${AUTO_AUTH_TTL_S}s`, explicit_max_ttl: '1h' } });
+    expect(created.status, 'a child token created through the owner').to.equal(200);
+    const child = JSON.parse(created.body).auth as { client_token: string; accessor: string };
+    rememberToken('child token created through the owner', child.client_token, child.accessor);
     await rememberAutoAuthTokens();
     const subscribedBefore = new Map(survivors.map((r) => [r, r.proc!.jsonLines.filter((l) => l['msg'] === 'subscribed to KV events').length]));
 
@@ -545,14 +557,25 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     await traffic;
     const renewals = backend.requests.filter((r) => r.path === '/v1/auth/token/renew-self').length;
     const logins = backend.requests.filter((r) => r.path === '/v1/auth/approle/login').length;
+    // The tracked lease: still valid past its TTL after the kill, renewed since the kill, and usable.
+    const lookup = await fetch(`${backend.url}/v1/auth/token/lookup`, {
+      method: 'POST', headers: { 'x-vault-token': backend.rootToken, 'content-type': 'application/json' }, body: JSON.stringify({ token: child.client_token }),
+    });
+    const childInfo = lookup.status === 200 ? ((await lookup.json()) as { data: { last_renewal_time?: number; ttl: number } }).data : undefined;
+    const childRenewedAfterKill = childInfo?.last_renewal_time !== undefined && childInfo.last_renewal_time * 1000 > killedAt;
     const failed = outcomes.filter((o) => o.status !== 200);
     console.log(`      ${tag} owner ${owner.name} killed: ${newOwner!.name} owner after ${ownedMs} ms (bound ${2 * OWNER_LEASE_TTL_S * 1000} ms); ` +
       `resubscribed ${resubscribedMs === undefined ? '(no new log line)' : `${resubscribedMs} ms`} after the kill; a write in Vault served by both survivors ${eventMs} ms after it; ` +
       `${outcomes.length} requests through the survivors over ${AUTO_AUTH_TTL_S + 2} s (${outcomes.filter((o) => o.auto).length} with the auto-auth token), ${failed.length} failed; ` +
-      `Vault saw ${renewals} renew-self and ${logins} AppRole logins after the kill`);
+      `Vault saw ${renewals} renew-self and ${logins} AppRole logins after the kill; the child token created through the dead owner ` +
+      `${childInfo ? `is valid (ttl ${childInfo.ttl} s), last renewed ${childInfo.last_renewal_time === undefined ? 'never' : `${childInfo.last_renewal_time * 1000 - killedAt} ms after the kill`}` : `is gone (lookup ${lookup.status})`}`);
     expect(ownedMs, 'ms until another replica owns').to.be.at.most(2 * OWNER_LEASE_TTL_S * 1000);
     expect(failed.map((o) => `${o.replica} ${o.auto ? 'auto-auth' : 'client'} ${o.status} at +${o.sent - killedAt} ms`), 'requests through the survivors that failed').to.deep.equal([]);
     expect(outcomes.filter((o) => o.auto && o.sent > killedAt + AUTO_AUTH_TTL_S * 1000).length, 'auto-auth requests past the old token\'s TTL').to.be.greaterThan(0);
+    expect(renewals + logins, 'the new owner renewed (or replaced) the auto-auth token').to.be.greaterThan(0);
+    expect(lookup.status, 'the tracked child token is still valid past its TTL after the owner\'s kill').to.equal(200);
+    expect(childRenewedAfterKill, 'the tracked child token was renewed after the kill (by the new owner)').to.equal(true);
+    expect((await survivors[0]!.get(api('owner-kill-client'), child.client_token)).status, 'the child token reads through a survivor').to.equal(200);
     // The subscription is back: the write reached both survivors' caches through events.
     for (const r of survivors) {
       const a = await r.get(api('owner-kill-event'), token);
