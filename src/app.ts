@@ -7,6 +7,7 @@ import { apiProxyRulesFor, vaultKindNotices } from './extproc/api-proxy-rules.js
 import { startExtprocServer, type ExtprocServer } from './extproc/server.js';
 import type { StreamEffect } from './extproc/stream.js';
 import { startFleet, type Fleet, type FleetTuning } from './fleet/fleet.js';
+import { FleetSync } from './fleet/fleet-sync.js';
 import type { SharedAutoAuthToken } from './fleet/schema.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -55,6 +56,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let worker: WorkerHandle | undefined;
   /** fleet { … }: started first thing in the try below. */
   let fleet: Fleet | undefined;
+  /** The caches' port to the fleet (stopped before the fleet closes its connections). */
+  let fleetSync: FleetSync | undefined;
   /**
    * The owner shares its auto-auth token with the other replicas through L2 (sealed): at each new
    * token, after each renewal (the record's TTL follows the token's), and when it becomes the owner.
@@ -252,14 +255,24 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // fleet { … } (src/fleet/fleet.ts): Redis, the owner lease, L2 and the invalidation stream. It
     // connects in the background (Redis down at start is not fatal); only an unreadable key or
     // password file throws here. Only the owner's worker logs in, renews the auto-auth token and
-    // holds the KV event subscription (fleet-role); the others take its token from L2. Not wired
-    // further yet: L1 neither reads L2 nor publishes (fleet-wiring plan steps 3–5). config.fleet
-    // still makes `serve` refuse to start (src/config/fleet.ts) until they are.
+    // holds the KV event subscription (fleet-role); the others take its token from L2. The caches
+    // share what they record and every change through FleetSync, and apply the others' changes.
     if (config.fleet) {
+      const c = caches;
       fleet = startFleet(config.fleet, {
         registry: m.registry, logger: log, onSharedAutoAuthToken: sharedAutoAuthToken,
         ...(opts.fleetTuning ? { tuning: opts.fleetTuning } : {}),
+        // Every other replica's change is applied to L1 here; a gap drops L1 (src/cache-mediator.ts).
+        handlers: { apply: (event) => c.applyFleetEvent(event), onGap: () => c.fleetGap() },
       });
+      const f = fleet;
+      c.attachFleet(fleetSync = new FleetSync({
+        store: f.store, publisher: f.publisher, logger: log,
+        stale: () => f.isStale,
+        // A shared answer is at most one static_secret_refresh_interval old (each replica refetches what it holds as often).
+        staticTtlMs: (config.cache?.staticRefreshSeconds ?? 60) * 1000,
+        onSharedRead: (outcome) => f.metrics.sharedReads.inc({ outcome }),
+      }));
       fleet.on('owner', () => {
         tellFleetRole();
         shareAutoAuthToken();
@@ -371,6 +384,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await extproc?.shutdown(0);
     await admin?.close();
     await persist.stop();
+    fleetSync?.stop();
     await fleet?.stop();
     throw err;
   }
@@ -390,6 +404,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         await ext.shutdown(deadlineMs);
         await stopWorker();
         await persist.stop();
+        fleetSync?.stop();
         await fl?.stop();
         await adm.close();
         if (config.pidFile) rmSync(config.pidFile, { force: true });
