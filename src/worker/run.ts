@@ -105,6 +105,8 @@ export function runWorker(
         onInvalidToken: () => autoAuth.suspect(),
         // Fleet mode: the owner subscribes (fleet-role), the others never do.
         subscribeAtStart: !fleetMode,
+        // …and announces every KV change, also for secrets only other replicas hold.
+        announceUnheld: fleetMode,
       })
     : undefined;
   maintainer?.start();

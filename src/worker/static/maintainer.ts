@@ -29,6 +29,12 @@ export interface MaintainerOptions {
   /** Tests: a clock for the token and capability bookkeeping. */
   now?(): number;
   /**
+   * Fleet mode: a KV event for a secret this worker does not hold is still announced (as
+   * `static-evict`, reason gone: changed or gone in Vault), because another replica may hold it and
+   * this worker holds the fleet's only subscription.
+   */
+  announceUnheld?: boolean;
+  /**
    * Subscribe to KV events at start (default true). Fleet mode: false, and the worker calls
    * subscribe() / unsubscribe() as this replica becomes the owner or stops being it: one
    * subscription per fleet, held by the owner.
@@ -229,7 +235,10 @@ export class StaticCacheMaintainer {
     }
     if (parsed.kind === 'ignored') return;
     const { path, versions, eventType } = parsed.change;
-    if (!this.registry.has(path)) return;
+    if (!this.registry.has(path)) {
+      if (this.opts.announceUnheld) this.opts.send({ type: 'static-evict', path, reason: 'gone' });
+      return;
+    }
     this.log.debug({ eventType }, 'KV event for a cached secret');
     if (versions.length) this.opts.send({ type: 'static-drop-versions', path, versions });
     this.refetch(path);

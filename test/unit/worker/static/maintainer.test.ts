@@ -44,3 +44,24 @@ describe('static cache maintainer: refetching everything', () => {
     expect(sent.filter((s) => s.type === 'static-update')).to.have.length(200);
   });
 });
+
+describe('static cache maintainer: KV events for secrets this worker does not hold (fleet mode)', () => {
+  const frame = (path: string): string => JSON.stringify({
+    data: { event_type: 'kv-v2/data-write', plugin_info: { mount_path: 'secret/' }, event: { metadata: { modified: 'true', data_path: path } } },
+  });
+
+  for (const announceUnheld of [true, false]) {
+    it(`announceUnheld ${announceUnheld}: ${announceUnheld ? 'the owner announces it (static-evict), since another replica may hold it' : 'ignored, as a single process does'}`, () => {
+      const sent: WorkerMessage[] = [];
+      const m = new StaticCacheMaintainer({
+        cache: { capabilityRefreshSeconds: 3600, staticRefreshSeconds: 3600 } as CacheConfig,
+        vaultConfig: { address: 'http://127.0.0.1:1' } as VaultConfig,
+        vault: {} as VaultClient, log: pino({ level: 'silent' }), send: (msg) => sent.push(msg), autoAuthToken: () => undefined, onInvalidToken: () => undefined,
+        subscribeAtStart: false, announceUnheld,
+      });
+      (m as unknown as { onFrame(frame: string): void }).onFrame(frame('secret/data/held-elsewhere'));
+      m.stop();
+      expect(sent.filter((s) => s.type !== 'metric')).to.deep.equal(announceUnheld ? [{ type: 'static-evict', path: 'secret/data/held-elsewhere', reason: 'gone' }] : []);
+    });
+  }
+});
