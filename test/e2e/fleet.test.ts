@@ -641,7 +641,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
       expect(d.text.split('\n').length, `${d.when}: stream entries and values`).to.be.greaterThan(d.keys.length);
     }
     expect(needles.filter((n) => n.label.startsWith('auto-auth token')).length, 'auto-auth tokens collected').to.be.greaterThan(0);
-    expect(needles.filter((n) => n.label.startsWith('client token')).length).to.be.greaterThan(5);
+    expect(needles.filter((n) => n.label.startsWith('client token')).length, 'client tokens collected').to.be.greaterThan(0);
     // Only labels are reported: a token or secret is never printed.
     for (const d of dumps) {
       const found = needles.filter((n) => d.text.includes(n.value)).map((n) => n.label);
