@@ -137,6 +137,20 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     return answers;
   }
 
+  /**
+   * Reads a secret through replica 1 twice: the first goes to Vault (MISS), the second is replica 1's
+   * own HIT (its worker has confirmed the token: a grant). Then waits the fleet's bound (1 s) for
+   * the grant and the record to reach every replica: from then on any replica may serve it from L2.
+   */
+  async function readThroughReplica1(name: string, token: string): Promise<Answer> {
+    const first = await r1.get(api(name), token);
+    expect([first.status, first.cache], `${name} through replica 1`).to.deep.equal([200, 'MISS']);
+    const again = await r1.get(api(name), token);
+    expect([again.status, again.cache], `${name} again through replica 1`).to.deep.equal([200, 'HIT']);
+    await sleep(FLEET_BOUND_MS);
+    return first;
+  }
+
   async function exactlyOneOwner(among: FleetReplica[], ms: number): Promise<FleetReplica> {
     return waitFor(`exactly one owner among ${among.map((r) => r.name).join(', ')}`, async () => {
       const owners = (await fleet.owners()).filter((o) => among.includes(o));
@@ -233,8 +247,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     const secret = await putSecret('shared');
     const token = await newToken('shared');
     backend.clearRequests();
-    const first = await r1.get(api('shared'), token);
-    expect([first.status, first.cache]).to.deep.equal([200, 'MISS']);
+    const first = await readThroughReplica1('shared', token);
     const via3 = await r3.get(api('shared'), token);
     expect([via3.status, via3.cache], 'through replica 3').to.deep.equal([200, 'HIT']);
     expect(dataOf(via3)).to.deep.equal(secret);
@@ -252,9 +265,9 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     await putSecret('revoke');
     const doomed = await newToken('revoked');
     const kept = await newToken('revoke-kept');
-    // Both tokens' access is in replica 1's and replica 3's L1.
+    // Both tokens' access is in replica 1's and replica 3's L1 (replica 3's from L2).
     for (const t of [doomed, kept]) {
-      expect((await r1.get(api('revoke'), t)).status).to.equal(200);
+      await readThroughReplica1('revoke', t);
       for (const r of [r3, r1, r3]) expect((await r.get(api('revoke'), t)).cache, `${r.name} primed`).to.equal('HIT');
     }
     const revoked = await r2.request('POST', '/v1/auth/token/revoke-self', { token: doomed });
@@ -342,6 +355,12 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
         return added[0];
       }, 5_000);
     }
+    // The token holds a grant on replicas 2 and 3 (each confirmed it), so they look in L2.
+    await putSecret('tamper-warm');
+    for (const r of [r2, r3]) {
+      expect((await r.get(api('tamper-warm'), token)).status).to.equal(200);
+      expect((await r.get(api('tamper-warm'), token)).cache, `the token's grant on ${r.name}`).to.equal('HIT');
+    }
     const flipped = await putSecret('tamper-flip');
     const left = await putSecret('tamper-swap-a');
     const right = await putSecret('tamper-swap-b');
@@ -389,8 +408,9 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     expect(counted3, 'refusals counted by replica 3 (the swapped pair)').to.equal(2);
     // And the records that replaced them are served again, as HITs with the right values.
     expect(dataOf(await r3.get(api('tamper-flip'), token))).to.deep.equal(flipped);
+    await sleep(FLEET_BOUND_MS);
     const again = await r2.get(api('tamper-swap-b'), token);
-    expect([again.cache, dataOf(again)]).to.deep.equal(['HIT', right]);
+    expect([again.cache, dataOf(again)], 'the record replica 3 wrote, through replica 2').to.deep.equal(['HIT', right]);
   });
 
   it('Redis killed mid-traffic, then restarted empty: no answer Vault would refuse, valid tokens served throughout, /readyz degraded while Redis is down, the shared cache works again after', async () => {
@@ -482,7 +502,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     // The shared cache works again on the emptied Redis: MISS through 1, HIT through 3.
     await putSecret('outage-after');
     const t = valid[0]!;
-    expect((await r1.get(api('outage-after'), t)).cache).to.equal('MISS');
+    await readThroughReplica1('outage-after', t);
     const hit = await r3.get(api('outage-after'), t);
     expect([hit.status, hit.cache], 'a HIT through replica 3 after the restart').to.deep.equal([200, 'HIT']);
   });
