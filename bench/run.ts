@@ -15,8 +15,14 @@
  *   Envoy's direct_response ceiling, and lease-cache hits (AppRole login, token creation) of Vault
  *   Proxy and ours — with CPU-ms per 1,000 requests of every process involved
  *
+ *   fleet (bench/fleet.ts): three replicas with a `fleet` block on a real redis-server and a real
+ *   Vault — FL1 an L1 hit (beside S1, the same hit on a single process, and the peer row VC), FL2 an
+ *   L2 hit (the first read of a secret on another replica), FINV invalidation latency across
+ *   replicas (revocation, cache-clear), FZIPF Vault reads for a Zipf workload over 3 fleet replicas
+ *   against 3 independent ones
+ *
  * BENCH_ONLY=peers runs the peer rows alone (about 3 minutes) and prints them without writing
- * latest.json. BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
+ * latest.json; BENCH_ONLY=fleet the same for the fleet rows. BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
  * secrets) and prints it without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
  * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
  * With BENCH_ONLY=peers: BENCH_PEER_ROWS=VDL,VC and BENCH_PEER_CONC=64 narrow the run, and
@@ -35,6 +41,7 @@ import { waitFor } from '../test/support/ports.js';
 import { Proc } from '../test/support/process.js';
 import { startVaultSim, type VaultSim } from '../test/support/vault-sim/index.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../test/support/vault-setup.js';
+import { fleetTable, measureFleet } from './fleet.js';
 import { measurePeers, PEER_SCENARIOS, peerTable, type PeerScenario } from './peers.js';
 import { summariseProfile } from './profile-summary.js';
 import { cpuSeconds, envoyBootstrap, rssBytes, startService, withoutExtproc, writeServiceConfig } from './service.js';
@@ -140,7 +147,7 @@ interface MemoryRow {
 }
 
 const ONLY = process.env['BENCH_ONLY'];
-if (ONLY !== undefined && !['memory', 'profile', 'hit', 'peers'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: 'memory', 'profile', 'hit' or 'peers'`);
+if (ONLY !== undefined && !['memory', 'profile', 'hit', 'peers', 'fleet'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: 'memory', 'profile', 'hit', 'peers' or 'fleet'`);
 
 /** Memory: resident bytes per cached 1 KiB secret, the service filled through Envoy. */
 async function measureMemory(sim: VaultSim, dir: string, creds: Parameters<typeof appRoleAutoAuth>[1]): Promise<MemoryRow[]> {
@@ -249,6 +256,13 @@ path "database/creds/*" { capabilities = ["read"] }`);
     if (profileDir) process.stdout.write(`\nvault-extproc (VC, VDL, VDT) over the last ${SECONDS} s of load:\n${summariseProfile(profileDir, SECONDS)}\n`);
     return;
   }
+  const measureFleetRows = (): ReturnType<typeof measureFleet> => measureFleet({ dir, concurrency: CONCURRENCY, seconds: SECONDS, rounds: (c) => (c === 64 ? 3 : 1), log });
+  if (ONLY === 'fleet') {
+    await sim.close();
+    const fleet = await measureFleetRows();
+    process.stdout.write(`${JSON.stringify(fleet, null, 2)}\n${fleetTable(fleet, CONCURRENCY, SECONDS).join('\n')}\n`);
+    return;
+  }
   if (ONLY === 'memory') {
     const memory = await measureMemory(sim, dir, creds);
     await sim.close();
@@ -354,6 +368,8 @@ path "database/creds/*" { capabilities = ["read"] }`);
 
   // Peers: what users would run instead, against a real Vault (bench/peers.ts).
   const peers = await measurePeerRows();
+  // Fleet: three replicas on one Redis against single processes, against a real Vault (bench/fleet.ts).
+  const fleet = await measureFleetRows();
 
   // F: offload on a Zipf workload over 1,000 secrets.
   let offload: { clientRequests: number; vaultReads: number; ratio: number; non2xx: number };
@@ -392,7 +408,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
       loadAverage1m: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
     },
     secretResponseBytes: secretBytes.byteLength, hitReplyHeaders: Object.keys(hitReply.headers),
-    results, ratios, peers, offload, memory,
+    results, ratios, peers, fleet, offload, memory,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
@@ -414,6 +430,8 @@ path "database/creds/*" { capabilities = ["read"] }`);
     ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${v[1]} | ${v[16]} | ${v[64]} |`),
     '',
     ...peerTable(peers, CONCURRENCY, SECONDS),
+    '',
+    ...fleetTable(fleet, CONCURRENCY, SECONDS, peers.results['VC']),
     '',
     `F offload: ${offload.vaultReads} of ${offload.clientRequests} Zipf reads over 1,000 secrets reached Vault (${offload.ratio})`,
     ...memory.map(memoryLine),
