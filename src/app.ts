@@ -166,6 +166,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       case 'lease-evict':
         c.leaseRenewalStopped(msg.key);
         return;
+      case 'lease-renewed':
+        c.leaseRenewed(msg.key, msg.ttlSeconds);
+        return;
       case 'static-update':
         c.staticRefetched(msg);
         return;
@@ -276,8 +279,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
       fleet.on('owner', () => {
         tellFleetRole();
         shareAutoAuthToken();
+        // The owner's worker renews every lease the fleet tracks; a replica that lost it, none.
+        c.fleetOwnerChanged(true);
       });
-      fleet.on('lost', tellFleetRole);
+      fleet.on('lost', () => {
+        tellFleetRole();
+        c.fleetOwnerChanged(false);
+      });
     }
     const fl = fleet;
     extproc = await startExtprocServer(config.extproc, {

@@ -20,6 +20,8 @@ import { recheckMessages, restoreInto, type RestoreResult } from './persist/rest
 import { GatedTokenGrants } from './persist/cluster-gate.js';
 import type { FleetSync } from './fleet/fleet-sync.js';
 import type { FleetCacheClear, FleetChange, FleetEvent } from './fleet/schema.js';
+import type { SharedLease } from './fleet/shared-store.js';
+import { errorMessage } from './errors.js';
 import { lookupIn } from './cache/static-cache.js';
 import type { StaticKey } from './cache/static-key.js';
 
@@ -54,6 +56,17 @@ export class CacheMediator {
   private remote = false;
   /** Counts every removal from the static cache: a shared record read before one is not adopted after it. */
   private removals = 0;
+  /**
+   * Fleet mode: the OWNER renews every lease the fleet tracks (issue 16 step 5). Whether this
+   * replica is the owner now (app.ts: Fleet 'owner' / 'lost'), which lease keys its worker renews
+   * for the fleet, and counters that tell an asynchronous L2 read it was overtaken.
+   */
+  private fleetOwner = false;
+  private readonly fleetTracked = new Set<string>();
+  private ownerTerm = 0;
+  private leaseEvictions = 0;
+  /** True while an eviction must not be told to the fleet (a gap, another replica's lease-evicted). */
+  private quietLeaseEvictions = false;
 
   constructor(
     config: CacheConfig | undefined,
@@ -82,6 +95,14 @@ export class CacheMediator {
         // A token the lease cache let go of (revoked, its parent revoked, expired, cleared) reads
         // nothing from the static cache until it proves access again.
         if (entry.kind === 'token' && entry.tokenHash) this.dropToken(entry.tokenHash);
+        this.leaseEvictions++;
+        this.fleetTracked.delete(entry.key);
+        // Fleet mode: whatever took it from this replica (a revocation, also one another replica
+        // told of; a cache-clear; a re-login; renewal stopped), the owner stops renewing it and the
+        // shared record goes. Only the replica that holds the entry in L1 tells.
+        if (this.fleet && !this.quietLeaseEvictions) {
+          this.fleet.publish({ type: 'lease-evicted', key: entry.key, reason }, { deleteLeases: [entry.key] });
+        }
       });
     }
   }
@@ -129,13 +150,20 @@ export class CacheMediator {
    * nobody could re-check it. A lease we cannot name the token of is evicted (nobody could renew it).
    */
   workerLost(autoAuthToken: string | undefined): { leasesTracked: number; leasesEvicted: number; tokensKept: number; tokensDropped: number } {
+    // Fleet mode: leases are renewed by the owner from their shared records (with their renewal
+    // tokens), not from L1: an owner lists them again for its new worker; a non-owner renews none.
+    const fleetLeases = this.fleet !== undefined && this.lease !== undefined;
+    if (fleetLeases) {
+      this.fleetTracked.clear();
+      if (this.fleetOwner) void this.trackEverySharedLease();
+    }
     const raw = new Map<string, string>();
     if (autoAuthToken) raw.set(hashToken(autoAuthToken), autoAuthToken);
     const entries = (this.lease?.all() ?? []).map((entry) => ({ entry, record: leaseRecordOf(Buffer.from(entry.response.body)) }));
     for (const { record } of entries) if (record?.kind === 'token') raw.set(hashToken(record.clientToken), record.clientToken);
     let leasesTracked = 0;
     const unrenewable: string[] = [];
-    for (const { entry, record } of entries) {
+    for (const { entry, record } of fleetLeases ? [] : entries) {
       const token = record?.kind === 'token' ? record.clientToken : entry.ownerHash ? raw.get(entry.ownerHash) : undefined;
       if (!record || !token) {
         unrenewable.push(entry.key);
@@ -238,6 +266,13 @@ export class CacheMediator {
     if (!this.lease) return;
     this.lease.record(effect.entry);
     this.persist?.leaseRecorded(effect.entry, effect.renewToken, effect.ttlSeconds);
+    if (this.fleet && effect.ttlSeconds > 0) {
+      // Fleet mode: shared with its renewal (sealed) and announced; the owner renews it — this
+      // replica's worker only when it is the owner (the owner does not hear its own events).
+      this.fleet.shareLease({ entry: effect.entry, renewal: { renewToken: effect.renewToken, ttlSeconds: effect.ttlSeconds, recordedAtMs: Date.now() } });
+      if (!this.fleetOwner) return;
+      this.fleetTracked.add(effect.entry.key);
+    }
     this.toWorker({
       type: 'lease-track', key: effect.entry.key, kind: effect.entry.kind, token: effect.renewToken, ttlSeconds: effect.ttlSeconds,
       ...(effect.entry.leaseId ? { leaseId: effect.entry.leaseId } : {}),
@@ -268,7 +303,19 @@ export class CacheMediator {
 
   /** A cached token or lease stopped renewing. */
   leaseRenewalStopped(key: string): void {
-    this.lease?.evictKey(key, 'renewal_stopped');
+    const held = this.lease?.evictKey(key, 'renewal_stopped') ?? [];
+    // Fleet mode: the owner renewed it for another replica (not in this L1): every replica evicts
+    // its copy and the shared record goes (when L1 held it, its eviction told the fleet already).
+    if (this.fleet && this.lease && held.length === 0) {
+      this.fleetTracked.delete(key);
+      this.leaseEvictions++;
+      this.fleet.publish({ type: 'lease-evicted', key, reason: 'renewal_stopped' }, { deleteLeases: [key] });
+    }
+  }
+
+  /** The worker renewed a cached token or lease (`ttlSeconds`: its new lease). Fleet mode: the shared record's TTL follows. */
+  leaseRenewed(key: string, ttlSeconds: number): void {
+    if (this.fleet && this.fleetOwner && this.fleetTracked.has(key)) this.fleet.leaseRenewed(key, ttlSeconds);
   }
 
   // The worker's verdicts on who reads what: applied here, the owner of the relation, and sent back
@@ -512,6 +559,76 @@ export class CacheMediator {
     this.fleet = sync;
   }
 
+  /**
+   * This replica became the owner (or stopped being it): the owner's worker renews EVERY lease the
+   * fleet tracks, read with its renewal from L2 — all of them now, renewed at once since nobody
+   * knows what is left of them — and each one another replica records from now on (lease-recorded).
+   * A replica that lost the lease stops renewing all of them: no lease renewed by two replicas.
+   */
+  fleetOwnerChanged(owner: boolean): void {
+    if (!this.fleet || !this.lease) return;
+    if (owner === this.fleetOwner) return;
+    this.fleetOwner = owner;
+    this.ownerTerm++;
+    if (owner) {
+      void this.trackEverySharedLease();
+      return;
+    }
+    for (const key of this.fleetTracked) this.toWorker({ type: 'lease-untrack', key });
+    this.fleetTracked.clear();
+  }
+
+  private async trackEverySharedLease(): Promise<void> {
+    const fleet = this.fleet;
+    if (!fleet) return;
+    const term = this.ownerTerm;
+    const evictions = this.leaseEvictions;
+    let leases;
+    try {
+      leases = await fleet.listLeases();
+    } catch (err) {
+      this.log.warn({ component: 'fleet', reason: errorMessage(err) }, 'the new owner could not list the fleet\'s leases (Redis unreachable); those recorded elsewhere are not renewed by it');
+      return;
+    }
+    if (term !== this.ownerTerm || !this.fleetOwner) return;
+    // An eviction while Redis was asked: its record may have been listed before it went; read again.
+    if (evictions !== this.leaseEvictions) return this.trackEverySharedLease();
+    let tracked = 0;
+    for (const lease of leases) if (this.trackShared(lease, true)) tracked++;
+    this.log.info({ component: 'fleet', leases: tracked }, 'the owner renews every lease the fleet tracks');
+  }
+
+  /** The owner heard `lease-recorded` from another replica: its worker renews it too. */
+  private async trackRecordedElsewhere(key: string): Promise<void> {
+    const fleet = this.fleet;
+    if (!fleet) return;
+    const term = this.ownerTerm;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const evictions = this.leaseEvictions;
+      const lease = await fleet.readLease(key);
+      if (term !== this.ownerTerm || !this.fleetOwner || !lease) return;
+      if (evictions === this.leaseEvictions) {
+        this.trackShared(lease, false);
+        return;
+      }
+    }
+  }
+
+  /** Tells the worker to renew a shared lease; false when it cannot be (no renewal in the record). */
+  private trackShared(lease: SharedLease, renewNow: boolean): boolean {
+    const { entry, renewal } = lease;
+    if (!renewal) return false;
+    const elapsedMs = Date.now() - renewal.recordedAtMs;
+    this.fleetTracked.add(entry.key);
+    this.toWorker({
+      type: 'lease-track', key: entry.key, kind: entry.kind, token: renewal.renewToken, ttlSeconds: renewal.ttlSeconds,
+      ...(entry.leaseId ? { leaseId: entry.leaseId } : {}),
+      // Heard late (more than a tenth of the lease): the schedule from now would be too late.
+      ...(renewNow || elapsedMs > renewal.ttlSeconds * 100 ? { renewNow: true } : {}),
+    });
+    return true;
+  }
+
   /** A change for the other replicas; nothing while one of theirs is being applied. */
   private share(change: FleetChange, removal?: Parameters<FleetSync['publish']>[1]): void {
     if (!this.remote) this.fleet?.publish(change, removal);
@@ -552,10 +669,13 @@ export class CacheMediator {
   /** The stream cannot vouch for what L1 holds (trimmed, Redis restarted empty, an entry refused): drop it. */
   fleetGap(): void {
     this.remote = true;
+    // L1's leases go here only: their shared records stay, and the owner keeps renewing them.
+    this.quietLeaseEvictions = true;
     try {
       this.dropEverything();
     } finally {
       this.remote = false;
+      this.quietLeaseEvictions = false;
     }
   }
 
@@ -572,8 +692,11 @@ export class CacheMediator {
   private applyChange(c: FleetChange): void {
     switch (c.type) {
       case 'static-recorded':
+        return; // a proof added in L2 takes nothing from anyone
       case 'lease-recorded':
-        return; // a proof added in L2 takes nothing from anyone; leases are kept per replica
+        // The owner renews it (its worker reads the renewal from L2); the others only hear of it.
+        if (this.fleetOwner) void this.trackRecordedElsewhere(c.key);
+        return;
       case 'static-refetched':
         this.removals++;
         this.static?.evict(c.path, 'gone');
@@ -596,7 +719,15 @@ export class CacheMediator {
         this.applyCacheClear(c.clear);
         return;
       case 'lease-evicted':
-        this.lease?.evictKey(c.key, 'cleared');
+        // Told by the replica that evicted it (its shared record is gone already): not told again.
+        this.leaseEvictions++;
+        this.quietLeaseEvictions = true;
+        try {
+          this.lease?.evictKey(c.key, 'cleared');
+        } finally {
+          this.quietLeaseEvictions = false;
+        }
+        if (this.fleetTracked.delete(c.key)) this.toWorker({ type: 'lease-untrack', key: c.key });
         return;
       case 'token-checked':
         this.tokenInfo({ type: 'token-info', tokenHash: c.tokenHash, accessor: c.accessor, eligible: c.eligible, atMs: c.atMs, ...(c.expiresAtMs !== undefined ? { expiresAtMs: c.expiresAtMs } : {}) });

@@ -13,6 +13,10 @@
 //   over `maxPending` is replaced by "drop everything, check every token again": what the others
 //   would have been told cannot be vouched for, item by item, any more.
 //
+// - shareLease: a lease recorded here (a token creation, a login, a dynamic secret), written to L2
+//   with what renews it (sealed) and announced as `lease-recorded`, through the same outbox, so the
+//   owner renews it (issue 16 step 5). readLease / listLeases / leaseRenewed: the owner's side.
+//
 // Removals delete the shared record rather than rewrite it: a deletion is always safe (a miss),
 // and a rewrite could race with another replica's removal.
 import type { StaticEntry, StoredResponse } from '../cache/entry.js';
@@ -20,8 +24,8 @@ import { withProof } from '../cache/static-cache.js';
 import type { StaticKey } from '../cache/static-key.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { FleetChange } from './schema.js';
-import type { SharedStore } from './shared-store.js';
+import type { FleetChange, LeaseRenewal } from './schema.js';
+import type { SharedLease, SharedStore } from './shared-store.js';
 import type { InvalidationPublisher } from './stream-publisher.js';
 
 export interface FleetSyncOptions {
@@ -44,11 +48,14 @@ export interface FleetSyncOptions {
 export interface SharedRemoval {
   deleteStatic?: string[];
   clearStatic?: boolean;
+  deleteLeases?: string[];
 }
 
 interface Pending {
   change: FleetChange;
   removal: SharedRemoval;
+  /** A lease record written before the change goes out (its TTL: what the lease has left then). */
+  putLease?: Required<SharedLease>;
 }
 
 /** Everything goes, and every token is checked again: an outbox that overflowed. */
@@ -103,13 +110,51 @@ export class FleetSync {
     this.opts.onSharedRead?.(outcome);
   }
 
+  /**
+   * A lease recorded here: its record (with the sealed renewal) goes to L2 for what the lease has
+   * left, then `lease-recorded` to the others, in the outbox's order (after any removal before it).
+   */
+  shareLease(lease: Required<SharedLease>): void {
+    this.enqueue({ change: { type: 'lease-recorded', key: lease.entry.key }, removal: {}, putLease: lease });
+  }
+
+  /** The owner: a lease record with its renewal; undefined when none or Redis cannot be asked now. */
+  async readLease(key: string): Promise<SharedLease | undefined> {
+    try {
+      const [lease] = await this.opts.store.getLeases([key], { withRenewal: true });
+      return lease;
+    } catch (err) {
+      this.log?.warn({ reason: errorMessage(err) }, 'a lease another replica recorded could not be read (Redis unreachable): it is renewed once this replica is owner again or Redis is back');
+      return undefined;
+    }
+  }
+
+  /** The owner, once it became the owner: every lease record, with its renewal (rejects when Redis cannot be asked). */
+  listLeases(): Promise<SharedLease[]> {
+    return this.opts.store.listLeases({ withRenewal: true });
+  }
+
+  /** The owner renewed a lease: its record's TTL (and renewal) follow the new lease; a record deleted meanwhile stays deleted. */
+  leaseRenewed(key: string, ttlSeconds: number, nowMs = Date.now()): void {
+    if (this.stopped || !(ttlSeconds > 0)) return;
+    const renewed = (current: SharedLease): SharedLease => (current.renewal
+      ? { entry: current.entry, renewal: { ...current.renewal, ttlSeconds, recordedAtMs: nowMs } }
+      : current);
+    this.opts.store.updateLease(key, renewed, Math.ceil(ttlSeconds * 1000))
+      .catch((err: unknown) => this.log?.debug({ reason: errorMessage(err) }, 'a renewed lease\'s shared record keeps its old TTL (Redis unreachable)'));
+  }
+
   publish(change: FleetChange, removal: SharedRemoval = {}): void {
+    this.enqueue({ change, removal });
+  }
+
+  private enqueue(pending: Pending): void {
     if (this.stopped) return;
     if (this.outbox.length >= this.maxPending) {
       this.log?.warn({ pending: this.outbox.length }, 'the fleet outbox overflowed while Redis was unreachable: every replica will drop its cache and check every token again');
       this.outbox.splice(0, this.outbox.length, ...COLLAPSED.map((p) => ({ ...p })));
     }
-    this.outbox.push({ change, removal });
+    this.outbox.push(pending);
     void this.flush();
   }
 
@@ -128,6 +173,15 @@ export class FleetSync {
         // The shared records first: once the others hear the change, L2 no longer holds what it removed.
         if (next.removal.clearStatic) await this.opts.store.clearStatic();
         if (next.removal.deleteStatic?.length) await this.opts.store.deleteStatic(next.removal.deleteStatic);
+        if (next.removal.deleteLeases?.length) await this.opts.store.deleteLeases(next.removal.deleteLeases);
+        if (next.putLease) {
+          const leftMs = leaseLeftMs(next.putLease.renewal, Date.now());
+          if (leftMs <= 0) {
+            this.outbox.shift(); // expired while Redis was unreachable: nothing left to renew
+            continue;
+          }
+          await this.opts.store.putLeases([next.putLease], leftMs);
+        }
         await this.opts.publisher.publish(next.change);
         this.outbox.shift();
         if (this.failing) this.log?.info('fleet changes are reaching Redis again');
@@ -144,4 +198,9 @@ export class FleetSync {
       this.flushing = false;
     }
   }
+}
+
+/** What a lease recorded with `renewal` has left at `nowMs` (whole ms). */
+export function leaseLeftMs(renewal: LeaseRenewal, nowMs: number): number {
+  return Math.floor(renewal.recordedAtMs + renewal.ttlSeconds * 1000 - nowMs);
 }

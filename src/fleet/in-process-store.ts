@@ -94,6 +94,10 @@ export class InProcessRecordSpace implements RecordSpace {
     return Promise.resolve(deleted);
   }
 
+  scan(prefix: string): Promise<string[]> {
+    return Promise.resolve(this.names().filter((n) => n.startsWith(prefix)));
+  }
+
   private live(name: string): boolean {
     const r = this.held.get(name);
     if (!r) return false;

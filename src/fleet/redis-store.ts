@@ -5,7 +5,8 @@
 //
 // Commands: MGET (a read, every name of every record asked for), MULTI { SET … PX; DEL } (a write),
 // DEL, a Lua compare-and-move (a record found under an older key), a Lua compare-and-set (a static
-// record's proofs merged: updateStatic), SCAN MATCH + UNLINK (clear).
+// record's proofs merged: updateStatic; a lease record's TTL after a renewal: updateLease),
+// SCAN MATCH + UNLINK (clear), SCAN MATCH (listLeases: a new owner's every lease).
 // The move is a script rather than a MULTI because it must compare first: a record deleted (a
 // revocation) or rewritten between our MGET and the move must not come back or be overwritten.
 // Every name of one call may lie in different hash slots: this is for a single Redis (or a
@@ -104,6 +105,17 @@ export class RedisRecordSpace implements RecordSpace {
       });
     }
     return deleted;
+  }
+
+  async scan(prefix: string): Promise<string[]> {
+    const names = new Set<string>();
+    await this.call('SCAN', async () => {
+      // SCAN may return a name twice (a rehash between calls): a Set keeps each once.
+      for await (const batch of this.redis.client.scanIterator({ MATCH: `${globEscape(prefix)}*`, COUNT: CLEAR_BATCH })) {
+        for (const n of batch) names.add(String(n));
+      }
+    });
+    return [...names];
   }
 
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {

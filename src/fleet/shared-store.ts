@@ -43,7 +43,7 @@
 import type { StaticEntry } from '../cache/entry.js';
 import type { LeaseEntry } from '../cache/lease-cache.js';
 import { SEAL_DOMAINS } from '../crypto/keyring.js';
-import { Sealer, type SealRefusal } from '../crypto/sealer.js';
+import { SealError, Sealer, type SealRefusal } from '../crypto/sealer.js';
 import {
   decodeAutoAuthToken, decodeLeaseEntry, decodeStaticEntry, encodeAutoAuthToken, encodeLeaseEntry, encodeStaticEntry,
   type LeaseRenewal, type SharedAutoAuthToken,
@@ -102,6 +102,18 @@ export interface SharedStore {
   getLeases(keys: readonly string[], opts?: { withRenewal?: boolean }): Promise<Array<SharedLease | undefined>>;
   putLeases(leases: readonly SharedLease[], ttlMs: number): Promise<void>;
   deleteLeases(keys: readonly string[]): Promise<void>;
+  /**
+   * Every lease record of this prefix (a new owner renews them all: issue 16 step 5); `withRenewal`
+   * as getLeases. A name's value is opened under that name and must decode as the record of that
+   * name: what does not is refused, deleted and counted, as reads do.
+   */
+  listLeases(opts?: { withRenewal?: boolean }): Promise<SharedLease[]>;
+  /**
+   * Rewrites one lease record that is still there (the owner after a renewal: a new TTL), with
+   * what `change` makes of it (read withRenewal); compare-and-set, as updateStatic. A record deleted
+   * meanwhile (an eviction) is never written back. Returns whether it was written.
+   */
+  updateLease(key: string, change: (current: SharedLease) => SharedLease, ttlMs: number, attempts?: number): Promise<boolean>;
   getAutoAuthToken(): Promise<SharedAutoAuthToken | undefined>;
   putAutoAuthToken(token: SharedAutoAuthToken, ttlMs: number): Promise<void>;
   deleteAutoAuthToken(): Promise<void>;
@@ -131,7 +143,12 @@ export interface RecordSpace {
   delete(names: readonly string[]): Promise<void>;
   /** Deletes every name that starts with one of `prefixes`; returns how many. */
   deleteByPrefix(prefixes: readonly string[]): Promise<number>;
+  /** Every name that starts with `prefix` now (Redis: SCAN MATCH), in no particular order, each once. */
+  scan(prefix: string): Promise<string[]>;
 }
+
+/** How many names one MGET of listLeases asks for. */
+const LIST_BATCH = 500;
 
 export interface SealedStoreOptions {
   /** The fleet's 32-byte keys, newest first (config fleet.encryption_key_file). */
@@ -214,6 +231,82 @@ export class SealedSharedStore implements SharedStore {
 
   async deleteLeases(keys: readonly string[]): Promise<void> {
     await this.deleteAll('lease', keys);
+  }
+
+  async listLeases(opts: { withRenewal?: boolean } = {}): Promise<SharedLease[]> {
+    const names = await this.space.scan(`${this.space.prefix}${RECORD_KINDS.lease}`);
+    const keys = new Set<string>();
+    const deletes: string[] = [];
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      const batch = names.slice(i, i + LIST_BATCH);
+      const values = await this.space.mget(batch);
+      for (const [j, name] of batch.entries()) {
+        const value = values[j];
+        if (!value) continue; // expired or deleted since the scan
+        let plain: Buffer;
+        try {
+          plain = this.sealer.open(name, value);
+        } catch (err) {
+          this.onRefused('lease', err instanceof SealError ? err.reason : 'malformed');
+          deletes.push(name);
+          continue;
+        }
+        let key: string;
+        try {
+          key = decodeLeaseEntry(plain).entry.key;
+        } catch {
+          this.onRefused('lease', 'undecodable');
+          deletes.push(name);
+          continue;
+        }
+        // Sealed for this name, yet naming another lease key: never taken (a bug or a forged record).
+        if (!this.names('lease', key).includes(name)) {
+          this.onRefused('lease', 'misfiled');
+          deletes.push(name);
+          continue;
+        }
+        keys.add(key);
+      }
+    }
+    if (deletes.length) await this.space.delete(deletes).catch(() => undefined);
+    // Read as getLeases reads (the newest name wins, an older key's record moves under the newest).
+    const leases = await this.getLeases([...keys], opts);
+    return leases.filter((l): l is SharedLease => l !== undefined);
+  }
+
+  async updateLease(key: string, change: (current: SharedLease) => SharedLease, ttlMs: number, attempts = 3): Promise<boolean> {
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`a shared record's ttl must be a positive integer of ms, not ${ttlMs}`);
+    const names = this.names('lease', key);
+    const [newest, ...older] = names;
+    for (let i = 0; i < attempts; i++) {
+      const held = await this.space.mget(names);
+      const found = this.sealer.openNewest(names, held);
+      if (found.refused || !found.plain) {
+        // Nothing to rewrite (a refused value is dropped by the read that meets it).
+        if (found.refused) await this.getLeases([key]);
+        return false;
+      }
+      if (found.rewrite) {
+        await this.getLeases([key]); // moves it under the newest key; then compare against that
+        continue;
+      }
+      let current: SharedLease;
+      try {
+        const decoded = decodeLeaseEntry(found.plain);
+        if (decoded.entry.key !== key) {
+          await this.getLeases([key]); // refuses and deletes it
+          return false;
+        }
+        current = decoded.renewal ? { entry: decoded.entry, renewal: decoded.renewal } : { entry: decoded.entry };
+      } catch {
+        await this.getLeases([key]);
+        return false;
+      }
+      const next = change(current);
+      if (next.entry.key !== key) throw new Error('updateLease: the change named another lease key');
+      if (await this.space.compareAndSet(newest!, held[0]!, this.sealer.seal(newest!, encodeLeaseEntry(next.entry, next.renewal)), ttlMs, older)) return true;
+    }
+    return false;
   }
 
   async getAutoAuthToken(): Promise<SharedAutoAuthToken | undefined> {

@@ -30,6 +30,11 @@ export type WorkerMessage =
   | { type: 'static-evict'; path: string; reason: 'no_reader' | 'gone' }
   /** A cached token or lease stopped renewing (max TTL, refused, expired): evict it and what it owns. */
   | { type: 'lease-evict'; key: string }
+  /**
+   * A cached token or lease was renewed: `ttlSeconds` is its new lease. A fleet owner rewrites the
+   * shared record's TTL (and renewal) so it lives as long as the lease (src/fleet/fleet-sync.ts).
+   */
+  | { type: 'lease-renewed'; key: string; ttlSeconds: number }
   /** A metric update (the worker has no registry of its own). */
   | { type: 'metric'; update: WorkerMetric }
   /** KV v2 versions deleted, destroyed or undeleted: drop those sub-entries. */

@@ -132,6 +132,7 @@ export class LeaseRenewer {
       this.evict(t, 'renewal no longer extends the lease (max TTL)');
       return;
     }
+    this.send({ type: 'lease-renewed', key: t.key, ttlSeconds });
     this.schedule(t, delay);
   }
 }

@@ -1,0 +1,359 @@
+// The fleet's leases (issue 16 step 5): the OWNER renews every lease the fleet tracks, whichever
+// replica recorded it, and no lease is renewed by two replicas. Two or three replicas' caches
+// (CacheMediator + FleetSync) over one InProcessSharedStore and a stream this test delivers, as in
+// fleet-sync.test.ts, so every interleaving is exact; "the worker renews" is read off the
+// lease-track / lease-untrack messages each replica's mediator sends its worker. The integration
+// suite (test/integration/fleet/fleet-leases.test.ts) runs it with real processes, Redis and Vault.
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { CacheMediator } from '../../../src/cache-mediator.js';
+import type { LeaseEntry } from '../../../src/cache/lease-cache.js';
+import { hashToken } from '../../../src/cache/token-hash.js';
+import type { CacheConfig } from '../../../src/config/types.js';
+import { FleetSync } from '../../../src/fleet/fleet-sync.js';
+import { InProcessSharedStore } from '../../../src/fleet/in-process-store.js';
+import type { FleetChange, FleetEvent } from '../../../src/fleet/schema.js';
+import { SharedStoreUnavailable, type SharedStore } from '../../../src/fleet/shared-store.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { Metrics } from '../../../src/telemetry/metrics.js';
+import type { ExtprocMessage } from '../../../src/worker/protocol.js';
+
+const CONFIG = { staticSecrets: false, leaseCache: true, cacheLogins: true, capabilityRefreshSeconds: 300, maxStaleSeconds: 0, maxBytes: 1 << 20 } as unknown as CacheConfig;
+
+/** The stream: every published change, delivered to the other replicas when the test says. */
+class Stream {
+  readonly log: Array<{ from: string; change: FleetChange }> = [];
+  readonly replicas = new Map<string, CacheMediator>();
+  private delivered = 0;
+
+  publisher(from: string): { publish(change: FleetChange): Promise<string> } {
+    return {
+      publish: (change) => {
+        this.log.push({ from, change });
+        return Promise.resolve(String(this.log.length));
+      },
+    };
+  }
+
+  deliver(): void {
+    for (; this.delivered < this.log.length; this.delivered++) {
+      const { from, change } = this.log[this.delivered]!;
+      const event: FleetEvent = { origin: from, atMs: Date.now(), change };
+      for (const [id, r] of this.replicas) if (id !== from) r.applyFleetEvent(event);
+    }
+  }
+
+  kinds(): string[] {
+    return this.log.map((e) => e.change.type);
+  }
+}
+
+/** A store whose every call fails while `down` (Redis unreachable), over a real in-process store. */
+function switchable(inner: InProcessSharedStore): SharedStore & { down: boolean } {
+  const s = { down: false } as SharedStore & { down: boolean };
+  for (const m of ['getStatic', 'putStatic', 'deleteStatic', 'updateStatic', 'clearStatic', 'getLeases', 'putLeases', 'deleteLeases', 'listLeases', 'updateLease', 'getAutoAuthToken', 'putAutoAuthToken', 'deleteAutoAuthToken', 'clear'] as const) {
+    (s as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => (s.down
+      ? Promise.reject(new SharedStoreUnavailable('Redis is down'))
+      : (inner[m] as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
+  }
+  return s;
+}
+
+interface Replica {
+  id: string;
+  caches: CacheMediator;
+  sync: FleetSync;
+  sent: ExtprocMessage[];
+  /** A token creation Vault answered through this replica (the token renews itself). */
+  createToken(ttlSeconds?: number): { entry: LeaseEntry; token: string };
+  /** Keys this replica's worker renews now, by following its lease-track / lease-untrack messages. */
+  renewing(): Set<string>;
+}
+
+function fleet() {
+  const inner = new InProcessSharedStore({ keys: [randomBytes(32)] });
+  const store = switchable(inner);
+  const stream = new Stream();
+  const parent = `hvs.parent-${randomBytes(6).toString('hex')}`;
+  const replica = (id: string): Replica => {
+    const sent: ExtprocMessage[] = [];
+    const caches = new CacheMediator(CONFIG, new Metrics(), (m) => sent.push(m), createLogger({ level: 'silent' }));
+    const sync = new FleetSync({ store, publisher: stream.publisher(id), staticTtlMs: 60_000, stale: () => false, retryMs: 5 });
+    caches.attachFleet(sync);
+    stream.replicas.set(id, caches);
+    return {
+      id, caches, sync, sent,
+      createToken(ttlSeconds = 3600) {
+        const token = `hvs.child-${randomBytes(8).toString('hex')}`;
+        const entry: LeaseEntry = {
+          key: `key-${id}-${randomBytes(6).toString('hex')}`, kind: 'token',
+          response: { status: 200, headers: [], body: Buffer.from('{"auth":{}}'), storedAtMs: Date.now() },
+          ownerHash: hashToken(parent), tokenHash: hashToken(token), accessor: `acc-${token.slice(-6)}`,
+          requestPath: 'auth/token/create', namespace: '',
+        };
+        caches.leaseRecorded({ type: 'lease-record', entry, renewToken: token, ttlSeconds });
+        return { entry, token };
+      },
+      renewing() {
+        const keys = new Set<string>();
+        for (const m of sent) {
+          if (m.type === 'lease-track') keys.add(m.key);
+          if (m.type === 'lease-untrack') keys.delete(m.key);
+        }
+        return keys;
+      },
+    };
+  };
+  return { inner, store, stream, replica, parent };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe('fleet: leases — the owner renews every lease the fleet tracks (CacheMediator, FleetSync)', () => {
+  it('a lease recorded on a non-owner goes to L2 with its renewal and is announced; only the owner\'s worker renews it, with the recorder\'s token', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    await settle();
+    const { entry, token } = other.createToken(600);
+    await settle();
+    expect(other.renewing().size, 'the recording non-owner renews nothing').to.equal(0);
+    const [shared] = await store.getLeases([entry.key], { withRenewal: true });
+    expect(shared?.entry.key).to.equal(entry.key);
+    expect(shared?.renewal?.renewToken).to.equal(token);
+    expect(shared?.renewal?.ttlSeconds).to.equal(600);
+    expect(stream.log.map((e) => e.change)).to.deep.equal([{ type: 'lease-recorded', key: entry.key }]);
+    // The event carries the key only: no raw token on the stream.
+    expect(JSON.stringify(stream.log)).to.not.include(token);
+    stream.deliver();
+    await settle();
+    expect([...owner.renewing()]).to.deep.equal([entry.key]);
+    const track = owner.sent.find((m) => m.type === 'lease-track');
+    expect(track).to.deep.equal({ type: 'lease-track', key: entry.key, kind: 'token', token, ttlSeconds: 600 });
+    // The recorder still serves it from its L1; the owner does not hold it in L1.
+    expect(other.caches.lease!.lookup(entry.key)).to.not.equal(undefined);
+    expect(owner.caches.lease!.lookup(entry.key)).to.equal(undefined);
+  });
+
+  it('a lease recorded on the owner: its own worker renews it at once; the others hear of it and renew nothing', async () => {
+    const { stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    await settle();
+    const { entry } = owner.createToken();
+    await settle();
+    stream.deliver();
+    await settle();
+    expect([...owner.renewing()]).to.deep.equal([entry.key]);
+    expect(owner.sent.filter((m) => m.type === 'lease-track')).to.have.length(1);
+    expect(other.renewing().size).to.equal(0);
+  });
+
+  it('take-over: the old owner stops renewing everything it renewed for the fleet; the new owner lists EVERY lease in L2 (recorded on any replica) and renews each now', async () => {
+    const { stream, replica } = fleet();
+    const r1 = replica('r1');
+    const r2 = replica('r2');
+    const r3 = replica('r3');
+    r1.caches.fleetOwnerChanged(true);
+    await settle();
+    const keys = [r1.createToken().entry.key, r2.createToken().entry.key, r3.createToken().entry.key, r3.createToken().entry.key];
+    await settle();
+    stream.deliver();
+    await settle();
+    expect([...r1.renewing()].sort()).to.deep.equal([...keys].sort());
+    // In steady state no lease is renewed by two replicas.
+    expect(r2.renewing().size + r3.renewing().size).to.equal(0);
+
+    r1.caches.fleetOwnerChanged(false); // its owner lease lost (Fleet 'lost')
+    expect(r1.renewing().size, 'the old owner renews nothing').to.equal(0);
+    r2.caches.fleetOwnerChanged(true);
+    await settle();
+    expect([...r2.renewing()].sort()).to.deep.equal([...keys].sort());
+    const tracks = r2.sent.filter((m): m is Extract<ExtprocMessage, { type: 'lease-track' }> => m.type === 'lease-track');
+    expect(tracks.every((m) => m.renewNow === true), 'renewed at once: nobody knows what is left').to.equal(true);
+    expect(r1.renewing().size + r3.renewing().size).to.equal(0);
+  });
+
+  it('after a renewal the owner rewrites the record: its TTL and renewal follow the new lease; a non-owner\'s report changes nothing', async () => {
+    const { inner, store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const { entry } = other.createToken(60);
+    await settle();
+    stream.deliver();
+    await settle();
+    const [name] = inner.names('lease', entry.key);
+    expect(inner.records.ttlLeft(name!)).to.be.within(55_000, 60_000);
+    const before = Date.now();
+    owner.caches.leaseRenewed(entry.key, 3600);
+    await settle();
+    expect(inner.records.ttlLeft(name!)).to.be.within(3_590_000, 3_600_000);
+    const [renewed] = await store.getLeases([entry.key], { withRenewal: true });
+    expect(renewed?.renewal?.ttlSeconds).to.equal(3600);
+    expect(renewed?.renewal?.recordedAtMs).to.be.at.least(before);
+    other.caches.leaseRenewed(entry.key, 10);
+    await settle();
+    expect(inner.records.ttlLeft(name!)).to.be.above(3_500_000);
+  });
+
+  it('renewal stops on the owner (max TTL, refused): the record goes from L2, every replica evicts its copy, and it is told once', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const { entry } = other.createToken();
+    await settle();
+    stream.deliver();
+    await settle();
+    owner.caches.leaseRenewalStopped(entry.key); // the worker's lease-evict
+    await settle();
+    expect(await store.getLeases([entry.key])).to.deep.equal([undefined]);
+    expect(stream.kinds()).to.deep.equal(['lease-recorded', 'lease-evicted']);
+    stream.deliver();
+    await settle();
+    expect(other.caches.lease!.lookup(entry.key), 'the recorder evicted its L1 copy').to.equal(undefined);
+    expect(stream.kinds(), 'the recorder does not tell it again').to.deep.equal(['lease-recorded', 'lease-evicted']);
+    // A renewal report racing with the eviction does not bring the record back.
+    owner.caches.leaseRenewed(entry.key, 3600);
+    await settle();
+    expect(await store.getLeases([entry.key])).to.deep.equal([undefined]);
+  });
+
+  it('a token revoked through its recorder (or a cache-clear there): the owner stops renewing it and the record goes', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const a = other.createToken();
+    const b = other.createToken();
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(owner.renewing().size).to.equal(2);
+    other.caches.revoked('token-self', a.token);
+    other.caches.cacheClear({ type: 'all' });
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(owner.renewing().size).to.equal(0);
+    expect(await store.getLeases([a.entry.key, b.entry.key])).to.deep.equal([undefined, undefined]);
+  });
+
+  it('a revocation through a third replica (which never held the lease): the recorder evicts on the event and tells the owner, which stops renewing', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const recorder = replica('recorder');
+    const third = replica('third');
+    owner.caches.fleetOwnerChanged(true);
+    const a = recorder.createToken();
+    await settle();
+    stream.deliver();
+    await settle();
+    third.caches.revoked('token', a.token);
+    await settle();
+    stream.deliver(); // the recorder applies the revocation and tells lease-evicted
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(owner.renewing().size).to.equal(0);
+    expect(await store.getLeases([a.entry.key])).to.deep.equal([undefined]);
+    expect(stream.kinds()).to.deep.equal(['lease-recorded', 'revoked', 'lease-evicted']);
+  });
+
+  it('a gap drops L1\'s leases but not their records: nothing is told, and the owner keeps renewing them', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const a = other.createToken();
+    await settle();
+    stream.deliver();
+    await settle();
+    other.caches.fleetGap();
+    await settle();
+    expect(other.caches.lease!.size).to.equal(0);
+    expect(stream.kinds()).to.deep.equal(['lease-recorded']);
+    expect((await store.getLeases([a.entry.key]))[0]?.entry.key).to.equal(a.entry.key);
+    expect([...owner.renewing()]).to.deep.equal([a.entry.key]);
+  });
+
+  it('Redis down while a lease is recorded: the record and its announcement wait and go out in order; one that expired meanwhile goes nowhere', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    await settle();
+    store.down = true;
+    const a = other.createToken(3600);
+    const short = other.createToken(1);
+    await settle();
+    expect(other.sync.pending).to.equal(2);
+    await new Promise((r) => setTimeout(r, 1_100));
+    store.down = false;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(other.sync.pending).to.equal(0);
+    expect(stream.log.map((e) => e.change)).to.deep.equal([{ type: 'lease-recorded', key: a.entry.key }]);
+    expect(await store.getLeases([short.entry.key])).to.deep.equal([undefined]);
+    const [rec] = await store.getLeases([a.entry.key], { withRenewal: true });
+    expect(rec?.renewal?.ttlSeconds).to.equal(3600);
+    stream.deliver();
+    await settle();
+    // Heard more than a tenth of a 1 s lease late would be renewed now; this one (1 s of 3600) on schedule.
+    expect(owner.sent.filter((m) => m.type === 'lease-track')).to.deep.equal([
+      { type: 'lease-track', key: a.entry.key, kind: 'token', token: a.token, ttlSeconds: 3600 },
+    ]);
+  });
+
+  it('an eviction heard while the owner reads a recorded lease: it is not renewed after it was evicted', async () => {
+    const { inner, stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const a = other.createToken();
+    await settle();
+    // The owner reads the record (L2 still holds it) while the recorder's eviction arrives.
+    const getLeases = inner.getLeases.bind(inner);
+    let release: (() => void) | undefined;
+    inner.getLeases = async (...args) => {
+      const read = await getLeases(...args);
+      await new Promise<void>((r) => { release = r; });
+      return read;
+    };
+    stream.deliver(); // lease-recorded: the owner's read starts
+    await settle();
+    other.caches.cacheClear({ type: 'all' });
+    await settle();
+    stream.deliver(); // cache-cleared, lease-evicted
+    release!();
+    await settle();
+    release?.();
+    await settle();
+    expect(owner.renewing().size).to.equal(0);
+    expect(owner.sent.filter((m) => m.type === 'lease-track')).to.deep.equal([]);
+  });
+
+  it('a worker restarted on the owner gets every shared lease again (from L2, renewed now); on a non-owner, none, and no L1 lease is evicted as unrenewable', async () => {
+    const { stream, replica } = fleet();
+    const owner = replica('owner');
+    const other = replica('other');
+    owner.caches.fleetOwnerChanged(true);
+    const keys = [other.createToken().entry.key, owner.createToken().entry.key];
+    await settle();
+    stream.deliver();
+    await settle();
+    owner.sent.length = 0;
+    other.sent.length = 0;
+    owner.caches.workerLost(undefined);
+    other.caches.workerLost(undefined);
+    await settle();
+    expect([...owner.renewing()].sort()).to.deep.equal([...keys].sort());
+    expect(other.renewing().size).to.equal(0);
+    expect(other.caches.lease!.size).to.equal(1);
+    expect(owner.caches.lease!.size).to.equal(1);
+  });
+});
