@@ -6,6 +6,7 @@
 //   1. a secret read through replica 1 (MISS) is a HIT through replicas 3 and 2; Vault saw one read;
 //   2. a revocation (revoke-self) through replica 2 is refused on 1 and 3 within 1 s, never served again;
 //   3. a cache-clear (all; request_path) through replica 2 holds on 1 and 3 within 1 s;
+//   KV. a write made directly in Vault reaches every replica's cache (the owner's subscription), the owner's too;
 //   4. a flipped byte and two swapped values in Redis are never served (MISS with Vault's answer), counted;
 //   5. Redis killed mid-traffic, then restarted empty: no answer Vault would refuse, valid tokens
 //      served throughout, /readyz degraded while Redis is down, the shared cache works again after;
@@ -339,6 +340,36 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     await clearAndPoll('all', { type: 'all' }, ['clear-all-1', 'clear-all-3']);
     await clearAndPoll('request_path', { type: 'request_path', value: `/v1/secret/data/${PREFIX}/clear-rp/` }, ['clear-rp/one', 'clear-rp/three'], 'clear-kept');
     console.log(`      ${tag} ${figures.join('; ')}`);
+  });
+
+  it('a write made directly in Vault reaches every replica\'s cache, the owner\'s included (the owner\'s KV event subscription): each serves the new value, from its cache', async () => {
+    const token = await newToken('kv-event');
+    const old = await putSecret('kv-event');
+    const owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
+    for (const r of fleet.replicas) {
+      expect((await r.get(api('kv-event'), token)).status).to.equal(200);
+      const h = await r.get(api('kv-event'), token);
+      expect([h.cache, dataOf(h)], `primed on ${r.name}`).to.deep.equal(['HIT', old]);
+    }
+    const renewed = { v: `kv-event-new-${randomBytes(8).toString('hex')}` };
+    remember('secret value of kv-event (new)', renewed.v);
+    const writtenAt = Date.now();
+    await vaultApi(backend, 'POST', `secret/data/${PREFIX}/kv-event`, { data: renewed });
+    const seen = await Promise.all(fleet.replicas.map(async (r) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const a = await r.get(api('kv-event'), token);
+        if (a.status === 200 && (dataOf(a) as { v: string }).v === renewed.v) return a.at - writtenAt;
+        await sleep(20);
+      }
+      return undefined;
+    }));
+    console.log(`      ${tag} a write in Vault served new by ${fleet.replicas.map((r, i) => `${r.name}${r === owner ? ' (owner)' : ''} ${seen[i] === undefined ? 'never (10 s)' : `+${seen[i]} ms`}`).join(', ')}`);
+    expect(fleet.replicas.filter((_, i) => seen[i] === undefined).map((r) => `${r.name}${r === owner ? ' (owner)' : ''}`), 'replicas still serving the old value after 10 s').to.deep.equal([]);
+    for (const r of fleet.replicas) {
+      const a = await r.get(api('kv-event'), token);
+      expect([a.cache, dataOf(a)], `${r.name} after the write`).to.deep.equal(['HIT', renewed]);
+    }
   });
 
   it('a flipped byte in one L2 value and two swapped L2 values are never served: the next read on a replica without them in L1 is a MISS with Vault\'s answer; vault_extproc_fleet_refused_total counts them', async () => {
