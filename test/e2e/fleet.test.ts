@@ -194,7 +194,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     redis = await startRedis();
     await writePolicy(backend, 'fleet-e2e-app', APP_POLICY);
     await writePolicy(backend, 'fleet-e2e-worker', WORKER_POLICY);
-    const creds = await setupAppRole(backend, { role: 'fleet-e2e', policies: ['fleet-e2e-worker', 'fleet-e2e-app'], tokenTtl: `${AUTO_AUTH_TTL_S}s`, tokenMaxTtl: '1h' });
+    const creds = await setupAppRole(backend, { role: 'fleet-e2e', policies: ['fleet-e2e-worker'], tokenTtl: `${AUTO_AUTH_TTL_S}s`, tokenMaxTtl: '1h' });
     remember('AppRole secret_id', creds.secretId);
     fleet = await startFleetHarness({
       backend,
@@ -563,7 +563,9 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     // A lease the fleet tracks: a child of the auto-auth token (a subset of its policies) created through the owner (its lease
     // cache records it and the owner renews it). Its TTL is the auto-auth token's: only a renewal
     // after the kill keeps it alive past killedAt + TTL.
-    const created = await owner.request('POST', '/v1/auth/token/create', { body: { policies: ['fleet-e2e-app'], ttl: `${AUTO_AUTH_TTL_S}s`, explicit_max_ttl: '1h' } });
+    // (Its policy is its parent's: a policy with a more specific rule for the secrets and no
+    // `subscribe` on the auto-auth token would silently stop their KV events.)
+    const created = await owner.request('POST', '/v1/auth/token/create', { body: { policies: ['fleet-e2e-worker'], ttl: `${AUTO_AUTH_TTL_S}s`, explicit_max_ttl: '1h' } });
     expect(created.status, 'a child token created through the owner').to.equal(200);
     const child = JSON.parse(created.body).auth as { client_token: string; accessor: string };
     rememberToken('child token created through the owner', child.client_token, child.accessor);
