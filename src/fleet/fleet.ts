@@ -13,8 +13,10 @@
 //
 // The owner shares its auto-auth token through L2 (`autoAuth`, src/fleet/auto-auth-share.ts);
 // the others hear it (deps.onSharedAutoAuthToken).
-// Not yet (plan steps 2–5): nothing gates the worker's Vault duties on ownership, the request path
-// does not read L2, and L1 changes are not published; `handlers` lets the caller apply events.
+// app.ts gates the worker's Vault-facing duties on 'owner' / 'lost': only the owner's worker logs
+// in, renews the auto-auth token and holds the KV event subscription (src/worker/fleet-auto-auth.ts).
+// Not yet (plan steps 3–5): the request path does not read L2, and L1 changes are not published;
+// `handlers` lets the caller apply events.
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { loadFleetKeys, loadFleetPassword, type FleetConfig } from '../config/fleet.js';
