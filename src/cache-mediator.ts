@@ -694,6 +694,17 @@ export class CacheMediator {
       case 'static-recorded':
         return; // a proof added in L2 takes nothing from anyone
       case 'lease-recorded':
+        // The same request made through another replica: its lease replaced ours in L2 (one lease
+        // per cache key in the fleet, as LeaseCache.record replaces in one process), so our copy
+        // goes from L1 without touching the shared record, and its renewal ends here.
+        if (this.lease?.lookup(c.key)) {
+          this.quietLeaseEvictions = true;
+          try {
+            this.lease.evictKey(c.key, 'cleared');
+          } finally {
+            this.quietLeaseEvictions = false;
+          }
+        }
         // The owner renews it (its worker reads the renewal from L2); the others only hear of it.
         if (this.fleetOwner) void this.trackRecordedElsewhere(c.key);
         return;

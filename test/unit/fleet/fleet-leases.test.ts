@@ -65,7 +65,7 @@ interface Replica {
   sync: FleetSync;
   sent: ExtprocMessage[];
   /** A token creation Vault answered through this replica (the token renews itself). */
-  createToken(ttlSeconds?: number): { entry: LeaseEntry; token: string };
+  createToken(ttlSeconds?: number, key?: string): { entry: LeaseEntry; token: string };
   /** Keys this replica's worker renews now, by following its lease-track / lease-untrack messages. */
   renewing(): Set<string>;
 }
@@ -83,10 +83,10 @@ function fleet() {
     stream.replicas.set(id, caches);
     return {
       id, caches, sync, sent,
-      createToken(ttlSeconds = 3600) {
+      createToken(ttlSeconds = 3600, key = `key-${id}-${randomBytes(6).toString('hex')}`) {
         const token = `hvs.child-${randomBytes(8).toString('hex')}`;
         const entry: LeaseEntry = {
-          key: `key-${id}-${randomBytes(6).toString('hex')}`, kind: 'token',
+          key, kind: 'token',
           response: { status: 200, headers: [], body: Buffer.from('{"auth":{}}'), storedAtMs: Date.now() },
           ownerHash: hashToken(parent), tokenHash: hashToken(token), accessor: `acc-${token.slice(-6)}`,
           requestPath: 'auth/token/create', namespace: '',
@@ -263,6 +263,29 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     expect(owner.renewing().size).to.equal(0);
     expect(await store.getLeases([a.entry.key])).to.deep.equal([undefined]);
     expect(stream.kinds()).to.deep.equal(['lease-recorded', 'revoked', 'lease-evicted']);
+  });
+
+  it('the same request made through two replicas (one cache key, two leases): the later one replaces the earlier in L2 and in the owner\'s renewals; the earlier replica drops its copy; nothing is evicted fleet-wide', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const r2 = replica('r2');
+    const r3 = replica('r3');
+    owner.caches.fleetOwnerChanged(true);
+    const first = r2.createToken(3600, 'same-request');
+    await settle();
+    stream.deliver();
+    await settle();
+    const second = r3.createToken(3600, 'same-request');
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(r2.caches.lease!.lookup('same-request'), 'r2 no longer serves the lease nobody renews').to.equal(undefined);
+    expect(r3.caches.lease!.lookup('same-request')?.tokenHash).to.equal(hashToken(second.token));
+    const [shared] = await store.getLeases(['same-request'], { withRenewal: true });
+    expect(shared?.renewal?.renewToken).to.equal(second.token);
+    const tracks = owner.sent.filter((m): m is Extract<ExtprocMessage, { type: 'lease-track' }> => m.type === 'lease-track');
+    expect(tracks.map((m) => m.token)).to.deep.equal([first.token, second.token]);
+    expect(stream.kinds()).to.deep.equal(['lease-recorded', 'lease-recorded']);
   });
 
   it('a gap drops L1\'s leases but not their records: nothing is told, and the owner keeps renewing them', async () => {
