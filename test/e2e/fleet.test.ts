@@ -110,6 +110,15 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     return { v: value };
   }
 
+  /**
+   * Lets the KV events of the writes just made reach every replica before a test primes caches:
+   * an event that arrives after a replica cached the secret may make it read the secret again (a
+   * MISS the test did not mean). Every fleet change is bounded by FLEET_BOUND_MS.
+   */
+  async function settleWrites(): Promise<void> {
+    await sleep(FLEET_BOUND_MS);
+  }
+
   function dataOf(a: Answer): unknown {
     return JSON.parse(a.body).data.data;
   }
@@ -246,6 +255,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
 
   it('a secret read through replica 1 (MISS) is a HIT through replica 3 and replica 2, for the same token; Vault saw one read', async () => {
     const secret = await putSecret('shared');
+    await settleWrites();
     const token = await newToken('shared');
     backend.clearRequests();
     const first = await readThroughReplica1('shared', token);
@@ -264,6 +274,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
 
   it('a token revoked through replica 2 (revoke-self) is refused (403) through replicas 1 and 3 within 1 s, and never served again there', async () => {
     await putSecret('revoke');
+    await settleWrites();
     const doomed = await newToken('revoked');
     const kept = await newToken('revoke-kept');
     // Both tokens' access is in replica 1's and replica 3's L1 (replica 3's from L2).
@@ -305,6 +316,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     async function clearAndPoll(what: string, body: unknown, secrets: [string, string], untouched?: string): Promise<void> {
       const values = [];
       for (const s of [...secrets, ...(untouched ? [untouched] : [])]) values.push(await putSecret(s));
+      await settleWrites();
       for (const [i, r] of [r1, r3].entries()) {
         expect((await r.get(api(secrets[i]!), token)).status).to.equal(200);
         expect((await r.get(api(secrets[i]!), token)).cache, `${secrets[i]} primed on ${r.name}`).to.equal('HIT');
@@ -345,6 +357,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
   it('a write made directly in Vault reaches every replica\'s cache, the owner\'s included (the owner\'s KV event subscription): each serves the new value, from its cache', async () => {
     const token = await newToken('kv-event');
     const old = await putSecret('kv-event');
+    await settleWrites();
     const owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
     for (const r of fleet.replicas) {
       expect((await r.get(api('kv-event'), token)).status).to.equal(200);
@@ -386,15 +399,16 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
         return added[0];
       }, 5_000);
     }
-    // The token holds a grant on replicas 2 and 3 (each confirmed it), so they look in L2.
+    const flipped = await putSecret('tamper-flip');
+    const left = await putSecret('tamper-swap-a');
+    const right = await putSecret('tamper-swap-b');
     await putSecret('tamper-warm');
+    await settleWrites();
+    // The token holds a grant on replicas 2 and 3 (each confirmed it), so they look in L2.
     for (const r of [r2, r3]) {
       expect((await r.get(api('tamper-warm'), token)).status).to.equal(200);
       expect((await r.get(api('tamper-warm'), token)).cache, `the token's grant on ${r.name}`).to.equal('HIT');
     }
-    const flipped = await putSecret('tamper-flip');
-    const left = await putSecret('tamper-swap-a');
-    const right = await putSecret('tamper-swap-b');
     const flipKey = await recordedKey('tamper-flip');
     const leftKey = await recordedKey('tamper-swap-a');
     const rightKey = await recordedKey('tamper-swap-b');
@@ -447,6 +461,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
   it('Redis killed mid-traffic, then restarted empty: no answer Vault would refuse, valid tokens served throughout, /readyz degraded while Redis is down, the shared cache works again after', async () => {
     const secrets = ['outage-a', 'outage-b'];
     for (const s of secrets) await putSecret(s);
+    await settleWrites();
     const valid = await Promise.all(['outage-1', 'outage-2', 'outage-3'].map((l) => newToken(l)));
     const doomed = await newToken('outage-revoked-in-vault');
     const tokens = [...valid, doomed];
@@ -532,6 +547,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
 
     // The shared cache works again on the emptied Redis: MISS through 1, HIT through 3.
     await putSecret('outage-after');
+    await settleWrites();
     const t = valid[0]!;
     await readThroughReplica1('outage-after', t);
     const hit = await r3.get(api('outage-after'), t);
@@ -549,8 +565,11 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     // (between the kill and the new owner's subscription), one written once it is subscribed again.
     const EVENTS = ['owner-kill-gap', 'owner-kill-live'] as const;
     const newValue: Record<string, { v: string }> = {};
+    const oldValue: Record<string, { v: string }> = {};
+    for (const name of EVENTS) oldValue[name] = await putSecret(name);
+    await settleWrites();
     for (const name of EVENTS) {
-      const old = await putSecret(name);
+      const old = oldValue[name]!;
       newValue[name] = { v: `${name}-new-${randomBytes(8).toString('hex')}` };
       remember(`secret value of ${name} (new)`, newValue[name]!.v);
       for (const r of survivors) {
@@ -567,7 +586,9 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     // `subscribe` on the auto-auth token would silently stop their KV events.)
     const created = await owner.request('POST', '/v1/auth/token/create', { body: { policies: ['fleet-e2e-worker'], ttl: `${AUTO_AUTH_TTL_S}s`, explicit_max_ttl: '1h' } });
     expect(created.status, 'a child token created through the owner').to.equal(200);
-    const child = JSON.parse(created.body).auth as { client_token: string; accessor: string };
+    const child = JSON.parse(created.body).auth as { client_token: string; accessor: string; lease_duration: number };
+    /** When the child token expires unless renewed (at the latest: Vault made it before its answer arrived). */
+    const childExpiresAt = created.at + child.lease_duration * 1000;
     rememberToken('child token created through the owner', child.client_token, child.accessor);
     await rememberAutoAuthTokens();
     const subscribedBefore = new Map(survivors.map((r) => [r, r.proc!.jsonLines.filter((l) => l['msg'] === 'subscribed to KV events').length]));
@@ -636,8 +657,8 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     const lookup = await fetch(`${backend.url}/v1/auth/token/lookup`, {
       method: 'POST', headers: { 'x-vault-token': backend.rootToken, 'content-type': 'application/json' }, body: JSON.stringify({ token: child.client_token }),
     });
-    const childInfo = lookup.status === 200 ? ((await lookup.json()) as { data: { last_renewal_time?: number; ttl: number } }).data : undefined;
-    const childRenewedAfterKill = childInfo?.last_renewal_time !== undefined && childInfo.last_renewal_time * 1000 > killedAt;
+    const childInfo = lookup.status === 200 ? ((await lookup.json()) as { data: { last_renewal?: string; ttl: number } }).data : undefined;
+    const childRenewedAt = childInfo?.last_renewal ? Date.parse(childInfo.last_renewal) : undefined;
     const failed = outcomes.filter((o) => o.status !== 200);
     const servedFigure = (name: string): string => survivors.map((r, i) => {
       const at = served[name]?.[i];
@@ -648,13 +669,14 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
       `a write in Vault during the take-over served new by ${servedFigure('owner-kill-gap')}, one after the resubscription by ${servedFigure('owner-kill-live')}; ` +
       `${outcomes.length} requests through the survivors over ${AUTO_AUTH_TTL_S + 2} s (${outcomes.filter((o) => o.auto).length} with the auto-auth token), ${failed.length} failed; ` +
       `Vault saw ${renewals} renew-self and ${logins} AppRole logins after the kill; the child token created through the dead owner ` +
-      `${childInfo ? `is valid (ttl ${childInfo.ttl} s), last renewed ${childInfo.last_renewal_time === undefined ? 'never' : `${childInfo.last_renewal_time * 1000 - killedAt} ms after the kill`}` : `is gone (lookup ${lookup.status})`}`);
+      `${childInfo ? `is valid (ttl ${childInfo.ttl} s), last renewed ${childRenewedAt === undefined ? 'never' : `${childRenewedAt - killedAt} ms after the kill, ${childExpiresAt - childRenewedAt} ms before it would have expired`}` : `is gone (lookup ${lookup.status})`}`);
     expect(ownedMs, 'ms until another replica owns').to.be.at.most(2 * OWNER_LEASE_TTL_S * 1000);
     expect(failed.map((o) => `${o.replica} ${o.auto ? 'auto-auth' : 'client'} ${o.status} at +${o.sent - killedAt} ms`), 'requests through the survivors that failed').to.deep.equal([]);
     expect(outcomes.filter((o) => o.auto && o.sent > killedAt + AUTO_AUTH_TTL_S * 1000).length, 'auto-auth requests past the old token\'s TTL').to.be.greaterThan(0);
     expect(renewals + logins, 'the new owner renewed (or replaced) the auto-auth token').to.be.greaterThan(0);
     expect(lookup.status, 'the tracked child token is still valid past its TTL after the owner\'s kill').to.equal(200);
-    expect(childRenewedAfterKill, 'the tracked child token was renewed after the kill (by the new owner)').to.equal(true);
+    expect(childRenewedAt, 'the tracked child token was renewed after the kill (by the new owner)').to.be.greaterThan(killedAt);
+    expect(childRenewedAt, 'the tracked child token was renewed before it expired').to.be.below(childExpiresAt);
     expect((await survivors[0]!.get(api('owner-kill-client'), child.client_token)).status, 'the child token reads through a survivor').to.equal(200);
     // The subscription is back: both writes reached both survivors' caches (the gap one through the
     // new owner's resync, the live one as an event), and they are served from the cache again.
