@@ -587,8 +587,6 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     const created = await owner.request('POST', '/v1/auth/token/create', { body: { policies: ['fleet-e2e-worker'], ttl: `${AUTO_AUTH_TTL_S}s`, explicit_max_ttl: '1h' } });
     expect(created.status, 'a child token created through the owner').to.equal(200);
     const child = JSON.parse(created.body).auth as { client_token: string; accessor: string; lease_duration: number };
-    /** When the child token expires unless renewed (at the latest: Vault made it before its answer arrived). */
-    const childExpiresAt = created.at + child.lease_duration * 1000;
     rememberToken('child token created through the owner', child.client_token, child.accessor);
     await rememberAutoAuthTokens();
     const subscribedBefore = new Map(survivors.map((r) => [r, r.proc!.jsonLines.filter((l) => l['msg'] === 'subscribed to KV events').length]));
@@ -657,8 +655,10 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     const lookup = await fetch(`${backend.url}/v1/auth/token/lookup`, {
       method: 'POST', headers: { 'x-vault-token': backend.rootToken, 'content-type': 'application/json' }, body: JSON.stringify({ token: child.client_token }),
     });
-    const childInfo = lookup.status === 200 ? ((await lookup.json()) as { data: { last_renewal?: string; ttl: number } }).data : undefined;
+    const childInfo = lookup.status === 200 ? ((await lookup.json()) as { data: { issue_time: string; last_renewal?: string; ttl: number } }).data : undefined;
     const childRenewedAt = childInfo?.last_renewal ? Date.parse(childInfo.last_renewal) : undefined;
+    /** When the child token would have expired without a renewal, by Vault's own clock: issued + its TTL. */
+    const childExpiresAt = childInfo ? Date.parse(childInfo.issue_time) + child.lease_duration * 1000 : Infinity;
     const failed = outcomes.filter((o) => o.status !== 200);
     const servedFigure = (name: string): string => survivors.map((r, i) => {
       const at = served[name]?.[i];
