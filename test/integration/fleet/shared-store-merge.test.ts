@@ -69,7 +69,7 @@ forEachStore('fleet store: one proof merged into a shared record (updateStatic),
     await store.updateStatic(P, add('h-a'), 60_000);
     const [name] = store.names('static', P);
     const raw = (await f.raw(name!))!;
-    raw[raw.length - 3] ^= 0x01;
+    raw[raw.length - 3] = raw[raw.length - 3]! ^ 0x01;
     await f.setRaw(name!, raw, 60_000);
     expect(await store.updateStatic(P, add('h-b'), 60_000)).to.equal(true);
     expect(f.refusals).to.deep.equal([{ kind: 'static', reason: 'tampered' }]);
