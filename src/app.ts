@@ -89,9 +89,36 @@ export async function startApp(opts: AppOptions): Promise<App> {
     extproc?.setServing(true);
     toWorker({ type: 'shared-token', ...tokenInfo });
   };
-  /** Fleet mode: the worker logs in, renews and subscribes only while this replica is the owner. */
+  /**
+   * Fleet mode: the worker logs in, renews and subscribes only while this replica is the owner —
+   * or while it is alone: Redis unreachable for longer than two owner lease periods (no replica can
+   * be the owner then, and the auto-auth token must not run out for want of one). Each replica then
+   * keeps its token alive itself, as a single Vault Proxy does, until Redis is back and one owner again.
+   */
+  let alone = false;
   const tellFleetRole = (): void => {
-    if (fleet) toWorker({ type: 'fleet-role', owner: fleet.isOwner });
+    if (fleet) toWorker({ type: 'fleet-role', owner: fleet.isOwner || alone });
+  };
+  let redisDownSince: number | undefined;
+  let aloneTimer: NodeJS.Timeout | undefined;
+  const watchAlone = (f: Fleet, afterMs: number): void => {
+    aloneTimer = setInterval(() => {
+      const now = Date.now();
+      if (f.redisUp) {
+        redisDownSince = undefined;
+        if (!alone) return;
+        alone = false;
+        log.info({ component: 'fleet' }, 'Redis is back: the owner lease decides again which replica logs in, renews and subscribes');
+        tellFleetRole();
+        return;
+      }
+      redisDownSince ??= now;
+      if (alone || now - redisDownSince < afterMs) return;
+      alone = true;
+      log.warn({ component: 'fleet', downForMs: now - redisDownSince }, 'Redis unreachable: this replica keeps its auto-auth token alive itself (renews, logs in if refused) and subscribes to KV events until Redis is back');
+      tellFleetRole();
+    }, Math.min(1000, Math.max(50, Math.floor(afterMs / 4))));
+    aloneTimer.unref();
   };
   let caches: CacheMediator | undefined;
   const m = new Metrics(() => caches?.stats() ?? [], config.telemetry, config.autoAuth !== undefined);
@@ -286,6 +313,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         tellFleetRole();
         c.fleetOwnerChanged(false);
       });
+      watchAlone(f, 2 * (opts.fleetTuning?.ownerLeaseTtlMs ?? config.fleet.ownerLeaseTtlSeconds * 1000));
     }
     const fl = fleet;
     extproc = await startExtprocServer(config.extproc, {
@@ -392,6 +420,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await extproc?.shutdown(0);
     await admin?.close();
     await persist.stop();
+    clearInterval(aloneTimer);
     fleetSync?.stop();
     await fleet?.stop();
     throw err;
@@ -412,6 +441,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         await ext.shutdown(deadlineMs);
         await stopWorker();
         await persist.stop();
+        clearInterval(aloneTimer);
         fleetSync?.stop();
         await fl?.stop();
         await adm.close();

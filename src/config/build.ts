@@ -38,6 +38,10 @@ export function buildConfig(root: BlockReader): Config {
     root.blockServe('api_proxy', `use_auto_auth_token = ${JSON.stringify(useAutoAuthToken)} needs an auto_auth block: serve refuses to start without one`);
   }
   if (exitAfterAuth && !autoAuth) root.error('exit_after_auth', 'needs an auto_auth block');
+  if (fleet && exitAfterAuth) root.error('fleet', 'cannot be combined with exit_after_auth: only the replica that owns the fleet logs in, so the others would never exit');
+  if (fleet && autoAuth && autoAuth.method.type !== 'unsupported' && autoAuth.method.wrapTtlSeconds) {
+    root.error('fleet', 'cannot be combined with wrap_ttl on the auto_auth method: only the owner logs in, so only its sinks would get the wrapping token');
+  }
   if (fleet && cache?.persist) {
     // A replica restarted on its own store would serve what the others revoked while it was down.
     root.error('fleet', 'cannot be combined with cache { persist … }: a restored cache missed the fleet\'s changes while the replica was down; the shared cache in Redis outlives a replica instead');

@@ -67,6 +67,16 @@ describe('config: the fleet block (issue 16, fleet mode)', function () {
       expect(hcl(MINIMAL).errors).to.deep.equal([]);
     });
 
+    it('fleet with exit_after_auth, or with wrap_ttl on the auto_auth method, is an error: only the owner logs in', () => {
+      const base = `${LISTENER}fleet {\n${MINIMAL}\n}\n`;
+      const approle = (extra: string) => `auto_auth {\n method "approle" {\n ${extra}\n config = { role_id_file_path = "/r"\n secret_id_file_path = "/s" }\n }\n sink "file" {\n config = { path = "/tmp/t" }\n }\n}\n`;
+      const exit = parseConfig(`${base}exit_after_auth = true\n${approle('')}`, 'fleet.hcl', {});
+      expect(exit.errors.map((e) => `${e.location}: ${e.message}`)).to.include('fleet: cannot be combined with exit_after_auth: only the replica that owns the fleet logs in, so the others would never exit');
+      const wrap = parseConfig(`${base}${approle('wrap_ttl = "5m"')}`, 'fleet.hcl', {});
+      expect(wrap.errors.map((e) => `${e.location}: ${e.message}`)).to.include('fleet: cannot be combined with wrap_ttl on the auto_auth method: only the owner logs in, so only its sinks would get the wrapping token');
+      expect(parseConfig(`${base}${approle('')}`, 'fleet.hcl', {}).errors).to.deep.equal([]);
+    });
+
     it('every key, in HCL and in JSON: the same config', () => {
       const body = {
         redis_url: 'rediss://redis.internal:6380/3',
