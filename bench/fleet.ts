@@ -6,7 +6,7 @@
  *
  *   FL1    an L1 hit on a fleet replica (a KV read by a client token, through that replica's Envoy),
  *          measured side by side with S1, the same read on a single process without a fleet block
- *          (alternating runs, the median of their ratios at 64 connections, as the other rows);
+ *          (alternating runs, three rounds at 16 and 64 connections, the median of their ratios);
  *          run.ts also sets it against the peer row VC of the same run.
  *   FL2    an L2 hit: the first read of a secret on a replica that never read it, recorded in Redis
  *          by another replica's miss (each request a different secret; at 1 connection on replica 2,
@@ -92,13 +92,19 @@ interface ZipfRun { vaultReads: number; ratio: number; non2xx: number; errors: n
 
 const ROOT = 'root';
 const HIT_SECRET = 'secret/data/bench/one';
-/** The replicas' cache: the static cache alone, the auto-auth token for token-less requests (as C and F). */
+/**
+ * Every replica's cache (fleet and single alike): the static cache alone, the auto-auth token for
+ * token-less requests (as C and F).
+ */
 const CACHE_HCL = `api_proxy {
   use_auto_auth_token = true
 }
 cache {
   cache_static_secrets = true
   disable_caching_dynamic_secrets = true
+  # No worker refetch (every cached secret read again, 1m by default) within a row: it would add
+  # Vault reads to FZIPF and rewrite the L2 records FL2 reads. The shared record lives this long.
+  static_secret_refresh_interval = "10m"
 }`;
 /** The auto-auth token's policy: KV events for the owner's subscription, reads for use_auto_auth_token. */
 const WORKER_POLICY = `path "sys/events/subscribe/kv*" { capabilities = ["read"] }
@@ -361,10 +367,11 @@ export async function measureFleet(opts: {
       throw new Error(`FL2 fill: ${fillLoad.non2xx} non-2xx, ${fillLoad.errors} errors, X-Cache ${JSON.stringify(fillLoad.xCache)}`);
     }
     // The records are in Redis once replica 1 has written them (an L2 write follows the answer).
-    await waitFor('FL2 records in Redis', async () => {
-      const keys = (await redis!.cli('--scan', '--pattern', 'vxp:s:*')).split('\n').filter((x) => x !== '');
-      return keys.length >= L2_SECRETS ? true : undefined;
-    }, 20_000, 200);
+    const recorded = async (): Promise<number> => (await redis!.cli('--scan', '--pattern', 'vxp:s:*')).split('\n').filter((x) => x !== '').length;
+    await waitFor('FL2 records in Redis', async () => ((await recorded()) >= L2_SECRETS ? true : undefined), 20_000, 200).catch(async (err: unknown) => {
+      const metrics = (await (await fetch(`${r1.adminUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('vault_extproc_fleet') || l.startsWith('vault_extproc_cache')).join('\n');
+      throw new Error(`${(err as Error).message}: ${await recorded()} static records in Redis after ${L2_SECRETS} misses through ${r1.name}\n${metrics}\n--- ${r1.name} ---\n${r1.service.text.slice(-6000)}`);
+    });
     const { total: _ft, xCache: _fx, ...fill } = fillLoad;
     log(`FL2 fill (misses through replica 1, c=16): ${fill.rps} req/s, p50 ${fill.p50} ms, p99 ${fill.p99} ms; ${fillReads} Vault reads; Redis commands ${JSON.stringify(fillRedis)}`);
     const l2Hits: FleetResults['l2']['hits'] = {};

@@ -22,8 +22,9 @@
  *   against 3 independent ones
  *
  * BENCH_ONLY=peers runs the peer rows alone (about 3 minutes) and prints them without writing
- * latest.json; BENCH_ONLY=fleet the same for the fleet rows. BENCH_ONLY=memory runs the memory measurement alone (under 2 minutes, most of it writing the
- * secrets) and prints it without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
+ * latest.json; BENCH_ONLY=fleet the same for the fleet rows (about 2.5 minutes). BENCH_ONLY=memory
+ * runs the memory measurement alone (under 2 minutes, most of it writing the secrets) and prints it
+ * without writing latest.json. BENCH_ONLY=hit compares C with B1 at 64
  * connections (five alternating runs, about a minute); BENCH_ONLY=profile writes a CPU profile of C.
  * With BENCH_ONLY=peers: BENCH_PEER_ROWS=VDL,VC and BENCH_PEER_CONC=64 narrow the run, and
  * BENCH_PROFILE=1 profiles the vault-extproc behind VC/VDL/VDT (bench/peers.ts). bench/lease-hit-micro.ts
@@ -256,7 +257,7 @@ path "database/creds/*" { capabilities = ["read"] }`);
     if (profileDir) process.stdout.write(`\nvault-extproc (VC, VDL, VDT) over the last ${SECONDS} s of load:\n${summariseProfile(profileDir, SECONDS)}\n`);
     return;
   }
-  const measureFleetRows = (): ReturnType<typeof measureFleet> => measureFleet({ dir, concurrency: CONCURRENCY, seconds: SECONDS, rounds: (c) => (c === 64 ? 3 : 1), log });
+  const measureFleetRows = (): ReturnType<typeof measureFleet> => measureFleet({ dir, concurrency: CONCURRENCY, seconds: SECONDS, rounds: (c) => (c === 1 ? 1 : 3), log });
   if (ONLY === 'fleet') {
     await sim.close();
     const fleet = await measureFleetRows();
