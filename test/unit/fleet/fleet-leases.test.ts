@@ -360,6 +360,33 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     expect(owner.sent.filter((m) => m.type === 'lease-track')).to.deep.equal([]);
   });
 
+  it('an eviction heard while a new owner lists the leases: the evicted one is not renewed, the others are', async () => {
+    const { inner, stream, replica } = fleet();
+    const r1 = replica('r1');
+    const r2 = replica('r2');
+    const keep = r2.createToken();
+    const gone = r2.createToken();
+    await settle();
+    stream.deliver();
+    const listLeases = inner.listLeases.bind(inner);
+    let release: (() => void) | undefined;
+    let calls = 0;
+    inner.listLeases = async (...args) => {
+      const listed = await listLeases(...args);
+      if (++calls === 1) await new Promise<void>((r) => { release = r; });
+      return listed;
+    };
+    r1.caches.fleetOwnerChanged(true); // lists: both records are there
+    await settle();
+    r2.caches.revoked('token-self', gone.token); // the record goes, lease-evicted is told
+    await settle();
+    stream.deliver();
+    release!();
+    await settle();
+    expect(calls, 'listed again after the eviction').to.equal(2);
+    expect([...r1.renewing()]).to.deep.equal([keep.entry.key]);
+  });
+
   it('a worker restarted on the owner gets every shared lease again (from L2, renewed now); on a non-owner, none, and no L1 lease is evicted as unrenewable', async () => {
     const { stream, replica } = fleet();
     const owner = replica('owner');
