@@ -207,6 +207,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     await writePolicy(backend, 'fleet-e2e-worker', WORKER_POLICY);
     const creds = await setupAppRole(backend, { role: 'fleet-e2e', policies: ['fleet-e2e-worker'], tokenTtl: `${AUTO_AUTH_TTL_S}s`, tokenMaxTtl: '1h' });
     remember('AppRole secret_id', creds.secretId);
+    remember('AppRole role_id', creds.roleId);
     fleet = await startFleetHarness({
       backend,
       redis,
