@@ -69,7 +69,11 @@ export interface FleetResults {
      * L2 hits by concurrency (1: replica 2, 16: replica 3); `sharedHits`: the replica's counter's
      * growth; `redisCommands`: Redis's own count of each command over the row (INFO commandstats).
      */
-    hits: Record<number, FleetLoad & { requests: number; sharedHits: number; xCacheHit: number; vaultReads: number; redisCommands: Record<string, number> }>;
+    hits: Record<number, FleetLoad & {
+      requests: number; sharedHits: number; xCacheHit: number; vaultReads: number; redisCommands: Record<string, number>;
+      /** Every other request Vault saw over the row (a replica's worker, the owner), by method and path. */
+      vaultOther: Record<string, number>;
+    }>;
   };
   invalidation: {
     /** Milliseconds from the answer of the change (through replica 1) to the first refusal / MISS on replica 2 or 3. */
@@ -384,13 +388,15 @@ export async function measureFleet(opts: {
       const sharedHits = (await metric(r, 'vault_extproc_fleet_shared_reads_total', { outcome: 'hit' })) - before;
       const vaultReads = vaultReadsOf('/v1/secret/data/l2/');
       const redisCommands = await redisCommandsSince(commandsBefore);
+      const vaultOther: Record<string, number> = {};
+      for (const q of v.requests) if (!q.path.startsWith('/v1/secret/data/l2/')) vaultOther[`${q.method} ${q.path}`] = (vaultOther[`${q.method} ${q.path}`] ?? 0) + 1;
       const xCacheHit = l.xCache['HIT'] ?? 0;
       const { total, xCache, ...rest } = l;
       if (sharedHits !== total || xCacheHit !== total || vaultReads !== 0 || l.non2xx + l.errors > 0) {
         throw new Error(`FL2 c=${c} on ${r.name}: ${total} requests, shared_reads{hit} +${sharedHits}, X-Cache ${JSON.stringify(xCache)}, ${vaultReads} Vault reads, ${l.non2xx} non-2xx, ${l.errors} errors: not every request an L2 hit`);
       }
-      l2Hits[c] = { ...rest, requests: total, sharedHits, xCacheHit, vaultReads, redisCommands };
-      log(`FL2 c=${c} (${r.name}, ${total} first reads): ${rest.rps} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms; shared_reads{hit} +${sharedHits}, Vault reads ${vaultReads}; Redis commands ${JSON.stringify(redisCommands)}`);
+      l2Hits[c] = { ...rest, requests: total, sharedHits, xCacheHit, vaultReads, redisCommands, vaultOther };
+      log(`FL2 c=${c} (${r.name}, ${total} first reads): ${rest.rps} req/s, p50 ${rest.p50} ms, p99 ${rest.p99} ms; shared_reads{hit} +${sharedHits}, Vault reads ${vaultReads}, other Vault requests ${JSON.stringify(vaultOther)}; Redis commands ${JSON.stringify(redisCommands)}`);
     }
 
     // ---- FINV: a change through replica 1, seen on replicas 2 and 3.
@@ -523,6 +529,7 @@ export function fleetTable(f: FleetResults, concurrency: number[], seconds: numb
     ...ratios.map(([k, r]) => `| ${k} | ${concurrency.map((c) => r[c] ?? '').join(' | ')} |`),
     '',
     `Redis commands per request: FL2-fill ${perRequest(f.l2.fill.redisCommands, f.l2.secrets)}; ${l2c.map((c) => `FL2 c=${c} ${perRequest(f.l2.hits[c]!.redisCommands, f.l2.hits[c]!.requests)}`).join('; ')}`,
+    `Other Vault requests during the L2 hits: ${l2c.map((c) => `c=${c} ${JSON.stringify(f.l2.hits[c]!.vaultOther)}`).join('; ')}`,
     '',
     `FINV revocation (revoke-self via replica 1 → 403 on 2 and 3): ${inv(f.invalidation.revocation)}`,
     `FINV cache-clear (request_path via replica 1 → MISS on 2 and 3): ${inv(f.invalidation.cacheClear)}`,
