@@ -59,7 +59,10 @@ export interface FleetResults {
   redis: string;
   /** FL1 and S1 by concurrency. */
   hit: Record<'FL1' | 'S1', Record<number, FleetLoad>>;
-  /** FL1/S1 throughput, by concurrency. */
+  /**
+   * Throughput ratios by concurrency: FL1/S1 (side by side), FL2/FL1, FL2/FL2-fill (an L2 hit
+   * against the Vault miss that recorded it); run.ts adds FL1/VC (the peer row of the same run).
+   */
   ratios: Record<string, Record<number, number>>;
   l2: {
     secrets: number;
@@ -350,7 +353,7 @@ export async function measureFleet(opts: {
       const pairs = a.rounds.map((x, i) => x / b.rounds![i]!).sort((p, q) => p - q);
       return Number(pairs[pairs.length >> 1]!.toFixed(3));
     };
-    const ratios = { 'FL1/S1': Object.fromEntries(opts.concurrency.map((c) => [c, ratio(hit.FL1[c]!, hit.S1[c]!)])) };
+    const ratios: Record<string, Record<number, number>> = { 'FL1/S1': Object.fromEntries(opts.concurrency.map((c) => [c, ratio(hit.FL1[c]!, hit.S1[c]!)])) };
 
     // ---- FL2: L2 hits. Replica 1 reads every secret once (a miss: Vault answers, the record goes to
     // Redis); replicas 2 and 3 never read them, so each of their first reads is an L1 miss answered from L2.
@@ -486,6 +489,8 @@ export async function measureFleet(opts: {
     const solos = [solo1, ...(await Promise.all([2, 3].map((i) => startReplica(`solo-${i}`, false))))];
     const independentZipf = await zipfRun('solo-lb', solos, false);
 
+    ratios['FL2/FL1'] = Object.fromEntries(Object.keys(l2Hits).map(Number).filter((c) => hit.FL1[c]).map((c) => [c, Number((l2Hits[c]!.rps / hit.FL1[c]!.rps).toFixed(3))]));
+    ratios['FL2/FL2-fill'] = Object.fromEntries(Object.keys(l2Hits).map(Number).filter((c) => c === 16).map((c) => [c, Number((l2Hits[c]!.rps / fill.rps).toFixed(3))]));
     return {
       backend: 'Vault 1.15.6 dev server (real, audit log on: it counts the reads)',
       redis: `redis-server ${redisVersion} (no persistence)`,
@@ -503,16 +508,13 @@ export async function measureFleet(opts: {
   }
 }
 
-/** The fleet rows as markdown lines; `vc` (the peer row VC of the same run) adds FL1/VC. */
-export function fleetTable(f: FleetResults, concurrency: number[], seconds: number, vc?: Record<number, { rps: number; rounds?: number[] }>): string[] {
+/** The fleet rows as markdown lines. */
+export function fleetTable(f: FleetResults, concurrency: number[]): string[] {
   const cpu = (l: FleetLoad): string => Object.entries(l.cpuMsPer1k).filter(([k]) => k !== 'total').map(([k, ms]) => `${k} ${ms}`).join(', ');
   const row = (name: string, c: number | string, l: FleetLoad): string => `| ${name} | ${c} | ${l.rps} | ${l.p50} | ${l.p99} | ${cpu(l)} | ${l.cpuMsPer1k['total'] ?? ''} | ${l.non2xx + l.errors} |`;
-  const ratios: Array<[string, Record<number, number>]> = Object.entries(f.ratios);
-  if (vc) ratios.push(['FL1/VC (peer row)', Object.fromEntries(concurrency.filter((c) => vc[c]).map((c) => [c, Number((f.hit.FL1[c]!.rps / vc[c]!.rps).toFixed(3))]))]);
+  const ratios = Object.entries(f.ratios);
   const l2c = Object.keys(f.l2.hits).map(Number);
-  ratios.push(['FL2/FL1', Object.fromEntries(l2c.filter((c) => f.hit.FL1[c]).map((c) => [c, Number((f.l2.hits[c]!.rps / f.hit.FL1[c]!.rps).toFixed(3))]))]);
-  if (f.l2.hits[16]) ratios.push(['FL2/FL2-fill (L2 hit against a Vault miss)', { 16: Number((f.l2.hits[16].rps / f.l2.fill.rps).toFixed(3)) }]);
-  const perRequest = (cmds: Record<string, number>, n: number): string => Object.entries(cmds).map(([cmd, x]) => `${cmd} ${(x / n).toFixed(2)}`).join(', ');
+  const perRequest = (cmds: Record<string, number>, n: number): string => Object.entries(cmds).filter(([, x]) => x / n >= 0.005).sort(([a], [b]) => a.localeCompare(b)).map(([cmd, x]) => `${cmd} ${(x / n).toFixed(2)}`).join(', ');
   const inv = (x: Percentiles & { servedAfter: number }): string => `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms over ${x.n} (replicas 2 and 3 × ${x.n / 2}); ${x.servedAfter} answers still served in between`;
   const z = f.zipf;
   return [
