@@ -121,7 +121,7 @@ export class CacheMediator {
       ...(lease ? {
         leaseCache: {
           cache: lease, inflight: this.inflight, managed: (h: string) => h === this.autoAuthHash || lease.managesToken(h), namespaces, cacheLogins: this.cacheLogins,
-          ...(this.fleet ? { stale: () => this.fleet?.stale ?? false } : {}),
+          ...(this.fleet ? { stale: () => this.fleet?.stale ?? false, shared: (key: string) => this.sharedLeaseLookup(key) } : {}),
         },
       } : {}),
     };
@@ -652,6 +652,23 @@ export class CacheMediator {
     if (this.static.record(key, tokenHash, response, key.version === 0 ? entry.latestVersion : undefined)) {
       this.toWorker({ type: 'static-access', path: key.path, token });
     }
+    fleet.countRead('hit');
+  }
+
+  /**
+   * A lease-cache request L1 cannot answer: the entry another replica recorded for exactly this
+   * request (the key holds the token's hash, the namespace, the body) is taken into L1, unless an
+   * eviction came while Redis was asked. The owner renews it; its eviction anywhere reaches every
+   * replica (lease-evicted). This replica does not renew it.
+   */
+  async sharedLeaseLookup(key: string): Promise<void> {
+    const fleet = this.fleet;
+    if (!fleet || !this.lease) return;
+    const before = this.leaseEvictions;
+    const entry = await fleet.lookupLease(key);
+    if (!entry || entry.key !== key) return fleet.countRead('miss');
+    if (this.leaseEvictions !== before || this.lease.lookup(key)) return fleet.countRead('raced');
+    this.lease.record(entry);
     fleet.countRead('hit');
   }
 

@@ -221,8 +221,11 @@ function leaseLookup(next: StreamState, pending: PendingLease, body: Buffer | un
     next.lease = undefined; // a body we cannot read as Vault does: neither answered nor recorded
     return { effects: [] };
   }
-  const hit = lc.stale?.() === true ? undefined : lc.cache.lookup(key);
+  const stale = lc.stale?.() === true;
+  const hit = stale ? undefined : lc.cache.lookup(key);
   if (hit) return { hit: cacheHit(hit.response, (ctx.now ?? Date.now)(), pending.sentNamespace) as Respond, effects: [{ type: 'cache-hit', cache: 'lease' }] };
+  // fleet: another replica may have recorded exactly this request (one wait per message).
+  if (lc.shared && !stale && !next.coalesced) return { wait: lc.shared(key), effects: [] };
   const inflightKey = `l:${key}`;
   const leader = lc.inflight.waitFor(inflightKey);
   if (leader && !next.coalesced) return { wait: leader, effects: [] };

@@ -34,6 +34,8 @@ export interface StreamContext {
     cacheLogins: boolean;
     /** fleet { … }: true while Redis has not been heard for longer than max_stale_without_redis: L1 does not answer. */
     stale?: () => boolean;
+    /** fleet { … }: reads the shared entry of this key and takes it into L1 when there is one (never rejects). */
+    shared?: (key: string) => Promise<void>;
   };
   now?: () => number;
   /** prepend_configured_namespace and enforce_consistency (src/extproc/api-proxy-rules.ts). */

@@ -20,6 +20,7 @@
 // Removals delete the shared record rather than rewrite it: a deletion is always safe (a miss),
 // and a rewrite could race with another replica's removal.
 import type { StaticEntry, StoredResponse } from '../cache/entry.js';
+import type { LeaseEntry } from '../cache/lease-cache.js';
 import { withProof } from '../cache/static-cache.js';
 import type { StaticKey } from '../cache/static-key.js';
 import { errorMessage } from '../errors.js';
@@ -116,6 +117,16 @@ export class FleetSync {
    */
   shareLease(lease: Required<SharedLease>): void {
     this.enqueue({ change: { type: 'lease-recorded', key: lease.entry.key }, removal: {}, putLease: lease });
+  }
+
+  /** A lease-cache entry another replica recorded, without its renewal (a request L1 cannot answer); undefined when none or Redis cannot be asked now. */
+  async lookupLease(key: string): Promise<LeaseEntry | undefined> {
+    try {
+      const [lease] = await this.opts.store.getLeases([key]);
+      return lease?.entry;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The owner: a lease record with its renewal; undefined when none or Redis cannot be asked now. */

@@ -406,4 +406,37 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     expect(other.caches.lease!.size).to.equal(1);
     expect(owner.caches.lease!.size).to.equal(1);
   });
+
+  it('a lease another replica recorded is served from L2 for exactly its key (taken into L1, not renewed here), never after its eviction, and not when an eviction raced the read', async () => {
+    const { stream, replica } = fleet();
+    const owner = replica('owner');
+    const r2 = replica('r2');
+    const r3 = replica('r3');
+    owner.caches.fleetOwnerChanged(true);
+    const { entry } = r2.createToken();
+    await settle();
+    stream.deliver();
+    await r3.caches.sharedLeaseLookup(entry.key);
+    expect(r3.caches.lease!.lookup(entry.key)?.tokenHash).to.equal(entry.tokenHash);
+    expect(r3.renewing().size).to.equal(0);
+    await r3.caches.sharedLeaseLookup('another-request-key');
+    expect(r3.caches.lease!.lookup('another-request-key')).to.equal(undefined);
+    // Revoked through the replica that recorded it: every copy goes, and L2's.
+    r2.caches.revoked('token', 'hvs.not-this-one');
+    r2.caches.leaseRenewalStopped(entry.key);
+    await settle();
+    stream.deliver();
+    expect(r3.caches.lease!.lookup(entry.key)).to.equal(undefined);
+    await r3.caches.sharedLeaseLookup(entry.key);
+    expect(r3.caches.lease!.lookup(entry.key)).to.equal(undefined);
+
+    // An eviction heard while the shared read is under way: what was read is not taken.
+    const { entry: second } = r2.createToken();
+    await settle();
+    stream.deliver();
+    const reading = r3.caches.sharedLeaseLookup(second.key);
+    r3.caches.applyFleetEvent({ origin: 'r2', atMs: Date.now(), change: { type: 'lease-evicted', key: second.key, reason: 'revoked' } });
+    await reading;
+    expect(r3.caches.lease!.lookup(second.key)).to.equal(undefined);
+  });
 });
