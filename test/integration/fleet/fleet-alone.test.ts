@@ -207,4 +207,66 @@ forEachBackend('fleet: Redis unreachable — each replica alone keeps its auto-a
     expect(replicas.every((r) => sinkToken(r) === token), 'every sink still holds the same token').to.equal(true);
     for (const r of replicas) expect(backLogs(r), `${r.id} said Redis is back`).to.have.length(1);
   });
+
+  it('Redis killed when the token has less than two lease periods left: it runs out before the replicas are alone, so each logs in at most once (Vault refused the token it held), and its new token stays valid; Redis back, every sink converges on the owner\'s token', async () => {
+    const owner = await theOwner(replicas, 10_000);
+    // The owner renews ⅔ of the TTL plus a third of a 10–20 % grace after its last renewal (6.3–6.6 s
+    // at 9 s): Redis dies 5.5 s after one, so the token has at most 3.5 s left, and the replicas are
+    // alone 4 s (two lease periods) or more after Redis died.
+    const ownerRenewals = await metric(owner, ...AUTH_RENEWALS);
+    await waitFor('the owner renewed the token', async () => ((await metric(owner, ...AUTH_RENEWALS)) > ownerRenewals ? true : undefined), TOKEN_TTL_S * 1000 + 5_000, 50);
+    const renewedAt = Date.now();
+    await sleep(5_500);
+    const loginsBefore = vault.requestsTo(LOGIN).length;
+    const authBefore = await all('vault_agent_auth_success');
+    const aloneBefore = replicas.map((r) => aloneLogs(r).length);
+    const backBefore = replicas.map((r) => backLogs(r).length);
+    const t0 = Date.now();
+    await redis.kill();
+    const expiredAt = await waitFor('the old token expired', async () => {
+      const l = await lookupSelf(owner);
+      return l.status === 403 ? Date.now() - t0 : undefined;
+    }, TOKEN_TTL_S * 1000, 100);
+    // Alone, each replica adopts the token it holds: refused, so it logs in; then every sink token is valid.
+    const validAt = await waitFor('every sink token valid again', async () => {
+      const looks = await Promise.all(replicas.map(lookupSelf));
+      return looks.every((l) => l.status === 200) ? Date.now() - t0 : undefined;
+    }, 15_000, 100);
+    // Kept alive from then on, past the new tokens' first TTL.
+    let refused = 0;
+    while (Date.now() - t0 < validAt + TOKEN_TTL_S * 1000 + 1_000) {
+      refused += (await Promise.all(replicas.map(lookupSelf))).filter((l) => l.status !== 200).length;
+      await sleep(500);
+    }
+    const logins = vault.requestsTo(LOGIN).length - loginsBefore;
+    const authDelta = (await all('vault_agent_auth_success')).map((n, i) => n - authBefore[i]!);
+    const distinct = new Set(replicas.map(sinkToken)).size;
+    process.stdout.write(`      [${kind}] Redis killed ${t0 - renewedAt} ms after the owner's renewal: the token refused ${expiredAt} ms later; every sink token valid again ${validAt} ms after the kill; logins ${logins} (per replica ${authDelta.join(', ')}); distinct tokens ${distinct}; refusals afterwards ${refused}\n`);
+    expect(refused, 'a replica\'s token refused after it logged in alone').to.equal(0);
+    for (const [i, r] of replicas.entries()) {
+      expect(aloneLogs(r).length - aloneBefore[i]!, `${r.id} said it is alone`).to.equal(1);
+      expect(authDelta[i], `${r.id}'s logins during the outage`).to.be.at.most(1);
+    }
+    expect(logins, 'logins on the Vault: at most one per replica').to.be.within(1, replicas.length);
+
+    // Redis back: one owner; the others take its token (shared through Redis) and stop renewing their own.
+    await redis.restart();
+    const next = await theOwner(replicas, 4 * LEASE_TTL_MS + 2_000);
+    const tokenNow = await waitFor('every sink holds the owner\'s token', () => {
+      const tokens = replicas.map(sinkToken);
+      return tokens.every((t) => t !== '' && t === tokens[0]) ? tokens[0] : undefined;
+    }, TOKEN_TTL_S * 1000 + 5_000, 100);
+    const convergedMs = Date.now() - t0;
+    await sleep(1_000);
+    const base = await all(...AUTH_RENEWALS);
+    await sleep((TOKEN_TTL_S * 1000 * 2) / 3 + 1_500);
+    const delta = (await all(...AUTH_RENEWALS)).map((n, i) => n - base[i]!);
+    process.stdout.write(`      [${kind}] Redis back: ${next.id} the owner; every sink holds one token ${convergedMs} ms after the kill; auth renewals in the next ${Math.round((TOKEN_TTL_S * 2) / 3 + 1.5)} s ${delta.join(', ')}; logins since the kill ${vault.requestsTo(LOGIN).length - loginsBefore}\n`);
+    expect((await lookupSelf(next)).status).to.equal(200);
+    expect(delta[replicas.indexOf(next)], 'the owner renews').to.be.at.least(1);
+    for (const r of replicas.filter((x) => x !== next)) expect(delta[replicas.indexOf(r)], `${r.id} (not the owner) renews`).to.equal(0);
+    expect(vault.requestsTo(LOGIN).length - loginsBefore, 'no login once Redis is back').to.equal(logins);
+    expect(tokenNow === token, 'a new token (the old one ran out)').to.equal(false);
+    for (const [i, r] of replicas.entries()) expect(backLogs(r).length - backBefore[i]!, `${r.id} said Redis is back`).to.equal(1);
+  });
 });
