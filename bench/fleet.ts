@@ -17,10 +17,11 @@
  *   FINV   invalidation across replicas: a token revoked (revoke-self) through replica 1, then
  *          replicas 2 and 3 (which both held that token's access in L1) read until they refuse
  *          (403); and a cache-clear (request_path) through replica 1, then replicas 2 and 3 read
- *          their cached secret under that prefix until it is a MISS. The figure is the time from the
- *          revocation's or clear's answer at the client to the first refusal or MISS there (each
- *          read is one Envoy round trip, so it includes one); reads still served in between are
- *          counted. Many times each, p50/p99.
+ *          their cached secret under that prefix until it is a MISS, reads back to back. Figures:
+ *          from the change's answer at the client to the sending of the first read that saw it
+ *          (0 when the first one did; the refused or MISS read itself goes to Vault, so its own
+ *          round trip is left out), the same from the change's sending, and the reads still
+ *          answered as before in between. 40 changes of each kind × 2 replicas, p50/p99.
  *   FZIPF  Vault reads for one Zipf workload (s = 1 over 1,000 secrets, the same seeded sequence of
  *          requests as F uses in kind: 20,000 token-less reads with the auto-auth token at 16
  *          connections) through one Envoy round-robin over 3 fleet replicas, against 3 replicas
@@ -54,6 +55,23 @@ export interface FleetLoad {
 
 export interface Percentiles { n: number; p50: number; p99: number; max: number }
 
+/**
+ * One kind of change through replica 1, seen on replicas 2 and 3 (a sample per replica and change).
+ * Reads poll back to back, each sent when the one before was answered.
+ */
+export interface Invalidation {
+  /**
+   * ms from the change's answer at the client to the sending of the first read there that saw it
+   * (0 when the first read already did): how long a replica may still have answered as before,
+   * once the client was told the change was made (an upper bound, to one read's round trip).
+   */
+  afterAnswer: Percentiles;
+  /** ms from the sending of the change to the sending of that read (the change's own round trip included). */
+  fromSent: Percentiles;
+  /** Reads still answered as before the change, after its answer, over every sample. */
+  servedAfter: number;
+}
+
 export interface FleetResults {
   backend: string;
   redis: string;
@@ -80,8 +98,8 @@ export interface FleetResults {
   };
   invalidation: {
     /** Milliseconds from the answer of the change (through replica 1) to the first refusal / MISS on replica 2 or 3. */
-    revocation: Percentiles & { servedAfter: number };
-    cacheClear: Percentiles & { servedAfter: number };
+    revocation: Invalidation;
+    cacheClear: Invalidation;
   };
   zipf: {
     secrets: number; clientRequests: number; connections: number;
@@ -230,10 +248,11 @@ async function metric(r: Replica, name: string, labels: Record<string, string> =
   return sampleOf(await (await fetch(`${r.adminUrl}/metrics`)).text(), name, labels) ?? 0;
 }
 
-async function get(url: string, token?: string): Promise<{ status: number; cache: string | null; at: number }> {
+async function get(url: string, token?: string): Promise<{ status: number; cache: string | null; sent: number; at: number }> {
+  const sent = performance.now();
   const res = await fetch(url, { headers: token ? { 'x-vault-token': token } : {} });
   await res.arrayBuffer();
-  return { status: res.status, cache: res.headers.get('x-cache'), at: performance.now() };
+  return { status: res.status, cache: res.headers.get('x-cache'), sent, at: performance.now() };
 }
 
 export async function measureFleet(opts: {
@@ -404,17 +423,18 @@ export async function measureFleet(opts: {
 
     // ---- FINV: a change through replica 1, seen on replicas 2 and 3.
     const ITERATIONS = 40;
-    const pollUntil = async (url: string, tkn: string, done: (a: { status: number; cache: string | null }) => boolean): Promise<{ at: number; servedBefore: number }> => {
+    const pollUntil = async (url: string, tkn: string, done: (a: { status: number; cache: string | null }) => boolean): Promise<{ sent: number; servedBefore: number }> => {
       let served = 0;
       const deadline = performance.now() + 5_000;
       while (performance.now() < deadline) {
         const a = await get(url, tkn);
-        if (done(a)) return { at: a.at, servedBefore: served };
+        if (done(a)) return { sent: a.sent, servedBefore: served };
         served++;
       }
       throw new Error(`FINV: ${url} still served 5 s after the change (${served} answers)`);
     };
-    const revocation: number[] = [];
+    /** Samples of one kind of change: [after the answer, from the change sent]. */
+    const revocation: Array<[number, number]> = [];
     let revokedServed = 0;
     const revokePath = '/v1/secret/data/inv/revoke';
     for (let i = 0; i < ITERATIONS; i++) {
@@ -424,17 +444,18 @@ export async function measureFleet(opts: {
         const again = await get(`${r.url}${revokePath}`, doomed);
         if (again.status !== 200 || again.cache !== 'HIT') throw new Error(`FINV revocation: ${r.name} not primed (${again.status}, ${again.cache})`);
       }
+      const sent = performance.now();
       const res = await fetch(`${r1.url}/v1/auth/token/revoke-self`, { method: 'POST', headers: { 'x-vault-token': doomed } });
       await res.arrayBuffer();
       const answered = performance.now();
       if (res.status !== 204) throw new Error(`FINV: revoke-self through replica 1 answered ${res.status}`);
       const seen = await Promise.all([r2, r3].map((r) => pollUntil(`${r.url}${revokePath}`, doomed, (a) => a.status === 403)));
       for (const s of seen) {
-        revocation.push(s.at - answered);
+        revocation.push([Math.max(0, s.sent - answered), s.sent - sent]);
         revokedServed += s.servedBefore;
       }
     }
-    const clear: number[] = [];
+    const clear: Array<[number, number]> = [];
     let clearServed = 0;
     const clearToken = await newToken();
     const clearPaths = { [r2.name]: '/v1/secret/data/inv/clear/a', [r3.name]: '/v1/secret/data/inv/clear/b' };
@@ -444,6 +465,7 @@ export async function measureFleet(opts: {
         const again = await get(`${r.url}${clearPaths[r.name]}`, clearToken);
         if (again.status !== 200 || again.cache !== 'HIT') throw new Error(`FINV cache-clear: ${r.name} not primed (${again.status}, ${again.cache})`);
       }
+      const sent = performance.now();
       const res = await fetch(`${r1.url}/agent/v1/cache-clear`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'request_path', value: '/v1/secret/data/inv/clear/' }),
       });
@@ -454,16 +476,15 @@ export async function measureFleet(opts: {
       // other could take the refilled record from L2 as a HIT after its L1 was cleared).
       const seen = await Promise.all([r2, r3].map((r) => pollUntil(`${r.url}${clearPaths[r.name]}`, clearToken, (a) => a.status === 200 && a.cache === 'MISS')));
       for (const s of seen) {
-        clear.push(s.at - answered);
+        clear.push([Math.max(0, s.sent - answered), s.sent - sent]);
         clearServed += s.servedBefore;
       }
     }
-    const invalidation = {
-      revocation: { ...percentiles(revocation), servedAfter: revokedServed },
-      cacheClear: { ...percentiles(clear), servedAfter: clearServed },
-    };
-    log(`FINV revocation (${revocation.length}): p50 ${invalidation.revocation.p50} ms, p99 ${invalidation.revocation.p99} ms, max ${invalidation.revocation.max} ms; ${revokedServed} reads served after the revocation answered`);
-    log(`FINV cache-clear (${clear.length}): p50 ${invalidation.cacheClear.p50} ms, p99 ${invalidation.cacheClear.p99} ms, max ${invalidation.cacheClear.max} ms; ${clearServed} HITs after the clear answered`);
+    const summary = (samples: Array<[number, number]>, servedAfter: number): Invalidation => ({
+      afterAnswer: percentiles(samples.map((x) => x[0])), fromSent: percentiles(samples.map((x) => x[1])), servedAfter,
+    });
+    const invalidation = { revocation: summary(revocation, revokedServed), cacheClear: summary(clear, clearServed) };
+    for (const [name, x] of Object.entries(invalidation)) log(`FINV ${name}: ${invLine(x)}`);
 
     // ---- FZIPF: the same Zipf sequence through one Envoy over 3 fleet replicas, then over 3 independent ones.
     const sequence = zipfSequence(ZIPF_SECRETS, ZIPF_REQUESTS, 0x5eed);
@@ -508,6 +529,12 @@ export async function measureFleet(opts: {
   }
 }
 
+function invLine(x: Invalidation): string {
+  const p = (q: Percentiles): string => `p50 ${q.p50} ms, p99 ${q.p99} ms, max ${q.max} ms`;
+  return `first read that saw it sent ${p(x.afterAnswer)} after the change's answer; ${p(x.fromSent)} after the change was sent; `
+    + `${x.afterAnswer.n} samples (replicas 2 and 3 × ${x.afterAnswer.n / 2}), ${x.servedAfter} reads answered as before in between`;
+}
+
 /** The fleet rows as markdown lines. */
 export function fleetTable(f: FleetResults, concurrency: number[]): string[] {
   const cpu = (l: FleetLoad): string => Object.entries(l.cpuMsPer1k).filter(([k]) => k !== 'total').map(([k, ms]) => `${k} ${ms}`).join(', ');
@@ -515,7 +542,6 @@ export function fleetTable(f: FleetResults, concurrency: number[]): string[] {
   const ratios = Object.entries(f.ratios);
   const l2c = Object.keys(f.l2.hits).map(Number);
   const perRequest = (cmds: Record<string, number>, n: number): string => Object.entries(cmds).filter(([, x]) => x / n >= 0.005).sort(([a], [b]) => a.localeCompare(b)).map(([cmd, x]) => `${cmd} ${(x / n).toFixed(2)}`).join(', ');
-  const inv = (x: Percentiles & { servedAfter: number }): string => `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms over ${x.n} (replicas 2 and 3 × ${x.n / 2}); ${x.servedAfter} answers still served in between`;
   const z = f.zipf;
   return [
     `Fleet against ${f.backend}, ${f.redis}:`,
@@ -533,8 +559,8 @@ export function fleetTable(f: FleetResults, concurrency: number[]): string[] {
     `Redis commands per request: FL2-fill ${perRequest(f.l2.fill.redisCommands, f.l2.secrets)}; ${l2c.map((c) => `FL2 c=${c} ${perRequest(f.l2.hits[c]!.redisCommands, f.l2.hits[c]!.requests)}`).join('; ')}`,
     `Other Vault requests during the L2 hits: ${l2c.map((c) => `c=${c} ${JSON.stringify(f.l2.hits[c]!.vaultOther)}`).join('; ')}`,
     '',
-    `FINV revocation (revoke-self via replica 1 → 403 on 2 and 3): ${inv(f.invalidation.revocation)}`,
-    `FINV cache-clear (request_path via replica 1 → MISS on 2 and 3): ${inv(f.invalidation.cacheClear)}`,
+    `FINV revocation (revoke-self via replica 1 → 403 on 2 and 3): ${invLine(f.invalidation.revocation)}`,
+    `FINV cache-clear (request_path via replica 1 → MISS on 2 and 3): ${invLine(f.invalidation.cacheClear)}`,
     `FZIPF (${z.clientRequests} Zipf reads over ${z.secrets} secrets, ${z.connections} connections, one Envoy round-robin over 3 replicas): `
       + `${z.distinctSecrets} distinct secrets requested; fleet ${z.fleet.vaultReads} Vault reads (${z.fleet.ratio}; per replica ${z.fleet.perReplica.join('/')}), `
       + `3 independent ${z.independent.vaultReads} (${z.independent.ratio}; per replica ${z.independent.perReplica.join('/')}): the fleet sent Vault ${z.offloadGain}× fewer reads`,
