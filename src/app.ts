@@ -110,6 +110,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
         alone = false;
         log.info({ component: 'fleet' }, 'Redis is back: the owner lease decides again which replica logs in, renews and subscribes');
         tellFleetRole();
+        // The owner's token may have been heard while the worker was still alone (and ignored it then).
+        if (!f.isOwner && tokenInfo) toWorker({ type: 'shared-token', ...tokenInfo });
         return;
       }
       redisDownSince ??= now;
