@@ -1,9 +1,8 @@
 // One fleet replica as its own process, for tests that must kill one the hard way (SIGKILL: no
 // lease release, no goodbye to Vault). It runs the BUILT app (dist/app.js, as `serve` would) on a
-// config file that has a `fleet` block: `serve` still refuses that block (blockServe in
-// src/config/fleet.ts) until the fleet is fully wired, so this calls startApp directly, as the
-// in-process fleet tests do. Timings a test shortens (the owner lease's ttl below its 5 s config
-// minimum, the shared token's poll) come as JSON in VXP_FLEET_TUNING.
+// config file that has a `fleet` block. It calls startApp directly rather than `serve`, because
+// timings a test shortens (the owner lease's ttl below its 5 s config minimum, the shared token's
+// poll) come as JSON in VXP_FLEET_TUNING, which `serve` does not read.
 //
 //   node --import tsx test/support/fleet-replica.ts <config.hcl>
 //
