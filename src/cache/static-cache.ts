@@ -210,8 +210,28 @@ function holds(entry: StaticEntry, tokenHash: string): boolean {
   return entry.tokens.includes(tokenHash) || Object.values(entry.versionTokens).some((l) => l.includes(tokenHash));
 }
 
-function sameAnswer(a: StoredResponse | undefined, b: StoredResponse): boolean {
-  return a !== undefined && a.status === b.status && Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength).equals(b.body);
+/**
+ * The same answer: the same status and body, but for Vault's `request_id`, which differs on every
+ * read (a refetch that found nothing new must not look like a change: in a fleet a change is
+ * told to every replica and drops the shared record).
+ */
+export function sameAnswer(a: StoredResponse | undefined, b: StoredResponse): boolean {
+  if (a === undefined || a.status !== b.status) return false;
+  const x = Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength);
+  const y = Buffer.from(b.body.buffer, b.body.byteOffset, b.body.byteLength);
+  if (x.equals(y)) return true;
+  const without = (body: Buffer): string | undefined => {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+      const { request_id: _ignored, ...rest } = parsed as Record<string, unknown>;
+      return JSON.stringify(rest);
+    } catch {
+      return undefined;
+    }
+  };
+  const wx = without(x);
+  return wx !== undefined && wx === without(y);
 }
 
 function hasReaders(entry: StaticEntry): boolean {

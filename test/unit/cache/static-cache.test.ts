@@ -94,6 +94,21 @@ describe('cache: static cache — who may read what', () => {
     expect(text(c.lookup(byPath, B))).to.equal('changed');
   });
 
+  it('a refetch whose answer differs only in Vault\'s request_id is the same answer (update says same, the header form stays); another field is a change', () => {
+    const c = new StaticCache(new MemoryStore(1 << 20));
+    const kv = (requestId: string, v: string) => response(JSON.stringify({ request_id: requestId, lease_id: '', data: { data: { v } } }));
+    const byHeader = { ...latest, header: 'ns1/' };
+    c.record(byHeader, A, kv('r-1', 'x'));
+    expect(c.update(latest.path, kv('r-2', 'x'), [])).to.equal('same');
+    expect(c.lookup(byHeader, A)).to.not.equal(undefined);
+    expect(c.update(latest.path, kv('r-3', 'y'), [])).to.equal('changed');
+    expect(c.lookup(byHeader, A)).to.equal(undefined);
+    // Not JSON: only the very same bytes are the same answer.
+    c.record(latest, B, response('plain'));
+    expect(c.update(latest.path, response('plain'), [])).to.equal('same');
+    expect(c.update(latest.path, response('plain!'), [])).to.equal('changed');
+  });
+
   it('a refetch keeps only the version it read: versions may have changed unseen', () => {
     const c = new StaticCache(new MemoryStore(1 << 20));
     c.record({ ...latest, version: 1 }, A, response('v1'));
