@@ -56,6 +56,8 @@ export class CacheMediator {
   private remote = false;
   /** Counts every removal from the static cache: a shared record read before one is not adopted after it. */
   private removals = 0;
+  /** The lookup (its start) last told to the other replicas, per token hash. */
+  private readonly sharedChecks = new Map<string, number>();
   /**
    * Fleet mode: the OWNER renews every lease the fleet tracks (issue 16 step 5). Whether this
    * replica is the owner now (app.ts: Fleet 'owner' / 'lost'), which lease keys its worker renews
@@ -365,7 +367,10 @@ export class CacheMediator {
       this.removals++;
       this.static?.revokeEverywhere(msg.tokenHash);
     }
-    if (this.grants) {
+    // Told to the others once per lookup: the worker repeats a known token's info at each new path it reads.
+    if (this.grants && this.fleet && !this.remote && this.sharedChecks.get(msg.tokenHash) !== msg.atMs) {
+      if (this.sharedChecks.size >= MAX_SHARED_CHECKS) this.sharedChecks.delete(this.sharedChecks.keys().next().value as string);
+      this.sharedChecks.set(msg.tokenHash, msg.atMs);
       this.share({
         type: 'token-checked', tokenHash: msg.tokenHash, accessor: msg.accessor, eligible: msg.eligible, atMs: msg.atMs,
         ...(msg.expiresAtMs !== undefined ? { expiresAtMs: msg.expiresAtMs } : {}),
@@ -783,3 +788,6 @@ export class CacheMediator {
 
 /** Revocation kinds whose value is a raw token (kept and shared as its hash only). */
 const TOKEN_VALUED: ReadonlySet<RevocationKind> = new Set<RevocationKind>(['token', 'token-self', 'orphan', 'renew', 'renew-self']);
+
+/** Token lookups remembered as told to the fleet (oldest forgotten first: it is then told again once). */
+const MAX_SHARED_CHECKS = 100_000;

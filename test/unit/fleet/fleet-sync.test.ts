@@ -283,4 +283,17 @@ describe('fleet: two replicas\' caches over one shared store and stream (FleetSy
     await settle();
     expect(stream.log.at(-1)!.change).to.deep.equal({ type: 'cache-cleared', clear: { type: 'token', tokenHash: hashToken(B) } });
   });
+
+  it('a token\'s lookup is told to the others once: the worker repeating a known token\'s info (at each new path) appends nothing; a new lookup does', async () => {
+    const { stream, replica } = fleet();
+    const r1 = replica('r1');
+    replica('r2');
+    const info = (atMs: number) => r1.caches.tokenInfo({ type: 'token-info', tokenHash: hashToken(A), accessor: 'acc-a', eligible: true, atMs });
+    info(1_000);
+    info(1_000);
+    info(1_000);
+    info(2_000);
+    await settle();
+    expect(stream.log.filter((e) => e.change.type === 'token-checked').map((e) => (e.change as { atMs: number }).atMs)).to.deep.equal([1_000, 2_000]);
+  });
 });
