@@ -15,8 +15,8 @@
 // the others hear it (deps.onSharedAutoAuthToken).
 // app.ts gates the worker's Vault-facing duties on 'owner' / 'lost': only the owner's worker logs
 // in, renews the auto-auth token and holds the KV event subscription (src/worker/fleet-auto-auth.ts).
-// Not yet (plan steps 3–5): the request path does not read L2, and L1 changes are not published;
-// `handlers` lets the caller apply events.
+// The caches (src/fleet/fleet-sync.ts, src/cache-mediator.ts) read L2 and publish through `store`
+// and `publisher`; `handlers` applies the other replicas' events to L1 (app.ts).
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { loadFleetKeys, loadFleetPassword, type FleetConfig } from '../config/fleet.js';
@@ -38,9 +38,9 @@ export interface FleetDeps {
   /** Where the fleet's series go: the process's Metrics.registry (a test gives each fleet its own). */
   registry: Registry;
   logger?: Logger;
-  /** What to do with the stream's events (plan step 5); default: nothing is applied (no L1 to change yet). */
+  /** What to do with the stream's events (app.ts: CacheMediator.applyFleetEvent, fleetGap); default: nothing is applied. */
   handlers?: Partial<InvalidationHandlers>;
-  /** A non-owner heard a new auto-auth token from the owner (through L2); default: ignored (plan step 2). */
+  /** A non-owner heard a new auto-auth token from the owner (through L2); default: ignored. */
   onSharedAutoAuthToken?: (token: SharedAutoAuthToken) => void;
   /** For encryption_key_env_var (default process.env). */
   env?: NodeJS.ProcessEnv;
