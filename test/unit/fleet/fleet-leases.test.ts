@@ -12,41 +12,13 @@ import { hashToken } from '../../../src/cache/token-hash.js';
 import type { CacheConfig } from '../../../src/config/types.js';
 import { FleetSync } from '../../../src/fleet/fleet-sync.js';
 import { InProcessSharedStore } from '../../../src/fleet/in-process-store.js';
-import type { FleetChange, FleetEvent } from '../../../src/fleet/schema.js';
 import { SharedStoreUnavailable, type SharedStore } from '../../../src/fleet/shared-store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
+import { HeldStream } from '../../support/fleet-stream.js';
 import type { ExtprocMessage } from '../../../src/worker/protocol.js';
 
 const CONFIG = { staticSecrets: false, leaseCache: true, cacheLogins: true, capabilityRefreshSeconds: 300, maxStaleSeconds: 0, maxBytes: 1 << 20 } as unknown as CacheConfig;
-
-/** The stream: every published change, delivered to the other replicas when the test says. */
-class Stream {
-  readonly log: Array<{ from: string; change: FleetChange }> = [];
-  readonly replicas = new Map<string, CacheMediator>();
-  private delivered = 0;
-
-  publisher(from: string): { publish(change: FleetChange): Promise<string> } {
-    return {
-      publish: (change) => {
-        this.log.push({ from, change });
-        return Promise.resolve(String(this.log.length));
-      },
-    };
-  }
-
-  deliver(): void {
-    for (; this.delivered < this.log.length; this.delivered++) {
-      const { from, change } = this.log[this.delivered]!;
-      const event: FleetEvent = { origin: from, atMs: Date.now(), change };
-      for (const [id, r] of this.replicas) if (id !== from) r.applyFleetEvent(event);
-    }
-  }
-
-  kinds(): string[] {
-    return this.log.map((e) => e.change.type);
-  }
-}
 
 /** A store whose every call fails while `down` (Redis unreachable), over a real in-process store. */
 function switchable(inner: InProcessSharedStore): SharedStore & { down: boolean } {
@@ -73,7 +45,7 @@ interface Replica {
 function fleet() {
   const inner = new InProcessSharedStore({ keys: [randomBytes(32)] });
   const store = switchable(inner);
-  const stream = new Stream();
+  const stream = new HeldStream();
   const parent = `hvs.parent-${randomBytes(6).toString('hex')}`;
   const replica = (id: string): Replica => {
     const sent: ExtprocMessage[] = [];

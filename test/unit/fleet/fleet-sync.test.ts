@@ -11,10 +11,10 @@ import { hashToken } from '../../../src/cache/token-hash.js';
 import type { CacheConfig } from '../../../src/config/types.js';
 import { FleetSync } from '../../../src/fleet/fleet-sync.js';
 import { InProcessSharedStore } from '../../../src/fleet/in-process-store.js';
-import type { FleetChange, FleetEvent } from '../../../src/fleet/schema.js';
 import type { SharedStore } from '../../../src/fleet/shared-store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
+import { HeldStream } from '../../support/fleet-stream.js';
 import type { ExtprocMessage } from '../../../src/worker/protocol.js';
 
 const CONFIG = { staticSecrets: true, leaseCache: false, capabilityRefreshSeconds: 300, maxStaleSeconds: 0, maxBytes: 1 << 20 } as unknown as CacheConfig;
@@ -25,37 +25,6 @@ const LATEST: StaticKey = { path: P, version: 0, header: '' };
 
 function response(v: string): StoredResponse {
   return { status: 200, headers: [], body: Buffer.from(JSON.stringify({ data: { data: { v } } })), storedAtMs: Date.now() };
-}
-
-/** The stream: every published change, delivered to the other replicas when the test says. */
-class Stream {
-  readonly log: Array<{ from: string; change: FleetChange }> = [];
-  readonly replicas = new Map<string, CacheMediator>();
-  down = false;
-  private delivered = 0;
-
-  publisher(from: string): { publish(change: FleetChange): Promise<string> } {
-    return {
-      publish: (change) => {
-        if (this.down) return Promise.reject(new Error('Redis is down'));
-        this.log.push({ from, change });
-        return Promise.resolve(String(this.log.length));
-      },
-    };
-  }
-
-  /** Applies every change not yet delivered, in order, to every replica but its origin. */
-  deliver(): void {
-    for (; this.delivered < this.log.length; this.delivered++) {
-      const { from, change } = this.log[this.delivered]!;
-      const event: FleetEvent = { origin: from, atMs: Date.now(), change };
-      for (const [id, r] of this.replicas) if (id !== from) r.applyFleetEvent(event);
-    }
-  }
-
-  kinds(): string[] {
-    return this.log.map((e) => e.change.type);
-  }
 }
 
 interface Replica {
@@ -70,7 +39,7 @@ interface Replica {
 
 function fleet(opts: { store?: SharedStore } = {}) {
   const store = opts.store ?? new InProcessSharedStore({ keys: [randomBytes(32)] });
-  const stream = new Stream();
+  const stream = new HeldStream();
   const replica = (id: string): Replica => {
     const sent: ExtprocMessage[] = [];
     const reads: string[] = [];
