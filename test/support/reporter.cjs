@@ -7,21 +7,34 @@ const Mocha = require('mocha');
 const { Spec } = Mocha.reporters;
 const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
-/** Child processes of this run that are still alive (a suite that forgot to stop what it started). */
+/**
+ * Processes this run started that are still alive (a suite that forgot to stop what it started).
+ * Walks every descendant: with `--parallel` the suites run in mocha's worker processes, so what a
+ * suite left behind is a grandchild. Mocha's own workers and tsx's esbuild service are not listed.
+ */
 function childrenStillRunning() {
   const fs = require('node:fs');
-  const left = [];
+  const children = new Map();
   let pids = [];
-  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return left; }
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return []; }
   for (const pid of pids) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      left.push(`pid ${pid}: ${cmd.slice(0, 160)}`);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push({ pid: Number(pid), cmd });
     } catch { /* gone meanwhile */ }
   }
+  const ours = (cmd) => /mocha[/\\]lib[/\\]nodejs[/\\]worker\.js/.test(cmd) || /esbuild --service/.test(cmd);
+  const left = [];
+  const walk = (ppid) => {
+    for (const { pid, cmd } of children.get(ppid) ?? []) {
+      if (!ours(cmd)) left.push(`pid ${pid}: ${cmd.slice(0, 160)}`);
+      walk(pid);
+    }
+  };
+  walk(process.pid);
   return left;
 }
 
