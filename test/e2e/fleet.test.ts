@@ -20,7 +20,7 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
-import { startFleetHarness, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { startFleetHarness, vaultReads, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
 import { sleep, waitFor } from '../support/ports.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
@@ -130,25 +130,6 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     return res.status;
   }
 
-  /** Reads of `path` that reached Vault (with `token` only, when given: not the owner's refetches). */
-  async function vaultReads(path: string, token?: string): Promise<number> {
-    const seen = token === undefined ? undefined : await backend.tokenAsSeen(token);
-    return backend.requestsTo(path).filter((r) => r.method === 'GET' && (seen === undefined || r.token === seen)).length;
-  }
-
-  /** Reads through `r` until `done` says so (or `limitMs` passes): every answer, in order. */
-  async function pollUntil(r: FleetReplica, path: string, token: string | undefined, done: (a: Answer) => boolean, limitMs = 5_000): Promise<Answer[]> {
-    const answers: Answer[] = [];
-    const deadline = Date.now() + limitMs;
-    while (Date.now() < deadline) {
-      const a = await r.get(path, token);
-      answers.push(a);
-      if (done(a)) break;
-      await sleep(10);
-    }
-    return answers;
-  }
-
   /**
    * Reads a secret through replica 1 twice: the first goes to Vault (MISS), the second is replica 1's
    * own HIT (its worker has confirmed the token: a grant). Then waits the fleet's bound (1 s) for
@@ -252,7 +233,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
       expect(a.status).to.equal(200);
       expect(dataOf(a)).to.deep.equal(secret);
     }
-    const reads = await vaultReads(api('concurrent'), token);
+    const reads = await vaultReads(backend, api('concurrent'), token);
     console.log(`      ${tag} 3 concurrent identical misses (one per replica): ${reads} Vault read(s); X-Cache ${answers.map((a) => a.cache).join('/')}`);
     expect(reads).to.be.within(1, 3);
   });
@@ -269,7 +250,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     const via2 = await r2.get(api('shared'), token);
     expect([via2.status, via2.cache], 'through replica 2').to.deep.equal([200, 'HIT']);
     expect(dataOf(via2)).to.deep.equal(secret);
-    expect(await vaultReads(api('shared'), token), 'reads of the secret with the token that reached Vault').to.equal(1);
+    expect(await vaultReads(backend, api('shared'), token), 'reads of the secret with the token that reached Vault').to.equal(1);
     // Another token that never read it is not served from the shared cache: its proof is its own.
     const other = await newToken('shared-other');
     expect((await r3.get(api('shared'), other)).cache).to.equal('MISS');
@@ -289,7 +270,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     const revoked = await r2.request('POST', '/v1/auth/token/revoke-self', { token: doomed });
     expect(revoked.status).to.equal(204);
     // Polled at once: the first answers may come before the revocation reached replicas 1 and 3.
-    const polls = await Promise.all([r1, r3].map((r) => pollUntil(r, api('revoke'), doomed, (a) => a.status === 403, 5_000)));
+    const polls = await Promise.all([r1, r3].map((r) => r.pollUntil(api('revoke'), doomed, (a) => a.status === 403, 5_000)));
     expect(await vaultStatus(api('revoke'), doomed), 'what Vault answers the revoked token').to.equal(403);
     const figures: string[] = [];
     for (const [i, r] of [r1, r3].entries()) {
@@ -314,7 +295,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     // other token's reads go to Vault (MISS, still 200), then they are HITs again.
     const keptFigures: string[] = [];
     for (const r of [r1, r3]) {
-      const answers = await pollUntil(r, api('revoke'), kept, (a) => a.cache === 'HIT', 5_000);
+      const answers = await r.pollUntil(api('revoke'), kept, (a) => a.cache === 'HIT', 5_000);
       expect(answers.map((a) => a.status).filter((s) => s !== 200), `the other token via ${r.name}: refusals`).to.deep.equal([]);
       expect(answers[answers.length - 1]!.cache, `the other token via ${r.name}: a HIT again within 5 s`).to.equal('HIT');
       keptFigures.push(`${r.name} ${answers.length - 1} MISS before the HIT`);
@@ -343,7 +324,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
       expect(cleared.status, `cache-clear ${what}`).to.equal(200);
       backend.clearRequests();
       // Replica 1 polls the first secret, replica 3 the second: a MISS on one refills only its own.
-      const polls = await Promise.all([r1, r3].map((r, i) => pollUntil(r, api(secrets[i]!), token, (a) => a.cache === 'MISS', 5_000)));
+      const polls = await Promise.all([r1, r3].map((r, i) => r.pollUntil(api(secrets[i]!), token, (a) => a.cache === 'MISS', 5_000)));
       for (const [i, r] of [r1, r3].entries()) {
         const answers = polls[i]!;
         const miss = answers.find((a) => a.cache === 'MISS');
@@ -356,7 +337,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
         expect(miss!.at - cleared.at, `${r.name}: the MISS after the clear (${what}), ms`).to.be.below(FLEET_BOUND_MS);
         expect(hitsBefore.filter((a) => a.sent - cleared.at >= FLEET_BOUND_MS), `${r.name}: HITs past the bound`).to.deep.equal([]);
         // The MISS went to Vault.
-        expect(await vaultReads(api(secrets[i]!), token), `${secrets[i]} read from Vault`).to.be.at.least(1);
+        expect(await vaultReads(backend, api(secrets[i]!), token), `${secrets[i]} read from Vault`).to.be.at.least(1);
       }
       if (untouched) {
         for (const r of [r1, r3]) expect((await r.get(api(untouched), token)).cache, `${untouched} (outside the prefix) on ${r.name}`).to.equal('HIT');
@@ -451,7 +432,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
     expect([a.status, a.cache, b.status, b.cache], 'the swapped records through replica 3').to.deep.equal([200, 'MISS', 200, 'MISS']);
     expect(dataOf(a)).to.deep.equal(left);
     expect(dataOf(b)).to.deep.equal(right);
-    for (const name of ['tamper-flip', 'tamper-swap-a', 'tamper-swap-b']) expect(await vaultReads(api(name), token), `${name} read from Vault`).to.equal(1);
+    for (const name of ['tamper-flip', 'tamper-swap-a', 'tamper-swap-b']) expect(await vaultReads(backend, api(name), token), `${name} read from Vault`).to.equal(1);
     const counted2 = (await refused(r2)) - before2;
     const counted3 = (await refused(r3)) - before3;
     const byReason = async (r: FleetReplica): Promise<string> => {

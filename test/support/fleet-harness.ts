@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Backend } from './backend.js';
 import { startEnvoy, type RunningEnvoy } from './envoy.js';
 import { CLI } from './paths.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort, sleep, waitFor } from './ports.js';
 import { Proc, run } from './process.js';
 import type { RedisServer } from './redis.js';
 
@@ -132,6 +132,19 @@ export class FleetReplica {
     return this.request('GET', path, token ? { token } : {});
   }
 
+  /** Reads `path` through this replica until `done` says so (or `limitMs` passes): every answer, in order. */
+  async pollUntil(path: string, token: string | undefined, done: (a: Answer) => boolean, limitMs = 5_000): Promise<Answer[]> {
+    const answers: Answer[] = [];
+    const deadline = Date.now() + limitMs;
+    while (Date.now() < deadline) {
+      const a = await this.get(path, token);
+      answers.push(a);
+      if (done(a)) break;
+      await sleep(10);
+    }
+    return answers;
+  }
+
   /** The admin /metrics text. */
   async metricsText(): Promise<string> {
     return (await fetch(`${this.adminUrl}/metrics`)).text();
@@ -160,6 +173,12 @@ export class FleetReplica {
   logs(): string {
     return [...this.past, this.proc?.text ?? ''].map((t, i) => `--- ${this.name} #${i + 1} ---\n${t}`).join('\n');
   }
+}
+
+/** GET reads of `path` that reached Vault (with `token` only, when given: not the owner's refetches). */
+export async function vaultReads(backend: Backend, path: string, token?: string): Promise<number> {
+  const seen = token === undefined ? undefined : await backend.tokenAsSeen(token);
+  return backend.requestsTo(path).filter((r) => r.method === 'GET' && (seen === undefined || r.token === seen)).length;
 }
 
 /** Prometheus text: the sum of `name`'s samples whose labels include every one of `labels`. */
