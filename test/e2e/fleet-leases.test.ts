@@ -10,11 +10,11 @@
 // kill), and Redis's lease records (`vxp:l:*`: still there past the TTL they were written with, so
 // the owner rewrote them after renewing).
 import { expect } from 'chai';
-import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
-import { startFleetHarness, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { forEachBackend, type Backend, type BackendKind } from '../support/backend.js';
+import type { FleetHarness, FleetReplica } from '../support/fleet-harness.js';
+import { useFleetSuite } from '../support/fleet-suite.js';
 import { sleep, waitFor } from '../support/ports.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { appRoleAutoAuth, setupAppRole, writePolicy } from '../support/vault-setup.js';
+import type { RedisServer } from '../support/redis.js';
 
 /** owner_lease_ttl (the config's minimum): another replica owns within two of it after a kill -9. */
 const OWNER_LEASE_TTL_S = 5;
@@ -36,39 +36,18 @@ forEachBackend('e2e: fleet leases — only the owner renews the leases the fleet
   const children: Child[] = [];
   let created = 0;
 
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return;
-    process.stderr.write(`\n${fleet?.logs() ?? ''}\n${redis?.logs() ?? ''}\n${backend?.logs() ?? ''}\n`);
+  const suite = useFleetSuite(kind, {
+    policies: { 'fleet-leases-worker': WORKER_POLICY },
+    role: { name: 'fleet-leases', policies: ['fleet-leases-worker'], tokenTtl: '60s', tokenMaxTtl: '1h' },
+    hcl: 'cache {}\napi_proxy {\n  use_auto_auth_token = true\n}',
+    fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"`,
   });
 
-  before(async function () {
-    this.timeout(90_000);
-    backend = await startBackend(kind);
-    redis = await startRedis();
-    await writePolicy(backend, 'fleet-leases-worker', WORKER_POLICY);
-    const creds = await setupAppRole(backend, { role: 'fleet-leases', policies: ['fleet-leases-worker'], tokenTtl: '60s', tokenMaxTtl: '1h' });
-    fleet = await startFleetHarness({
-      backend,
-      redis,
-      autoAuth: (dir) => appRoleAutoAuth(dir, creds, { sink: true }),
-      hcl: 'cache {}\napi_proxy {\n  use_auto_auth_token = true\n}',
-      fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"`,
-    });
-    owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
+  before(async () => {
+    ({ backend, redis, fleet } = suite);
+    owner = await fleet.exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
   });
 
-  after(async () => {
-    await fleet?.stop();
-    await redis?.stop();
-    await backend?.close();
-  });
-
-  async function exactlyOneOwner(among: FleetReplica[], ms: number): Promise<FleetReplica> {
-    return waitFor(`exactly one owner among ${among.map((r) => r.name).join(', ')}`, async () => {
-      const owners = (await fleet.owners()).filter((o) => among.includes(o));
-      return owners.length === 1 ? owners[0] : undefined;
-    }, ms, 100);
-  }
 
   /** Lease renewals (not the auto-auth token's) this replica's worker made. */
   const renewals = async (r: FleetReplica): Promise<number> => (await r.metric('vault_extproc_renewals_total', { kind: 'token', outcome: 'success' })) ?? 0;
@@ -145,7 +124,7 @@ forEachBackend('e2e: fleet leases — only the owner renews the leases the fleet
     const survivorsBefore = await Promise.all(survivors.map(renewals));
     const killedAt = Date.now();
     await owner.kill9();
-    const newOwner = await exactlyOneOwner(survivors, 3 * OWNER_LEASE_TTL_S * 1000);
+    const newOwner = await fleet.exactlyOneOwner(survivors, 3 * OWNER_LEASE_TTL_S * 1000);
     const ownedMs = Date.now() - killedAt;
     // The new owner lists every record and renews each within a second.
     const infos = await waitFor('every child renewed after the kill', async () => {

@@ -13,11 +13,11 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
-import { startFleetHarness, vaultReads, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { forEachBackend, type Backend, type BackendKind } from '../support/backend.js';
+import { vaultReads, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { useFleetSuite } from '../support/fleet-suite.js';
 import { sleep, waitFor } from '../support/ports.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import { vaultApi } from '../support/vault-setup.js';
 
 const OWNER_LEASE_TTL_S = 5;
 /** The fleet's bound for a change through one replica to reach the others. */
@@ -38,7 +38,6 @@ api_proxy {
 forEachBackend('e2e: fleet mode — rotating the key across three running replicas, one restart at a time', function (kind: BackendKind) {
   this.timeout(180_000);
   let backend: Backend;
-  let redis: RedisServer;
   let fleet: FleetHarness;
   let token: string;
   let oldKey: string;
@@ -99,25 +98,15 @@ forEachBackend('e2e: fleet mode — rotating the key across three running replic
     for (const r of fleet.replicas) expect((await r.get(api('auto-auth'))).status, `${step}: an auto-auth read through ${r.name}`).to.equal(200);
   }
 
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return;
-    process.stderr.write(`\n${fleet?.logs() ?? ''}\n${redis?.logs() ?? ''}\n${backend?.logs() ?? ''}\n`);
+  const suite = useFleetSuite(kind, {
+    policies: { 'fleet-rotation-app': APP_POLICY, 'fleet-rotation-worker': WORKER_POLICY },
+    role: { name: 'fleet-rotation', policies: ['fleet-rotation-worker'], tokenTtl: '1h', tokenMaxTtl: '2h' },
+    hcl: CACHE_HCL,
+    fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"`,
   });
 
-  before(async function () {
-    this.timeout(90_000);
-    backend = await startBackend(kind);
-    redis = await startRedis();
-    await writePolicy(backend, 'fleet-rotation-app', APP_POLICY);
-    await writePolicy(backend, 'fleet-rotation-worker', WORKER_POLICY);
-    const creds = await setupAppRole(backend, { role: 'fleet-rotation', policies: ['fleet-rotation-worker'], tokenTtl: '1h', tokenMaxTtl: '2h' });
-    fleet = await startFleetHarness({
-      backend,
-      redis,
-      autoAuth: (dir) => appRoleAutoAuth(dir, creds, { sink: true }),
-      hcl: CACHE_HCL,
-      fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"`,
-    });
+  before(async () => {
+    ({ backend, fleet } = suite);
     oldKey = readFileSync(fleet.keyFile, 'utf8').trim();
     token = (await vaultApi(backend, 'POST', 'auth/token/create', { policies: ['fleet-rotation-app'], ttl: '1h' })).json.auth.client_token as string;
     for (const name of ['auto-auth', 'read-each-step', 'never-read-again', 'sealed-new', ...fleet.replicas.map((r) => `confirm-${r.name}`)]) await putSecret(name);
@@ -130,12 +119,6 @@ forEachBackend('e2e: fleet mode — rotating the key across three running replic
     }
     await sleep(FLEET_BOUND_MS);
     await autoAuthWorks('at the start');
-  });
-
-  after(async () => {
-    await fleet?.stop();
-    await redis?.stop();
-    await backend?.close();
   });
 
   it('step 1, keys [old, new] rolled out one replica at a time: each restarted replica serves what the old key sealed from Redis, with no Vault read', async () => {

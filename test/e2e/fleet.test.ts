@@ -19,11 +19,12 @@
 // Secrets and tokens are distinct per test. Figures (latencies, counts) are printed for the README.
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { forEachBackend, startBackend, type Backend, type BackendKind } from '../support/backend.js';
-import { startFleetHarness, vaultReads, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { forEachBackend, type Backend, type BackendKind } from '../support/backend.js';
+import { vaultReads, type Answer, type FleetHarness, type FleetReplica } from '../support/fleet-harness.js';
+import { useFleetSuite } from '../support/fleet-suite.js';
 import { sleep, waitFor } from '../support/ports.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
-import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../support/vault-setup.js';
+import type { RedisServer } from '../support/redis.js';
+import { vaultApi } from '../support/vault-setup.js';
 
 /** owner_lease_ttl (the config's minimum): another replica owns within two of it after a kill -9. */
 const OWNER_LEASE_TTL_S = 5;
@@ -144,13 +145,6 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     return first;
   }
 
-  async function exactlyOneOwner(among: FleetReplica[], ms: number): Promise<FleetReplica> {
-    return waitFor(`exactly one owner among ${among.map((r) => r.name).join(', ')}`, async () => {
-      const owners = (await fleet.owners()).filter((o) => among.includes(o));
-      return owners.length === 1 ? owners[0] : undefined;
-    }, ms, 100);
-  }
-
   /** Every key in Redis and every value of it, whatever its type, as one text (bytes decoded as UTF-8: ASCII survives). */
   async function dumpRedis(when: string): Promise<{ when: string; text: string; keys: string[] }> {
     const keys = (await redis.cli('--scan')).split('\n').filter((k) => k !== '');
@@ -175,38 +169,22 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     return dump;
   }
 
-  afterEach(function () {
-    if (this.currentTest?.state !== 'failed') return;
-    process.stderr.write(`\n${fleet?.logs() ?? ''}\n${redis?.logs() ?? ''}\n${backend?.logs() ?? ''}\n`);
+  const suite = useFleetSuite(kind, {
+    policies: { 'fleet-e2e-app': APP_POLICY, 'fleet-e2e-worker': WORKER_POLICY },
+    role: { name: 'fleet-e2e', policies: ['fleet-e2e-worker'], tokenTtl: `${AUTO_AUTH_TTL_S}s`, tokenMaxTtl: '1h' },
+    hcl: CACHE_HCL,
+    fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"\n  max_stale_without_redis = "${MAX_STALE_S}s"`,
   });
 
-  before(async function () {
-    this.timeout(90_000);
-    backend = await startBackend(kind);
-    redis = await startRedis();
-    await writePolicy(backend, 'fleet-e2e-app', APP_POLICY);
-    await writePolicy(backend, 'fleet-e2e-worker', WORKER_POLICY);
-    const creds = await setupAppRole(backend, { role: 'fleet-e2e', policies: ['fleet-e2e-worker'], tokenTtl: `${AUTO_AUTH_TTL_S}s`, tokenMaxTtl: '1h' });
-    remember('AppRole secret_id', creds.secretId);
-    remember('AppRole role_id', creds.roleId);
-    fleet = await startFleetHarness({
-      backend,
-      redis,
-      autoAuth: (dir) => appRoleAutoAuth(dir, creds, { sink: true }),
-      hcl: CACHE_HCL,
-      fleetHcl: `owner_lease_ttl = "${OWNER_LEASE_TTL_S}s"\n  max_stale_without_redis = "${MAX_STALE_S}s"`,
-    });
+  before(async () => {
+    ({ backend, redis, fleet } = suite);
+    remember('AppRole secret_id', suite.creds.secretId);
+    remember('AppRole role_id', suite.creds.roleId);
     [r1, r2, r3] = fleet.replicas as [FleetReplica, FleetReplica, FleetReplica];
-    const owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
+    const owner = await fleet.exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
     // The owner holds the KV event subscription: until it does, a write would not reach the caches.
     await waitFor(`${owner.name} subscribed to KV events`, () => (owner.proc!.jsonLines.some((l) => l['msg'] === 'subscribed to KV events') ? true : undefined), 20_000);
     await rememberAutoAuthTokens();
-  });
-
-  after(async () => {
-    await fleet?.stop();
-    await redis?.stop();
-    await backend?.close();
   });
 
   it('one replica logs in for the fleet: since the three started, Vault saw one AppRole login, and every replica uses its token', async () => {
@@ -353,7 +331,7 @@ forEachBackend('e2e: fleet mode — three replicas, real Redis, real Envoy', fun
     const token = await newToken('kv-event');
     const old = await putSecret('kv-event');
     await settleWrites();
-    const owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
+    const owner = await fleet.exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
     for (const r of fleet.replicas) {
       expect((await r.get(api('kv-event'), token)).status).to.equal(200);
       const h = await r.get(api('kv-event'), token);
@@ -551,7 +529,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
 
   it(`kill -9 of the owner: another replica owns within 2 × owner_lease_ttl (${2 * OWNER_LEASE_TTL_S} s), the survivors keep serving, the auto-auth token keeps working past its TTL, and the event subscription comes back`, async function () {
     this.timeout(120_000);
-    const owner = await exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
+    const owner = await fleet.exactlyOneOwner(fleet.replicas, 3 * OWNER_LEASE_TTL_S * 1000);
     const survivors = fleet.replicas.filter((r) => r !== owner);
     const token = await newToken('owner-kill');
     await putSecret('owner-kill-client');
@@ -626,7 +604,7 @@ redis.call('SET', KEYS[1], b, 'PX', ta); redis.call('SET', KEYS[2], a, 'PX', tb)
       written['owner-kill-gap'] = Date.now();
       await vaultApi(backend, 'POST', `secret/data/${PREFIX}/owner-kill-gap`, { data: newValue['owner-kill-gap'] });
       const gap = untilNewValue('owner-kill-gap');
-      newOwner = await exactlyOneOwner(survivors, 4 * OWNER_LEASE_TTL_S * 1000);
+      newOwner = await fleet.exactlyOneOwner(survivors, 4 * OWNER_LEASE_TTL_S * 1000);
       ownedMs = Date.now() - killedAt;
       const owning = newOwner;
       // Once the new owner says it subscribed (its log), a write travels as a live event.

@@ -202,6 +202,8 @@ export interface FleetHarness {
   readonly keyFile: string;
   /** Which replicas say they hold the owner lease now (vault_extproc_fleet_owner on /metrics), of the running ones. */
   owners(): Promise<FleetReplica[]>;
+  /** Waits until exactly one of `among` says it owns (within `ms`), and gives it. */
+  exactlyOneOwner(among: FleetReplica[], ms: number): Promise<FleetReplica>;
   /** Every replica's and Envoy's output. */
   logs(): string;
   stop(): Promise<void>;
@@ -264,13 +266,18 @@ ${opts.hcl}
     await stop();
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
+  const owners = async (): Promise<FleetReplica[]> => {
+    const flags = await Promise.all(replicas.map(async (r) => (r.running ? (await r.metric('vault_extproc_fleet_owner').catch(() => undefined)) === 1 : false)));
+    return replicas.filter((_, i) => flags[i]);
+  };
   return {
     replicas,
     keyFile,
-    owners: async () => {
-      const flags = await Promise.all(replicas.map(async (r) => (r.running ? (await r.metric('vault_extproc_fleet_owner').catch(() => undefined)) === 1 : false)));
-      return replicas.filter((_, i) => flags[i]);
-    },
+    owners,
+    exactlyOneOwner: (among, ms) => waitFor(`exactly one owner among ${among.map((r) => r.name).join(', ')}`, async () => {
+      const now = (await owners()).filter((o) => among.includes(o));
+      return now.length === 1 ? now[0] : undefined;
+    }, ms, 100),
     logs: () => replicas.map((r) => `${r.logs()}\n--- envoy for ${r.name} ---\n${r.envoy?.proc.text ?? ''}`).join('\n'),
     stop,
   };
