@@ -1,6 +1,6 @@
 // Fleet replicas as processes (test/support/fleet-replica.ts), for fleet tests that must kill a
 // replica or Redis the hard way and shorten the owner lease below its 5 s config minimum
-// (VXP_FLEET_TUNING). The same harness as test/integration/fleet/fleet-owner.test.ts: each replica
+// (VXP_FLEET_TUNING), as test/integration/fleet/fleet-owner.test.ts and fleet-alone.test.ts do: each replica
 // runs the built app on its own config (AppRole auto_auth with a file sink, the static cache, the
 // listener the api proxy needs, a `fleet` block naming the test's Redis), in its own directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,10 @@ export interface ReplicaProcOptions {
   keyVar?: string;
   /** src/fleet/fleet.ts FleetTuning, as JSON in VXP_FLEET_TUNING. */
   tuning: Record<string, number>;
+  /** More config blocks (a template …). */
+  extraHcl?: string;
+  /** More environment variables for the process. */
+  env?: Record<string, string>;
 }
 
 /** Starts one replica process and waits until its app runs (the admin and ext_proc ports listen). */
@@ -66,11 +70,13 @@ fleet {
   encryption_key_env_var = "${keyVar}"
   replica_id = "${o.id}"
 }
+${o.extraHcl ?? ''}
 `);
   const proc = new Proc(o.id, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'fleet-replica.ts'), configPath], {
     ...serviceEnv(),
     [keyVar]: o.key,
     VXP_FLEET_TUNING: JSON.stringify(o.tuning),
+    ...o.env,
   });
   const r: ReplicaProc = { id: o.id, dir, proc, adminUrl: `http://127.0.0.1:${adminPort}`, extprocPort, sink: join(dir, 'token') };
   try {
@@ -92,7 +98,7 @@ export function replicaMetric(r: ReplicaProc, name: string, labels = ''): Promis
 }
 
 /** Waits until exactly one of `among` reports vault_extproc_fleet_owner 1, and returns it. */
-export async function theOwner(among: ReplicaProc[], timeoutMs: number): Promise<ReplicaProc> {
+export async function theOwner<R extends ReplicaProc>(among: R[], timeoutMs: number): Promise<R> {
   return waitFor('exactly one owner', async () => {
     const flags = await Promise.all(among.map((r) => replicaMetric(r, 'vault_extproc_fleet_owner')));
     const owners = among.filter((_, i) => flags[i] === 1);

@@ -15,16 +15,15 @@ import * as protoLoader from '@grpc/proto-loader';
 import { expect } from 'chai';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachBackend, hasEventStream, isSim, startBackend, type Backend } from '../../support/backend.js';
-import { REPO_ROOT } from '../../support/paths.js';
-import { freePort, sleep, waitFor } from '../../support/ports.js';
-import { Proc } from '../../support/process.js';
+import { replicaMetric, startReplicaProc, theOwner, type ReplicaProc } from '../../support/fleet-replica-procs.js';
+import { sleep, waitFor } from '../../support/ports.js';
 import { startRedis, type RedisServer } from '../../support/redis.js';
-import { appRoleAutoAuth, setupAppRole, vaultApi, writePolicy } from '../../support/vault-setup.js';
-import { fileBecomes, metricValue, readOr, serviceEnv } from '../../e2e/templates-helpers.js';
+import { setupAppRole, vaultApi, writePolicy, type AppRoleCreds } from '../../support/vault-setup.js';
+import { fileBecomes, readOr } from '../../e2e/templates-helpers.js';
 
 const KEY_VAR = 'VXP_TEST_FLEET_KEY';
 /** The owner lease's ttl here (the config's minimum is 5 s; the replica's tuning shortens it). */
@@ -38,15 +37,8 @@ const RENEW_SELF = '/v1/auth/token/renew-self';
 const WORKER_POLICY = `path "sys/events/subscribe/kv*" { capabilities = ["read"] }
 path "secret/*" { capabilities = ["read", "list", "subscribe"] subscribe_event_types = ["kv*"] }`;
 
-interface Replica {
-  id: string;
-  dir: string;
-  proc: Proc;
-  adminUrl: string;
-  extprocPort: number;
-  sink: string;
-  out: string;
-}
+/** A replica process and the file its template renders. */
+type Replica = ReplicaProc & { out: string };
 
 function healthClient(port: number): { check(): Promise<string>; close(): void } {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String })) as any;
@@ -80,67 +72,25 @@ forEachBackend('fleet: one elected worker logs in, renews and subscribes; a SIGK
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  async function startReplica(id: string, creds: { roleId: string; secretId: string }): Promise<Replica> {
-    const dir = join(root, id);
-    mkdirSync(dir);
-    const [adminPort, extprocPort] = [await freePort(), await freePort()];
-    const out = join(dir, 'out.txt');
-    const configPath = join(dir, 'config.hcl');
-    writeFileSync(configPath, `
-vault { address = "${vault.serviceUrl}" }
-extproc {
-  address = "127.0.0.1:${extprocPort}"
-  admin_address = "127.0.0.1:${adminPort}"
-  tls_disable = true
-}
-${appRoleAutoAuth(dir, creds, { sink: true })}
-cache {
-  cache_static_secrets = true
-  disable_caching_dynamic_secrets = true
-  static_secret_refresh_interval = "1h"
-}
-template {
+  async function startReplica(id: string, creds: AppRoleCreds): Promise<Replica> {
+    const r = await startReplicaProc({
+      root, id, vault, redis, creds, key, keyVar: KEY_VAR,
+      tuning: { ownerLeaseTtlMs: LEASE_TTL_MS, autoAuthPollMs: 200, streamBlockMs: 200, reconnectMinMs: 50, reconnectMaxMs: 500 },
+      extraHcl: `template {
   contents = ${JSON.stringify('v={{ with secret "secret/data/fleet/a" }}{{ .Data.data.v }}{{ end }}\n')}
-  destination = "${out}"
-}
-listener "tcp" {
-  address = "127.0.0.1:8100"
-  tls_disable = true
-}
-fleet {
-  redis_url = "${redis.url}/0"
-  encryption_key_env_var = "${KEY_VAR}"
-  replica_id = "${id}"
-}
-`);
-    const proc = new Proc(id, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'fleet-replica.ts'), configPath], {
-      ...serviceEnv(),
-      [KEY_VAR]: key,
+  destination = "${join(root, id, 'out.txt')}"
+}`,
       // POST /test/worker/crash on the admin port (a worker thread that dies as a bug would make it).
-      VAULT_EXTPROC_TEST_HOOKS: '1',
-      VXP_FLEET_TUNING: JSON.stringify({ ownerLeaseTtlMs: LEASE_TTL_MS, autoAuthPollMs: 200, streamBlockMs: 200, reconnectMinMs: 50, reconnectMaxMs: 500 }),
+      env: { VAULT_EXTPROC_TEST_HOOKS: '1' },
     });
-    const r: Replica = { id, dir, proc, adminUrl: `http://127.0.0.1:${adminPort}`, extprocPort, sink: join(dir, 'token'), out };
-    replicas.push(r);
-    await waitFor(`${id} started`, async () => {
-      const code = await Promise.race([proc.exited, Promise.resolve('running' as const)]);
-      if (code !== 'running') throw new Error(`${id} exited with ${code}:\n${proc.text}`);
-      return proc.jsonLines.some((l) => l['msg'] === 'fleet-replica started') ? true : undefined;
-    }, 30_000, 50);
-    return r;
+    const replica = { ...r, out: join(r.dir, 'out.txt') };
+    replicas.push(replica);
+    return replica;
   }
 
-  const metric = (r: Replica, name: string, labels = ''): Promise<number> => metricValue(r.adminUrl, name, labels);
+  const metric = (r: Replica, name: string, labels = ''): Promise<number> => replicaMetric(r, name, labels);
   const alive = (): Replica[] => replicas.filter((r) => r.proc.pid !== undefined && !killed.has(r));
   const killed = new Set<Replica>();
-
-  async function theOwner(among: Replica[], timeoutMs: number): Promise<Replica> {
-    return waitFor('exactly one owner', async () => {
-      const flags = await Promise.all(among.map((r) => metric(r, 'vault_extproc_fleet_owner')));
-      const owners = among.filter((_, i) => flags[i] === 1);
-      return owners.length === 1 ? owners[0] : undefined;
-    }, timeoutMs, 25);
-  }
 
   /** The token every given replica's sink holds, once they all hold the same one. */
   async function sameSinkToken(among: Replica[], timeoutMs = 15_000): Promise<string> {
