@@ -295,7 +295,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
         registry: m.registry, logger: log, onSharedAutoAuthToken: sharedAutoAuthToken,
         ...(opts.fleetTuning ? { tuning: opts.fleetTuning } : {}),
         // Every other replica's change is applied to L1 here; a gap drops L1 (src/cache-mediator.ts).
-        handlers: { apply: (event) => c.applyFleetEvent(event), onGap: () => c.fleetGap() },
+        // So does catching up after max_stale_without_redis: a change another replica made while
+        // Redis was away waits in that replica's outbox until it reconnects (its backoff, up to
+        // 5 s), so the stream read now cannot vouch for L1, and every token is checked again first.
+        handlers: {
+          apply: (event) => c.applyFleetEvent(event),
+          onGap: () => c.fleetGap(),
+          onCaughtUp: () => {
+            log.info('fleet: caught up with Redis after max_stale_without_redis: L1 dropped, every token is checked again before it is served');
+            c.fleetGap();
+          },
+        },
       });
       const f = fleet;
       c.attachFleet(fleetSync = new FleetSync({
