@@ -527,7 +527,8 @@ export class CacheMediator {
       : { type: c.type, value: c.value };
     this.applyCacheClear(clear);
     // Shared records are named by HMACs: a prefix cannot be matched there, so every static one goes.
-    this.share({ type: 'cache-cleared', clear }, { clearStatic: clear.type === 'all' || clear.type === 'request_path' });
+    // Everything: the lease records too (a lease whose recorder is gone is in no L1 to evict it).
+    this.share({ type: 'cache-cleared', clear }, { clearStatic: clear.type === 'all' || clear.type === 'request_path', clearLeases: clear.type === 'all' });
   }
 
   private applyCacheClear(c: FleetCacheClear): void {
@@ -553,6 +554,9 @@ export class CacheMediator {
         // The auto-auth token stays managed: it is not an entry, the streams know it.
         this.lease?.clear();
         this.static?.clear();
+        // Fleet: the owner renews none of the leases recorded elsewhere any more (their records go).
+        for (const key of this.fleetTracked) this.toWorker({ type: 'lease-untrack', key });
+        this.fleetTracked.clear();
         break;
     }
   }

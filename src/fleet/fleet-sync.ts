@@ -11,7 +11,8 @@
 //   outbox: while Redis is unreachable they wait (and are retried every `retryMs`), so a revocation
 //   made through a replica that lost Redis still reaches the others when it is back. An outbox
 //   over `maxPending` is replaced by "drop everything, check every token again": what the others
-//   would have been told cannot be vouched for, item by item, any more.
+//   would have been told cannot be vouched for, item by item, any more. Its lease removals and
+//   records are kept (collapseOutbox).
 //
 // - shareLease: a lease recorded here (a token creation, a login, a dynamic secret), written to L2
 //   with what renews it (sealed) and announced as `lease-recorded`, through the same outbox, so the
@@ -50,20 +51,40 @@ export interface SharedRemoval {
   deleteStatic?: string[];
   clearStatic?: boolean;
   deleteLeases?: string[];
+  clearLeases?: boolean;
 }
 
-interface Pending {
+export interface Pending {
   change: FleetChange;
   removal: SharedRemoval;
   /** A lease record written before the change goes out (its TTL: what the lease has left then). */
   putLease?: Required<SharedLease>;
 }
 
-/** Everything goes, and every token is checked again: an outbox that overflowed. */
-const COLLAPSED: Pending[] = [
-  { change: { type: 'cache-cleared', clear: { type: 'all' } }, removal: { clearStatic: true } },
-  { change: { type: 'revoked', kind: 'token' }, removal: {} },
-];
+/**
+ * An outbox that overflowed: a cache-clear of everything (every shared record goes, static and
+ * lease: a lease removal it held cannot leave a revoked lease's record for another replica to
+ * serve), and every token is checked again. Then the lease records it held that are still recorded
+ * here (this replica's L1 keeps them; one lost would be a lease the owner never renews), newest
+ * last, at most `room` of them.
+ */
+export function collapseOutbox(outbox: readonly Pending[], room: number): Pending[] {
+  const recorded = new Map<string, Pending>();
+  for (const p of outbox) {
+    if (p.removal.clearLeases) recorded.clear();
+    for (const key of p.removal.deleteLeases ?? []) recorded.delete(key);
+    if (p.putLease) {
+      recorded.delete(p.putLease.entry.key); // re-inserted: the map keeps the newest last
+      recorded.set(p.putLease.entry.key, p);
+    }
+  }
+  const records = [...recorded.values()];
+  return [
+    { change: { type: 'cache-cleared', clear: { type: 'all' } }, removal: { clearStatic: true, clearLeases: true } },
+    { change: { type: 'revoked', kind: 'token' }, removal: {} },
+    ...records.slice(Math.max(0, records.length - room)),
+  ];
+}
 
 export class FleetSync {
   private readonly outbox: Pending[] = [];
@@ -163,7 +184,8 @@ export class FleetSync {
     if (this.stopped) return;
     if (this.outbox.length >= this.maxPending) {
       this.log?.warn({ pending: this.outbox.length }, 'the fleet outbox overflowed while Redis was unreachable: every replica will drop its cache and check every token again');
-      this.outbox.splice(0, this.outbox.length, ...COLLAPSED.map((p) => ({ ...p })));
+      // Half the bound for lease records, so a collapse leaves room before the next one.
+      this.outbox.splice(0, this.outbox.length, ...collapseOutbox(this.outbox, Math.floor(this.maxPending / 2)));
     }
     this.outbox.push(pending);
     void this.flush();
@@ -185,6 +207,7 @@ export class FleetSync {
         if (next.removal.clearStatic) await this.opts.store.clearStatic();
         if (next.removal.deleteStatic?.length) await this.opts.store.deleteStatic(next.removal.deleteStatic);
         if (next.removal.deleteLeases?.length) await this.opts.store.deleteLeases(next.removal.deleteLeases);
+        if (next.removal.clearLeases) await this.opts.store.clearLeases();
         if (next.putLease) {
           const leftMs = leaseLeftMs(next.putLease.renewal, Date.now());
           if (leftMs <= 0) {

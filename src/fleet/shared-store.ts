@@ -102,6 +102,8 @@ export interface SharedStore {
   getLeases(keys: readonly string[], opts?: { withRenewal?: boolean }): Promise<Array<SharedLease | undefined>>;
   putLeases(leases: readonly SharedLease[], ttlMs: number): Promise<void>;
   deleteLeases(keys: readonly string[]): Promise<void>;
+  /** Every lease record of this prefix (a cache-clear of everything: the owner renews none of them any more). */
+  clearLeases(): Promise<number>;
   /**
    * Every lease record of this prefix (a new owner renews them all: issue 16 step 5); `withRenewal`
    * as getLeases. A name's value is opened under that name and must decode as the record of that
@@ -231,6 +233,10 @@ export class SealedSharedStore implements SharedStore {
 
   async deleteLeases(keys: readonly string[]): Promise<void> {
     await this.deleteAll('lease', keys);
+  }
+
+  async clearLeases(): Promise<number> {
+    return this.space.deleteByPrefix([`${this.space.prefix}${RECORD_KINDS.lease}`]);
   }
 
   async listLeases(opts: { withRenewal?: boolean } = {}): Promise<SharedLease[]> {

@@ -1,11 +1,12 @@
 // The store contract for merging one proof into a shared static record (SharedStore.updateStatic,
-// a compare-and-set) and for clearing the static records (clearStatic), on the in-process store and
+// a compare-and-set) and for clearing the static and lease records (clearStatic, clearLeases), on the in-process store and
 // on a real redis-server (forEachStore): the write never lands over a deletion or a newer write it
 // did not read, and a record it cannot open is not carried over.
 import { expect } from 'chai';
 import type { StaticEntry, StoredResponse } from '../../../src/cache/entry.js';
 import { withProof } from '../../../src/cache/static-cache.js';
 import type { StaticKey } from '../../../src/cache/static-key.js';
+import type { SharedLease } from '../../../src/fleet/shared-store.js';
 import { fleetKey, forEachStore } from '../../support/shared-stores.js';
 
 const P = 'secret/data/merge';
@@ -96,6 +97,18 @@ forEachStore('fleet store: one proof merged into a shared record (updateStatic),
     await store.putAutoAuthToken({ token: 'hvs.auto', leaseDurationSeconds: 60, renewable: true, obtainedAtMs: Date.now() }, 60_000);
     expect(await store.clearStatic()).to.equal(3);
     expect(await store.getStatic(['secret/data/a', 'secret/data/b', 'kv/c'])).to.deep.equal([undefined, undefined, undefined]);
+    expect((await store.getAutoAuthToken())?.token).to.equal('hvs.auto');
+  });
+
+  it('clearLeases removes every lease record of this prefix and nothing else (static records and the auto-auth token stay)', async () => {
+    const store = fixture().open();
+    const lease = (key: string): SharedLease => ({ entry: { key, kind: 'token', response: response('x'), requestPath: 'auth/token/create', namespace: '' } as SharedLease['entry'] });
+    await store.putLeases([lease('k1'), lease('k2')], 60_000);
+    await store.updateStatic(P, (c) => withProof(c, LATEST, 'h-a', response('x')), 60_000);
+    await store.putAutoAuthToken({ token: 'hvs.auto', leaseDurationSeconds: 60, renewable: true, obtainedAtMs: Date.now() }, 60_000);
+    expect(await store.clearLeases()).to.equal(2);
+    expect(await store.getLeases(['k1', 'k2'])).to.deep.equal([undefined, undefined]);
+    expect((await store.getStatic([P]))[0]?.tokens).to.deep.equal(['h-a']);
     expect((await store.getAutoAuthToken())?.token).to.equal('hvs.auto');
   });
 });

@@ -23,7 +23,7 @@ const CONFIG = { staticSecrets: false, leaseCache: true, cacheLogins: true, capa
 /** A store whose every call fails while `down` (Redis unreachable), over a real in-process store. */
 function switchable(inner: InProcessSharedStore): SharedStore & { down: boolean } {
   const s = { down: false } as SharedStore & { down: boolean };
-  for (const m of ['getStatic', 'putStatic', 'deleteStatic', 'updateStatic', 'clearStatic', 'getLeases', 'putLeases', 'deleteLeases', 'listLeases', 'updateLease', 'getAutoAuthToken', 'putAutoAuthToken', 'deleteAutoAuthToken', 'clear'] as const) {
+  for (const m of ['getStatic', 'putStatic', 'deleteStatic', 'updateStatic', 'clearStatic', 'getLeases', 'putLeases', 'deleteLeases', 'clearLeases', 'listLeases', 'updateLease', 'getAutoAuthToken', 'putAutoAuthToken', 'deleteAutoAuthToken', 'clear'] as const) {
     (s as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => (s.down
       ? Promise.reject(new SharedStoreUnavailable('Redis is down'))
       : (inner[m] as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
@@ -47,10 +47,10 @@ function fleet() {
   const store = switchable(inner);
   const stream = new HeldStream();
   const parent = `hvs.parent-${randomBytes(6).toString('hex')}`;
-  const replica = (id: string): Replica => {
+  const replica = (id: string, maxPending?: number): Replica => {
     const sent: ExtprocMessage[] = [];
     const caches = new CacheMediator(CONFIG, new Metrics(), (m) => sent.push(m), createLogger({ level: 'silent' }));
-    const sync = new FleetSync({ store, publisher: stream.publisher(id), staticTtlMs: 60_000, stale: () => false, retryMs: 5 });
+    const sync = new FleetSync({ store, publisher: stream.publisher(id), staticTtlMs: 60_000, stale: () => false, retryMs: 5, ...(maxPending ? { maxPending } : {}) });
     caches.attachFleet(sync);
     stream.replicas.set(id, caches);
     return {
@@ -410,5 +410,60 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     r3.caches.applyFleetEvent({ origin: 'r2', atMs: Date.now(), change: { type: 'lease-evicted', key: second.key, reason: 'revoked' } });
     await reading;
     expect(r3.caches.lease!.lookup(second.key)).to.equal(undefined);
+  });
+  it('an outbox that overflows while Redis is down becomes a cache-clear of everything, lease records included, then the lease records it held: the revoked lease\'s record is gone from L2 when Redis is back (no replica serves it), the one recorded meanwhile is there and the owner renews it', async () => {
+    const { store, stream, replica } = fleet();
+    const r1 = replica('r1', 4);
+    const r2 = replica('r2');
+    r2.caches.fleetOwnerChanged(true);
+    const revoked = r1.createToken(600);
+    await settle();
+    stream.deliver();
+    await settle();
+    expect([...r2.renewing()], 'the owner renews the first lease').to.deep.equal([revoked.entry.key]);
+    store.down = true;
+    stream.down = true;
+    const recorded = r1.createToken(600);
+    r1.caches.revoked('token', revoked.token); // its lease goes: the record's removal waits in the outbox
+    for (let i = 0; i < 6; i++) r1.caches.cacheClear({ type: 'lease', value: `database/creds/x/${i}` }); // more changes than the outbox holds
+    await settle();
+    const mark = stream.log.length;
+    store.down = false;
+    stream.down = false;
+    for (let i = 0; i < 50 && r1.sync.pending > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(r1.sync.pending).to.equal(0);
+    const [gone, kept] = await store.getLeases([revoked.entry.key, recorded.entry.key]);
+    expect(gone, 'the revoked lease\'s record').to.equal(undefined);
+    expect(kept?.entry.key, 'the lease recorded while Redis was down').to.equal(recorded.entry.key);
+    expect(stream.log.slice(mark).map((e) => e.change.type)).to.deep.equal(['cache-cleared', 'revoked', 'lease-recorded', 'cache-cleared']);
+    stream.deliver();
+    await settle();
+    // Another replica cannot take the revoked lease from L2; the owner renews only the recorded one.
+    await r2.caches.sharedLeaseLookup(revoked.entry.key);
+    expect(r2.caches.lease!.lookup(revoked.entry.key)).to.equal(undefined);
+    expect([...r2.renewing()]).to.deep.equal([recorded.entry.key]);
+    r1.sync.stop();
+  });
+  it('a cache-clear of everything through any replica: every lease record goes from L2, also those whose recorder is gone, and the owner renews none of them', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const recorder = replica('recorder');
+    const clearer = replica('clearer');
+    owner.caches.fleetOwnerChanged(true);
+    const a = recorder.createToken(600);
+    const b = owner.createToken(600);
+    await settle();
+    stream.deliver();
+    await settle();
+    expect([...owner.renewing()].sort()).to.deep.equal([a.entry.key, b.entry.key].sort());
+    stream.replicas.delete('recorder'); // it died: no L1 evicts its lease
+    clearer.caches.cacheClear({ type: 'all' });
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(await store.getLeases([a.entry.key, b.entry.key])).to.deep.equal([undefined, undefined]);
+    expect([...owner.renewing()], 'leases the owner renews after the clear').to.deep.equal([]);
+    await clearer.caches.sharedLeaseLookup(a.entry.key);
+    expect(clearer.caches.lease!.lookup(a.entry.key)).to.equal(undefined);
   });
 });
