@@ -69,6 +69,14 @@ export class CacheMediator {
   private leaseEvictions = 0;
   /** True while an eviction must not be told to the fleet (a gap, another replica's lease-evicted). */
   private quietLeaseEvictions = false;
+  /**
+   * The owner's index of the leases it renews for other replicas (recorded elsewhere, not in its
+   * L1), with their tree of ownership: a revocation or cache-clear applies to it as to L1, so a
+   * lease whose recording replica is gone (or has not heard yet) still loses its shared record.
+   */
+  private fleetIndex: LeaseCache | undefined;
+  /** True while L1 is dropped without its entries being revoked or cleared (a gap). */
+  private l1Only = false;
 
   constructor(
     config: CacheConfig | undefined,
@@ -105,6 +113,18 @@ export class CacheMediator {
         if (this.fleet && !this.quietLeaseEvictions) {
           this.fleet.publish({ type: 'lease-evicted', key: entry.key, reason }, { deleteLeases: [entry.key] });
         }
+        // A token's children recorded elsewhere go with it (the owner's index), unless L1 alone is
+        // being dropped (a gap: the leases are still Vault's, and the owner keeps renewing them).
+        if (entry.kind === 'token' && entry.tokenHash && !this.l1Only) this.fleetIndex?.evictOwnedBy(entry.tokenHash, 'parent_evicted');
+      });
+      this.fleetIndex = new LeaseCache((entry, reason) => {
+        if (!this.fleetTracked.delete(entry.key)) return;
+        this.toWorker({ type: 'lease-untrack', key: entry.key });
+        this.leaseEvictions++;
+        if (this.fleet && !this.quietLeaseEvictions) {
+          this.fleet.publish({ type: 'lease-evicted', key: entry.key, reason }, { deleteLeases: [entry.key] });
+        }
+        if (entry.kind === 'token' && entry.tokenHash) this.lease?.evictOwnedBy(entry.tokenHash, 'parent_evicted');
       });
     }
   }
@@ -156,6 +176,7 @@ export class CacheMediator {
     // tokens), not from L1: an owner lists them again for its new worker; a non-owner renews none.
     const fleetLeases = this.fleet !== undefined && this.lease !== undefined;
     if (fleetLeases) {
+      this.quietly(() => this.fleetIndex?.clear());
       this.fleetTracked.clear();
       if (this.fleetOwner) void this.trackEverySharedLease();
     }
@@ -307,7 +328,9 @@ export class CacheMediator {
   leaseRenewalStopped(key: string): void {
     const held = this.lease?.evictKey(key, 'renewal_stopped') ?? [];
     // Fleet mode: the owner renewed it for another replica (not in this L1): every replica evicts
-    // its copy and the shared record goes (when L1 held it, its eviction told the fleet already).
+    // its copy and the shared record goes (when L1 or the owner's index held it, its eviction told
+    // the fleet already; the index takes the lease's children with it).
+    if (held.length === 0 && (this.fleetIndex?.evictKey(key, 'renewal_stopped').length ?? 0) > 0) return;
     if (this.fleet && this.lease && held.length === 0) {
       this.fleetTracked.delete(key);
       this.leaseEvictions++;
@@ -417,6 +440,23 @@ export class CacheMediator {
     this.share({ type: 'revoked', kind, ...(other !== undefined ? { value: other } : {}), ...(tokenHash !== undefined ? { tokenHash } : {}) });
   }
 
+  /** Runs `f` with lease evictions kept from the fleet (what they remove is gone, or told, already). */
+  private quietly(f: () => void): void {
+    const was = this.quietLeaseEvictions;
+    this.quietLeaseEvictions = true;
+    try {
+      f();
+    } finally {
+      this.quietLeaseEvictions = was;
+    }
+  }
+
+  /** The lease caches a revocation or cache-clear applies to: L1, and the owner's index of leases recorded elsewhere. */
+  private eachLeaseCache(f: (cache: LeaseCache) => void): void {
+    if (this.lease) f(this.lease);
+    if (this.fleetIndex?.size) f(this.fleetIndex);
+  }
+
   /** A revocation, by what it names: a token by its hash (`tokenHash`), anything else by `value`; neither: unknown. */
   private applyRevocation(kind: RevocationKind, value: string | undefined, tokenHash: string | undefined): void {
     this.removals++;
@@ -424,34 +464,34 @@ export class CacheMediator {
     switch (kind) {
       case 'token':
       case 'token-self':
-        if (tokenHash === undefined) this.lease?.clear();
+        if (tokenHash === undefined) this.eachLeaseCache((l) => l.clear());
         else {
-          this.lease?.evictToken(tokenHash, 'revoked');
+          this.eachLeaseCache((l) => l.evictToken(tokenHash, 'revoked'));
           this.dropToken(tokenHash, true);
         }
         break;
       case 'orphan':
-        if (tokenHash === undefined) this.lease?.clear();
+        if (tokenHash === undefined) this.eachLeaseCache((l) => l.clear());
         else {
-          this.lease?.evictTokenOrphaningChildren(tokenHash);
+          this.eachLeaseCache((l) => l.evictTokenOrphaningChildren(tokenHash));
           this.dropToken(tokenHash, true);
         }
         break;
       case 'accessor': {
         if (value === undefined) {
-          this.lease?.clear();
+          this.eachLeaseCache((l) => l.clear());
           break;
         }
-        this.lease?.evictAccessor(value, 'revoked');
+        this.eachLeaseCache((l) => l.evictAccessor(value, 'revoked'));
         const revokedHash = this.grants?.tokenOfAccessor(value);
         if (revokedHash) this.dropToken(revokedHash, true);
         break;
       }
       case 'lease':
-        if (value === undefined) this.lease?.clear();
+        if (value === undefined) this.eachLeaseCache((l) => l.clear());
         else {
-          this.lease?.evictLease(value, 'revoked');
-          if (mayRevokeTokens({ kind }, value)) this.lease?.evictTokensCreatedUnder(value, 'revoked');
+          this.eachLeaseCache((l) => l.evictLease(value, 'revoked'));
+          if (mayRevokeTokens({ kind }, value)) this.eachLeaseCache((l) => l.evictTokensCreatedUnder(value, 'revoked'));
         }
         break;
       case 'renew':
@@ -467,7 +507,7 @@ export class CacheMediator {
         break;
       }
       case 'auth-disable':
-        if (value !== undefined) this.lease?.evictTokensCreatedUnder(value, 'revoked');
+        if (value !== undefined) this.eachLeaseCache((l) => l.evictTokensCreatedUnder(value, 'revoked'));
         break;
       case 'privileges':
         break; // the recheck below
@@ -476,11 +516,11 @@ export class CacheMediator {
         if (mayRevokeTokens({ kind: 'lease' }, value)) this.dropAllTokens();
         break;
       case 'lease-prefix':
-        if (value === undefined) this.lease?.clear();
+        if (value === undefined) this.eachLeaseCache((l) => l.clear());
         else {
-          this.lease?.evictLeasePrefix(value, 'revoked');
+          this.eachLeaseCache((l) => l.evictLeasePrefix(value, 'revoked'));
           // Token leases are named by the path that created them (auth/token/create/<id>).
-          this.lease?.evictTokensCreatedUnder(value, 'revoked');
+          this.eachLeaseCache((l) => l.evictTokensCreatedUnder(value, 'revoked'));
         }
         break;
     }
@@ -536,25 +576,27 @@ export class CacheMediator {
     switch (c.type) {
       case 'request_path': {
         const prefix = c.value.replace(/^\/+/, '').replace(/^v1\//, '');
-        this.lease?.evictRequestPath(prefix, canonicalNamespace(c.namespace));
+        this.eachLeaseCache((l) => l.evictRequestPath(prefix, canonicalNamespace(c.namespace)));
         this.static?.evictPrefix(`${canonicalNamespace(c.namespace)}${prefix}`);
         break;
       }
       case 'token':
-        this.lease?.evictToken(c.tokenHash, 'cleared');
+        this.eachLeaseCache((l) => l.evictToken(c.tokenHash, 'cleared'));
         this.dropToken(c.tokenHash);
         break;
       case 'token_accessor':
-        this.lease?.evictAccessor(c.value, 'cleared');
+        this.eachLeaseCache((l) => l.evictAccessor(c.value, 'cleared'));
         break;
       case 'lease':
-        this.lease?.evictLease(c.value, 'cleared');
+        this.eachLeaseCache((l) => l.evictLease(c.value, 'cleared'));
         break;
       case 'all':
         // The auto-auth token stays managed: it is not an entry, the streams know it.
         this.lease?.clear();
         this.static?.clear();
-        // Fleet: the owner renews none of the leases recorded elsewhere any more (their records go).
+        // Fleet: the owner renews none of the leases recorded elsewhere any more (the clear deletes
+        // every shared lease record: nothing more to tell).
+        this.quietly(() => this.fleetIndex?.clear());
         for (const key of this.fleetTracked) this.toWorker({ type: 'lease-untrack', key });
         this.fleetTracked.clear();
         break;
@@ -583,6 +625,7 @@ export class CacheMediator {
       void this.trackEverySharedLease();
       return;
     }
+    this.quietly(() => this.fleetIndex?.clear());
     for (const key of this.fleetTracked) this.toWorker({ type: 'lease-untrack', key });
     this.fleetTracked.clear();
   }
@@ -629,6 +672,7 @@ export class CacheMediator {
     if (!renewal) return false;
     const elapsedMs = Date.now() - renewal.recordedAtMs;
     this.fleetTracked.add(entry.key);
+    if (!this.lease?.lookup(entry.key)) this.fleetIndex?.record(entry);
     this.toWorker({
       type: 'lease-track', key: entry.key, kind: entry.kind, token: renewal.renewToken, ttlSeconds: renewal.ttlSeconds,
       ...(entry.leaseId ? { leaseId: entry.leaseId } : {}),
@@ -697,11 +741,13 @@ export class CacheMediator {
     this.remote = true;
     // L1's leases go here only: their shared records stay, and the owner keeps renewing them.
     this.quietLeaseEvictions = true;
+    this.l1Only = true;
     try {
       this.dropEverything();
     } finally {
       this.remote = false;
       this.quietLeaseEvictions = false;
+      this.l1Only = false;
     }
   }
 
@@ -725,10 +771,12 @@ export class CacheMediator {
         // goes from L1 without touching the shared record, and its renewal ends here.
         if (this.lease?.lookup(c.key)) {
           this.quietLeaseEvictions = true;
+          this.l1Only = true;
           try {
             this.lease.evictKey(c.key, 'cleared');
           } finally {
             this.quietLeaseEvictions = false;
+            this.l1Only = false;
           }
         }
         // The owner renews it (its worker reads the renewal from L2); the others only hear of it.
@@ -758,12 +806,10 @@ export class CacheMediator {
       case 'lease-evicted':
         // Told by the replica that evicted it (its shared record is gone already): not told again.
         this.leaseEvictions++;
-        this.quietLeaseEvictions = true;
-        try {
+        this.quietly(() => {
           this.lease?.evictKey(c.key, 'cleared');
-        } finally {
-          this.quietLeaseEvictions = false;
-        }
+          this.fleetIndex?.evictKey(c.key, 'cleared');
+        });
         if (this.fleetTracked.delete(c.key)) this.toWorker({ type: 'lease-untrack', key: c.key });
         return;
       case 'token-checked':

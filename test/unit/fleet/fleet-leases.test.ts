@@ -216,7 +216,7 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     expect(await store.getLeases([a.entry.key, b.entry.key])).to.deep.equal([undefined, undefined]);
   });
 
-  it('a revocation through a third replica (which never held the lease): the recorder evicts on the event and tells the owner, which stops renewing', async () => {
+  it('a revocation through a third replica (which never held the lease): the recorder evicts on the event, and so does the owner\'s index of what it renews; the owner stops renewing', async () => {
     const { store, stream, replica } = fleet();
     const owner = replica('owner');
     const recorder = replica('recorder');
@@ -234,7 +234,45 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     await settle();
     expect(owner.renewing().size).to.equal(0);
     expect(await store.getLeases([a.entry.key])).to.deep.equal([undefined]);
-    expect(stream.kinds()).to.deep.equal(['lease-recorded', 'revoked', 'lease-evicted']);
+    // Told twice: by the owner (its index) and by the recorder (its L1); the second changes nothing.
+    expect(stream.kinds()).to.deep.equal(['lease-recorded', 'revoked', 'lease-evicted', 'lease-evicted']);
+  });
+
+  it('a token revoked while the replica that recorded its child token and that child\'s lease is gone: the owner\'s index takes both out of L2 (no replica serves them from there) and stops renewing them', async () => {
+    const { store, stream, replica, parent } = fleet();
+    const owner = replica('owner');
+    const recorder = replica('recorder');
+    const third = replica('third');
+    owner.caches.fleetOwnerChanged(true);
+    const child = recorder.createToken(600);
+    // The child token (created by `parent`) and a lease the child token made.
+    const leaseEntry: LeaseEntry = {
+      key: `lease-of-child-${randomBytes(4).toString('hex')}`, kind: 'lease',
+      response: { status: 200, headers: [], body: Buffer.from('{"lease_id":"database/creds/app/x"}'), storedAtMs: Date.now() },
+      ownerHash: hashToken(child.token), leaseId: 'database/creds/app/x', requestPath: 'database/creds/app', namespace: '',
+    };
+    recorder.caches.leaseRecorded({ type: 'lease-record', entry: leaseEntry, renewToken: child.token, ttlSeconds: 600 });
+    await settle();
+    stream.deliver();
+    await settle();
+    expect([...owner.renewing()].sort()).to.deep.equal([child.entry.key, leaseEntry.key].sort());
+    stream.replicas.delete('recorder'); // gone: no L1 holds either any more
+    third.caches.revoked('token', 'hvs.another-token'); // a token nobody's lease belongs to
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(owner.renewing().size, 'a revocation of another token takes nothing').to.equal(2);
+    // Revoking the parent revokes the child token and the child's lease, in Vault as in the cache.
+    third.caches.revoked('token', parent);
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(owner.renewing().size, 'leases the owner renews after the revocation').to.equal(0);
+    expect(await store.getLeases([child.entry.key, leaseEntry.key])).to.deep.equal([undefined, undefined]);
+    for (const key of [child.entry.key, leaseEntry.key]) {
+      await third.caches.sharedLeaseLookup(key);
+      expect(third.caches.lease!.lookup(key), `${key} taken from L2 after the revocation`).to.equal(undefined);
+    }
   });
 
   it('the same request made through two replicas (one cache key, two leases): the later one replaces the earlier in L2 and in the owner\'s renewals; the earlier replica drops its copy; nothing is evicted fleet-wide', async () => {
