@@ -77,6 +77,12 @@ export class CacheMediator {
   private fleetIndex: LeaseCache | undefined;
   /** True while L1 is dropped without its entries being revoked or cleared (a gap). */
   private l1Only = false;
+  /**
+   * Fleet mode: tokens revoked by hash, as this replica heard (oldest forgotten first). A shared
+   * lease record made by or for one of them is not taken from L2: the replica that removes it may
+   * not have heard of the revocation yet.
+   */
+  private readonly revokedTokens = new Set<string>();
 
   constructor(
     config: CacheConfig | undefined,
@@ -460,6 +466,10 @@ export class CacheMediator {
   /** A revocation, by what it names: a token by its hash (`tokenHash`), anything else by `value`; neither: unknown. */
   private applyRevocation(kind: RevocationKind, value: string | undefined, tokenHash: string | undefined): void {
     this.removals++;
+    if (this.fleet && tokenHash !== undefined && (kind === 'token' || kind === 'token-self' || kind === 'orphan')) {
+      if (this.revokedTokens.size >= MAX_SHARED_CHECKS) this.revokedTokens.delete(this.revokedTokens.values().next().value as string);
+      this.revokedTokens.add(tokenHash);
+    }
     const known = value !== undefined || tokenHash !== undefined;
     switch (kind) {
       case 'token':
@@ -721,6 +731,7 @@ export class CacheMediator {
     const entry = await fleet.lookupLease(key);
     if (!entry || entry.key !== key) return fleet.countRead('miss');
     if (this.leaseEvictions !== before || this.lease.lookup(key)) return fleet.countRead('raced');
+    if ([entry.ownerHash, entry.tokenHash].some((h) => h !== undefined && this.revokedTokens.has(h))) return fleet.countRead('raced');
     this.lease.record(entry);
     fleet.countRead('hit');
   }
@@ -839,5 +850,5 @@ export class CacheMediator {
 /** Revocation kinds whose value is a raw token (kept and shared as its hash only). */
 const TOKEN_VALUED: ReadonlySet<RevocationKind> = new Set<RevocationKind>(['token', 'token-self', 'orphan', 'renew', 'renew-self']);
 
-/** Token lookups remembered as told to the fleet (oldest forgotten first: it is then told again once). */
+/** Token lookups remembered as told to the fleet, and revoked tokens remembered (oldest forgotten first). */
 const MAX_SHARED_CHECKS = 100_000;

@@ -504,4 +504,35 @@ describe('fleet: leases — the owner renews every lease the fleet tracks (Cache
     await clearer.caches.sharedLeaseLookup(a.entry.key);
     expect(clearer.caches.lease!.lookup(a.entry.key)).to.equal(undefined);
   });
+  it('a replica that heard a revocation before the replicas that remove the shared records did: it does not take the revoked token\'s lease from L2 meanwhile (counted as raced)', async () => {
+    const { store, stream, replica } = fleet();
+    const owner = replica('owner');
+    const recorder = replica('recorder');
+    const early = replica('early');
+    owner.caches.fleetOwnerChanged(true);
+    const a = recorder.createToken(600);
+    await settle();
+    stream.deliver();
+    await settle();
+    // Only `early` hears the revocation now; the owner and the recorder, which delete the record, later.
+    const late = new Map([['owner', owner.caches], ['recorder', recorder.caches]]);
+    for (const id of late.keys()) stream.replicas.delete(id);
+    replica('revoker').caches.revoked('token', a.token);
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(await store.getLeases([a.entry.key]), 'the record, still in L2').to.have.length(1).and.not.deep.equal([undefined]);
+    await early.caches.sharedLeaseLookup(a.entry.key);
+    expect(early.caches.lease!.lookup(a.entry.key), 'taken from L2 after the revocation').to.equal(undefined);
+    // Then they hear it (and then the others hear what they tell): the record goes.
+    const revocation = stream.log.find((e) => e.change.type === 'revoked')!;
+    for (const [id, c] of late) {
+      stream.replicas.set(id, c);
+      c.applyFleetEvent({ origin: revocation.from, atMs: Date.now(), change: revocation.change });
+    }
+    await settle();
+    stream.deliver();
+    await settle();
+    expect(await store.getLeases([a.entry.key])).to.deep.equal([undefined]);
+  });
 });
