@@ -26,7 +26,7 @@ function childrenStillRunning() {
       children.get(ppid).push({ pid: Number(pid), cmd });
     } catch { /* gone meanwhile */ }
   }
-  const ours = (cmd) => /mocha[/\\]lib[/\\]nodejs[/\\]worker\.js/.test(cmd) || /esbuild --service/.test(cmd);
+  const ours = (cmd) => /mocha[/\\]lib[/\\]nodejs[/\\]worker\.c?js/.test(cmd) || /esbuild --service/.test(cmd);
   const left = [];
   const walk = (ppid) => {
     for (const { pid, cmd } of children.get(ppid) ?? []) {
