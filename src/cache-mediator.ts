@@ -446,14 +446,18 @@ export class CacheMediator {
     this.share({ type: 'revoked', kind, ...(other !== undefined ? { value: other } : {}), ...(tokenHash !== undefined ? { tokenHash } : {}) });
   }
 
-  /** Runs `f` with lease evictions kept from the fleet (what they remove is gone, or told, already). */
-  private quietly(f: () => void): void {
-    const was = this.quietLeaseEvictions;
+  /**
+   * Runs `f` with lease evictions kept from the fleet (what they remove is gone, or told, already).
+   * `l1Only`: only L1 is dropped (the leases are still Vault's): the owner's index keeps their children.
+   */
+  private quietly(f: () => void, l1Only = false): void {
+    const was = [this.quietLeaseEvictions, this.l1Only] as const;
     this.quietLeaseEvictions = true;
+    this.l1Only = l1Only || was[1];
     try {
       f();
     } finally {
-      this.quietLeaseEvictions = was;
+      [this.quietLeaseEvictions, this.l1Only] = was;
     }
   }
 
@@ -751,14 +755,10 @@ export class CacheMediator {
   fleetGap(): void {
     this.remote = true;
     // L1's leases go here only: their shared records stay, and the owner keeps renewing them.
-    this.quietLeaseEvictions = true;
-    this.l1Only = true;
     try {
-      this.dropEverything();
+      this.quietly(() => this.dropEverything(), true);
     } finally {
       this.remote = false;
-      this.quietLeaseEvictions = false;
-      this.l1Only = false;
     }
   }
 
@@ -780,16 +780,8 @@ export class CacheMediator {
         // The same request made through another replica: its lease replaced ours in L2 (one lease
         // per cache key in the fleet, as LeaseCache.record replaces in one process), so our copy
         // goes from L1 without touching the shared record, and its renewal ends here.
-        if (this.lease?.lookup(c.key)) {
-          this.quietLeaseEvictions = true;
-          this.l1Only = true;
-          try {
-            this.lease.evictKey(c.key, 'cleared');
-          } finally {
-            this.quietLeaseEvictions = false;
-            this.l1Only = false;
-          }
-        }
+        const lease = this.lease;
+        if (lease?.lookup(c.key)) this.quietly(() => lease.evictKey(c.key, 'cleared'), true);
         // The owner renews it (its worker reads the renewal from L2); the others only hear of it.
         if (this.fleetOwner) void this.trackRecordedElsewhere(c.key);
         return;
